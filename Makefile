@@ -1,0 +1,126 @@
+# rldt — one non-recursive Makefile. Outputs under build/ (build-san/ for `make san`).
+# `make run` and `make test` first install missing Debian packages (deploy/packages.txt).
+
+BUILD   ?= build
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+V       ?= 0
+Q       := $(if $(filter 1,$(V)),,@)
+
+PKGS    := libzmq libprotobuf-c openblas libuv
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -Wno-format-nonliteral
+FINAL_CFLAGS := $(CFLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+           -I. -I$(BUILD)/gen $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+FINAL_LDFLAGS := $(LDFLAGS) $(EXTRA_LDFLAGS)
+LIBS    := $(PKG_LIBS) -lmujoco -linih -lhttp_parser -lpthread -lm
+
+# ---- sources -------------------------------------------------------------------------------
+COMMON_SRC  := $(wildcard common/*.c)
+PROTO_FILES := $(wildcard proto/*.proto)
+GEN_SRC     := $(patsubst proto/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTO_FILES))
+GEN_HDR     := $(GEN_SRC:.c=.h)
+PROTO_SRC   := $(wildcard proto/*.c)
+ACTOR_SRC   := $(filter-out actor/main.c,$(wildcard actor/*.c))
+LEARNER_SRC := $(filter-out learner/main.c,$(wildcard learner/*.c learner/algo/*.c))
+TOOL_SRC    := $(wildcard deploy/rldt/*.c)
+TEST_SRC    := $(wildcard tests/test_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIB_COMMON  := $(BUILD)/libcommon.a
+LIB_PROTO   := $(BUILD)/libproto.a
+LIB_ACTOR   := $(BUILD)/libactor.a
+LIB_LEARNER := $(BUILD)/liblearner.a
+ALL_LIBS    := $(LIB_LEARNER) $(LIB_ACTOR) $(LIB_PROTO) $(LIB_COMMON)
+
+PROGS := $(BUILD)/rldt
+ifneq ($(wildcard actor/main.c),)
+PROGS += $(BUILD)/rldt-actor
+endif
+ifneq ($(wildcard learner/main.c),)
+PROGS += $(BUILD)/rldt-learner
+endif
+TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+
+.SECONDARY:
+.PHONY: all deps test check san run bench format lint clean
+all: $(PROGS) $(TESTS)
+
+deps:
+	@./deploy/install-deps.sh
+
+# ---- rules ---------------------------------------------------------------------------------
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
+	@mkdir -p $(BUILD)/gen
+	@$(if $(Q),echo "  PROTOC  $<")
+	$(Q)protoc-c --proto_path=proto --c_out=$(BUILD)/gen $<
+
+$(BUILD)/obj/%.o: %.c | $(GEN_HDR)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(FINAL_CFLAGS) -MMD -MP -c $< -o $@
+
+# generated code is not held to our warning flags
+$(BUILD)/obj/$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/gen $(PKG_CFLAGS) -c $< -o $@
+
+define mklib
+$(1): $(2)
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  AR      $$@")
+	$$(Q)rm -f $$@ && ar rcs $$@ $(2)
+endef
+$(eval $(call mklib,$(LIB_COMMON),$(call obj,$(COMMON_SRC))))
+$(eval $(call mklib,$(LIB_PROTO),$(call obj,$(PROTO_SRC) $(GEN_SRC))))
+$(eval $(call mklib,$(LIB_ACTOR),$(call obj,$(ACTOR_SRC))))
+$(eval $(call mklib,$(LIB_LEARNER),$(call obj,$(LEARNER_SRC))))
+
+define link
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) $(FINAL_LDFLAGS) -o $@ $^ $(LIBS)
+endef
+
+$(BUILD)/rldt: $(call obj,$(TOOL_SRC)) $(ALL_LIBS)
+	$(link)
+$(BUILD)/rldt-actor: $(call obj,actor/main.c) $(ALL_LIBS)
+	$(link)
+$(BUILD)/rldt-learner: $(call obj,learner/main.c) $(ALL_LIBS)
+	$(link)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(ALL_LIBS)
+	$(link)
+
+# ---- user targets --------------------------------------------------------------------------
+# test and run install packages first, then build with a fresh make (so pkg-config sees them).
+test check: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) ./tests/run.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	./$(BUILD)/rldt bench nn
+
+san: deps
+	@$(MAKE) --no-print-directory BUILD=build-san \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all
+	@BUILD=build-san ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./tests/run.sh
+
+bench: all
+	./$(BUILD)/rldt bench nn
+
+FORMAT_SRC = $(wildcard common/*.[ch] proto/*.[ch] actor/*.[ch] learner/*.[ch] learner/algo/*.[ch] \
+               deploy/rldt/*.[ch] tests/*.[ch])
+format:
+	clang-format -i $(FORMAT_SRC)
+lint:
+	clang-format --dry-run --Werror $(FORMAT_SRC)
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,39 @@
+/*
+ * rng.h — the one random generator of rldt: xoshiro256** seeded through splitmix64.
+ * Independent streams (per actor, per env, per purpose) derive from one run seed with
+ * rng_init(&r, seed, stream). A struct rng is plain data: copy it to fork a stream, write it
+ * into a checkpoint to resume it. Not thread-safe: one struct rng per thread.
+ */
+#ifndef RL_RNG_H
+#define RL_RNG_H
+
+#include <stdint.h>
+
+struct rng {
+    uint64_t s[4];
+    double spare;  /* second normal of the last Box–Muller pair */
+    int has_spare; /* 1 when spare is valid */
+};
+
+/* Seed stream `stream` of run seed `seed`; different (seed, stream) give independent streams. */
+void rng_init(struct rng *r, uint64_t seed, uint64_t stream);
+
+/* Next raw 64-bit value. */
+uint64_t rng_u64(struct rng *r);
+
+/* Uniform double in [0, 1). */
+double rng_uniform(struct rng *r);
+
+/* Uniform double in [lo, hi). */
+double rng_range(struct rng *r, double lo, double hi);
+
+/* Uniform integer in [0, n); n > 0. Unbiased. */
+uint64_t rng_below(struct rng *r, uint64_t n);
+
+/* Standard normal (mean 0, variance 1). */
+double rng_normal(struct rng *r);
+
+/* Fill x[0..n) with independent standard normals (float32). */
+void rng_normal_fill(struct rng *r, float *x, long n);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * util.c — assertion failure, clocks, sleep.
+ */
+#include "common/util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+void rl_assert_fail(const char *expr, const char *file, int line)
+{
+    fprintf(stderr, "rldt: assertion failed at %s:%d: %s\n", file, line, expr);
+    abort();
+}
+
+double rl_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double rl_wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void rl_sleep(double secs)
+{
+    if (!(secs > 0))
+        return;
+    struct timespec ts;
+    ts.tv_sec = (time_t)secs;
+    ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
+    nanosleep(&ts, NULL); /* an interrupting signal ends the sleep early: callers re-check state */
+}

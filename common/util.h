@@ -1,0 +1,33 @@
+/*
+ * util.h — small helpers every module uses: an always-on assertion for programmer errors,
+ * array length, monotonic and wall clocks. Thread-safe; no state.
+ */
+#ifndef RL_UTIL_H
+#define RL_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Always on, for programmer errors only (never for outside input): prints file:line, aborts. */
+#define RL_ASSERT(cond)                                                                            \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            rl_assert_fail(#cond, __FILE__, __LINE__);                                             \
+    } while (0)
+
+#define RL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define RL_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define RL_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+_Noreturn void rl_assert_fail(const char *expr, const char *file, int line);
+
+/* Seconds on the monotonic clock (for rates and time-outs). */
+double rl_now(void);
+
+/* Seconds since the Unix epoch (for timestamps written to files). */
+double rl_wall(void);
+
+/* Sleep for the given seconds (>= 0); restarts on EINTR unless the stop flag is set. */
+void rl_sleep(double secs);
+
+#endif

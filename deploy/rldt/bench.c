@@ -1,0 +1,34 @@
+/*
+ * bench.c — `rldt bench <target>`: dispatch to one benchmark.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "deploy/rldt/cmd.h"
+
+struct target {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *help;
+};
+
+static const struct target targets[] = {
+    {"nn", bench_nn, "forward+backward+Adam GFLOP/s of policy and critic shapes vs raw sgemm"},
+    {"env", bench_env, "vectorised env steps/s vs raw mj_step on the same model"},
+};
+
+int cmd_bench(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help")) {
+        FILE *f = argc < 2 ? stderr : stdout;
+        fprintf(f, "usage: rldt bench <target> [--key=value ...]\n\ntargets:\n");
+        for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++)
+            fprintf(f, "  %-8s %s\n", targets[i].name, targets[i].help);
+        return argc < 2 ? 2 : 0;
+    }
+    for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++)
+        if (!strcmp(argv[1], targets[i].name))
+            return targets[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "rldt bench: unknown target '%s' (see rldt bench --help)\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,15 @@
+/*
+ * cmd.h — the subcommands of the user tool `rldt`. Each returns the process exit code:
+ * 0 success, 1 runtime failure, 2 usage or configuration error.
+ */
+#ifndef RL_CMD_H
+#define RL_CMD_H
+
+int cmd_bench(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+
+/* bench targets, called by cmd_bench with argv[0] = target name */
+int bench_nn(int argc, char **argv);
+int bench_env(int argc, char **argv);
+
+#endif

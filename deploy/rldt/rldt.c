@@ -1,0 +1,44 @@
+/*
+ * rldt.c — the user tool: dispatches `rldt <command> [--key=value ...]` to a subcommand.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "deploy/rldt/cmd.h"
+
+struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *help;
+};
+
+static const struct command commands[] = {
+    {"eval", cmd_eval, "evaluate a policy on a task: mean/std of return and length"},
+    {"bench", cmd_bench, "benchmarks: nn, env (figures next to a limit measured in the same run)"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: rldt <command> [--key=value ...]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\n`rldt <command> --help` lists a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "rldt: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,46 @@
+#!/bin/sh
+# Run every test binary under a time-out. A crash, a time-out, a non-zero exit or a missing
+# summary line counts as one failure. Ends with "total: N passed, N failed".
+# Also runs tests/integ_*.sh scripts (same rules). Usage: tests/run.sh [name-filter]
+BUILD=${BUILD:-build}
+TIMEOUT=${TEST_TIMEOUT:-120}
+filter=${1:-}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+passed=0
+failed=0
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+for t in "$root/$BUILD"/tests/test_* "$here"/integ_*.sh; do
+    [ -x "$t" ] || continue
+    name=$(basename "$t")
+    case "$name" in *"$filter"*) ;; *) continue ;; esac
+    start=$(date +%s)
+    BUILD=$BUILD RLDT_ROOT="$root" timeout -k 5 "$TIMEOUT" "$t" >"$out" 2>&1
+    rc=$?
+    secs=$(( $(date +%s) - start ))
+    line=$(grep -E '^[A-Za-z0-9_.-]+: [0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)
+    if [ -z "$line" ]; then
+        if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then why="timed out after ${TIMEOUT}s"; else why="exit $rc, no summary"; fi
+        echo "FAIL $name ($why)"
+        sed 's/^/    /' "$out" | tail -n 30
+        failed=$((failed + 1))
+        continue
+    fi
+    p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\1/')
+    f=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\2/')
+    if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1   # crashed or exited non-zero after printing a clean summary
+        echo "FAIL $name (exit $rc after summary)"
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$f" -ne 0 ]; then
+        echo "FAIL $name: $p passed, $f failed (${secs}s)"
+        grep -E 'FAIL|not ok|ERROR|runtime error|Sanitizer' "$out" | head -n 40 | sed 's/^/    /'
+    else
+        echo "ok   $name: $p passed (${secs}s)"
+    fi
+done
+echo "total: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
