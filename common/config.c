@@ -1,0 +1,462 @@
+/*
+ * config.c — parsing, validation, help and output for the key table in config_keys.c.
+ * Files are parsed with inih (Debian libinih).
+ */
+#include "common/config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+static bool name_eq(const char *a, const char *b, size_t blen)
+{
+    size_t i = 0;
+    for (; i < blen && a[i]; i++) {
+        char x = a[i] == '-' ? '_' : a[i];
+        char y = b[i] == '-' ? '_' : b[i];
+        if (x != y)
+            return false;
+    }
+    return i == blen && a[i] == 0;
+}
+
+const struct config_key *config_find(const char *name)
+{
+    for (size_t i = 0; i < config_nkeys; i++)
+        if (name_eq(config_keys[i].name, name, strlen(name)))
+            return &config_keys[i];
+    return NULL;
+}
+
+// edit distance, for "did you mean"
+static int distance(const char *a, const char *b)
+{
+    int la = (int)strlen(a), lb = (int)strlen(b);
+    if (la > 40 || lb > 40)
+        return 99;
+    int d[41][41];
+    for (int i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (int j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (int i = 1; i <= la; i++)
+        for (int j = 1; j <= lb; j++) {
+            char x = a[i - 1] == '-' ? '_' : a[i - 1];
+            char y = b[j - 1] == '-' ? '_' : b[j - 1];
+            int best = d[i - 1][j - 1] + (x != y);
+            best = RL_MIN(best, d[i - 1][j] + 1);
+            d[i][j] = RL_MIN(best, d[i][j - 1] + 1);
+        }
+    return d[la][lb];
+}
+
+static void unknown_key(const char *name, char *err, size_t errlen)
+{
+    const char *best = NULL;
+    int bd = 3;
+    for (size_t i = 0; i < config_nkeys; i++) {
+        int dd = distance(name, config_keys[i].name);
+        if (dd < bd) {
+            bd = dd;
+            best = config_keys[i].name;
+        }
+    }
+    if (best)
+        snprintf(err, errlen, "unknown key '%s' (did you mean '%s'?)", name, best);
+    else
+        snprintf(err, errlen, "unknown key '%s' (see --help)", name);
+}
+
+static bool choice_ok(const char *choices, const char *v)
+{
+    size_t n = strlen(v);
+    for (const char *p = choices; p && *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && !strncmp(p, v, n))
+            return true;
+        p = bar ? bar + 1 : NULL;
+    }
+    return false;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+    static const char *yes[] = {"1", "true", "yes", "on"};
+    static const char *no[] = {"0", "false", "no", "off"};
+    for (size_t i = 0; i < 4; i++) {
+        if (!strcasecmp(v, yes[i])) {
+            *out = true;
+            return 0;
+        }
+        if (!strcasecmp(v, no[i])) {
+            *out = false;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+static int set_number(void *field, const struct config_key *k, const char *v, char *err,
+                      size_t errlen)
+{
+    char *end;
+    errno = 0;
+    double x;
+    if (k->type == CONFIG_T_DBL) {
+        x = strtod(v, &end);
+    } else {
+        long long i = strtoll(v, &end, 10);
+        // accept 1e6-style integers too, when exact
+        if (*end == 'e' || *end == 'E' || *end == '.') {
+            double d = strtod(v, &end);
+            i = (long long)d;
+            if ((double)i != d)
+                end = (char *)v;
+        }
+        x = (double)i;
+    }
+    if (end == v || *end != 0 || errno == ERANGE || !isfinite(x)) {
+        snprintf(err, errlen, "%s: '%s' is not a valid %s", k->name, v,
+                 k->type == CONFIG_T_DBL ? "number" : "integer");
+        return -EINVAL;
+    }
+    if (x < k->min || x > k->max) {
+        snprintf(err, errlen, "%s: %s is out of range [%.10g, %.10g]", k->name, v, k->min, k->max);
+        return -EINVAL;
+    }
+    if (k->type == CONFIG_T_INT)
+        *(int *)field = (int)x;
+    else if (k->type == CONFIG_T_I64)
+        *(int64_t *)field = (int64_t)strtod(v, NULL);
+    else
+        *(double *)field = x;
+    return 0;
+}
+
+int config_set(struct rl_config *c, const char *key, const char *value, char *err, size_t errlen)
+{
+    const struct config_key *k = config_find(key);
+    if (!k) {
+        unknown_key(key, err, errlen);
+        return -EINVAL;
+    }
+    void *field = (char *)c + k->offset;
+    switch (k->type) {
+    case CONFIG_T_INT:
+    case CONFIG_T_I64:
+    case CONFIG_T_DBL:
+        return set_number(field, k, value, err, errlen);
+    case CONFIG_T_BOOL:
+        if (parse_bool(value, field) < 0) {
+            snprintf(err, errlen, "%s: '%s' is not a boolean (true/false)", k->name, value);
+            return -EINVAL;
+        }
+        return 0;
+    case CONFIG_T_ENUM:
+        if (!choice_ok(k->choices, value)) {
+            snprintf(err, errlen, "%s: '%s' is not one of %s", k->name, value, k->choices);
+            return -EINVAL;
+        }
+        break;
+    case CONFIG_T_STR:
+        break;
+    }
+    if (strlen(value) >= k->size) {
+        snprintf(err, errlen, "%s: value longer than %zu characters", k->name, k->size - 1);
+        return -EINVAL;
+    }
+    memcpy(field, value, strlen(value) + 1);
+    return 0;
+}
+
+void config_default(struct rl_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    char err[256];
+    for (size_t i = 0; i < config_nkeys; i++) {
+        int rc = config_set(c, config_keys[i].name, config_keys[i].def, err, sizeof(err));
+        if (rc)
+            rl_assert_fail(err, __FILE__, __LINE__); /* a bad default is a programmer error */
+    }
+}
+
+// ---- files (inih) ------------------------------------------------------------------------
+
+struct ini_ctx {
+    struct rl_config *c;
+    char *err;
+    size_t errlen;
+    int failed;
+};
+
+static int on_ini_key(void *user, const char *section, const char *name, const char *value)
+{
+    struct ini_ctx *x = user;
+    (void)section;
+    if (x->failed)
+        return 0;
+    char e[256];
+    if (config_set(x->c, name, value, e, sizeof(e)) < 0) {
+        snprintf(x->err, x->errlen, "%s", e);
+        x->failed = 1;
+        return 0;
+    }
+    return 1;
+}
+
+static int ini_result(int rc, struct ini_ctx *x, const char *what, char *err, size_t errlen)
+{
+    if (x->failed) {
+        // inih reports the line of the first key our handler refused
+        char tmp[300];
+        snprintf(tmp, sizeof(tmp), "%s", err);
+        snprintf(err, errlen, "%s: line %d: %s", what, rc, tmp);
+        return -EINVAL;
+    }
+    if (rc == -1) {
+        snprintf(err, errlen, "%s: cannot open: %s", what, strerror(errno));
+        return -ENOENT;
+    }
+    if (rc == -2) {
+        snprintf(err, errlen, "%s: out of memory", what);
+        return -ENOMEM;
+    }
+    if (rc > 0) {
+        snprintf(err, errlen, "%s: line %d: syntax error (expected `key = value` or [section])",
+                 what, rc);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int config_load_file(struct rl_config *c, const char *path, char *err, size_t errlen)
+{
+    struct ini_ctx x = {c, err, errlen, 0};
+    int rc = ini_parse(path, on_ini_key, &x);
+    return ini_result(rc, &x, path, err, errlen);
+}
+
+int config_load_string(struct rl_config *c, const char *text, char *err, size_t errlen)
+{
+    struct ini_ctx x = {c, err, errlen, 0};
+    int rc = ini_parse_string(text, on_ini_key, &x);
+    return ini_result(rc, &x, "config text", err, errlen);
+}
+
+// ---- command line ------------------------------------------------------------------------
+
+static int parse_one(struct rl_config *c, int argc, char **argv, int *i, char *err, size_t errlen)
+{
+    const char *arg = argv[*i] + 2;
+    const char *eq = strchr(arg, '=');
+    char name[64];
+    size_t nlen = eq ? (size_t)(eq - arg) : strlen(arg);
+    if (nlen == 0 || nlen >= sizeof(name)) {
+        snprintf(err, errlen, "bad option '%s'", argv[*i]);
+        return -EINVAL;
+    }
+    memcpy(name, arg, nlen);
+    name[nlen] = 0;
+    if (name_eq("config", name, nlen)) {
+        if (!eq && *i + 1 >= argc) {
+            snprintf(err, errlen, "--config needs a file");
+            return -EINVAL;
+        }
+        return config_load_file(c, eq ? eq + 1 : argv[++*i], err, errlen);
+    }
+    const struct config_key *k = config_find(name);
+    if (!k && !eq && !strncmp(name, "no-", 3)) {
+        const struct config_key *b = config_find(name + 3);
+        if (b && b->type == CONFIG_T_BOOL)
+            return config_set(c, b->name, "false", err, errlen);
+    }
+    if (!k) {
+        unknown_key(name, err, errlen);
+        return -EINVAL;
+    }
+    if (eq)
+        return config_set(c, k->name, eq + 1, err, errlen);
+    if (k->type == CONFIG_T_BOOL)
+        return config_set(c, k->name, "true", err, errlen);
+    if (*i + 1 >= argc) {
+        snprintf(err, errlen, "--%s needs a value", k->name);
+        return -EINVAL;
+    }
+    return config_set(c, k->name, argv[++*i], err, errlen);
+}
+
+int config_parse_args(struct rl_config *c, int argc, char **argv, const char **pos, int *npos,
+                      char *err, size_t errlen)
+{
+    if (npos)
+        *npos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+            return 1;
+        if (!strncmp(a, "--", 2)) {
+            int rc = parse_one(c, argc, argv, &i, err, errlen);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        if (!pos || !npos || *npos >= CONFIG_MAX_POS) {
+            snprintf(err, errlen, "unexpected argument '%s'", a);
+            return -EINVAL;
+        }
+        pos[(*npos)++] = a;
+    }
+    return 0;
+}
+
+int config_validate(const struct rl_config *c, char *err, size_t errlen)
+{
+    if (c->chunk > c->max_episode_steps) {
+        snprintf(err, errlen, "chunk (%d) is longer than max_episode_steps (%d)", c->chunk,
+                 c->max_episode_steps);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+// ---- output ------------------------------------------------------------------------------
+
+static void format_value(const struct rl_config *c, const struct config_key *k, char *buf,
+                         size_t len)
+{
+    const void *field = (const char *)c + k->offset;
+    switch (k->type) {
+    case CONFIG_T_INT:
+        snprintf(buf, len, "%d", *(const int *)field);
+        break;
+    case CONFIG_T_I64:
+        snprintf(buf, len, "%lld", (long long)*(const int64_t *)field);
+        break;
+    case CONFIG_T_DBL:
+        snprintf(buf, len, "%.17g", *(const double *)field);
+        break;
+    case CONFIG_T_BOOL:
+        snprintf(buf, len, "%s", *(const bool *)field ? "true" : "false");
+        break;
+    case CONFIG_T_STR:
+    case CONFIG_T_ENUM:
+        snprintf(buf, len, "%s", (const char *)field);
+        break;
+    }
+}
+
+void config_write(const struct rl_config *c, FILE *f)
+{
+    const char *sec = NULL;
+    char val[CONFIG_STR + 8];
+    for (size_t i = 0; i < config_nkeys; i++) {
+        const struct config_key *k = &config_keys[i];
+        if (!sec || strcmp(sec, k->section)) {
+            fprintf(f, "%s[%s]\n", sec ? "\n" : "", k->section);
+            sec = k->section;
+        }
+        format_value(c, k, val, sizeof(val));
+        fprintf(f, "# %s\n%s = %s\n", k->help, k->name, val);
+    }
+}
+
+char *config_to_string(const struct rl_config *c)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    config_write(c, f);
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+int config_save(const struct rl_config *c, const char *path)
+{
+    char tmp[CONFIG_STR + 64];
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -errno;
+    config_write(c, f);
+    int rc = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -errno;
+    if (fclose(f) != 0 && rc == 0)
+        rc = -errno;
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -errno;
+    if (rc)
+        unlink(tmp);
+    return rc;
+}
+
+static bool in_sections(const char *sections, const char *sec)
+{
+    if (!sections)
+        return true;
+    size_t n = strlen(sec);
+    for (const char *p = sections; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && !strncmp(p, sec, n))
+            return true;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return false;
+}
+
+void config_help(FILE *f, const char *sections)
+{
+    static const char *tnames[] = {"INT", "INT", "NUM", "BOOL", "TEXT", "CHOICE"};
+    for (size_t i = 0; i < config_nkeys; i++) {
+        const struct config_key *k = &config_keys[i];
+        if (!in_sections(sections, k->section))
+            continue;
+        char opt[80];
+        if (k->type == CONFIG_T_BOOL)
+            snprintf(opt, sizeof(opt), "--%s", k->name);
+        else
+            snprintf(opt, sizeof(opt), "--%s=%s", k->name, tnames[k->type]);
+        for (char *p = opt + 2; *p && *p != '='; p++)
+            if (*p == '_')
+                *p = '-';
+        fprintf(f, "  %-28s %s", opt, k->help);
+        if (k->type == CONFIG_T_ENUM)
+            fprintf(f, " {%s}", k->choices);
+        if (k->type == CONFIG_T_INT || k->type == CONFIG_T_I64 || k->type == CONFIG_T_DBL)
+            fprintf(f, " [%.10g, %.10g]", k->min, k->max);
+        fprintf(f, " (default: %s)\n", k->def[0] ? k->def : "\"\"");
+    }
+}
+
+int config_cli(struct rl_config *c, const char *prog, const char *usage, const char *sections,
+               int argc, char **argv, const char **pos, int *npos)
+{
+    char err[512];
+    config_default(c);
+    int rc = config_parse_args(c, argc, argv, pos, npos, err, sizeof(err));
+    if (rc == 1) {
+        printf("usage: %s\n\noptions (also settable as `key = value` in a --config=FILE):\n", usage);
+        config_help(stdout, sections);
+        printf("  %-28s %s\n", "--config=FILE", "read keys from an INI file (later flags win)");
+        return 1;
+    }
+    if (rc == 0)
+        rc = config_validate(c, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return 2;
+    }
+    return 0;
+}

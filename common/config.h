@@ -1,0 +1,126 @@
+/*
+ * config.h — the run configuration: one table of keys (common/config_keys.c) drives defaults,
+ * `--key=value` flags, `key = value` files (INI, sections allowed), validation, `--help` and
+ * the resolved file written to a run directory. Every process of a run shares struct rl_config
+ * (the learner sends its resolved text to actors). Plain data: copy freely; not thread-safe
+ * while being parsed, read-only afterwards.
+ *
+ * To add a key: add a field here and one row to the table in config_keys.c.
+ */
+#ifndef RL_CONFIG_H
+#define RL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_STR 256
+#define CONFIG_MAX_POS 8
+
+struct rl_config {
+    // [run]
+    char algo[32];
+    char env[32];
+    int64_t seed;
+    int64_t max_env_steps;
+    char run_dir[CONFIG_STR];
+    bool resume;
+    int actors;
+    char log_level[16];
+    double checkpoint_secs;
+    // [env]
+    int num_envs;
+    int chunk;
+    int max_episode_steps;
+    char model_file[CONFIG_STR];
+    // [eval]
+    int episodes;
+    char policy[CONFIG_STR];
+    bool deterministic;
+    bool json;
+    // [bench]
+    double secs;
+    int threads;
+};
+
+enum config_type {
+    CONFIG_T_INT,  /* int */
+    CONFIG_T_I64,  /* int64_t */
+    CONFIG_T_DBL,  /* double */
+    CONFIG_T_BOOL, /* bool: true/false/1/0/yes/no/on/off */
+    CONFIG_T_STR,  /* char[CONFIG_STR] */
+    CONFIG_T_ENUM, /* char[32], one of `choices` ("a|b|c") */
+};
+
+struct config_key {
+    const char *section;
+    const char *name;
+    enum config_type type;
+    size_t offset;
+    size_t size; /* field size in bytes (strings) */
+    double min, max;
+    const char *def;     /* default, as text */
+    const char *choices; /* enums: "a|b|c" */
+    const char *help;
+};
+
+/* The key table and its length (config_keys.c). */
+extern const struct config_key config_keys[];
+extern const size_t config_nkeys;
+
+/* Fill c with every key's default. */
+void config_default(struct rl_config *c);
+
+/* Find a key by name ('-' and '_' are interchangeable). Returns NULL if unknown. */
+const struct config_key *config_find(const char *name);
+
+/*
+ * Set one key from text, with type and range checks. Returns 0, or -EINVAL with a one-line
+ * reason in err (e.g. "max_env_steps: 0 is below the minimum 1").
+ */
+int config_set(struct rl_config *c, const char *key, const char *value, char *err, size_t errlen);
+
+/* Load a `key = value` INI file (sections allowed, `#`/`;` comments). 0 or -errno + err. */
+int config_load_file(struct rl_config *c, const char *path, char *err, size_t errlen);
+
+/* Same, from text (the run config a learner sends to actors). */
+int config_load_string(struct rl_config *c, const char *text, char *err, size_t errlen);
+
+/*
+ * Parse command-line arguments argv[1..argc) in order: `--key=value`, `--key value`, `--flag`
+ * / `--no-flag` for booleans, `--config=FILE` loads a file at that point. Arguments not
+ * starting with "--" are positional: stored in pos[0..*npos) (borrowed from argv; at most
+ * CONFIG_MAX_POS; pass pos NULL to refuse any). Returns 0, 1 when --help or -h was given, or
+ * -EINVAL with a one-line reason in err.
+ */
+int config_parse_args(struct rl_config *c, int argc, char **argv, const char **pos, int *npos,
+                      char *err, size_t errlen);
+
+/* Cross-key checks (e.g. a run needs at least one env). 0 or -EINVAL + err. */
+int config_validate(const struct rl_config *c, char *err, size_t errlen);
+
+/* Write every key as `key = value` grouped by [section], with help comments. */
+void config_write(const struct rl_config *c, FILE *f);
+
+/* Write to path atomically (temp file + rename). 0 or -errno. */
+int config_save(const struct rl_config *c, const char *path);
+
+/* The resolved config as INI text; caller owns the result (free()). NULL on ENOMEM. */
+char *config_to_string(const struct rl_config *c);
+
+/*
+ * Print the keys of the listed sections ("run,env"; NULL = all) as `--name=<type>` lines
+ * with help, default and range.
+ */
+void config_help(FILE *f, const char *sections);
+
+/*
+ * The usual front end of a command: defaults, parse args, validate. On --help prints `usage`
+ * and the keys of `sections` to stdout and returns 1; on error prints "<prog>: <reason>" to
+ * stderr and returns 2; 0 when the caller should proceed.
+ */
+int config_cli(struct rl_config *c, const char *prog, const char *usage, const char *sections,
+               int argc, char **argv, const char **pos, int *npos);
+
+#endif

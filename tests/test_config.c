@@ -1,0 +1,155 @@
+/* test_config.c — defaults, flags, files, validation errors, round trip of the resolved config. */
+#include "common/config.h"
+#include "tests/harness.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+
+#include <stdarg.h>
+static int parse(struct rl_config *c, char *err, int n, ...)
+{
+    char *argv[16] = {"prog"};
+    va_list ap;
+    va_start(ap, n);
+    for (int i = 0; i < n; i++)
+        argv[i + 1] = va_arg(ap, char *);
+    va_end(ap);
+    return config_parse_args(c, n + 1, argv, NULL, NULL, err, 256);
+}
+
+static void test_defaults(void)
+{
+    struct rl_config c;
+    config_default(&c);
+    T_EQ_STR(c.env, "hopper");
+    T_EQ_INT(c.chunk, 4);
+    T_EQ_INT(c.max_env_steps, 1000000);
+    T_EQ_INT(c.max_episode_steps, 1000);
+    T_CHECK(!c.resume);
+    // every table default is in range and names are unique
+    for (size_t i = 0; i < config_nkeys; i++)
+        for (size_t j = i + 1; j < config_nkeys; j++)
+            T_CHECK(strcmp(config_keys[i].name, config_keys[j].name) != 0);
+}
+
+static void test_flags(void)
+{
+    struct rl_config c;
+    char err[256] = "";
+    config_default(&c);
+    T_EQ_INT(parse(&c, err, 5, "--max-env-steps=1000", "--env", "walker2d", "--resume", "--seed=7"),
+             0);
+    T_EQ_INT(c.max_env_steps, 1000);
+    T_EQ_STR(c.env, "walker2d");
+    T_CHECK(c.resume);
+    T_EQ_INT(c.seed, 7);
+    T_EQ_INT(parse(&c, err, 2, "--no-resume", "--max_env_steps=2e6"), 0);
+    T_CHECK(!c.resume);
+    T_EQ_INT(c.max_env_steps, 2000000);
+    T_EQ_INT(parse(&c, err, 1, "--help"), 1);
+}
+
+static void test_errors(void)
+{
+    struct rl_config c;
+    char err[256];
+    config_default(&c);
+    T_EQ_INT(parse(&c, err, 1, "--max-env-step=5"), -EINVAL);
+    T_CHECK_MSG(strstr(err, "did you mean 'max_env_steps'"), "%s", err);
+    T_EQ_INT(parse(&c, err, 1, "--max-env-steps=abc"), -EINVAL);
+    T_CHECK_MSG(strstr(err, "not a valid integer"), "%s", err);
+    T_EQ_INT(parse(&c, err, 1, "--max-env-steps=0"), -EINVAL);
+    T_CHECK_MSG(strstr(err, "out of range"), "%s", err);
+    T_EQ_INT(parse(&c, err, 1, "--chunk=2.5"), -EINVAL);
+    T_EQ_INT(parse(&c, err, 1, "--env=ant"), -EINVAL);
+    T_CHECK_MSG(strstr(err, "hopper|walker2d|halfcheetah"), "%s", err);
+    T_EQ_INT(parse(&c, err, 1, "--resume=maybe"), -EINVAL);
+    T_EQ_INT(parse(&c, err, 1, "--secs=nan"), -EINVAL);
+    T_EQ_INT(parse(&c, err, 1, "--chunk"), -EINVAL); /* missing value */
+    T_EQ_INT(parse(&c, err, 1, "positional"), -EINVAL);
+    // a failed parse leaves earlier values alone
+    T_EQ_INT(c.max_env_steps, 1000000);
+    T_EQ_INT(c.chunk, 4);
+    char big[400];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = 0;
+    T_EQ_INT(config_set(&c, "run_dir", big, err, sizeof(err)), -EINVAL);
+}
+
+static void test_positional(void)
+{
+    struct rl_config c;
+    char err[256];
+    const char *pos[CONFIG_MAX_POS];
+    int npos;
+    char *argv[] = {"prog", "a.dat", "--chunk=8", "b.dat"};
+    config_default(&c);
+    T_EQ_INT(config_parse_args(&c, 4, argv, pos, &npos, err, sizeof(err)), 0);
+    T_EQ_INT(npos, 2);
+    T_EQ_STR(pos[1], "b.dat");
+    T_EQ_INT(c.chunk, 8);
+}
+
+static void test_file_roundtrip(void)
+{
+    char dir[] = "/tmp/rldt-cfg-XXXXXX";
+    T_CHECK(mkdtemp(dir));
+    char path[300];
+    snprintf(path, sizeof(path), "%s/run.ini", dir);
+    struct rl_config a, b;
+    char err[256];
+    config_default(&a);
+    T_EQ_INT(parse(&a, err, 3, "--env=halfcheetah", "--secs=0.25", "--run-dir=runs/x y"), 0);
+    T_EQ_INT(config_save(&a, path), 0);
+    config_default(&b);
+    T_EQ_INT(config_load_file(&b, path, err, sizeof(err)), 0);
+    T_CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+    // text form (what the learner sends to actors)
+    char *text = config_to_string(&a);
+    T_CHECK(text != NULL);
+    config_default(&b);
+    T_EQ_INT(config_load_string(&b, text, err, sizeof(err)), 0);
+    T_CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+    free(text);
+    // --config loads a file at its position; later flags win
+    char flag[320];
+    snprintf(flag, sizeof(flag), "--config=%s", path);
+    config_default(&b);
+    T_EQ_INT(parse(&b, err, 2, flag, "--env=hopper"), 0);
+    T_EQ_STR(b.env, "hopper");
+    T_NEAR(b.secs, 0.25, 0);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void test_file_errors(void)
+{
+    struct rl_config c;
+    char err[256];
+    config_default(&c);
+    T_EQ_INT(config_load_string(&c, "[run]\nseed = 3\n\nbogus_key = 1\n", err, sizeof(err)),
+             -EINVAL);
+    T_CHECK_MSG(strstr(err, "line 4") && strstr(err, "bogus_key"), "%s", err);
+    T_EQ_INT(config_load_string(&c, "seed = 3\nthis line is junk\n", err, sizeof(err)), -EINVAL);
+    T_CHECK_MSG(strstr(err, "line 2"), "%s", err);
+    T_EQ_INT(config_load_string(&c, "[env]\nchunk = 999\n", err, sizeof(err)), -EINVAL);
+    T_CHECK_MSG(strstr(err, "out of range"), "%s", err);
+    T_EQ_INT(config_load_file(&c, "/nonexistent/rldt.ini", err, sizeof(err)), -ENOENT);
+    // cross-key validation
+    config_default(&c);
+    T_EQ_INT(config_load_string(&c, "chunk = 8\nmax_episode_steps = 4\n", err, sizeof(err)), 0);
+    T_EQ_INT(config_validate(&c, err, sizeof(err)), -EINVAL);
+}
+
+int main(void)
+{
+    T_RUN(test_defaults);
+    T_RUN(test_flags);
+    T_RUN(test_errors);
+    T_RUN(test_positional);
+    T_RUN(test_file_roundtrip);
+    T_RUN(test_file_errors);
+    return T_DONE("config");
+}
