@@ -1,0 +1,83 @@
+/*
+ * replay.h — the learner's bounded replay of chunk steps, grouped by trajectory segment.
+ *
+ * A ring of `capacity` chunk steps. Each stored step keeps its observation, flattened action
+ * chunk (D floats), summed reward, env steps executed, terminal/truncated flags, the next
+ * observation, the policy version that acted, its segment id and position in the segment,
+ * and a global insertion index (for "fresh" sampling). A segment's steps are stored
+ * contiguously, so TD(λ) targets can walk forward inside a segment. When full, the oldest
+ * steps are overwritten.
+ *
+ * Thread-safety: replay_add and replay_sample* may be called from different threads (one
+ * internal mutex, held only while copying rows).
+ */
+#ifndef RL_REPLAY_H
+#define RL_REPLAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/rng.h"
+
+struct replay;
+
+/* One incoming segment of T chunk steps (all arrays borrowed for the call). */
+struct replay_segment {
+    int T;
+    const float *obs;    /* (T+1) x obs_dim: obs[t+1] is the observation after step t */
+    const float *act;    /* T x D */
+    const float *rew;    /* T, summed over the chunk */
+    const int *steps;    /* T, env steps executed (chunks stop early at episode end); NULL = H */
+    const uint8_t *term; /* T */
+    const uint8_t *trunc;
+    uint64_t traj_id; /* a global segment id (critic halves use traj_id mod 2) */
+    uint64_t version; /* policy version that acted */
+};
+
+/* A sampled batch; arrays are owned by the caller and sized for B rows. */
+struct replay_batch {
+    float *obs;      /* B x obs_dim */
+    float *act;      /* B x D */
+    float *rew;      /* B */
+    float *next_obs; /* B x obs_dim */
+    float *done;     /* B: 1 if terminal (truncation is NOT done: it bootstraps) */
+    float *steps;    /* B: env steps in the chunk; NULL to skip */
+    uint64_t *traj;  /* B: segment ids; NULL to skip */
+    int64_t *index;  /* B: ring slot of each row (for replay_next); NULL to skip */
+};
+
+/* New replay of `capacity` chunk steps. Returns NULL on bad dims or ENOMEM. Free with destroy. */
+struct replay *replay_new(long capacity, int obs_dim, int act_dim);
+void replay_destroy(struct replay **r);
+
+/*
+ * Append a segment (copied). Returns 0, -EINVAL if T < 1 or T > capacity.
+ * Steps evicted to make room are counted in replay_evicted().
+ */
+int replay_add(struct replay *r, const struct replay_segment *s);
+
+/* Chunk steps stored now (<= capacity), ever inserted, evicted. */
+long replay_size(struct replay *r);
+uint64_t replay_inserted(struct replay *r);
+uint64_t replay_evicted(struct replay *r);
+long replay_capacity(const struct replay *r);
+
+/*
+ * Sample B rows uniformly, except that at least ceil(fresh_frac * B) rows come from the
+ * `fresh_window` most recently inserted steps (when such exist). parity = 0 or 1 keeps only
+ * steps whose traj_id % 2 == parity; -1 takes all. Returns the number of rows sampled (B, or 0
+ * when the replay is empty or holds no step of that parity).
+ */
+int replay_sample(struct replay *r, struct rng *g, int B, double fresh_frac, long fresh_window,
+                  int parity, struct replay_batch *out);
+
+/*
+ * Slot of the step after `index` in the same segment, or -1 if `index` was its segment's last
+ * step or the next one has been overwritten.
+ */
+int64_t replay_next(struct replay *r, int64_t index);
+
+/* Copy the row at ring slot `index` into row `row` of out (same fields as replay_sample). */
+void replay_get(struct replay *r, int64_t index, struct replay_batch *out, int row);
+
+#endif

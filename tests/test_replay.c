@@ -1,0 +1,201 @@
+/* test_replay.c — storage, eviction, fresh sampling, parity, segment walking, threads. */
+#include "learner/replay.h"
+#include "tests/harness.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#define O 3
+#define D 2
+
+// segment whose values encode (traj, t) so rows can be checked after sampling
+static void make_seg(uint64_t traj, int T, float *obs, float *act, float *rew, uint8_t *term,
+                     uint8_t *trunc, int *steps, struct replay_segment *s)
+{
+    for (int t = 0; t <= T; t++)
+        for (int k = 0; k < O; k++)
+            obs[t * O + k] = (float)(traj * 1000 + t) + 0.1f * (float)k;
+    for (int t = 0; t < T; t++) {
+        act[t * D] = (float)traj;
+        act[t * D + 1] = (float)t;
+        rew[t] = (float)(traj * 1000 + t);
+        term[t] = t == T - 1 && traj % 3 == 0;
+        trunc[t] = 0;
+        steps[t] = 4;
+    }
+    *s = (struct replay_segment){T, obs, act, rew, steps, term, trunc, traj, 7};
+}
+
+struct bufs {
+    float obs[64 * O], nobs[64 * O], act[64 * D], rew[64], done[64], steps[64];
+    uint64_t traj[64];
+    int64_t index[64];
+    struct replay_batch b;
+};
+
+static void bufs_init(struct bufs *x)
+{
+    x->b = (struct replay_batch){x->obs, x->act, x->rew, x->nobs, x->done, x->steps, x->traj,
+                                 x->index};
+}
+
+static void test_store_and_sample(void)
+{
+    struct replay *r = replay_new(100, O, D);
+    float obs[11 * O], act[10 * D], rew[10];
+    uint8_t term[10], trunc[10];
+    int steps[10];
+    struct replay_segment s;
+    for (uint64_t traj = 0; traj < 5; traj++) {
+        make_seg(traj, 10, obs, act, rew, term, trunc, steps, &s);
+        T_EQ_INT(replay_add(r, &s), 0);
+    }
+    T_EQ_INT(replay_size(r), 50);
+    struct bufs x;
+    bufs_init(&x);
+    struct rng g;
+    rng_init(&g, 1, 0);
+    T_EQ_INT(replay_sample(r, &g, 64, 0, 0, -1, &x.b), 64);
+    for (int i = 0; i < 64; i++) {
+        int traj = (int)x.act[i * D], t = (int)x.act[i * D + 1];
+        T_NEAR(x.obs[i * O], traj * 1000 + t, 0);
+        T_NEAR(x.nobs[i * O + 2], traj * 1000 + t + 1 + 0.2f, 1e-3);
+        T_NEAR(x.rew[i], traj * 1000 + t, 0);
+        T_NEAR(x.done[i], t == 9 && traj % 3 == 0, 0);
+        T_EQ_INT(x.traj[i], traj);
+        T_NEAR(x.steps[i], 4, 0);
+    }
+    replay_destroy(&r);
+    T_CHECK(r == NULL);
+}
+
+static void test_eviction_and_fresh(void)
+{
+    struct replay *r = replay_new(25, O, D);
+    float obs[11 * O], act[10 * D], rew[10];
+    uint8_t term[10], trunc[10];
+    int steps[10];
+    struct replay_segment s;
+    for (uint64_t traj = 0; traj < 4; traj++) {
+        make_seg(traj, 10, obs, act, rew, term, trunc, steps, &s);
+        T_EQ_INT(replay_add(r, &s), 0);
+    }
+    T_EQ_INT(replay_size(r), 25);
+    T_EQ_INT(replay_inserted(r), 40);
+    T_EQ_INT(replay_evicted(r), 15);
+    struct bufs x;
+    bufs_init(&x);
+    struct rng g;
+    rng_init(&g, 2, 0);
+    // only the newest 25 steps remain: traj 1 steps 5..9, traj 2, traj 3
+    T_EQ_INT(replay_sample(r, &g, 64, 0, 0, -1, &x.b), 64);
+    for (int i = 0; i < 64; i++) {
+        int traj = (int)x.act[i * D], t = (int)x.act[i * D + 1];
+        T_CHECK(traj >= 1 && (traj > 1 || t >= 5));
+    }
+    // half of the batch fresh from the newest 10 steps (= traj 3)
+    T_EQ_INT(replay_sample(r, &g, 64, 0.5, 10, -1, &x.b), 64);
+    int fresh = 0;
+    for (int i = 0; i < 64; i++)
+        fresh += (int)x.act[i * D] == 3;
+    T_CHECK_MSG(fresh >= 32, "fresh rows %d", fresh);
+    T_CHECK_MSG(fresh < 64, "all rows fresh: uniform part missing");
+    // bad segments
+    s.T = 0;
+    T_EQ_INT(replay_add(r, &s), -EINVAL);
+    s.T = 26;
+    T_EQ_INT(replay_add(r, &s), -EINVAL);
+    replay_destroy(&r);
+}
+
+static void test_parity_and_next(void)
+{
+    struct replay *r = replay_new(1000, O, D);
+    float obs[11 * O], act[10 * D], rew[10];
+    uint8_t term[10], trunc[10];
+    int steps[10];
+    struct replay_segment s;
+    for (uint64_t traj = 0; traj < 6; traj++) {
+        make_seg(traj, traj == 5 ? 3 : 10, obs, act, rew, term, trunc, steps, &s);
+        replay_add(r, &s);
+    }
+    struct bufs x;
+    bufs_init(&x);
+    struct rng g;
+    rng_init(&g, 3, 0);
+    for (int parity = 0; parity < 2; parity++) {
+        T_EQ_INT(replay_sample(r, &g, 64, 0.3, 5, parity, &x.b), 64);
+        for (int i = 0; i < 64; i++)
+            T_EQ_INT(x.traj[i] % 2, parity);
+    }
+    // walking a segment forward visits t, t+1, ... and stops at its end
+    T_EQ_INT(replay_sample(r, &g, 64, 0, 0, -1, &x.b), 64);
+    for (int i = 0; i < 64; i++) {
+        int traj = (int)x.act[i * D], t = (int)x.act[i * D + 1];
+        int T = traj == 5 ? 3 : 10;
+        int64_t j = x.index[i];
+        int walked = 0;
+        while ((j = replay_next(r, j)) >= 0) {
+            struct bufs y;
+            bufs_init(&y);
+            replay_get(r, j, &y.b, 0);
+            walked++;
+            T_NEAR(y.act[1], t + walked, 0);
+            T_NEAR(y.act[0], traj, 0);
+        }
+        T_EQ_INT(walked, T - 1 - t);
+    }
+    replay_destroy(&r);
+}
+
+static struct replay *shared;
+static void *writer(void *arg)
+{
+    uint64_t base = (uint64_t)(uintptr_t)arg;
+    float obs[11 * O], act[10 * D], rew[10];
+    uint8_t term[10], trunc[10];
+    int steps[10];
+    struct replay_segment s;
+    for (uint64_t k = 0; k < 2000; k++) {
+        make_seg(base + k, 10, obs, act, rew, term, trunc, steps, &s);
+        replay_add(shared, &s);
+    }
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    shared = replay_new(5000, O, D);
+    pthread_t th[2];
+    pthread_create(&th[0], NULL, writer, (void *)(uintptr_t)0);
+    pthread_create(&th[1], NULL, writer, (void *)(uintptr_t)10000);
+    struct bufs x;
+    bufs_init(&x);
+    struct rng g;
+    rng_init(&g, 4, 0);
+    int bad = 0;
+    for (int n = 0; n < 2000; n++) {
+        if (replay_sample(shared, &g, 64, 0.25, 100, -1, &x.b) != 64)
+            continue;
+        for (int i = 0; i < 64; i++) {
+            // rows are never torn: obs and action of a row belong to the same step
+            float want = x.act[i * D] * 1000 + x.act[i * D + 1];
+            bad += x.obs[i * O] != want || x.rew[i] != want;
+        }
+    }
+    pthread_join(th[0], NULL);
+    pthread_join(th[1], NULL);
+    T_EQ_INT(bad, 0);
+    T_EQ_INT(replay_inserted(shared), 40000);
+    replay_destroy(&shared);
+}
+
+int main(void)
+{
+    T_RUN(test_store_and_sample);
+    T_RUN(test_eviction_and_fresh);
+    T_RUN(test_parity_and_next);
+    T_RUN(test_threads);
+    return T_DONE("replay");
+}
