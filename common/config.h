@@ -42,6 +42,30 @@ struct rl_config {
     // [bench]
     double secs;
     int threads;
+    // [net]
+    char bind_host[CONFIG_STR];
+    char learner_host[CONFIG_STR];
+    int control_port;
+    int data_port;
+    int params_port;
+    char stats[CONFIG_STR];
+    // [learner]
+    int64_t replay_size;
+    int64_t min_replay;
+    double updates_per_step;
+    int64_t ingest_slack;
+    int64_t max_policy_lag;
+    int publish_every;
+    double fresh_frac;
+    int64_t fresh_window;
+    double metrics_secs;
+    int keep_checkpoints;
+    // [actor]
+    int segment_len;
+    int send_hwm;
+    double heartbeat_secs;
+    double actor_timeout;
+    char actor_name[64];
 };
 
 enum config_type {

@@ -45,6 +45,48 @@ const struct config_key config_keys[] = {
     // ---- bench
     K("bench", secs, CONFIG_T_DBL, 0.01, 3600, "1", NULL, "seconds per benchmark measurement"),
     K("bench", threads, CONFIG_T_INT, 1, 256, "1", NULL, "OpenBLAS threads for benchmarks"),
+    // ---- net
+    K("net", bind_host, CONFIG_T_STR, 0, 0, "127.0.0.1", NULL,
+      "address the learner binds its sockets on (* = all interfaces)"),
+    K("net", learner_host, CONFIG_T_STR, 0, 0, "127.0.0.1", NULL,
+      "host name or address actors connect to"),
+    K("net", control_port, CONFIG_T_INT, 1, 65535, "5555", NULL,
+      "control socket (ROUTER): registration, heartbeats, params on request"),
+    K("net", data_port, CONFIG_T_INT, 1, 65535, "5556", NULL, "data socket (PULL): segments"),
+    K("net", params_port, CONFIG_T_INT, 1, 65535, "5557", NULL,
+      "params socket (PUB): versioned weights"),
+    K("net", stats, CONFIG_T_STR, 0, 0, "127.0.0.1:5558", NULL,
+      "stats HTTP socket ADDR:PORT (/stats JSON, /metrics Prometheus); empty = off"),
+    // ---- learner
+    K("learner", replay_size, CONFIG_T_I64, 1, 1e9, "1000000", NULL,
+      "replay capacity in chunk steps (bounds the learner's memory)"),
+    K("learner", min_replay, CONFIG_T_I64, 1, 1e9, "5000", NULL,
+      "chunk steps stored before training starts"),
+    K("learner", updates_per_step, CONFIG_T_DBL, 0, 1000, "1", NULL,
+      "training steps per ingested chunk step (0 = no throttling of actors)"),
+    K("learner", ingest_slack, CONFIG_T_I64, 0, 1e9, "2000", NULL,
+      "chunk steps ingest may run ahead of updates_per_step before actors are held back"),
+    K("learner", max_policy_lag, CONFIG_T_I64, 0, 1e12, "1000000", NULL,
+      "drop segments acted by a policy more than this many versions old"),
+    K("learner", publish_every, CONFIG_T_INT, 1, 1000000, "100", NULL,
+      "training steps between parameter broadcasts"),
+    K("learner", fresh_frac, CONFIG_T_DBL, 0, 1, "0", NULL,
+      "minimum share of each batch drawn from the freshest fresh_window chunk steps"),
+    K("learner", fresh_window, CONFIG_T_I64, 1, 1e9, "10000", NULL,
+      "chunk steps counted as fresh"),
+    K("learner", metrics_secs, CONFIG_T_DBL, 0.1, 3600, "5", NULL,
+      "seconds between metrics.csv rows"),
+    K("learner", keep_checkpoints, CONFIG_T_INT, 1, 1000, "3", NULL, "checkpoints kept"),
+    // ---- actor
+    K("actor", segment_len, CONFIG_T_INT, 1, 4096, "64", NULL,
+      "chunk steps per segment message (an episode end closes a segment early)"),
+    K("actor", send_hwm, CONFIG_T_INT, 1, 100000, "16", NULL,
+      "segments queued per actor before sends block (backpressure)"),
+    K("actor", heartbeat_secs, CONFIG_T_DBL, 0.05, 60, "1", NULL, "seconds between heartbeats"),
+    K("actor", actor_timeout, CONFIG_T_DBL, 0.5, 3600, "10", NULL,
+      "seconds without heartbeat before the learner marks an actor gone, or an actor "
+      "re-registers"),
+    K("actor", actor_name, CONFIG_T_STR, 0, 0, "", NULL, "actor name (empty = host:pid)"),
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);

@@ -1,0 +1,72 @@
+/*
+ * policy.h — the sampler actors run: a policy of some kind ("random", "gauss" for SAC, "flow"
+ * for RLDT) that maps a batch of observations to a batch of flattened action chunks in the
+ * env's action space [-1, 1], evaluating every layer once per batch (one sgemm per layer).
+ * Weights arrive as one flat float block (from the learner's algo policy_export, a Params
+ * message, or a checkpoint) with a layout hash that must match.
+ *
+ * Not thread-safe: one policy per thread. Nothing allocates after policy_new.
+ */
+#ifndef RL_POLICY_H
+#define RL_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct rl_config;
+struct rng;
+
+struct policy_dims {
+    int obs_dim;
+    int act_dim;
+    int chunk; /* H; D = chunk * act_dim */
+};
+
+/* The interface a kind of policy implements (one static table per kind). */
+struct policy_ops {
+    const char *kind;
+    void *(*create)(const struct rl_config *c, const struct policy_dims *d, int max_batch,
+                    char *err, size_t errlen);
+    void (*destroy)(void *impl);
+    size_t (*nparams)(const void *impl);
+    uint64_t (*layout)(const void *impl);
+    float *(*params)(void *impl); /* the flat weight block (nparams floats) */
+    /* obs (B, obs_dim) raw; out (B, D) in [-1, 1]. */
+    void (*act)(void *impl, const float *obs, int B, struct rng *r, bool deterministic,
+                float *out);
+};
+
+struct policy;
+
+/*
+ * New policy of `kind` for tasks of dims d, acting on up to max_batch observations per call.
+ * NULL with a reason in err on an unknown kind, bad config or out of memory.
+ */
+struct policy *policy_new(const char *kind, const struct rl_config *c, const struct policy_dims *d,
+                          int max_batch, char *err, size_t errlen);
+void policy_destroy(struct policy **p);
+
+const char *policy_kind(const struct policy *p);
+size_t policy_nparams(const struct policy *p);
+uint64_t policy_layout(const struct policy *p);
+
+/*
+ * Install weights (copied). Returns 0, or -EINVAL with a reason if n or layout differ from
+ * this policy's (a weight block for another network shape).
+ */
+int policy_set_params(struct policy *p, const float *w, size_t n, uint64_t layout, char *err,
+                      size_t errlen);
+
+/*
+ * Optional normalisation: observations are mapped with obs bounds before the network, actions
+ * back from [-1, 1] with act bounds after it (see common/norm.h). NULL clears them.
+ */
+int policy_set_bounds(struct policy *p, const float *obs_lo, const float *obs_hi,
+                      const float *act_lo, const float *act_hi);
+
+/* Act on B <= max_batch observations: out (B, D). Deterministic: no sampling noise. */
+void policy_act(struct policy *p, const float *obs, int B, struct rng *r, bool deterministic,
+                float *out);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * algo.h — the interface between the learner runtime and an algorithm's math.
+ *
+ * The runtime (ingest, replay, broadcast, checkpoint, stats) knows nothing of the math. An
+ * algorithm provides its networks, one training step, the policy weights actors run (as one
+ * flat float block whose layout matches the actor-side sampler of common/policy.h), and
+ * checkpoint sections. It never touches a socket. All calls come from the trainer thread.
+ */
+#ifndef RL_ALGO_H
+#define RL_ALGO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct rl_config;
+struct replay;
+struct ckpt_writer;
+struct ckpt;
+
+/* Task dimensions: D = chunk * act_dim is the flattened action chunk the networks see. */
+struct algo_dims {
+    int obs_dim;
+    int act_dim;
+    int chunk;
+    int D;
+};
+
+/* Named scalars an algorithm reports after a step (losses, diagnostics). */
+#define ALGO_MAX_SCALARS 32
+struct algo_report {
+    int n;
+    const char *name[ALGO_MAX_SCALARS]; /* static strings, e.g. "critic_loss" */
+    double value[ALGO_MAX_SCALARS];
+};
+
+/* Add (or overwrite) a named scalar in a report. */
+void algo_report_set(struct algo_report *r, const char *name, double value);
+
+struct algo;
+
+struct algo_ops {
+    const char *name;        /* "sac", "rldt", "rldt-delta" */
+    const char *policy_kind; /* the actor-side sampler: "gauss" or "flow" (common/policy.h) */
+
+    /* Build networks and optimisers from the config. NULL + message in err on failure. */
+    struct algo *(*create)(const struct rl_config *c, const struct algo_dims *d, char *err,
+                           size_t errlen);
+    void (*destroy)(struct algo *a);
+
+    /*
+     * One training step (one critic update, plus whatever the algorithm schedules with it).
+     * Samples from r. Returns 0, or a negative errno when it cannot step yet (-EAGAIN: not
+     * enough data) or diverged (-EDOM: non-finite loss; the step is not applied). Fills rep.
+     */
+    int (*train_step)(struct algo *a, struct replay *r, struct algo_report *rep);
+
+    /* Policy weights for the actors: count, layout hash, and a copy into dst. */
+    size_t (*policy_size)(const struct algo *a);
+    uint64_t (*policy_layout)(const struct algo *a);
+    void (*policy_export)(const struct algo *a, float *dst);
+
+    /*
+     * Normalisation bounds actors apply (obs_lo/hi: obs_dim each, act_lo/hi: act_dim each), or
+     * 0 when the policy sees raw observations and actions.
+     */
+    int (*bounds)(const struct algo *a, const float **obs_lo, const float **obs_hi,
+                  const float **act_lo, const float **act_hi);
+
+    /* Checkpoint: add sections (borrowed until the writer saves) / restore them. */
+    int (*save)(struct algo *a, struct ckpt_writer *w);
+    int (*load)(struct algo *a, const struct ckpt *c, char *err, size_t errlen);
+};
+
+/* The algorithm called `name`, or NULL. */
+const struct algo_ops *algo_find(const char *name);
+
+#endif
