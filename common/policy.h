@@ -39,6 +39,9 @@ struct policy_ops {
 
 struct policy;
 
+/* The policy kind actors run for an algorithm ("sac" → "gauss", "rldt*" → "flow"), or NULL. */
+const char *policy_kind_for_algo(const char *algo);
+
 /*
  * New policy of `kind` for tasks of dims d, acting on up to max_batch observations per call.
  * NULL with a reason in err on an unknown kind, bad config or out of memory.

@@ -1,0 +1,495 @@
+/*
+ * actor.c — the actor process loop (see actor.h).
+ */
+#include "actor/actor.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "actor/vecenv.h"
+#include "common/log.h"
+#include "common/policy.h"
+#include "common/rng.h"
+#include "common/task.h"
+#include "common/util.h"
+#include "proto/wire.h"
+
+#define MAX_MSG (64u << 20)
+
+struct actor {
+    struct rl_config local; /* as started */
+    struct rl_config run;   /* as the learner resolved it */
+    volatile sig_atomic_t *stop;
+    void *zctx, *ctl, *data, *sub;
+    struct wire_decoder *dec;
+    uint8_t *buf;
+    size_t cap;
+    // registration
+    uint32_t id;
+    uint64_t epoch;
+    double last_ack;
+    bool registered;
+    bool over; /* the learner ended the run */
+    // simulation
+    struct vecenv *venv;
+    struct policy *pol;
+    struct rng rng;
+    uint64_t version; /* params in use; 0 = none (random warm-up) */
+    uint64_t latest;  /* latest version the learner announced */
+    double last_request;
+    struct wire_segbuf *seg;
+    uint64_t *seg_version;
+    float *actions;
+    uint64_t seq;
+    // progress
+    uint64_t env_steps, episodes, segments, stalls;
+    double wait_s, last_hb, rate_t;
+    uint64_t rate_steps;
+    float sps;
+};
+
+static void *connect_socket(struct actor *a, int type, int port)
+{
+    void *s = zmq_socket(a->zctx, type);
+    if (!s)
+        return NULL;
+    char ep[CONFIG_STR + 32];
+    snprintf(ep, sizeof(ep), "tcp://%s:%d", a->local.learner_host, port);
+    int linger = 0, hwm = a->local.send_hwm, tmo = 100;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+    if (type == ZMQ_PUSH) {
+        zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+        zmq_setsockopt(s, ZMQ_SNDTIMEO, &tmo, sizeof(tmo));
+    }
+    if (type == ZMQ_SUB) {
+        int one = 1;
+        zmq_setsockopt(s, ZMQ_CONFLATE, &one, sizeof(one)); /* only the newest weights matter */
+        zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0);
+    }
+    int64_t maxmsg = MAX_MSG;
+    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
+    if (zmq_connect(s, ep) != 0) {
+        log_error("cannot connect %s: %s", ep, zmq_strerror(zmq_errno()));
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+static int send_msg(struct actor *a, void *sock, const struct wire_msg *m, int flags)
+{
+    size_t len;
+    int rc = wire_pack(m, a->buf, a->cap, &len);
+    if (rc < 0)
+        return rc;
+    return zmq_send(sock, a->buf, len, flags) < 0 ? -zmq_errno() : 0;
+}
+
+// receive one message without blocking and decode it; 0, -EAGAIN (none) or -EPROTO
+static int recv_decode(struct actor *a, void *sock, struct wire_msg *m)
+{
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    int rc = -EAGAIN;
+    if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) >= 0) {
+        char err[200];
+        rc = wire_decode(a->dec, zmq_msg_data(&msg), zmq_msg_size(&msg), m, err, sizeof(err));
+        if (rc < 0) {
+            log_warn("bad message from learner: %s", err);
+            rc = -EPROTO;
+        }
+    }
+    zmq_msg_close(&msg);
+    return rc;
+}
+
+// ---- registration ------------------------------------------------------------------------
+
+static void send_hello(struct actor *a)
+{
+    const struct task_info *t = task_find(a->local.env);
+    char name[96];
+    if (a->local.actor_name[0]) {
+        snprintf(name, sizeof(name), "%s", a->local.actor_name);
+    } else {
+        char host[64] = "host";
+        gethostname(host, sizeof(host) - 1);
+        snprintf(name, sizeof(name), "%s:%d", host, (int)getpid());
+    }
+    struct wire_msg m = {.type = WIRE_HELLO};
+    m.hello = (struct wire_hello){name,
+                                  (uint32_t)getpid(),
+                                  (uint32_t)a->local.num_envs,
+                                  a->local.env,
+                                  (uint32_t)t->obs_dim,
+                                  (uint32_t)t->act_dim,
+                                  (uint32_t)a->local.chunk,
+                                  a->epoch};
+    send_msg(a, a->ctl, &m, ZMQ_DONTWAIT);
+}
+
+// rebuild sockets so a restarted learner sees a fresh connection and no stale queue
+static int reconnect(struct actor *a)
+{
+    if (a->ctl)
+        zmq_close(a->ctl);
+    a->ctl = connect_socket(a, ZMQ_DEALER, a->local.control_port);
+    return a->ctl ? 0 : -EIO;
+}
+
+static int on_welcome(struct actor *a, const struct wire_welcome *w)
+{
+    if (!w->accepted) {
+        log_error("learner refused this actor: %s", w->reason);
+        return -EPERM;
+    }
+    struct rl_config run = a->local;
+    char err[512];
+    if (config_load_string(&run, w->config, err, sizeof(err)) < 0) {
+        log_error("bad run config from learner: %s", err);
+        return -EPROTO;
+    }
+    // keep what is local to this process
+    memcpy(run.learner_host, a->local.learner_host, sizeof(run.learner_host));
+    memcpy(run.actor_name, a->local.actor_name, sizeof(run.actor_name));
+    run.control_port = a->local.control_port;
+    run.data_port = a->local.data_port;
+    run.params_port = a->local.params_port;
+    run.num_envs = a->local.num_envs;
+    memcpy(run.log_level, a->local.log_level, sizeof(run.log_level));
+    bool restart = a->registered || a->epoch != 0;
+    a->run = run;
+    a->id = w->actor_id;
+    a->epoch = w->run_epoch;
+    a->registered = true;
+    a->last_ack = rl_now();
+    a->latest = w->param_version;
+    a->version = 0; /* weights of an earlier epoch are not trusted */
+    rng_init(&a->rng, w->seed, w->stream_base + 999);
+    log_info("registered as actor %u (epoch %llu, params v%llu)%s", a->id,
+             (unsigned long long)a->epoch, (unsigned long long)w->param_version,
+             restart ? " after a learner restart" : "");
+    return 0;
+}
+
+static int wait_welcome(struct actor *a)
+{
+    double next_hello = 0;
+    while (!*a->stop) {
+        if (rl_now() >= next_hello) {
+            send_hello(a);
+            next_hello = rl_now() + RL_MAX(1.0, a->local.heartbeat_secs);
+        }
+        zmq_pollitem_t it = {a->ctl, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, 100) <= 0)
+            continue;
+        struct wire_msg m;
+        if (recv_decode(a, a->ctl, &m) == 0 && m.type == WIRE_WELCOME)
+            return on_welcome(a, &m.welcome);
+    }
+    return -EINTR;
+}
+
+// ---- weights -----------------------------------------------------------------------------
+
+static void on_params(struct actor *a, const struct wire_params *p)
+{
+    if (p->run_epoch != a->epoch)
+        return;
+    if (p->stop) {
+        log_info("learner ended the run");
+        a->over = true;
+        return;
+    }
+    if (p->version <= a->version)
+        return;
+    char err[300];
+    if (policy_set_params(a->pol, p->weights, p->n_weights, p->layout_hash, err, sizeof(err)) <
+        0) {
+        log_error("ignoring params v%llu: %s", (unsigned long long)p->version, err);
+        return;
+    }
+    bool b = p->obs_dim == (uint32_t)vecenv_obs_dim(a->venv) &&
+             p->act_dim == (uint32_t)vecenv_act_dim(a->venv);
+    policy_set_bounds(a->pol, b ? p->obs_lo : NULL, b ? p->obs_hi : NULL, b ? p->act_lo : NULL,
+                      b ? p->act_hi : NULL);
+    if (a->version == 0)
+        log_info("first weights: v%llu", (unsigned long long)p->version);
+    a->version = p->version;
+    if (p->version > a->latest)
+        a->latest = p->version;
+}
+
+static void send_heartbeat(struct actor *a)
+{
+    double now = rl_now();
+    if (now - a->rate_t >= 1.0) {
+        a->sps = (float)((double)(a->env_steps - a->rate_steps) / (now - a->rate_t));
+        a->rate_t = now;
+        a->rate_steps = a->env_steps;
+    }
+    struct wire_msg m = {.type = WIRE_HEARTBEAT};
+    m.heartbeat = (struct wire_heartbeat){a->id,        a->epoch,    a->env_steps,   a->episodes,
+                                          a->version,   a->sps,      a->segments,    0,
+                                          a->stalls,    (float)a->wait_s};
+    send_msg(a, a->ctl, &m, ZMQ_DONTWAIT);
+    a->last_hb = now;
+}
+
+// handle whatever the learner sent on the control and params sockets
+static void poll_learner(struct actor *a)
+{
+    struct wire_msg m;
+    while (recv_decode(a, a->sub, &m) != -EAGAIN)
+        if (m.type == WIRE_PARAMS)
+            on_params(a, &m.params);
+    int rc;
+    while ((rc = recv_decode(a, a->ctl, &m)) != -EAGAIN) {
+        if (rc < 0)
+            continue;
+        if (m.type == WIRE_HEARTBEAT_ACK) {
+            a->last_ack = rl_now();
+            if (m.heartbeat_ack.run_epoch != a->epoch) {
+                log_warn("learner restarted (epoch %llu): registering again",
+                         (unsigned long long)m.heartbeat_ack.run_epoch);
+                a->registered = false;
+            }
+            if (m.heartbeat_ack.stop)
+                a->over = true;
+            if (m.heartbeat_ack.param_version > a->latest)
+                a->latest = m.heartbeat_ack.param_version;
+        } else if (m.type == WIRE_PARAMS) {
+            on_params(a, &m.params);
+        }
+    }
+    double now = rl_now();
+    if (now - a->last_hb >= a->local.heartbeat_secs)
+        send_heartbeat(a);
+    // a late subscriber misses PUB messages: ask for the weights we know exist
+    if (a->latest > a->version && now - a->last_request > 0.5) {
+        struct wire_msg r = {.type = WIRE_PARAMS_REQUEST};
+        r.params_request = (struct wire_params_request){a->id, a->epoch, a->version};
+        send_msg(a, a->ctl, &r, ZMQ_DONTWAIT);
+        a->last_request = now;
+    }
+    if (now - a->last_ack > a->local.actor_timeout && a->registered) {
+        log_warn("no answer from the learner for %.0f s: registering again",
+                 a->local.actor_timeout);
+        a->registered = false;
+    }
+}
+
+// ---- simulation --------------------------------------------------------------------------
+
+static int setup_sim(struct actor *a, uint64_t seed, uint64_t stream)
+{
+    char err[512];
+    if (a->venv)
+        return 0; /* kept across re-registrations: same task */
+    struct vecenv_config vc;
+    vecenv_config_default(&vc);
+    vc.task = a->run.env;
+    vc.model_file = a->run.model_file;
+    vc.num_envs = a->run.num_envs;
+    vc.chunk = a->run.chunk;
+    vc.max_episode_steps = a->run.max_episode_steps;
+    vc.seed = seed;
+    vc.stream = stream;
+    a->venv = vecenv_new(&vc, err, sizeof(err));
+    if (!a->venv) {
+        log_error("%s", err);
+        return -EINVAL;
+    }
+    const char *kind = policy_kind_for_algo(a->run.algo);
+    struct policy_dims d = {vecenv_obs_dim(a->venv), vecenv_act_dim(a->venv), a->run.chunk};
+    a->pol = kind ? policy_new(kind, &a->run, &d, a->run.num_envs, err, sizeof(err)) : NULL;
+    if (!a->pol) {
+        log_error("policy: %s", kind ? err : "unknown algorithm");
+        return -EINVAL;
+    }
+    int M = a->run.num_envs, O = d.obs_dim, D = d.chunk * d.act_dim;
+    a->seg = calloc((size_t)M, sizeof(*a->seg));
+    a->seg_version = calloc((size_t)M, sizeof(uint64_t));
+    a->actions = malloc((size_t)M * (size_t)D * sizeof(float));
+    if (!a->seg || !a->seg_version || !a->actions)
+        return -ENOMEM;
+    for (int i = 0; i < M; i++) {
+        if (wire_segbuf_init(&a->seg[i], (uint32_t)O, (uint32_t)D,
+                             (uint32_t)a->run.segment_len) < 0)
+            return -ENOMEM;
+        wire_segbuf_start(&a->seg[i], vecenv_obs(a->venv) + (size_t)i * O, true);
+    }
+    return 0;
+}
+
+// restart every env's segment at its current observation (after a learner restart)
+static void restart_segments(struct actor *a)
+{
+    int O = vecenv_obs_dim(a->venv);
+    for (int i = 0; i < a->run.num_envs; i++) {
+        bool fresh = a->seg[i].T == 0 ? a->seg[i].episode_start : false;
+        wire_segbuf_start(&a->seg[i], vecenv_obs(a->venv) + (size_t)i * O, fresh);
+        a->seg_version[i] = a->version;
+    }
+}
+
+// send one segment; blocks (answering the learner meanwhile) while the queue is full
+static int send_segment(struct actor *a, int env)
+{
+    struct wire_msg m = {.type = WIRE_SEGMENT};
+    wire_segbuf_view(&a->seg[env], &m.segment);
+    m.segment.run_epoch = a->epoch;
+    m.segment.actor_id = a->id;
+    m.segment.env_id = (uint32_t)env;
+    m.segment.seq = ++a->seq;
+    m.segment.policy_version = a->seg_version[env];
+    size_t len;
+    if (wire_pack(&m, a->buf, a->cap, &len) < 0)
+        return -ENOSPC;
+    double t0 = rl_now();
+    bool stalled = false;
+    while (zmq_send(a->data, a->buf, len, 0) < 0) {
+        if (zmq_errno() != EAGAIN && zmq_errno() != EINTR)
+            return -zmq_errno();
+        stalled = true;
+        if (*a->stop || a->over)
+            return -EINTR;
+        poll_learner(a); /* heartbeats continue while held back */
+        if (!a->registered)
+            return -EAGAIN; /* the learner went away: this segment belongs to its old epoch */
+    }
+    if (stalled) {
+        a->stalls++;
+        a->wait_s += rl_now() - t0;
+    }
+    a->segments++;
+    return 0;
+}
+
+static int chunk_step(struct actor *a)
+{
+    int M = a->run.num_envs, O = vecenv_obs_dim(a->venv);
+    int D = a->run.chunk * vecenv_act_dim(a->venv);
+    // weights only change here, between chunk steps
+    policy_act(a->pol, vecenv_obs(a->venv), M, &a->rng, false, a->actions);
+    if (a->version == 0)
+        for (long i = 0; i < (long)M * D; i++)
+            a->actions[i] = (float)rng_range(&a->rng, -1.0, 1.0); /* random warm-up */
+    int rc = vecenv_step(a->venv, a->actions, NULL);
+    if (rc < 0)
+        return rc;
+    const struct vecenv_result *res = vecenv_results(a->venv);
+    for (int i = 0; i < M; i++) {
+        const struct vecenv_result *r = &res[i];
+        struct wire_segbuf *b = &a->seg[i];
+        const float *next = (r->done ? vecenv_final_obs(a->venv) : vecenv_obs(a->venv)) +
+                            (size_t)i * O;
+        wire_segbuf_push(b, a->actions + (size_t)i * D, (float)r->reward, (uint32_t)r->steps,
+                         next, r->terminated, r->truncated && !r->terminated);
+        a->env_steps += (uint64_t)r->steps;
+        if (r->done) {
+            a->episodes++;
+            wire_segbuf_add_episode(b, (float)r->ep_return, (uint32_t)r->ep_length);
+        }
+        if (!wire_segbuf_ready(b))
+            continue;
+        rc = send_segment(a, i);
+        if (rc == -EAGAIN || rc == -EINTR)
+            return rc;
+        if (r->done)
+            wire_segbuf_start(b, vecenv_obs(a->venv) + (size_t)i * O, true);
+        else
+            wire_segbuf_carry(b);
+        a->seg_version[i] = a->version;
+    }
+    return 0;
+}
+
+// ---- the loop ----------------------------------------------------------------------------
+
+static int loop(struct actor *a)
+{
+    bool random_warmup = a->run.warmup_steps > 0;
+    while (!*a->stop && !a->over) {
+        if (!a->registered) {
+            if (reconnect(a) < 0)
+                return -EIO;
+            int rc = wait_welcome(a);
+            if (rc < 0)
+                return rc == -EINTR ? 0 : rc;
+            rc = setup_sim(a, (uint64_t)a->run.seed, 1000000ull * a->id);
+            if (rc < 0)
+                return rc;
+            restart_segments(a);
+            random_warmup = a->run.warmup_steps > 0 && a->latest == 0;
+        }
+        poll_learner(a);
+        if (a->version == 0 && !random_warmup) {
+            rl_sleep(0.005); /* wait for the first weights */
+            continue;
+        }
+        int rc = chunk_step(a);
+        if (rc == -EINTR)
+            break;
+        if (rc < 0 && rc != -EAGAIN)
+            return rc;
+    }
+    return 0;
+}
+
+int actor_run(const struct rl_config *c, volatile sig_atomic_t *stop)
+{
+    if (!task_find(c->env)) {
+        log_error("unknown task '%s'", c->env);
+        return -EINVAL;
+    }
+    struct actor *a = calloc(1, sizeof(*a));
+    if (!a)
+        return -ENOMEM;
+    a->local = *c;
+    a->run = *c;
+    a->stop = stop;
+    a->cap = MAX_MSG;
+    a->buf = malloc(a->cap);
+    a->dec = wire_decoder_new(MAX_MSG);
+    a->zctx = zmq_ctx_new();
+    int rc = -ENOMEM;
+    if (!a->buf || !a->dec || !a->zctx)
+        goto out;
+    a->data = connect_socket(a, ZMQ_PUSH, c->data_port);
+    a->sub = connect_socket(a, ZMQ_SUB, c->params_port);
+    rc = a->data && a->sub ? loop(a) : -EIO;
+    if (a->registered) {
+        struct wire_msg m = {.type = WIRE_BYE};
+        m.bye = (struct wire_bye){a->id, a->epoch, a->over ? "run over" : "stopped"};
+        send_msg(a, a->ctl, &m, ZMQ_DONTWAIT);
+        rl_sleep(0.05);
+    }
+    log_info("actor exits: env_steps=%llu episodes=%llu segments=%llu stalls=%llu wait=%.1fs",
+             (unsigned long long)a->env_steps, (unsigned long long)a->episodes,
+             (unsigned long long)a->segments, (unsigned long long)a->stalls, a->wait_s);
+out:
+    for (int i = 0; a->seg && i < a->run.num_envs; i++)
+        wire_segbuf_fini(&a->seg[i]);
+    free(a->seg);
+    free(a->seg_version);
+    free(a->actions);
+    policy_destroy(&a->pol);
+    vecenv_destroy(&a->venv);
+    if (a->ctl)
+        zmq_close(a->ctl);
+    if (a->data)
+        zmq_close(a->data);
+    if (a->sub)
+        zmq_close(a->sub);
+    if (a->zctx)
+        zmq_ctx_term(a->zctx);
+    wire_decoder_destroy(&a->dec);
+    free(a->buf);
+    free(a);
+    return rc;
+}

@@ -1,0 +1,41 @@
+/*
+ * main.c — rldt-actor: parse the config, run the actor until the learner ends the run.
+ */
+#include <openblas_config.h>
+#include <cblas.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "actor/actor.h"
+#include "common/config.h"
+#include "common/log.h"
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+int main(int argc, char **argv)
+{
+    struct rl_config c;
+    int rc = config_cli(&c, "rldt-actor", "rldt-actor [--config=FILE] [--key=value ...]",
+                        "run,env,net,actor", argc, argv, NULL, NULL);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    char role[80];
+    snprintf(role, sizeof(role), "actor-%s", c.actor_name[0] ? c.actor_name : "?");
+    log_set_role(role);
+    log_set_level(log_level_parse(c.log_level));
+    openblas_set_num_threads(1); /* actors: one BLAS thread each (PERFORMANCE.md) */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    rc = actor_run(&c, &stop_flag);
+    return rc < 0 ? 1 : 0;
+}

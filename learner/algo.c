@@ -1,0 +1,31 @@
+/*
+ * algo.c — the registry of algorithms and the report helper.
+ */
+#include "learner/algo.h"
+
+#include <string.h>
+
+#include "learner/algo/sac.h"
+
+static const struct algo_ops *const registry[] = {&sac_ops};
+
+const struct algo_ops *algo_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof(registry) / sizeof(registry[0]); i++)
+        if (!strcmp(registry[i]->name, name))
+            return registry[i];
+    return NULL;
+}
+
+void algo_report_set(struct algo_report *r, const char *name, double value)
+{
+    for (int i = 0; i < r->n; i++)
+        if (!strcmp(r->name[i], name)) {
+            r->value[i] = value;
+            return;
+        }
+    if (r->n < ALGO_MAX_SCALARS) {
+        r->name[r->n] = name;
+        r->value[r->n++] = value;
+    }
+}

@@ -1,0 +1,36 @@
+/*
+ * checkpoint.h — the learner's checkpoints in <run_dir>/checkpoints/: counters, the resolved
+ * config and the algorithm's sections in one container file (common/ckpt.h), written
+ * atomically; the newest `keep_checkpoints` are kept. Resuming takes the newest file that
+ * loads and verifies, falling back to older ones when a file is torn or corrupted.
+ * Called from the trainer thread only.
+ */
+#ifndef RL_CHECKPOINT_H
+#define RL_CHECKPOINT_H
+
+#include <stddef.h>
+
+#include "learner/algo.h"
+
+struct shared;
+struct rl_config;
+
+/* Write a checkpoint of the algorithm and the run counters. 0 or -errno + err. */
+int checkpoint_save(const struct algo_ops *ops, struct algo *a, struct shared *s, char *err,
+                    size_t errlen);
+
+/*
+ * Restore the newest valid checkpoint of c->run_dir into a and s's counters. Returns 0 (also
+ * when there is none: a fresh start, logged), or -errno + err when checkpoints exist but none
+ * is usable, or they belong to another task or algorithm.
+ */
+int checkpoint_resume(const struct algo_ops *ops, struct algo *a, const struct rl_config *c,
+                      struct shared *s, char *err, size_t errlen);
+
+/*
+ * Path of the newest checkpoint file in dir (by name), into out. Returns 0 or -ENOENT.
+ * Used by tools that read a run's latest checkpoint.
+ */
+int checkpoint_latest(const char *dir, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,161 @@
+/*
+ * ingest.c — the ingest thread: PULL segments, check size, decode, validate against the run,
+ * store in the replay. Holds actors back (stops reading, so their send queues fill) while
+ * ingest runs ahead of training by more than the configured slack.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "learner/shared.h"
+#include "learner/stats.h"
+#include "proto/wire.h"
+
+// true when the trainer needs to catch up before more data is taken
+static bool must_hold(struct shared *s)
+{
+    const struct rl_config *c = &s->cfg;
+    if (c->updates_per_step <= 0 || atomic_load(&s->finished))
+        return false;
+    int64_t start = atomic_load(&s->train_start);
+    uint64_t steps = atomic_load(&s->chunk_steps);
+    if (start < 0)
+        return (int64_t)steps > c->min_replay + c->ingest_slack;
+    double allowed = (double)start + (double)atomic_load(&s->updates) / c->updates_per_step +
+                     (double)c->ingest_slack;
+    return (double)steps > allowed;
+}
+
+static void record_returns(struct shared *s, const struct wire_segment *g)
+{
+    if (!g->n_episodes)
+        return;
+    atomic_fetch_add(&s->episodes, g->n_episodes);
+    pthread_mutex_lock(&s->ret_lock);
+    for (uint32_t i = 0; i < g->n_episodes; i++) {
+        s->ret[s->ret_head] = g->episode_return[i];
+        s->ret_head = (s->ret_head + 1) % RECENT_RETURNS;
+        if (s->ret_n < RECENT_RETURNS)
+            s->ret_n++;
+    }
+    pthread_mutex_unlock(&s->ret_lock);
+}
+
+// semantic checks of a structurally valid segment, then store it
+static void accept_segment(struct shared *s, const struct wire_segment *g)
+{
+    char why[160];
+    if (g->run_epoch != s->run_epoch) {
+        shared_reject(s, REJECT_STALE_EPOCH, "segment from an earlier run epoch");
+        return;
+    }
+    if ((int)g->obs_dim != s->dims.obs_dim || (int)g->D != s->dims.D) {
+        snprintf(why, sizeof(why), "segment dims obs %u D %u, run has obs %d D %d", g->obs_dim,
+                 g->D, s->dims.obs_dim, s->dims.D);
+        shared_reject(s, REJECT_WRONG_DIMS, why);
+        return;
+    }
+    uint64_t cur = atomic_load(&s->version);
+    if (g->policy_version > cur ||
+        cur - g->policy_version > (uint64_t)s->cfg.max_policy_lag) {
+        snprintf(why, sizeof(why), "policy version %llu, current %llu",
+                 (unsigned long long)g->policy_version, (unsigned long long)cur);
+        shared_reject(s, REJECT_STALE_POLICY, why);
+        return;
+    }
+    enum actors_check ac = actors_segment(s->actors, g->actor_id, g->seq, g->policy_version);
+    if (ac != ACTORS_OK) {
+        snprintf(why, sizeof(why), "actor %u seq %llu", g->actor_id, (unsigned long long)g->seq);
+        shared_reject(s, ac == ACTORS_UNKNOWN ? REJECT_UNKNOWN_ACTOR : REJECT_DUPLICATE, why);
+        return;
+    }
+    int steps[WIRE_T_MAX];
+    uint64_t env_steps = 0;
+    for (uint32_t t = 0; t < g->T; t++) {
+        steps[t] = (int)g->steps[t];
+        env_steps += g->steps[t];
+    }
+    uint64_t traj = atomic_fetch_add(&s->segments, 1);
+    struct replay_segment rs = {(int)g->T, g->obs, g->actions,  g->rewards,        steps,
+                                g->terminal, g->truncated, traj, g->policy_version};
+    if (replay_add(s->replay, &rs) < 0) {
+        shared_reject(s, REJECT_WRONG_DIMS, "segment longer than the replay");
+        return;
+    }
+    atomic_fetch_add(&s->chunk_steps, g->T);
+    atomic_fetch_add(&s->env_steps, env_steps);
+    stats_actor_segment(s->stats, g->actor_id, env_steps, g->policy_version);
+    for (uint32_t i = 0; i < g->n_episodes; i++)
+        stats_episode(s->stats, g->episode_return[i]);
+    record_returns(s, g);
+}
+
+static void handle(struct shared *s, struct wire_decoder *dec, zmq_msg_t *m)
+{
+    size_t len = zmq_msg_size(m);
+    if (len == 0 || len > DATA_MAX_MSG) {
+        shared_reject(s, REJECT_BAD_SIZE, "data message size");
+        return;
+    }
+    struct wire_msg msg;
+    char err[200];
+    int rc = wire_decode(dec, zmq_msg_data(m), len, &msg, err, sizeof(err));
+    if (rc < 0) {
+        bool version = msg.version != 0 && msg.version != WIRE_PROTOCOL_VERSION;
+        shared_reject(s, rc == -EMSGSIZE ? REJECT_BAD_SIZE
+                         : version       ? REJECT_BAD_VERSION
+                                         : REJECT_DECODE,
+                      err);
+        return;
+    }
+    if (msg.type != WIRE_SEGMENT) {
+        shared_reject(s, REJECT_WRONG_TYPE, wire_type_name(msg.type));
+        return;
+    }
+    accept_segment(s, &msg.segment);
+}
+
+void *ingest_main(void *arg)
+{
+    struct ingest_args *a = arg;
+    struct shared *s = a->s;
+    struct wire_decoder *dec = wire_decoder_new(DATA_MAX_MSG);
+    if (!dec) {
+        log_error("ingest: out of memory");
+        return NULL;
+    }
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    zmq_pollitem_t item = {a->sock, 0, ZMQ_POLLIN, 0};
+    double held_since = -1;
+    while (!atomic_load(&s->quit)) {
+        if (must_hold(s)) {
+            if (held_since < 0)
+                held_since = rl_now();
+            atomic_store(&s->ingest_held, true);
+            rl_sleep(0.001);
+            continue;
+        }
+        if (held_since >= 0) {
+            atomic_fetch_add(&s->held_secs_ms, (uint64_t)((rl_now() - held_since) * 1000));
+            held_since = -1;
+            atomic_store(&s->ingest_held, false);
+        }
+        int n = zmq_poll(&item, 1, 50);
+        if (n <= 0)
+            continue;
+        // drain what is queued, re-checking the hold between messages
+        for (int k = 0; k < 256 && !must_hold(s); k++) {
+            if (zmq_msg_recv(&m, a->sock, ZMQ_DONTWAIT) < 0)
+                break;
+            handle(s, dec, &m);
+        }
+    }
+    zmq_msg_close(&m);
+    zmq_close(a->sock);
+    wire_decoder_destroy(&dec);
+    return NULL;
+}

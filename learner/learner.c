@@ -1,0 +1,519 @@
+/*
+ * learner.c — the learner process body: sockets, threads, the trainer loop, parameter
+ * broadcasts, stats snapshots and metrics.csv. Checkpoints are in checkpoint.c.
+ */
+#include "learner/learner.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zmq.h>
+
+#include "common/log.h"
+#include "common/task.h"
+#include "common/util.h"
+#include "learner/checkpoint.h"
+#include "learner/shared.h"
+#include "learner/stats.h"
+#include "learner/statsd.h"
+#include "proto/wire.h"
+
+struct learner {
+    struct shared s;
+    const struct algo_ops *ops;
+    struct algo *algo;
+    void *pub;
+    pthread_t ingest_th, control_th;
+    bool ingest_on, control_on;
+    struct stats *stats;
+    struct statsd *statsd;
+    FILE *metrics;
+    FILE *logcopy;
+    float *weights;
+    size_t nweights;
+    uint8_t *pbuf;
+    size_t pcap;
+    struct algo_report rep;
+    uint64_t reported_episodes;
+    uint64_t rejected_seen[REJECT_COUNT];
+};
+
+static int mkdir_p(const char *path)
+{
+    char tmp[CONFIG_STR + 32];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+                return -errno;
+            *p = '/';
+        }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+static void *bind_socket(struct learner *l, int type, int port, char *err, size_t errlen)
+{
+    void *sock = zmq_socket(l->s.zctx, type);
+    char ep[CONFIG_STR + 32];
+    snprintf(ep, sizeof(ep), "tcp://%s:%d", l->s.cfg.bind_host, port);
+    if (!sock) {
+        snprintf(err, errlen, "zmq_socket: %s", zmq_strerror(zmq_errno()));
+        return NULL;
+    }
+    int linger = type == ZMQ_PUB ? 500 : 0;
+    int hwm = type == ZMQ_PULL ? 64 : 1000;
+    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    if (zmq_bind(sock, ep) != 0) {
+        snprintf(err, errlen, "cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+        zmq_close(sock);
+        return NULL;
+    }
+    return sock;
+}
+
+static int open_run_dir(struct learner *l, char *err, size_t errlen)
+{
+    const struct rl_config *c = &l->s.cfg;
+    if (!c->run_dir[0])
+        return 0;
+    char path[CONFIG_STR + 32];
+    snprintf(path, sizeof(path), "%s/checkpoints", c->run_dir);
+    int rc = mkdir_p(path);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", path, strerror(-rc));
+        return rc;
+    }
+    snprintf(path, sizeof(path), "%s/learner.log", c->run_dir);
+    l->logcopy = fopen(path, "a");
+    if (l->logcopy)
+        log_set_copy(l->logcopy);
+    snprintf(path, sizeof(path), "%s/config.ini", c->run_dir);
+    if (config_save(c, path) < 0)
+        log_warn("cannot write %s", path);
+    return 0;
+}
+
+static int start_threads(struct learner *l, char *err, size_t errlen)
+{
+    const struct rl_config *c = &l->s.cfg;
+    static struct ingest_args ia;
+    static struct control_args ca;
+    void *pull = bind_socket(l, ZMQ_PULL, c->data_port, err, errlen);
+    if (!pull)
+        return -EADDRINUSE;
+    void *router = bind_socket(l, ZMQ_ROUTER, c->control_port, err, errlen);
+    if (!router) {
+        zmq_close(pull);
+        return -EADDRINUSE;
+    }
+    l->pub = bind_socket(l, ZMQ_PUB, c->params_port, err, errlen);
+    if (!l->pub) {
+        zmq_close(pull);
+        zmq_close(router);
+        return -EADDRINUSE;
+    }
+    ia = (struct ingest_args){&l->s, pull};
+    ca = (struct control_args){&l->s, router};
+    l->ingest_on = pthread_create(&l->ingest_th, NULL, ingest_main, &ia) == 0;
+    l->control_on = pthread_create(&l->control_th, NULL, control_main, &ca) == 0;
+    if (!l->ingest_on || !l->control_on) {
+        snprintf(err, errlen, "cannot start threads");
+        return -EAGAIN;
+    }
+    return 0;
+}
+
+static int start_stats(struct learner *l, char *err, size_t errlen)
+{
+    const char *spec = l->s.cfg.stats;
+    l->stats = l->s.stats = stats_new(l->s.cfg.algo, l->s.cfg.env, l->s.run_epoch);
+    if (!l->stats) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    if (!spec[0])
+        return 0;
+    const char *colon = strrchr(spec, ':');
+    char host[CONFIG_STR];
+    char *end;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (!colon || colon == spec || *end || port < 0 || port > 65535) {
+        snprintf(err, errlen, "stats: '%s' is not ADDR:PORT", spec);
+        return -EINVAL;
+    }
+    snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
+    char e[256];
+    l->statsd = statsd_new(host, (int)port, e, sizeof(e));
+    if (!l->statsd) {
+        snprintf(err, errlen, "stats socket %s: %s", spec, e);
+        return -EADDRINUSE;
+    }
+    return 0;
+}
+
+struct learner *learner_new(const struct rl_config *c, char *err, size_t errlen)
+{
+    const struct task_info *task = task_find(c->env);
+    const struct algo_ops *ops = algo_find(c->algo);
+    if (!task || !ops) {
+        snprintf(err, errlen, "unknown %s '%s'", task ? "algorithm" : "task",
+                 task ? c->algo : c->env);
+        return NULL;
+    }
+    struct learner *l = calloc(1, sizeof(*l));
+    if (!l) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    struct shared *s = &l->s;
+    s->cfg = *c;
+    s->dims = (struct algo_dims){task->obs_dim, task->act_dim, c->chunk, c->chunk * task->act_dim};
+    s->run_epoch = (uint64_t)(rl_wall() * 1e6);
+    atomic_store(&s->train_start, -1);
+    pthread_mutex_init(&s->ret_lock, NULL);
+    pthread_mutex_init(&s->params_lock, NULL);
+    l->ops = ops;
+    s->cfg_text = config_to_string(c);
+    s->actors = actors_new();
+    s->replay = replay_new((long)c->replay_size, s->dims.obs_dim, s->dims.D);
+    l->algo = ops->create(c, &s->dims, err, errlen);
+    if (!s->cfg_text || !s->actors || !s->replay || !l->algo) {
+        if (l->algo || !err[0])
+            snprintf(err, errlen, "out of memory");
+        goto err_destroy;
+    }
+    l->nweights = ops->policy_size(l->algo);
+    l->weights = malloc(l->nweights * sizeof(float));
+    l->pcap = l->nweights * sizeof(float) + 4 * WIRE_DIM_MAX * sizeof(float) + 4096;
+    l->pbuf = malloc(l->pcap);
+    if (!l->weights || !l->pbuf) {
+        snprintf(err, errlen, "out of memory");
+        goto err_destroy;
+    }
+    if (open_run_dir(l, err, errlen) < 0)
+        goto err_destroy;
+    if (c->resume && checkpoint_resume(l->ops, l->algo, &s->cfg, s, err, errlen) < 0)
+        goto err_destroy;
+    s->zctx = zmq_ctx_new();
+    if (!s->zctx || start_stats(l, err, errlen) < 0 || start_threads(l, err, errlen) < 0)
+        goto err_destroy;
+    log_info("learner up: %s on %s (obs %d, act %d, chunk %d), epoch %llu, sockets %s:%d/%d/%d",
+             c->algo, c->env, s->dims.obs_dim, s->dims.act_dim, s->dims.chunk,
+             (unsigned long long)s->run_epoch, c->bind_host, c->control_port, c->data_port,
+             c->params_port);
+    return l;
+err_destroy:
+    learner_destroy(&l);
+    return NULL;
+}
+
+int learner_stats_port(const struct learner *l)
+{
+    return l->statsd ? statsd_port(l->statsd) : 0;
+}
+
+// ---- broadcast ---------------------------------------------------------------------------
+
+static void publish(struct learner *l, bool stop)
+{
+    struct shared *s = &l->s;
+    uint64_t version = atomic_load(&s->version) + (stop ? 0 : 1);
+    struct wire_msg m = {.type = WIRE_PARAMS};
+    struct wire_params *p = &m.params;
+    p->run_epoch = s->run_epoch;
+    p->version = version;
+    p->layout_hash = l->ops->policy_layout(l->algo);
+    p->algo = l->ops->name;
+    p->stop = stop;
+    if (!stop) {
+        l->ops->policy_export(l->algo, l->weights);
+        p->n_weights = l->nweights;
+        p->weights = l->weights;
+        const float *olo, *ohi, *alo, *ahi;
+        if (l->ops->bounds(l->algo, &olo, &ohi, &alo, &ahi)) {
+            p->obs_dim = (uint32_t)s->dims.obs_dim;
+            p->obs_lo = olo, p->obs_hi = ohi;
+            p->act_dim = (uint32_t)s->dims.act_dim;
+            p->act_lo = alo, p->act_hi = ahi;
+        }
+    }
+    size_t len;
+    if (wire_pack(&m, l->pbuf, l->pcap, &len) < 0) {
+        log_error("params message does not fit its buffer");
+        return;
+    }
+    zmq_send(l->pub, l->pbuf, len, ZMQ_DONTWAIT);
+    struct params_blob *b = malloc(sizeof(*b) + len);
+    if (!b)
+        return;
+    atomic_init(&b->refs, 1);
+    b->version = version;
+    b->len = len;
+    memcpy(b->data, l->pbuf, len);
+    pthread_mutex_lock(&s->params_lock);
+    struct params_blob *old = s->params;
+    s->params = b;
+    pthread_mutex_unlock(&s->params_lock);
+    shared_params_put(old);
+    atomic_store(&s->version, version);
+}
+
+// ---- reporting ---------------------------------------------------------------------------
+
+static double recent_return(struct shared *s, int *n)
+{
+    pthread_mutex_lock(&s->ret_lock);
+    double sum = 0;
+    for (int i = 0; i < s->ret_n; i++)
+        sum += s->ret[i];
+    *n = s->ret_n;
+    pthread_mutex_unlock(&s->ret_lock);
+    return *n ? sum / *n : NAN;
+}
+
+static void refresh_stats(struct learner *l)
+{
+    struct shared *s = &l->s;
+    struct stats *st = l->stats;
+    double now = rl_now();
+    static struct actor_row rows[ACTORS_MAX];
+    int alive;
+    int n = actors_rows(s->actors, rows, ACTORS_MAX, &alive);
+    for (int i = 0; i < n; i++) {
+        if (!rows[i].alive) {
+            stats_actor_remove(st, rows[i].id);
+            continue;
+        }
+        stats_actor_heartbeat(st, rows[i].id, rows[i].name, rows[i].policy_version,
+                              rows[i].last_seen);
+    }
+    for (int r = 0; r < REJECT_COUNT; r++) {
+        uint64_t v = atomic_load(&s->rejected[r]);
+        if (v > l->rejected_seen[r])
+            stats_reject(st, learner_reject_names[r], v - l->rejected_seen[r]);
+        l->rejected_seen[r] = v;
+    }
+    stats_set_replay(st, (uint64_t)replay_size(s->replay), (uint64_t)replay_capacity(s->replay));
+    stats_set_policy_version(st, atomic_load(&s->version));
+    stats_set_finished(st, atomic_load(&s->finished));
+    stats_set(st, "actors_alive", alive);
+    stats_set(st, "ingest_held", atomic_load(&s->ingest_held));
+    stats_set(st, "ingest_held_secs", atomic_load(&s->held_secs_ms) / 1000.0);
+    for (int i = 0; i < l->rep.n; i++)
+        stats_set(st, l->rep.name[i], l->rep.value[i]);
+    struct stats_snap *snap = stats_render(st, now);
+    if (snap && l->statsd)
+        statsd_publish(l->statsd, snap);
+    stats_snap_unref(&snap);
+}
+
+static void metrics_row(struct learner *l, double t0)
+{
+    struct shared *s = &l->s;
+    if (!s->cfg.run_dir[0])
+        return;
+    if (!l->metrics) {
+        char path[CONFIG_STR + 32];
+        snprintf(path, sizeof(path), "%s/metrics.csv", s->cfg.run_dir);
+        struct stat st;
+        bool fresh = stat(path, &st) != 0 || st.st_size == 0;
+        l->metrics = fopen(path, "a");
+        if (!l->metrics)
+            return;
+        if (fresh) {
+            fprintf(l->metrics, "wall_s,env_steps,chunk_steps,updates,policy_version,replay,"
+                                "episodes,return_recent");
+            for (int i = 0; i < l->rep.n; i++)
+                fprintf(l->metrics, ",%s", l->rep.name[i]);
+            fputc('\n', l->metrics);
+        }
+    }
+    int n;
+    double ret = recent_return(s, &n);
+    fprintf(l->metrics, "%.3f,%llu,%llu,%llu,%llu,%ld,%llu,%.4g", rl_now() - t0,
+            (unsigned long long)atomic_load(&s->env_steps),
+            (unsigned long long)atomic_load(&s->chunk_steps),
+            (unsigned long long)atomic_load(&s->updates),
+            (unsigned long long)atomic_load(&s->version), replay_size(s->replay),
+            (unsigned long long)atomic_load(&s->episodes), ret);
+    for (int i = 0; i < l->rep.n; i++)
+        fprintf(l->metrics, ",%.6g", l->rep.value[i]);
+    fputc('\n', l->metrics);
+    fflush(l->metrics);
+}
+
+static void save_checkpoint(struct learner *l)
+{
+    if (!l->s.cfg.run_dir[0])
+        return;
+    char err[512];
+    if (checkpoint_save(l->ops, l->algo, &l->s, err, sizeof(err)) < 0)
+        log_error("checkpoint failed: %s", err);
+}
+
+// ---- the trainer loop --------------------------------------------------------------------
+
+// may training run now, and is another step due?
+static bool step_due(struct learner *l)
+{
+    struct shared *s = &l->s;
+    const struct rl_config *c = &s->cfg;
+    uint64_t chunk = atomic_load(&s->chunk_steps);
+    int64_t start = atomic_load(&s->train_start);
+    if (start < 0) {
+        if (replay_size(s->replay) < c->min_replay)
+            return false;
+        start = (int64_t)chunk;
+        atomic_store(&s->train_start, start);
+        log_info("training starts: %ld chunk steps in replay", replay_size(s->replay));
+    }
+    if (c->updates_per_step <= 0)
+        return true;
+    double allowed = c->updates_per_step * (double)(chunk - (uint64_t)start + 1);
+    return (double)atomic_load(&s->updates) < allowed;
+}
+
+static int train_once(struct learner *l, uint64_t *nan_steps)
+{
+    struct shared *s = &l->s;
+    int rc = l->ops->train_step(l->algo, s->replay, &l->rep);
+    if (rc == -EDOM) {
+        if ((*nan_steps)++ == 0)
+            log_warn("non-finite loss: step skipped (counted as nan_steps)");
+        stats_count(l->stats, "nan_steps", 1);
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    uint64_t u = atomic_fetch_add(&s->updates, 1) + 1;
+    stats_add_updates(l->stats, 1);
+    if (u == 1 || u % (uint64_t)s->cfg.publish_every == 0)
+        publish(l, false);
+    return 0;
+}
+
+static void progress_log(struct learner *l, double *last, uint64_t *last_steps, double t0)
+{
+    struct shared *s = &l->s;
+    double now = rl_now();
+    uint64_t steps = atomic_load(&s->env_steps);
+    int n;
+    double ret = recent_return(s, &n);
+    log_info("env_steps=%llu sps=%.0f updates=%llu version=%llu replay=%ld episodes=%llu "
+             "return=%.1f elapsed=%.0fs",
+             (unsigned long long)steps, (double)(steps - *last_steps) / (now - *last),
+             (unsigned long long)atomic_load(&s->updates),
+             (unsigned long long)atomic_load(&s->version), replay_size(s->replay),
+             (unsigned long long)atomic_load(&s->episodes), ret, now - t0);
+    *last = now;
+    *last_steps = steps;
+}
+
+static void finish(struct learner *l)
+{
+    struct shared *s = &l->s;
+    atomic_store(&s->finished, true);
+    refresh_stats(l);
+    save_checkpoint(l);
+    // tell actors: a stop Params on PUB, and the stop flag in every heartbeat ack meanwhile
+    double until = rl_now() + RL_MIN(2.0, 2 * s->cfg.heartbeat_secs + 0.5);
+    while (rl_now() < until) {
+        publish(l, true);
+        int alive;
+        actors_rows(s->actors, NULL, 0, &alive);
+        if (alive == 0)
+            break;
+        rl_sleep(0.1);
+    }
+}
+
+int learner_run(struct learner *l, volatile sig_atomic_t *stop)
+{
+    struct shared *s = &l->s;
+    const struct rl_config *c = &s->cfg;
+    double t0 = rl_now(), last_stats = 0, last_metrics = t0, last_ckpt = t0, last_log = t0;
+    uint64_t last_steps = atomic_load(&s->env_steps), nan_steps = 0;
+    int rc = 0;
+    if (atomic_load(&s->version) > 0 || c->warmup_steps == 0)
+        publish(l, false); /* resumed, or no random warm-up: actors act with these weights */
+    while (!*stop) {
+        if (atomic_load(&s->env_steps) >= (uint64_t)c->max_env_steps) {
+            log_info("reached max_env_steps=%lld", (long long)c->max_env_steps);
+            break;
+        }
+        bool warm = atomic_load(&s->env_steps) >= (uint64_t)c->warmup_steps;
+        if (warm && step_due(l)) {
+            rc = train_once(l, &nan_steps);
+            if (rc < 0 && rc != -EAGAIN)
+                break;
+            rc = 0;
+        } else {
+            rl_sleep(0.001);
+        }
+        double now = rl_now();
+        if (now - last_stats > 0.5) {
+            refresh_stats(l);
+            last_stats = now;
+        }
+        if (now - last_metrics > c->metrics_secs && atomic_load(&s->updates) > 0) {
+            metrics_row(l, t0);
+            last_metrics = now;
+        }
+        if (now - last_log > 10)
+            progress_log(l, &last_log, &last_steps, t0);
+        if (now - last_ckpt > c->checkpoint_secs) {
+            save_checkpoint(l);
+            last_ckpt = now;
+        }
+    }
+    if (*stop)
+        log_info("stopping on signal");
+    if (atomic_load(&s->updates) > 0)
+        metrics_row(l, t0);
+    finish(l);
+    return rc;
+}
+
+void learner_destroy(struct learner **pl)
+{
+    struct learner *l = pl ? *pl : NULL;
+    if (!l)
+        return;
+    struct shared *s = &l->s;
+    atomic_store(&s->quit, true);
+    if (l->ingest_on)
+        pthread_join(l->ingest_th, NULL);
+    if (l->control_on)
+        pthread_join(l->control_th, NULL);
+    if (l->pub)
+        zmq_close(l->pub);
+    if (s->zctx)
+        zmq_ctx_term(s->zctx);
+    statsd_destroy(&l->statsd);
+    stats_destroy(&l->stats);
+    if (l->algo)
+        l->ops->destroy(l->algo);
+    replay_destroy(&s->replay);
+    actors_destroy(&s->actors);
+    shared_params_put(s->params);
+    free((void *)s->cfg_text);
+    free(l->weights);
+    free(l->pbuf);
+    if (l->metrics)
+        fclose(l->metrics);
+    if (l->logcopy) {
+        log_set_copy(NULL);
+        fclose(l->logcopy);
+    }
+    pthread_mutex_destroy(&s->ret_lock);
+    pthread_mutex_destroy(&s->params_lock);
+    free(l);
+    *pl = NULL;
+}

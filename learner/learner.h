@@ -1,0 +1,57 @@
+/*
+ * learner.h — the learner process: owns the run (config, replay, algorithm, checkpoints,
+ * metrics) and three sockets. Threads: ingest (data PULL → validate → replay), control
+ * (ROUTER: registration, heartbeats, params on request), stats (libuv HTTP, in statsd), and
+ * the trainer (the caller of learner_run: training steps, broadcasts on PUB, checkpoints).
+ * Counters shared between threads are atomics; the actor table has its own lock; the current
+ * packed Params message is swapped under `params_lock`.
+ */
+#ifndef RL_LEARNER_H
+#define RL_LEARNER_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "learner/algo.h"
+
+/* Why an incoming message was dropped (counted per reason in stats). */
+enum learner_reject {
+    REJECT_BAD_SIZE = 0, /* empty or larger than the socket's maximum */
+    REJECT_DECODE,       /* not a valid envelope */
+    REJECT_BAD_VERSION,  /* another protocol version */
+    REJECT_WRONG_TYPE,   /* a message type this socket does not take */
+    REJECT_STALE_EPOCH,  /* from before the learner (re)started */
+    REJECT_UNKNOWN_ACTOR,
+    REJECT_WRONG_DIMS, /* obs_dim or D differ from the run's */
+    REJECT_STALE_POLICY,
+    REJECT_DUPLICATE, /* sequence number not increasing */
+    REJECT_COUNT,
+};
+
+extern const char *const learner_reject_names[REJECT_COUNT];
+
+struct learner;
+
+/*
+ * Build a learner from a resolved config: binds its sockets, creates the algorithm, and (with
+ * resume) restores the newest valid checkpoint of the run directory. NULL + reason in err.
+ */
+struct learner *learner_new(const struct rl_config *c, char *err, size_t errlen);
+
+/*
+ * Run until max_env_steps are ingested or *stop becomes non-zero (a signal): trains, publishes,
+ * checkpoints; on the way out tells actors to stop and writes a final checkpoint.
+ * Returns 0, or a negative errno if the run could not go on.
+ */
+int learner_run(struct learner *l, volatile sig_atomic_t *stop);
+
+void learner_destroy(struct learner **l);
+
+/* Port the stats socket bound (0 if off), for tests that ask for port 0. */
+int learner_stats_port(const struct learner *l);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * shared.h — the state the learner's threads share: read-only run facts, atomic counters,
+ * the actor table, the replay, and the current packed Params message. Owned by struct learner
+ * (learner.c); ingest.c and control.c borrow it for the life of their threads.
+ */
+#ifndef RL_LEARNER_SHARED_H
+#define RL_LEARNER_SHARED_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "learner/actors.h"
+#include "learner/algo.h"
+#include "learner/learner.h"
+#include "learner/replay.h"
+
+#define RECENT_RETURNS 100
+
+/* A packed Params message, refcounted so the control thread can send it without a lock held. */
+struct params_blob {
+    atomic_int refs;
+    uint64_t version;
+    size_t len;
+    uint8_t data[];
+};
+
+struct shared {
+    // read-only after start
+    struct rl_config cfg;
+    const char *cfg_text; /* resolved config, INI text (sent in Welcome) */
+    struct algo_dims dims;
+    uint64_t run_epoch;
+    void *zctx;
+
+    struct actors *actors;
+    struct replay *replay;
+    struct stats *stats; /* thread-safe collector (learner/stats.h) */
+
+    // counters (any thread)
+    atomic_uint_fast64_t rejected[REJECT_COUNT];
+    atomic_uint_fast64_t segments;    /* accepted */
+    atomic_uint_fast64_t chunk_steps; /* accepted chunk steps */
+    atomic_uint_fast64_t env_steps;   /* accepted env steps */
+    atomic_uint_fast64_t episodes;
+    atomic_uint_fast64_t updates;     /* training steps done */
+    atomic_int_fast64_t train_start;  /* chunk_steps when training began, -1 before */
+    atomic_uint_fast64_t version;     /* latest published params version */
+    atomic_bool finished;             /* the run is over: tell actors to stop */
+    atomic_bool quit;                 /* threads exit */
+    atomic_bool ingest_held;          /* ingest is holding actors back (backpressure) */
+    atomic_uint_fast64_t held_secs_ms;
+
+    // recent episode returns (ingest writes, trainer reads), under ret_lock
+    pthread_mutex_t ret_lock;
+    float ret[RECENT_RETURNS];
+    int ret_n, ret_head;
+
+    // the current params message (trainer swaps, control sends)
+    pthread_mutex_t params_lock;
+    struct params_blob *params;
+};
+
+/* Take a reference to the current params message (NULL if none yet). */
+struct params_blob *shared_params_get(struct shared *s);
+
+/* Drop a reference (NULL is fine). */
+void shared_params_put(struct params_blob *b);
+
+/* Count one rejected message (and log the first of each reason). */
+void shared_reject(struct shared *s, enum learner_reject why, const char *detail);
+
+/* Ingest thread body (arg: struct shared *). Binds nothing: the socket is passed in. */
+struct ingest_args {
+    struct shared *s;
+    void *sock; /* PULL socket, owned by the thread after start */
+};
+void *ingest_main(void *arg);
+
+/* Control thread body. */
+struct control_args {
+    struct shared *s;
+    void *sock; /* ROUTER socket, owned by the thread after start */
+};
+void *control_main(void *arg);
+
+/* Largest message accepted on the data and control sockets. */
+#define DATA_MAX_MSG (8u << 20)
+#define CONTROL_MAX_MSG (1u << 20)
+
+#endif
