@@ -1,0 +1,316 @@
+/*
+ * wire.h — the actor <-> learner messages (proto/rldt.proto) as plain C structs: pack into a
+ * caller buffer without allocating, decode into memory owned by a reusable decoder, and
+ * structural validation of everything that comes off the network.
+ *
+ * Thread-safety: wire_pack, wire_packed_size and wire_check are pure. A wire_decoder is used by
+ * one thread at a time. Arrays and strings in a decoded message are borrowed from the decoder
+ * and valid until its next wire_decode or wire_decoder_destroy. No protobuf-c types leak here.
+ */
+#ifndef RL_WIRE_H
+#define RL_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The protocol version carried in every envelope; a peer speaking another one gets -EPROTO. */
+#define WIRE_PROTOCOL_VERSION 1
+
+/* Structural limits, checked on decode (and by wire_check). */
+#define WIRE_NAME_MAX 255           /* actor name, task, algo (bytes) */
+#define WIRE_REASON_MAX 1023        /* refusal / bye reason (bytes) */
+#define WIRE_CONFIG_MAX (256 << 10) /* resolved run config text (bytes) */
+#define WIRE_T_MAX 4096             /* chunk steps per segment */
+#define WIRE_DIM_MAX 4096           /* obs_dim, act_dim, H, and D = H * act_dim */
+#define WIRE_ENVS_MAX 4096          /* envs per actor */
+#define WIRE_EPISODES_MAX 4096      /* episode summaries per segment */
+
+enum wire_type {
+    WIRE_NONE = 0,
+    WIRE_HELLO,
+    WIRE_WELCOME,
+    WIRE_HEARTBEAT,
+    WIRE_HEARTBEAT_ACK,
+    WIRE_BYE,
+    WIRE_PARAMS_REQUEST,
+    WIRE_SEGMENT,
+    WIRE_PARAMS,
+};
+
+/*
+ * Strings are NUL-terminated. On pack a NULL string is sent as "". Names (name, task, algo)
+ * are 1..WIRE_NAME_MAX printable ASCII bytes; reasons and config are text (no control bytes
+ * other than tab, CR, LF).
+ */
+
+/* actor -> learner (control): register. */
+struct wire_hello {
+    const char *name; /* e.g. "host:pid" */
+    uint32_t pid;
+    uint32_t num_envs;    /* 1..WIRE_ENVS_MAX */
+    const char *task;     /* e.g. "hopper" */
+    uint32_t obs_dim;     /* 1..WIRE_DIM_MAX */
+    uint32_t act_dim;     /* 1..WIRE_DIM_MAX */
+    uint32_t chunk_h;     /* H, 1..WIRE_DIM_MAX, with H * act_dim <= WIRE_DIM_MAX */
+    uint64_t known_epoch; /* run epoch the actor last knew, 0 if none */
+};
+
+/* learner -> actor (control): the answer to hello. */
+struct wire_welcome {
+    bool accepted;
+    const char *reason; /* why refused, may be empty */
+    uint32_t actor_id;
+    uint64_t run_epoch; /* >= 1 when accepted */
+    const char *config; /* resolved run config (INI text), non-empty when accepted */
+    uint64_t param_version;
+    uint64_t seed;        /* base seed for the actor's RNGs */
+    uint64_t stream_base; /* first RNG stream for its envs */
+};
+
+/* actor -> learner (control): liveness, progress and backpressure counters. */
+struct wire_heartbeat {
+    uint32_t actor_id;
+    uint64_t run_epoch; /* >= 1 */
+    uint64_t env_steps;
+    uint64_t episodes;
+    uint64_t policy_version;
+    float steps_per_sec; /* finite, >= 0 */
+    uint64_t segments_sent;
+    uint32_t send_queue;  /* segments waiting to be sent */
+    uint64_t send_stalls; /* sends that hit the high-water mark */
+    float send_wait_s;    /* seconds blocked on sends so far; finite, >= 0 */
+};
+
+/* learner -> actor (control): the answer to a heartbeat. */
+struct wire_heartbeat_ack {
+    uint64_t run_epoch; /* >= 1 */
+    uint64_t param_version;
+    bool stop; /* the run is over: exit */
+};
+
+/* either way (control): leaving. */
+struct wire_bye {
+    uint32_t actor_id;
+    uint64_t run_epoch; /* may be 0 */
+    const char *reason;
+};
+
+/* actor -> learner (control): ask for the current weights. */
+struct wire_params_request {
+    uint32_t actor_id;
+    uint64_t run_epoch;    /* >= 1 */
+    uint64_t have_version; /* 0 if none */
+};
+
+/*
+ * actor -> learner (data): T consecutive chunk steps of one env.
+ * Shapes: obs (T+1, obs_dim), actions (T, D) with D = H * act_dim, rewards/steps/terminal/
+ * truncated (T). rewards[t] is summed over the env steps executed by chunk t, steps[t] in 1..D
+ * (a chunk stops early at an episode end). Flags are 0/1; an episode end can only be the last
+ * chunk step (obs[T] is then the final observation). Episode summaries: n_episodes parallel
+ * entries (return finite, length >= 1). All floats finite.
+ */
+struct wire_segment {
+    uint64_t run_epoch; /* >= 1 */
+    uint32_t actor_id;
+    uint32_t env_id;
+    uint64_t seq;            /* per actor, increasing */
+    uint64_t policy_version; /* params version that acted */
+    uint32_t T;              /* 1..WIRE_T_MAX */
+    uint32_t obs_dim;        /* 1..WIRE_DIM_MAX */
+    uint32_t D;              /* 1..WIRE_DIM_MAX */
+    const float *obs;
+    const float *actions;
+    const float *rewards;
+    const uint32_t *steps;
+    const uint8_t *terminal;
+    const uint8_t *truncated;
+    bool episode_start;  /* obs[0] is the first observation of an episode */
+    uint32_t n_episodes; /* 0..WIRE_EPISODES_MAX */
+    const float *episode_return;
+    const uint32_t *episode_len;
+};
+
+/*
+ * learner -> actors (PUB, or the reply to a params request): a weight snapshot.
+ * Bounds are either absent (dim 0) or finite with lo <= hi elementwise. Weights are finite
+ * and non-empty unless stop is set.
+ */
+struct wire_params {
+    uint64_t run_epoch; /* >= 1 */
+    uint64_t version;
+    uint64_t layout_hash;
+    const char *algo;
+    size_t n_weights;
+    const float *weights;
+    uint32_t obs_dim; /* length of obs_lo and obs_hi, 0..WIRE_DIM_MAX */
+    const float *obs_lo;
+    const float *obs_hi;
+    uint32_t act_dim; /* length of act_lo and act_hi, 0..WIRE_DIM_MAX */
+    const float *act_lo;
+    const float *act_hi;
+    bool stop; /* the run is over: actors exit */
+};
+
+/* One message: the type selects the union member. */
+struct wire_msg {
+    enum wire_type type;
+    uint32_t version; /* on pack: 0 means WIRE_PROTOCOL_VERSION; on decode: as received */
+    union {
+        struct wire_hello hello;
+        struct wire_welcome welcome;
+        struct wire_heartbeat heartbeat;
+        struct wire_heartbeat_ack heartbeat_ack;
+        struct wire_bye bye;
+        struct wire_params_request params_request;
+        struct wire_segment segment;
+        struct wire_params params;
+    };
+};
+
+/* The name of a message type ("segment", ...), "none" for WIRE_NONE or unknown values. */
+const char *wire_type_name(enum wire_type t);
+
+/*
+ * Serialized size of m in bytes (0 if m->type is not a message type). Arrays are read with
+ * the lengths implied by the dims, which must therefore match the buffers (programmer error).
+ */
+size_t wire_packed_size(const struct wire_msg *m);
+
+/*
+ * Serialize m into buf[0..cap) without allocating; *len gets the size. Values are not
+ * validated (see wire_check); the version is written as given (0 -> current).
+ * Returns 0, -ENOSPC if cap is too small (buf untouched), or -EINVAL for a bad type.
+ * Nullable: buf when cap is 0.
+ */
+int wire_pack(const struct wire_msg *m, uint8_t *buf, size_t cap, size_t *len);
+
+/*
+ * Upper bounds on packed sizes, for sizing send buffers and decoders: any valid segment of these
+ * dims (any ids and values), any params of these sizes, any valid control message.
+ */
+size_t wire_segment_bound(uint32_t T, uint32_t obs_dim, uint32_t D, uint32_t n_episodes);
+size_t wire_params_bound(size_t n_weights, uint32_t obs_dim, uint32_t act_dim);
+#define WIRE_CONTROL_BOUND (WIRE_CONFIG_MAX + WIRE_REASON_MAX + 512)
+
+/*
+ * Structural validation, the same that wire_decode applies: protocol version, dims and lengths
+ * in range, floats finite, flags 0/1, strings bounded and printable. Semantic checks (known
+ * actor, dims of the run, policy lag) are the receiver's. Returns 0 or -EPROTO with a one-line
+ * reason in err. Nullable: err (errlen ignored then).
+ */
+int wire_check(const struct wire_msg *m, char *err, size_t errlen);
+
+/* ---- decoding ---------------------------------------------------------------------------- */
+
+struct wire_decoder;
+
+/*
+ * A decoder for messages of at most max_msg_bytes (> 0). It owns one arena, sized from
+ * max_msg_bytes, that protobuf-c unpacks into; the arena is reset on each decode, so decoding
+ * never allocates. Returns NULL on allocation failure. Caller owns; free with
+ * wire_decoder_destroy().
+ */
+struct wire_decoder *wire_decoder_new(size_t max_msg_bytes);
+
+/* Free the decoder and its arena; sets *d to NULL. Nullable: d, *d. */
+void wire_decoder_destroy(struct wire_decoder **d);
+
+/*
+ * Decode and validate buf[0..len). On success out holds the message; its strings and arrays
+ * are borrowed from d until the next decode on d. Returns 0, or: -EMSGSIZE if len exceeds the
+ * decoder's maximum or the decoded form does not fit the arena, -EPROTO for malformed bytes,
+ * another protocol version or a structural violation; err gets a one-line reason and out->type
+ * is WIRE_NONE (out->version holds the received version when it was readable, so a learner can
+ * answer an old peer). Nullable: buf when len is 0, err.
+ */
+int wire_decode(struct wire_decoder *d, const void *buf, size_t len, struct wire_msg *out,
+                char *err, size_t errlen);
+
+/* Bytes of arena the decoder has ever used at once (its high-water mark). */
+size_t wire_decoder_high_water(const struct wire_decoder *d);
+
+/* Arena capacity in bytes (fixed at creation). */
+size_t wire_decoder_capacity(const struct wire_decoder *d);
+
+/* ---- building segments --------------------------------------------------------------------- */
+
+#define WIRE_SEGBUF_EPISODES 8 /* episode summaries a segbuf holds */
+
+/*
+ * A per-env segment buffer: the actor records chunk steps into it and views it as a
+ * wire_segment to pack. Embedded by the caller (wire_segbuf_init / wire_segbuf_fini).
+ * obs has room for T_max + 1 rows.
+ */
+struct wire_segbuf {
+    uint32_t obs_dim;
+    uint32_t D;
+    uint32_t T_max;
+    uint32_t T; /* chunk steps recorded */
+    bool episode_start;
+    bool ended;         /* the last recorded step ended an episode */
+    bool has_obs0;      /* wire_segbuf_start or _carry was called */
+    float *obs;         /* (T_max+1, obs_dim) */
+    float *actions;     /* (T_max, D) */
+    float *rewards;     /* (T_max) */
+    uint32_t *steps;    /* (T_max) */
+    uint8_t *terminal;  /* (T_max) */
+    uint8_t *truncated; /* (T_max) */
+    uint32_t n_episodes;
+    float episode_return[WIRE_SEGBUF_EPISODES];
+    uint32_t episode_len[WIRE_SEGBUF_EPISODES];
+};
+
+/* Allocate buffers for segments of up to T_max chunk steps. Returns 0, -EINVAL or -ENOMEM. */
+int wire_segbuf_init(struct wire_segbuf *b, uint32_t obs_dim, uint32_t D, uint32_t T_max);
+
+/* Free the buffers (safe on a zeroed or already finished struct). */
+void wire_segbuf_fini(struct wire_segbuf *b);
+
+/* Begin a segment at observation obs0 (obs_dim floats); forgets any recorded steps. */
+void wire_segbuf_start(struct wire_segbuf *b, const float *obs0, bool episode_start);
+
+/*
+ * Begin the next segment where the last one stopped (its last observation, episode_start
+ * false). Returns 0, or -EINVAL if nothing was recorded or the last step ended an episode
+ * (call wire_segbuf_start with the reset observation then).
+ */
+int wire_segbuf_carry(struct wire_segbuf *b);
+
+/*
+ * Record one chunk step: the flattened chunk (D floats), the summed reward, env steps executed,
+ * the observation after it (obs_dim floats) and the end flags. Returns 0, -ENOSPC when full,
+ * or -EINVAL if no segment was started or an episode already ended in it.
+ */
+int wire_segbuf_push(struct wire_segbuf *b, const float *action, float reward, uint32_t steps,
+                     const float *next_obs, bool terminal, bool truncated);
+
+/* Attach a finished-episode summary (up to WIRE_SEGBUF_EPISODES per segment). Returns 0 or -ENOSPC.
+ */
+int wire_segbuf_add_episode(struct wire_segbuf *b, float ret, uint32_t len);
+
+/* True when T_max chunk steps are recorded or the last one ended an episode. */
+bool wire_segbuf_ready(const struct wire_segbuf *b);
+
+/*
+ * Point s's arrays and dims at b's contents (borrowed until b changes); ids, seq, run epoch
+ * and policy version are the caller's to set.
+ */
+void wire_segbuf_view(const struct wire_segbuf *b, struct wire_segment *s);
+
+/* ---- benchmark ----------------------------------------------------------------------------- */
+
+struct wire_bench {
+    size_t bytes;     /* packed size of the segment */
+    double pack_us;   /* microseconds per wire_pack */
+    double decode_us; /* microseconds per wire_decode (unpack + validation) */
+};
+
+/*
+ * Time pack and decode of a random segment of T chunk steps (obs_dim, D) over iters rounds.
+ * Returns 0, -EINVAL for bad dims or -ENOMEM.
+ */
+int wire_bench_segment(uint32_t T, uint32_t obs_dim, uint32_t D, int iters, struct wire_bench *r);
+
+#endif
