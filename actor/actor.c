@@ -26,8 +26,9 @@ struct actor {
     volatile sig_atomic_t *stop;
     void *zctx, *ctl, *data, *sub;
     struct wire_decoder *dec;
-    uint8_t *buf;
+    uint8_t *buf; /* segments being sent (kept intact while a send waits) */
     size_t cap;
+    uint8_t cbuf[16384]; /* control messages */
     // registration
     uint32_t id;
     uint64_t epoch;
@@ -80,13 +81,14 @@ static void *connect_socket(struct actor *a, int type, int port)
     return s;
 }
 
+// send a control message (never uses the segment buffer: a segment send may be waiting)
 static int send_msg(struct actor *a, void *sock, const struct wire_msg *m, int flags)
 {
     size_t len;
-    int rc = wire_pack(m, a->buf, a->cap, &len);
+    int rc = wire_pack(m, a->cbuf, sizeof(a->cbuf), &len);
     if (rc < 0)
         return rc;
-    return zmq_send(sock, a->buf, len, flags) < 0 ? -zmq_errno() : 0;
+    return zmq_send(sock, a->cbuf, len, flags) < 0 ? -zmq_errno() : 0;
 }
 
 // receive one message without blocking and decode it; 0, -EAGAIN (none) or -EPROTO

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 void rl_assert_fail(const char *expr, const char *file, int line)
@@ -36,4 +38,25 @@ void rl_sleep(double secs)
     ts.tv_sec = (time_t)secs;
     ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
     nanosleep(&ts, NULL); /* an interrupting signal ends the sleep early: callers re-check state */
+}
+
+int rl_mkdir_p(const char *path)
+{
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 1);
+    if (!tmp)
+        return -ENOMEM;
+    memcpy(tmp, path, n + 1);
+    int rc = 0;
+    for (char *p = tmp + 1; *p && !rc; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+                rc = -errno;
+            *p = '/';
+        }
+    if (!rc && mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        rc = -errno;
+    free(tmp);
+    return rc;
 }

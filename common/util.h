@@ -30,4 +30,7 @@ double rl_wall(void);
 /* Sleep for the given seconds (>= 0); restarts on EINTR unless the stop flag is set. */
 void rl_sleep(double secs);
 
+/* mkdir -p: create path and its missing parents (mode 0755). 0 or -errno. */
+int rl_mkdir_p(const char *path);
+
 #endif

@@ -109,12 +109,17 @@ static void handle(struct ctl *c, zmq_msg_t *body)
     struct shared *s = c->s;
     size_t len = zmq_msg_size(body);
     if (len == 0 || len > CONTROL_MAX_MSG) {
-        shared_reject(s, REJECT_BAD_SIZE, "control message size");
+        shared_reject(s, REJECT_BAD_SIZE, "control socket: message size");
         return;
     }
     struct wire_msg m;
     char err[200];
     int rc = wire_decode(c->dec, zmq_msg_data(body), len, &m, err, sizeof(err));
+    if (rc < 0) {
+        char tmp[200];
+        snprintf(tmp, sizeof(tmp), "%s", err);
+        snprintf(err, sizeof(err), "control socket: %.180s", tmp);
+    }
     if (rc < 0) {
         bool version = m.version != 0 && m.version != WIRE_PROTOCOL_VERSION;
         shared_reject(s, rc == -EMSGSIZE ? REJECT_BAD_SIZE

@@ -97,12 +97,17 @@ static void handle(struct shared *s, struct wire_decoder *dec, zmq_msg_t *m)
 {
     size_t len = zmq_msg_size(m);
     if (len == 0 || len > DATA_MAX_MSG) {
-        shared_reject(s, REJECT_BAD_SIZE, "data message size");
+        shared_reject(s, REJECT_BAD_SIZE, "data socket: message size");
         return;
     }
     struct wire_msg msg;
     char err[200];
     int rc = wire_decode(dec, zmq_msg_data(m), len, &msg, err, sizeof(err));
+    if (rc < 0) {
+        char tmp[200];
+        snprintf(tmp, sizeof(tmp), "%s", err);
+        snprintf(err, sizeof(err), "data socket: %.180s", tmp);
+    }
     if (rc < 0) {
         bool version = msg.version != 0 && msg.version != WIRE_PROTOCOL_VERSION;
         shared_reject(s, rc == -EMSGSIZE ? REJECT_BAD_SIZE

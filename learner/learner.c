@@ -41,22 +41,6 @@ struct learner {
     uint64_t rejected_seen[REJECT_COUNT];
 };
 
-static int mkdir_p(const char *path)
-{
-    char tmp[CONFIG_STR + 32];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-                return -errno;
-            *p = '/';
-        }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 static void *bind_socket(struct learner *l, int type, int port, char *err, size_t errlen)
 {
     void *sock = zmq_socket(l->s.zctx, type);
@@ -85,12 +69,12 @@ static int open_run_dir(struct learner *l, char *err, size_t errlen)
         return 0;
     char path[CONFIG_STR + 32];
     snprintf(path, sizeof(path), "%s/checkpoints", c->run_dir);
-    int rc = mkdir_p(path);
+    int rc = rl_mkdir_p(path);
     if (rc < 0) {
         snprintf(err, errlen, "cannot create %s: %s", path, strerror(-rc));
         return rc;
     }
-    snprintf(path, sizeof(path), "%s/learner.log", c->run_dir);
+    snprintf(path, sizeof(path), "%s/log.txt", c->run_dir);
     l->logcopy = fopen(path, "a");
     if (l->logcopy)
         log_set_copy(l->logcopy);

@@ -1,0 +1,315 @@
+/*
+ * run.c — `rldt run`: the local launcher. Starts one rldt-learner and --actors=N rldt-actor
+ * processes from the same resolved config, shows a live progress line read from the
+ * learner's stats socket, restarts actors that die, stops at max_env_steps (the learner ends
+ * the run), and on Ctrl-C shuts everything down cleanly (the learner writes a final
+ * checkpoint). The run directory gets config.ini, metrics.csv, log files and checkpoints/.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/util.h"
+#include "deploy/rldt/cmd.h"
+#include "common/statsc.h"
+
+#define MAX_ACTORS 256
+#define RESPAWN_LIMIT 20
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted++;
+}
+
+struct launcher {
+    struct rl_config c;
+    char dir[CONFIG_STR];
+    char cfg_path[CONFIG_STR + 32];
+    char bin[PATH_MAX];
+    pid_t learner;
+    pid_t actor[MAX_ACTORS];
+    int respawns;
+    char host[256], port[16];
+    bool tty;
+};
+
+// the directory holding this executable (rldt-learner and rldt-actor live beside it)
+static int exe_dir(char *out, size_t len)
+{
+    char buf[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return -errno;
+    buf[n] = 0;
+    snprintf(out, len, "%s", dirname(buf));
+    return 0;
+}
+
+static pid_t spawn(struct launcher *L, const char *prog, const char *logname, const char *extra)
+{
+    char path[PATH_MAX + 32], cfg[CONFIG_STR + 48], log[CONFIG_STR + 64];
+    snprintf(path, sizeof(path), "%s/%s", L->bin, prog);
+    snprintf(cfg, sizeof(cfg), "--config=%s", L->cfg_path);
+    snprintf(log, sizeof(log), "%s/%s", L->dir, logname);
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    // child: own process group (the launcher orchestrates Ctrl-C), die with the launcher
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        dup2(fd, STDERR_FILENO);
+        dup2(fd, STDOUT_FILENO);
+    }
+    char *argv[] = {path, cfg, (char *)extra, NULL};
+    execv(path, argv);
+    fprintf(stderr, "rldt run: cannot start %s: %s\n", path, strerror(errno));
+    _exit(127);
+}
+
+static pid_t spawn_actor(struct launcher *L, int i)
+{
+    char log[32], name[48];
+    snprintf(log, sizeof(log), "actor-%d.log", i);
+    snprintf(name, sizeof(name), "--actor-name=a%d", i);
+    return spawn(L, "rldt-actor", log, name);
+}
+
+// print the last lines of a log in the run directory
+static void tail_log(const char *dir, const char *name)
+{
+    char path[CONFIG_STR + 64];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    static char ring[8][512];
+    int n = 0;
+    while (fgets(ring[n % 8], sizeof(ring[0]), f))
+        n++;
+    fclose(f);
+    for (int i = n > 8 ? n - 8 : 0; i < n; i++)
+        fprintf(stderr, "    %s", ring[i % 8]);
+}
+
+// reap children that exited; restart actors that died while the learner runs
+static bool reap(struct launcher *L, int *learner_status)
+{
+    int st;
+    pid_t pid;
+    bool learner_gone = false;
+    while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+        if (pid == L->learner) {
+            *learner_status = st;
+            learner_gone = true;
+            L->learner = 0;
+            continue;
+        }
+        for (int i = 0; i < L->c.actors; i++)
+            if (L->actor[i] == pid) {
+                L->actor[i] = 0;
+                bool crashed = WIFSIGNALED(st) || WEXITSTATUS(st) != 0;
+                if (crashed && L->learner && !interrupted && L->respawns < RESPAWN_LIMIT) {
+                    fprintf(stderr, "\nrldt run: actor %d exited (%s %d): restarting it\n", i,
+                            WIFSIGNALED(st) ? "signal" : "status",
+                            WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+                    L->respawns++;
+                    L->actor[i] = spawn_actor(L, i);
+                }
+            }
+    }
+    return learner_gone;
+}
+
+static void progress(struct launcher *L, double t0, bool final)
+{
+    char err[256];
+    json_t *doc = statsc_fetch(L->host, L->port, 1.0, err, sizeof(err));
+    if (!doc)
+        return;
+    double steps = json_number_value(json_object_get(doc, "env_steps"));
+    double sps = json_number_value(json_object_get(doc, "env_steps_per_s"));
+    double ups = json_number_value(json_object_get(doc, "updates_per_s"));
+    json_t *ret = json_object_get(doc, "recent_return");
+    double lag = json_number_value(json_object_get(doc, "policy_lag_max"));
+    json_t *actors = json_object_get(doc, "actors");
+    double frac = steps / (double)L->c.max_env_steps;
+    double el = rl_now() - t0;
+    char eta[32] = "-";
+    if (frac > 0.01 && frac < 1)
+        snprintf(eta, sizeof(eta), "%.0fs", el * (1 - frac) / frac);
+    fprintf(stderr, "%s%.0f/%lld env steps (%.1f%%) | %.0f steps/s | return %s%.1f | %.1f upd/s | "
+                    "lag %.0f | actors %zu | %.0fs elapsed, eta %s%s",
+            L->tty ? "\r\033[K" : "", steps, (long long)L->c.max_env_steps, 100 * frac, sps,
+            json_is_number(ret) ? "" : "n/a ", json_is_number(ret) ? json_number_value(ret) : 0.0,
+            ups, lag, json_is_array(actors) ? json_array_size(actors) : 0, el, eta,
+            L->tty && !final ? "" : "\n");
+    json_decref(doc);
+}
+
+static void stop_all(struct launcher *L, int sig)
+{
+    if (L->learner)
+        kill(L->learner, sig);
+    for (int i = 0; i < L->c.actors; i++)
+        if (L->actor[i])
+            kill(L->actor[i], sig);
+}
+
+static bool any_alive(struct launcher *L)
+{
+    if (L->learner)
+        return true;
+    for (int i = 0; i < L->c.actors; i++)
+        if (L->actor[i])
+            return true;
+    return false;
+}
+
+// wait up to secs for every child to exit, reaping them
+static void wait_all(struct launcher *L, double secs, int *learner_status)
+{
+    double until = rl_now() + secs;
+    while (any_alive(L) && rl_now() < until) {
+        reap(L, learner_status);
+        rl_sleep(0.05);
+    }
+}
+
+static int prepare_dir(struct launcher *L)
+{
+    struct rl_config *c = &L->c;
+    if (!c->run_dir[0])
+        snprintf(c->run_dir, sizeof(c->run_dir), "runs/%s-%s", c->algo, c->env);
+    snprintf(L->dir, sizeof(L->dir), "%s", c->run_dir);
+    char ck[CONFIG_STR + 32];
+    snprintf(ck, sizeof(ck), "%s/checkpoints", L->dir);
+    bool has = false;
+    DIR *d = opendir(ck);
+    for (struct dirent *e; d && (e = readdir(d));)
+        has |= !strncmp(e->d_name, "ckpt-", 5);
+    if (d)
+        closedir(d);
+    if (has && !c->resume) {
+        fprintf(stderr,
+                "rldt run: %s already holds checkpoints: add --resume to continue it, or choose "
+                "another --run-dir\n",
+                L->dir);
+        return -EEXIST;
+    }
+    int rc = rl_mkdir_p(ck);
+    if (rc < 0) {
+        fprintf(stderr, "rldt run: cannot create %s: %s\n", ck, strerror(-rc));
+        return rc;
+    }
+    snprintf(L->cfg_path, sizeof(L->cfg_path), "%s/config.ini", L->dir);
+    if (config_save(c, L->cfg_path) < 0) {
+        fprintf(stderr, "rldt run: cannot write %s: %s\n", L->cfg_path, strerror(errno));
+        return -EIO;
+    }
+    return 0;
+}
+
+// wait until the learner's stats socket answers (or the learner exits)
+static int wait_learner(struct launcher *L, int *status)
+{
+    double until = rl_now() + 30;
+    char err[256];
+    while (rl_now() < until && !interrupted) {
+        if (reap(L, status))
+            return -ECHILD;
+        json_t *doc = statsc_fetch(L->host, L->port, 0.5, err, sizeof(err));
+        if (doc) {
+            json_decref(doc);
+            return 0;
+        }
+        rl_sleep(0.1);
+    }
+    return -ETIMEDOUT;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct launcher L;
+    memset(&L, 0, sizeof(L));
+    int rc = config_cli(&L.c, "rldt run", "rldt run [--config=FILE] [--key=value ...]", NULL, argc,
+                        argv, NULL, NULL);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    if (!L.c.stats[0] ||
+        !statsc_split(L.c.stats, "5558", L.host, sizeof(L.host), L.port, sizeof(L.port))) {
+        fprintf(stderr, "rldt run: needs the stats socket (--stats=ADDR:PORT) for progress\n");
+        return 2;
+    }
+    if (exe_dir(L.bin, sizeof(L.bin)) < 0 || prepare_dir(&L) < 0)
+        return 1;
+    L.tty = isatty(STDERR_FILENO);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    fprintf(stderr, "rldt run: %s on %s, %d actor(s) x %d envs, up to %lld env steps; run dir %s\n",
+            L.c.algo, L.c.env, L.c.actors, L.c.num_envs, (long long)L.c.max_env_steps, L.dir);
+    double t0 = rl_now();
+    int status = 0;
+    L.learner = spawn(&L, "rldt-learner", "learner.stderr", NULL);
+    if (L.learner < 0 || wait_learner(&L, &status) < 0) {
+        fprintf(stderr, "rldt run: the learner did not come up; its log (%s/log.txt):\n", L.dir);
+        tail_log(L.dir, "log.txt");
+        tail_log(L.dir, "learner.stderr");
+        stop_all(&L, SIGKILL);
+        wait_all(&L, 2, &status);
+        return 1;
+    }
+    for (int i = 0; i < L.c.actors; i++)
+        L.actor[i] = spawn_actor(&L, i);
+    double last = 0;
+    int sent = 0;
+    while (L.learner) {
+        if (interrupted && !sent) {
+            fprintf(stderr, "\nrldt run: stopping (final checkpoint)...\n");
+            stop_all(&L, SIGTERM); /* the learner checkpoints and tells actors to stop */
+            sent = 1;
+        } else if (interrupted > 1 && sent == 1) {
+            fprintf(stderr, "rldt run: second interrupt: killing\n");
+            stop_all(&L, SIGKILL);
+            sent = 2;
+        }
+        if (reap(&L, &status))
+            break;
+        if (rl_now() - last >= (L.tty ? 1.0 : 10.0)) {
+            progress(&L, t0, false);
+            last = rl_now();
+        }
+        rl_sleep(0.05);
+    }
+    // the learner is gone: actors stop on its stop message; make sure of it
+    wait_all(&L, 5, &status);
+    stop_all(&L, SIGTERM);
+    wait_all(&L, 3, &status);
+    stop_all(&L, SIGKILL);
+    wait_all(&L, 1, &status);
+    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    fprintf(stderr, "%srldt run: %s after %.0fs; run dir %s\n", L.tty ? "\n" : "",
+            ok ? "finished" : "learner failed", rl_now() - t0, L.dir);
+    if (!ok)
+        tail_log(L.dir, "log.txt");
+    return ok ? 0 : 1;
+}
