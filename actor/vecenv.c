@@ -1,0 +1,216 @@
+/*
+ * vecenv.c — M envs of one task on one shared mjModel, stepped by action chunks with early
+ * stop and auto-reset. All buffers are allocated in vecenv_new.
+ */
+#include "actor/vecenv.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+struct vecenv {
+    struct env_model *model;
+    struct env **envs; /* (M) */
+    int M, H, O, A;
+    float *obs;                /* (M, O) */
+    float *final_obs;          /* (M, O) */
+    struct vecenv_result *res; /* (M) */
+    struct vecenv_stats stats;
+};
+
+void vecenv_config_default(struct vecenv_config *c)
+{
+    *c = (struct vecenv_config){
+        .task = "hopper",
+        .model_file = NULL,
+        .num_envs = 8,
+        .chunk = 4,
+        .max_episode_steps = 1000,
+        .seed = 1,
+        .stream = 0,
+    };
+}
+
+struct vecenv *vecenv_new(const struct vecenv_config *c, char *err, size_t errlen)
+{
+    if (c->num_envs < 1 || c->chunk < 1 || c->max_episode_steps < 1) {
+        snprintf(err, errlen, "num_envs (%d), chunk (%d) and max_episode_steps (%d) must be >= 1",
+                 c->num_envs, c->chunk, c->max_episode_steps);
+        return NULL;
+    }
+    struct vecenv *v = calloc(1, sizeof(*v));
+    if (!v) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    v->model = env_model_load(c->task, c->model_file, err, errlen);
+    if (!v->model)
+        goto err_free;
+    v->M = c->num_envs;
+    v->H = c->chunk;
+    v->O = env_model_obs_dim(v->model);
+    v->A = env_model_act_dim(v->model);
+    v->envs = calloc((size_t)v->M, sizeof(*v->envs));
+    v->obs = calloc((size_t)v->M * v->O, sizeof(*v->obs));
+    v->final_obs = calloc((size_t)v->M * v->O, sizeof(*v->final_obs));
+    v->res = calloc((size_t)v->M, sizeof(*v->res));
+    if (!v->envs || !v->obs || !v->final_obs || !v->res)
+        goto err_nomem;
+    for (int i = 0; i < v->M; i++) {
+        v->envs[i] = env_new(v->model, c->seed, c->stream + (uint64_t)i, c->max_episode_steps);
+        if (!v->envs[i])
+            goto err_nomem;
+    }
+    if (vecenv_reset(v) < 0) {
+        snprintf(err, errlen, "MuJoCo failed while resetting %s", c->task);
+        goto err_destroy;
+    }
+    return v;
+
+err_nomem:
+    snprintf(err, errlen, "out of memory");
+err_destroy:
+    vecenv_destroy(&v);
+    return NULL;
+err_free:
+    free(v);
+    return NULL;
+}
+
+void vecenv_destroy(struct vecenv **pv)
+{
+    if (!pv || !*pv)
+        return;
+    struct vecenv *v = *pv;
+    for (int i = 0; v->envs && i < v->M; i++)
+        env_destroy(&v->envs[i]);
+    free(v->envs);
+    free(v->obs);
+    free(v->final_obs);
+    free(v->res);
+    env_model_destroy(&v->model);
+    free(v);
+    *pv = NULL;
+}
+
+int vecenv_num_envs(const struct vecenv *v)
+{
+    return v->M;
+}
+
+int vecenv_chunk(const struct vecenv *v)
+{
+    return v->H;
+}
+
+int vecenv_obs_dim(const struct vecenv *v)
+{
+    return v->O;
+}
+
+int vecenv_act_dim(const struct vecenv *v)
+{
+    return v->A;
+}
+
+const struct env_model *vecenv_model(const struct vecenv *v)
+{
+    return v->model;
+}
+
+struct env *vecenv_env(struct vecenv *v, int i)
+{
+    RL_ASSERT(i >= 0 && i < v->M);
+    return v->envs[i];
+}
+
+int vecenv_reset(struct vecenv *v)
+{
+    int rc = 0;
+    for (int i = 0; i < v->M; i++) {
+        float *o = v->obs + (size_t)i * v->O;
+        if (env_reset(v->envs[i], o) < 0)
+            rc = -EFAULT;
+        memcpy(v->final_obs + (size_t)i * v->O, o, sizeof(float) * v->O);
+        v->res[i] = (struct vecenv_result){0};
+    }
+    return rc;
+}
+
+// one env's chunk: acts (H, A); writes obs / final_obs rows and r
+static void step_one(struct vecenv *v, int i, const float *acts, struct vecenv_result *r)
+{
+    struct env *e = v->envs[i];
+    float *o = v->obs + (size_t)i * v->O;
+    float *fo = v->final_obs + (size_t)i * v->O;
+    struct env_step_info info;
+    *r = (struct vecenv_result){0};
+    for (int k = 0; k < v->H; k++) {
+        int rc = env_step(e, acts + (size_t)k * v->A, v->A, o, &info);
+        RL_ASSERT(rc == 0); // actions were checked, envs are never left done
+        r->reward += info.reward;
+        r->steps++;
+        if (info.terminated || info.truncated)
+            break;
+    }
+    memcpy(fo, o, sizeof(float) * v->O);
+    v->stats.env_steps += r->steps;
+    if (!(info.terminated || info.truncated))
+        return;
+    r->terminated = info.terminated;
+    r->truncated = info.truncated;
+    r->done = true;
+    r->nonfinite = info.nonfinite;
+    r->ep_return = info.ep_return;
+    r->ep_length = info.length;
+    v->stats.episodes++;
+    v->stats.nonfinite += info.nonfinite;
+    env_reset(e, o); // a MuJoCo failure leaves the model's rest state; env.c logs it
+}
+
+int vecenv_step(struct vecenv *v, const float *actions, const unsigned char *active)
+{
+    size_t per_env = (size_t)v->H * v->A;
+    for (int i = 0; i < v->M; i++) {
+        if (active && !active[i])
+            continue;
+        const float *a = actions + i * per_env;
+        for (size_t j = 0; j < per_env; j++)
+            if (!isfinite(a[j]))
+                return -EINVAL;
+    }
+    for (int i = 0; i < v->M; i++) {
+        if (active && !active[i]) {
+            v->res[i] = (struct vecenv_result){0};
+            memcpy(v->final_obs + (size_t)i * v->O, v->obs + (size_t)i * v->O,
+                   sizeof(float) * v->O);
+            continue;
+        }
+        step_one(v, i, actions + i * per_env, &v->res[i]);
+    }
+    return 0;
+}
+
+const float *vecenv_obs(const struct vecenv *v)
+{
+    return v->obs;
+}
+
+const float *vecenv_final_obs(const struct vecenv *v)
+{
+    return v->final_obs;
+}
+
+const struct vecenv_result *vecenv_results(const struct vecenv *v)
+{
+    return v->res;
+}
+
+struct vecenv_stats vecenv_stats(const struct vecenv *v)
+{
+    return v->stats;
+}
