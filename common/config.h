@@ -66,6 +66,17 @@ struct rl_config {
     double heartbeat_secs;
     double actor_timeout;
     char actor_name[64];
+    // [train]
+    double gamma;
+    int batch_size;
+    double tau;
+    int64_t warmup_steps;
+    // [sac]
+    int sac_hidden;
+    int sac_layers;
+    double sac_lr;
+    double sac_alpha_lr;
+    double sac_init_alpha;
 };
 
 enum config_type {

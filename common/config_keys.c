@@ -87,6 +87,22 @@ const struct config_key config_keys[] = {
       "seconds without heartbeat before the learner marks an actor gone, or an actor "
       "re-registers"),
     K("actor", actor_name, CONFIG_T_STR, 0, 0, "", NULL, "actor name (empty = host:pid)"),
+    // ---- train
+    K("train", gamma, CONFIG_T_DBL, 0, 1, "0.99", NULL, "discount per env step"),
+    K("train", batch_size, CONFIG_T_INT, 1, 65536, "256", NULL, "rows per training batch"),
+    K("train", tau, CONFIG_T_DBL, 0, 1, "0.005", NULL,
+      "Polyak rate of the target critics after every critic step"),
+    K("train", warmup_steps, CONFIG_T_I64, 0, BIG, "5000", NULL,
+      "env steps with uniform random actions before the first policy weights arrive"),
+    // ---- sac
+    K("sac", sac_hidden, CONFIG_T_INT, 1, 4096, "256", NULL,
+      "SAC hidden width (actor and critics)"),
+    K("sac", sac_layers, CONFIG_T_INT, 1, 15, "2", NULL, "SAC hidden layers (ReLU)"),
+    K("sac", sac_lr, CONFIG_T_DBL, 0, 1, "3e-4", NULL, "SAC Adam learning rate (actor, critics)"),
+    K("sac", sac_alpha_lr, CONFIG_T_DBL, 0, 1, "1e-3", NULL,
+      "Adam learning rate of log alpha (0 = fixed temperature)"),
+    K("sac", sac_init_alpha, CONFIG_T_DBL, 1e-8, 1e4, "1.0", NULL,
+      "initial entropy temperature alpha (tuned toward entropy -D)"),
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);
