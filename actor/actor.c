@@ -255,7 +255,7 @@ static void poll_learner(struct actor *a)
             continue;
         if (m.type == WIRE_HEARTBEAT_ACK) {
             a->last_ack = rl_now();
-            if (m.heartbeat_ack.run_epoch != a->epoch) {
+            if (m.heartbeat_ack.run_epoch != a->epoch && a->registered) {
                 log_warn("learner restarted (epoch %llu): registering again",
                          (unsigned long long)m.heartbeat_ack.run_epoch);
                 a->registered = false;

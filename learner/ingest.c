@@ -22,8 +22,8 @@ static bool must_hold(struct shared *s)
         return false;
     int64_t start = atomic_load(&s->train_start);
     uint64_t steps = atomic_load(&s->chunk_steps);
-    if (start < 0)
-        return (int64_t)steps > c->min_replay + c->ingest_slack;
+    if (start < 0) /* filling the replay (counters may be restored from a checkpoint) */
+        return replay_size(s->replay) > c->min_replay + c->ingest_slack;
     double allowed = (double)start + (double)atomic_load(&s->updates) / c->updates_per_step +
                      (double)c->ingest_slack;
     return (double)steps > allowed;

@@ -122,6 +122,8 @@ static int start_stats(struct learner *l, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
+    stats_restore_totals(l->stats, atomic_load(&l->s.env_steps), atomic_load(&l->s.segments),
+                         atomic_load(&l->s.episodes), atomic_load(&l->s.updates));
     if (!spec[0])
         return 0;
     const char *colon = strrchr(spec, ':');
@@ -400,6 +402,7 @@ static void progress_log(struct learner *l, double *last, uint64_t *last_steps, 
     *last_steps = steps;
 }
 
+// the run is complete: final checkpoint, then tell the actors to exit
 static void finish(struct learner *l)
 {
     struct shared *s = &l->s;
@@ -424,6 +427,7 @@ int learner_run(struct learner *l, volatile sig_atomic_t *stop)
     const struct rl_config *c = &s->cfg;
     double t0 = rl_now(), last_stats = 0, last_metrics = t0, last_ckpt = t0, last_log = t0;
     uint64_t last_steps = atomic_load(&s->env_steps), nan_steps = 0;
+    uint64_t ckpt_updates = atomic_load(&s->updates);
     int rc = 0;
     if (atomic_load(&s->version) > 0 || c->warmup_steps == 0)
         publish(l, false); /* resumed, or no random warm-up: actors act with these weights */
@@ -452,16 +456,21 @@ int learner_run(struct learner *l, volatile sig_atomic_t *stop)
         }
         if (now - last_log > 10)
             progress_log(l, &last_log, &last_steps, t0);
-        if (now - last_ckpt > c->checkpoint_secs) {
+        if (now - last_ckpt > c->checkpoint_secs && atomic_load(&s->updates) != ckpt_updates) {
             save_checkpoint(l);
+            ckpt_updates = atomic_load(&s->updates);
             last_ckpt = now;
         }
     }
-    if (*stop)
-        log_info("stopping on signal");
     if (atomic_load(&s->updates) > 0)
         metrics_row(l, t0);
-    finish(l);
+    if (*stop) {
+        // interrupted, not finished: actors keep waiting for a learner to resume the run
+        log_info("stopping on signal: final checkpoint");
+        save_checkpoint(l);
+    } else {
+        finish(l);
+    }
     return rc;
 }
 

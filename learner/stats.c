@@ -1,0 +1,733 @@
+/*
+ * stats.c — the learner's metrics collector and its rendering into refcounted snapshots
+ * (JSON via jansson, Prometheus text format 0.0.4 by hand). See stats.h for the threading rules.
+ */
+#include "learner/stats.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+#define TABLE_MAX RL_MAX(STATS_MAX_SCALARS, STATS_MAX_COUNTERS)
+
+static const char *const known_reasons[] = {
+    "bad_size", "decode_error", "bad_version", "unknown_actor", "stale_policy", "wrong_dims",
+    "non_finite",
+};
+
+struct named {
+    char name[STATS_NAME_MAX];
+    double v;   // scalars
+    uint64_t n; // counters
+};
+
+struct table {
+    int n;
+    int cap;
+    struct named e[TABLE_MAX];
+};
+
+// a rate over at least STATS_RATE_WINDOW seconds; t < 0: not started
+struct rate {
+    double t;
+    uint64_t c;
+    double r;
+};
+
+struct actor_stat {
+    uint32_t id;
+    char name[STATS_NAME_MAX];
+    double heartbeat; // rl_now() seconds, < 0: never
+    uint64_t pver;
+    uint64_t steps;
+    uint64_t segments;
+    struct rate rate;
+};
+
+// everything a render needs; copied under the lock up to actors[nactors]
+struct state {
+    char algo[STATS_NAME_MAX];
+    char task[STATS_NAME_MAX];
+    uint64_t run_epoch;
+    uint64_t env_steps;
+    uint64_t segments;
+    uint64_t updates;
+    uint64_t replay_size;
+    uint64_t replay_cap;
+    uint64_t episodes;
+    uint64_t pver;
+    bool finished;
+    double returns[STATS_RETURN_WINDOW]; // ring, the last min(episodes, window) returns
+    struct rate steps_rate;
+    struct rate upd_rate;
+    struct table scalars;
+    struct table counters;
+    struct table rejects;
+    int nactors;
+    struct actor_stat actors[STATS_MAX_ACTORS]; // sorted by id
+};
+
+struct stats {
+    pthread_mutex_t mu;
+    double t0;
+    struct state cur;  // guarded by mu
+    struct state view; // render thread only
+};
+
+struct stats_snap {
+    atomic_int refs;
+    size_t json_len;
+    size_t prom_len;
+    char *json;
+    char *prom;
+    char text[]; // json NUL prom NUL
+};
+
+// ---- helpers ---------------------------------------------------------------------------
+
+// copy src into dst[STATS_NAME_MAX], printable ASCII only
+static void copy_clean(char *dst, const char *src)
+{
+    size_t i = 0;
+    for (; src && src[i] && i < STATS_NAME_MAX - 1; i++) {
+        unsigned char ch = (unsigned char)src[i];
+        dst[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+    }
+    dst[i] = '\0';
+}
+
+static bool valid_name(const char *name)
+{
+    if (!name || !name[0] || strlen(name) >= STATS_NAME_MAX)
+        return false;
+    for (const char *p = name; *p; p++) {
+        bool alpha = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_';
+        if (!alpha && !(p > name && *p >= '0' && *p <= '9'))
+            return false;
+    }
+    return true;
+}
+
+// find or append name; NULL when the table is full
+static struct named *table_get(struct table *t, const char *name)
+{
+    for (int i = 0; i < t->n; i++)
+        if (!strcmp(t->e[i].name, name))
+            return &t->e[i];
+    if (t->n >= t->cap)
+        return NULL;
+    struct named *e = &t->e[t->n++];
+    memset(e, 0, sizeof(*e));
+    strcpy(e->name, name);
+    return e;
+}
+
+// index of id in the sorted actor table, or -(insertion point) - 1
+static int actor_find(const struct state *st, uint32_t id)
+{
+    int lo = 0;
+    int hi = st->nactors;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (st->actors[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < st->nactors && st->actors[lo].id == id)
+        return lo;
+    return -lo - 1;
+}
+
+// the row for id, created if absent; NULL when the table is full
+static struct actor_stat *actor_get(struct state *st, uint32_t id)
+{
+    int i = actor_find(st, id);
+    if (i >= 0)
+        return &st->actors[i];
+    if (st->nactors >= STATS_MAX_ACTORS)
+        return NULL;
+    i = -i - 1;
+    memmove(&st->actors[i + 1], &st->actors[i], (size_t)(st->nactors - i) * sizeof(st->actors[0]));
+    st->nactors++;
+    struct actor_stat *a = &st->actors[i];
+    memset(a, 0, sizeof(*a));
+    a->id = id;
+    a->heartbeat = -1;
+    a->rate.t = -1;
+    strcpy(a->name, "?");
+    return a;
+}
+
+static double rate_update(struct rate *m, uint64_t c, double now)
+{
+    if (m->t < 0) {
+        *m = (struct rate){.t = now, .c = c, .r = 0};
+        return 0;
+    }
+    double dt = now - m->t;
+    if (dt >= STATS_RATE_WINDOW) {
+        m->r = (double)(c - m->c) / dt;
+        m->t = now;
+        m->c = c;
+    }
+    return m->r;
+}
+
+// ---- collector -------------------------------------------------------------------------
+
+struct stats *stats_new(const char *algo, const char *task, uint64_t run_epoch)
+{
+    struct stats *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    if (pthread_mutex_init(&s->mu, NULL) != 0) {
+        free(s);
+        return NULL;
+    }
+    s->t0 = rl_now();
+    struct state *st = &s->cur;
+    copy_clean(st->algo, algo);
+    copy_clean(st->task, task);
+    st->run_epoch = run_epoch;
+    st->steps_rate = (struct rate){.t = s->t0};
+    st->upd_rate = (struct rate){.t = s->t0};
+    st->scalars.cap = STATS_MAX_SCALARS;
+    st->counters.cap = STATS_MAX_COUNTERS;
+    st->rejects.cap = STATS_MAX_COUNTERS;
+    for (size_t i = 0; i < RL_ARRAY_LEN(known_reasons); i++)
+        table_get(&st->rejects, known_reasons[i]);
+    return s;
+}
+
+void stats_destroy(struct stats **ps)
+{
+    if (!ps || !*ps)
+        return;
+    pthread_mutex_destroy(&(*ps)->mu);
+    free(*ps);
+    *ps = NULL;
+}
+
+int stats_set(struct stats *s, const char *name, double v)
+{
+    if (!valid_name(name))
+        return -EINVAL;
+    pthread_mutex_lock(&s->mu);
+    struct named *e = table_get(&s->cur.scalars, name);
+    if (e)
+        e->v = v;
+    pthread_mutex_unlock(&s->mu);
+    return e ? 0 : -ENOSPC;
+}
+
+static int table_add(struct stats *s, struct table *t, const char *name, uint64_t delta)
+{
+    if (!valid_name(name))
+        return -EINVAL;
+    pthread_mutex_lock(&s->mu);
+    struct named *e = table_get(t, name);
+    if (e)
+        e->n += delta;
+    pthread_mutex_unlock(&s->mu);
+    return e ? 0 : -ENOSPC;
+}
+
+int stats_count(struct stats *s, const char *name, uint64_t delta)
+{
+    return table_add(s, &s->cur.counters, name, delta);
+}
+
+int stats_reject(struct stats *s, const char *reason, uint64_t delta)
+{
+    return table_add(s, &s->cur.rejects, reason, delta);
+}
+
+void stats_add_updates(struct stats *s, uint64_t n)
+{
+    pthread_mutex_lock(&s->mu);
+    s->cur.updates += n;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void stats_restore_totals(struct stats *s, uint64_t env_steps, uint64_t segments,
+                          uint64_t episodes, uint64_t updates)
+{
+    pthread_mutex_lock(&s->mu);
+    s->cur.env_steps = env_steps;
+    s->cur.segments = segments;
+    s->cur.episodes = episodes;
+    s->cur.updates = updates;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void stats_set_replay(struct stats *s, uint64_t size, uint64_t capacity)
+{
+    pthread_mutex_lock(&s->mu);
+    s->cur.replay_size = size;
+    s->cur.replay_cap = capacity;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void stats_episode(struct stats *s, double ret)
+{
+    pthread_mutex_lock(&s->mu);
+    s->cur.returns[s->cur.episodes % STATS_RETURN_WINDOW] = ret;
+    s->cur.episodes++;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void stats_set_policy_version(struct stats *s, uint64_t version)
+{
+    pthread_mutex_lock(&s->mu);
+    s->cur.pver = version;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void stats_set_finished(struct stats *s, bool finished)
+{
+    pthread_mutex_lock(&s->mu);
+    s->cur.finished = finished;
+    pthread_mutex_unlock(&s->mu);
+}
+
+int stats_actor_heartbeat(struct stats *s, uint32_t id, const char *name, uint64_t policy_version,
+                          double now)
+{
+    pthread_mutex_lock(&s->mu);
+    struct actor_stat *a = actor_get(&s->cur, id);
+    if (a) {
+        if (name)
+            copy_clean(a->name, name);
+        a->pver = policy_version;
+        a->heartbeat = now;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return a ? 0 : -ENOSPC;
+}
+
+int stats_actor_segment(struct stats *s, uint32_t id, uint64_t steps, uint64_t policy_version)
+{
+    pthread_mutex_lock(&s->mu);
+    s->cur.env_steps += steps;
+    s->cur.segments++;
+    struct actor_stat *a = actor_get(&s->cur, id);
+    if (a) {
+        a->steps += steps;
+        a->segments++;
+        a->pver = policy_version;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return a ? 0 : -ENOSPC;
+}
+
+void stats_actor_remove(struct stats *s, uint32_t id)
+{
+    pthread_mutex_lock(&s->mu);
+    struct state *st = &s->cur;
+    int i = actor_find(st, id);
+    if (i >= 0) {
+        memmove(&st->actors[i], &st->actors[i + 1],
+                (size_t)(st->nactors - i - 1) * sizeof(st->actors[0]));
+        st->nactors--;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+// ---- snapshots -------------------------------------------------------------------------
+
+struct stats_snap *stats_snap_new(const char *json, size_t json_len, const char *prom,
+                                  size_t prom_len)
+{
+    struct stats_snap *sn = malloc(sizeof(*sn) + json_len + prom_len + 2);
+    if (!sn)
+        return NULL;
+    atomic_init(&sn->refs, 1);
+    sn->json = sn->text;
+    sn->prom = sn->text + json_len + 1;
+    sn->json_len = json_len;
+    sn->prom_len = prom_len;
+    memcpy(sn->json, json, json_len);
+    sn->json[json_len] = '\0';
+    memcpy(sn->prom, prom, prom_len);
+    sn->prom[prom_len] = '\0';
+    return sn;
+}
+
+struct stats_snap *stats_snap_ref(struct stats_snap *sn)
+{
+    RL_ASSERT(sn && atomic_load(&sn->refs) > 0);
+    atomic_fetch_add_explicit(&sn->refs, 1, memory_order_relaxed);
+    return sn;
+}
+
+void stats_snap_unref(struct stats_snap **psn)
+{
+    if (!psn || !*psn)
+        return;
+    struct stats_snap *sn = *psn;
+    *psn = NULL;
+    int old = atomic_fetch_sub_explicit(&sn->refs, 1, memory_order_acq_rel);
+    RL_ASSERT(old > 0);
+    if (old == 1)
+        free(sn);
+}
+
+const char *stats_snap_json(const struct stats_snap *sn, size_t *len)
+{
+    if (len)
+        *len = sn->json_len;
+    return sn->json;
+}
+
+const char *stats_snap_prom(const struct stats_snap *sn, size_t *len)
+{
+    if (len)
+        *len = sn->prom_len;
+    return sn->prom;
+}
+
+int stats_snap_refs(const struct stats_snap *sn)
+{
+    return atomic_load(&((struct stats_snap *)sn)->refs);
+}
+
+// ---- rendering: derived values -----------------------------------------------------------
+
+// values computed once per render, shared by both formats
+struct derived {
+    double uptime;
+    double steps_rate;
+    double upd_rate;
+    double ret_mean; // NaN without episodes
+    uint64_t ret_n;
+    uint64_t rejected;
+    uint64_t lag_max;
+    double actor_rate[STATS_MAX_ACTORS];
+};
+
+static uint64_t lag_of(const struct state *st, const struct actor_stat *a)
+{
+    return st->pver > a->pver ? st->pver - a->pver : 0;
+}
+
+static void derive(const struct state *st, struct derived *d)
+{
+    d->ret_n = RL_MIN(st->episodes, (uint64_t)STATS_RETURN_WINDOW);
+    double sum = 0;
+    for (uint64_t i = 0; i < d->ret_n; i++)
+        sum += st->returns[i];
+    d->ret_mean = d->ret_n ? sum / (double)d->ret_n : NAN;
+    d->rejected = 0;
+    for (int i = 0; i < st->rejects.n; i++)
+        d->rejected += st->rejects.e[i].n;
+    d->lag_max = 0;
+    for (int i = 0; i < st->nactors; i++)
+        d->lag_max = RL_MAX(d->lag_max, lag_of(st, &st->actors[i]));
+}
+
+// ---- rendering: JSON ---------------------------------------------------------------------
+
+// null for non-finite values (JSON has no NaN)
+static json_t *jreal(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *jint(uint64_t v)
+{
+    return json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX : (json_int_t)v);
+}
+
+// set key (a steal of v); clears *ok on any failure (v NULL after an allocation failure)
+static void jset(json_t *o, const char *key, json_t *v, bool *ok)
+{
+    if (json_object_set_new(o, key, v) != 0)
+        *ok = false;
+}
+
+static json_t *json_table(const struct table *t, bool reals, bool *ok)
+{
+    json_t *o = json_object();
+    if (!o) {
+        *ok = false;
+        return NULL;
+    }
+    for (int i = 0; i < t->n; i++)
+        jset(o, t->e[i].name, reals ? jreal(t->e[i].v) : jint(t->e[i].n), ok);
+    return o;
+}
+
+static json_t *json_actors(const struct state *st, const struct derived *d, double now, bool *ok)
+{
+    json_t *arr = json_array();
+    if (!arr) {
+        *ok = false;
+        return NULL;
+    }
+    for (int i = 0; i < st->nactors; i++) {
+        const struct actor_stat *a = &st->actors[i];
+        json_t *o = json_object();
+        if (!o || json_array_append_new(arr, o) != 0) {
+            *ok = false;
+            break;
+        }
+        jset(o, "id", jint(a->id), ok);
+        jset(o, "name", json_string(a->name), ok);
+        jset(o, "heartbeat_age_s", a->heartbeat < 0 ? json_null() : jreal(now - a->heartbeat), ok);
+        jset(o, "policy_version", jint(a->pver), ok);
+        jset(o, "policy_lag", jint(lag_of(st, a)), ok);
+        jset(o, "env_steps", jint(a->steps), ok);
+        jset(o, "steps_per_s", jreal(d->actor_rate[i]), ok);
+        jset(o, "segments", jint(a->segments), ok);
+    }
+    return arr;
+}
+
+// the JSON document (malloc'd, caller frees) or NULL
+static char *render_json(const struct state *st, const struct derived *d, double now)
+{
+    bool ok = true;
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    jset(o, "version", json_integer(STATS_JSON_VERSION), &ok);
+    jset(o, "algo", json_string(st->algo), &ok);
+    jset(o, "task", json_string(st->task), &ok);
+    jset(o, "run_epoch", jint(st->run_epoch), &ok);
+    jset(o, "uptime_s", jreal(d->uptime), &ok);
+    jset(o, "finished", json_boolean(st->finished), &ok);
+    jset(o, "policy_version", jint(st->pver), &ok);
+    jset(o, "env_steps", jint(st->env_steps), &ok);
+    jset(o, "env_steps_per_s", jreal(d->steps_rate), &ok);
+    jset(o, "updates", jint(st->updates), &ok);
+    jset(o, "updates_per_s", jreal(d->upd_rate), &ok);
+    jset(o, "segments", jint(st->segments), &ok);
+    json_t *replay = json_object();
+    jset(o, "replay", replay, &ok);
+    if (replay) {
+        jset(replay, "size", jint(st->replay_size), &ok);
+        jset(replay, "capacity", jint(st->replay_cap), &ok);
+    }
+    jset(o, "episodes", jint(st->episodes), &ok);
+    jset(o, "recent_return", jreal(d->ret_mean), &ok);
+    jset(o, "recent_episodes", jint(d->ret_n), &ok);
+    jset(o, "policy_lag_max", jint(d->lag_max), &ok);
+    jset(o, "rejected_total", jint(d->rejected), &ok);
+    jset(o, "rejected", json_table(&st->rejects, false, &ok), &ok);
+    jset(o, "counters", json_table(&st->counters, false, &ok), &ok);
+    jset(o, "scalars", json_table(&st->scalars, true, &ok), &ok);
+    jset(o, "actors", json_actors(st, d, now, &ok), &ok);
+    char *text = ok ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+    json_decref(o);
+    return text;
+}
+
+// ---- rendering: Prometheus ---------------------------------------------------------------
+
+static void prom_family(FILE *f, const char *name, const char *type, const char *help)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void prom_value(FILE *f, double v)
+{
+    if (isnan(v))
+        fputs("NaN\n", f);
+    else if (isinf(v))
+        fputs(v > 0 ? "+Inf\n" : "-Inf\n", f);
+    else
+        fprintf(f, "%.10g\n", v);
+}
+
+static void prom_u64(FILE *f, const char *name, uint64_t v)
+{
+    fprintf(f, "%s %llu\n", name, (unsigned long long)v);
+}
+
+// a label value with \ " and newline escaped
+static void prom_label(FILE *f, const char *key, const char *v)
+{
+    fprintf(f, "%s=\"", key);
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"')
+            fputc('\\', f);
+        if (*v == '\n')
+            fputs("\\n", f);
+        else
+            fputc(*v, f);
+    }
+    fputc('"', f);
+}
+
+static void prom_table(FILE *f, const char *name, const char *label, const char *help,
+                       const struct table *t)
+{
+    prom_family(f, name, "counter", help);
+    for (int i = 0; i < t->n; i++) {
+        fprintf(f, "%s{", name);
+        prom_label(f, label, t->e[i].name);
+        fprintf(f, "} %llu\n", (unsigned long long)t->e[i].n);
+    }
+}
+
+static void prom_totals(FILE *f, const struct state *st, const struct derived *d)
+{
+    prom_family(f, "rldt_run_info", "gauge", "Run description (value is always 1).");
+    fputs("rldt_run_info{", f);
+    prom_label(f, "algo", st->algo);
+    fputc(',', f);
+    prom_label(f, "task", st->task);
+    fputs("} 1\n", f);
+    prom_family(f, "rldt_run_epoch", "gauge", "Run epoch (changes when the learner restarts).");
+    prom_u64(f, "rldt_run_epoch", st->run_epoch);
+    prom_family(f, "rldt_uptime_seconds", "gauge", "Seconds since the learner started.");
+    fputs("rldt_uptime_seconds ", f);
+    prom_value(f, d->uptime);
+    prom_family(f, "rldt_finished", "gauge", "1 once the run has finished.");
+    prom_u64(f, "rldt_finished", st->finished);
+    prom_family(f, "rldt_policy_version", "gauge", "Current policy version of the learner.");
+    prom_u64(f, "rldt_policy_version", st->pver);
+    prom_family(f, "rldt_env_steps_total", "counter", "Environment steps ingested.");
+    prom_u64(f, "rldt_env_steps_total", st->env_steps);
+    prom_family(f, "rldt_env_steps_per_second", "gauge", "Recent environment steps per second.");
+    fputs("rldt_env_steps_per_second ", f);
+    prom_value(f, d->steps_rate);
+    prom_family(f, "rldt_updates_total", "counter", "Learner updates (gradient steps).");
+    prom_u64(f, "rldt_updates_total", st->updates);
+    prom_family(f, "rldt_updates_per_second", "gauge", "Recent learner updates per second.");
+    fputs("rldt_updates_per_second ", f);
+    prom_value(f, d->upd_rate);
+    prom_family(f, "rldt_segments_total", "counter", "Segments accepted.");
+    prom_u64(f, "rldt_segments_total", st->segments);
+    prom_family(f, "rldt_replay_size", "gauge", "Chunk steps held in replay.");
+    prom_u64(f, "rldt_replay_size", st->replay_size);
+    prom_family(f, "rldt_replay_capacity", "gauge", "Replay capacity in chunk steps.");
+    prom_u64(f, "rldt_replay_capacity", st->replay_cap);
+    prom_family(f, "rldt_episodes_total", "counter", "Episodes finished.");
+    prom_u64(f, "rldt_episodes_total", st->episodes);
+    prom_family(f, "rldt_recent_return", "gauge", "Mean return of the recent episodes.");
+    fputs("rldt_recent_return ", f);
+    prom_value(f, d->ret_mean);
+    prom_family(f, "rldt_policy_lag_max", "gauge", "Largest policy lag over the actors.");
+    prom_u64(f, "rldt_policy_lag_max", d->lag_max);
+    prom_family(f, "rldt_actors", "gauge", "Actors in the table.");
+    prom_u64(f, "rldt_actors", (uint64_t)st->nactors);
+}
+
+// one family per per-actor column
+enum acol { ACOL_HB, ACOL_PVER, ACOL_LAG, ACOL_STEPS, ACOL_RATE, ACOL_SEGS, ACOL_N };
+static const struct {
+    const char *name;
+    const char *type;
+    const char *help;
+} acols[ACOL_N] = {
+    {"rldt_actor_heartbeat_age_seconds", "gauge", "Seconds since the actor's last heartbeat."},
+    {"rldt_actor_policy_version", "gauge", "Policy version the actor acts with."},
+    {"rldt_actor_policy_lag", "gauge", "Learner policy version minus the actor's."},
+    {"rldt_actor_env_steps_total", "counter", "Environment steps ingested from the actor."},
+    {"rldt_actor_env_steps_per_second", "gauge", "Recent environment steps per second."},
+    {"rldt_actor_segments_total", "counter", "Segments accepted from the actor."},
+};
+
+static double acol_value(const struct state *st, const struct derived *d, int i, int col,
+                         double now)
+{
+    const struct actor_stat *a = &st->actors[i];
+    switch (col) {
+    case ACOL_HB:
+        return a->heartbeat < 0 ? NAN : now - a->heartbeat;
+    case ACOL_PVER:
+        return (double)a->pver;
+    case ACOL_LAG:
+        return (double)lag_of(st, a);
+    case ACOL_STEPS:
+        return (double)a->steps;
+    case ACOL_RATE:
+        return d->actor_rate[i];
+    default:
+        return (double)a->segments;
+    }
+}
+
+static void prom_actors(FILE *f, const struct state *st, const struct derived *d, double now)
+{
+    prom_family(f, "rldt_actor_info", "gauge", "Actor description (value is always 1).");
+    for (int i = 0; i < st->nactors; i++) {
+        fprintf(f, "rldt_actor_info{actor=\"%u\",", st->actors[i].id);
+        prom_label(f, "name", st->actors[i].name);
+        fputs("} 1\n", f);
+    }
+    for (int col = 0; col < ACOL_N; col++) {
+        prom_family(f, acols[col].name, acols[col].type, acols[col].help);
+        for (int i = 0; i < st->nactors; i++) {
+            fprintf(f, "%s{actor=\"%u\"} ", acols[col].name, st->actors[i].id);
+            prom_value(f, acol_value(st, d, i, col, now));
+        }
+    }
+}
+
+// the Prometheus text (malloc'd, caller frees) or NULL; its length in *len
+static char *render_prom(const struct state *st, const struct derived *d, double now, size_t *len)
+{
+    char *buf = NULL;
+    FILE *f = open_memstream(&buf, len);
+    if (!f)
+        return NULL;
+    prom_totals(f, st, d);
+    prom_table(f, "rldt_rejected_messages_total", "reason", "Messages rejected, by reason.",
+               &st->rejects);
+    prom_table(f, "rldt_events_total", "event", "Counted events, by name.", &st->counters);
+    for (int i = 0; i < st->scalars.n; i++) {
+        char name[STATS_NAME_MAX + 16];
+        snprintf(name, sizeof(name), "rldt_scalar_%s", st->scalars.e[i].name);
+        prom_family(f, name, "gauge", "Algorithm diagnostic.");
+        fprintf(f, "%s ", name);
+        prom_value(f, st->scalars.e[i].v);
+    }
+    prom_actors(f, st, d, now);
+    bool failed = ferror(f) != 0;
+    if (fclose(f) != 0 || failed) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+struct stats_snap *stats_render(struct stats *s, double now)
+{
+    struct derived *d = malloc(sizeof(*d));
+    if (!d)
+        return NULL;
+    struct state *v = &s->view;
+
+    // rates live in cur (only this thread touches them); copy the live part of the state
+    pthread_mutex_lock(&s->mu);
+    struct state *st = &s->cur;
+    d->steps_rate = rate_update(&st->steps_rate, st->env_steps, now);
+    d->upd_rate = rate_update(&st->upd_rate, st->updates, now);
+    for (int i = 0; i < st->nactors; i++)
+        d->actor_rate[i] = rate_update(&st->actors[i].rate, st->actors[i].steps, now);
+    memcpy(v, st, offsetof(struct state, actors) + (size_t)st->nactors * sizeof(st->actors[0]));
+    pthread_mutex_unlock(&s->mu);
+
+    d->uptime = now - s->t0;
+    derive(v, d);
+    struct stats_snap *sn = NULL;
+    size_t plen = 0;
+    char *json = render_json(v, d, now);
+    char *prom = render_prom(v, d, now, &plen);
+    if (json && prom)
+        sn = stats_snap_new(json, strlen(json), prom, plen);
+    free(json);
+    free(prom);
+    free(d);
+    return sn;
+}

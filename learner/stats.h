@@ -1,0 +1,141 @@
+/*
+ * stats.h — learner metrics: a mutable collector the trainer, ingest and control threads fill,
+ * rendered on demand into an immutable, refcounted snapshot holding the same data as JSON
+ * (`/stats`) and as Prometheus text exposition format 0.0.4 (`/metrics`).
+ *
+ * Thread-safety: every stats_* setter may be called from any thread (one internal mutex, held
+ * for a few hundred nanoseconds; the render copies the state under it and formats outside it).
+ * stats_render() is called by one thread at a time (the trainer). A snapshot is immutable: any
+ * thread may read it, stats_snap_ref() / stats_snap_unref() are atomic.
+ *
+ * Open-ended tables: named scalars (algorithm diagnostics: stats_set), named event counters
+ * (stats_count) and rejected-message counters by reason (stats_reject) are small ordered
+ * tables; a new name is added by its first call, with no struct edit anywhere.
+ */
+#ifndef RL_STATS_H
+#define RL_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STATS_NAME_MAX 48     /* bytes of a name, including the NUL */
+#define STATS_MAX_SCALARS 64  /* named scalars (stats_set) */
+#define STATS_MAX_COUNTERS 64 /* named event counters (stats_count) and reject reasons, each */
+#define STATS_MAX_ACTORS 512  /* rows of the actor table */
+#define STATS_RETURN_WINDOW 100 /* episodes in the recent mean return */
+#define STATS_RATE_WINDOW 1.0   /* seconds: rates are recomputed at most this often */
+#define STATS_JSON_VERSION 1    /* "version" field of the JSON document */
+
+struct stats;
+struct stats_snap;
+
+/*
+ * Create a collector for one run. algo and task are copied (control characters replaced,
+ * truncated to STATS_NAME_MAX - 1 bytes). The uptime clock starts now (rl_now()). The known
+ * reject reasons (bad_size, decode_error, bad_version, unknown_actor, stale_policy,
+ * wrong_dims, non_finite) are pre-registered at 0. Returns NULL on allocation failure;
+ * caller owns, free with stats_destroy().
+ */
+struct stats *stats_new(const char *algo, const char *task, uint64_t run_epoch);
+
+/* Free the collector and set *ps = NULL. Snapshots already rendered stay valid.
+ * Nullable: ps, *ps. */
+void stats_destroy(struct stats **ps);
+
+// ---- named tables ----------------------------------------------------------------------
+
+/*
+ * Set the named scalar (e.g. "critic_loss") to v; the first call adds it at the end of the
+ * ordered table. Non-finite values are kept (JSON null, Prometheus NaN/+Inf/-Inf). Names match
+ * [a-zA-Z_][a-zA-Z0-9_]* and are shorter than STATS_NAME_MAX. Returns 0, -EINVAL for a bad name,
+ * -ENOSPC when the table is full (nothing changes).
+ */
+int stats_set(struct stats *s, const char *name, double v);
+
+/* Add delta to the named event counter (e.g. "nan_loss"); same naming rules and returns as
+ * stats_set(). */
+int stats_count(struct stats *s, const char *name, uint64_t delta);
+
+/* Add delta to the rejected-message counter for reason (e.g. "bad_size"); same naming rules
+ * and returns as stats_set(). */
+int stats_reject(struct stats *s, const char *reason, uint64_t delta);
+
+// ---- run totals ------------------------------------------------------------------------
+
+/* Add n learner updates (gradient steps) to the total. */
+void stats_add_updates(struct stats *s, uint64_t n);
+
+/* Set the run totals restored from a checkpoint (env steps, segments, episodes, updates). */
+void stats_restore_totals(struct stats *s, uint64_t env_steps, uint64_t segments,
+                          uint64_t episodes, uint64_t updates);
+
+/* Set the replay fill: size and capacity in chunk steps. */
+void stats_set_replay(struct stats *s, uint64_t size, uint64_t capacity);
+
+/* Record one finished episode's return (enters the recent mean over STATS_RETURN_WINDOW). */
+void stats_episode(struct stats *s, double ret);
+
+/* Set the learner's current policy (parameter) version. */
+void stats_set_policy_version(struct stats *s, uint64_t version);
+
+/* Mark the run finished (or not). */
+void stats_set_finished(struct stats *s, bool finished);
+
+// ---- actor table -----------------------------------------------------------------------
+
+/*
+ * Register or refresh actor id: its name (copied, sanitised to printable ASCII, truncated;
+ * NULL keeps the current one), the policy version it acts with, and the time of the heartbeat
+ * (rl_now() seconds). Returns 0, or -ENOSPC when the table is full.
+ * Nullable: name.
+ */
+int stats_actor_heartbeat(struct stats *s, uint32_t id, const char *name, uint64_t policy_version,
+                          double now);
+
+/*
+ * Account one accepted segment of actor id: steps env steps acted with policy_version. Adds to
+ * the run totals (env steps, segments) and to the actor's row, creating the row (name "?") if
+ * needed. Returns 0, or -ENOSPC when the row cannot be created (the totals still count).
+ */
+int stats_actor_segment(struct stats *s, uint32_t id, uint64_t steps, uint64_t policy_version);
+
+/* Remove actor id from the table (a no-op when absent). */
+void stats_actor_remove(struct stats *s, uint32_t id);
+
+// ---- rendering -------------------------------------------------------------------------
+
+/*
+ * Render the current state, as of monotonic time now (rl_now()), into a new snapshot with
+ * refcount 1: rates (env steps/s, updates/s, per-actor steps/s) are updated here. Called by
+ * one thread at a time. Returns NULL on allocation failure; caller owns the reference, drop it
+ * with stats_snap_unref().
+ */
+struct stats_snap *stats_render(struct stats *s, double now);
+
+/*
+ * Make a snapshot from given texts (copied), e.g. for tests or a fixed document. Returns NULL
+ * on allocation failure; caller owns the reference (refcount 1).
+ */
+struct stats_snap *stats_snap_new(const char *json, size_t json_len, const char *prom,
+                                  size_t prom_len);
+
+/* Take another reference to sn; returns sn. */
+struct stats_snap *stats_snap_ref(struct stats_snap *sn);
+
+/* Drop the reference in *psn (freeing the snapshot at zero) and set *psn = NULL.
+ * Nullable: psn, *psn. */
+void stats_snap_unref(struct stats_snap **psn);
+
+/* The JSON document (NUL-terminated); its length in *len. Borrowed: valid while the caller
+ * holds a reference. Nullable: len. */
+const char *stats_snap_json(const struct stats_snap *sn, size_t *len);
+
+/* The Prometheus text (NUL-terminated); its length in *len. Borrowed like stats_snap_json().
+ * Nullable: len. */
+const char *stats_snap_prom(const struct stats_snap *sn, size_t *len);
+
+/* The current reference count (for tests and debugging; racy by nature). */
+int stats_snap_refs(const struct stats_snap *sn);
+
+#endif

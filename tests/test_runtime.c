@@ -1,0 +1,344 @@
+/*
+ * test_runtime.c — the distributed runtime end to end on 127.0.0.1: a learner and actors as
+ * real processes (SAC with tiny networks on Hopper). Bad messages are counted and change
+ * nothing; segments flow; policy versions advance; /stats and /metrics answer; a killed
+ * actor does not disturb the learner and a new one joins; a learner restarted with --resume
+ * continues and the running actors reconnect; the run ends cleanly with no process left.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "common/rng.h"
+#include "common/statsc.h"
+#include "common/util.h"
+#include "proto/wire.h"
+#include "tests/harness.h"
+
+extern char **environ;
+
+static char bin[512], dir[] = "/tmp/rldt-rt-XXXXXX";
+static int base;
+static char stats_port[16];
+
+static pid_t start(const char *prog, const char *log, const char *extra1, const char *extra2)
+{
+    char path[600], ports[4][64], rd[300], logp[400];
+    snprintf(path, sizeof(path), "%s/%s", bin, prog);
+    snprintf(ports[0], 64, "--control-port=%d", base);
+    snprintf(ports[1], 64, "--data-port=%d", base + 1);
+    snprintf(ports[2], 64, "--params-port=%d", base + 2);
+    snprintf(ports[3], 64, "--stats=127.0.0.1:%d", base + 3);
+    snprintf(rd, sizeof(rd), "--run-dir=%s", dir);
+    snprintf(logp, sizeof(logp), "%s/%s", dir, log);
+    char *argv[] = {path, "--algo=sac", "--env=hopper", "--chunk=1", "--sac-hidden=32",
+                    "--num-envs=2", "--min-replay=200", "--warmup-steps=200", "--batch-size=64",
+                    "--publish-every=5", "--checkpoint-secs=1", "--heartbeat-secs=0.2",
+                    "--actor-timeout=2", "--segment-len=16", "--updates-per-step=0.5",
+                    "--log-level=info", ports[0], ports[1], ports[2], ports[3], rd,
+                    (char *)extra1, (char *)extra2, NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, logp, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 2, 1);
+    pid_t pid;
+    int rc = posix_spawn(&pid, path, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    return rc == 0 ? pid : -1;
+}
+
+// wait for pid to exit within secs; its status, or -1 on time-out
+static int wait_exit(pid_t pid, double secs)
+{
+    double until = rl_now() + secs;
+    int st;
+    while (rl_now() < until) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            return st;
+        if (r < 0)
+            return -2;
+        rl_sleep(0.02);
+    }
+    return -1;
+}
+
+static json_t *stats(void)
+{
+    char err[256];
+    return statsc_fetch("127.0.0.1", stats_port, 1.0, err, sizeof(err));
+}
+
+static double num(json_t *doc, const char *key)
+{
+    return json_number_value(json_object_get(doc, key));
+}
+
+static double rejected(json_t *doc, const char *reason)
+{
+    return json_number_value(json_object_get(json_object_get(doc, "rejected"), reason));
+}
+
+// poll /stats until key >= value (or the deadline); the last value seen
+static double wait_stat(const char *key, double value, double secs)
+{
+    double until = rl_now() + secs, v = -1;
+    while (rl_now() < until) {
+        json_t *d = stats();
+        if (d) {
+            v = num(d, key);
+            json_decref(d);
+            if (v >= value)
+                break;
+        }
+        rl_sleep(0.1);
+    }
+    return v;
+}
+
+static int alive_actors(void)
+{
+    json_t *d = stats();
+    int n = d ? (int)num(json_object_get(d, "scalars"), "actors_alive") : -1;
+    json_decref(d);
+    return n;
+}
+
+static pid_t learner, actor[3];
+
+// ---- bad input on the data and control sockets -------------------------------------------
+
+static void send_raw(void *sock, const void *buf, size_t len, bool router_peer)
+{
+    (void)router_peer;
+    zmq_send(sock, buf, len, 0);
+}
+
+static void test_bad_messages(void)
+{
+    void *ctx = zmq_ctx_new();
+    void *data = zmq_socket(ctx, ZMQ_PUSH), *ctl = zmq_socket(ctx, ZMQ_DEALER);
+    char ep[64];
+    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", base + 1);
+    T_EQ_INT(zmq_connect(data, ep), 0);
+    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", base);
+    T_EQ_INT(zmq_connect(ctl, ep), 0);
+    // a valid-looking segment to truncate and re-version
+    float obs[3 * 11] = {0}, act[2 * 3] = {0}, rew[2] = {1, 1};
+    uint32_t steps[2] = {1, 1};
+    uint8_t flags[2] = {0, 0};
+    struct wire_msg m = {.type = WIRE_SEGMENT};
+    m.segment = (struct wire_segment){.run_epoch = 1, .actor_id = 1, .seq = 1, .T = 2,
+                                      .obs_dim = 11, .D = 3, .obs = obs, .actions = act,
+                                      .rewards = rew, .steps = steps, .terminal = flags,
+                                      .truncated = flags};
+    static uint8_t buf[1 << 16];
+    size_t len;
+    T_EQ_INT(wire_pack(&m, buf, sizeof(buf), &len), 0);
+    struct rng r;
+    rng_init(&r, 3, 0);
+    uint8_t junk[300];
+    for (size_t i = 0; i < sizeof(junk); i++)
+        junk[i] = (uint8_t)rng_u64(&r);
+    int sent = 0;
+    for (int k = 0; k < 2; k++) {
+        void *s = k ? ctl : data;
+        send_raw(s, junk, sizeof(junk), k);       /* random bytes */
+        send_raw(s, buf, len / 2, k);             /* truncated */
+        sent += 2;
+    }
+    uint8_t *big = calloc(9u << 20, 1);
+    send_raw(data, big, 9u << 20, false); /* oversized */
+    free(big);
+    sent++;
+    m.version = 99; /* wrong protocol version */
+    T_EQ_INT(wire_pack(&m, buf, sizeof(buf), &len), 0);
+    send_raw(data, buf, len, false);
+    send_raw(ctl, buf, len, true);
+    sent += 2;
+    // a well-formed segment from an unknown epoch/actor: counted, never stored
+    m.version = 0;
+    T_EQ_INT(wire_pack(&m, buf, sizeof(buf), &len), 0);
+    send_raw(data, buf, len, false);
+    sent++;
+    double total = wait_stat("rejected_total", sent, 10);
+    T_EQ_INT((int)total, sent);
+    json_t *d = stats();
+    T_CHECK(d != NULL);
+    if (d) {
+        T_CHECK_MSG(rejected(d, "decode_error") >= 4, "decode_error %g",
+                    rejected(d, "decode_error"));
+        T_EQ_INT((int)rejected(d, "bad_size"), 1);
+        T_EQ_INT((int)rejected(d, "bad_version"), 2);
+        T_EQ_INT((int)rejected(d, "stale_epoch"), 1);
+        // nothing else changed
+        T_EQ_INT((int)num(d, "env_steps"), 0);
+        T_EQ_INT((int)num(json_object_get(d, "replay"), "size"), 0);
+        T_EQ_INT((int)num(d, "episodes"), 0);
+        json_decref(d);
+    }
+    zmq_close(data);
+    zmq_close(ctl);
+    zmq_ctx_term(ctx);
+}
+
+// ---- the run -----------------------------------------------------------------------------
+
+static void test_segments_flow(void)
+{
+    actor[0] = start("rldt-actor", "a0.log", "--actor-name=a0", NULL);
+    actor[1] = start("rldt-actor", "a1.log", "--actor-name=a1", NULL);
+    T_CHECK(actor[0] > 0 && actor[1] > 0);
+    T_CHECK_MSG(wait_stat("env_steps", 1500, 40) >= 1500, "env steps did not flow");
+    T_CHECK_MSG(wait_stat("policy_version", 3, 40) >= 3, "no params published");
+    json_t *d = stats();
+    T_CHECK(d != NULL);
+    if (!d)
+        return;
+    // documented fields
+    const char *keys[] = {"env_steps", "env_steps_per_s", "updates", "updates_per_s", "episodes",
+                          "recent_return", "policy_version", "run_epoch", "uptime_s"};
+    for (size_t i = 0; i < RL_ARRAY_LEN(keys); i++)
+        T_CHECK_MSG(json_object_get(d, keys[i]) != NULL, "missing %s", keys[i]);
+    T_CHECK(num(json_object_get(d, "replay"), "size") > 0);
+    T_CHECK(num(d, "updates") > 0);
+    json_t *scal = json_object_get(d, "scalars");
+    T_CHECK(json_object_get(scal, "critic_loss") && json_object_get(scal, "alpha"));
+    json_t *acts = json_object_get(d, "actors");
+    T_EQ_INT(json_array_size(acts), 2);
+    for (size_t i = 0; i < json_array_size(acts); i++) {
+        json_t *a = json_array_get(acts, i);
+        T_CHECK(num(a, "env_steps") > 0);
+        T_CHECK(json_object_get(a, "heartbeat_age_s") && json_object_get(a, "policy_lag"));
+    }
+    json_decref(d);
+    // actors' policy versions advance
+    double v0 = wait_stat("policy_version", 0, 1);
+    T_CHECK(wait_stat("policy_version", v0 + 3, 40) >= v0 + 3);
+    // Prometheus text
+    int status;
+    char *body = NULL, err[256];
+    T_EQ_INT(statsc_get("127.0.0.1", stats_port, "/metrics", 2, &status, &body, NULL, err,
+                        sizeof(err)),
+             0);
+    T_EQ_INT(status, 200);
+    T_CHECK(body && strstr(body, "# TYPE rldt_env_steps_total counter"));
+    T_CHECK(body && strstr(body, "actor=\""));
+    free(body);
+}
+
+static void test_actor_killed(void)
+{
+    double before = wait_stat("env_steps", 0, 1);
+    kill(actor[0], SIGKILL);
+    T_CHECK(wait_exit(actor[0], 5) >= 0);
+    actor[2] = start("rldt-actor", "a2.log", "--actor-name=a2", NULL);
+    T_CHECK(wait_stat("env_steps", before + 1000, 40) >= before + 1000);
+    // the killed actor expires (actor_timeout 2 s); the two live ones remain
+    double until = rl_now() + 15;
+    while (alive_actors() != 2 && rl_now() < until)
+        rl_sleep(0.2);
+    T_EQ_INT(alive_actors(), 2);
+    T_CHECK(waitpid(learner, NULL, WNOHANG) == 0); /* learner undisturbed */
+}
+
+static void test_resume_and_finish(void)
+{
+    json_t *d = stats();
+    T_CHECK(d != NULL);
+    double updates = d ? num(d, "updates") : 0, steps = d ? num(d, "env_steps") : 0;
+    json_decref(d);
+    kill(learner, SIGTERM);
+    int st = wait_exit(learner, 20);
+    T_CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "learner exit %d", st);
+    // the actors keep running, waiting for a learner to come back
+    rl_sleep(0.5);
+    T_CHECK(waitpid(actor[1], NULL, WNOHANG) == 0 && waitpid(actor[2], NULL, WNOHANG) == 0);
+    // resume with a step budget a little beyond the checkpoint: the run then ends by itself
+    char max[64];
+    snprintf(max, sizeof(max), "--max-env-steps=%.0f", steps + 1500);
+    learner = start("rldt-learner", "learner2.log", "--resume", max);
+    T_CHECK(learner > 0);
+    double until = rl_now() + 20;
+    d = NULL;
+    while (!d && rl_now() < until) {
+        d = stats();
+        if (!d)
+            rl_sleep(0.1);
+    }
+    T_CHECK(d != NULL);
+    if (d) {
+        T_CHECK_MSG(num(d, "updates") >= updates, "updates %g < %g", num(d, "updates"), updates);
+        T_CHECK_MSG(num(d, "env_steps") >= steps, "env_steps %g < %g", num(d, "env_steps"),
+                    steps);
+        json_decref(d);
+    }
+    // the running actors register again by themselves and the run completes
+    until = rl_now() + 20;
+    while (alive_actors() < 2 && rl_now() < until)
+        rl_sleep(0.2);
+    T_CHECK(alive_actors() == 2 || waitpid(learner, NULL, WNOHANG) != 0);
+    st = wait_exit(learner, 60);
+    T_CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "resumed learner exit %d", st);
+    // told the run is over, the actors exit cleanly on their own
+    for (int i = 1; i < 3; i++) {
+        int sa = wait_exit(actor[i], 15);
+        T_CHECK_MSG(sa >= 0 && WIFEXITED(sa) && WEXITSTATUS(sa) == 0, "actor %d exit %d", i, sa);
+        if (sa >= 0 || sa == -2)
+            actor[i] = 0;
+    }
+}
+
+static void cleanup(void)
+{
+    pid_t all[] = {learner, actor[0], actor[1], actor[2]};
+    for (size_t i = 0; i < RL_ARRAY_LEN(all); i++)
+        if (all[i] > 0 && waitpid(all[i], NULL, WNOHANG) == 0) {
+            kill(all[i], SIGKILL);
+            waitpid(all[i], NULL, 0);
+        }
+}
+
+static void dump_logs(void)
+{
+    const char *logs[] = {"learner.log", "learner2.log", "a0.log", "a1.log", "a2.log"};
+    for (size_t i = 0; i < RL_ARRAY_LEN(logs); i++) {
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "echo '--- %s'; tail -n 15 %s/%s", logs[i], dir, logs[i]);
+        if (system(cmd) != 0)
+            continue;
+    }
+}
+
+int main(void)
+{
+    const char *root = getenv("RLDT_ROOT"), *b = getenv("BUILD");
+    snprintf(bin, sizeof(bin), "%s/%s", root ? root : ".", b ? b : "build");
+    if (!mkdtemp(dir))
+        return 1;
+    base = 20000 + (int)(getpid() % 10000) * 4;
+    snprintf(stats_port, sizeof(stats_port), "%d", base + 3);
+    learner = start("rldt-learner", "learner.log", NULL, NULL);
+    T_CHECK(learner > 0);
+    T_CHECK_MSG(wait_stat("uptime_s", 0, 15) >= 0, "learner did not come up");
+    T_RUN(test_bad_messages);
+    T_RUN(test_segments_flow);
+    T_RUN(test_actor_killed);
+    T_RUN(test_resume_and_finish);
+    cleanup();
+    if (t_failed)
+        dump_logs();
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        return 1;
+    return T_DONE("runtime");
+}
