@@ -315,8 +315,10 @@ int config_parse_args(struct rl_config *c, int argc, char **argv, const char **p
     return 0;
 }
 
-int config_validate(const struct rl_config *c, char *err, size_t errlen)
+int config_validate(struct rl_config *c, char *err, size_t errlen)
 {
+    if (c->chunk == 0)
+        c->chunk = strcmp(c->algo, "sac") == 0 ? 1 : 4;
     if (c->chunk > c->max_episode_steps) {
         snprintf(err, errlen, "chunk (%d) is longer than max_episode_steps (%d)", c->chunk,
                  c->max_episode_steps);

@@ -132,8 +132,11 @@ int config_load_string(struct rl_config *c, const char *text, char *err, size_t 
 int config_parse_args(struct rl_config *c, int argc, char **argv, const char **pos, int *npos,
                       char *err, size_t errlen);
 
-/* Cross-key checks (e.g. a run needs at least one env). 0 or -EINVAL + err. */
-int config_validate(const struct rl_config *c, char *err, size_t errlen);
+/*
+ * Resolve keys whose default depends on others (chunk 0 → the algorithm's default), then
+ * cross-key checks. 0 or -EINVAL + err.
+ */
+int config_validate(struct rl_config *c, char *err, size_t errlen);
 
 /* Write every key as `key = value` grouped by [section], with help comments. */
 void config_write(const struct rl_config *c, FILE *f);

@@ -29,8 +29,9 @@ const struct config_key config_keys[] = {
       "seconds between learner checkpoints"),
     // ---- env
     K("env", num_envs, CONFIG_T_INT, 1, 4096, "8", NULL, "simulators per actor process"),
-    K("env", chunk, CONFIG_T_INT, 1, 64, "4", NULL,
-      "action chunk H: actions executed open loop per policy call"),
+    K("env", chunk, CONFIG_T_INT, 0, 64, "0", NULL,
+      "action chunk H: actions executed open loop per policy call (0 = the algorithm's "
+      "default: 1 for sac, 4 for rldt)"),
     K("env", max_episode_steps, CONFIG_T_INT, 1, 1000000, "1000", NULL,
       "time limit: episodes are truncated (not terminated) after this many steps"),
     K("env", model_file, CONFIG_T_STR, 0, 0, "", NULL,

@@ -24,6 +24,13 @@ static void test_defaults(void)
     struct rl_config c;
     config_default(&c);
     T_EQ_STR(c.env, "hopper");
+    T_EQ_INT(c.chunk, 0);
+    char err[256];
+    T_EQ_INT(config_validate(&c, err, sizeof(err)), 0);
+    T_EQ_INT(c.chunk, 1); /* sac's default */
+    config_default(&c);
+    T_EQ_INT(config_set(&c, "algo", "rldt", err, sizeof(err)), 0);
+    T_EQ_INT(config_validate(&c, err, sizeof(err)), 0);
     T_EQ_INT(c.chunk, 4);
     T_EQ_INT(c.max_env_steps, 1000000);
     T_EQ_INT(c.max_episode_steps, 1000);
@@ -71,7 +78,7 @@ static void test_errors(void)
     T_EQ_INT(parse(&c, err, 1, "positional"), -EINVAL);
     // a failed parse leaves earlier values alone
     T_EQ_INT(c.max_env_steps, 1000000);
-    T_EQ_INT(c.chunk, 4);
+    T_EQ_INT(c.chunk, 0);
     char big[400];
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = 0;
