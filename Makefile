@@ -7,7 +7,7 @@ CFLAGS  ?= -O2 -g
 V       ?= 0
 Q       := $(if $(filter 1,$(V)),,@)
 
-PKGS    := libzmq libprotobuf-c openblas libuv
+PKGS    := libzmq libprotobuf-c openblas libuv jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
