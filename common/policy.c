@@ -9,7 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/ckpt.h"
+#include "common/config.h"
 #include "common/gauss.h"
+#include "common/norm.h"
+#include "common/task.h"
 #include "common/rng.h"
 #include "common/util.h"
 
@@ -78,8 +82,10 @@ struct policy {
     void *impl;
     struct policy_dims d;
     int max_batch;
-    float *bounds; /* obs_lo, obs_hi (O each), act_lo, act_hi (A each), or NULL */
-    float *nobs;   /* (max_batch, O) normalised observations */
+    bool bounded;         /* normalisation on */
+    struct norm obs_n;    /* obs_dim bounds */
+    struct norm act_n;    /* act_dim bounds (each action of a chunk) */
+    float *nobs;          /* (max_batch, O) normalised observations */
 };
 
 const char *policy_kind_for_algo(const char *algo)
@@ -128,7 +134,8 @@ void policy_destroy(struct policy **pp)
     if (!p)
         return;
     p->ops->destroy(p->impl);
-    free(p->bounds);
+    norm_fini(&p->obs_n);
+    norm_fini(&p->act_n);
     free(p->nobs);
     free(p);
     *pp = NULL;
@@ -169,60 +176,108 @@ int policy_set_params(struct policy *p, const float *w, size_t n, uint64_t layou
 int policy_set_bounds(struct policy *p, const float *obs_lo, const float *obs_hi,
                       const float *act_lo, const float *act_hi)
 {
-    int O = p->d.obs_dim, A = p->d.act_dim;
     if (!obs_lo || !obs_hi || !act_lo || !act_hi) {
-        free(p->bounds);
-        p->bounds = NULL;
+        p->bounded = false;
         return 0;
     }
-    if (!p->bounds) {
-        p->bounds = malloc((size_t)(2 * O + 2 * A) * sizeof(float));
-        p->nobs = malloc((size_t)p->max_batch * (size_t)O * sizeof(float));
-        if (!p->bounds || !p->nobs) {
-            free(p->bounds);
-            p->bounds = NULL;
+    if (!p->nobs) {
+        p->nobs = malloc((size_t)p->max_batch * (size_t)p->d.obs_dim * sizeof(float));
+        if (!p->nobs || norm_init(&p->obs_n, p->d.obs_dim) < 0 ||
+            norm_init(&p->act_n, p->d.act_dim) < 0)
             return -ENOMEM;
-        }
     }
-    memcpy(p->bounds, obs_lo, (size_t)O * sizeof(float));
-    memcpy(p->bounds + O, obs_hi, (size_t)O * sizeof(float));
-    memcpy(p->bounds + 2 * O, act_lo, (size_t)A * sizeof(float));
-    memcpy(p->bounds + 2 * O + A, act_hi, (size_t)A * sizeof(float));
+    char err[200];
+    if (norm_set(&p->obs_n, obs_lo, obs_hi, err, sizeof(err)) < 0 ||
+        norm_set(&p->act_n, act_lo, act_hi, err, sizeof(err)) < 0)
+        return -EINVAL;
+    p->bounded = true;
     return 0;
-}
-
-// x' = 2 (x - lo) / (hi - lo + 1e-6) - 1, and back (ALGORITHM.md §1)
-static void normalise_obs(const struct policy *p, const float *obs, int B)
-{
-    int O = p->d.obs_dim;
-    const float *lo = p->bounds, *hi = p->bounds + O;
-    for (int i = 0; i < B; i++)
-        for (int k = 0; k < O; k++)
-            p->nobs[i * O + k] = 2.0f * (obs[i * O + k] - lo[k]) / (hi[k] - lo[k] + 1e-6f) - 1.0f;
-}
-
-static void denormalise_act(const struct policy *p, float *out, int B)
-{
-    int O = p->d.obs_dim, A = p->d.act_dim, D = p->d.chunk * A;
-    const float *lo = p->bounds + 2 * O, *hi = lo + A;
-    for (int i = 0; i < B; i++)
-        for (int j = 0; j < D; j++) {
-            float x = out[i * D + j];
-            x = x < -1.0f ? -1.0f : x > 1.0f ? 1.0f : x;
-            int k = j % A;
-            out[i * D + j] = (x + 1.0f) * 0.5f * (hi[k] - lo[k] + 1e-6f) + lo[k];
-        }
 }
 
 void policy_act(struct policy *p, const float *obs, int B, struct rng *r, bool deterministic,
                 float *out)
 {
     RL_ASSERT(B >= 1 && B <= p->max_batch);
-    if (p->bounds) {
-        normalise_obs(p, obs, B);
+    if (p->bounded) {
+        norm_normalize(&p->obs_n, obs, p->nobs, B, false);
         obs = p->nobs;
     }
     p->ops->act(p->impl, obs, B, r, deterministic, out);
-    if (p->bounds)
-        denormalise_act(p, out, B);
+    // actions leave [-1, 1] (clipped) for the env's range, one chunk row of A at a time
+    if (p->bounded)
+        norm_denormalize(&p->act_n, out, out, (long)B * p->d.chunk, true);
+}
+
+// ---- loading from a file -----------------------------------------------------------------
+
+static const char *section_text(const struct ckpt *k, const char *name)
+{
+    size_t len;
+    const char *t = ckpt_get(k, name, &len);
+    return t && len > 0 && t[len - 1] == 0 ? t : NULL;
+}
+
+static struct policy *build_from(const struct ckpt *k, struct rl_config *c, int max_batch,
+                                 char *err, size_t errlen)
+{
+    const char *cfg = section_text(k, "learner.config");
+    const char *kind = section_text(k, "policy.kind");
+    if (!cfg || !kind) {
+        snprintf(err, errlen, "no policy in this file (sections learner.config, policy.kind)");
+        return NULL;
+    }
+    config_default(c);
+    char e[300];
+    if (config_load_string(c, cfg, e, sizeof(e)) < 0 || config_validate(c, e, sizeof(e)) < 0) {
+        snprintf(err, errlen, "its config: %s", e);
+        return NULL;
+    }
+    const struct task_info *t = task_find(c->env);
+    if (!t) {
+        snprintf(err, errlen, "unknown task '%s'", c->env);
+        return NULL;
+    }
+    struct policy_dims d = {t->obs_dim, t->act_dim, c->chunk};
+    struct policy *p = policy_new(kind, c, &d, max_batch, err, errlen);
+    if (!p)
+        return NULL;
+    size_t nw = 0, nl = 0, nb = 0;
+    const float *w = ckpt_get(k, "policy.weights", &nw);
+    const uint64_t *layout = ckpt_get(k, "policy.layout", &nl);
+    const float *b = ckpt_get(k, "policy.bounds", &nb);
+    int O = d.obs_dim, A = d.act_dim;
+    if (!w || !layout || nl != sizeof(uint64_t) || nw % sizeof(float) ||
+        policy_set_params(p, w, nw / sizeof(float), *layout, err, errlen) < 0) {
+        if (!w || !layout || nl != sizeof(uint64_t) || nw % sizeof(float))
+            snprintf(err, errlen, "policy weights missing or malformed");
+        policy_destroy(&p);
+        return NULL;
+    }
+    if (b && nb != (size_t)(2 * O + 2 * A) * sizeof(float)) {
+        snprintf(err, errlen, "policy bounds have %zu bytes, expected %zu", nb,
+                 (size_t)(2 * O + 2 * A) * sizeof(float));
+        policy_destroy(&p);
+        return NULL;
+    }
+    if (b && policy_set_bounds(p, b, b + O, b + 2 * O, b + 2 * O + A) < 0) {
+        snprintf(err, errlen, "bad normalisation bounds");
+        policy_destroy(&p);
+    }
+    return p;
+}
+
+struct policy *policy_load(const char *path, struct rl_config *c, int max_batch, char *err,
+                           size_t errlen)
+{
+    char e[400];
+    struct ckpt *k = ckpt_load(path, "CKPT", 0, e, sizeof(e));
+    if (!k) {
+        snprintf(err, errlen, "%s", e);
+        return NULL;
+    }
+    struct policy *p = build_from(k, c, max_batch, e, sizeof(e));
+    if (!p)
+        snprintf(err, errlen, "%s: %s", path, e);
+    ckpt_destroy(&k);
+    return p;
 }

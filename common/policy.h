@@ -68,6 +68,16 @@ int policy_set_params(struct policy *p, const float *w, size_t n, uint64_t layou
 int policy_set_bounds(struct policy *p, const float *obs_lo, const float *obs_hi,
                       const float *act_lo, const float *act_hi);
 
+/*
+ * Load the policy stored in a checkpoint file (a learner checkpoint or a pre-trained policy):
+ * its run config (task, algorithm, chunk, network sizes) goes to *c, the policy of the right
+ * kind is built for max_batch observations with the stored weights and bounds. Returns the
+ * policy (caller owns) or NULL with a reason in err (unreadable, corrupted, not a policy,
+ * weights that do not fit).
+ */
+struct policy *policy_load(const char *path, struct rl_config *c, int max_batch, char *err,
+                           size_t errlen);
+
 /* Act on B <= max_batch observations: out (B, D). Deterministic: no sampling noise. */
 void policy_act(struct policy *p, const float *obs, int B, struct rng *r, bool deterministic,
                 float *out);

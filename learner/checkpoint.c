@@ -92,11 +92,43 @@ int checkpoint_save(const struct algo_ops *ops, struct algo *a, struct shared *s
         rc = ckpt_add(w, "learner.algo", ops->name, strlen(ops->name) + 1);
     if (!rc)
         rc = ops->save(a, w);
+    // the policy in the form actors and `rldt eval` load (common/policy.h: policy_load)
+    size_t nw = ops->policy_size(a);
+    float *weights = malloc(nw * sizeof(float) + 1);
+    uint64_t layout = ops->policy_layout(a);
+    const char *kind = ops->policy_kind;
+    if (!weights)
+        rc = rc ? rc : -ENOMEM;
+    else
+        ops->policy_export(a, weights);
+    if (!rc)
+        rc = ckpt_add(w, "policy.kind", kind, strlen(kind) + 1);
+    if (!rc)
+        rc = ckpt_add(w, "policy.layout", &layout, sizeof(layout));
+    if (!rc)
+        rc = ckpt_add(w, "policy.weights", weights, nw * sizeof(float));
+    const float *b[4];
+    float *bounds = NULL;
+    int O = s->dims.obs_dim, A = s->dims.act_dim;
+    if (!rc && ops->bounds(a, &b[0], &b[1], &b[2], &b[3])) {
+        bounds = malloc((size_t)(2 * O + 2 * A) * sizeof(float));
+        if (!bounds) {
+            rc = -ENOMEM;
+        } else {
+            memcpy(bounds, b[0], (size_t)O * sizeof(float));
+            memcpy(bounds + O, b[1], (size_t)O * sizeof(float));
+            memcpy(bounds + 2 * O, b[2], (size_t)A * sizeof(float));
+            memcpy(bounds + 2 * O + A, b[3], (size_t)A * sizeof(float));
+            rc = ckpt_add(w, "policy.bounds", bounds, (size_t)(2 * O + 2 * A) * sizeof(float));
+        }
+    }
     if (rc < 0)
         snprintf(err, errlen, "cannot assemble checkpoint: %s", strerror(-rc));
     else
         rc = ckpt_writer_save(w, path, err, errlen);
     ckpt_writer_destroy(&w);
+    free(weights);
+    free(bounds);
     if (!rc) {
         log_info("checkpoint %s (env_steps=%llu updates=%llu)", path,
                  (unsigned long long)ctr[0], (unsigned long long)ctr[4]);

@@ -10,6 +10,7 @@
 #include "actor/rollout.h"
 #include "actor/vecenv.h"
 #include "common/config.h"
+#include "common/policy.h"
 #include "deploy/rldt/cmd.h"
 
 #define EVAL_USAGE                                                                                 \
@@ -39,19 +40,40 @@ static void print_json(const struct rl_config *c, const struct rollout_stats *st
            c->policy, (long long)c->seed, st->terminated, st->nonfinite, st->env_steps, st->secs);
 }
 
-static int check_policy(const char *policy)
+// a checkpoint policy as a rollout callback
+struct ckpt_policy {
+    struct policy *p;
+    struct rng rng;
+    bool deterministic;
+};
+
+static int ckpt_act(void *ctx, const float *obs, int num_envs, float *chunks)
 {
-    if (!strcmp(policy, "random") || !strcmp(policy, "zero"))
-        return 0;
-    if (access(policy, F_OK) == 0)
-        fprintf(stderr,
-                "rldt eval: policy file '%s': checkpoint policies are not supported yet "
-                "(use random or zero)\n",
-                policy);
-    else
-        fprintf(stderr, "rldt eval: unknown policy '%s' (random, zero, or a checkpoint file)\n",
-                policy);
-    return 2;
+    struct ckpt_policy *cp = ctx;
+    policy_act(cp->p, obs, num_envs, &cp->rng, cp->deterministic, chunks);
+    return 0;
+}
+
+// load a checkpoint policy for c's task; 0, or an exit code after printing why
+static int load_policy(struct rl_config *c, struct ckpt_policy *cp)
+{
+    char err[600];
+    struct rl_config pc;
+    cp->p = policy_load(c->policy, &pc, c->num_envs, err, sizeof(err));
+    if (!cp->p) {
+        fprintf(stderr, "rldt eval: %s\n", err);
+        return access(c->policy, F_OK) == 0 ? 1 : 2;
+    }
+    if (strcmp(pc.env, c->env) != 0) {
+        fprintf(stderr, "rldt eval: %s was trained on %s; pass --env=%s\n", c->policy, pc.env,
+                pc.env);
+        policy_destroy(&cp->p);
+        return 2;
+    }
+    c->chunk = pc.chunk; /* the policy's chunk length */
+    rng_init(&cp->rng, (uint64_t)c->seed, EVAL_POLICY_STREAM);
+    cp->deterministic = c->deterministic;
+    return 0;
 }
 
 int cmd_eval(int argc, char **argv)
@@ -60,8 +82,10 @@ int cmd_eval(int argc, char **argv)
     int rc = config_cli(&c, "rldt eval", EVAL_USAGE, "run,env,eval", argc, argv, NULL, NULL);
     if (rc)
         return rc == 1 ? 0 : 2;
-    if (check_policy(c.policy))
-        return 2;
+    bool builtin = !strcmp(c.policy, "random") || !strcmp(c.policy, "zero");
+    struct ckpt_policy cp = {0};
+    if (!builtin && (rc = load_policy(&c, &cp)) != 0)
+        return rc;
 
     struct vecenv_config vc;
     vecenv_config_default(&vc);
@@ -75,6 +99,7 @@ int cmd_eval(int argc, char **argv)
     struct vecenv *v = vecenv_new(&vc, err, sizeof(err));
     if (!v) {
         fprintf(stderr, "rldt eval: %s\n", err);
+        policy_destroy(&cp.p);
         return 1;
     }
 
@@ -83,9 +108,11 @@ int cmd_eval(int argc, char **argv)
     long nzero = rnd.n;
     bool zero = !strcmp(c.policy, "zero");
     struct rollout_stats st;
-    rc = rollout_eval(v, zero ? rollout_zero_act : rollout_random_act, zero ? (void *)&nzero : &rnd,
-                      c.episodes, NULL, NULL, &st);
+    rollout_act_fn fn = builtin ? (zero ? rollout_zero_act : rollout_random_act) : ckpt_act;
+    void *ctx = builtin ? (zero ? (void *)&nzero : (void *)&rnd) : (void *)&cp;
+    rc = rollout_eval(v, fn, ctx, c.episodes, NULL, NULL, &st);
     vecenv_destroy(&v);
+    policy_destroy(&cp.p);
     if (rc < 0) {
         fprintf(stderr, "rldt eval: rollout failed: %s\n", strerror(-rc));
         return 1;
