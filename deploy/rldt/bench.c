@@ -15,6 +15,8 @@ struct target {
 static const struct target targets[] = {
     {"nn", bench_nn, "forward+backward+Adam GFLOP/s of policy and critic shapes vs raw sgemm"},
     {"env", bench_env, "vectorised env steps/s vs raw mj_step on the same model"},
+    {"learner", bench_learner, "training updates/s and GFLOP/s vs raw sgemm (--algo=sac)"},
+    {"ingest", bench_ingest, "chunk steps/s a learner stores vs raw ZeroMQ, same message size"},
 };
 
 int cmd_bench(int argc, char **argv)

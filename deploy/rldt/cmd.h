@@ -13,5 +13,7 @@ int cmd_top(int argc, char **argv);
 /* bench targets, called by cmd_bench with argv[0] = target name */
 int bench_nn(int argc, char **argv);
 int bench_env(int argc, char **argv);
+int bench_learner(int argc, char **argv);
+int bench_ingest(int argc, char **argv);
 
 #endif

@@ -1,0 +1,304 @@
+/*
+ * bench_ingest.c — `rldt bench ingest`: chunk steps/s a real rldt-learner process stores
+ * (decode + validate + replay) from sender threads blasting segments, next to raw ZeroMQ
+ * PUSH/PULL throughput of the same message size over the same transport in the same run.
+ * Also the learner's peak RSS (bounded by replay_size).
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "common/config.h"
+#include "common/rng.h"
+#include "common/statsc.h"
+#include "common/task.h"
+#include "common/util.h"
+#include "deploy/rldt/cmd.h"
+#include "proto/wire.h"
+
+struct sender {
+    const struct rl_config *c;
+    void *zctx;
+    char data_ep[128], ctl_ep[128];
+    double until;
+    bool raw; /* raw: resend one packed segment, no registration */
+    size_t msg_len;
+    atomic_long *sent;
+    int id;
+};
+
+// register like an actor; returns the actor id and sets *epoch, or 0
+static uint32_t hello(struct sender *s, uint64_t *epoch)
+{
+    void *ctl = zmq_socket(s->zctx, ZMQ_DEALER);
+    int linger = 0, tmo = 5000;
+    zmq_setsockopt(ctl, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_setsockopt(ctl, ZMQ_RCVTIMEO, &tmo, sizeof(tmo));
+    zmq_connect(ctl, s->ctl_ep);
+    const struct task_info *t = task_find(s->c->env);
+    char name[32];
+    snprintf(name, sizeof(name), "bench-%d", s->id);
+    struct wire_msg m = {.type = WIRE_HELLO};
+    m.hello = (struct wire_hello){name, (uint32_t)getpid(), 1, s->c->env, (uint32_t)t->obs_dim,
+                                  (uint32_t)t->act_dim, (uint32_t)s->c->chunk, 0};
+    static _Thread_local uint8_t buf[1 << 18];
+    size_t len;
+    uint32_t id = 0;
+    if (wire_pack(&m, buf, sizeof(buf), &len) == 0 && zmq_send(ctl, buf, len, 0) >= 0) {
+        int n = zmq_recv(ctl, buf, sizeof(buf), 0);
+        struct wire_decoder *d = wire_decoder_new(sizeof(buf));
+        struct wire_msg w;
+        if (n > 0 && d && wire_decode(d, buf, (size_t)n, &w, NULL, 0) == 0 &&
+            w.type == WIRE_WELCOME && w.welcome.accepted) {
+            id = w.welcome.actor_id;
+            *epoch = w.welcome.run_epoch;
+        }
+        wire_decoder_destroy(&d);
+    }
+    zmq_close(ctl);
+    return id;
+}
+
+static void *send_main(void *arg)
+{
+    struct sender *s = arg;
+    const struct rl_config *c = s->c;
+    const struct task_info *t = task_find(c->env);
+    int T = c->segment_len, O = t->obs_dim, D = c->chunk * t->act_dim;
+    uint64_t epoch = 0;
+    uint32_t id = s->raw ? 0 : hello(s, &epoch);
+    if (!s->raw && !id) {
+        fprintf(stderr, "rldt bench ingest: sender %d could not register\n", s->id);
+        return NULL;
+    }
+    // one segment of plausible data, re-stamped with a new sequence number per send
+    float *obs = malloc(sizeof(float) * (size_t)(T + 1) * O), *act = malloc(sizeof(float) * T * D);
+    float *rew = malloc(sizeof(float) * T);
+    uint32_t *steps = malloc(sizeof(uint32_t) * T);
+    uint8_t *flags = calloc((size_t)T, 1), *buf = malloc(1 << 22);
+    struct rng r;
+    rng_init(&r, 7, (uint64_t)s->id);
+    rng_normal_fill(&r, obs, (long)(T + 1) * O);
+    rng_normal_fill(&r, act, (long)T * D);
+    for (int i = 0; i < T; i++)
+        rew[i] = 1, steps[i] = (uint32_t)c->chunk;
+    struct wire_msg m = {.type = WIRE_SEGMENT};
+    m.segment = (struct wire_segment){.run_epoch = epoch, .actor_id = id, .T = (uint32_t)T,
+                                      .obs_dim = (uint32_t)O, .D = (uint32_t)D, .obs = obs,
+                                      .actions = act, .rewards = rew, .steps = steps,
+                                      .terminal = flags, .truncated = flags};
+    void *push = zmq_socket(s->zctx, ZMQ_PUSH);
+    int linger = 0, hwm = c->send_hwm, tmo = 100;
+    zmq_setsockopt(push, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_setsockopt(push, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(push, ZMQ_SNDTIMEO, &tmo, sizeof(tmo));
+    zmq_connect(push, s->data_ep);
+    uint64_t seq = 0;
+    size_t len = 0;
+    while (rl_now() < s->until) {
+        // the real senders re-stamp the sequence number (1-2 us); raw ones resend the bytes
+        if (!s->raw || !len) {
+            m.segment.seq = ++seq;
+            if (wire_pack(&m, buf, 1 << 22, &len) < 0)
+                break;
+        }
+        if (zmq_send(push, buf, len, 0) >= 0)
+            atomic_fetch_add(s->sent, 1);
+    }
+    if (s->id == 0)
+        s->msg_len = len;
+    zmq_close(push);
+    free(obs), free(act), free(rew), free(steps), free(flags), free(buf);
+    return NULL;
+}
+
+struct receiver {
+    void *sock;
+    double until;
+    long count;
+};
+
+static void *recv_main(void *arg)
+{
+    struct receiver *r = arg;
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    int tmo = 100;
+    zmq_setsockopt(r->sock, ZMQ_RCVTIMEO, &tmo, sizeof(tmo));
+    while (rl_now() < r->until)
+        if (zmq_msg_recv(&m, r->sock, 0) >= 0)
+            r->count++;
+    zmq_msg_close(&m);
+    return NULL;
+}
+
+static void run_senders(struct sender *tmpl, int n)
+{
+    pthread_t th[64];
+    struct sender s[64];
+    n = RL_MIN(n, 64);
+    for (int i = 0; i < n; i++) {
+        s[i] = *tmpl;
+        s[i].id = i;
+        pthread_create(&th[i], NULL, send_main, &s[i]);
+    }
+    for (int i = 0; i < n; i++)
+        pthread_join(th[i], NULL);
+    tmpl->msg_len = s[0].msg_len;
+}
+
+struct blast {
+    struct sender *tmpl;
+    int n;
+};
+
+static void *blast_main(void *arg)
+{
+    struct blast *b = arg;
+    run_senders(b->tmpl, b->n);
+    return NULL;
+}
+
+static pid_t spawn_learner(const struct rl_config *c)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 32];
+    ssize_t k = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+    if (k <= 0)
+        return -1;
+    dir[k] = 0;
+    snprintf(path, sizeof(path), "%s/rldt-learner", dirname(dir));
+    char a[6][300];
+    snprintf(a[0], 300, "--control-port=%d", c->control_port);
+    snprintf(a[1], 300, "--data-port=%d", c->data_port);
+    snprintf(a[2], 300, "--params-port=%d", c->params_port);
+    snprintf(a[3], 300, "--stats=%s", c->stats);
+    snprintf(a[4], 300, "--env=%s", c->env);
+    snprintf(a[5], 300, "--replay-size=%lld", (long long)c->replay_size);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char *argv[] = {path, a[0], a[1], a[2], a[3], a[4], a[5], "--algo=sac", "--chunk=1",
+                        "--min-replay=1000000000", "--updates-per-step=0", "--log-level=warn",
+                        "--max-env-steps=1000000000000", NULL};
+        execv(path, argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static long peak_rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof(line), f))
+        if (!strncmp(line, "VmHWM:", 6))
+            kb = strtol(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+static double stat_num(const char *host, const char *port, const char *key)
+{
+    char err[256];
+    json_t *d = statsc_fetch(host, port, 2.0, err, sizeof(err));
+    double v = d ? json_number_value(json_object_get(d, key)) : -1;
+    json_decref(d);
+    return v;
+}
+
+int bench_ingest(int argc, char **argv)
+{
+    struct rl_config c;
+    int rc = config_cli(&c, "rldt bench ingest",
+                        "rldt bench ingest [--actors=SENDERS] [--segment-len=T] [--secs=S] "
+                        "[--replay-size=N] [ports]",
+                        "run,env,net,learner,actor,bench", argc, argv, NULL, NULL);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    c.chunk = 1;
+    char host[256], port[16];
+    if (!statsc_split(c.stats, "5558", host, sizeof(host), port, sizeof(port))) {
+        fprintf(stderr, "rldt bench ingest: bad --stats address\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    pid_t pid = spawn_learner(&c);
+    double up = rl_now() + 10;
+    while (stat_num(host, port, "uptime_s") < 0 && rl_now() < up)
+        rl_sleep(0.1);
+    if (pid < 0 || rl_now() >= up) {
+        fprintf(stderr, "rldt bench ingest: the learner did not start (ports in use?)\n");
+        if (pid > 0)
+            kill(pid, SIGKILL), waitpid(pid, NULL, 0);
+        return 1;
+    }
+    void *zctx = zmq_ctx_new();
+    atomic_long sent = 0;
+    struct sender tmpl = {.c = &c, .zctx = zctx, .sent = &sent};
+    snprintf(tmpl.data_ep, sizeof(tmpl.data_ep), "tcp://127.0.0.1:%d", c.data_port);
+    snprintf(tmpl.ctl_ep, sizeof(tmpl.ctl_ep), "tcp://127.0.0.1:%d", c.control_port);
+    // the learner's stored segments, sampled inside the sending window
+    double warm = 0.5;
+    tmpl.until = rl_now() + warm + c.secs + 0.3;
+    struct blast b = {&tmpl, c.actors};
+    pthread_t th;
+    pthread_create(&th, NULL, blast_main, &b);
+    rl_sleep(warm);
+    double s0 = stat_num(host, port, "segments"), t0 = rl_now();
+    rl_sleep(c.secs);
+    double s1 = stat_num(host, port, "segments"), t1 = rl_now();
+    pthread_join(th, NULL);
+    double rejected = stat_num(host, port, "rejected_total");
+    long rss = peak_rss_kb(pid);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    double ingest = (s1 - s0) * c.segment_len / (t1 - t0);
+
+    // raw ZeroMQ: the same bytes, same senders, same transport, a bare PULL counting them
+    const struct task_info *t = task_find(c.env);
+    int T = c.segment_len, O = t->obs_dim, D = t->act_dim;
+    (void)O;
+    (void)D;
+    void *pull = zmq_socket(zctx, ZMQ_PULL);
+    char ep[128];
+    size_t eplen = sizeof(ep);
+    zmq_bind(pull, "tcp://127.0.0.1:*");
+    zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, ep, &eplen);
+    struct receiver r = {pull, 0, 0};
+    tmpl.raw = true;
+    snprintf(tmpl.data_ep, sizeof(tmpl.data_ep), "%s", ep);
+    tmpl.until = rl_now() + c.secs;
+    r.until = tmpl.until + 0.2;
+    pthread_t rt;
+    pthread_create(&rt, NULL, recv_main, &r);
+    double r0 = rl_now();
+    run_senders(&tmpl, c.actors);
+    pthread_join(rt, NULL);
+    double rawrate = (double)r.count * T / (rl_now() - r0 - 0.2);
+    zmq_close(pull);
+    zmq_ctx_term(zctx);
+    size_t len = tmpl.msg_len;
+
+    double mb = (double)len / 1e6;
+    printf("ingest: %.0f chunk steps/s stored (%.0f segments/s of T=%d, %.1f MB/s), %d senders, "
+           "rejected %.0f\n",
+           ingest, ingest / T, T, ingest / T * mb, c.actors, rejected);
+    printf("raw zeromq: %.0f chunk steps/s (%.0f msgs/s of %zu bytes, %.1f MB/s)\n", rawrate,
+           rawrate / T, len, rawrate / T * mb);
+    printf("ratio ingest/raw: %.2f\n", rawrate > 0 ? ingest / rawrate : 0);
+    printf("learner peak RSS: %.1f MB (replay_size %lld chunk steps)\n", rss / 1024.0,
+           (long long)c.replay_size);
+    return ingest > 0 ? 0 : 1;
+}
