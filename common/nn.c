@@ -1,0 +1,525 @@
+/*
+ * nn.c — layouts, parameter blocks, workspaces and the forward/backward passes of nn.h.
+ * Shapes: B rows; a layer maps x (B, in) to z = x W^T + b (B, out), then optional LayerNorm,
+ * activation and skip. Elementwise kernels (nn_act.c) work one row at a time, in L1.
+ */
+#include "common/nn.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/hash.h"
+#include "common/nn_act.h"
+#include "common/rng.h"
+#include "common/util.h"
+
+#define NN_MAX_PARAMS (1L << 30)
+#define NN_ALIGN_FLOATS 16
+
+struct nn_ctx {
+    uint64_t hash;
+    int max_batch;
+    bool train;                     /* caches allocated */
+    int B;                          /* rows of the last nn_forward, 0 before */
+    const struct nn *fwd_net;       /* net of the last nn_forward */
+    float *x0;                      /* (B, in_dim) copy of the input */
+    float *emb;                     /* (B, time_dim) sinusoidal features, when time_dim */
+    float *pre[NN_MAX_HIDDEN + 1];  /* (B, out): f'(z + b), or x̂ with LayerNorm */
+    float *out[NN_MAX_HIDDEN + 1];  /* (B, out): layer output (== pre for identity layers) */
+    float *rstd[NN_MAX_HIDDEN + 1]; /* (B): LayerNorm 1/sqrt(var + eps) */
+    float *s0, *s1;                 /* (B, max_width) scratch */
+    float *freq;                    /* (time_dim / 2) embedding frequencies */
+    float *mem;                     /* the one allocation */
+};
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+// ---- spec ----------------------------------------------------------------------------------
+
+static const char *const act_names[NN_ACT_COUNT] = {"none", "relu", "silu", "mish", "tanh"};
+
+const char *nn_act_name(enum nn_act a)
+{
+    return (unsigned)a < NN_ACT_COUNT ? act_names[a] : "?";
+}
+
+int nn_act_parse(const char *name, enum nn_act *out)
+{
+    for (int i = 0; name && i < NN_ACT_COUNT; i++) {
+        if (!strcmp(name, act_names[i])) {
+            *out = (enum nn_act)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+void nn_spec_mlp(struct nn_spec *s, int in, int out, int width, int depth, enum nn_act act)
+{
+    memset(s, 0, sizeof(*s));
+    s->in_dim = in;
+    s->out_dim = out;
+    s->n_hidden = depth;
+    for (int i = 0; i < depth && i < NN_MAX_HIDDEN; i++)
+        s->hidden[i] = width;
+    s->act = act;
+    s->out_act = NN_ACT_NONE;
+    s->time_scale = 1000.0f;
+}
+
+void nn_spec_time_embed(struct nn_spec *s, int dim)
+{
+    nn_spec_mlp(s, 1, dim, 2 * dim, 1, NN_ACT_MISH);
+    s->time_dim = dim;
+}
+
+static bool dim_ok(int d)
+{
+    return d >= 1 && d <= NN_MAX_DIM;
+}
+
+int nn_spec_check(const struct nn_spec *s, char *err, size_t errlen)
+{
+    if (!dim_ok(s->in_dim) || !dim_ok(s->out_dim)) {
+        set_err(err, errlen, "nn: input and output dims must be in 1..%d (got %d, %d)", NN_MAX_DIM,
+                s->in_dim, s->out_dim);
+        return -EINVAL;
+    }
+    if (s->n_hidden < 0 || s->n_hidden > NN_MAX_HIDDEN) {
+        set_err(err, errlen, "nn: %d hidden layers, must be 0..%d", s->n_hidden, NN_MAX_HIDDEN);
+        return -EINVAL;
+    }
+    for (int i = 0; i < s->n_hidden; i++) {
+        if (!dim_ok(s->hidden[i])) {
+            set_err(err, errlen, "nn: hidden width %d of layer %d out of 1..%d", s->hidden[i], i,
+                    NN_MAX_DIM);
+            return -EINVAL;
+        }
+    }
+    if ((unsigned)s->act >= NN_ACT_COUNT || (unsigned)s->out_act >= NN_ACT_COUNT) {
+        set_err(err, errlen, "nn: unknown activation (%d, %d)", (int)s->act, (int)s->out_act);
+        return -EINVAL;
+    }
+    if (s->time_dim < 0 || s->time_dim > NN_MAX_DIM || s->time_dim % 2) {
+        set_err(err, errlen, "nn: time_dim %d must be 0 or even, at most %d", s->time_dim,
+                NN_MAX_DIM);
+        return -EINVAL;
+    }
+    if (s->time_dim && (s->in_dim != 1 || !isfinite(s->time_scale) || s->time_scale <= 0)) {
+        set_err(err, errlen, "nn: a time embedding needs in_dim 1 (got %d) and time_scale > 0",
+                s->in_dim);
+        return -EINVAL;
+    }
+    long n = 0;
+    int prev = s->time_dim ? s->time_dim : s->in_dim;
+    for (int i = 0; i <= s->n_hidden; i++) {
+        int w = i < s->n_hidden ? s->hidden[i] : s->out_dim;
+        n += (long)prev * w + w + (i < s->n_hidden && s->layer_norm ? 2L * w : 0);
+        prev = w;
+    }
+    if (n > NN_MAX_PARAMS) {
+        set_err(err, errlen, "nn: %ld parameters, more than the limit %ld", n, NN_MAX_PARAMS);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* the layer list of a valid spec; returns the parameter count */
+static size_t build_layers(const struct nn_spec *s, struct nn_layer *layer)
+{
+    size_t off = 0;
+    int prev = s->time_dim ? s->time_dim : s->in_dim;
+    for (int i = 0; i <= s->n_hidden; i++) {
+        struct nn_layer *L = &layer[i];
+        bool hidden = i < s->n_hidden;
+        L->in = prev;
+        L->out = hidden ? s->hidden[i] : s->out_dim;
+        L->act = hidden ? s->act : s->out_act;
+        L->ln = hidden && s->layer_norm;
+        L->skip = hidden && s->residual && i > 0 && L->out == L->in;
+        L->w = off;
+        off += (size_t)L->in * L->out;
+        L->b = off;
+        off += L->out;
+        L->g = L->beta = 0;
+        if (L->ln) {
+            L->g = off;
+            L->beta = off + L->out;
+            off += 2 * (size_t)L->out;
+        }
+        prev = L->out;
+    }
+    return off;
+}
+
+uint64_t nn_spec_hash(const struct nn_spec *s)
+{
+    struct nn_layer layer[NN_MAX_HIDDEN + 1];
+    uint32_t scale_bits = 0;
+    float scale = s->time_dim ? s->time_scale : 0.0f;
+    uint64_t h = hash_fnv1a_u64(HASH_FNV_INIT, 0x6e6e0001); /* "nn" layout version 1 */
+
+    if (nn_spec_check(s, NULL, 0))
+        return 0;
+    build_layers(s, layer);
+    memcpy(&scale_bits, &scale, sizeof(scale_bits));
+    h = hash_fnv1a_u64(h, (uint64_t)s->in_dim);
+    h = hash_fnv1a_u64(h, (uint64_t)s->time_dim);
+    h = hash_fnv1a_u64(h, scale_bits);
+    h = hash_fnv1a_u64(h, (uint64_t)s->n_hidden + 1);
+    for (int i = 0; i <= s->n_hidden; i++) {
+        const struct nn_layer *L = &layer[i];
+        h = hash_fnv1a_u64(h, (uint64_t)L->in);
+        h = hash_fnv1a_u64(h, (uint64_t)L->out);
+        h = hash_fnv1a_u64(h, (uint64_t)L->act | (uint64_t)L->ln << 8 | (uint64_t)L->skip << 9);
+    }
+    return h;
+}
+
+// ---- net -----------------------------------------------------------------------------------
+
+struct nn *nn_new(const struct nn_spec *s, char *err, size_t errlen)
+{
+    if (nn_spec_check(s, err, errlen))
+        return NULL;
+    struct nn *net = calloc(1, sizeof(*net));
+    if (!net)
+        goto err_nomem;
+    net->spec = *s;
+    net->n_layers = s->n_hidden + 1;
+    net->n_params = build_layers(s, net->layer);
+    net->hash = nn_spec_hash(s);
+    net->max_width = RL_MAX(s->in_dim, s->time_dim);
+    for (int i = 0; i < net->n_layers; i++)
+        net->max_width = RL_MAX(net->max_width, net->layer[i].out);
+    net->params = calloc(net->n_params, sizeof(float));
+    net->grads = calloc(net->n_params, sizeof(float));
+    if (!net->params || !net->grads)
+        goto err_free_net;
+    return net;
+
+err_free_net:
+    nn_destroy(&net);
+err_nomem:
+    set_err(err, errlen, "nn: out of memory");
+    return NULL;
+}
+
+void nn_destroy(struct nn **p)
+{
+    if (!p || !*p)
+        return;
+    free((*p)->params);
+    free((*p)->grads);
+    free(*p);
+    *p = NULL;
+}
+
+void nn_init(struct nn *net, struct rng *r)
+{
+    for (int i = 0; i < net->n_layers; i++) {
+        const struct nn_layer *L = &net->layer[i];
+        double a = 1.0 / sqrt((double)L->in);
+        float *w = net->params + L->w;
+        for (size_t k = 0; k < (size_t)L->in * L->out; k++)
+            w[k] = (float)rng_range(r, -a, a);
+        for (int k = 0; k < L->out; k++)
+            net->params[L->b + k] = (float)rng_range(r, -a, a);
+        if (L->ln) {
+            for (int k = 0; k < L->out; k++) {
+                net->params[L->g + k] = 1.0f;
+                net->params[L->beta + k] = 0.0f;
+            }
+        }
+    }
+}
+
+void nn_zero_grad(struct nn *net)
+{
+    memset(net->grads, 0, net->n_params * sizeof(float));
+}
+
+void nn_copy_params(struct nn *dst, const struct nn *src)
+{
+    RL_ASSERT(dst->hash == src->hash && dst->n_params == src->n_params);
+    memcpy(dst->params, src->params, src->n_params * sizeof(float));
+}
+
+double nn_flops_forward(const struct nn *net, int B)
+{
+    double f = 0;
+    for (int i = 0; i < net->n_layers; i++)
+        f += 2.0 * B * net->layer[i].in * net->layer[i].out;
+    return f;
+}
+
+double nn_flops_backward(const struct nn *net, int B, bool with_d_in)
+{
+    double f = 2 * nn_flops_forward(net, B);
+    if (!with_d_in)
+        f -= 2.0 * B * net->layer[0].in * net->layer[0].out;
+    return f;
+}
+
+void nn_copy_cols(float *dst, int ld_dst, const float *src, int ld_src, int rows, int cols)
+{
+    for (int i = 0; i < rows; i++)
+        memcpy(dst + (size_t)i * ld_dst, src + (size_t)i * ld_src, (size_t)cols * sizeof(float));
+}
+
+// ---- workspace -----------------------------------------------------------------------------
+
+static size_t round_up(size_t n)
+{
+    return (n + NN_ALIGN_FLOATS - 1) / NN_ALIGN_FLOATS * NN_ALIGN_FLOATS;
+}
+
+static bool is_identity(const struct nn_layer *L)
+{
+    return L->act == NN_ACT_NONE && !L->ln && !L->skip;
+}
+
+/* carve the buffers of ctx from base (NULL: only count); returns the floats needed */
+static size_t ctx_carve(struct nn_ctx *c, const struct nn *net, float *base)
+{
+    size_t B = (size_t)c->max_batch;
+    size_t off = 0;
+#define CARVE(ptr, n)                                                                              \
+    do {                                                                                           \
+        if (base)                                                                                  \
+            (ptr) = base + off;                                                                    \
+        off += round_up(n);                                                                        \
+    } while (0)
+    CARVE(c->s0, B * net->max_width);
+    CARVE(c->s1, B * net->max_width);
+    CARVE(c->freq, (size_t)net->spec.time_dim / 2 + 1);
+    if (c->train) {
+        CARVE(c->x0, B * net->spec.in_dim);
+        if (net->spec.time_dim)
+            CARVE(c->emb, B * net->spec.time_dim);
+        for (int i = 0; i < net->n_layers; i++) {
+            const struct nn_layer *L = &net->layer[i];
+            CARVE(c->pre[i], B * L->out);
+            if (is_identity(L))
+                c->out[i] = c->pre[i];
+            else
+                CARVE(c->out[i], B * L->out);
+            if (L->ln)
+                CARVE(c->rstd[i], B);
+        }
+    }
+#undef CARVE
+    return off;
+}
+
+static struct nn_ctx *ctx_new(const struct nn *net, int max_batch, bool train)
+{
+    if (max_batch < 1 || max_batch > (1 << 24))
+        return NULL;
+    struct nn_ctx *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->hash = net->hash;
+    c->max_batch = max_batch;
+    c->train = train;
+    size_t n = ctx_carve(c, net, NULL);
+    void *mem = NULL;
+    if (posix_memalign(&mem, 64, n * sizeof(float))) {
+        free(c);
+        return NULL;
+    }
+    c->mem = mem;
+    memset(c->mem, 0, n * sizeof(float));
+    ctx_carve(c, net, c->mem);
+    int half = net->spec.time_dim / 2;
+    for (int k = 0; k < half; k++)
+        c->freq[k] = net->spec.time_scale * (float)exp(-log(10000.0) * k / half);
+    return c;
+}
+
+struct nn_ctx *nn_ctx_new(const struct nn *net, int max_batch)
+{
+    return ctx_new(net, max_batch, true);
+}
+
+struct nn_ctx *nn_ctx_new_infer(const struct nn *net, int max_batch)
+{
+    return ctx_new(net, max_batch, false);
+}
+
+void nn_ctx_destroy(struct nn_ctx **p)
+{
+    if (!p || !*p)
+        return;
+    free((*p)->mem);
+    free(*p);
+    *p = NULL;
+}
+
+// ---- passes --------------------------------------------------------------------------------
+
+/* emb (B, 2·half) = [sin(ω_k t), cos(ω_k t)] for t = in[i] */
+static void time_fwd(const float *freq, int half, const float *t, float *emb, int B)
+{
+    for (int i = 0; i < B; i++) {
+        float *e = emb + (size_t)i * 2 * half;
+        for (int k = 0; k < half; k++) {
+            double a = (double)freq[k] * t[i];
+            e[k] = (float)sin(a);
+            e[half + k] = (float)cos(a);
+        }
+    }
+}
+
+/* dt[i] = Σ_k ω_k (d_emb[k] cos − d_emb[half+k] sin) */
+static void time_bwd(const float *freq, int half, const float *emb, const float *d_emb, float *dt,
+                     int B)
+{
+    for (int i = 0; i < B; i++) {
+        const float *e = emb + (size_t)i * 2 * half;
+        const float *d = d_emb + (size_t)i * 2 * half;
+        float s = 0;
+        for (int k = 0; k < half; k++)
+            s += freq[k] * (d[k] * e[half + k] - d[half + k] * e[k]);
+        dt[i] = s;
+    }
+}
+
+/*
+ * One layer forward: z = x W^T + b in pre, y = act(..) (+ x). When caching (pre != y), pre
+ * keeps what backward needs: act'(z), or x̂ and rstd with LayerNorm. With pre == y (inference,
+ * identity layers) nothing is kept; rstd is NULL unless caching LayerNorm.
+ */
+static void layer_fwd(const struct nn *net, const struct nn_layer *L, const float *x, float *pre,
+                      float *y, float *rstd, int B)
+{
+    const float *p = net->params;
+    int n = L->out;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, n, L->in, 1.0f, x, L->in, p + L->w,
+                L->in, 0.0f, pre, n);
+    for (int i = 0; i < B; i++) {
+        float *z = pre + (size_t)i * n;
+        float *yr = y + (size_t)i * n;
+        if (L->ln) {
+            float r = nn_ln_fwd_row(z, p + L->b, p + L->g, p + L->beta, yr, n);
+            if (rstd)
+                rstd[i] = r;
+            nn_act_fwd(L->act, yr, yr, n);
+        } else if (z != yr) {
+            nn_act_fwd_bias_d(L->act, z, p + L->b, yr, n);
+        } else {
+            nn_act_fwd_bias(L->act, z, p + L->b, yr, n);
+        }
+        if (L->skip)
+            nn_add_row(yr, x + (size_t)i * n, n);
+    }
+}
+
+/*
+ * One layer backward: dz from g (dz may equal g for identity layers), gradient accumulation,
+ * and dx = dz W (+ dx when the layer has a skip: then the caller passed dx == g). Nullable: dx.
+ */
+static void layer_bwd(struct nn *net, const struct nn_layer *L, const float *x, const float *pre,
+                      const float *rstd, const float *g, float *dz, float *dx, int B)
+{
+    const float *p = net->params;
+    float *gp = net->grads;
+    int n = L->out;
+    if (dz == g) {
+        for (int i = 0; i < B; i++)
+            nn_add_row(gp + L->b, g + (size_t)i * n, n);
+    }
+    for (int i = 0; dz != g && i < B; i++) {
+        size_t o = (size_t)i * n;
+        if (L->ln) {
+            nn_ln_bwd_row(L->act, pre + o, rstd[i], p + L->g, p + L->beta, g + o, dz + o, gp + L->g,
+                          gp + L->beta, n);
+            nn_add_row(gp + L->b, dz + o, n);
+        } else {
+            nn_mul_acc_row(dz + o, g + o, pre + o, gp + L->b, n);
+        }
+    }
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, L->in, B, 1.0f, dz, n, x, L->in, 1.0f,
+                gp + L->w, L->in);
+    if (dx)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, L->in, n, 1.0f, dz, n, p + L->w,
+                    L->in, L->skip ? 1.0f : 0.0f, dx, L->in);
+}
+
+const float *nn_forward(const struct nn *net, struct nn_ctx *ctx, const float *in, int B)
+{
+    RL_ASSERT(ctx->train && ctx->hash == net->hash);
+    RL_ASSERT(B >= 1 && B <= ctx->max_batch);
+    const struct nn_spec *s = &net->spec;
+    memcpy(ctx->x0, in, (size_t)B * s->in_dim * sizeof(float));
+    const float *x = ctx->x0;
+    if (s->time_dim) {
+        time_fwd(ctx->freq, s->time_dim / 2, ctx->x0, ctx->emb, B);
+        x = ctx->emb;
+    }
+    for (int i = 0; i < net->n_layers; i++) {
+        layer_fwd(net, &net->layer[i], x, ctx->pre[i], ctx->out[i], ctx->rstd[i], B);
+        x = ctx->out[i];
+    }
+    ctx->B = B;
+    ctx->fwd_net = net;
+    return x;
+}
+
+void nn_backward(struct nn *net, struct nn_ctx *ctx, const float *d_out, float *d_in)
+{
+    RL_ASSERT(ctx->train && ctx->fwd_net == net && ctx->hash == net->hash && ctx->B > 0);
+    const struct nn_spec *s = &net->spec;
+    int B = ctx->B;
+    const float *g = d_out;
+    for (int i = net->n_layers - 1; i >= 0; i--) {
+        const struct nn_layer *L = &net->layer[i];
+        const float *x = i ? ctx->out[i - 1] : s->time_dim ? ctx->emb : ctx->x0;
+        /* identity layers use g as dz (g is never written then) */
+        float *dz = is_identity(L) ? (float *)g : (g == ctx->s0 ? ctx->s1 : ctx->s0);
+        float *dx = dz == ctx->s0 ? ctx->s1 : ctx->s0;
+        if (L->skip)
+            dx = (float *)g; /* a scratch buffer: skip layers are never the output layer */
+        else if (i == 0 && !d_in)
+            dx = NULL;
+        else if (i == 0 && !s->time_dim)
+            dx = d_in;
+        layer_bwd(net, L, x, ctx->pre[i], ctx->rstd[i], g, dz, dx, B);
+        g = dx;
+    }
+    if (s->time_dim && d_in)
+        time_bwd(ctx->freq, s->time_dim / 2, ctx->emb, g, d_in, B);
+}
+
+void nn_infer(const struct nn *net, struct nn_ctx *ctx, const float *in, float *out, int B)
+{
+    RL_ASSERT(ctx->hash == net->hash);
+    RL_ASSERT(B >= 1 && B <= ctx->max_batch);
+    const struct nn_spec *s = &net->spec;
+    const float *x = in;
+    if (s->time_dim) {
+        time_fwd(ctx->freq, s->time_dim / 2, in, ctx->s0, B);
+        x = ctx->s0;
+    }
+    for (int i = 0; i < net->n_layers; i++) {
+        float *y = i == net->n_layers - 1 ? out : x == ctx->s0 ? ctx->s1 : ctx->s0;
+        layer_fwd(net, &net->layer[i], x, y, y, NULL, B);
+        x = y;
+    }
+}

@@ -1,0 +1,868 @@
+/*
+ * test_nn.c — common/nn: forward against a double-precision reference written from the
+ * documented layout, sgemm Linear against a triple loop, central finite-difference gradient
+ * checks (parameters and inputs) for every layer kind and for whole networks, a proof that the
+ * checker catches a wrong gradient, batch independence, two contexts on one net, gradient
+ * accumulation, inference == cached forward, spec validation, hashes, FLOP counts.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/nn.h"
+#include "common/rng.h"
+#include "tests/harness.h"
+
+#define MAXB 8
+
+static char err[256];
+static double worst64, worst32; /* max relative errors of the f64 and f32 checks so far */
+
+// ---- helpers -------------------------------------------------------------------------------
+
+static struct nn *mk(const struct nn_spec *s, uint64_t seed)
+{
+    struct rng r;
+    rng_init(&r, seed, 1);
+    struct nn *net = nn_new(s, err, sizeof(err));
+    if (!net) {
+        fprintf(stderr, "nn_new: %s\n", err);
+        return NULL;
+    }
+    nn_init(net, &r);
+    /* LayerNorm gain/bias away from 1/0 so their gradients are exercised */
+    for (int i = 0; i < net->n_layers; i++) {
+        const struct nn_layer *L = &net->layer[i];
+        for (int k = 0; L->ln && k < L->out; k++) {
+            net->params[L->g + k] = (float)rng_range(&r, 0.5, 1.5);
+            net->params[L->beta + k] = (float)rng_range(&r, -0.5, 0.5);
+        }
+    }
+    return net;
+}
+
+static float *randn(struct rng *r, size_t n, float scale)
+{
+    float *x = malloc(n * sizeof(float));
+    rng_normal_fill(r, x, (long)n);
+    for (size_t i = 0; i < n; i++)
+        x[i] *= scale;
+    return x;
+}
+
+static double act_ref(enum nn_act a, double u)
+{
+    switch (a) {
+    case NN_ACT_RELU:
+        return u > 0 ? u : 0;
+    case NN_ACT_SILU:
+        return u / (1 + exp(-u));
+    case NN_ACT_MISH:
+        return u * tanh(log1p(exp(u)));
+    case NN_ACT_TANH:
+        return tanh(u);
+    default:
+        return u;
+    }
+}
+
+/*
+ * Reference forward in double from the layout documented in nn.h (offsets derived here, not
+ * taken from the net): out (B, out_dim).
+ */
+static void ref_forward(const struct nn *net, const float *in, int B, double *out)
+{
+    const struct nn_spec *s = &net->spec;
+    const float *p = net->params;
+    static double x[MAXB * 512], y[MAXB * 512];
+    int w_in = s->time_dim ? s->time_dim : s->in_dim;
+    for (int i = 0; i < B; i++) {
+        for (int k = 0; k < w_in && !s->time_dim; k++)
+            x[i * w_in + k] = in[i * s->in_dim + k];
+        for (int k = 0; k < s->time_dim / 2; k++) {
+            int half = s->time_dim / 2;
+            double f = s->time_scale * pow(10000.0, -(double)k / half);
+            x[i * w_in + k] = sin(f * in[i]);
+            x[i * w_in + half + k] = cos(f * in[i]);
+        }
+    }
+    size_t off = 0;
+    for (int l = 0; l <= s->n_hidden; l++) {
+        bool hid = l < s->n_hidden;
+        int w_out = hid ? s->hidden[l] : s->out_dim;
+        const float *W = p + off, *b = p + off + (size_t)w_out * w_in;
+        off += (size_t)w_out * w_in + w_out;
+        const float *g = p + off, *be = p + off + w_out;
+        bool ln = hid && s->layer_norm;
+        off += ln ? 2 * (size_t)w_out : 0;
+        bool skip = hid && s->residual && l > 0 && w_out == w_in;
+        for (int i = 0; i < B; i++) {
+            double *z = y + i * w_out, mu = 0, var = 0;
+            for (int j = 0; j < w_out; j++) {
+                z[j] = b[j];
+                for (int k = 0; k < w_in; k++)
+                    z[j] += (double)W[j * w_in + k] * x[i * w_in + k];
+                mu += z[j] / w_out;
+            }
+            for (int j = 0; ln && j < w_out; j++)
+                var += (z[j] - mu) * (z[j] - mu) / w_out;
+            for (int j = 0; j < w_out; j++) {
+                double u = ln ? g[j] * (z[j] - mu) / sqrt(var + NN_LN_EPS) + be[j] : z[j];
+                z[j] = act_ref(hid ? s->act : s->out_act, u) + (skip ? x[i * w_in + j] : 0);
+            }
+        }
+        memcpy(x, y, sizeof(double) * B * w_out);
+        w_in = w_out;
+    }
+    T_EQ_INT(off, net->n_params);
+    memcpy(out, x, sizeof(double) * B * s->out_dim);
+}
+
+/* a random small spec; widths in 4..10 with repeats so residual nets have skips */
+static void rand_spec(struct rng *r, struct nn_spec *s, enum nn_act act, bool res, bool ln)
+{
+    int depth = 1 + (int)rng_below(r, 3);
+    int w = 4 + (int)rng_below(r, 7);
+    nn_spec_mlp(s, 1 + (int)rng_below(r, 6), 1 + (int)rng_below(r, 4), w, depth, act);
+    for (int i = 1; i < depth; i++)
+        if (rng_below(r, 4) == 0)
+            s->hidden[i] = 4 + (int)rng_below(r, 7);
+    s->residual = res;
+    s->layer_norm = ln;
+}
+
+/* L = Σ w ⊙ net(x): float32 network under test */
+static double loss_f32(const struct nn *net, struct nn_ctx *cx, const float *x, int B,
+                       const float *w)
+{
+    static float out[MAXB * 64];
+    nn_infer(net, cx, x, out, B);
+    double L = 0;
+    for (int i = 0; i < B * net->spec.out_dim; i++)
+        L += (double)w[i] * out[i];
+    return L;
+}
+
+/* L = Σ w ⊙ ref(x): the double reference on the same float parameters (no rounding noise) */
+static double loss_f64(const struct nn *net, struct nn_ctx *cx, const float *x, int B,
+                       const float *w)
+{
+    static double out[MAXB * 64];
+    (void)cx;
+    ref_forward(net, x, B, out);
+    double L = 0;
+    for (int i = 0; i < B * net->spec.out_dim; i++)
+        L += w[i] * out[i];
+    return L;
+}
+
+/*
+ * How to take finite differences. f32: the float network itself, step 1e-2, only for smooth
+ * nets (a ReLU kink inside ±h cannot always be told apart from float noise). f64: the double
+ * reference, step 1e-3, tight tolerance. Both use Richardson (4·D(h/2) − D(h))/3. For ReLU nets
+ * (f64 only) an entry whose estimates from (h, h/2) and (h/2, h/4) disagree has a kink within
+ * the step and is skipped.
+ */
+struct gc_mode {
+    double (*loss)(const struct nn *, struct nn_ctx *, const float *, int, const float *);
+    double h, atol, tol;
+};
+static const struct gc_mode GC_F32 = {loss_f32, 1e-2, 1e-2, 2e-2};
+static const struct gc_mode GC_F64 = {loss_f64, 1e-4, 1e-3, 1e-3};
+
+struct gc {
+    double max_err;
+    int checked, skipped;
+};
+
+/* central difference w.r.t. the float *v with step ≈ h (exact steps after float rounding) */
+static double fd(const struct gc_mode *m, struct nn *net, struct nn_ctx *cx, float *x, int B,
+                 const float *w, float *v, double h)
+{
+    float v0 = *v;
+    *v = (float)(v0 + h);
+    double dp = (double)*v - v0;
+    double lp = m->loss(net, cx, x, B, w);
+    *v = (float)(v0 - h);
+    double dm = v0 - (double)*v;
+    double lm = m->loss(net, cx, x, B, w);
+    *v = v0;
+    return (lp - lm) / (dp + dm);
+}
+
+/* compare analytic a[0..n) with finite differences over the floats v[0..n) */
+static void gc_block(const struct gc_mode *m, bool kinks, struct gc *res, struct nn *net,
+                     struct nn_ctx *cx, float *x, int B, const float *w, float *v, const float *a,
+                     size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        double n1 = fd(m, net, cx, x, B, w, &v[k], m->h);
+        double n2 = fd(m, net, cx, x, B, w, &v[k], m->h / 2);
+        double nr = (4 * n2 - n1) / 3;
+        if (kinks) {
+            double n4 = fd(m, net, cx, x, B, w, &v[k], m->h / 4);
+            double nr2 = (4 * n4 - n2) / 3;
+            if (fabs(nr - nr2) > 1e-5 * (fabs(nr) + fabs(nr2)) + 1e-9) {
+                res->skipped++;
+                continue;
+            }
+            nr = nr2;
+        }
+        double e = fabs(a[k] - nr) / (fmax(fabs(a[k]), fabs(nr)) + m->atol);
+        if (getenv("GC_DEBUG") && e > m->tol)
+            fprintf(stderr, "    entry %zu: analytic %.6g fd %.6g %.6g\n", k, a[k], n1, n2);
+        res->max_err = fmax(res->max_err, e);
+        res->checked++;
+    }
+}
+
+/*
+ * Gradient check of net at x (B rows) for L = Σ w ⊙ out. tamper >= 0 corrupts that analytic
+ * parameter gradient (tamper_in >= 0: that input gradient) before comparing.
+ */
+static struct gc gradcheck(const struct gc_mode *m, struct nn *net, float *x, int B, const float *w,
+                           long tamper, long tamper_in)
+{
+    bool kinks = net->spec.act == NN_ACT_RELU || net->spec.out_act == NN_ACT_RELU;
+    struct gc res = {0, 0, 0};
+    struct nn_ctx *cx = nn_ctx_new(net, B);
+    struct nn_ctx *cf = nn_ctx_new_infer(net, B);
+    size_t nin = (size_t)B * net->spec.in_dim;
+    float *din = calloc(nin, sizeof(float));
+    float *ga = malloc(net->n_params * sizeof(float));
+    nn_zero_grad(net);
+    nn_forward(net, cx, x, B);
+    nn_backward(net, cx, w, din);
+    memcpy(ga, net->grads, net->n_params * sizeof(float));
+    if (tamper >= 0)
+        ga[tamper] += 0.05f * (fabsf(ga[tamper]) + 0.1f);
+    if (tamper_in >= 0)
+        din[tamper_in] += 0.05f * (fabsf(din[tamper_in]) + 0.1f);
+    gc_block(m, kinks, &res, net, cf, x, B, w, net->params, ga, net->n_params);
+    gc_block(m, kinks, &res, net, cf, x, B, w, x, din, nin);
+    free(ga);
+    free(din);
+    nn_ctx_destroy(&cx);
+    nn_ctx_destroy(&cf);
+    return res;
+}
+
+/* both checks (f32 only for smooth nets) of one spec on a random batch */
+static void check_spec(const struct nn_spec *s, uint64_t seed, const char *what)
+{
+    struct rng r;
+    rng_init(&r, seed, 2);
+    struct nn *net = mk(s, seed);
+    T_CHECK(net != NULL);
+    if (!net)
+        return;
+    int B = 1 + (int)rng_below(&r, 5);
+    float *x = randn(&r, (size_t)B * s->in_dim, 1.0f);
+    float *w = randn(&r, (size_t)B * s->out_dim, 1.0f);
+    bool relu = s->act == NN_ACT_RELU || s->out_act == NN_ACT_RELU;
+    struct gc g64 = gradcheck(&GC_F64, net, x, B, w, -1, -1);
+    T_CHECK_MSG(g64.max_err < GC_F64.tol, "%s seed %llu: f64 max rel err %.3g", what,
+                (unsigned long long)seed, g64.max_err);
+    T_CHECK_MSG(relu ? g64.skipped * 3 <= g64.checked : g64.skipped == 0,
+                "%s: %d of %d entries skipped", what, g64.skipped, g64.checked + g64.skipped);
+    T_CHECK(g64.checked > 0);
+    worst64 = fmax(worst64, g64.max_err);
+    if (!relu) {
+        struct gc g32 = gradcheck(&GC_F32, net, x, B, w, -1, -1);
+        T_CHECK_MSG(g32.max_err < GC_F32.tol, "%s seed %llu: f32 max rel err %.3g", what,
+                    (unsigned long long)seed, g32.max_err);
+        worst32 = fmax(worst32, g32.max_err);
+    }
+    free(x);
+    free(w);
+    nn_destroy(&net);
+}
+
+// ---- tests ---------------------------------------------------------------------------------
+
+/* a single Linear (no hidden layer) against a triple loop, forward and backward */
+static void test_linear_vs_naive(void)
+{
+    struct rng r;
+    rng_init(&r, 7, 0);
+    double max_d = 0;
+    for (int rep = 0; rep < 10; rep++) {
+        int B = 1 + (int)rng_below(&r, 40), ni = 1 + (int)rng_below(&r, 70);
+        int no = 1 + (int)rng_below(&r, 70);
+        struct nn_spec s;
+        nn_spec_mlp(&s, ni, no, 1, 0, NN_ACT_NONE);
+        struct nn *net = mk(&s, 100 + rep);
+        struct nn_ctx *cx = nn_ctx_new(net, B);
+        float *x = randn(&r, (size_t)B * ni, 1), *dy = randn(&r, (size_t)B * no, 1);
+        float *dx = malloc(sizeof(float) * B * ni);
+        const float *W = net->params, *b = net->params + (size_t)ni * no;
+        nn_zero_grad(net);
+        const float *y = nn_forward(net, cx, x, B);
+        nn_backward(net, cx, dy, dx);
+        for (int i = 0; i < B; i++)
+            for (int j = 0; j < no; j++) {
+                double z = b[j];
+                for (int k = 0; k < ni; k++)
+                    z += (double)x[i * ni + k] * W[j * ni + k];
+                max_d = fmax(max_d, fabs(z - y[i * no + j]) / (1 + fabs(z)));
+            }
+        for (int j = 0; j < no; j++)
+            for (int k = 0; k < ni; k++) {
+                double gw = 0;
+                for (int i = 0; i < B; i++)
+                    gw += (double)dy[i * no + j] * x[i * ni + k];
+                max_d = fmax(max_d, fabs(gw - net->grads[j * ni + k]) / (1 + fabs(gw)));
+            }
+        for (int j = 0; j < no; j++) {
+            double gb = 0;
+            for (int i = 0; i < B; i++)
+                gb += dy[i * no + j];
+            max_d = fmax(max_d, fabs(gb - net->grads[(size_t)ni * no + j]) / (1 + fabs(gb)));
+        }
+        for (int i = 0; i < B; i++)
+            for (int k = 0; k < ni; k++) {
+                double g = 0;
+                for (int j = 0; j < no; j++)
+                    g += (double)dy[i * no + j] * W[j * ni + k];
+                max_d = fmax(max_d, fabs(g - dx[i * ni + k]) / (1 + fabs(g)));
+            }
+        free(x);
+        free(dy);
+        free(dx);
+        nn_ctx_destroy(&cx);
+        nn_destroy(&net);
+    }
+    fprintf(stderr, "  linear vs triple loop: max rel diff %.3g\n", max_d);
+    T_CHECK(max_d < 1e-5);
+}
+
+/* forward of every variant against the double reference */
+static void test_forward_vs_reference(void)
+{
+    struct rng r;
+    rng_init(&r, 11, 0);
+    double max_d = 0;
+    for (int rep = 0; rep < 60; rep++) {
+        struct nn_spec s;
+        rand_spec(&r, &s, (enum nn_act)rng_below(&r, NN_ACT_COUNT), rep % 2, rep % 3 == 0);
+        s.out_act = (enum nn_act)rng_below(&r, NN_ACT_COUNT);
+        if (rep % 5 == 0) {
+            s.in_dim = 1;
+            s.time_dim = 2 * (1 + (int)rng_below(&r, 4));
+            s.time_scale = 3.0f;
+        }
+        struct nn *net = mk(&s, 200 + rep);
+        struct nn_ctx *cx = nn_ctx_new(net, MAXB);
+        int B = 1 + (int)rng_below(&r, MAXB);
+        float *x = randn(&r, (size_t)B * s.in_dim, 1.5f);
+        double ref[MAXB * 16];
+        const float *y = nn_forward(net, cx, x, B);
+        ref_forward(net, x, B, ref);
+        for (int i = 0; i < B * s.out_dim; i++)
+            max_d = fmax(max_d, fabs(ref[i] - y[i]) / (1 + fabs(ref[i])));
+        free(x);
+        nn_ctx_destroy(&cx);
+        nn_destroy(&net);
+    }
+    fprintf(stderr, "  forward vs double reference: max rel diff %.3g\n", max_d);
+    T_CHECK(max_d < 1e-5);
+}
+
+static double dact_ref(enum nn_act a, double u)
+{
+    double s = 1 / (1 + exp(-u)), t = tanh(log1p(exp(u)));
+    switch (a) {
+    case NN_ACT_RELU:
+        return u > 0;
+    case NN_ACT_SILU:
+        return s * (1 + u * (1 - s));
+    case NN_ACT_MISH:
+        return u > 40 ? 1 : t + u * (1 - t * t) * s;
+    case NN_ACT_TANH:
+        return 1 - tanh(u) * tanh(u);
+    default:
+        return 1;
+    }
+}
+
+/* f and f' of every activation on a dense grid and at extremes, against double formulas; NaN */
+static void test_activation_accuracy(void)
+{
+    enum { N = 1210 };
+    static float u[N], dy[N], du[N];
+    for (int i = 0; i < 1201; i++)
+        u[i] = -30.0f + 0.05f * (float)i;
+    const float ext[9] = {-1e30f, -1000, -100, -88, -87.5f, 87.5f, 100, 1000, 1e30f};
+    for (int i = 0; i < 9; i++)
+        u[1201 + i] = ext[i];
+    for (int i = 0; i < N; i++)
+        dy[i] = 1.0f;
+    for (int a = 0; a < NN_ACT_COUNT; a++) {
+        struct nn_spec s;
+        nn_spec_mlp(&s, 1, 1, 1, 0, NN_ACT_NONE);
+        s.out_act = (enum nn_act)a;
+        struct nn *net = nn_new(&s, err, sizeof(err));
+        struct nn_ctx *cx = nn_ctx_new(net, N);
+        net->params[0] = 1.0f; /* y = act(1·u + 0) */
+        net->params[1] = 0.0f;
+        const float *y = nn_forward(net, cx, u, N);
+        nn_backward(net, cx, dy, du);
+        double ef = 0, ed = 0;
+        int bad = 0;
+        for (int i = 0; i < N; i++) {
+            double f = act_ref((enum nn_act)a, u[i]), d = dact_ref((enum nn_act)a, u[i]);
+            bad += !isfinite(y[i]) || !isfinite(du[i]);
+            ef = fmax(ef, fabs(y[i] - f) / fmax(fabs(f), 1e-2));
+            ed = fmax(ed, fabs(du[i] - d) / fmax(fabs(d), 1e-2));
+        }
+        fprintf(stderr, "  %-4s max err f %.2g, f' %.2g (relative above 0.01)\n",
+                nn_act_name(s.out_act), ef, ed);
+        T_EQ_INT(bad, 0);
+        T_CHECK(ef < 1e-5);
+        T_CHECK(ed < 2e-5);
+        /* NaN in, NaN out (never silently finite) */
+        float nan_in[5] = {NAN, 1.0f, NAN, -2.0f, NAN}, nan_out[5];
+        nn_infer(net, cx, nan_in, nan_out, 5);
+        T_CHECK(isnan(nan_out[0]) && isnan(nan_out[2]) && isnan(nan_out[4]));
+        T_CHECK(isfinite(nan_out[1]) && isfinite(nan_out[3]));
+        nn_ctx_destroy(&cx);
+        nn_destroy(&net);
+    }
+}
+
+/* each layer kind on its own: Linear, each activation, LayerNorm, skip, time embedding */
+static void test_gradcheck_layers(void)
+{
+    worst64 = worst32 = 0;
+    struct nn_spec s;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        nn_spec_mlp(&s, 5, 4, 1, 0, NN_ACT_NONE); /* Linear */
+        check_spec(&s, seed, "linear");
+        for (int a = 1; a < NN_ACT_COUNT; a++) { /* act on the output of one Linear */
+            s.out_act = (enum nn_act)a;
+            check_spec(&s, seed * 10 + a, nn_act_name(s.out_act));
+        }
+        nn_spec_mlp(&s, 4, 3, 6, 1, NN_ACT_NONE); /* LayerNorm alone */
+        s.layer_norm = true;
+        check_spec(&s, seed, "layernorm");
+        nn_spec_mlp(&s, 3, 2, 5, 2, NN_ACT_TANH); /* one skip layer */
+        s.residual = true;
+        check_spec(&s, seed, "residual");
+        nn_spec_time_embed(&s, 6); /* sinusoidal features → Linear → Mish → Linear */
+        s.time_scale = 2.0f;
+        check_spec(&s, seed, "time embedding");
+    }
+    fprintf(stderr, "  layer kinds: max rel err f64 %.3g (tol %g), f32 %.3g (tol %g)\n", worst64,
+            GC_F64.tol, worst32, GC_F32.tol);
+}
+
+/* whole networks: plain and residual, with and without LayerNorm, every activation */
+static void test_gradcheck_networks(void)
+{
+    struct rng r;
+    rng_init(&r, 23, 0);
+    worst64 = worst32 = 0;
+    for (int a = 0; a < NN_ACT_COUNT; a++)
+        for (int v = 0; v < 4; v++)
+            for (int rep = 0; rep < 2; rep++) {
+                struct nn_spec s;
+                char what[64];
+                rand_spec(&r, &s, (enum nn_act)a, v & 1, v & 2);
+                s.out_act = rep ? NN_ACT_TANH : NN_ACT_NONE;
+                snprintf(what, sizeof(what), "%s%s%s", nn_act_name(s.act),
+                         s.residual ? " residual" : "", s.layer_norm ? " ln" : "");
+                check_spec(&s, rng_u64(&r), what);
+            }
+    fprintf(stderr, "  networks: max rel err f64 %.3g (tol %g), f32 %.3g (tol %g)\n", worst64,
+            GC_F64.tol, worst32, GC_F32.tol);
+}
+
+/* each checker must fail when one analytic gradient entry is wrong */
+static void test_gradcheck_catches_errors(void)
+{
+    struct rng r;
+    rng_init(&r, 31, 0);
+    struct nn_spec s;
+    nn_spec_mlp(&s, 4, 3, 6, 2, NN_ACT_SILU);
+    s.residual = true;
+    s.layer_norm = true;
+    struct nn *net = mk(&s, 5);
+    float *x = randn(&r, 3 * 4, 1), *w = randn(&r, 3 * 3, 1);
+    const struct gc_mode *modes[2] = {&GC_F64, &GC_F32};
+    for (int m = 0; m < 2; m++) {
+        struct gc ok = gradcheck(modes[m], net, x, 3, w, -1, -1);
+        T_CHECK(ok.max_err < modes[m]->tol);
+        int caught = 0, tries = 0;
+        for (int i = 0; i < net->n_layers; i++) {
+            const struct nn_layer *L = &net->layer[i];
+            long idx[4] = {(long)L->w + 1, (long)L->b, L->ln ? (long)L->g : -1,
+                           L->ln ? (long)L->beta + 1 : -1};
+            for (int k = 0; k < 4; k++) {
+                if (idx[k] < 0)
+                    continue;
+                struct gc bad = gradcheck(modes[m], net, x, 3, w, idx[k], -1);
+                tries++;
+                caught += bad.max_err >= modes[m]->tol;
+            }
+        }
+        struct gc bad_in = gradcheck(modes[m], net, x, 3, w, -1, 5);
+        fprintf(stderr,
+                "  %s checker: clean err %.3g; corrupted entries caught %d of %d, input %s\n",
+                m ? "f32" : "f64", ok.max_err, caught, tries,
+                bad_in.max_err >= modes[m]->tol ? "caught" : "MISSED");
+        T_EQ_INT(caught, tries);
+        T_CHECK(bad_in.max_err >= modes[m]->tol);
+    }
+    free(x);
+    free(w);
+    nn_destroy(&net);
+}
+
+/* the flow composition: t → time net → columns of the trunk input; gradients flow back to t */
+static void test_gradcheck_composition(void)
+{
+    struct rng r;
+    rng_init(&r, 41, 0);
+    struct nn_spec st, sk;
+    nn_spec_time_embed(&st, 4);
+    st.time_scale = 2.0f;
+    int D = 3, E = 4, S = 2, B = 3, IN = D + E + S;
+    nn_spec_mlp(&sk, IN, D, 6, 3, NN_ACT_SILU);
+    sk.residual = true;
+    struct nn *tn = mk(&st, 1), *tk = mk(&sk, 2);
+    struct nn_ctx *ct = nn_ctx_new(tn, B), *ck = nn_ctx_new(tk, B);
+    float *t = randn(&r, B, 0.5f), *xs = randn(&r, (size_t)B * IN, 1), *w = randn(&r, B * D, 1);
+    float d_in[3 * 9], d_emb[3 * 4], d_t[3];
+    /* analytic: L = Σ w ⊙ trunk([x | emb(t) | s]) */
+    nn_zero_grad(tn);
+    nn_zero_grad(tk);
+    const float *emb = nn_forward(tn, ct, t, B);
+    nn_copy_cols(xs + D, IN, emb, E, B, E);
+    nn_forward(tk, ck, xs, B);
+    nn_backward(tk, ck, w, d_in);
+    nn_copy_cols(d_emb, E, d_in + D, IN, B, E);
+    nn_backward(tn, ct, d_emb, d_t);
+    /* numeric d/dt and d/d(time-net params) through both nets (float, step h) */
+    const double h = 1e-2;
+    double max_e = 0;
+    for (int k = 0; k < B + (int)tn->n_params; k++) {
+        float *v = k < B ? &t[k] : &tn->params[k - B];
+        double a = k < B ? d_t[k] : tn->grads[k - B], L[2];
+        float v0 = *v;
+        for (int sgn = 0; sgn < 2; sgn++) {
+            float out[3 * 3];
+            *v = (float)(v0 + (sgn ? -h : h));
+            nn_infer(tn, ct, t, d_emb, B);
+            nn_copy_cols(xs + D, IN, d_emb, E, B, E);
+            nn_infer(tk, ck, xs, out, B);
+            L[sgn] = 0;
+            for (int i = 0; i < B * D; i++)
+                L[sgn] += (double)w[i] * out[i];
+        }
+        *v = v0;
+        double n = (L[0] - L[1]) / (2 * h);
+        max_e = fmax(max_e, fabs(a - n) / (fmax(fabs(a), fabs(n)) + GC_F32.atol));
+    }
+    fprintf(stderr, "  time net + trunk composition: max rel err %.3g\n", max_e);
+    T_CHECK(max_e < GC_F32.tol);
+    free(t);
+    free(xs);
+    free(w);
+    nn_ctx_destroy(&ct);
+    nn_ctx_destroy(&ck);
+    nn_destroy(&tn);
+    nn_destroy(&tk);
+}
+
+/* row i of the output (and of d_in) depends only on row i of the input */
+static void test_batch_independence(void)
+{
+    struct rng r;
+    rng_init(&r, 51, 0);
+    struct nn_spec s;
+    nn_spec_mlp(&s, 7, 5, 16, 3, NN_ACT_MISH);
+    s.residual = true;
+    s.layer_norm = true;
+    struct nn *net = mk(&s, 3);
+    int B = 37;
+    struct nn_ctx *cx = nn_ctx_new(net, B), *c1 = nn_ctx_new(net, 1);
+    float *x = randn(&r, (size_t)B * 7, 1), *dy = calloc((size_t)B * 5, sizeof(float));
+    float *dx = malloc(sizeof(float) * B * 7);
+    const float *y = nn_forward(net, cx, x, B);
+    double max_d = 0;
+    for (int i = 0; i < B; i++) {
+        const float *yi = nn_forward(net, c1, x + i * 7, 1);
+        for (int j = 0; j < 5; j++)
+            max_d = fmax(max_d, fabs(yi[j] - y[i * 5 + j]));
+    }
+    fprintf(stderr, "  row alone vs in a batch of %d: max diff %.3g\n", B, max_d);
+    T_CHECK(max_d < 1e-5);
+    /* a gradient on row 4 only: d_in is zero on every other row */
+    for (int j = 0; j < 5; j++)
+        dy[4 * 5 + j] = 1.0f;
+    nn_backward(net, cx, dy, dx);
+    int nonzero_other = 0, nonzero_4 = 0;
+    for (int i = 0; i < B; i++)
+        for (int k = 0; k < 7; k++) {
+            nonzero_other += i != 4 && dx[i * 7 + k] != 0.0f;
+            nonzero_4 += i == 4 && dx[i * 7 + k] != 0.0f;
+        }
+    T_EQ_INT(nonzero_other, 0);
+    T_CHECK(nonzero_4 > 0);
+    free(x);
+    free(dy);
+    free(dx);
+    nn_ctx_destroy(&cx);
+    nn_ctx_destroy(&c1);
+    nn_destroy(&net);
+}
+
+/* two contexts on one net (critic on s and s'), backward through each; accumulation */
+static void test_two_contexts_and_accumulation(void)
+{
+    struct rng r;
+    rng_init(&r, 61, 0);
+    struct nn_spec s;
+    nn_spec_mlp(&s, 6, 2, 12, 2, NN_ACT_SILU);
+    struct nn *net = mk(&s, 4);
+    int B = 9;
+    size_t n = net->n_params;
+    struct nn_ctx *ca = nn_ctx_new(net, B), *cb = nn_ctx_new(net, B);
+    float *xa = randn(&r, (size_t)B * 6, 1), *xb = randn(&r, (size_t)B * 6, 1);
+    float *da = randn(&r, (size_t)B * 2, 1), *db = randn(&r, (size_t)B * 2, 1);
+    float *ga = malloc(n * sizeof(float)), *gb = malloc(n * sizeof(float));
+    float *dxa = malloc(sizeof(float) * B * 6), *dxa2 = malloc(sizeof(float) * B * 6);
+    /* separately: grads of a, grads of b */
+    nn_zero_grad(net);
+    nn_forward(net, ca, xa, B);
+    nn_backward(net, ca, da, dxa);
+    memcpy(ga, net->grads, n * sizeof(float));
+    nn_zero_grad(net);
+    nn_forward(net, ca, xb, B);
+    nn_backward(net, ca, db, NULL);
+    memcpy(gb, net->grads, n * sizeof(float));
+    /* interleaved with two contexts: forward a, forward b, backward a, backward b */
+    nn_zero_grad(net);
+    nn_forward(net, ca, xa, B);
+    nn_forward(net, cb, xb, B);
+    nn_backward(net, ca, da, dxa2);
+    nn_backward(net, cb, db, NULL);
+    double max_d = 0, max_dx = 0;
+    for (size_t k = 0; k < n; k++)
+        max_d = fmax(max_d, fabs(net->grads[k] - (ga[k] + gb[k])));
+    for (int k = 0; k < B * 6; k++)
+        max_dx = fmax(max_dx, fabs(dxa[k] - dxa2[k]));
+    fprintf(stderr, "  two contexts: grad diff %.3g, d_in diff %.3g\n", max_d, max_dx);
+    T_CHECK(max_d < 1e-5);
+    T_CHECK(max_dx == 0.0);
+    /* d_in = NULL gives the same parameter gradients */
+    nn_zero_grad(net);
+    nn_forward(net, ca, xa, B);
+    nn_backward(net, ca, da, NULL);
+    T_CHECK(memcmp(net->grads, ga, n * sizeof(float)) == 0);
+    /* backward twice on one forward doubles; zero_grad clears */
+    nn_zero_grad(net);
+    nn_forward(net, ca, xa, B);
+    nn_backward(net, ca, da, NULL);
+    nn_backward(net, ca, da, NULL);
+    max_d = 0;
+    for (size_t k = 0; k < n; k++)
+        max_d = fmax(max_d, fabs(net->grads[k] - 2 * ga[k]));
+    T_CHECK(max_d < 1e-5);
+    nn_zero_grad(net);
+    int nz = 0;
+    for (size_t k = 0; k < n; k++)
+        nz += net->grads[k] != 0.0f;
+    T_EQ_INT(nz, 0);
+    free(xa), free(xb), free(da), free(db), free(ga), free(gb), free(dxa), free(dxa2);
+    nn_ctx_destroy(&ca);
+    nn_ctx_destroy(&cb);
+    nn_destroy(&net);
+}
+
+/* nn_infer gives the same floats as nn_forward, for every variant */
+static void test_infer_equals_forward(void)
+{
+    struct rng r;
+    rng_init(&r, 71, 0);
+    int diffs = 0;
+    for (int rep = 0; rep < 40; rep++) {
+        struct nn_spec s;
+        rand_spec(&r, &s, (enum nn_act)rng_below(&r, NN_ACT_COUNT), rep & 1, rep & 2);
+        s.out_act = (enum nn_act)rng_below(&r, NN_ACT_COUNT);
+        if (rep % 7 == 0) {
+            s.in_dim = 1;
+            s.time_dim = 8;
+        }
+        struct nn *net = mk(&s, 300 + rep);
+        int B = 1 + (int)rng_below(&r, 64);
+        struct nn_ctx *cx = nn_ctx_new(net, 64), *ci = nn_ctx_new_infer(net, 64);
+        float *x = randn(&r, (size_t)B * s.in_dim, 1), out[64 * 4], out2[64 * 4];
+        const float *y = nn_forward(net, cx, x, B);
+        nn_infer(net, ci, x, out, B);
+        nn_infer(net, cx, x, out2, B); /* a training ctx works for inference too */
+        diffs += memcmp(y, out, sizeof(float) * B * s.out_dim) != 0;
+        diffs += memcmp(y, out2, sizeof(float) * B * s.out_dim) != 0;
+        free(x);
+        nn_ctx_destroy(&cx);
+        nn_ctx_destroy(&ci);
+        nn_destroy(&net);
+    }
+    T_EQ_INT(diffs, 0);
+}
+
+static void test_spec_validation(void)
+{
+    struct nn_spec s;
+    nn_spec_mlp(&s, 0, 3, 8, 2, NN_ACT_RELU);
+    T_EQ_INT(nn_spec_check(&s, err, sizeof(err)), -EINVAL);
+    T_CHECK(strstr(err, "dims") != NULL);
+    T_CHECK(nn_new(&s, err, sizeof(err)) == NULL);
+    nn_spec_mlp(&s, 4, 3, 8, 2, NN_ACT_RELU);
+    T_EQ_INT(nn_spec_check(&s, err, sizeof(err)), 0);
+    s.n_hidden = NN_MAX_HIDDEN + 1;
+    T_EQ_INT(nn_spec_check(&s, err, sizeof(err)), -EINVAL);
+    nn_spec_mlp(&s, 4, 3, 8, 2, NN_ACT_RELU);
+    s.hidden[1] = -5;
+    T_EQ_INT(nn_spec_check(&s, err, sizeof(err)), -EINVAL);
+    T_CHECK(strstr(err, "-5") != NULL);
+    nn_spec_mlp(&s, 4, 3, 8, 2, (enum nn_act)99);
+    T_EQ_INT(nn_spec_check(&s, err, sizeof(err)), -EINVAL);
+    nn_spec_mlp(&s, 4, 3, 8, 2, NN_ACT_RELU);
+    s.time_dim = 5;
+    T_EQ_INT(nn_spec_check(&s, err, sizeof(err)), -EINVAL);
+    s.time_dim = 6; /* needs in_dim 1 */
+    T_EQ_INT(nn_spec_check(&s, err, sizeof(err)), -EINVAL);
+    s.in_dim = 1;
+    T_EQ_INT(nn_spec_check(&s, err, sizeof(err)), 0);
+    s.time_scale = 0;
+    T_EQ_INT(nn_spec_check(&s, err, sizeof(err)), -EINVAL);
+    nn_spec_mlp(&s, NN_MAX_DIM, NN_MAX_DIM, NN_MAX_DIM, 3, NN_ACT_RELU);
+    T_EQ_INT(nn_spec_check(&s, err, sizeof(err)), -EINVAL);
+    T_CHECK(strstr(err, "parameters") != NULL);
+    T_EQ_INT(nn_spec_check(&s, NULL, 0), -EINVAL);
+    T_CHECK(nn_spec_hash(&s) == 0);
+    enum nn_act a = NN_ACT_NONE;
+    T_EQ_INT(nn_act_parse("mish", &a), 0);
+    T_EQ_INT(a, NN_ACT_MISH);
+    T_EQ_INT(nn_act_parse("gelu", &a), -EINVAL);
+    T_EQ_INT(nn_act_parse(NULL, &a), -EINVAL);
+    T_EQ_STR(nn_act_name(NN_ACT_SILU), "silu");
+    struct nn *net = mk(&(struct nn_spec){.in_dim = 2, .out_dim = 1}, 1);
+    T_CHECK(net && nn_ctx_new(net, 0) == NULL);
+    nn_destroy(&net);
+    nn_destroy(&net);
+    T_CHECK(net == NULL);
+}
+
+/* the project's shapes: parameter counts, FLOPs, hashes */
+static void test_shapes_hash_flops(void)
+{
+    struct nn_spec pol, cri, sac, tim;
+    nn_spec_mlp(&pol, 40, 12, 512, 3, NN_ACT_RELU);
+    pol.residual = true;
+    nn_spec_mlp(&cri, 23, 1, 256, 3, NN_ACT_SILU);
+    nn_spec_mlp(&sac, 17, 12, 256, 2, NN_ACT_RELU);
+    nn_spec_time_embed(&tim, 16);
+    struct nn *p = nn_new(&pol, err, sizeof(err)), *c = nn_new(&cri, err, sizeof(err));
+    struct nn *a = nn_new(&sac, err, sizeof(err)), *t = nn_new(&tim, err, sizeof(err));
+    T_CHECK(p && c && a && t);
+    T_EQ_INT(p->n_params, 40 * 512 + 512 + 2 * (512 * 512 + 512) + 512 * 12 + 12);
+    T_EQ_INT(c->n_params, 23 * 256 + 256 + 2 * (256 * 256 + 256) + 256 + 1);
+    T_EQ_INT(a->n_params, 17 * 256 + 256 + 256 * 256 + 256 + 256 * 12 + 12);
+    T_EQ_INT(t->n_params, 16 * 32 + 32 + 32 * 16 + 16);
+    T_CHECK(!p->layer[0].skip && p->layer[1].skip && p->layer[2].skip && !p->layer[3].skip);
+    T_CHECK(t->layer[0].act == NN_ACT_MISH && t->layer[1].act == NN_ACT_NONE);
+    double f = 2.0 * 256 * (40 * 512 + 2 * 512 * 512 + 512 * 12);
+    T_NEAR(nn_flops_forward(p, 256), f, 0.5);
+    T_NEAR(nn_flops_backward(p, 256, true), 2 * f, 0.5);
+    T_NEAR(nn_flops_backward(p, 256, false), 2 * f - 2.0 * 256 * 40 * 512, 0.5);
+    /* hashes: equal for equal layouts, different for any change */
+    uint64_t hs[8];
+    struct nn_spec v = pol;
+    hs[0] = p->hash;
+    hs[1] = c->hash;
+    hs[2] = a->hash;
+    hs[3] = t->hash;
+    v.residual = false;
+    hs[4] = nn_spec_hash(&v);
+    v = pol;
+    v.layer_norm = true;
+    hs[5] = nn_spec_hash(&v);
+    v = pol;
+    v.out_act = NN_ACT_TANH;
+    hs[6] = nn_spec_hash(&v);
+    v = tim;
+    v.time_scale = 100;
+    hs[7] = nn_spec_hash(&v);
+    int same = 0;
+    for (int i = 0; i < 8; i++)
+        for (int j = i + 1; j < 8; j++)
+            same += hs[i] == hs[j];
+    T_EQ_INT(same, 0);
+    T_CHECK(nn_spec_hash(&pol) == p->hash);
+    v = pol;
+    v.hidden[5] = 77; /* beyond n_hidden: not part of the layout */
+    T_CHECK(nn_spec_hash(&v) == p->hash);
+    nn_destroy(&p);
+    nn_destroy(&c);
+    nn_destroy(&a);
+    nn_destroy(&t);
+}
+
+/* init: deterministic per seed, within ±1/sqrt(fan_in); copy_params gives identical outputs */
+static void test_init_and_copy(void)
+{
+    struct nn_spec s;
+    nn_spec_mlp(&s, 9, 3, 64, 2, NN_ACT_RELU);
+    s.layer_norm = true;
+    struct rng r1, r2;
+    rng_init(&r1, 5, 0);
+    rng_init(&r2, 6, 0);
+    struct nn *a = nn_new(&s, err, sizeof(err)), *b = nn_new(&s, err, sizeof(err));
+    nn_init(a, &r1);
+    nn_init(b, &r2);
+    T_CHECK(memcmp(a->params, b->params, a->n_params * sizeof(float)) != 0);
+    int out_of_range = 0;
+    double maxw = 0;
+    for (int i = 0; i < a->n_layers; i++) {
+        const struct nn_layer *L = &a->layer[i];
+        double lim = 1 / sqrt(L->in);
+        for (size_t k = L->w; k < L->b + L->out; k++) {
+            out_of_range += fabs(a->params[k]) > lim;
+            maxw = fmax(maxw, fabs(a->params[k]) * sqrt(L->in));
+        }
+        for (int k = 0; L->ln && k < L->out; k++)
+            out_of_range += a->params[L->g + k] != 1 || a->params[L->beta + k] != 0;
+    }
+    T_EQ_INT(out_of_range, 0);
+    T_CHECK(maxw > 0.95); /* really spans the range */
+    rng_init(&r1, 5, 0);
+    nn_init(b, &r1);
+    T_CHECK(memcmp(a->params, b->params, a->n_params * sizeof(float)) == 0);
+    rng_init(&r2, 6, 0);
+    nn_init(b, &r2);
+    nn_copy_params(b, a);
+    T_CHECK(memcmp(a->params, b->params, a->n_params * sizeof(float)) == 0);
+    nn_destroy(&a);
+    nn_destroy(&b);
+}
+
+int main(void)
+{
+    T_RUN(test_linear_vs_naive);
+    T_RUN(test_forward_vs_reference);
+    T_RUN(test_activation_accuracy);
+    T_RUN(test_gradcheck_layers);
+    T_RUN(test_gradcheck_networks);
+    T_RUN(test_gradcheck_catches_errors);
+    T_RUN(test_gradcheck_composition);
+    T_RUN(test_batch_independence);
+    T_RUN(test_two_contexts_and_accumulation);
+    T_RUN(test_infer_equals_forward);
+    T_RUN(test_spec_validation);
+    T_RUN(test_shapes_hash_flops);
+    T_RUN(test_init_and_copy);
+    return T_DONE("nn");
+}
