@@ -63,7 +63,11 @@ static void *connect_socket(struct actor *a, int type, int port)
     int linger = 0, hwm = a->local.send_hwm, tmo = 100;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
     if (type == ZMQ_PUSH) {
+        // small queues and kernel buffers: when the learner holds back, the actor stops soon
+        // (otherwise megabytes of old-policy data wait in socket buffers)
+        int buf = 65536;
         zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+        zmq_setsockopt(s, ZMQ_SNDBUF, &buf, sizeof(buf));
         zmq_setsockopt(s, ZMQ_SNDTIMEO, &tmo, sizeof(tmo));
     }
     if (type == ZMQ_SUB) {

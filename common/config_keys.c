@@ -81,7 +81,7 @@ const struct config_key config_keys[] = {
     // ---- actor
     K("actor", segment_len, CONFIG_T_INT, 1, 4096, "64", NULL,
       "chunk steps per segment message (an episode end closes a segment early)"),
-    K("actor", send_hwm, CONFIG_T_INT, 1, 100000, "16", NULL,
+    K("actor", send_hwm, CONFIG_T_INT, 1, 100000, "4", NULL,
       "segments queued per actor before sends block (backpressure)"),
     K("actor", heartbeat_secs, CONFIG_T_DBL, 0.05, 60, "1", NULL, "seconds between heartbeats"),
     K("actor", actor_timeout, CONFIG_T_DBL, 0.5, 3600, "10", NULL,

@@ -51,9 +51,13 @@ static void *bind_socket(struct learner *l, int type, int port, char *err, size_
         return NULL;
     }
     int linger = type == ZMQ_PUB ? 500 : 0;
-    int hwm = type == ZMQ_PULL ? 64 : 1000;
+    int hwm = type == ZMQ_PULL ? 8 : 1000;
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    if (type == ZMQ_PULL) {
+        int buf = 65536; /* bounded kernel buffers keep backpressure tight (policy lag) */
+        zmq_setsockopt(sock, ZMQ_RCVBUF, &buf, sizeof(buf));
+    }
     if (zmq_bind(sock, ep) != 0) {
         snprintf(err, errlen, "cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
         zmq_close(sock);
