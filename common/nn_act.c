@@ -103,7 +103,7 @@ NN_INLINE nn_v4f act_df(enum nn_act a, nn_v4f u, nn_v4f g)
 NN_INLINE void fwd_row(enum nn_act a, const float *u, float *y, int n)
 {
     for (int j = 0; j < n; j += NN_V) {
-        int k = RL_NN_K(n, j);
+        int k = NN_LANES(n, j);
         nn_stk(y + j, act_f(a, nn_ldk(u + j, k)), k);
     }
 }
@@ -116,7 +116,7 @@ void nn_act_fwd(enum nn_act a, const float *u, float *y, int n)
 NN_INLINE void fwd_bias_row(enum nn_act a, float *z, const float *b, float *y, int n)
 {
     for (int j = 0; j < n; j += NN_V) {
-        int k = RL_NN_K(n, j);
+        int k = NN_LANES(n, j);
         nn_v4f v = nn_ldk(z + j, k) + nn_ldk(b + j, k);
         nn_stk(z + j, v, k);
         nn_stk(y + j, act_f(a, v), k);
@@ -131,7 +131,7 @@ void nn_act_fwd_bias(enum nn_act a, float *z, const float *b, float *y, int n)
 NN_INLINE void fwd_bias_d_row(enum nn_act a, float *z, const float *b, float *y, int n)
 {
     for (int j = 0; j < n; j += NN_V) {
-        int k = RL_NN_K(n, j);
+        int k = NN_LANES(n, j);
         nn_v4f d;
         nn_v4f v = nn_ldk(z + j, k) + nn_ldk(b + j, k);
         nn_stk(y + j, act_fd(a, v, &d), k);
@@ -147,7 +147,7 @@ void nn_act_fwd_bias_d(enum nn_act a, float *z, const float *b, float *y, int n)
 void nn_mul_acc_row(float *dz, const float *g, const float *d, float *acc, int n)
 {
     for (int j = 0; j < n; j += NN_V) {
-        int k = RL_NN_K(n, j);
+        int k = NN_LANES(n, j);
         nn_v4f v = nn_ldk(g + j, k) * nn_ldk(d + j, k);
         nn_stk(dz + j, v, k);
         nn_stk(acc + j, nn_ldk(acc + j, k) + v, k);
@@ -157,7 +157,7 @@ void nn_mul_acc_row(float *dz, const float *g, const float *d, float *acc, int n
 void nn_add_row(float *y, const float *x, int n)
 {
     for (int j = 0; j < n; j += NN_V) {
-        int k = RL_NN_K(n, j);
+        int k = NN_LANES(n, j);
         nn_stk(y + j, nn_ldk(y + j, k) + nn_ldk(x + j, k), k);
     }
 }
@@ -166,7 +166,7 @@ float nn_ln_fwd_row(float *z, const float *b, const float *gain, const float *be
 {
     nn_v4f acc = nn_splat(0.0f);
     for (int j = 0; j < n; j += NN_V) {
-        int k = RL_NN_K(n, j);
+        int k = NN_LANES(n, j);
         nn_v4f v = nn_ldk(z + j, k) + nn_ldk(b + j, k);
         nn_stk(z + j, v, k);
         acc += v;
@@ -174,14 +174,14 @@ float nn_ln_fwd_row(float *z, const float *b, const float *gain, const float *be
     float mean = nn_hsum(acc) / (float)n;
     acc = nn_splat(0.0f);
     for (int j = 0; j < n; j += NN_V) {
-        int k = RL_NN_K(n, j);
+        int k = NN_LANES(n, j);
         nn_v4f d = nn_ldk(z + j, k) - mean;
         d = nn_sel(nn_lanes_below(k), d, nn_splat(0.0f)); /* padded lanes are not data */
         acc += d * d;
     }
     float rstd = 1.0f / sqrtf(nn_hsum(acc) / (float)n + NN_LN_EPS);
     for (int j = 0; j < n; j += NN_V) {
-        int k = RL_NN_K(n, j);
+        int k = NN_LANES(n, j);
         nn_v4f xh = (nn_ldk(z + j, k) - mean) * rstd;
         nn_stk(z + j, xh, k);
         nn_stk(y + j, nn_ldk(gain + j, k) * xh + nn_ldk(beta + j, k), k);
@@ -200,7 +200,7 @@ NN_INLINE void ln_bwd_row1(enum nn_act a, const float *xh, const float *gain, co
     nn_v4f s1 = nn_splat(0.0f);
     nn_v4f s2 = nn_splat(0.0f);
     for (int j = 0; j < n; j += NN_V) {
-        int k = RL_NN_K(n, j);
+        int k = NN_LANES(n, j);
         nn_v4f x = nn_ldk(xh + j, k);
         nn_v4f g = nn_ldk(gain + j, k);
         nn_v4f du = act_df(a, g * x + nn_ldk(beta + j, k), nn_ldk(gy + j, k));
@@ -223,7 +223,7 @@ void nn_ln_bwd_row(enum nn_act a, const float *xh, float rstd, const float *gain
     float m1 = m[0] / (float)n;
     float m2 = m[1] / (float)n;
     for (int j = 0; j < n; j += NN_V) {
-        int k = RL_NN_K(n, j);
+        int k = NN_LANES(n, j);
         nn_v4f d = nn_ldk(dz + j, k);
         nn_stk(dz + j, rstd * (d - m1 - nn_ldk(xh + j, k) * m2), k);
     }

@@ -21,7 +21,7 @@
 #define NN_INLINE static inline __attribute__((always_inline))
 
 /* lanes of the chunk starting at j of a row of n floats */
-#define RL_NN_K(n, j) ((n) - (j) < NN_V ? (n) - (j) : NN_V)
+#define NN_LANES(n, j) ((n) - (j) < NN_V ? (n) - (j) : NN_V)
 
 typedef float nn_v4f __attribute__((vector_size(16)));
 typedef int32_t nn_v4i __attribute__((vector_size(16)));
@@ -103,16 +103,18 @@ NN_INLINE float nn_hsum(nn_v4f v)
 
 /*
  * e^x with relative error < 2e-7: x = n·ln2 + r, |r| <= ln2/2, e^r by its degree-6 Taylor
- * polynomial, 2^n through the exponent bits. Returns +inf above 88, 0 below -87 (no
- * subnormals), NaN for NaN.
+ * polynomial, 2^n through the exponent bits. x is clamped to [-88, 89] so that n stays in
+ * [-127, 128], where the exponent bits give 0 and +inf: results flush to 0 below about -87.7
+ * (no subnormals) and overflow to +inf above about 88.4. NaN stays NaN (the clamps keep it).
  */
 NN_INLINE nn_v4f nn_vexp(nn_v4f x)
 {
     const float shift = 12582912.0f; /* 1.5·2^23: adding it rounds to an integer */
-    nn_v4f xc = nn_vmax(nn_vmin(x, nn_splat(88.0f)), nn_splat(-87.0f));
-    nn_v4f t = xc * 1.44269504f + shift;
+    x = nn_sel(x > 89.0f, nn_splat(89.0f), x);
+    x = nn_sel(x < -88.0f, nn_splat(-88.0f), x);
+    nn_v4f t = x * 1.44269504f + shift;
     nn_v4f n = t - shift;
-    nn_v4f r = xc - n * 0.693145752f - n * 1.42860677e-6f; /* ln2 split in two parts */
+    nn_v4f r = x - n * 0.693145752f - n * 1.42860677e-6f; /* ln2 split in two parts */
     nn_v4f p = nn_splat(1.0f / 720.0f);
     p = p * r + 1.0f / 120.0f;
     p = p * r + 1.0f / 24.0f;
@@ -121,10 +123,7 @@ NN_INLINE nn_v4f nn_vexp(nn_v4f x)
     p = p * r + 1.0f;
     p = p * r + 1.0f;
     nn_v4i bits = ((nn_v4i)t - (nn_v4i)nn_splat(shift) + 127) << 23;
-    p = p * (nn_v4f)bits;
-    p = nn_sel(x > 88.0f, nn_splat(INFINITY), p);
-    p = nn_sel(x < -87.0f, nn_splat(0.0f), p);
-    return nn_sel(x == x, p, x);
+    return p * (nn_v4f)bits;
 }
 
 /* sqrt of non-negative lanes */

@@ -1,0 +1,517 @@
+/*
+ * top.c — `rldt top`: a live terminal view of a learner's stats socket. Polls GET /stats with a
+ * small blocking HTTP/1.0 client (plain sockets, poll() time-outs, http_parser for the
+ * response), parses the JSON with jansson and redraws one compact frame per interval.
+ * Everything printed from the document is filtered to printable ASCII (no terminal escapes
+ * from the wire). Single-threaded; the only global is the SIGINT/SIGTERM stop flag.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <http_parser.h>
+#include <jansson.h>
+#include <math.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "deploy/rldt/cmd.h"
+
+#define TOP_DEFAULT_HOST "127.0.0.1"
+#define TOP_DEFAULT_PORT "5558"
+#define TOP_TIMEOUT_S 3.0
+#define TOP_MAX_BODY (16u << 20)
+#define TOP_WIDTH 100
+
+static volatile sig_atomic_t top_stop;
+
+struct top_opts {
+    char host[256];
+    char port[16];
+    double interval;
+    bool once;
+};
+
+// ---- flags -------------------------------------------------------------------------------
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: rldt top [--stats=ADDR:PORT] [--interval=SECS] [--once]\n\n"
+               "Live view of a learner's stats socket (GET /stats).\n\n"
+               "  --stats=ADDR:PORT  stats socket to poll (default " TOP_DEFAULT_HOST
+               ":" TOP_DEFAULT_PORT "; [v6]:PORT for IPv6)\n"
+               "  --interval=SECS    seconds between frames, 0.1..3600 (default 1)\n"
+               "  --once             print one frame without clearing the screen and exit:\n"
+               "                     0 when the socket answered, 1 when it could not be read\n"
+               "  --help             this text\n");
+}
+
+// split "host:port", "[v6]:port" or "host"; false on a malformed address
+static bool split_addr(const char *s, struct top_opts *o)
+{
+    const char *host = s;
+    size_t hlen;
+    const char *port = NULL;
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+        if (!end || (end[1] && end[1] != ':'))
+            return false;
+        host = s + 1;
+        hlen = (size_t)(end - host);
+        port = end[1] ? end + 2 : NULL;
+    } else {
+        const char *colon = strrchr(s, ':');
+        hlen = colon ? (size_t)(colon - s) : strlen(s);
+        port = colon ? colon + 1 : NULL;
+    }
+    if (hlen == 0 || hlen >= sizeof(o->host))
+        return false;
+    memcpy(o->host, host, hlen);
+    o->host[hlen] = '\0';
+    if (port) {
+        char *end;
+        long p = strtol(port, &end, 10);
+        if (!*port || *end || p < 1 || p > 65535)
+            return false;
+        snprintf(o->port, sizeof(o->port), "%ld", p);
+    }
+    return true;
+}
+
+// 0: run, 1: --help printed, 2: usage error (message printed)
+static int parse_flags(int argc, char **argv, struct top_opts *o)
+{
+    snprintf(o->host, sizeof(o->host), "%s", TOP_DEFAULT_HOST);
+    snprintf(o->port, sizeof(o->port), "%s", TOP_DEFAULT_PORT);
+    o->interval = 1.0;
+    o->once = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 1;
+        } else if (!strcmp(a, "--once")) {
+            o->once = true;
+        } else if (!strncmp(a, "--stats=", 8)) {
+            if (!split_addr(a + 8, o)) {
+                fprintf(stderr, "rldt top: --stats: bad address '%s' (want ADDR:PORT)\n", a + 8);
+                return 2;
+            }
+        } else if (!strncmp(a, "--interval=", 11)) {
+            char *end;
+            o->interval = strtod(a + 11, &end);
+            if (!a[11] || *end || !(o->interval >= 0.1 && o->interval <= 3600)) {
+                fprintf(stderr, "rldt top: --interval: '%s' is not a number in 0.1..3600\n",
+                        a + 11);
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "rldt top: unknown option '%s' (see rldt top --help)\n", a);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+// ---- HTTP client -------------------------------------------------------------------------
+
+struct response {
+    int status;
+    bool done;
+    char *body;
+    size_t len;
+    size_t cap;
+    bool too_big;
+};
+
+static int on_resp_body(http_parser *p, const char *at, size_t len)
+{
+    struct response *r = p->data;
+    if (r->len + len > TOP_MAX_BODY) {
+        r->too_big = true;
+        return -1;
+    }
+    if (r->len + len + 1 > r->cap) {
+        size_t cap = RL_MAX(r->cap * 2, r->len + len + 1);
+        char *b = realloc(r->body, cap);
+        if (!b)
+            return -1;
+        r->body = b;
+        r->cap = cap;
+    }
+    memcpy(r->body + r->len, at, len);
+    r->len += len;
+    r->body[r->len] = '\0';
+    return 0;
+}
+
+static int on_resp_complete(http_parser *p)
+{
+    struct response *r = p->data;
+    r->status = (int)p->status_code;
+    r->done = true;
+    return 0;
+}
+
+// wait for events on fd until the deadline; 0, -ETIMEDOUT or -errno
+static int wait_fd(int fd, short events, double deadline)
+{
+    for (;;) {
+        double left = deadline - rl_now();
+        if (left <= 0)
+            return -ETIMEDOUT;
+        struct pollfd pfd = {.fd = fd, .events = events};
+        int n = poll(&pfd, 1, (int)(left * 1000) + 1);
+        if (n > 0)
+            return 0;
+        if (n < 0 && errno != EINTR)
+            return -errno;
+        if (n < 0 && top_stop)
+            return -EINTR;
+    }
+}
+
+// a non-blocking socket connected to host:port before the deadline, or -errno
+static int dial(const char *host, const char *port, double deadline, char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res;
+    int r = getaddrinfo(host, port, &hints, &res);
+    if (r != 0) {
+        snprintf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(r));
+        return -EHOSTUNREACH;
+    }
+    int fd = -1;
+    int e = ECONNREFUSED;
+    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            e = errno;
+            continue;
+        }
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+            e = errno;
+            socklen_t len = sizeof(e);
+            if (e == EINPROGRESS && (e = -wait_fd(fd, POLLOUT, deadline)) == 0)
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len);
+            if (e != 0) {
+                close(fd);
+                fd = -1;
+            }
+        }
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        snprintf(err, errlen, "cannot connect: %s", strerror(e));
+    return fd < 0 ? -e : fd;
+}
+
+static int send_all(int fd, const char *buf, size_t len, double deadline)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN && errno != EINTR)
+            return -errno;
+        if (n < 0) {
+            int r = wait_fd(fd, POLLOUT, deadline);
+            if (r < 0)
+                return r;
+            continue;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+// read and parse the response until it is complete or the peer closes
+static int read_response(int fd, struct response *resp, double deadline, char *err, size_t errlen)
+{
+    static const http_parser_settings settings = {.on_body = on_resp_body,
+                                                  .on_message_complete = on_resp_complete};
+    http_parser p;
+    http_parser_init(&p, HTTP_RESPONSE);
+    p.data = resp;
+    char buf[16384];
+    while (!resp->done) {
+        int r = wait_fd(fd, POLLIN, deadline);
+        if (r < 0) {
+            snprintf(err, errlen, "no complete answer: %s", strerror(-r));
+            return r;
+        }
+        ssize_t n = recv(fd, buf, sizeof(buf), 0);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
+        if (n < 0) {
+            snprintf(err, errlen, "read: %s", strerror(errno));
+            return -errno;
+        }
+        // n == 0 tells the parser about EOF (ends a body without Content-Length)
+        size_t used = http_parser_execute(&p, &settings, buf, (size_t)n);
+        if (HTTP_PARSER_ERRNO(&p) != HPE_OK || used != (size_t)n) {
+            snprintf(err, errlen, "bad HTTP answer: %s",
+                     resp->too_big ? "body too large"
+                                   : http_errno_description(HTTP_PARSER_ERRNO(&p)));
+            return -EPROTO;
+        }
+        if (n == 0 && !resp->done) {
+            snprintf(err, errlen, "connection closed before a complete answer");
+            return -EPROTO;
+        }
+    }
+    return 0;
+}
+
+// GET path from host:port into resp (body malloc'd); 0 or -errno with a reason in err
+static int http_get(const struct top_opts *o, const char *path, struct response *resp, char *err,
+                    size_t errlen)
+{
+    double deadline = rl_now() + TOP_TIMEOUT_S;
+    memset(resp, 0, sizeof(*resp));
+    int fd = dial(o->host, o->port, deadline, err, errlen);
+    if (fd < 0)
+        return fd;
+    char req[512];
+    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %s\r\nAccept: application/json\r\n\r\n",
+                     path, o->host);
+    int r = send_all(fd, req, (size_t)n, deadline);
+    if (r < 0)
+        snprintf(err, errlen, "send: %s", strerror(-r));
+    else
+        r = read_response(fd, resp, deadline, err, errlen);
+    close(fd);
+    return r;
+}
+
+// ---- formatting --------------------------------------------------------------------------
+
+// printable-ASCII copy of s (at most size - 1 bytes)
+static const char *clean(const char *s, char *out, size_t size)
+{
+    size_t i = 0;
+    for (; s && s[i] && i + 1 < size; i++)
+        out[i] = (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f ? s[i] : '?';
+    out[i] = '\0';
+    return out;
+}
+
+// 12345678 -> "12.3M"; NaN -> "-"
+static const char *human(double v, char *out, size_t size)
+{
+    static const char units[] = " kMGTP";
+    if (!isfinite(v)) {
+        snprintf(out, size, "-");
+        return out;
+    }
+    int u = 0;
+    while (fabs(v) >= 999.5 && u < 5) {
+        v /= 1000;
+        u++;
+    }
+    if (u == 0)
+        snprintf(out, size, fabs(v - round(v)) < 1e-9 ? "%.0f" : "%.3g", v);
+    else
+        snprintf(out, size, "%.3g%c", v, units[u]);
+    return out;
+}
+
+static double jnum(const json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static const char *jstr(const json_t *o, const char *key, char *out, size_t size)
+{
+    json_t *v = json_object_get(o, key);
+    return clean(json_is_string(v) ? json_string_value(v) : "-", out, size);
+}
+
+static void print_header(FILE *f, const struct top_opts *o, const json_t *doc)
+{
+    char algo[48];
+    char task[48];
+    char pver[16];
+    double up = jnum(doc, "uptime_s");
+    long s = isfinite(up) ? (long)up : 0;
+    fprintf(f, "rldt top  %s:%s  %s/%s  epoch %.0f  up %ldh%02ldm%02lds  policy v%s%s\n", o->host,
+            o->port, jstr(doc, "algo", algo, sizeof(algo)), jstr(doc, "task", task, sizeof(task)),
+            jnum(doc, "run_epoch"), s / 3600, s / 60 % 60, s % 60,
+            human(jnum(doc, "policy_version"), pver, sizeof(pver)),
+            json_is_true(json_object_get(doc, "finished")) ? "  [finished]" : "");
+}
+
+static void print_totals(FILE *f, const json_t *doc)
+{
+    char b[9][16];
+    const json_t *replay = json_object_get(doc, "replay");
+    double size = jnum(replay, "size");
+    double cap = jnum(replay, "capacity");
+    fprintf(f, "steps %s %s/s  upd %s %s/s  replay %s/%s %.0f%%  return %.4g (n=%s)  lag %s  "
+               "rejected %s\n",
+            human(jnum(doc, "env_steps"), b[0], 16), human(jnum(doc, "env_steps_per_s"), b[1], 16),
+            human(jnum(doc, "updates"), b[2], 16), human(jnum(doc, "updates_per_s"), b[3], 16),
+            human(size, b[4], 16), human(cap, b[5], 16), cap > 0 ? 100 * size / cap : 0.0,
+            jnum(doc, "recent_return"), human(jnum(doc, "recent_episodes"), b[6], 16),
+            human(jnum(doc, "policy_lag_max"), b[7], 16), human(jnum(doc, "rejected_total"), b[8], 16));
+}
+
+// actor table, at most max_rows rows (< 0: all)
+static void print_actors(FILE *f, const json_t *doc, int max_rows)
+{
+    const json_t *actors = json_object_get(doc, "actors");
+    size_t n = json_is_array(actors) ? json_array_size(actors) : 0;
+    fprintf(f, "\n%6s %-24s %7s %8s %5s %8s %8s %8s\n", "ACTOR", "NAME", "HB(s)", "POLICY", "LAG",
+            "STEPS", "STEPS/S", "SEGS");
+    for (size_t i = 0; i < n; i++) {
+        if (max_rows >= 0 && (int)i >= max_rows) {
+            fprintf(f, "... %zu more\n", n - i);
+            break;
+        }
+        const json_t *a = json_array_get(actors, i);
+        char name[25];
+        char b[6][16];
+        double hb = jnum(a, "heartbeat_age_s");
+        fprintf(f, "%6s %-24s %7.1f %8s %5s %8s %8s %8s\n", human(jnum(a, "id"), b[0], 16),
+                jstr(a, "name", name, sizeof(name)), hb, human(jnum(a, "policy_version"), b[1], 16),
+                human(jnum(a, "policy_lag"), b[2], 16), human(jnum(a, "env_steps"), b[3], 16),
+                human(jnum(a, "steps_per_s"), b[4], 16), human(jnum(a, "segments"), b[5], 16));
+    }
+    if (n == 0)
+        fprintf(f, "(no actors)\n");
+}
+
+// "title: k v  k v ..." wrapped at TOP_WIDTH; nonzero_only skips zero values
+static void print_table(FILE *f, const char *title, const json_t *obj, bool nonzero_only)
+{
+    if (!json_is_object(obj))
+        return;
+    int col = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        double x = json_is_number(v) ? json_number_value(v) : NAN;
+        if (nonzero_only && x == 0)
+            continue;
+        char k[48];
+        char item[96];
+        int n = snprintf(item, sizeof(item), "%s %.5g", clean(key, k, sizeof(k)), x);
+        if (col == 0)
+            col = fprintf(f, "%s:", title);
+        else if (col + 2 + n > TOP_WIDTH)
+            col = fprintf(f, "\n%*s", (int)strlen(title) + 1, "") - 1;
+        col += fprintf(f, "  %s", item);
+    }
+    if (col)
+        fputc('\n', f);
+}
+
+static void print_frame(FILE *f, const struct top_opts *o, const json_t *doc, int max_rows)
+{
+    print_header(f, o, doc);
+    print_totals(f, doc);
+    print_actors(f, doc, max_rows);
+    fputc('\n', f);
+    print_table(f, "scalars", json_object_get(doc, "scalars"), false);
+    print_table(f, "rejected", json_object_get(doc, "rejected"), true);
+    print_table(f, "events", json_object_get(doc, "counters"), true);
+}
+
+// ---- main loop ---------------------------------------------------------------------------
+
+// fetch and parse /stats; the document or NULL with a reason in err
+static json_t *fetch(const struct top_opts *o, char *err, size_t errlen)
+{
+    struct response resp;
+    json_t *doc = NULL;
+    if (http_get(o, "/stats", &resp, err, errlen) < 0)
+        goto out;
+    if (resp.status != 200) {
+        char body[80];
+        snprintf(err, errlen, "HTTP %d: %s", resp.status, clean(resp.body, body, sizeof(body)));
+        goto out;
+    }
+    json_error_t jerr;
+    doc = json_loadb(resp.body ? resp.body : "", resp.len, 0, &jerr);
+    if (!doc)
+        snprintf(err, errlen, "bad JSON: %s (line %d)", jerr.text, jerr.line);
+    else if (!json_is_object(doc)) {
+        snprintf(err, errlen, "bad JSON: not an object");
+        json_decref(doc);
+        doc = NULL;
+    }
+out:
+    free(resp.body);
+    return doc;
+}
+
+static int term_rows(void)
+{
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0)
+        return ws.ws_row;
+    return 40;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    top_stop = 1;
+}
+
+int cmd_top(int argc, char **argv)
+{
+    struct top_opts o;
+    int r = parse_flags(argc, argv, &o);
+    if (r)
+        return r == 1 ? 0 : 2;
+    char err[512];
+    if (o.once) {
+        json_t *doc = fetch(&o, err, sizeof(err));
+        if (!doc) {
+            fprintf(stderr, "rldt top: %s:%s: %s\n", o.host, o.port, err);
+            return 1;
+        }
+        print_frame(stdout, &o, doc, -1);
+        json_decref(doc);
+        return 0;
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    bool finished = false;
+    while (!top_stop && !finished) {
+        char *frame = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&frame, &len);
+        if (!f) {
+            fprintf(stderr, "rldt top: out of memory\n");
+            return 1;
+        }
+        fputs("\033[H\033[2J", f); // home, clear screen
+        json_t *doc = fetch(&o, err, sizeof(err));
+        if (doc) {
+            print_frame(f, &o, doc, RL_MAX(term_rows() - 10, 1));
+            finished = json_is_true(json_object_get(doc, "finished"));
+            json_decref(doc);
+        } else {
+            fprintf(f, "rldt top  %s:%s  %s (retrying every %gs; Ctrl-C quits)\n", o.host,
+                    o.port, err, o.interval);
+        }
+        fclose(f);
+        fwrite(frame, 1, len, stdout);
+        fflush(stdout);
+        free(frame);
+        if (!finished)
+            rl_sleep(o.interval);
+    }
+    return 0;
+}
