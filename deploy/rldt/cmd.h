@@ -8,6 +8,7 @@
 int cmd_bench(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 
 /* bench targets, called by cmd_bench with argv[0] = target name */

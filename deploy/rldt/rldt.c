@@ -14,9 +14,10 @@ struct command {
 
 static const struct command commands[] = {
     {"run", cmd_run, "train: one learner and N actors on this machine, with live progress"},
+    {"config", cmd_config, "print the resolved configuration as an INI file (all keys, with help)"},
     {"eval", cmd_eval, "evaluate a policy on a task: mean/std of return and length"},
     {"top", cmd_top, "live view of a learner's stats socket (--stats=ADDR:PORT, --once)"},
-    {"bench", cmd_bench, "benchmarks: nn, env (figures next to a limit measured in the same run)"},
+    {"bench", cmd_bench, "benchmarks: nn, env, learner, ingest (each next to a limit measured in the same run)"},
 };
 
 static void usage(FILE *f)

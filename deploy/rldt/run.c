@@ -248,8 +248,8 @@ int cmd_run(int argc, char **argv)
 {
     struct launcher L;
     memset(&L, 0, sizeof(L));
-    int rc = config_cli(&L.c, "rldt run", "rldt run [--config=FILE] [--key=value ...]", NULL, argc,
-                        argv, NULL, NULL);
+    int rc = config_cli(&L.c, "rldt run", "rldt run [--config=FILE] [--key=value ...]",
+                        "run,env,net,learner,actor,train,sac", argc, argv, NULL, NULL);
     if (rc)
         return rc == 1 ? 0 : 2;
     if (!L.c.stats[0] ||
