@@ -267,6 +267,24 @@ static void test_actor_killed(void)
     T_CHECK(waitpid(learner, NULL, WNOHANG) == 0); /* learner undisturbed */
 }
 
+// env steps of the last checkpoint a learner log reports (-1 if none)
+static double last_checkpoint_steps(const char *log)
+{
+    char path[400], line[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, log);
+    FILE *f = fopen(path, "r");
+    double v = -1;
+    while (f && fgets(line, sizeof(line), f)) {
+        const char *p = strstr(line, "checkpoint ");
+        const char *q = p ? strstr(p, "(env_steps=") : NULL;
+        if (q)
+            v = strtod(q + 11, NULL);
+    }
+    if (f)
+        fclose(f);
+    return v;
+}
+
 static void test_resume_and_finish(void)
 {
     json_t *d = stats();
@@ -279,7 +297,11 @@ static void test_resume_and_finish(void)
     // the actors keep running, waiting for a learner to come back
     rl_sleep(0.5);
     T_CHECK(waitpid(actor[1], NULL, WNOHANG) == 0 && waitpid(actor[2], NULL, WNOHANG) == 0);
-    // resume with a step budget a little beyond the checkpoint: the run then ends by itself
+    // resume with a step budget a little beyond the final checkpoint (its env steps are in the
+    // learner's log; /stats lags by up to half a second): the run then ends by itself
+    double ck = last_checkpoint_steps("learner.log");
+    T_CHECK_MSG(ck >= steps, "final checkpoint at %g env steps, stats said %g", ck, steps);
+    steps = ck;
     char max[64];
     snprintf(max, sizeof(max), "--max-env-steps=%.0f", steps + 1500);
     learner = start("rldt-learner", "learner2.log", "--resume", max);
