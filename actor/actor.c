@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "actor/rollout.h"
 #include "actor/vecenv.h"
 #include "common/log.h"
 #include "common/policy.h"
@@ -41,6 +42,7 @@ struct actor {
     struct rng rng;
     uint64_t version; /* params in use; 0 = none (random warm-up) */
     uint64_t latest;  /* latest version the learner announced */
+    uint64_t learner_steps; /* env steps the learner has ingested (from acks) */
     double last_request;
     struct wire_segbuf *seg;
     uint64_t *seg_version;
@@ -268,6 +270,7 @@ static void poll_learner(struct actor *a)
                 a->over = true;
             if (m.heartbeat_ack.param_version > a->latest)
                 a->latest = m.heartbeat_ack.param_version;
+            a->learner_steps = m.heartbeat_ack.env_steps;
         } else if (m.type == WIRE_PARAMS) {
             on_params(a, &m.params);
         }
@@ -415,6 +418,58 @@ static int chunk_step(struct actor *a)
     return 0;
 }
 
+// ---- evaluator role ------------------------------------------------------------------------
+
+struct eval_ctx {
+    struct actor *a;
+};
+
+static int eval_act(void *ctx, const float *obs, int num_envs, float *chunks)
+{
+    struct actor *a = ((struct eval_ctx *)ctx)->a;
+    policy_act(a->pol, obs, num_envs, &a->rng, true, chunks);
+    return 0;
+}
+
+// evaluate the current weights whenever the learner passes the next eval_every boundary
+static int eval_loop(struct actor *a)
+{
+    uint64_t next = 0;
+    int evals = 0;
+    while (!*a->stop && !a->over && a->registered) {
+        poll_learner(a);
+        if (a->version == 0 || a->version < a->latest || a->learner_steps < next) {
+            rl_sleep(0.02);
+            continue;
+        }
+        uint64_t at = a->learner_steps, version = a->version;
+        struct rollout_stats st;
+        int rc = rollout_eval(a->venv, eval_act, &(struct eval_ctx){a}, a->run.eval_episodes, NULL,
+                              NULL, &st);
+        if (rc < 0) {
+            log_error("evaluation failed: %s", strerror(-rc));
+            return rc;
+        }
+        struct wire_msg m = {.type = WIRE_EVAL_REPORT};
+        m.eval_report = (struct wire_eval_report){a->id,
+                                                  a->epoch,
+                                                  version,
+                                                  at,
+                                                  (float)st.return_mean,
+                                                  (float)st.return_std,
+                                                  (float)st.length_mean,
+                                                  (uint32_t)st.episodes};
+        send_msg(a, a->ctl, &m, ZMQ_DONTWAIT);
+        evals++;
+        log_info("eval %d: return %.1f +- %.1f at env_steps=%llu (v%llu, %.1fs)", evals,
+                 st.return_mean, st.return_std, (unsigned long long)at,
+                 (unsigned long long)version, st.secs);
+        uint64_t every = (uint64_t)a->run.eval_every;
+        next = every ? (at / every + 1) * every : UINT64_MAX;
+    }
+    return 0;
+}
+
 // ---- the loop ----------------------------------------------------------------------------
 
 static int loop(struct actor *a)
@@ -432,6 +487,12 @@ static int loop(struct actor *a)
                 return rc;
             restart_segments(a);
             random_warmup = a->run.warmup_steps > 0 && a->latest == 0;
+        }
+        if (!strcmp(a->local.actor_role, "eval")) {
+            int rc = eval_loop(a);
+            if (rc < 0)
+                return rc;
+            continue;
         }
         poll_learner(a);
         if (a->version == 0 && !random_warmup) {

@@ -66,6 +66,9 @@ struct rl_config {
     double heartbeat_secs;
     double actor_timeout;
     char actor_name[64];
+    char actor_role[16];
+    int64_t eval_every;
+    int eval_episodes;
     // [train]
     double gamma;
     int batch_size;

@@ -88,6 +88,12 @@ const struct config_key config_keys[] = {
       "seconds without heartbeat before the learner marks an actor gone, or an actor "
       "re-registers"),
     K("actor", actor_name, CONFIG_T_STR, 0, 0, "", NULL, "actor name (empty = host:pid)"),
+    K("actor", actor_role, CONFIG_T_ENUM, 0, 0, "collect", "collect|eval",
+      "collect: stream experience; eval: run deterministic evaluations for the learner"),
+    K("actor", eval_every, CONFIG_T_I64, 0, 1e15, "20000", NULL,
+      "env steps between deterministic evaluations (0 = none; `rldt run` starts an evaluator)"),
+    K("actor", eval_episodes, CONFIG_T_INT, 1, 1000, "10", NULL,
+      "episodes per evaluation"),
     // ---- train
     K("train", gamma, CONFIG_T_DBL, 0, 1, "0.99", NULL, "discount per env step"),
     K("train", batch_size, CONFIG_T_INT, 1, 65536, "256", NULL, "rows per training batch"),

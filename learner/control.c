@@ -86,7 +86,28 @@ static void on_heartbeat(struct ctl *c, const struct wire_heartbeat *h)
     m.heartbeat_ack.run_epoch = s->run_epoch;
     m.heartbeat_ack.param_version = atomic_load(&s->version);
     m.heartbeat_ack.stop = atomic_load(&s->finished);
+    m.heartbeat_ack.env_steps = atomic_load(&s->env_steps);
     reply(c, &m);
+}
+
+static void on_eval(struct ctl *c, const struct wire_eval_report *r)
+{
+    struct shared *s = c->s;
+    if (r->run_epoch != s->run_epoch) {
+        shared_reject(s, REJECT_STALE_EPOCH, "eval report from an earlier run epoch");
+        return;
+    }
+    pthread_mutex_lock(&s->eval_lock);
+    s->eval_count++;
+    s->eval_return = r->return_mean;
+    s->eval_std = r->return_std;
+    s->eval_length = r->length_mean;
+    s->eval_steps = r->env_steps;
+    s->eval_version = r->policy_version;
+    pthread_mutex_unlock(&s->eval_lock);
+    log_info("eval: return %.1f +- %.1f, length %.0f over %u episodes (policy v%llu, env_steps=%llu)",
+             r->return_mean, r->return_std, r->length_mean, r->episodes,
+             (unsigned long long)r->policy_version, (unsigned long long)r->env_steps);
 }
 
 static void on_params_request(struct ctl *c)
@@ -140,6 +161,9 @@ static void handle(struct ctl *c, zmq_msg_t *body)
             on_params_request(c);
         else
             shared_reject(s, REJECT_STALE_EPOCH, "params request from an earlier run epoch");
+        break;
+    case WIRE_EVAL_REPORT:
+        on_eval(c, &m.eval_report);
         break;
     case WIRE_BYE:
         if (m.bye.run_epoch == s->run_epoch) {

@@ -39,6 +39,7 @@ struct learner {
     struct algo_report rep;
     uint64_t reported_episodes;
     uint64_t rejected_seen[REJECT_COUNT];
+    uint64_t eval_seen;
 };
 
 static void *bind_socket(struct learner *l, int type, int port, char *err, size_t errlen)
@@ -169,6 +170,7 @@ struct learner *learner_new(const struct rl_config *c, char *err, size_t errlen)
     atomic_store(&s->train_start, -1);
     pthread_mutex_init(&s->ret_lock, NULL);
     pthread_mutex_init(&s->params_lock, NULL);
+    pthread_mutex_init(&s->eval_lock, NULL);
     l->ops = ops;
     s->cfg_text = config_to_string(c);
     s->actors = actors_new();
@@ -257,6 +259,32 @@ static void publish(struct learner *l, bool stop)
 
 // ---- reporting ---------------------------------------------------------------------------
 
+// append new evaluation reports to <run_dir>/eval.csv (one row per report)
+static void eval_row(struct learner *l, double t0)
+{
+    struct shared *s = &l->s;
+    pthread_mutex_lock(&s->eval_lock);
+    bool fresh = s->eval_count != l->eval_seen;
+    l->eval_seen = s->eval_count;
+    double ret = s->eval_return, sd = s->eval_std, len = s->eval_length;
+    uint64_t steps = s->eval_steps, ver = s->eval_version;
+    pthread_mutex_unlock(&s->eval_lock);
+    if (!fresh || !s->cfg.run_dir[0])
+        return;
+    char path[CONFIG_STR + 32];
+    snprintf(path, sizeof(path), "%s/eval.csv", s->cfg.run_dir);
+    struct stat st;
+    bool empty = stat(path, &st) != 0 || st.st_size == 0;
+    FILE *f = fopen(path, "a");
+    if (!f)
+        return;
+    if (empty)
+        fprintf(f, "wall_s,env_steps,policy_version,return_mean,return_std,length_mean\n");
+    fprintf(f, "%.3f,%llu,%llu,%.3f,%.3f,%.1f\n", rl_now() - t0, (unsigned long long)steps,
+            (unsigned long long)ver, ret, sd, len);
+    fclose(f);
+}
+
 static double recent_return(struct shared *s, int *n)
 {
     pthread_mutex_lock(&s->ret_lock);
@@ -298,6 +326,14 @@ static void refresh_stats(struct learner *l)
     stats_set(st, "ingest_held_secs", atomic_load(&s->held_secs_ms) / 1000.0);
     for (int i = 0; i < l->rep.n; i++)
         stats_set(st, l->rep.name[i], l->rep.value[i]);
+    pthread_mutex_lock(&s->eval_lock);
+    if (s->eval_count) {
+        stats_set(st, "eval_return", s->eval_return);
+        stats_set(st, "eval_return_std", s->eval_std);
+        stats_set(st, "eval_length", s->eval_length);
+        stats_set(st, "eval_env_steps", (double)s->eval_steps);
+    }
+    pthread_mutex_unlock(&s->eval_lock);
     struct stats_snap *snap = stats_render(st, now);
     if (snap && l->statsd)
         statsd_publish(l->statsd, snap);
@@ -319,7 +355,7 @@ static void metrics_row(struct learner *l, double t0)
             return;
         if (fresh) {
             fprintf(l->metrics, "wall_s,env_steps,chunk_steps,updates,policy_version,replay,"
-                                "episodes,return_recent");
+                                "episodes,return_recent,eval_return,eval_env_steps");
             for (int i = 0; i < l->rep.n; i++)
                 fprintf(l->metrics, ",%s", l->rep.name[i]);
             fputc('\n', l->metrics);
@@ -327,12 +363,16 @@ static void metrics_row(struct learner *l, double t0)
     }
     int n;
     double ret = recent_return(s, &n);
-    fprintf(l->metrics, "%.3f,%llu,%llu,%llu,%llu,%ld,%llu,%.4g", rl_now() - t0,
+    pthread_mutex_lock(&s->eval_lock);
+    double eret = s->eval_count ? s->eval_return : NAN;
+    uint64_t esteps = s->eval_steps;
+    pthread_mutex_unlock(&s->eval_lock);
+    fprintf(l->metrics, "%.3f,%llu,%llu,%llu,%llu,%ld,%llu,%.4g,%.4g,%llu", rl_now() - t0,
             (unsigned long long)atomic_load(&s->env_steps),
             (unsigned long long)atomic_load(&s->chunk_steps),
             (unsigned long long)atomic_load(&s->updates),
             (unsigned long long)atomic_load(&s->version), replay_size(s->replay),
-            (unsigned long long)atomic_load(&s->episodes), ret);
+            (unsigned long long)atomic_load(&s->episodes), ret, eret, (unsigned long long)esteps);
     for (int i = 0; i < l->rep.n; i++)
         fprintf(l->metrics, ",%.6g", l->rep.value[i]);
     fputc('\n', l->metrics);
@@ -452,6 +492,7 @@ int learner_run(struct learner *l, volatile sig_atomic_t *stop)
         double now = rl_now();
         if (now - last_stats > 0.5) {
             refresh_stats(l);
+            eval_row(l, t0);
             last_stats = now;
         }
         if (now - last_metrics > c->metrics_secs && atomic_load(&s->updates) > 0) {
@@ -511,6 +552,7 @@ void learner_destroy(struct learner **pl)
     }
     pthread_mutex_destroy(&s->ret_lock);
     pthread_mutex_destroy(&s->params_lock);
+    pthread_mutex_destroy(&s->eval_lock);
     free(l);
     *pl = NULL;
 }

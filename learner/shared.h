@@ -59,6 +59,12 @@ struct shared {
     float ret[RECENT_RETURNS];
     int ret_n, ret_head;
 
+    // the latest evaluation report (control writes, trainer reads), under eval_lock
+    pthread_mutex_t eval_lock;
+    uint64_t eval_count; /* reports received */
+    double eval_return, eval_std, eval_length;
+    uint64_t eval_steps, eval_version;
+
     // the current params message (trainer swaps, control sends)
     pthread_mutex_t params_lock;
     struct params_blob *params;

@@ -8,6 +8,7 @@
 #include "proto/wire.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,7 @@ static const char *const type_names[] = {
     [WIRE_PARAMS_REQUEST] = "params_request",
     [WIRE_SEGMENT] = "segment",
     [WIRE_PARAMS] = "params",
+    [WIRE_EVAL_REPORT] = "eval_report",
 };
 
 const char *wire_type_name(enum wire_type t)
@@ -84,6 +86,7 @@ union pb_body {
     Rldt__ParamsRequest params_request;
     Rldt__Segment segment;
     Rldt__Params params;
+    Rldt__EvalReport eval_report;
 };
 
 static char *str_in(const char *s)
@@ -204,9 +207,25 @@ static void control_to_pb(const struct wire_msg *m, union pb_body *b, Rldt__Enve
         b->heartbeat_ack.run_epoch = m->heartbeat_ack.run_epoch;
         b->heartbeat_ack.param_version = m->heartbeat_ack.param_version;
         b->heartbeat_ack.stop = m->heartbeat_ack.stop;
+        b->heartbeat_ack.env_steps = m->heartbeat_ack.env_steps;
         e->body_case = RLDT__ENVELOPE__BODY_HEARTBEAT_ACK;
         e->heartbeat_ack = &b->heartbeat_ack;
         break;
+    case WIRE_EVAL_REPORT: {
+        const struct wire_eval_report *r = &m->eval_report;
+        b->eval_report = (Rldt__EvalReport)RLDT__EVAL_REPORT__INIT;
+        b->eval_report.actor_id = r->actor_id;
+        b->eval_report.run_epoch = r->run_epoch;
+        b->eval_report.policy_version = r->policy_version;
+        b->eval_report.env_steps = r->env_steps;
+        b->eval_report.return_mean = r->return_mean;
+        b->eval_report.return_std = r->return_std;
+        b->eval_report.length_mean = r->length_mean;
+        b->eval_report.episodes = r->episodes;
+        e->body_case = RLDT__ENVELOPE__BODY_EVAL_REPORT;
+        e->eval_report = &b->eval_report;
+        break;
+    }
     case WIRE_BYE:
         b->bye = (Rldt__Bye)RLDT__BYE__INIT;
         b->bye.actor_id = m->bye.actor_id;
@@ -488,6 +507,17 @@ static int check_welcome(const struct wire_welcome *w, char *err, size_t errlen)
     return 0;
 }
 
+static int check_eval(const struct wire_eval_report *r, char *err, size_t errlen)
+{
+    int rc = check_epoch("eval_report", r->run_epoch, err, errlen);
+    if (rc)
+        return rc;
+    if (!isfinite(r->return_mean) || !isfinite(r->return_std) || r->return_std < 0 ||
+        !isfinite(r->length_mean) || r->length_mean < 0)
+        return BAD("eval_report: non-finite or negative statistics");
+    return check_range("eval_report episodes", r->episodes, 1, 1000000, err, errlen);
+}
+
 int wire_check(const struct wire_msg *m, char *err, size_t errlen)
 {
     int rc;
@@ -515,6 +545,8 @@ int wire_check(const struct wire_msg *m, char *err, size_t errlen)
         return check_segment(&m->segment, err, errlen);
     case WIRE_PARAMS:
         return check_params(&m->params, err, errlen);
+    case WIRE_EVAL_REPORT:
+        return check_eval(&m->eval_report, err, errlen);
     default:
         return BAD("no message body");
     }
@@ -619,8 +651,17 @@ static void control_from_pb(const Rldt__Envelope *e, struct wire_msg *m)
     case RLDT__ENVELOPE__BODY_HEARTBEAT_ACK:
         m->type = WIRE_HEARTBEAT_ACK;
         m->heartbeat_ack = (struct wire_heartbeat_ack){
-            e->heartbeat_ack->run_epoch, e->heartbeat_ack->param_version, e->heartbeat_ack->stop};
+            e->heartbeat_ack->run_epoch, e->heartbeat_ack->param_version, e->heartbeat_ack->stop,
+            e->heartbeat_ack->env_steps};
         break;
+    case RLDT__ENVELOPE__BODY_EVAL_REPORT: {
+        const Rldt__EvalReport *p = e->eval_report;
+        m->type = WIRE_EVAL_REPORT;
+        m->eval_report = (struct wire_eval_report){p->actor_id,    p->run_epoch,  p->policy_version,
+                                                   p->env_steps,   p->return_mean, p->return_std,
+                                                   p->length_mean, p->episodes};
+        break;
+    }
     case RLDT__ENVELOPE__BODY_BYE:
         m->type = WIRE_BYE;
         m->bye = (struct wire_bye){e->bye->actor_id, e->bye->run_epoch, e->bye->reason};
@@ -684,7 +725,7 @@ static unsigned count_bodies(const uint8_t *p, size_t len)
 
     while (p < end && read_varint(&p, end, &tag)) {
         uint64_t field = tag >> 3;
-        n += field >= 2 && field <= 9;
+        n += field >= 2 && field <= 10; /* the oneof body fields */
         switch (tag & 7) {
         case 0:
             if (!read_varint(&p, end, &v))

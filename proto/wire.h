@@ -36,6 +36,7 @@ enum wire_type {
     WIRE_PARAMS_REQUEST,
     WIRE_SEGMENT,
     WIRE_PARAMS,
+    WIRE_EVAL_REPORT,
 };
 
 /*
@@ -87,6 +88,19 @@ struct wire_heartbeat_ack {
     uint64_t run_epoch; /* >= 1 */
     uint64_t param_version;
     bool stop; /* the run is over: exit */
+    uint64_t env_steps; /* env steps the learner has ingested */
+};
+
+/* evaluator -> learner (control): a deterministic evaluation of one params version. */
+struct wire_eval_report {
+    uint32_t actor_id;
+    uint64_t run_epoch; /* >= 1 */
+    uint64_t policy_version;
+    uint64_t env_steps;  /* learner env steps when the evaluation was due */
+    float return_mean;   /* finite */
+    float return_std;    /* finite, >= 0 */
+    float length_mean;   /* finite, >= 0 */
+    uint32_t episodes;   /* >= 1 */
 };
 
 /* either way (control): leaving. */
@@ -166,6 +180,7 @@ struct wire_msg {
         struct wire_params_request params_request;
         struct wire_segment segment;
         struct wire_params params;
+        struct wire_eval_report eval_report;
     };
 };
 

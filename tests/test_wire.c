@@ -252,13 +252,16 @@ static struct wire_msg sample_control(enum wire_type t)
         m.heartbeat = (struct wire_heartbeat){12, 77, 1ull << 35, 1234, 9, 1e5f, 999, 3, 17, 2.5f};
         break;
     case WIRE_HEARTBEAT_ACK:
-        m.heartbeat_ack = (struct wire_heartbeat_ack){77, 10, true};
+        m.heartbeat_ack = (struct wire_heartbeat_ack){77, 10, true, 1ull << 40};
         break;
     case WIRE_BYE:
         m.bye = (struct wire_bye){12, 77, "shutting down: SIGTERM\n"};
         break;
     case WIRE_PARAMS_REQUEST:
         m.params_request = (struct wire_params_request){12, 77, 8};
+        break;
+    case WIRE_EVAL_REPORT:
+        m.eval_report = (struct wire_eval_report){12, 77, 9, 123456, 1500.5f, 210.25f, 812.5f, 10};
         break;
     default:
         RL_ASSERT(0);
@@ -319,6 +322,26 @@ static void test_roundtrip_control(void)
     T_EQ_INT(o.heartbeat_ack.run_epoch, 77);
     T_EQ_INT(o.heartbeat_ack.param_version, 10);
     T_CHECK(o.heartbeat_ack.stop);
+    T_EQ_INT(o.heartbeat_ack.env_steps, 1ull << 40);
+
+    m = sample_control(WIRE_EVAL_REPORT);
+    T_EQ_INT(pack_decode(d, &m, &o, NULL), 0);
+    T_EQ_INT(o.type, WIRE_EVAL_REPORT);
+    T_EQ_INT(o.eval_report.actor_id, 12);
+    T_EQ_INT(o.eval_report.run_epoch, 77);
+    T_EQ_INT(o.eval_report.policy_version, 9);
+    T_EQ_INT(o.eval_report.env_steps, 123456);
+    T_NEAR(o.eval_report.return_mean, 1500.5, 0);
+    T_NEAR(o.eval_report.return_std, 210.25, 0);
+    T_NEAR(o.eval_report.length_mean, 812.5, 0);
+    T_EQ_INT(o.eval_report.episodes, 10);
+    // bad statistics and zero episodes are refused
+    m.eval_report.return_mean = NAN;
+    T_EQ_INT(pack_decode(d, &m, &o, NULL), -EPROTO);
+    m = sample_control(WIRE_EVAL_REPORT);
+    m.eval_report.episodes = 0;
+    T_EQ_INT(pack_decode(d, &m, &o, NULL), -EPROTO);
+    T_EQ_STR(wire_type_name(WIRE_EVAL_REPORT), "eval_report");
 
     m = sample_control(WIRE_BYE);
     T_EQ_INT(pack_decode(d, &m, &o, NULL), 0);
@@ -536,7 +559,7 @@ static void test_mutations(void)
     int errors = 0, total = 0;
 
     enum wire_type types[] = {WIRE_HELLO, WIRE_WELCOME,        WIRE_HEARTBEAT, WIRE_HEARTBEAT_ACK,
-                              WIRE_BYE,   WIRE_PARAMS_REQUEST, WIRE_SEGMENT,   WIRE_PARAMS};
+                              WIRE_BYE,   WIRE_PARAMS_REQUEST, WIRE_SEGMENT,   WIRE_PARAMS, WIRE_EVAL_REPORT};
     rng_init(&g, 5, 5);
     for (size_t k = 0; k < RL_ARRAY_LEN(types); k++) {
         struct wire_msg m = types[k] == WIRE_SEGMENT  ? sample_segment(20, 5, 6, k)
@@ -564,7 +587,7 @@ static void test_truncation(void)
     static uint8_t full[64 << 10];
 
     enum wire_type types[] = {WIRE_HELLO, WIRE_WELCOME,        WIRE_HEARTBEAT, WIRE_HEARTBEAT_ACK,
-                              WIRE_BYE,   WIRE_PARAMS_REQUEST, WIRE_SEGMENT,   WIRE_PARAMS};
+                              WIRE_BYE,   WIRE_PARAMS_REQUEST, WIRE_SEGMENT,   WIRE_PARAMS, WIRE_EVAL_REPORT};
     for (size_t k = 0; k < RL_ARRAY_LEN(types); k++) {
         struct wire_msg m = types[k] == WIRE_SEGMENT  ? sample_segment(30, 11, 12, k)
                             : types[k] == WIRE_PARAMS ? sample_params()

@@ -42,7 +42,8 @@ struct launcher {
     char cfg_path[CONFIG_STR + 32];
     char bin[PATH_MAX];
     pid_t learner;
-    pid_t actor[MAX_ACTORS];
+    pid_t actor[MAX_ACTORS + 1]; /* actors, then the evaluator */
+    int n;                       /* processes in actor[] */
     int respawns;
     char host[256], port[16];
     bool tty;
@@ -60,7 +61,8 @@ static int exe_dir(char *out, size_t len)
     return 0;
 }
 
-static pid_t spawn(struct launcher *L, const char *prog, const char *logname, const char *extra)
+static pid_t spawn(struct launcher *L, const char *prog, const char *logname, const char *extra,
+                   const char *extra2)
 {
     char path[PATH_MAX + 32], cfg[CONFIG_STR + 48], log[CONFIG_STR + 64];
     snprintf(path, sizeof(path), "%s/%s", L->bin, prog);
@@ -77,18 +79,21 @@ static pid_t spawn(struct launcher *L, const char *prog, const char *logname, co
         dup2(fd, STDERR_FILENO);
         dup2(fd, STDOUT_FILENO);
     }
-    char *argv[] = {path, cfg, (char *)extra, NULL};
+    char *argv[] = {path, cfg, (char *)extra, (char *)extra2, NULL};
     execv(path, argv);
     fprintf(stderr, "rldt run: cannot start %s: %s\n", path, strerror(errno));
     _exit(127);
 }
 
+// actor i, or the evaluator when i == c.actors (an actor in the eval role)
 static pid_t spawn_actor(struct launcher *L, int i)
 {
+    if (i == L->c.actors)
+        return spawn(L, "rldt-actor", "eval.log", "--actor-role=eval", "--actor-name=eval");
     char log[32], name[48];
     snprintf(log, sizeof(log), "actor-%d.log", i);
     snprintf(name, sizeof(name), "--actor-name=a%d", i);
-    return spawn(L, "rldt-actor", log, name);
+    return spawn(L, "rldt-actor", log, name, NULL);
 }
 
 // print the last lines of a log in the run directory
@@ -121,7 +126,7 @@ static bool reap(struct launcher *L, int *learner_status)
             L->learner = 0;
             continue;
         }
-        for (int i = 0; i < L->c.actors; i++)
+        for (int i = 0; i < L->n; i++)
             if (L->actor[i] == pid) {
                 L->actor[i] = 0;
                 bool crashed = WIFSIGNALED(st) || WEXITSTATUS(st) != 0;
@@ -149,16 +154,22 @@ static void progress(struct launcher *L, double t0, bool final)
     json_t *ret = json_object_get(doc, "recent_return");
     double lag = json_number_value(json_object_get(doc, "policy_lag_max"));
     json_t *actors = json_object_get(doc, "actors");
+    json_t *scal = json_object_get(doc, "scalars");
+    json_t *ev = json_object_get(scal, "eval_return");
+    char evs[64] = "";
+    if (json_is_number(ev))
+        snprintf(evs, sizeof(evs), " | eval %.1f @%.0f", json_number_value(ev),
+                 json_number_value(json_object_get(scal, "eval_env_steps")));
     double frac = steps / (double)L->c.max_env_steps;
     double el = rl_now() - t0;
     char eta[32] = "-";
     if (frac > 0.01 && frac < 1)
         snprintf(eta, sizeof(eta), "%.0fs", el * (1 - frac) / frac);
-    fprintf(stderr, "%s%.0f/%lld env steps (%.1f%%) | %.0f steps/s | return %s%.1f | %.1f upd/s | "
+    fprintf(stderr, "%s%.0f/%lld env steps (%.1f%%) | %.0f steps/s | return %s%.1f%s | %.1f upd/s | "
                     "lag %.0f | actors %zu | %.0fs elapsed, eta %s%s",
             L->tty ? "\r\033[K" : "", steps, (long long)L->c.max_env_steps, 100 * frac, sps,
             json_is_number(ret) ? "" : "n/a ", json_is_number(ret) ? json_number_value(ret) : 0.0,
-            ups, lag, json_is_array(actors) ? json_array_size(actors) : 0, el, eta,
+            evs, ups, lag, json_is_array(actors) ? json_array_size(actors) : 0, el, eta,
             L->tty && !final ? "" : "\n");
     json_decref(doc);
 }
@@ -167,7 +178,7 @@ static void stop_all(struct launcher *L, int sig)
 {
     if (L->learner)
         kill(L->learner, sig);
-    for (int i = 0; i < L->c.actors; i++)
+    for (int i = 0; i < L->n; i++)
         if (L->actor[i])
             kill(L->actor[i], sig);
 }
@@ -176,7 +187,7 @@ static bool any_alive(struct launcher *L)
 {
     if (L->learner)
         return true;
-    for (int i = 0; i < L->c.actors; i++)
+    for (int i = 0; i < L->n; i++)
         if (L->actor[i])
             return true;
     return false;
@@ -269,7 +280,7 @@ int cmd_run(int argc, char **argv)
             L.c.algo, L.c.env, L.c.actors, L.c.num_envs, (long long)L.c.max_env_steps, L.dir);
     double t0 = rl_now();
     int status = 0;
-    L.learner = spawn(&L, "rldt-learner", "learner.stderr", NULL);
+    L.learner = spawn(&L, "rldt-learner", "learner.stderr", NULL, NULL);
     if (L.learner < 0 || wait_learner(&L, &status) < 0) {
         fprintf(stderr, "rldt run: the learner did not come up; its log (%s/log.txt):\n", L.dir);
         tail_log(L.dir, "log.txt");
@@ -278,7 +289,8 @@ int cmd_run(int argc, char **argv)
         wait_all(&L, 2, &status);
         return 1;
     }
-    for (int i = 0; i < L.c.actors; i++)
+    L.n = L.c.actors + (L.c.eval_every > 0);
+    for (int i = 0; i < L.n; i++)
         L.actor[i] = spawn_actor(&L, i);
     double last = 0;
     int sent = 0;
