@@ -18,8 +18,8 @@
 #define TABLE_MAX RL_MAX(STATS_MAX_SCALARS, STATS_MAX_COUNTERS)
 
 static const char *const known_reasons[] = {
-    "bad_size", "decode_error", "bad_version", "unknown_actor", "stale_policy", "wrong_dims",
-    "non_finite",
+    "bad_size",     "decode_error", "bad_version", "unknown_actor",
+    "stale_policy", "wrong_dims",   "non_finite",
 };
 
 struct named {
@@ -64,7 +64,8 @@ struct state {
     uint64_t episodes;
     uint64_t pver;
     bool finished;
-    double returns[STATS_RETURN_WINDOW]; // ring, the last min(episodes, window) returns
+    uint64_t nret;                       // returns recorded by this process
+    double returns[STATS_RETURN_WINDOW]; // ring, the last min(nret, window) returns
     struct rate steps_rate;
     struct rate upd_rate;
     struct table scalars;
@@ -173,7 +174,9 @@ static double rate_update(struct rate *m, uint64_t c, double now)
         return 0;
     }
     double dt = now - m->t;
-    if (dt >= STATS_RATE_WINDOW) {
+    if (c < m->c) { // counter set back: start over
+        *m = (struct rate){.t = now, .c = c, .r = 0};
+    } else if (dt >= STATS_RATE_WINDOW) {
         m->r = (double)(c - m->c) / dt;
         m->t = now;
         m->c = c;
@@ -257,14 +260,17 @@ void stats_add_updates(struct stats *s, uint64_t n)
     pthread_mutex_unlock(&s->mu);
 }
 
-void stats_restore_totals(struct stats *s, uint64_t env_steps, uint64_t segments,
-                          uint64_t episodes, uint64_t updates)
+void stats_restore_totals(struct stats *s, uint64_t env_steps, uint64_t segments, uint64_t episodes,
+                          uint64_t updates)
 {
     pthread_mutex_lock(&s->mu);
     s->cur.env_steps = env_steps;
     s->cur.segments = segments;
     s->cur.episodes = episodes;
     s->cur.updates = updates;
+    // restored counts are not new work: rates start from them
+    s->cur.steps_rate.c = env_steps;
+    s->cur.upd_rate.c = updates;
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -279,7 +285,7 @@ void stats_set_replay(struct stats *s, uint64_t size, uint64_t capacity)
 void stats_episode(struct stats *s, double ret)
 {
     pthread_mutex_lock(&s->mu);
-    s->cur.returns[s->cur.episodes % STATS_RETURN_WINDOW] = ret;
+    s->cur.returns[s->cur.nret++ % STATS_RETURN_WINDOW] = ret;
     s->cur.episodes++;
     pthread_mutex_unlock(&s->mu);
 }
@@ -420,7 +426,7 @@ static uint64_t lag_of(const struct state *st, const struct actor_stat *a)
 
 static void derive(const struct state *st, struct derived *d)
 {
-    d->ret_n = RL_MIN(st->episodes, (uint64_t)STATS_RETURN_WINDOW);
+    d->ret_n = RL_MIN(st->nret, (uint64_t)STATS_RETURN_WINDOW);
     double sum = 0;
     for (uint64_t i = 0; i < d->ret_n; i++)
         sum += st->returns[i];

@@ -19,10 +19,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STATS_NAME_MAX 48     /* bytes of a name, including the NUL */
-#define STATS_MAX_SCALARS 64  /* named scalars (stats_set) */
-#define STATS_MAX_COUNTERS 64 /* named event counters (stats_count) and reject reasons, each */
-#define STATS_MAX_ACTORS 512  /* rows of the actor table */
+#define STATS_NAME_MAX 48       /* bytes of a name, including the NUL */
+#define STATS_MAX_SCALARS 64    /* named scalars (stats_set) */
+#define STATS_MAX_COUNTERS 64   /* named event counters (stats_count) and reject reasons, each */
+#define STATS_MAX_ACTORS 512    /* rows of the actor table */
 #define STATS_RETURN_WINDOW 100 /* episodes in the recent mean return */
 #define STATS_RATE_WINDOW 1.0   /* seconds: rates are recomputed at most this often */
 #define STATS_JSON_VERSION 1    /* "version" field of the JSON document */
@@ -67,8 +67,8 @@ int stats_reject(struct stats *s, const char *reason, uint64_t delta);
 void stats_add_updates(struct stats *s, uint64_t n);
 
 /* Set the run totals restored from a checkpoint (env steps, segments, episodes, updates). */
-void stats_restore_totals(struct stats *s, uint64_t env_steps, uint64_t segments,
-                          uint64_t episodes, uint64_t updates);
+void stats_restore_totals(struct stats *s, uint64_t env_steps, uint64_t segments, uint64_t episodes,
+                          uint64_t updates);
 
 /* Set the replay fill: size and capacity in chunk steps. */
 void stats_set_replay(struct stats *s, uint64_t size, uint64_t capacity);

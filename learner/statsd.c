@@ -20,9 +20,9 @@
 #include "common/log.h"
 #include "common/util.h"
 
-#define LINGER_MS 2000     /* how long to drain a client after an error response */
-#define LINGER_MAX 65536   /* bytes drained at most before closing anyway */
-#define URL_MAX 1024       /* longer request targets get 414 */
+#define LINGER_MS 2000   /* how long to drain a client after an error response */
+#define LINGER_MAX 65536 /* bytes drained at most before closing anyway */
+#define URL_MAX 1024     /* longer request targets get 414 */
 
 enum conn_state { CONN_READING, CONN_WRITING, CONN_LINGER, CONN_CLOSING };
 
@@ -35,12 +35,12 @@ struct conn {
     struct statsd *sd;
     struct conn *prev; // LRU list: head is the least recently active
     struct conn *next;
-    int handles;       // handles not yet closed
+    int handles; // handles not yet closed
     enum conn_state state;
-    bool keep_alive;   // of the request being answered
-    bool head_req;     // the request being answered is a HEAD
-    int reject;        // status to answer when the parser stops on a limit, 0: 400
-    size_t hdr_bytes;  // request line + header names and values of the current request
+    bool keep_alive;  // of the request being answered
+    bool head_req;    // the request being answered is a HEAD
+    int reject;       // status to answer when the parser stops on a limit, 0: 400
+    size_t hdr_bytes; // request line + header names and values of the current request
     size_t body_bytes;
     size_t url_len;
     bool url_long;
@@ -544,8 +544,7 @@ struct statsd *statsd_new(const char *addr, int port, char *err, size_t errlen)
     }
     atomic_init(&sd->idle_ms, (uint64_t)(STATSD_IDLE_S * 1000));
     sd->stop.data = sd;
-    if (uv_tcp_init(&sd->loop, &sd->server) != 0 ||
-        server_bind(sd, addr, port, err, errlen) != 0)
+    if (uv_tcp_init(&sd->loop, &sd->server) != 0 || server_bind(sd, addr, port, err, errlen) != 0)
         goto err_teardown;
     if (uv_async_init(&sd->loop, &sd->stop, on_stop) != 0) {
         snprintf(err, errlen, "stats: uv_async_init failed");

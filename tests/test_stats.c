@@ -26,7 +26,7 @@ struct prom_check {
     char *series[MAXSERIES]; // "name{labels}" seen
     char family[128];        // the current TYPE'd family
     char ftype[16];
-    char helped[128];        // the last HELP'd name
+    char helped[128]; // the last HELP'd name
 };
 
 static bool is_name(const char *s, size_t n, bool colon)
@@ -183,10 +183,10 @@ static bool prom_valid(const char *text, struct prom_check *pc)
 static void test_validator_rejects(void)
 {
     static const char *bad[] = {
-        "rldt_x 1\n",                                             // no TYPE
-        "# HELP rldt_x h\n# TYPE rldt_x gauge\nrldt_x one\n",     // value
-        "# HELP rldt_x h\n# TYPE rldt_x counter\nrldt_x 1\n",     // counter without _total
-        "# HELP rldt_x h\n# TYPE rldt_x gauge\nrldt_x{a=\"b} 1\n", // unterminated label
+        "rldt_x 1\n",                                                  // no TYPE
+        "# HELP rldt_x h\n# TYPE rldt_x gauge\nrldt_x one\n",          // value
+        "# HELP rldt_x h\n# TYPE rldt_x counter\nrldt_x 1\n",          // counter without _total
+        "# HELP rldt_x h\n# TYPE rldt_x gauge\nrldt_x{a=\"b} 1\n",     // unterminated label
         "# HELP rldt_x h\n# TYPE rldt_x gauge\nrldt_x{a=\"\\q\"} 1\n", // bad escape
         "# HELP rldt_x h\n# TYPE rldt_x gauge\nrldt_x 1\nrldt_x 2\n",  // duplicate
         "# HELP 1x h\n# TYPE 1x gauge\n1x 1\n",                        // name
@@ -440,6 +440,44 @@ static void test_return_window(void)
     stats_destroy(&s);
 }
 
+static void test_restore_totals(void)
+{
+    // totals from a checkpoint: no rate spike, no recent return made of empty slots
+    struct stats *s = stats_new("a", "b", 2);
+    double t = rl_now();
+    stats_restore_totals(s, 100000, 500, 70, 9000);
+    stats_actor_segment(s, 1, 200, 0);
+    struct stats_snap *sn = stats_render(s, t + 2);
+    json_t *doc = sn ? json_loads(stats_snap_json(sn, NULL), 0, NULL) : NULL;
+    T_CHECK(doc != NULL);
+    if (doc) {
+        T_EQ_INT(num(doc, "env_steps"), 100200);
+        T_EQ_INT(num(doc, "segments"), 501);
+        T_EQ_INT(num(doc, "episodes"), 70);
+        T_EQ_INT(num(doc, "updates"), 9000);
+        T_NEAR(num(doc, "env_steps_per_s"), 100, 2);
+        T_NEAR(num(doc, "updates_per_s"), 0, 1e-9);
+        T_EQ_INT(num(doc, "recent_episodes"), 0);
+        T_CHECK(json_is_null(json_object_get(doc, "recent_return")));
+    }
+    json_decref(doc);
+    stats_snap_unref(&sn);
+    stats_episode(s, 5);
+    stats_restore_totals(s, 10, 1, 71, 1); // set back: rates restart at 0, never wrap
+    sn = stats_render(s, t + 4);
+    doc = sn ? json_loads(stats_snap_json(sn, NULL), 0, NULL) : NULL;
+    T_CHECK(doc != NULL);
+    if (doc) {
+        T_EQ_INT(num(doc, "recent_episodes"), 1);
+        T_NEAR(num(doc, "recent_return"), 5, 1e-12);
+        T_NEAR(num(doc, "env_steps_per_s"), 0, 1e-9);
+        T_NEAR(num(doc, "updates_per_s"), 0, 1e-9);
+    }
+    json_decref(doc);
+    stats_snap_unref(&sn);
+    stats_destroy(&s);
+}
+
 static void test_names_and_limits(void)
 {
     struct stats *s = stats_new("a", "b", 1);
@@ -649,8 +687,8 @@ static void test_render_cost(void)
         stats_snap_unref(&sn);
     }
     double dt = rl_now() - t;
-    printf("render with 103 actors, 23 scalars: %.1f us per snapshot (%zu bytes)\n",
-           dt / n * 1e6, bytes);
+    printf("render with 103 actors, 23 scalars: %.1f us per snapshot (%zu bytes)\n", dt / n * 1e6,
+           bytes);
     stats_destroy(&s);
 }
 
@@ -662,6 +700,7 @@ int main(void)
     T_RUN(test_empty_prometheus);
     T_RUN(test_rates);
     T_RUN(test_return_window);
+    T_RUN(test_restore_totals);
     T_RUN(test_names_and_limits);
     T_RUN(test_snapshot_refs);
     T_RUN(test_threads);

@@ -35,6 +35,7 @@ static volatile sig_atomic_t top_stop;
 struct top_opts {
     char host[256];
     char port[16];
+    char where[288]; // "host:port" or "[v6]:port", for messages
     double interval;
     bool once;
 };
@@ -117,6 +118,8 @@ static int parse_flags(int argc, char **argv, struct top_opts *o)
             return 2;
         }
     }
+    snprintf(o->where, sizeof(o->where), strchr(o->host, ':') ? "[%s]:%s" : "%s:%s", o->host,
+             o->port);
     return 0;
 }
 
@@ -279,8 +282,9 @@ static int http_get(const struct top_opts *o, const char *path, struct response 
     if (fd < 0)
         return fd;
     char req[512];
-    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %s\r\nAccept: application/json\r\n\r\n",
-                     path, o->host);
+    int n =
+        snprintf(req, sizeof(req),
+                 "GET %s HTTP/1.0\r\nHost: %s\r\nAccept: application/json\r\n\r\n", path, o->where);
     int r = send_all(fd, req, (size_t)n, deadline);
     if (r < 0)
         snprintf(err, errlen, "send: %s", strerror(-r));
@@ -292,12 +296,17 @@ static int http_get(const struct top_opts *o, const char *path, struct response 
 
 // ---- formatting --------------------------------------------------------------------------
 
-// printable-ASCII copy of s (at most size - 1 bytes)
+// printable-ASCII copy of s (at most size - 1 bytes): line breaks become spaces, trailing
+// spaces go, other bytes become '?'
 static const char *clean(const char *s, char *out, size_t size)
 {
     size_t i = 0;
-    for (; s && s[i] && i + 1 < size; i++)
-        out[i] = (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f ? s[i] : '?';
+    for (; s && s[i] && i + 1 < size; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        out[i] = ch == '\n' || ch == '\r' ? ' ' : ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+    }
+    while (i > 0 && out[i - 1] == ' ')
+        i--;
     out[i] = '\0';
     return out;
 }
@@ -341,8 +350,8 @@ static void print_header(FILE *f, const struct top_opts *o, const json_t *doc)
     char pver[16];
     double up = jnum(doc, "uptime_s");
     long s = isfinite(up) ? (long)up : 0;
-    fprintf(f, "rldt top  %s:%s  %s/%s  epoch %.0f  up %ldh%02ldm%02lds  policy v%s%s\n", o->host,
-            o->port, jstr(doc, "algo", algo, sizeof(algo)), jstr(doc, "task", task, sizeof(task)),
+    fprintf(f, "rldt top  %s  %s/%s  epoch %.0f  up %ldh%02ldm%02lds  policy v%s%s\n", o->where,
+            jstr(doc, "algo", algo, sizeof(algo)), jstr(doc, "task", task, sizeof(task)),
             jnum(doc, "run_epoch"), s / 3600, s / 60 % 60, s % 60,
             human(jnum(doc, "policy_version"), pver, sizeof(pver)),
             json_is_true(json_object_get(doc, "finished")) ? "  [finished]" : "");
@@ -354,13 +363,15 @@ static void print_totals(FILE *f, const json_t *doc)
     const json_t *replay = json_object_get(doc, "replay");
     double size = jnum(replay, "size");
     double cap = jnum(replay, "capacity");
-    fprintf(f, "steps %s %s/s  upd %s %s/s  replay %s/%s %.0f%%  return %.4g (n=%s)  lag %s  "
-               "rejected %s\n",
+    fprintf(f,
+            "steps %s %s/s  upd %s %s/s  replay %s/%s %.0f%%  return %.4g (n=%s)  lag %s  "
+            "rejected %s\n",
             human(jnum(doc, "env_steps"), b[0], 16), human(jnum(doc, "env_steps_per_s"), b[1], 16),
             human(jnum(doc, "updates"), b[2], 16), human(jnum(doc, "updates_per_s"), b[3], 16),
             human(size, b[4], 16), human(cap, b[5], 16), cap > 0 ? 100 * size / cap : 0.0,
             jnum(doc, "recent_return"), human(jnum(doc, "recent_episodes"), b[6], 16),
-            human(jnum(doc, "policy_lag_max"), b[7], 16), human(jnum(doc, "rejected_total"), b[8], 16));
+            human(jnum(doc, "policy_lag_max"), b[7], 16),
+            human(jnum(doc, "rejected_total"), b[8], 16));
 }
 
 // actor table, at most max_rows rows (< 0: all)
@@ -477,7 +488,7 @@ int cmd_top(int argc, char **argv)
     if (o.once) {
         json_t *doc = fetch(&o, err, sizeof(err));
         if (!doc) {
-            fprintf(stderr, "rldt top: %s:%s: %s\n", o.host, o.port, err);
+            fprintf(stderr, "rldt top: %s: %s\n", o.where, err);
             return 1;
         }
         print_frame(stdout, &o, doc, -1);
@@ -503,8 +514,8 @@ int cmd_top(int argc, char **argv)
             finished = json_is_true(json_object_get(doc, "finished"));
             json_decref(doc);
         } else {
-            fprintf(f, "rldt top  %s:%s  %s (retrying every %gs; Ctrl-C quits)\n", o.host,
-                    o.port, err, o.interval);
+            fprintf(f, "rldt top  %s  %s (retrying every %gs; Ctrl-C quits)\n", o.where, err,
+                    o.interval);
         }
         fclose(f);
         fwrite(frame, 1, len, stdout);
