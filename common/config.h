@@ -80,6 +80,20 @@ struct rl_config {
     double sac_lr;
     double sac_alpha_lr;
     double sac_init_alpha;
+    // [flow]
+    int flow_hidden;
+    int flow_depth;
+    int flow_temb;
+    int flow_steps;
+    // [pretrain]
+    char dataset[CONFIG_STR];
+    char out[CONFIG_STR];
+    int64_t collect_steps;
+    int64_t pretrain_steps;
+    int pretrain_batch;
+    double pretrain_lr;
+    double ema_decay;
+    int pretrain_threads;
 };
 
 enum config_type {

@@ -110,6 +110,29 @@ const struct config_key config_keys[] = {
       "Adam learning rate of log alpha (0 = fixed temperature)"),
     K("sac", sac_init_alpha, CONFIG_T_DBL, 1e-8, 1e4, "1.0", NULL,
       "initial entropy temperature alpha (tuned toward entropy -D)"),
+    // ---- flow
+    K("flow", flow_hidden, CONFIG_T_INT, 1, 4096, "512", NULL,
+      "flow velocity net: width of the residual ReLU trunk"),
+    K("flow", flow_depth, CONFIG_T_INT, 1, 15, "3", NULL, "flow velocity net: hidden layers"),
+    K("flow", flow_temb, CONFIG_T_INT, 2, 1024, "16", NULL,
+      "flow time embedding size (even): sinusoidal(n) -> Linear(n,2n) -> Mish -> Linear(2n,n)"),
+    K("flow", flow_steps, CONFIG_T_INT, 1, 1000, "8", NULL,
+      "Euler steps N of the flow sampler (t_k = k/N)"),
+    // ---- pretrain
+    K("pretrain", dataset, CONFIG_T_STR, 0, 0, "", NULL, "dataset file (rldt collect, pretrain)"),
+    K("pretrain", out, CONFIG_T_STR, 0, 0, "", NULL,
+      "output file (collect: dataset; pretrain: policy checkpoint)"),
+    K("pretrain", collect_steps, CONFIG_T_I64, 1, 1e10, "1000000", NULL,
+      "environment steps `rldt collect` records (--steps=N is short for it)"),
+    K("pretrain", pretrain_steps, CONFIG_T_I64, 1, 1e10, "40000", NULL,
+      "conditional flow matching gradient steps"),
+    K("pretrain", pretrain_batch, CONFIG_T_INT, 1, 65536, "256", NULL,
+      "rows (state, action chunk) per pre-training batch"),
+    K("pretrain", pretrain_lr, CONFIG_T_DBL, 0, 1, "3e-4", NULL, "pre-training Adam learning rate"),
+    K("pretrain", ema_decay, CONFIG_T_DBL, 0, 1, "0.995", NULL,
+      "decay of the EMA copy of the weights (the copy that is saved)"),
+    K("pretrain", pretrain_threads, CONFIG_T_INT, 1, 256, "2", NULL,
+      "OpenBLAS threads for pre-training"),
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);
