@@ -24,8 +24,8 @@ static bool must_hold(struct shared *s)
     uint64_t steps = atomic_load(&s->chunk_steps);
     if (start < 0) /* filling the replay (counters may be restored from a checkpoint) */
         return replay_size(s->replay) > c->min_replay + c->ingest_slack;
-    double allowed = (double)start + (double)atomic_load(&s->updates) / c->updates_per_step +
-                     (double)c->ingest_slack;
+    double done = (double)(atomic_load(&s->updates) - atomic_load(&s->train_start_updates));
+    double allowed = (double)start + done / c->updates_per_step + (double)c->ingest_slack;
     return (double)steps > allowed;
 }
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <zmq.h>
 
+#include "common/auth.h"
 #include "common/log.h"
 #include "common/task.h"
 #include "common/util.h"
@@ -40,6 +41,8 @@ struct learner {
     uint64_t reported_episodes;
     uint64_t rejected_seen[REJECT_COUNT];
     uint64_t eval_seen;
+    struct auth_keys auth; /* [auth] CURVE keys of the three sockets */
+    struct auth_zap *zap;  /* [auth] ZAP handler (auth = curve) */
 };
 
 static void *bind_socket(struct learner *l, int type, int port, char *err, size_t errlen)
@@ -58,6 +61,15 @@ static void *bind_socket(struct learner *l, int type, int port, char *err, size_
     if (type == ZMQ_PULL) {
         int buf = 65536; /* bounded kernel buffers keep backpressure tight (policy lag) */
         zmq_setsockopt(sock, ZMQ_RCVBUF, &buf, sizeof(buf));
+    }
+    // [auth] a CURVE server whose handshakes the ZAP handler checks and counts
+    int arc = auth_server_socket(sock, &l->auth);
+    if (arc == 0 && l->zap)
+        arc = auth_zap_watch(l->zap, sock);
+    if (arc < 0) {
+        snprintf(err, errlen, "CURVE setup of %s: %s", ep, strerror(-arc));
+        zmq_close(sock);
+        return NULL;
     }
     if (zmq_bind(sock, ep) != 0) {
         snprintf(err, errlen, "cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
@@ -89,11 +101,25 @@ static int open_run_dir(struct learner *l, char *err, size_t errlen)
     return 0;
 }
 
+// [auth] a failed handshake (unknown key, plain client): counted as a rejection (ZAP thread)
+static void on_auth_fail(void *user, const char *reason)
+{
+    struct learner *l = user;
+    if (l->stats)
+        stats_reject(l->stats, reason, 1);
+}
+
 static int start_threads(struct learner *l, char *err, size_t errlen)
 {
     const struct rl_config *c = &l->s.cfg;
     static struct ingest_args ia;
     static struct control_args ca;
+    // [auth] keys and the ZAP handler before any CURVE socket binds
+    if (auth_server_keys(&l->auth, c, err, errlen) < 0)
+        return -EINVAL;
+    if (l->auth.curve &&
+        !(l->zap = auth_zap_new(l->s.zctx, c->curve_allow, on_auth_fail, l, err, errlen)))
+        return -EINVAL;
     void *pull = bind_socket(l, ZMQ_PULL, c->data_port, err, errlen);
     if (!pull)
         return -EADDRINUSE;
@@ -401,13 +427,14 @@ static bool step_due(struct learner *l)
         if (replay_size(s->replay) < c->min_replay)
             return false;
         start = (int64_t)chunk;
+        atomic_store(&s->train_start_updates, atomic_load(&s->updates));
         atomic_store(&s->train_start, start);
         log_info("training starts: %ld chunk steps in replay", replay_size(s->replay));
     }
     if (c->updates_per_step <= 0)
         return true;
     double allowed = c->updates_per_step * (double)(chunk - (uint64_t)start + 1);
-    return (double)atomic_load(&s->updates) < allowed;
+    return (double)(atomic_load(&s->updates) - atomic_load(&s->train_start_updates)) < allowed;
 }
 
 static int train_once(struct learner *l, uint64_t *nan_steps)
@@ -532,6 +559,7 @@ void learner_destroy(struct learner **pl)
         pthread_join(l->control_th, NULL);
     if (l->pub)
         zmq_close(l->pub);
+    auth_zap_destroy(&l->zap); /* [auth] */
     if (s->zctx)
         zmq_ctx_term(s->zctx);
     statsd_destroy(&l->statsd);

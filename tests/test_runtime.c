@@ -42,7 +42,7 @@ static pid_t start(const char *prog, const char *log, const char *extra1, const 
     char *argv[] = {path, "--algo=sac", "--env=hopper", "--chunk=1", "--sac-hidden=32",
                     "--num-envs=2", "--min-replay=200", "--warmup-steps=200", "--batch-size=64",
                     "--publish-every=5", "--checkpoint-secs=1", "--heartbeat-secs=0.2",
-                    "--actor-timeout=2", "--segment-len=16", "--updates-per-step=0.5",
+                    "--actor-timeout=2", "--segment-len=16", "--updates-per-step=0.5", "--ingest-slack=300",
                     "--log-level=info", ports[0], ports[1], ports[2], ports[3], rd,
                     (char *)extra1, (char *)extra2, NULL};
     posix_spawn_file_actions_t fa;
@@ -267,8 +267,8 @@ static void test_actor_killed(void)
     T_CHECK(waitpid(learner, NULL, WNOHANG) == 0); /* learner undisturbed */
 }
 
-// env steps of the last checkpoint a learner log reports (-1 if none)
-static double last_checkpoint_steps(const char *log)
+// a counter ("(env_steps=" or " updates=") of the last checkpoint a learner log reports
+static double last_checkpoint(const char *log, const char *key)
 {
     char path[400], line[1024];
     snprintf(path, sizeof(path), "%s/%s", dir, log);
@@ -276,9 +276,9 @@ static double last_checkpoint_steps(const char *log)
     double v = -1;
     while (f && fgets(line, sizeof(line), f)) {
         const char *p = strstr(line, "checkpoint ");
-        const char *q = p ? strstr(p, "(env_steps=") : NULL;
+        const char *q = p ? strstr(p, key) : NULL;
         if (q)
-            v = strtod(q + 11, NULL);
+            v = strtod(q + strlen(key), NULL);
     }
     if (f)
         fclose(f);
@@ -299,11 +299,12 @@ static void test_resume_and_finish(void)
     T_CHECK(waitpid(actor[1], NULL, WNOHANG) == 0 && waitpid(actor[2], NULL, WNOHANG) == 0);
     // resume with a step budget a little beyond the final checkpoint (its env steps are in the
     // learner's log; /stats lags by up to half a second): the run then ends by itself
-    double ck = last_checkpoint_steps("learner.log");
+    double ck = last_checkpoint("learner.log", "(env_steps=");
+    double ck_updates = last_checkpoint("learner.log", " updates=");
     T_CHECK_MSG(ck >= steps, "final checkpoint at %g env steps, stats said %g", ck, steps);
     steps = ck;
     char max[64];
-    snprintf(max, sizeof(max), "--max-env-steps=%.0f", steps + 1500);
+    snprintf(max, sizeof(max), "--max-env-steps=%.0f", steps + 3000);
     learner = start("rldt-learner", "learner2.log", "--resume", max);
     T_CHECK(learner > 0);
     double until = rl_now() + 20;
@@ -327,6 +328,10 @@ static void test_resume_and_finish(void)
     T_CHECK(alive_actors() == 2 || waitpid(learner, NULL, WNOHANG) != 0);
     st = wait_exit(learner, 60);
     T_CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "resumed learner exit %d", st);
+    // training went on at the configured ratio (0.5 per chunk step) after the replay refilled
+    double end_updates = last_checkpoint("learner2.log", " updates=");
+    T_CHECK_MSG(end_updates >= ck_updates + 200, "updates %g after resume, %g before",
+                end_updates, ck_updates);
     // told the run is over, the actors exit cleanly on their own
     for (int i = 1; i < 3; i++) {
         int sa = wait_exit(actor[i], 15);
