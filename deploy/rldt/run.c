@@ -162,9 +162,13 @@ static void progress(struct launcher *L, double t0, bool final)
                  json_number_value(json_object_get(scal, "eval_env_steps")));
     double frac = steps / (double)L->c.max_env_steps;
     double el = rl_now() - t0;
+    static double first = -1; /* env steps at the first reading (a resumed run starts > 0) */
+    if (first < 0)
+        first = steps;
     char eta[32] = "-";
-    if (frac > 0.01 && frac < 1)
-        snprintf(eta, sizeof(eta), "%.0fs", el * (1 - frac) / frac);
+    double rate = el > 0 ? (steps - first) / el : 0;
+    if (rate > 0 && frac < 1)
+        snprintf(eta, sizeof(eta), "%.0fs", ((double)L->c.max_env_steps - steps) / rate);
     fprintf(stderr, "%s%.0f/%lld env steps (%.1f%%) | %.0f steps/s | return %s%.1f%s | %.1f upd/s | "
                     "lag %.0f | actors %zu | %.0fs elapsed, eta %s%s",
             L->tty ? "\r\033[K" : "", steps, (long long)L->c.max_env_steps, 100 * frac, sps,
