@@ -11,6 +11,7 @@
 
 #include "common/ckpt.h"
 #include "common/config.h"
+#include "common/flow.h"
 #include "common/gauss.h"
 #include "common/norm.h"
 #include "common/task.h"
@@ -75,7 +76,7 @@ static const struct policy_ops random_ops = {
 
 // ---- dispatch ----------------------------------------------------------------------------
 
-static const struct policy_ops *const kinds[] = {&random_ops, &gauss_policy_ops};
+static const struct policy_ops *const kinds[] = {&random_ops, &gauss_policy_ops, &flow_policy_ops};
 
 struct policy {
     const struct policy_ops *ops;
