@@ -27,17 +27,17 @@
 struct flow_ctx {
     uint64_t layout;
     int max_batch;
-    int rows_t;          /* rows of the time-net ctx: max(max_batch, N) */
+    int rows_t; /* rows of the time-net ctx: max(max_batch, N) */
     bool train;
-    int B;               /* rows of the last flow_forward */
-    struct nn_ctx *tcx;  /* time net */
-    struct nn_ctx *kcx;  /* trunk */
-    float *in;           /* (max_batch, in_dim) trunk input */
-    float *temb;         /* (rows_t, E) embeddings (inference) */
-    float *tk;           /* (rows_t) times t_k of the sampler */
-    float *v;            /* (max_batch, D) velocities of the sampler */
-    float *d_in;         /* train: (max_batch, in_dim) */
-    float *d_temb;       /* train: (max_batch, E) */
+    int B;              /* rows of the last flow_forward */
+    struct nn_ctx *tcx; /* time net */
+    struct nn_ctx *kcx; /* trunk */
+    float *in;          /* (max_batch, in_dim) trunk input */
+    float *temb;        /* (rows_t, E) embeddings (inference) */
+    float *tk;          /* (rows_t) times t_k of the sampler */
+    float *v;           /* (max_batch, D) velocities of the sampler */
+    float *d_in;        /* train: (max_batch, in_dim) */
+    float *d_temb;      /* train: (max_batch, E) */
 };
 
 // ---- spec ----------------------------------------------------------------------------------
@@ -68,9 +68,10 @@ int flow_spec_check(const struct flow_spec *s, char *err, size_t errlen)
     else if (s->steps < 1 || s->steps > 1000)
         bad = "Euler steps must be in 1..1000";
     if (bad && err && errlen)
-        snprintf(err, errlen, "flow: %s (obs %d, act %d, chunk %d, width %d, depth %d, temb %d, "
-                 "steps %d)", bad, s->obs_dim, s->act_dim, s->chunk, s->hidden, s->depth, s->temb,
-                 s->steps);
+        snprintf(err, errlen,
+                 "flow: %s (obs %d, act %d, chunk %d, width %d, depth %d, temb %d, "
+                 "steps %d)",
+                 bad, s->obs_dim, s->act_dim, s->chunk, s->hidden, s->depth, s->temb, s->steps);
     return bad ? -EINVAL : 0;
 }
 
@@ -334,8 +335,7 @@ void flow_sample(const struct flow *f, struct flow_ctx *ctx, const float *obs, i
     }
 }
 
-void flow_expected_target(const float *x, const float *t, const float *v, int B, int D,
-                          float *ahat)
+void flow_expected_target(const float *x, const float *t, const float *v, int B, int D, float *ahat)
 {
     for (int i = 0; i < B; i++) {
         float w = 1.0f - t[i];

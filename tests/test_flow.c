@@ -22,8 +22,8 @@
 
 static struct flow_spec tiny_spec(void)
 {
-    struct flow_spec s = {.obs_dim = 3, .act_dim = 2, .chunk = 2, .hidden = 8, .depth = 3,
-                          .temb = 4, .steps = 4};
+    struct flow_spec s = {
+        .obs_dim = 3, .act_dim = 2, .chunk = 2, .hidden = 8, .depth = 3, .temb = 4, .steps = 4};
     return s;
 }
 
@@ -130,8 +130,7 @@ static void test_gradients(void)
         double lm = loss_of(f, cx, x, t, obs, w, B);
         t[i] = t0;
         double fd = (lp - lm) / (2.0 * et);
-        T_CHECK_MSG(fabs(dt[i] - fd) <= 2e-2 + 3e-2 * fabs(fd), "dt[%d] %g vs fd %g", i, dt[i],
-                    fd);
+        T_CHECK_MSG(fabs(dt[i] - fd) <= 2e-2 + 3e-2 * fabs(fd), "dt[%d] %g vs fd %g", i, dt[i], fd);
     }
     flow_ctx_destroy(&cx);
     flow_destroy(&f);

@@ -17,6 +17,7 @@ static const struct target targets[] = {
     {"env", bench_env, "vectorised env steps/s vs raw mj_step on the same model"},
     {"learner", bench_learner, "training updates/s and GFLOP/s vs raw sgemm (--algo=sac)"},
     {"ingest", bench_ingest, "chunk steps/s a learner stores vs raw ZeroMQ, same message size"},
+    {"actor", bench_actor, "actor env steps/s with the flow policy vs 1/(physics + FLOPs/sgemm)"},
 };
 
 int cmd_bench(int argc, char **argv)

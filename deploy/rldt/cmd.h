@@ -10,11 +10,15 @@ int cmd_eval(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_collect(int argc, char **argv);
+int cmd_dataset_info(int argc, char **argv);
+int cmd_pretrain(int argc, char **argv);
 
 /* bench targets, called by cmd_bench with argv[0] = target name */
 int bench_nn(int argc, char **argv);
 int bench_env(int argc, char **argv);
 int bench_learner(int argc, char **argv);
 int bench_ingest(int argc, char **argv);
+int bench_actor(int argc, char **argv);
 
 #endif

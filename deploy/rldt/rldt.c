@@ -17,6 +17,9 @@ static const struct command commands[] = {
     {"config", cmd_config, "print the resolved configuration as an INI file (all keys, with help)"},
     {"eval", cmd_eval, "evaluate a policy on a task: mean/std of return and length"},
     {"top", cmd_top, "live view of a learner's stats socket (--stats=ADDR:PORT, --once)"},
+    {"collect", cmd_collect, "roll out a policy and record a dataset file (--policy, --steps, --out)"},
+    {"dataset-info", cmd_dataset_info, "verify and summarise a dataset file"},
+    {"pretrain", cmd_pretrain, "pre-train a flow policy on a dataset by conditional flow matching"},
     {"bench", cmd_bench, "benchmarks: nn, env, learner, ingest (each next to a limit measured in the same run)"},
 };
 
@@ -24,7 +27,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: rldt <command> [--key=value ...]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\n`rldt <command> --help` lists a command's options.\n");
 }
 

@@ -1,0 +1,240 @@
+/*
+ * bench_actor.c — `rldt bench actor`: the actor's inner loop (flow policy on all M envs at once
+ * → one chunk step of the envs) in env steps/s on one core, next to its ceiling
+ *   1 / (t_physics + FLOPs_inference / sgemm_rate)      (PERFORMANCE.md)
+ * with every term measured in the same run, in alternating rounds: t_physics per env step from
+ * the same vecenv stepped with random actions (no policy), FLOPs per env step counted from the
+ * flow's layers over the env steps the loop executed, the sgemm rate of one thread at
+ * 256×512×512 (the peak) and at the trunk's own shape M×W×W. Also the resident memory per env.
+ * OpenBLAS runs one thread, as in actors.
+ */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actor/rollout.h"
+#include "actor/vecenv.h"
+#include "common/config.h"
+#include "common/flow.h"
+#include "common/policy.h"
+#include "common/rng.h"
+#include "common/util.h"
+#include "deploy/rldt/cmd.h"
+
+#define ROUNDS 5
+
+struct bench_run {
+    const struct rl_config *c;
+    struct vecenv *v;
+    struct policy *p;
+    struct flow *f; /* the same shape, for FLOP counts */
+    struct rng rng;
+    struct rollout_random rnd;
+    float *chunks;
+    int M;
+};
+
+// resident set size of this process in kB (/proc/self/statm)
+static long rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, res = 0;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &res) != 2)
+            res = 0;
+        fclose(f);
+    }
+    return res * 4;
+}
+
+// sgemm GFLOP/s of one (m, k) × (k, n) product repeated for about secs
+static double sgemm_rate(int m, int n, int k, double secs)
+{
+    float *a = calloc((size_t)m * k, sizeof(float));
+    float *b = calloc((size_t)k * n, sizeof(float));
+    float *c = calloc((size_t)m * n, sizeof(float));
+    double rate = 0;
+    if (a && b && c) {
+        for (size_t i = 0; i < (size_t)m * k; i++)
+            a[i] = (float)(i % 7) * 0.1f;
+        for (size_t i = 0; i < (size_t)k * n; i++)
+            b[i] = (float)(i % 5) * 0.1f;
+        long reps = 0;
+        double t0 = rl_now(), t = t0;
+        while (t - t0 < secs) {
+            for (int r = 0; r < 4; r++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a, k, b, k,
+                            0.0f, c, n);
+            reps += 4;
+            t = rl_now();
+        }
+        rate = 2.0 * m * n * k * reps / (t - t0) / 1e9;
+    }
+    free(a);
+    free(b);
+    free(c);
+    return rate;
+}
+
+// seconds per env step of the vecenv with random actions
+static double run_physics(struct bench_run *b, double secs)
+{
+    long s0 = vecenv_stats(b->v).env_steps;
+    double t0 = rl_now(), t = t0;
+    while (t - t0 < secs) {
+        for (int k = 0; k < 8; k++) {
+            rollout_random_act(&b->rnd, vecenv_obs(b->v), b->M, b->chunks);
+            vecenv_step(b->v, b->chunks, NULL);
+        }
+        t = rl_now();
+    }
+    return (t - t0) / (double)(vecenv_stats(b->v).env_steps - s0);
+}
+
+// the actor loop: env steps/s and inference FLOPs per env step
+static double run_actor(struct bench_run *b, double secs, double *flops_per_step)
+{
+    long s0 = vecenv_stats(b->v).env_steps, calls = 0;
+    double t0 = rl_now(), t = t0;
+    while (t - t0 < secs) {
+        for (int k = 0; k < 8; k++) {
+            policy_act(b->p, vecenv_obs(b->v), b->M, &b->rng, false, b->chunks);
+            vecenv_step(b->v, b->chunks, NULL);
+            calls++;
+        }
+        t = rl_now();
+    }
+    long steps = vecenv_stats(b->v).env_steps - s0;
+    *flops_per_step = flow_flops_sample(b->f, b->M) * calls / (double)steps;
+    return steps / (t - t0);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int setup(struct bench_run *b, const struct rl_config *c, int M, char *err, size_t errlen)
+{
+    struct vecenv_config vc;
+    vecenv_config_default(&vc);
+    vc.task = c->env;
+    vc.model_file = c->model_file;
+    vc.num_envs = M;
+    vc.chunk = c->chunk;
+    vc.max_episode_steps = c->max_episode_steps;
+    vc.seed = (uint64_t)c->seed;
+    b->c = c;
+    b->M = M;
+    b->v = vecenv_new(&vc, err, errlen);
+    if (!b->v)
+        return -1;
+    struct policy_dims d = {vecenv_obs_dim(b->v), vecenv_act_dim(b->v), c->chunk};
+    struct flow_spec s;
+    if (flow_spec_from_config(&s, c, d.obs_dim, d.act_dim, d.chunk, err, errlen))
+        return -1;
+    b->f = flow_new(&s, err, errlen);
+    b->p = b->f ? policy_new("flow", c, &d, M, err, errlen) : NULL;
+    b->chunks = calloc((size_t)M * d.chunk * d.act_dim, sizeof(float));
+    if (!b->p || !b->chunks)
+        return -1;
+    rng_init(&b->rng, (uint64_t)c->seed, 7);
+    flow_init(b->f, &b->rng);
+    policy_set_params(b->p, b->f->params, b->f->n_params, b->f->layout, err, errlen);
+    rollout_random_init(&b->rnd, b->v, (uint64_t)c->seed, 1ull << 40);
+    return 0;
+}
+
+static void teardown(struct bench_run *b)
+{
+    vecenv_destroy(&b->v);
+    policy_destroy(&b->p);
+    flow_destroy(&b->f);
+    free(b->chunks);
+}
+
+// one M: alternating rounds of physics and actor phases; prints a table row
+static int bench_one(const struct rl_config *c, int M, double peak)
+{
+    char err[512];
+    struct bench_run b;
+    memset(&b, 0, sizeof(b));
+    long rss0 = rss_kb();
+    if (setup(&b, c, M, err, sizeof(err))) {
+        fprintf(stderr, "rldt bench actor: %s\n", err);
+        teardown(&b);
+        return 1;
+    }
+    double secs = c->secs / (2 * ROUNDS), fl = 0, ratio[ROUNDS], best = 0, phys_best = 1;
+    for (int r = 0; r < ROUNDS; r++) {
+        double phys = 0, rate = 0;
+        if (r % 2)
+            phys = run_physics(&b, secs);
+        rate = run_actor(&b, secs, &fl);
+        if (r % 2 == 0)
+            phys = run_physics(&b, secs);
+        ratio[r] = rate * (phys + fl / (peak * 1e9));
+        best = RL_MAX(best, rate);
+        phys_best = RL_MIN(phys_best, phys);
+    }
+    qsort(ratio, ROUNDS, sizeof(double), cmp_double);
+    long rss1 = rss_kb();
+    int W = c->flow_hidden;
+    double same = sgemm_rate(M, W, W, c->secs / 10);
+    double ceil_peak = 1.0 / (phys_best + fl / (peak * 1e9));
+    double ceil_same = 1.0 / (phys_best + fl / (same * 1e9));
+    printf("%5d %10.0f %9.1f %9.2f %10.0f %7.2f %9.1f %10.0f %7.2f %9.1f\n", M, best,
+           phys_best * 1e6, fl / 1e6, ceil_peak, ratio[ROUNDS / 2], same, ceil_same,
+           best / ceil_same, (double)(rss1 - rss0) / M);
+    teardown(&b);
+    return 0;
+}
+
+int bench_actor(int argc, char **argv)
+{
+    struct rl_config c;
+    const char *usage = "rldt bench actor [--env=TASK] [--num-envs=M] [--secs=S] [--flow-steps=N]"
+                        " [--chunk=H] [--flow-hidden=W]\n  without --num-envs: M = 1, 8, 32, 128";
+    config_default(&c);
+    snprintf(c.algo, sizeof(c.algo), "rldt");
+    char err[512];
+    int rc = config_parse_args(&c, argc, argv, NULL, NULL, err, sizeof(err));
+    if (rc == 1) {
+        printf("usage: %s\n", usage);
+        config_help(stdout, "env,bench,flow");
+        return 0;
+    }
+    if (rc == 0)
+        rc = config_validate(&c, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "rldt bench actor: %s\n", err);
+        return 2;
+    }
+    bool given = false;
+    for (int i = 1; i < argc; i++)
+        given |= !strncmp(argv[i], "--num-envs", 10);
+    int list[] = {1, 8, 32, 128};
+    int n = given ? 1 : 4;
+    if (given)
+        list[0] = c.num_envs;
+    openblas_set_num_threads(1);
+    long rss_base = rss_kb();
+    double peak = sgemm_rate(256, 512, 512, RL_MAX(0.2, c.secs / 5));
+    printf("bench actor %s: flow N=%d H=%d width %d depth %d temb %d, 1 OpenBLAS thread, "
+           "%d rounds of %.2fs\n",
+           c.env, c.flow_steps, c.chunk, c.flow_hidden, c.flow_depth, c.flow_temb, ROUNDS,
+           c.secs / (2 * ROUNDS));
+    printf("sgemm peak 256x512x512: %.1f GFLOP/s; process RSS before envs %ld kB\n", peak,
+           rss_base);
+    printf("%5s %10s %9s %9s %10s %7s %9s %10s %7s %9s\n", "M", "steps/s", "phys_us", "MFLOP/st",
+           "ceiling", "ratio", "sgemm_M", "ceiling_M", "ratio_M", "kB/env");
+    for (int i = 0; i < n && !rc; i++)
+        rc = bench_one(&c, list[i], peak);
+    printf("steps/s: best round; phys_us: vecenv time per env step with random actions;\n"
+           "ceiling = 1/(phys + FLOPs/peak sgemm); ratio = median over rounds of steps/s / ceiling;"
+           "\n*_M: the same with the sgemm rate at the trunk's own shape MxWxW; kB/env: RSS growth"
+           " / M\n");
+    return rc;
+}

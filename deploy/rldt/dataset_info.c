@@ -1,0 +1,85 @@
+/*
+ * dataset_info.c — `rldt dataset-info FILE`: verify a dataset file and summarise it (steps,
+ * episodes, return statistics, normalisation bounds), as text or one JSON line (--json).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/config.h"
+#include "common/dataset.h"
+#include "common/task.h"
+#include "deploy/rldt/cmd.h"
+
+#define INFO_USAGE "rldt dataset-info FILE [--json]"
+
+static void print_bounds(const struct dataset *d)
+{
+    int O = d->obs_dim, A = d->act_dim;
+    const float *b = d->bounds;
+    printf("obs bounds (lo .. hi per dim):\n");
+    for (int i = 0; i < O; i++)
+        printf("  obs[%2d] %10.4f .. %10.4f\n", i, b[i], b[O + i]);
+    printf("act bounds:\n");
+    for (int i = 0; i < A; i++)
+        printf("  act[%2d] %10.4f .. %10.4f\n", i, b[2 * O + i], b[2 * O + A + i]);
+}
+
+static void print_text(const char *path, const struct dataset *d, const struct dataset_stats *st)
+{
+    const struct task_info *t = task_find(d->env);
+    printf("dataset %s (format version %d)\n", path, DATASET_VERSION);
+    printf("task %s  obs_dim %d  act_dim %d\n", d->env, d->obs_dim, d->act_dim);
+    if (d->source[0])
+        printf("source: %s\n", d->source);
+    printf("steps %ld  episodes %ld (complete %ld: terminated %ld, time limit %ld; cut %ld)\n",
+           d->n, st->episodes, st->complete, st->terminated, st->timelimit, st->cut);
+    printf("return  mean %.2f  std %.2f  min %.2f  max %.2f  (complete episodes)\n", st->ret_mean,
+           st->ret_std, st->ret_min, st->ret_max);
+    if (t)
+        printf("D4RL score of the mean return: %.1f\n", task_score(t, st->ret_mean));
+    printf("length  mean %.1f  reward per step %.4f\n", st->len_mean, st->rew_mean);
+    if (d->has_bounds)
+        print_bounds(d);
+    else
+        printf("no normalisation bounds\n");
+}
+
+static void print_json(const char *path, const struct dataset *d, const struct dataset_stats *st)
+{
+    printf("{\"file\":\"%s\",\"env\":\"%s\",\"obs_dim\":%d,\"act_dim\":%d,\"steps\":%ld,"
+           "\"episodes\":%ld,\"complete\":%ld,\"terminated\":%ld,\"timelimit\":%ld,\"cut\":%ld,"
+           "\"return_mean\":%.6f,\"return_std\":%.6f,\"return_min\":%.6f,\"return_max\":%.6f,"
+           "\"length_mean\":%.4f}\n",
+           path, d->env, d->obs_dim, d->act_dim, d->n, st->episodes, st->complete, st->terminated,
+           st->timelimit, st->cut, st->ret_mean, st->ret_std, st->ret_min, st->ret_max,
+           st->len_mean);
+}
+
+int cmd_dataset_info(int argc, char **argv)
+{
+    struct rl_config c;
+    const char *pos[CONFIG_MAX_POS];
+    int npos = 0;
+    int rc = config_cli(&c, "rldt dataset-info", INFO_USAGE, "eval", argc, argv, pos, &npos);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    const char *path = npos == 1 ? pos[0] : c.dataset[0] ? c.dataset : NULL;
+    if (!path || npos > 1) {
+        fprintf(stderr, "usage: %s\n", INFO_USAGE);
+        return 2;
+    }
+    struct dataset d;
+    char err[600];
+    if (dataset_load(&d, path, err, sizeof(err)) < 0) {
+        fprintf(stderr, "rldt dataset-info: %s\n", err);
+        return 1;
+    }
+    struct dataset_stats st;
+    dataset_stats(&d, &st);
+    if (c.json)
+        print_json(path, &d, &st);
+    else
+        print_text(path, &d, &st);
+    dataset_fini(&d);
+    return 0;
+}

@@ -1,0 +1,396 @@
+/*
+ * pretrain.c — conditional flow matching on a dataset (pretrain.h).
+ *
+ * Shapes: B batch rows, O obs_dim, A act_dim, H chunk, D = H·A. RNG streams of the seed:
+ * PRETRAIN_STREAM_INIT (weights), PRETRAIN_STREAM_SPLIT (held-out episodes, validation batch),
+ * PRETRAIN_STREAM_TRAIN (batches, t, z; saved in the state file).
+ */
+#include "learner/algo/pretrain.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/ckpt.h"
+#include "common/config.h"
+#include "common/dataset.h"
+#include "common/flow.h"
+#include "common/norm.h"
+#include "common/optim.h"
+#include "common/rng.h"
+#include "common/util.h"
+
+#define PRETRAIN_STREAM_INIT 0x9e70000001ULL
+#define PRETRAIN_STREAM_SPLIT 0x9e70000002ULL
+#define PRETRAIN_STREAM_TRAIN 0x9e70000003ULL
+#define PRETRAIN_STATE_VERSION 1
+#define PRETRAIN_HOLDOUT_EVERY 50
+#define PRETRAIN_VAL_ROWS 512
+#define PRETRAIN_WARMUP 1000
+
+struct batch {
+    int B;
+    float *x, *t, *obs, *u; /* (B, D), (B), (B, O), (B, D) target a − z */
+};
+
+struct pretrain {
+    int O, A, H, D, B;
+    float ema_decay;
+    struct flow *net, *ema;
+    struct flow_ctx *ctx;  /* training, B rows */
+    struct flow_ctx *vctx; /* inference, validation rows */
+    struct optim *opt;
+    struct rng rng;
+    float *obs, *act;  /* (n, O), (n, A) normalised data */
+    int64_t *ep_end;   /* (n) one past the last row of each row's episode */
+    long *train, *val; /* row indices */
+    long n_train, n_val;
+    struct batch b, vb;
+    float *dv;     /* (B, D) */
+    float *bounds; /* (2O + 2A) */
+};
+
+/* the state file's header: all 8-byte fields */
+struct pretrain_meta {
+    int64_t version;
+    uint64_t layout;
+    int64_t n_params;
+    int64_t opt_step;
+    uint64_t rng_s[4];
+    double rng_spare;
+    int64_t rng_has_spare;
+};
+
+static int batch_init(struct batch *b, int B, int O, int D)
+{
+    b->B = B;
+    b->x = calloc((size_t)B * D, sizeof(float));
+    b->t = calloc((size_t)B, sizeof(float));
+    b->obs = calloc((size_t)B * O, sizeof(float));
+    b->u = calloc((size_t)B * D, sizeof(float));
+    return b->x && b->t && b->obs && b->u ? 0 : -ENOMEM;
+}
+
+static void batch_fini(struct batch *b)
+{
+    free(b->x);
+    free(b->t);
+    free(b->obs);
+    free(b->u);
+}
+
+void pretrain_destroy(struct pretrain **pp)
+{
+    struct pretrain *p = pp ? *pp : NULL;
+    if (!p)
+        return;
+    flow_destroy(&p->net);
+    flow_destroy(&p->ema);
+    flow_ctx_destroy(&p->ctx);
+    flow_ctx_destroy(&p->vctx);
+    optim_destroy(&p->opt);
+    free(p->obs);
+    free(p->act);
+    free(p->ep_end);
+    free(p->train);
+    free(p->val);
+    batch_fini(&p->b);
+    batch_fini(&p->vb);
+    free(p->dv);
+    free(p->bounds);
+    free(p);
+    *pp = NULL;
+}
+
+// normalised copies of the data, episode ends, and the train / held-out split
+static int load_data(struct pretrain *p, const struct dataset *ds, char *err, size_t errlen)
+{
+    long n = ds->n;
+    size_t nb = (size_t)(2 * p->O + 2 * p->A) * sizeof(float);
+    p->obs = malloc((size_t)n * p->O * sizeof(float));
+    p->act = malloc((size_t)n * p->A * sizeof(float));
+    p->ep_end = malloc((size_t)n * sizeof(int64_t));
+    p->train = malloc((size_t)n * sizeof(long));
+    p->val = malloc((size_t)n * sizeof(long));
+    p->bounds = malloc(nb);
+    struct norm no = {0}, na = {0};
+    if (!p->obs || !p->act || !p->ep_end || !p->train || !p->val || !p->bounds ||
+        norm_init(&no, p->O) || norm_init(&na, p->A)) {
+        snprintf(err, errlen, "pretrain: out of memory");
+        goto err_fini;
+    }
+    if (ds->has_bounds) {
+        memcpy(p->bounds, ds->bounds, nb);
+    } else if (norm_fit(&no, ds->obs, n, err, errlen) || norm_fit(&na, ds->act, n, err, errlen)) {
+        goto err_fini;
+    } else {
+        memcpy(p->bounds, no.lo, (size_t)p->O * sizeof(float));
+        memcpy(p->bounds + p->O, no.hi, (size_t)p->O * sizeof(float));
+        memcpy(p->bounds + 2 * p->O, na.lo, (size_t)p->A * sizeof(float));
+        memcpy(p->bounds + 2 * p->O + p->A, na.hi, (size_t)p->A * sizeof(float));
+    }
+    const float *b = p->bounds;
+    if (norm_set(&no, b, b + p->O, err, errlen) ||
+        norm_set(&na, b + 2 * p->O, b + 2 * p->O + p->A, err, errlen))
+        goto err_fini;
+    norm_normalize(&no, ds->obs, p->obs, n, false);
+    norm_normalize(&na, ds->act, p->act, n, true);
+    bool hold = ds->n_episodes >= 2;
+    for (long e = 0; e < ds->n_episodes; e++) {
+        const struct dataset_episode *ep = &ds->ep[e];
+        bool v = hold && e % PRETRAIN_HOLDOUT_EVERY == PRETRAIN_HOLDOUT_EVERY - 1;
+        for (int64_t i = ep->start; i < ep->start + ep->len; i++) {
+            p->ep_end[i] = ep->start + ep->len;
+            if (v)
+                p->val[p->n_val++] = (long)i;
+            else
+                p->train[p->n_train++] = (long)i;
+        }
+    }
+    norm_fini(&no);
+    norm_fini(&na);
+    return 0;
+
+err_fini:
+    norm_fini(&no);
+    norm_fini(&na);
+    return -EINVAL;
+}
+
+// row r's state and chunk into batch row k; the chunk repeats the episode's last action
+static void put_row(const struct pretrain *p, long r, float *obs, float *a)
+{
+    memcpy(obs, p->obs + (size_t)r * p->O, (size_t)p->O * sizeof(float));
+    for (int j = 0; j < p->H; j++) {
+        long s = r + j < p->ep_end[r] ? r + j : (long)p->ep_end[r] - 1;
+        memcpy(a + (size_t)j * p->A, p->act + (size_t)s * p->A, (size_t)p->A * sizeof(float));
+    }
+}
+
+// fill a batch from rows (n of them) with t ~ U[0,1), z ~ N(0, I): x = (1−t) z + t a, u = a − z
+static void fill_batch(const struct pretrain *p, struct batch *b, const long *rows, long n,
+                       struct rng *r)
+{
+    int D = p->D;
+    float a[4096];
+    for (int k = 0; k < b->B; k++) {
+        long row = rows[rng_below(r, (uint64_t)n)];
+        put_row(p, row, b->obs + (size_t)k * p->O, a);
+        float t = (float)rng_uniform(r);
+        b->t[k] = t;
+        float *x = b->x + (size_t)k * D, *u = b->u + (size_t)k * D;
+        for (int j = 0; j < D; j++) {
+            float z = (float)rng_normal(r);
+            x[j] = (1.0f - t) * z + t * a[j];
+            u[j] = a[j] - z;
+        }
+    }
+}
+
+static int make_nets(struct pretrain *p, const struct rl_config *c, char *err, size_t errlen)
+{
+    struct flow_spec s;
+    if (flow_spec_from_config(&s, c, p->O, p->A, p->H, err, errlen))
+        return -EINVAL;
+    p->net = flow_new(&s, err, errlen);
+    p->ema = p->net ? flow_new(&s, err, errlen) : NULL;
+    if (!p->ema)
+        return -EINVAL;
+    struct rng r;
+    rng_init(&r, (uint64_t)c->seed, PRETRAIN_STREAM_INIT);
+    flow_init(p->net, &r);
+    flow_copy_params(p->ema, p->net);
+    struct optim_config oc;
+    optim_config_default(&oc);
+    oc.lr = (float)c->pretrain_lr;
+    oc.warmup = RL_MIN(PRETRAIN_WARMUP, c->pretrain_steps / 10);
+    p->opt = optim_new(&oc, p->net->n_params);
+    p->ctx = flow_ctx_new(p->net, p->B, true);
+    p->vctx = flow_ctx_new(p->net, PRETRAIN_VAL_ROWS, false);
+    p->dv = calloc((size_t)p->B * p->D, sizeof(float));
+    if (!p->opt || !p->ctx || !p->vctx || !p->dv || batch_init(&p->b, p->B, p->O, p->D) ||
+        batch_init(&p->vb, PRETRAIN_VAL_ROWS, p->O, p->D)) {
+        snprintf(err, errlen, "pretrain: out of memory");
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+struct pretrain *pretrain_new(const struct rl_config *c, const struct dataset *ds, char *err,
+                              size_t errlen)
+{
+    if (ds->n < 1 || ds->n_episodes < 1) {
+        snprintf(err, errlen, "pretrain: the dataset is empty");
+        return NULL;
+    }
+    if (c->chunk < 1 || c->chunk * ds->act_dim > 4096 || c->pretrain_batch < 1) {
+        snprintf(err, errlen, "pretrain: bad chunk %d or batch %d", c->chunk, c->pretrain_batch);
+        return NULL;
+    }
+    struct pretrain *p = calloc(1, sizeof(*p));
+    if (!p) {
+        snprintf(err, errlen, "pretrain: out of memory");
+        return NULL;
+    }
+    p->O = ds->obs_dim;
+    p->A = ds->act_dim;
+    p->H = c->chunk;
+    p->D = p->H * p->A;
+    p->B = c->pretrain_batch;
+    p->ema_decay = (float)c->ema_decay;
+    if (load_data(p, ds, err, errlen) || make_nets(p, c, err, errlen)) {
+        pretrain_destroy(&p);
+        return NULL;
+    }
+    // the fixed validation batch (held-out rows, or training rows without any)
+    struct rng r;
+    rng_init(&r, (uint64_t)c->seed, PRETRAIN_STREAM_SPLIT);
+    fill_batch(p, &p->vb, p->n_val ? p->val : p->train, p->n_val ? p->n_val : p->n_train, &r);
+    rng_init(&p->rng, (uint64_t)c->seed, PRETRAIN_STREAM_TRAIN);
+    return p;
+}
+
+int pretrain_step(struct pretrain *p, double *loss)
+{
+    int B = p->B, D = p->D;
+    fill_batch(p, &p->b, p->train, p->n_train, &p->rng);
+    const float *v = flow_forward(p->net, p->ctx, p->b.x, p->b.t, p->b.obs, B);
+    double L = 0;
+    float scale = 2.0f / ((float)B * D);
+    for (size_t j = 0; j < (size_t)B * D; j++) {
+        float d = v[j] - p->b.u[j];
+        L += (double)d * d;
+        p->dv[j] = scale * d;
+    }
+    L /= (double)B * D;
+    *loss = L;
+    if (!isfinite(L))
+        return -EDOM;
+    flow_zero_grad(p->net);
+    flow_backward(p->net, p->ctx, p->dv, NULL, NULL);
+    optim_step(p->opt, p->net->params, p->net->grads);
+    optim_ema(p->ema->params, p->net->params, p->net->n_params, p->ema_decay);
+    return 0;
+}
+
+long pretrain_steps_done(const struct pretrain *p)
+{
+    return p->opt->step;
+}
+
+double pretrain_val_loss(struct pretrain *p)
+{
+    struct batch *b = &p->vb;
+    float *v = p->dv; /* scratch: (B, D) may be smaller than the validation batch */
+    double L = 0;
+    int step = RL_MIN(p->B, b->B);
+    for (int k = 0; k < b->B; k += step) {
+        int n = RL_MIN(step, b->B - k);
+        flow_velocity(p->ema, p->vctx, b->x + (size_t)k * p->D, b->t + k, b->obs + (size_t)k * p->O,
+                      v, n);
+        for (size_t j = 0; j < (size_t)n * p->D; j++) {
+            double d = (double)v[j] - b->u[(size_t)k * p->D + j];
+            L += d * d;
+        }
+    }
+    return L / ((double)b->B * p->D);
+}
+
+double pretrain_lr(const struct pretrain *p)
+{
+    return optim_lr_at(&p->opt->cfg, p->opt->step + 1);
+}
+
+const struct flow *pretrain_net(const struct pretrain *p)
+{
+    return p->net;
+}
+
+const struct flow *pretrain_ema(const struct pretrain *p)
+{
+    return p->ema;
+}
+
+const float *pretrain_bounds(const struct pretrain *p)
+{
+    return p->bounds;
+}
+
+int pretrain_save_policy(const struct pretrain *p, const char *cfg_text, const char *path,
+                         char *err, size_t errlen)
+{
+    return flow_policy_save(path, cfg_text, p->ema, p->bounds, err, errlen);
+}
+
+// ---- state files ---------------------------------------------------------------------------
+
+int pretrain_save_state(const struct pretrain *p, const char *path, char *err, size_t errlen)
+{
+    size_t n = p->net->n_params;
+    struct pretrain_meta m = {
+        PRETRAIN_STATE_VERSION, p->net->layout,  (int64_t)n, p->opt->step, {0},
+        p->rng.spare,           p->rng.has_spare};
+    memcpy(m.rng_s, p->rng.s, sizeof(m.rng_s));
+    struct ckpt_writer *w = ckpt_writer_new("PTRN", p->net->layout);
+    if (!w) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    int rc = ckpt_add(w, "pretrain.meta", &m, sizeof(m));
+    if (!rc)
+        rc = ckpt_add(w, "pretrain.params", p->net->params, n * sizeof(float));
+    if (!rc)
+        rc = ckpt_add(w, "pretrain.ema", p->ema->params, n * sizeof(float));
+    if (!rc)
+        rc = ckpt_add(w, "pretrain.adam", p->opt->state, 2 * n * sizeof(float));
+    if (rc)
+        snprintf(err, errlen, "cannot assemble state: %s", strerror(-rc));
+    else
+        rc = ckpt_writer_save(w, path, err, errlen);
+    ckpt_writer_destroy(&w);
+    return rc;
+}
+
+int pretrain_load_state(struct pretrain *p, const char *path, char *err, size_t errlen)
+{
+    char e[400];
+    struct ckpt *k = ckpt_load(path, "PTRN", p->net->layout, e, sizeof(e));
+    if (!k) {
+        snprintf(err, errlen, "%s", e);
+        return strstr(e, "layout") ? -EINVAL : -EPROTO;
+    }
+    size_t n = p->net->n_params;
+    struct pretrain_meta m;
+    int rc = ckpt_read(k, "pretrain.meta", &m, sizeof(m), e, sizeof(e));
+    if (!rc && (m.version != PRETRAIN_STATE_VERSION || m.layout != p->net->layout ||
+                m.n_params != (int64_t)n || m.opt_step < 0)) {
+        snprintf(e, sizeof(e), "state version %lld for %lld parameters does not fit",
+                 (long long)m.version, (long long)m.n_params);
+        rc = -EINVAL;
+    }
+    // all sections are checked before anything is changed
+    size_t s1 = 0, s2 = 0, s3 = 0;
+    const void *w = ckpt_get(k, "pretrain.params", &s1);
+    const void *ema = ckpt_get(k, "pretrain.ema", &s2);
+    const void *adam = ckpt_get(k, "pretrain.adam", &s3);
+    if (!rc && (!w || !ema || !adam || s1 != n * sizeof(float) || s2 != s1 || s3 != 2 * s1)) {
+        snprintf(e, sizeof(e), "state sections missing or of the wrong size");
+        rc = -EPROTO;
+    }
+    if (!rc) {
+        memcpy(p->net->params, w, s1);
+        memcpy(p->ema->params, ema, s2);
+        memcpy(p->opt->state, adam, s3);
+        p->opt->step = (long)m.opt_step;
+        memcpy(p->rng.s, m.rng_s, sizeof(m.rng_s));
+        p->rng.spare = m.rng_spare;
+        p->rng.has_spare = (int)m.rng_has_spare;
+    } else {
+        snprintf(err, errlen, "%s: %s", path, e);
+    }
+    ckpt_destroy(&k);
+    return rc;
+}
