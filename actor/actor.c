@@ -12,6 +12,7 @@
 
 #include "actor/rollout.h"
 #include "actor/vecenv.h"
+#include "common/auth.h"
 #include "common/log.h"
 #include "common/policy.h"
 #include "common/rng.h"
@@ -53,6 +54,7 @@ struct actor {
     double wait_s, last_hb, rate_t;
     uint64_t rate_steps;
     float sps;
+    struct auth_keys auth; /* [auth] CURVE client keys (auth = curve) */
 };
 
 static void *connect_socket(struct actor *a, int type, int port)
@@ -79,6 +81,11 @@ static void *connect_socket(struct actor *a, int type, int port)
     }
     int64_t maxmsg = MAX_MSG;
     zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
+    if (auth_client_socket(s, &a->auth) < 0) { /* [auth] */
+        log_error("CURVE setup for %s: %s", ep, zmq_strerror(zmq_errno()));
+        zmq_close(s);
+        return NULL;
+    }
     if (zmq_connect(s, ep) != 0) {
         log_error("cannot connect %s: %s", ep, zmq_strerror(zmq_errno()));
         zmq_close(s);
@@ -527,6 +534,12 @@ int actor_run(const struct rl_config *c, volatile sig_atomic_t *stop)
     int rc = -ENOMEM;
     if (!a->buf || !a->dec || !a->zctx)
         goto out;
+    // [auth] CURVE client keys, read once: a bad key file is a one-line error
+    char aerr[512];
+    if ((rc = auth_client_keys(&a->auth, c, aerr, sizeof(aerr))) < 0) {
+        log_error("%s", aerr);
+        goto out;
+    }
     a->data = connect_socket(a, ZMQ_PUSH, c->data_port);
     a->sub = connect_socket(a, ZMQ_SUB, c->params_port);
     rc = a->data && a->sub ? loop(a) : -EIO;

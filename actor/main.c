@@ -23,7 +23,7 @@ int main(int argc, char **argv)
 {
     struct rl_config c;
     int rc = config_cli(&c, "rldt-actor", "rldt-actor [--config=FILE] [--key=value ...]",
-                        "run,env,net,actor", argc, argv, NULL, NULL);
+                        "run,env,net,actor,auth", argc, argv, NULL, NULL);
     if (rc)
         return rc == 1 ? 0 : 2;
     char role[80];

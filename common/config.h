@@ -94,6 +94,11 @@ struct rl_config {
     double pretrain_lr;
     double ema_decay;
     int pretrain_threads;
+    // [auth]
+    char auth[16];
+    char curve_server_key[CONFIG_STR];
+    char curve_client_key[CONFIG_STR];
+    char curve_allow[CONFIG_STR];
 };
 
 enum config_type {

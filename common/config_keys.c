@@ -133,6 +133,16 @@ const struct config_key config_keys[] = {
       "decay of the EMA copy of the weights (the copy that is saved)"),
     K("pretrain", pretrain_threads, CONFIG_T_INT, 1, 256, "2", NULL,
       "OpenBLAS threads for pre-training"),
+    // ---- auth
+    K("auth", auth, CONFIG_T_ENUM, 0, 0, "none", "none|curve",
+      "transport security: none, or curve (encrypted; the learner admits only allow-listed "
+      "actor keys)"),
+    K("auth", curve_server_key, CONFIG_T_STR, 0, 0, "", NULL,
+      "learner: its key pair file (NAME.key); actors: the learner's public key (NAME.pub)"),
+    K("auth", curve_client_key, CONFIG_T_STR, 0, 0, "", NULL,
+      "actor: its key pair file (NAME.key from `rldt keygen`)"),
+    K("auth", curve_allow, CONFIG_T_STR, 0, 0, "", NULL,
+      "learner: file of allowed actor public keys, one Z85 key per line, # comments"),
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);

@@ -20,6 +20,7 @@ static const struct command commands[] = {
     {"collect", cmd_collect, "roll out a policy and record a dataset file (--policy, --steps, --out)"},
     {"dataset-info", cmd_dataset_info, "verify and summarise a dataset file"},
     {"pretrain", cmd_pretrain, "pre-train a flow policy on a dataset by conditional flow matching"},
+    {"keygen", cmd_keygen, "write a CURVE key pair (NAME.key, NAME.pub) for auth = curve"},
     {"bench", cmd_bench, "benchmarks: nn, env, learner, ingest (each next to a limit measured in the same run)"},
 };
 

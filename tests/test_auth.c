@@ -1,0 +1,683 @@
+/*
+ * test_auth.c — CURVE transport security: key files round trip and bad files are refused with
+ * a reason; the ZAP handler admits an allow-listed key and refuses an unknown key, a wrong
+ * server key and a plain client (in process); then a real learner with auth = curve on
+ * 127.0.0.1: an allowed actor trains and finishes, while an actor with an unknown key, a
+ * plain actor and raw clients get no data into the replay and no weights, counted in /stats.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "common/auth.h"
+#include "common/config.h"
+#include "common/statsc.h"
+#include "common/util.h"
+#include "proto/wire.h"
+#include "tests/harness.h"
+
+extern char **environ;
+
+static char dir[] = "/tmp/rldt-auth-XXXXXX";
+static char bin[512];
+
+static void path_of(char *buf, size_t len, const char *name)
+{
+    snprintf(buf, len, "%s/%s", dir, name);
+}
+
+static void write_text(const char *name, const char *text)
+{
+    char p[600];
+    path_of(p, sizeof(p), name);
+    FILE *f = fopen(p, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+// ---- key files ---------------------------------------------------------------------------
+
+static void test_keyfile_round_trip(void)
+{
+    struct auth_keypair kp, back;
+    T_EQ_INT(auth_keypair_new(&kp), 0);
+    T_CHECK(auth_key_valid(kp.public_key) && auth_key_valid(kp.secret_key));
+    char err[512] = "", p[600], pub[AUTH_KEY_LEN + 1];
+    T_EQ_INT(auth_keypair_save(&kp, dir, "k1", false, err, sizeof(err)), 0);
+    path_of(p, sizeof(p), "k1.key");
+    struct stat st;
+    T_CHECK(stat(p, &st) == 0 && (st.st_mode & 0777) == 0600);
+    T_EQ_INT(auth_keypair_read(p, &back, err, sizeof(err)), 0);
+    T_EQ_STR(back.public_key, kp.public_key);
+    T_EQ_STR(back.secret_key, kp.secret_key);
+    // the public key from NAME.pub, and from NAME.key's public-key line
+    T_EQ_INT(auth_public_read(p, pub, err, sizeof(err)), 0);
+    T_EQ_STR(pub, kp.public_key);
+    path_of(p, sizeof(p), "k1.pub");
+    T_CHECK(stat(p, &st) == 0 && (st.st_mode & 0777) == 0644);
+    T_EQ_INT(auth_public_read(p, pub, err, sizeof(err)), 0);
+    T_EQ_STR(pub, kp.public_key);
+    // a .pub file is an allow list of one
+    uint8_t(*keys)[32] = NULL, bin32[32];
+    size_t n = 0;
+    T_EQ_INT(auth_allow_read(p, &keys, &n, err, sizeof(err)), 0);
+    T_EQ_INT(n, 1);
+    T_CHECK(zmq_z85_decode(bin32, kp.public_key) && keys && !memcmp(keys[0], bin32, 32));
+    free(keys);
+    // existing files are kept unless forced; a bad name is refused
+    struct auth_keypair other;
+    T_EQ_INT(auth_keypair_new(&other), 0);
+    T_EQ_INT(auth_keypair_save(&other, dir, "k1", false, err, sizeof(err)), -EEXIST);
+    T_CHECK(strstr(err, "k1.key exists") != NULL);
+    T_EQ_INT(auth_keypair_save(&other, dir, "k1", true, err, sizeof(err)), 0);
+    path_of(p, sizeof(p), "k1.key");
+    T_EQ_INT(auth_keypair_read(p, &back, err, sizeof(err)), 0);
+    T_EQ_STR(back.public_key, other.public_key);
+    T_EQ_INT(auth_keypair_save(&other, dir, "a/b", false, err, sizeof(err)), -EINVAL);
+    T_EQ_INT(auth_keypair_save(&other, dir, "", false, err, sizeof(err)), -EINVAL);
+    // a new directory is created private
+    char sub[600];
+    path_of(sub, sizeof(sub), "new/keys");
+    T_EQ_INT(auth_keypair_save(&other, sub, "x", false, err, sizeof(err)), 0);
+    T_CHECK(stat(sub, &st) == 0 && (st.st_mode & 0777) == 0700);
+}
+
+static void test_allow_list_format(void)
+{
+    struct auth_keypair a, b;
+    T_EQ_INT(auth_keypair_new(&a), 0);
+    T_EQ_INT(auth_keypair_new(&b), 0);
+    char text[600], p[600], err[512];
+    snprintf(text, sizeof(text),
+             "# allowed actors\n\n   %s\t# actor-1\r\n# actor-2:\npublic-key = %s\n   \n",
+             a.public_key, b.public_key);
+    write_text("allow-ok.txt", text);
+    path_of(p, sizeof(p), "allow-ok.txt");
+    uint8_t(*keys)[32] = NULL, bin32[32];
+    size_t n = 0;
+    T_EQ_INT(auth_allow_read(p, &keys, &n, err, sizeof(err)), 0);
+    T_EQ_INT(n, 2);
+    T_CHECK(keys && zmq_z85_decode(bin32, b.public_key) && !memcmp(keys[1], bin32, 32));
+    free(keys);
+}
+
+// read name with every reader; each must fail with rc and an error naming the file (and line)
+static void expect_bad(const char *name, int rc_pair, int rc_allow, const char *needle)
+{
+    char p[600], err[512] = "", pub[AUTH_KEY_LEN + 1] = "";
+    path_of(p, sizeof(p), name);
+    struct auth_keypair kp;
+    memset(&kp, 'x', sizeof(kp));
+    int rc = auth_keypair_read(p, &kp, err, sizeof(err));
+    T_CHECK_MSG(rc == rc_pair, "%s: keypair rc %d, want %d (%s)", name, rc, rc_pair, err);
+    T_CHECK_MSG(strstr(err, name) && strstr(err, needle), "%s: '%s' lacks '%s'", name, err, needle);
+    T_CHECK(kp.public_key[0] == 'x'); /* untouched on failure */
+    uint8_t(*keys)[32] = NULL;
+    size_t n = 0;
+    err[0] = 0;
+    rc = auth_allow_read(p, &keys, &n, err, sizeof(err));
+    T_CHECK_MSG(rc == rc_allow, "%s: allow rc %d, want %d (%s)", name, rc, rc_allow, err);
+    T_CHECK(keys == NULL && strstr(err, name));
+    if (rc_allow == -EINVAL && strcmp(name, "mismatch.key")) /* that one's public line is fine */
+        T_CHECK(auth_public_read(p, pub, err, sizeof(err)) < 0 && pub[0] == 0);
+}
+
+static void test_bad_files(void)
+{
+    struct auth_keypair a, b;
+    T_EQ_INT(auth_keypair_new(&a), 0);
+    T_EQ_INT(auth_keypair_new(&b), 0);
+    char text[600];
+    expect_bad("missing.key", -ENOENT, -ENOENT, "No such file");
+    write_text("empty.key", "# nothing here\n\n");
+    expect_bad("empty.key", -EINVAL, -ENODATA, "no secret-key");
+    write_text("short.key", "secret-key = abcdef\n");
+    expect_bad("short.key", -EINVAL, -EINVAL, ":1: malformed key: 6 characters");
+    snprintf(text, sizeof(text), "# k\npublic-key = %.39s\"\n", a.public_key);
+    write_text("badchar.pub", text);
+    expect_bad("badchar.pub", -EINVAL, -EINVAL, ":2: malformed key: characters outside");
+    snprintf(text, sizeof(text), "%s extra\n", a.public_key);
+    write_text("trailing.pub", text);
+    expect_bad("trailing.pub", -EINVAL, -EINVAL, ":1: unexpected text");
+    snprintf(text, sizeof(text), "public-key %s\n", a.public_key);
+    write_text("noeq.key", text);
+    expect_bad("noeq.key", -EINVAL, -EINVAL, ":1: expected `public-key = KEY`");
+    snprintf(text, sizeof(text), "public-key = %s\nsecret-key = %s\n", a.public_key, b.secret_key);
+    write_text("mismatch.key", text);
+    expect_bad("mismatch.key", -EINVAL, -EINVAL, "does not match");
+    // a secret key never belongs in an allow list
+    char p[600], err[512];
+    snprintf(text, sizeof(text), "%s\nsecret-key = %s\n", a.public_key, a.secret_key);
+    write_text("leak.txt", text);
+    path_of(p, sizeof(p), "leak.txt");
+    uint8_t(*keys)[32] = NULL;
+    size_t n;
+    T_EQ_INT(auth_allow_read(p, &keys, &n, err, sizeof(err)), -EINVAL);
+    T_CHECK(strstr(err, "leak.txt:2: a secret key in an allow list") != NULL);
+    // a directory, and binary junk
+    T_CHECK(auth_keypair_read(dir, &a, err, sizeof(err)) < 0 && strstr(err, dir));
+    write_text("junk.key", "\x01\x02\xff\xfe garbage \x7f\n");
+    expect_bad("junk.key", -EINVAL, -EINVAL, ":1:");
+    T_CHECK(!auth_key_valid("") && !auth_key_valid("abc") && auth_key_valid(a.public_key));
+}
+
+static void test_config_keys(void)
+{
+    struct rl_config c;
+    config_default(&c);
+    T_EQ_STR(c.auth, "none");
+    char err[512] = "";
+    T_CHECK(config_set(&c, "auth", "tls", err, sizeof(err)) < 0);
+    struct auth_keys k;
+    memset(&k, 1, sizeof(k));
+    T_EQ_INT(auth_server_keys(&k, &c, err, sizeof(err)), 0);
+    T_CHECK(!k.curve);
+    void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_PULL);
+    T_EQ_INT(auth_server_socket(s, &k), 0); /* no-op */
+    int mech = -1;
+    size_t len = sizeof(mech);
+    zmq_getsockopt(s, ZMQ_MECHANISM, &mech, &len);
+    T_EQ_INT(mech, ZMQ_NULL);
+    // auth = curve without keys: a one-line reason naming the missing key
+    T_EQ_INT(config_set(&c, "auth", "curve", err, sizeof(err)), 0);
+    T_EQ_INT(auth_server_keys(&k, &c, err, sizeof(err)), -EINVAL);
+    T_CHECK(strstr(err, "curve_server_key") != NULL && !strchr(err, '\n'));
+    T_EQ_INT(auth_client_keys(&k, &c, err, sizeof(err)), -EINVAL);
+    T_CHECK(strstr(err, "curve_server_key") != NULL);
+    char p[600];
+    path_of(p, sizeof(p), "k1.key");
+    T_EQ_INT(config_set(&c, "curve_server_key", p, err, sizeof(err)), 0);
+    T_EQ_INT(auth_server_keys(&k, &c, err, sizeof(err)), -EINVAL);
+    T_CHECK(strstr(err, "curve_allow") != NULL);
+    T_EQ_INT(auth_client_keys(&k, &c, err, sizeof(err)), -EINVAL);
+    T_CHECK(strstr(err, "curve_client_key") != NULL);
+    T_EQ_INT(config_set(&c, "curve_allow", p, err, sizeof(err)), 0);
+    T_EQ_INT(auth_server_keys(&k, &c, err, sizeof(err)), 0);
+    T_CHECK(k.curve && auth_key_valid(k.server_key));
+    T_EQ_INT(auth_server_socket(s, &k), 0);
+    len = sizeof(mech);
+    zmq_getsockopt(s, ZMQ_MECHANISM, &mech, &len);
+    T_EQ_INT(mech, ZMQ_CURVE);
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+}
+
+// ---- the ZAP handler in one process --------------------------------------------------------
+
+static atomic_int fails;
+
+static void count_fail(void *user, const char *reason)
+{
+    (void)user;
+    if (!strcmp(reason, "auth_failed"))
+        atomic_fetch_add(&fails, 1);
+}
+
+// a PUSH client on ctx sending text to ep; keys NULL = plain
+static void *push_client(void *ctx, const char *ep, const struct auth_keys *k, const char *text)
+{
+    void *s = zmq_socket(ctx, ZMQ_PUSH);
+    int linger = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+    if (k)
+        T_EQ_INT(auth_client_socket(s, k), 0);
+    T_EQ_INT(zmq_connect(s, ep), 0);
+    T_CHECK(zmq_send(s, text, strlen(text), ZMQ_DONTWAIT) >= 0);
+    return s;
+}
+
+// receive for secs; count messages equal to text, return how many others arrived in *other
+static int drain(void *pull, double secs, const char *text, int *other)
+{
+    int same = 0;
+    double until = rl_now() + secs;
+    char buf[64];
+    while (rl_now() < until) {
+        int n = zmq_recv(pull, buf, sizeof(buf) - 1, ZMQ_DONTWAIT);
+        if (n < 0) {
+            rl_sleep(0.01);
+            continue;
+        }
+        buf[RL_MIN(n, 63)] = 0;
+        if (!strcmp(buf, text))
+            same++;
+        else
+            (*other)++;
+    }
+    return same;
+}
+
+static void test_zap_in_process(void)
+{
+    struct auth_keypair srv, good, bad;
+    T_EQ_INT(auth_keypair_new(&srv) | auth_keypair_new(&good) | auth_keypair_new(&bad), 0);
+    char text[200], allow[600], err[512] = "";
+    snprintf(text, sizeof(text), "# one allowed key\n%s\n", good.public_key);
+    write_text("allow-zap.txt", text);
+    path_of(allow, sizeof(allow), "allow-zap.txt");
+    void *sctx = zmq_ctx_new(), *cctx = zmq_ctx_new();
+    struct auth_zap *z = auth_zap_new(sctx, allow, count_fail, NULL, err, sizeof(err));
+    T_CHECK_MSG(z != NULL, "%s", err);
+    if (!z)
+        return;
+    // one ZAP handler per context: a second is refused with a reason
+    T_CHECK(auth_zap_new(sctx, allow, NULL, NULL, err, sizeof(err)) == NULL &&
+            strstr(err, "zeromq.zap.01"));
+    struct auth_keys sk = {.curve = true, .own = srv};
+    void *pull = zmq_socket(sctx, ZMQ_PULL);
+    T_EQ_INT(auth_server_socket(pull, &sk), 0);
+    T_EQ_INT(auth_zap_watch(z, pull), 0);
+    T_EQ_INT(zmq_bind(pull, "tcp://127.0.0.1:*"), 0);
+    char ep[128];
+    size_t eplen = sizeof(ep);
+    zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, ep, &eplen);
+    // refused: unknown client key, wrong server key, plain ZeroMQ
+    struct auth_keys unknown = {.curve = true, .own = bad};
+    memcpy(unknown.server_key, srv.public_key, sizeof(unknown.server_key));
+    struct auth_keys wrong_srv = {.curve = true, .own = good};
+    memcpy(wrong_srv.server_key, bad.public_key, sizeof(wrong_srv.server_key));
+    void *c1 = push_client(cctx, ep, &unknown, "bad");
+    void *c2 = push_client(cctx, ep, &wrong_srv, "bad");
+    void *c3 = push_client(cctx, ep, NULL, "bad");
+    int other = 0;
+    T_EQ_INT(drain(pull, 1.0, "bad", &other), 0);
+    struct auth_counts ct;
+    auth_zap_counts(z, &ct);
+    T_CHECK_MSG(ct.denied >= 1 && ct.allowed == 0, "denied %llu allowed %llu",
+                (unsigned long long)ct.denied, (unsigned long long)ct.allowed);
+    T_CHECK_MSG(ct.failed >= 3, "failed handshakes %llu", (unsigned long long)ct.failed);
+    T_EQ_INT(atomic_load(&fails), (int)ct.failed);
+    // admitted: the allow-listed key
+    struct auth_keys ok = {.curve = true, .own = good};
+    memcpy(ok.server_key, srv.public_key, sizeof(ok.server_key));
+    void *c4 = push_client(cctx, ep, &ok, "good");
+    T_EQ_INT(drain(pull, 1.0, "good", &other), 1);
+    T_EQ_INT(other, 0); /* and still nothing from the refused ones */
+    auth_zap_counts(z, &ct);
+    T_CHECK(ct.allowed >= 1);
+    zmq_close(c1), zmq_close(c2), zmq_close(c3), zmq_close(c4);
+    zmq_ctx_term(cctx);
+    zmq_close(pull);
+    auth_zap_destroy(&z);
+    T_CHECK(z == NULL);
+    auth_zap_destroy(&z); /* NULL is a no-op */
+    zmq_ctx_term(sctx);
+}
+
+// ---- a real learner with auth = curve ------------------------------------------------------
+
+static int base;
+static char stats_port[16];
+static pid_t learner, good_actor, bad_actor, plain_actor;
+
+static pid_t start(const char *prog, const char *log, const char **extra, int nextra)
+{
+    char path[600], ports[4][64], rd[300], logp[400];
+    snprintf(path, sizeof(path), "%s/%s", bin, prog);
+    snprintf(ports[0], 64, "--control-port=%d", base);
+    snprintf(ports[1], 64, "--data-port=%d", base + 1);
+    snprintf(ports[2], 64, "--params-port=%d", base + 2);
+    snprintf(ports[3], 64, "--stats=127.0.0.1:%d", base + 3);
+    snprintf(rd, sizeof(rd), "--run-dir=%s/run", dir);
+    snprintf(logp, sizeof(logp), "%s/%s", dir, log);
+    char *argv[40] = {path,
+                      "--algo=sac",
+                      "--env=hopper",
+                      "--chunk=1",
+                      "--sac-hidden=32",
+                      "--num-envs=2",
+                      "--min-replay=200",
+                      "--warmup-steps=200",
+                      "--batch-size=64",
+                      "--publish-every=5",
+                      "--checkpoint-secs=1",
+                      "--heartbeat-secs=0.2",
+                      "--segment-len=16",
+                      "--updates-per-step=0.5",
+                      "--max-env-steps=12000",
+                      "--log-level=info",
+                      ports[0],
+                      ports[1],
+                      ports[2],
+                      ports[3],
+                      rd};
+    int n = 21;
+    for (int i = 0; i < nextra && n < 39; i++)
+        argv[n++] = (char *)extra[i];
+    argv[n] = NULL;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, logp, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 2, 1);
+    pid_t pid;
+    int rc = posix_spawn(&pid, path, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    return rc == 0 ? pid : -1;
+}
+
+static int wait_exit(pid_t pid, double secs)
+{
+    double until = rl_now() + secs;
+    int st;
+    while (rl_now() < until) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            return st;
+        if (r < 0)
+            return -2;
+        rl_sleep(0.02);
+    }
+    return -1;
+}
+
+static json_t *stats(void)
+{
+    char err[256];
+    return statsc_fetch("127.0.0.1", stats_port, 1.0, err, sizeof(err));
+}
+
+static double num(json_t *doc, const char *key)
+{
+    return json_number_value(json_object_get(doc, key));
+}
+
+static double stat_now(const char *key)
+{
+    json_t *d = stats();
+    double v = d ? num(d, key) : -1;
+    json_decref(d);
+    return v;
+}
+
+static double wait_stat(const char *key, double value, double secs)
+{
+    double until = rl_now() + secs, v = -1;
+    while (rl_now() < until && (v = stat_now(key)) < value)
+        rl_sleep(0.1);
+    return v;
+}
+
+static bool log_has(const char *log, const char *needle)
+{
+    char path[400], line[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, log);
+    FILE *f = fopen(path, "r");
+    bool found = false;
+    while (f && !found && fgets(line, sizeof(line), f))
+        found = strstr(line, needle) != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+// client keys for raw sockets: the learner's public key and a key pair file of ours
+static struct auth_keys raw_keys(const char *pair_file)
+{
+    struct auth_keys k = {.curve = true};
+    char p[600], err[512];
+    path_of(p, sizeof(p), "learner.pub");
+    T_EQ_INT(auth_public_read(p, k.server_key, err, sizeof(err)), 0);
+    path_of(p, sizeof(p), pair_file);
+    T_EQ_INT(auth_keypair_read(p, &k.own, err, sizeof(err)), 0);
+    return k;
+}
+
+static void *raw_socket(void *ctx, int type, int port, const struct auth_keys *k)
+{
+    void *s = zmq_socket(ctx, type);
+    int linger = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+    if (type == ZMQ_SUB)
+        zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0);
+    if (k)
+        T_EQ_INT(auth_client_socket(s, k), 0);
+    char ep[64];
+    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", port);
+    T_EQ_INT(zmq_connect(s, ep), 0);
+    return s;
+}
+
+// raw clients with an unknown key or none: a Hello, segments; none of it gets through
+static void test_refused_clients(void)
+{
+    char a1[700], a2[700];
+    snprintf(a1, sizeof(a1), "--curve-server-key=%s/learner.pub", dir);
+    snprintf(a2, sizeof(a2), "--curve-client-key=%s/bad.key", dir);
+    const char *bad_args[] = {"--auth=curve", a1, a2, "--actor-name=bad"};
+    const char *plain_args[] = {"--actor-name=plain"};
+    bad_actor = start("rldt-actor", "bad.log", bad_args, 4);
+    plain_actor = start("rldt-actor", "plain.log", plain_args, 1);
+    T_CHECK(bad_actor > 0 && plain_actor > 0);
+    void *ctx = zmq_ctx_new();
+    struct auth_keys bad = raw_keys("bad.key");
+    void *ctl = raw_socket(ctx, ZMQ_DEALER, base, &bad);
+    void *push_bad = raw_socket(ctx, ZMQ_PUSH, base + 1, &bad);
+    void *push_plain = raw_socket(ctx, ZMQ_PUSH, base + 1, NULL);
+    // a Hello as a real actor sends it, and a well-formed segment
+    static uint8_t buf[1 << 16];
+    size_t len;
+    struct wire_msg m = {.type = WIRE_HELLO};
+    m.hello = (struct wire_hello){"intruder", 1, 1, "hopper", 11, 3, 1, 0};
+    T_EQ_INT(wire_pack(&m, buf, sizeof(buf), &len), 0);
+    zmq_send(ctl, buf, len, ZMQ_DONTWAIT);
+    float obs[3 * 11] = {0}, act[2 * 3] = {0}, rew[2] = {1, 1};
+    uint32_t steps[2] = {1, 1};
+    uint8_t flags[2] = {0, 0};
+    m = (struct wire_msg){.type = WIRE_SEGMENT};
+    m.segment = (struct wire_segment){.run_epoch = 1,
+                                      .actor_id = 1,
+                                      .seq = 1,
+                                      .T = 2,
+                                      .obs_dim = 11,
+                                      .D = 3,
+                                      .obs = obs,
+                                      .actions = act,
+                                      .rewards = rew,
+                                      .steps = steps,
+                                      .terminal = flags,
+                                      .truncated = flags};
+    T_EQ_INT(wire_pack(&m, buf, sizeof(buf), &len), 0);
+    zmq_send(push_bad, buf, len, ZMQ_DONTWAIT);
+    zmq_send(push_plain, buf, len, ZMQ_DONTWAIT);
+    // no Welcome comes back
+    zmq_pollitem_t it = {ctl, 0, ZMQ_POLLIN, 0};
+    T_EQ_INT(zmq_poll(&it, 1, 2000), 0);
+    // every refused handshake is counted; nothing was decoded, registered or stored
+    double failed = 0, until = rl_now() + 5;
+    json_t *d = NULL;
+    while (rl_now() < until) {
+        json_decref(d);
+        d = stats();
+        failed =
+            d ? json_number_value(json_object_get(json_object_get(d, "rejected"), "auth_failed"))
+              : 0;
+        if (failed >= 6) /* 3 raw sockets + the bad actor's 3 + the plain actor's 3 */
+            break;
+        rl_sleep(0.1);
+    }
+    T_CHECK_MSG(failed >= 6, "auth_failed %g", failed);
+    T_CHECK(d != NULL);
+    if (d) {
+        T_EQ_INT((int)num(d, "rejected_total"), (int)failed); /* nothing else reached it */
+        T_EQ_INT((int)num(d, "env_steps"), 0);
+        T_EQ_INT((int)num(d, "segments"), 0);
+        T_EQ_INT((int)num(json_object_get(d, "replay"), "size"), 0);
+        T_EQ_INT((int)json_array_size(json_object_get(d, "actors")), 0);
+    }
+    json_decref(d);
+    zmq_close(ctl), zmq_close(push_bad), zmq_close(push_plain);
+    zmq_ctx_term(ctx);
+}
+
+// an allowed actor trains; raw subscribers: the allowed key gets weights, the others none
+static void test_allowed_actor(void)
+{
+    void *ctx = zmq_ctx_new();
+    struct auth_keys good = raw_keys("good.key"), bad = raw_keys("bad.key");
+    void *sub_good = raw_socket(ctx, ZMQ_SUB, base + 2, &good);
+    void *sub_bad = raw_socket(ctx, ZMQ_SUB, base + 2, &bad);
+    void *sub_plain = raw_socket(ctx, ZMQ_SUB, base + 2, NULL);
+    char a1[700], a2[700];
+    snprintf(a1, sizeof(a1), "--curve-server-key=%s/learner.pub", dir);
+    snprintf(a2, sizeof(a2), "--curve-client-key=%s/good.key", dir);
+    const char *args[] = {"--auth=curve", a1, a2, "--actor-name=good"};
+    good_actor = start("rldt-actor", "good.log", args, 4);
+    T_CHECK(good_actor > 0);
+    T_CHECK_MSG(wait_stat("env_steps", 1000, 30) >= 1000, "no env steps from the allowed actor");
+    json_t *d = stats();
+    T_CHECK(d != NULL);
+    json_t *acts = d ? json_object_get(d, "actors") : NULL;
+    T_EQ_INT((int)json_array_size(acts), 1); /* only the allowed actor registered */
+    if (json_array_size(acts) == 1)
+        T_EQ_STR(json_string_value(json_object_get(json_array_get(acts, 0), "name")), "good");
+    json_decref(d);
+    int got[3] = {0, 0, 0};
+    void *subs[3] = {sub_good, sub_bad, sub_plain};
+    double until = rl_now() + 20, stop_at = 0;
+    static uint8_t buf[1 << 20];
+    while (rl_now() < until && (!stop_at || rl_now() < stop_at)) {
+        zmq_pollitem_t it[3];
+        for (int i = 0; i < 3; i++)
+            it[i] = (zmq_pollitem_t){subs[i], 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(it, 3, 100) <= 0)
+            continue;
+        for (int i = 0; i < 3; i++)
+            if ((it[i].revents & ZMQ_POLLIN) && zmq_recv(subs[i], buf, sizeof(buf), 0) >= 0)
+                got[i]++;
+        if (got[0] >= 3 && !stop_at)
+            stop_at = rl_now() + 1.0; /* a second more for anything leaking to the others */
+    }
+    T_CHECK_MSG(got[0] >= 3, "the allowed subscriber got %d params messages", got[0]);
+    T_EQ_INT(got[1], 0);
+    T_EQ_INT(got[2], 0);
+    T_CHECK(!log_has("bad.log", "registered as actor"));
+    T_CHECK(!log_has("plain.log", "registered as actor"));
+    zmq_close(sub_good), zmq_close(sub_bad), zmq_close(sub_plain);
+    zmq_ctx_term(ctx);
+}
+
+static void test_run_finishes(void)
+{
+    int st = wait_exit(learner, 60);
+    T_CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "learner exit %d", st);
+    if (st >= 0)
+        learner = 0;
+    st = wait_exit(good_actor, 15);
+    T_CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "allowed actor exit %d", st);
+    if (st >= 0)
+        good_actor = 0;
+    T_CHECK(log_has("learner.log", "checkpoint ") && log_has("learner.log", "reached max_env"));
+    // the refused actors never got in; they stop on a signal like any actor
+    pid_t refused[] = {bad_actor, plain_actor};
+    for (int i = 0; i < 2; i++) {
+        kill(refused[i], SIGTERM);
+        st = wait_exit(refused[i], 10);
+        T_CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "refused actor exit %d", st);
+    }
+    bad_actor = plain_actor = 0;
+}
+
+// bad key files stop the processes at start-up with one line and exit code 1
+static void test_startup_errors(void)
+{
+    char a1[700], a2[700];
+    snprintf(a1, sizeof(a1), "--curve-server-key=%s/short.key", dir);
+    snprintf(a2, sizeof(a2), "--curve-allow=%s/allow.txt", dir);
+    const char *l1[] = {"--auth=curve", a1, a2, "--stats="};
+    pid_t p = start("rldt-learner", "err1.log", l1, 4);
+    int st = wait_exit(p, 10);
+    T_CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 1, "learner exit %d", st);
+    T_CHECK(log_has("err1.log", "short.key:1: malformed key"));
+    const char *l2[] = {"--auth=curve", "--stats="};
+    p = start("rldt-learner", "err2.log", l2, 2);
+    st = wait_exit(p, 10);
+    T_CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 1, "learner exit %d", st);
+    T_CHECK(log_has("err2.log", "auth = curve needs curve_server_key"));
+    snprintf(a1, sizeof(a1), "--curve-server-key=%s/learner.pub", dir);
+    snprintf(a2, sizeof(a2), "--curve-client-key=%s/missing.key", dir);
+    const char *a[] = {"--auth=curve", a1, a2};
+    p = start("rldt-actor", "err3.log", a, 3);
+    st = wait_exit(p, 10);
+    T_CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 1, "actor exit %d", st);
+    T_CHECK(log_has("err3.log", "missing.key: No such file or directory"));
+    const char *bad_enum[] = {"--auth=tls"};
+    p = start("rldt-actor", "err4.log", bad_enum, 1);
+    st = wait_exit(p, 10);
+    T_CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 2, "actor exit %d", st);
+}
+
+static void test_learner(void)
+{
+    char err[512];
+    struct auth_keypair kp;
+    const char *names[] = {"learner", "good", "bad"};
+    for (int i = 0; i < 3; i++) {
+        T_EQ_INT(auth_keypair_new(&kp), 0);
+        T_EQ_INT(auth_keypair_save(&kp, dir, names[i], false, err, sizeof(err)), 0);
+    }
+    char p[600], cmd[1400];
+    path_of(p, sizeof(p), "allow.txt");
+    snprintf(cmd, sizeof(cmd), "cat %s/good.pub > %s", dir, p);
+    T_EQ_INT(system(cmd), 0);
+    base = 30000 + (int)(getpid() % 7000) * 4;
+    snprintf(stats_port, sizeof(stats_port), "%d", base + 3);
+    char a1[700], a2[700];
+    snprintf(a1, sizeof(a1), "--curve-server-key=%s/learner.key", dir);
+    snprintf(a2, sizeof(a2), "--curve-allow=%s", p);
+    const char *args[] = {"--auth=curve", a1, a2};
+    learner = start("rldt-learner", "learner.log", args, 3);
+    T_CHECK(learner > 0);
+    T_CHECK_MSG(wait_stat("uptime_s", 0, 15) >= 0, "learner did not come up");
+}
+
+static void cleanup(void)
+{
+    pid_t all[] = {learner, good_actor, bad_actor, plain_actor};
+    for (size_t i = 0; i < RL_ARRAY_LEN(all); i++)
+        if (all[i] > 0 && waitpid(all[i], NULL, WNOHANG) == 0) {
+            kill(all[i], SIGKILL);
+            waitpid(all[i], NULL, 0);
+        }
+}
+
+int main(void)
+{
+    const char *root = getenv("RLDT_ROOT"), *b = getenv("BUILD");
+    snprintf(bin, sizeof(bin), "%s/%s", root ? root : ".", b ? b : "build");
+    if (!mkdtemp(dir))
+        return 1;
+    T_RUN(test_keyfile_round_trip);
+    T_RUN(test_allow_list_format);
+    T_RUN(test_bad_files);
+    T_RUN(test_config_keys);
+    T_RUN(test_zap_in_process);
+    T_RUN(test_learner);
+    T_RUN(test_refused_clients);
+    T_RUN(test_allowed_actor);
+    T_RUN(test_run_finishes);
+    T_RUN(test_startup_errors);
+    cleanup();
+    if (t_failed) {
+        char cmd[700];
+        snprintf(cmd, sizeof(cmd), "tail -n 12 %s/*.log", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "no logs\n");
+    }
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        return 1;
+    return T_DONE("auth");
+}
