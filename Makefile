@@ -46,7 +46,7 @@ endif
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
 .SECONDARY:
-.PHONY: all deps test check san run bench format lint clean
+.PHONY: all deps test check san run bench format lint clean base-policies
 all: $(PROGS) $(TESTS)
 
 deps:
@@ -117,6 +117,12 @@ san: deps
 	@$(MAKE) --no-print-directory BUILD=build-san \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all
 	@BUILD=build-san ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./tests/run.sh
+
+# The shipped base policies deploy/policies/<task>.rldt: SAC stopped at D4RL-medium level ->
+# collect -> pre-train -> eval (hours; resumable: rerun to continue). TASKS="hopper" for one;
+# options (SAC_RUN_hopper=runs/..., COLLECT_STEPS, ...) in deploy/scripts/base-policies.sh.
+base-policies: all
+	RLDT=./$(BUILD)/rldt ./deploy/scripts/base-policies.sh $(TASKS)
 
 bench: all
 	./$(BUILD)/rldt bench nn

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "actor/rollout.h"
 #include "actor/vecenv.h"
@@ -33,6 +34,7 @@ struct bench_run {
     struct rollout_random rnd;
     float *chunks;
     int M;
+    long rss_env; /* kB after the envs were made */
 };
 
 // resident set size of this process in kB (/proc/self/statm)
@@ -131,6 +133,7 @@ static int setup(struct bench_run *b, const struct rl_config *c, int M, char *er
     b->v = vecenv_new(&vc, err, errlen);
     if (!b->v)
         return -1;
+    b->rss_env = rss_kb();
     struct policy_dims d = {vecenv_obs_dim(b->v), vecenv_act_dim(b->v), c->chunk};
     struct flow_spec s;
     if (flow_spec_from_config(&s, c, d.obs_dim, d.act_dim, d.chunk, err, errlen))
@@ -185,9 +188,10 @@ static int bench_one(const struct rl_config *c, int M, double peak)
     double same = sgemm_rate(M, W, W, c->secs / 10);
     double ceil_peak = 1.0 / (phys_best + fl / (peak * 1e9));
     double ceil_same = 1.0 / (phys_best + fl / (same * 1e9));
-    printf("%5d %10.0f %9.1f %9.2f %10.0f %7.2f %9.1f %10.0f %7.2f %9.1f\n", M, best,
+    printf("%5d %10.0f %9.1f %9.2f %10.0f %7.2f %9.1f %10.0f %7.2f %9.1f %9.1f %9ld\n", M, best,
            phys_best * 1e6, fl / 1e6, ceil_peak, ratio[ROUNDS / 2], same, ceil_same,
-           best / ceil_same, (double)(rss1 - rss0) / M);
+           best / ceil_same, (double)(rss1 - rss0) / M, (double)(b.rss_env - rss0) / M,
+           rss1 - b.rss_env);
     teardown(&b);
     return 0;
 }
@@ -228,13 +232,18 @@ int bench_actor(int argc, char **argv)
            c.secs / (2 * ROUNDS));
     printf("sgemm peak 256x512x512: %.1f GFLOP/s; process RSS before envs %ld kB\n", peak,
            rss_base);
-    printf("%5s %10s %9s %9s %10s %7s %9s %10s %7s %9s\n", "M", "steps/s", "phys_us", "MFLOP/st",
-           "ceiling", "ratio", "sgemm_M", "ceiling_M", "ratio_M", "kB/env");
+    printf("%5s %10s %9s %9s %10s %7s %9s %10s %7s %9s %9s %9s\n", "M", "steps/s", "phys_us",
+           "MFLOP/st", "ceiling", "ratio", "sgemm_M", "ceiling_M", "ratio_M", "kB/env", "envkB/env",
+           "policy_kB");
     for (int i = 0; i < n && !rc; i++)
         rc = bench_one(&c, list[i], peak);
     printf("steps/s: best round; phys_us: vecenv time per env step with random actions;\n"
            "ceiling = 1/(phys + FLOPs/peak sgemm); ratio = median over rounds of steps/s / ceiling;"
            "\n*_M: the same with the sgemm rate at the trunk's own shape MxWxW; kB/env: RSS growth"
-           " / M\n");
+           " / M,\nof which envkB/env by the vecenv (MuJoCo data) and policy_kB by the policy and "
+           "buffers\n");
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        printf("peak RSS of this process: %ld kB\n", ru.ru_maxrss);
     return rc;
 }
