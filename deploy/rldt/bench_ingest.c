@@ -2,7 +2,9 @@
  * bench_ingest.c — `rldt bench ingest`: chunk steps/s a real rldt-learner process stores
  * (decode + validate + replay) from sender threads blasting segments, next to raw ZeroMQ
  * PUSH/PULL throughput of the same message size over the same transport in the same run.
- * Also the learner's peak RSS (bounded by replay_size).
+ * Also the learner's peak RSS (bounded by replay_size). With --auth=curve both are measured
+ * twice in one run, plain and with CURVE on both ends (keys generated for the run, the
+ * learner's ZAP handler admitting the senders' key), and the CURVE/plain ratios printed.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -18,6 +20,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "common/auth.h"
 #include "common/config.h"
 #include "common/rng.h"
 #include "common/statsc.h"
@@ -35,6 +38,7 @@ struct sender {
     size_t msg_len;
     atomic_long *sent;
     int id;
+    const struct auth_keys *auth; /* CURVE client keys (curve false = plain) */
 };
 
 // register like an actor; returns the actor id and sets *epoch, or 0
@@ -44,13 +48,20 @@ static uint32_t hello(struct sender *s, uint64_t *epoch)
     int linger = 0, tmo = 5000;
     zmq_setsockopt(ctl, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(ctl, ZMQ_RCVTIMEO, &tmo, sizeof(tmo));
+    auth_client_socket(ctl, s->auth);
     zmq_connect(ctl, s->ctl_ep);
     const struct task_info *t = task_find(s->c->env);
     char name[32];
     snprintf(name, sizeof(name), "bench-%d", s->id);
     struct wire_msg m = {.type = WIRE_HELLO};
-    m.hello = (struct wire_hello){name, (uint32_t)getpid(), 1, s->c->env, (uint32_t)t->obs_dim,
-                                  (uint32_t)t->act_dim, (uint32_t)s->c->chunk, 0};
+    m.hello = (struct wire_hello){name,
+                                  (uint32_t)getpid(),
+                                  1,
+                                  s->c->env,
+                                  (uint32_t)t->obs_dim,
+                                  (uint32_t)t->act_dim,
+                                  (uint32_t)s->c->chunk,
+                                  0};
     static _Thread_local uint8_t buf[1 << 18];
     size_t len;
     uint32_t id = 0;
@@ -93,15 +104,23 @@ static void *send_main(void *arg)
     for (int i = 0; i < T; i++)
         rew[i] = 1, steps[i] = (uint32_t)c->chunk;
     struct wire_msg m = {.type = WIRE_SEGMENT};
-    m.segment = (struct wire_segment){.run_epoch = epoch, .actor_id = id, .T = (uint32_t)T,
-                                      .obs_dim = (uint32_t)O, .D = (uint32_t)D, .obs = obs,
-                                      .actions = act, .rewards = rew, .steps = steps,
-                                      .terminal = flags, .truncated = flags};
+    m.segment = (struct wire_segment){.run_epoch = epoch,
+                                      .actor_id = id,
+                                      .T = (uint32_t)T,
+                                      .obs_dim = (uint32_t)O,
+                                      .D = (uint32_t)D,
+                                      .obs = obs,
+                                      .actions = act,
+                                      .rewards = rew,
+                                      .steps = steps,
+                                      .terminal = flags,
+                                      .truncated = flags};
     void *push = zmq_socket(s->zctx, ZMQ_PUSH);
     int linger = 0, hwm = c->send_hwm, tmo = 100;
     zmq_setsockopt(push, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(push, ZMQ_SNDHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(push, ZMQ_SNDTIMEO, &tmo, sizeof(tmo));
+    auth_client_socket(push, s->auth);
     zmq_connect(push, s->data_ep);
     uint64_t seq = 0;
     size_t len = 0;
@@ -169,7 +188,8 @@ static void *blast_main(void *arg)
     return NULL;
 }
 
-static pid_t spawn_learner(const struct rl_config *c)
+// start rldt-learner next to this binary; keydir: CURVE keys made for the run (NULL = plain)
+static pid_t spawn_learner(const struct rl_config *c, const char *keydir)
 {
     char dir[PATH_MAX], path[PATH_MAX + 32];
     ssize_t k = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
@@ -177,18 +197,35 @@ static pid_t spawn_learner(const struct rl_config *c)
         return -1;
     dir[k] = 0;
     snprintf(path, sizeof(path), "%s/rldt-learner", dirname(dir));
-    char a[6][300];
-    snprintf(a[0], 300, "--control-port=%d", c->control_port);
-    snprintf(a[1], 300, "--data-port=%d", c->data_port);
-    snprintf(a[2], 300, "--params-port=%d", c->params_port);
-    snprintf(a[3], 300, "--stats=%s", c->stats);
-    snprintf(a[4], 300, "--env=%s", c->env);
-    snprintf(a[5], 300, "--replay-size=%lld", (long long)c->replay_size);
+    char a[9][PATH_MAX + 32];
+    snprintf(a[0], sizeof(a[0]), "--control-port=%d", c->control_port);
+    snprintf(a[1], sizeof(a[1]), "--data-port=%d", c->data_port);
+    snprintf(a[2], sizeof(a[2]), "--params-port=%d", c->params_port);
+    snprintf(a[3], sizeof(a[3]), "--stats=%s", c->stats);
+    snprintf(a[4], sizeof(a[4]), "--env=%s", c->env);
+    snprintf(a[5], sizeof(a[5]), "--replay-size=%lld", (long long)c->replay_size);
+    snprintf(a[6], sizeof(a[6]), "--auth=%s", keydir ? "curve" : "none");
+    snprintf(a[7], sizeof(a[7]), "--curve-server-key=%s/learner.key", keydir ? keydir : "");
+    snprintf(a[8], sizeof(a[8]), "--curve-allow=%s/sender.pub", keydir ? keydir : "");
     pid_t pid = fork();
     if (pid == 0) {
-        char *argv[] = {path, a[0], a[1], a[2], a[3], a[4], a[5], "--algo=sac", "--chunk=1",
-                        "--min-replay=1000000000", "--updates-per-step=0", "--log-level=warn",
-                        "--max-env-steps=1000000000000", NULL};
+        char *argv[] = {path,
+                        a[0],
+                        a[1],
+                        a[2],
+                        a[3],
+                        a[4],
+                        a[5],
+                        a[6],
+                        a[7],
+                        a[8],
+                        "--algo=sac",
+                        "--chunk=1",
+                        "--min-replay=1000000000",
+                        "--updates-per-step=0",
+                        "--log-level=warn",
+                        "--max-env-steps=1000000000000",
+                        NULL};
         execv(path, argv);
         _exit(127);
     }
@@ -218,13 +255,136 @@ static double stat_num(const char *host, const char *port, const char *key)
     return v;
 }
 
+// what one configuration (plain or CURVE) measured
+struct measured {
+    double ingest, raw, rejected; /* chunk steps/s stored, raw chunk steps/s, rejections */
+    long rss_kb;
+    size_t msg_len;
+};
+
+// ingest through a real learner, then the raw PUSH/PULL limit, with the same auth setting
+static int measure(const struct rl_config *c, void *zctx, const struct auth_keys *client,
+                   const char *keydir, struct measured *out)
+{
+    char host[256], port[16];
+    statsc_split(c->stats, "5558", host, sizeof(host), port, sizeof(port));
+    pid_t pid = spawn_learner(c, keydir);
+    double up = rl_now() + 10;
+    while (pid > 0 && stat_num(host, port, "uptime_s") < 0 && rl_now() < up)
+        rl_sleep(0.1);
+    if (pid < 0 || rl_now() >= up) {
+        fprintf(stderr, "rldt bench ingest: the learner did not start (ports in use?)\n");
+        if (pid > 0)
+            kill(pid, SIGKILL), waitpid(pid, NULL, 0);
+        return -1;
+    }
+    atomic_long sent = 0;
+    struct sender tmpl = {.c = c, .zctx = zctx, .sent = &sent, .auth = client};
+    snprintf(tmpl.data_ep, sizeof(tmpl.data_ep), "tcp://127.0.0.1:%d", c->data_port);
+    snprintf(tmpl.ctl_ep, sizeof(tmpl.ctl_ep), "tcp://127.0.0.1:%d", c->control_port);
+    // the learner's stored segments, sampled inside the sending window
+    double warm = 0.5;
+    tmpl.until = rl_now() + warm + c->secs + 0.3;
+    struct blast b = {&tmpl, c->actors};
+    pthread_t th;
+    pthread_create(&th, NULL, blast_main, &b);
+    rl_sleep(warm);
+    double s0 = stat_num(host, port, "segments"), t0 = rl_now();
+    rl_sleep(c->secs);
+    double s1 = stat_num(host, port, "segments"), t1 = rl_now();
+    pthread_join(th, NULL);
+    out->rejected = stat_num(host, port, "rejected_total");
+    out->rss_kb = peak_rss_kb(pid);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    int T = c->segment_len;
+    out->ingest = (s1 - s0) * T / (t1 - t0);
+
+    // raw ZeroMQ: the same bytes, same senders, same transport and security, a bare PULL
+    struct auth_keys server = {.curve = client->curve};
+    char err[512];
+    if (server.curve) {
+        char kp[PATH_MAX + 16];
+        snprintf(kp, sizeof(kp), "%s/learner.key", keydir);
+        if (auth_keypair_read(kp, &server.own, err, sizeof(err)) < 0) {
+            fprintf(stderr, "rldt bench ingest: %s\n", err);
+            return -1;
+        }
+    }
+    void *pull = zmq_socket(zctx, ZMQ_PULL);
+    char ep[128];
+    size_t eplen = sizeof(ep);
+    auth_server_socket(pull, &server);
+    zmq_bind(pull, "tcp://127.0.0.1:*");
+    zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, ep, &eplen);
+    struct receiver r = {pull, 0, 0};
+    tmpl.raw = true;
+    snprintf(tmpl.data_ep, sizeof(tmpl.data_ep), "%s", ep);
+    tmpl.until = rl_now() + c->secs;
+    r.until = tmpl.until + 0.2;
+    pthread_t rt;
+    pthread_create(&rt, NULL, recv_main, &r);
+    double r0 = rl_now();
+    run_senders(&tmpl, c->actors);
+    pthread_join(rt, NULL);
+    out->raw = (double)r.count * T / (rl_now() - r0 - 0.2);
+    out->msg_len = tmpl.msg_len;
+    zmq_close(pull);
+    return 0;
+}
+
+static void report(const struct rl_config *c, const char *label, const struct measured *m)
+{
+    int T = c->segment_len;
+    double mb = (double)m->msg_len / 1e6;
+    printf("[auth %s]\n", label);
+    printf("ingest: %.0f chunk steps/s stored (%.0f segments/s of T=%d, %.1f MB/s), %d senders, "
+           "rejected %.0f\n",
+           m->ingest, m->ingest / T, T, m->ingest / T * mb, c->actors, m->rejected);
+    printf("raw zeromq: %.0f chunk steps/s (%.0f msgs/s of %zu bytes, %.1f MB/s)\n", m->raw,
+           m->raw / T, m->msg_len, m->raw / T * mb);
+    printf("ratio ingest/raw: %.2f\n", m->raw > 0 ? m->ingest / m->raw : 0);
+    printf("learner peak RSS: %.1f MB (replay_size %lld chunk steps)\n", m->rss_kb / 1024.0,
+           (long long)c->replay_size);
+}
+
+// keys for a CURVE measurement in a fresh private directory: learner and sender pairs, the
+// sender's public key as the allow list; the sender's keys go to *client
+static int make_keys(char *dir, struct auth_keys *client)
+{
+    struct auth_keypair l, snd;
+    char err[512];
+    if (!mkdtemp(dir) || auth_keypair_new(&l) < 0 || auth_keypair_new(&snd) < 0 ||
+        auth_keypair_save(&l, dir, "learner", false, err, sizeof(err)) < 0 ||
+        auth_keypair_save(&snd, dir, "sender", false, err, sizeof(err)) < 0) {
+        fprintf(stderr, "rldt bench ingest: cannot make CURVE keys in %s\n", dir);
+        return -1;
+    }
+    *client = (struct auth_keys){.curve = true, .own = snd};
+    memcpy(client->server_key, l.public_key, sizeof(client->server_key));
+    return 0;
+}
+
+static void remove_keys(const char *dir)
+{
+    const char *names[] = {"learner.key", "learner.pub", "sender.key", "sender.pub"};
+    char p[PATH_MAX + 16];
+    for (size_t i = 0; i < RL_ARRAY_LEN(names); i++) {
+        snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+}
+
 int bench_ingest(int argc, char **argv)
 {
     struct rl_config c;
-    int rc = config_cli(&c, "rldt bench ingest",
-                        "rldt bench ingest [--actors=SENDERS] [--segment-len=T] [--secs=S] "
-                        "[--replay-size=N] [ports]",
-                        "run,env,net,learner,actor,bench", argc, argv, NULL, NULL);
+    int rc =
+        config_cli(&c, "rldt bench ingest",
+                   "rldt bench ingest [--auth=curve] [--actors=SENDERS] [--segment-len=T] "
+                   "[--secs=S] [--replay-size=N] [ports]\n"
+                   "  --auth=curve measures plain and CURVE in the same run (keys made for it)",
+                   "run,env,net,learner,actor,bench,auth", argc, argv, NULL, NULL);
     if (rc)
         return rc == 1 ? 0 : 2;
     c.chunk = 1;
@@ -234,71 +394,36 @@ int bench_ingest(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
-    pid_t pid = spawn_learner(&c);
-    double up = rl_now() + 10;
-    while (stat_num(host, port, "uptime_s") < 0 && rl_now() < up)
-        rl_sleep(0.1);
-    if (pid < 0 || rl_now() >= up) {
-        fprintf(stderr, "rldt bench ingest: the learner did not start (ports in use?)\n");
-        if (pid > 0)
-            kill(pid, SIGKILL), waitpid(pid, NULL, 0);
+    bool curve = !strcmp(c.auth, "curve");
+    char keydir[] = "/tmp/rldt-bench-keys-XXXXXX";
+    struct auth_keys plain = {.curve = false}, client;
+    if (curve && make_keys(keydir, &client) < 0)
         return 1;
-    }
     void *zctx = zmq_ctx_new();
-    atomic_long sent = 0;
-    struct sender tmpl = {.c = &c, .zctx = zctx, .sent = &sent};
-    snprintf(tmpl.data_ep, sizeof(tmpl.data_ep), "tcp://127.0.0.1:%d", c.data_port);
-    snprintf(tmpl.ctl_ep, sizeof(tmpl.ctl_ep), "tcp://127.0.0.1:%d", c.control_port);
-    // the learner's stored segments, sampled inside the sending window
-    double warm = 0.5;
-    tmpl.until = rl_now() + warm + c.secs + 0.3;
-    struct blast b = {&tmpl, c.actors};
-    pthread_t th;
-    pthread_create(&th, NULL, blast_main, &b);
-    rl_sleep(warm);
-    double s0 = stat_num(host, port, "segments"), t0 = rl_now();
-    rl_sleep(c.secs);
-    double s1 = stat_num(host, port, "segments"), t1 = rl_now();
-    pthread_join(th, NULL);
-    double rejected = stat_num(host, port, "rejected_total");
-    long rss = peak_rss_kb(pid);
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
-    double ingest = (s1 - s0) * c.segment_len / (t1 - t0);
-
-    // raw ZeroMQ: the same bytes, same senders, same transport, a bare PULL counting them
-    const struct task_info *t = task_find(c.env);
-    int T = c.segment_len, O = t->obs_dim, D = t->act_dim;
-    (void)O;
-    (void)D;
-    void *pull = zmq_socket(zctx, ZMQ_PULL);
-    char ep[128];
-    size_t eplen = sizeof(ep);
-    zmq_bind(pull, "tcp://127.0.0.1:*");
-    zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, ep, &eplen);
-    struct receiver r = {pull, 0, 0};
-    tmpl.raw = true;
-    snprintf(tmpl.data_ep, sizeof(tmpl.data_ep), "%s", ep);
-    tmpl.until = rl_now() + c.secs;
-    r.until = tmpl.until + 0.2;
-    pthread_t rt;
-    pthread_create(&rt, NULL, recv_main, &r);
-    double r0 = rl_now();
-    run_senders(&tmpl, c.actors);
-    pthread_join(rt, NULL);
-    double rawrate = (double)r.count * T / (rl_now() - r0 - 0.2);
-    zmq_close(pull);
+    struct auth_zap *zap = NULL;
+    struct measured m[2];
+    rc = measure(&c, zctx, &plain, NULL, &m[0]);
+    if (rc == 0 && curve) {
+        // the raw PULL's ZAP handler admits the sender's key, as the learner's does
+        char allow[PATH_MAX], err[512];
+        snprintf(allow, sizeof(allow), "%s/sender.pub", keydir);
+        zap = auth_zap_new(zctx, allow, NULL, NULL, err, sizeof(err));
+        rc = zap ? measure(&c, zctx, &client, keydir, &m[1]) : -1;
+        if (!zap)
+            fprintf(stderr, "rldt bench ingest: %s\n", err);
+    }
+    auth_zap_destroy(&zap);
     zmq_ctx_term(zctx);
-    size_t len = tmpl.msg_len;
-
-    double mb = (double)len / 1e6;
-    printf("ingest: %.0f chunk steps/s stored (%.0f segments/s of T=%d, %.1f MB/s), %d senders, "
-           "rejected %.0f\n",
-           ingest, ingest / T, T, ingest / T * mb, c.actors, rejected);
-    printf("raw zeromq: %.0f chunk steps/s (%.0f msgs/s of %zu bytes, %.1f MB/s)\n", rawrate,
-           rawrate / T, len, rawrate / T * mb);
-    printf("ratio ingest/raw: %.2f\n", rawrate > 0 ? ingest / rawrate : 0);
-    printf("learner peak RSS: %.1f MB (replay_size %lld chunk steps)\n", rss / 1024.0,
-           (long long)c.replay_size);
-    return ingest > 0 ? 0 : 1;
+    if (curve)
+        remove_keys(keydir);
+    if (rc < 0)
+        return 1;
+    report(&c, "none", &m[0]);
+    if (curve) {
+        report(&c, "curve", &m[1]);
+        printf("curve/none: ingest %.2f, raw zeromq %.2f\n",
+               m[0].ingest > 0 ? m[1].ingest / m[0].ingest : 0,
+               m[0].raw > 0 ? m[1].raw / m[0].raw : 0);
+    }
+    return m[0].ingest > 0 && (!curve || m[1].ingest > 0) ? 0 : 1;
 }
