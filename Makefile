@@ -15,7 +15,9 @@ WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing
 FINAL_CFLAGS := $(CFLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
            -I. -I$(BUILD)/gen $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 FINAL_LDFLAGS := $(LDFLAGS) $(EXTRA_LDFLAGS)
-LIBS    := $(PKG_LIBS) -lmujoco -linih -lhttp_parser -lpthread -lm
+# PLplot draws curve.png (common/curve.c); as-needed: only binaries that call it depend on it
+LIBS    := $(PKG_LIBS) -lmujoco -linih -lhttp_parser -lpthread -lm \
+           -Wl,--as-needed -lplplot -Wl,--no-as-needed
 
 # ---- sources -------------------------------------------------------------------------------
 COMMON_SRC  := $(wildcard common/*.c)

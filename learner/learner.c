@@ -20,6 +20,7 @@
 #include "learner/shared.h"
 #include "learner/stats.h"
 #include "learner/statsd.h"
+#include "proto/tblog.h" /* [tb] */
 #include "proto/wire.h"
 
 struct learner {
@@ -43,6 +44,7 @@ struct learner {
     uint64_t eval_seen;
     struct auth_keys auth; /* [auth] CURVE keys of the three sockets */
     struct auth_zap *zap;  /* [auth] ZAP handler (auth = curve) */
+    struct tblog *tb;      /* [tb] TensorBoard event file of this process, or NULL */
 };
 
 static void *bind_socket(struct learner *l, int type, int port, char *err, size_t errlen)
@@ -98,7 +100,24 @@ static int open_run_dir(struct learner *l, char *err, size_t errlen)
     snprintf(path, sizeof(path), "%s/config.ini", c->run_dir);
     if (config_save(c, path) < 0)
         log_warn("cannot write %s", path);
+    // [tb] a new TensorBoard event file per process start (scalars: metrics rows, evals)
+    char e[512];
+    if (!(l->tb = tblog_open(c->run_dir, e, sizeof(e))))
+        log_warn("no TensorBoard event file: %s", e);
     return 0;
+}
+
+// [tb] one scalar, step = env steps; non-finite values are left out; a write error closes
+static void tb_scalar(struct learner *l, const char *tag, uint64_t steps, double v)
+{
+    if (!l->tb || !isfinite(v))
+        return;
+    int rc = tblog_scalar(l->tb, tag, (int64_t)steps, v);
+    if (rc < 0) {
+        log_warn("TensorBoard event file %s: %s (no more events)", tblog_path(l->tb),
+                 strerror(-rc));
+        tblog_close(&l->tb);
+    }
 }
 
 // [auth] a failed handshake (unknown key, plain client): counted as a rejection (ZAP thread)
@@ -309,6 +328,12 @@ static void eval_row(struct learner *l, double t0)
     fprintf(f, "%.3f,%llu,%llu,%.3f,%.3f,%.1f\n", rl_now() - t0, (unsigned long long)steps,
             (unsigned long long)ver, ret, sd, len);
     fclose(f);
+    // [tb] the evaluation at the env steps it was made
+    tb_scalar(l, "eval_return", steps, ret);
+    tb_scalar(l, "eval_return_std", steps, sd);
+    tb_scalar(l, "eval_length", steps, len);
+    if (l->tb)
+        tblog_flush(l->tb);
 }
 
 static double recent_return(struct shared *s, int *n)
@@ -393,16 +418,31 @@ static void metrics_row(struct learner *l, double t0)
     double eret = s->eval_count ? s->eval_return : NAN;
     uint64_t esteps = s->eval_steps;
     pthread_mutex_unlock(&s->eval_lock);
-    fprintf(l->metrics, "%.3f,%llu,%llu,%llu,%llu,%ld,%llu,%.4g,%.4g,%llu", rl_now() - t0,
-            (unsigned long long)atomic_load(&s->env_steps),
-            (unsigned long long)atomic_load(&s->chunk_steps),
-            (unsigned long long)atomic_load(&s->updates),
-            (unsigned long long)atomic_load(&s->version), replay_size(s->replay),
-            (unsigned long long)atomic_load(&s->episodes), ret, eret, (unsigned long long)esteps);
+    // [tb] one reading of the counters for metrics.csv and the event file
+    static const char *const tags[] = {"env_steps",      "chunk_steps", "updates",
+                                       "policy_version", "replay",      "episodes"};
+    double wall = rl_now() - t0;
+    unsigned long long c[6] = {atomic_load(&s->env_steps),
+                               atomic_load(&s->chunk_steps),
+                               atomic_load(&s->updates),
+                               atomic_load(&s->version),
+                               (unsigned long long)replay_size(s->replay),
+                               atomic_load(&s->episodes)};
+    fprintf(l->metrics, "%.3f,%llu,%llu,%llu,%llu,%llu,%llu,%.4g,%.4g,%llu", wall, c[0], c[1], c[2],
+            c[3], c[4], c[5], ret, eret, (unsigned long long)esteps);
     for (int i = 0; i < l->rep.n; i++)
         fprintf(l->metrics, ",%.6g", l->rep.value[i]);
     fputc('\n', l->metrics);
     fflush(l->metrics);
+    // [tb] the same row as scalars at step = env steps (eval_* come from eval_row)
+    tb_scalar(l, "wall_s", c[0], wall);
+    for (int i = 0; i < 6; i++)
+        tb_scalar(l, tags[i], c[0], (double)c[i]);
+    tb_scalar(l, "return_recent", c[0], ret);
+    for (int i = 0; i < l->rep.n; i++)
+        tb_scalar(l, l->rep.name[i], c[0], l->rep.value[i]);
+    if (l->tb)
+        tblog_flush(l->tb);
 }
 
 static void save_checkpoint(struct learner *l)
@@ -574,6 +614,7 @@ void learner_destroy(struct learner **pl)
     free(l->pbuf);
     if (l->metrics)
         fclose(l->metrics);
+    tblog_close(&l->tb); /* [tb] */
     if (l->logcopy) {
         log_set_copy(NULL);
         fclose(l->logcopy);

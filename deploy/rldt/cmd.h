@@ -10,6 +10,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_dataset_info(int argc, char **argv);

@@ -17,6 +17,7 @@ static const struct command commands[] = {
     {"config", cmd_config, "print the resolved configuration as an INI file (all keys, with help)"},
     {"eval", cmd_eval, "evaluate a policy on a task: mean/std of return and length"},
     {"top", cmd_top, "live view of a learner's stats socket (--stats=ADDR:PORT, --once)"},
+    {"plot", cmd_plot, "redraw RUN_DIR/curve.png: eval return vs env steps and wall-clock"},
     {"collect", cmd_collect, "roll out a policy and record a dataset file (--policy, --steps, --out)"},
     {"dataset-info", cmd_dataset_info, "verify and summarise a dataset file"},
     {"pretrain", cmd_pretrain, "pre-train a flow policy on a dataset by conditional flow matching"},

@@ -21,12 +21,14 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/curve.h" /* [tb] */
 #include "common/util.h"
 #include "deploy/rldt/cmd.h"
 #include "common/statsc.h"
 
 #define MAX_ACTORS 256
 #define RESPAWN_LIMIT 20
+#define CURVE_SECS 60 /* [tb] redraw period of curve.png during a run */
 
 static volatile sig_atomic_t interrupted;
 
@@ -259,6 +261,18 @@ static int wait_learner(struct launcher *L, int *status)
     return -ETIMEDOUT;
 }
 
+// [tb] the final curve.png of the run, or why there is none
+static void redraw_curve(struct launcher *L)
+{
+    char e[512];
+    struct curve_info info;
+    if (curve_draw(L->dir, NULL, &info, e, sizeof(e)) == 0)
+        fprintf(stderr, "rldt run: curve %s/curve.png (%d %s points)\n", L->dir, info.points,
+                info.eval ? "eval" : "training-return");
+    else
+        fprintf(stderr, "rldt run: no curve.png: %s\n", e);
+}
+
 int cmd_run(int argc, char **argv)
 {
     struct launcher L;
@@ -296,7 +310,7 @@ int cmd_run(int argc, char **argv)
     L.n = L.c.actors + (L.c.eval_every > 0);
     for (int i = 0; i < L.n; i++)
         L.actor[i] = spawn_actor(&L, i);
-    double last = 0;
+    double last = 0, last_plot = rl_now(); /* [tb] curve.png every CURVE_SECS */
     int sent = 0;
     while (L.learner) {
         if (interrupted && !sent) {
@@ -314,6 +328,11 @@ int cmd_run(int argc, char **argv)
             progress(&L, t0, false);
             last = rl_now();
         }
+        if (rl_now() - last_plot >= CURVE_SECS) { /* [tb] quiet: there may be no rows yet */
+            char e[512];
+            curve_draw(L.dir, NULL, NULL, e, sizeof(e));
+            last_plot = rl_now();
+        }
         rl_sleep(0.05);
     }
     // the learner is gone: actors stop on its stop message; make sure of it
@@ -325,6 +344,7 @@ int cmd_run(int argc, char **argv)
     bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     fprintf(stderr, "%srldt run: %s after %.0fs; run dir %s\n", L.tty ? "\n" : "",
             ok ? "finished" : "learner failed", rl_now() - t0, L.dir);
+    redraw_curve(&L); /* [tb] */
     if (!ok)
         tail_log(L.dir, "log.txt");
     return ok ? 0 : 1;
