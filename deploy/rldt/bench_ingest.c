@@ -262,6 +262,20 @@ struct measured {
     size_t msg_len;
 };
 
+// with keys (keydir non-NULL): a ZAP handler on rctx admitting the sender's key, as the
+// learner's does
+static int raw_server(void *rctx, const char *keydir, struct auth_zap **zap)
+{
+    if (!keydir)
+        return 0;
+    char allow[PATH_MAX], err[512];
+    snprintf(allow, sizeof(allow), "%s/sender.pub", keydir);
+    *zap = auth_zap_new(rctx, allow, NULL, NULL, err, sizeof(err));
+    if (!*zap)
+        fprintf(stderr, "rldt bench ingest: %s\n", err);
+    return *zap ? 0 : -1;
+}
+
 // ingest through a real learner, then the raw PUSH/PULL limit, with the same auth setting
 static int measure(const struct rl_config *c, void *zctx, const struct auth_keys *client,
                    const char *keydir, struct measured *out)
@@ -300,18 +314,20 @@ static int measure(const struct rl_config *c, void *zctx, const struct auth_keys
     int T = c->segment_len;
     out->ingest = (s1 - s0) * T / (t1 - t0);
 
-    // raw ZeroMQ: the same bytes, same senders, same transport and security, a bare PULL
-    struct auth_keys server = {.curve = client->curve};
-    char err[512];
-    if (server.curve) {
-        char kp[PATH_MAX + 16];
-        snprintf(kp, sizeof(kp), "%s/learner.key", keydir);
-        if (auth_keypair_read(kp, &server.own, err, sizeof(err)) < 0) {
-            fprintf(stderr, "rldt bench ingest: %s\n", err);
-            return -1;
-        }
+    // raw ZeroMQ: the same bytes, same senders, same transport and security, a bare PULL in
+    // its own context (its own I/O thread, as the learner process has)
+    void *rctx = zmq_ctx_new();
+    struct auth_zap *zap = NULL;
+    if (raw_server(rctx, keydir, &zap) < 0) {
+        zmq_ctx_term(rctx);
+        return -1;
     }
-    void *pull = zmq_socket(zctx, ZMQ_PULL);
+    struct auth_keys server = {.curve = client->curve};
+    char kp[PATH_MAX + 16], err[512];
+    snprintf(kp, sizeof(kp), "%s/learner.key", keydir ? keydir : "");
+    if (server.curve && auth_keypair_read(kp, &server.own, err, sizeof(err)) < 0)
+        return -1; /* read a moment ago by raw_server */
+    void *pull = zmq_socket(rctx, ZMQ_PULL);
     char ep[128];
     size_t eplen = sizeof(ep);
     auth_server_socket(pull, &server);
@@ -330,6 +346,8 @@ static int measure(const struct rl_config *c, void *zctx, const struct auth_keys
     out->raw = (double)r.count * T / (rl_now() - r0 - 0.2);
     out->msg_len = tmpl.msg_len;
     zmq_close(pull);
+    auth_zap_destroy(&zap);
+    zmq_ctx_term(rctx);
     return 0;
 }
 
@@ -400,19 +418,10 @@ int bench_ingest(int argc, char **argv)
     if (curve && make_keys(keydir, &client) < 0)
         return 1;
     void *zctx = zmq_ctx_new();
-    struct auth_zap *zap = NULL;
     struct measured m[2];
     rc = measure(&c, zctx, &plain, NULL, &m[0]);
-    if (rc == 0 && curve) {
-        // the raw PULL's ZAP handler admits the sender's key, as the learner's does
-        char allow[PATH_MAX], err[512];
-        snprintf(allow, sizeof(allow), "%s/sender.pub", keydir);
-        zap = auth_zap_new(zctx, allow, NULL, NULL, err, sizeof(err));
-        rc = zap ? measure(&c, zctx, &client, keydir, &m[1]) : -1;
-        if (!zap)
-            fprintf(stderr, "rldt bench ingest: %s\n", err);
-    }
-    auth_zap_destroy(&zap);
+    if (rc == 0 && curve)
+        rc = measure(&c, zctx, &client, keydir, &m[1]);
     zmq_ctx_term(zctx);
     if (curve)
         remove_keys(keydir);
