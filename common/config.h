@@ -99,6 +99,28 @@ struct rl_config {
     char curve_server_key[CONFIG_STR];
     char curve_client_key[CONFIG_STR];
     char curve_allow[CONFIG_STR];
+    // [rldt]
+    char base_policy[CONFIG_STR];
+    int rldt_particles;
+    double rldt_consistency;
+    double rldt_trust;
+    double rldt_actor_lr;
+    int64_t rldt_actor_warmup;
+    int rldt_actor_batch;
+    int64_t rldt_actor_every;
+    int64_t rldt_actor_start;
+    int64_t rldt_trust_refresh;
+    double rldt_critic_lr;
+    double rldt_critic_wd;
+    int rldt_critic_hidden;
+    int rldt_critic_depth;
+    double rldt_lambda;
+    int rldt_td_horizon;
+    int rldt_target_samples;
+    int rldt_critic_round;
+    int rldt_target_reuse;
+    double rldt_reward_ema;
+    int rldt_threads;
 };
 
 enum config_type {

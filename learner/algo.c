@@ -5,9 +5,10 @@
 
 #include <string.h>
 
+#include "learner/algo/rldt.h"
 #include "learner/algo/sac.h"
 
-static const struct algo_ops *const registry[] = {&sac_ops};
+static const struct algo_ops *const registry[] = {&sac_ops, &rldt_ops, &rldt_delta_ops};
 
 const struct algo_ops *algo_find(const char *name)
 {

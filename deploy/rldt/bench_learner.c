@@ -1,23 +1,203 @@
 /*
  * bench_learner.c — `rldt bench learner --algo=A`: training updates/s of an algorithm and the
  * achieved GFLOP/s next to cblas_sgemm measured in the same run.
+ *
+ * rldt / rldt-delta: the sizes of the [flow], [train] and [rldt] keys (defaults = the published
+ * sizes) on the task's dims, a random base policy and a replay of random data. Whole critic
+ * rounds (their batched target sampling included) are timed, then actor steps; FLOPs are
+ * counted per GEMM (rldt_flops). The sgemm rate is the best of 256×256×256 and
+ * 2048×width×width (the flow trunk at the sampling block), measured before, between and after
+ * the two phases (the machine is shared: the best is the fair ceiling).
  */
+#include <cblas.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/config.h"
+#include "common/flow.h"
+#include "common/rng.h"
+#include "common/task.h"
+#include "common/util.h"
 #include "deploy/rldt/cmd.h"
+#include "learner/algo/rldt.h"
 #include "learner/algo/sac.h"
+#include "learner/replay.h"
+
+/* n random chunk steps in segments of T (the last one terminal), alternating parity */
+static int fill_random(struct replay *r, int S, int D, long n, struct rng *g)
+{
+    enum { T = 100 };
+    float *obs = malloc(((size_t)(T + 1) * S + (size_t)T * D + T) * sizeof(float));
+    uint8_t term[T], trunc[T] = {0};
+    if (!obs)
+        return -ENOMEM;
+    float *act = obs + (size_t)(T + 1) * S, *rew = act + (size_t)T * D;
+    int rc = 0;
+    for (long k = 0; !rc && k < n / T; k++) {
+        for (int i = 0; i < (T + 1) * S; i++)
+            obs[i] = (float)rng_normal(g);
+        for (int i = 0; i < T * D; i++)
+            act[i] = (float)rng_range(g, -1, 1);
+        for (int t = 0; t < T; t++) {
+            rew[t] = (float)rng_normal(g);
+            term[t] = t == T - 1;
+        }
+        struct replay_segment seg = {T, obs, act, rew, NULL, term, trunc, (uint64_t)k, 0};
+        rc = replay_add(r, &seg);
+    }
+    free(obs);
+    return rc;
+}
+
+/* GFLOP/s of C (m, n) = A (m, k) · B (n, k)^T for about secs */
+static double sgemm_rate(int m, int n, int k, double secs)
+{
+    float *buf = calloc((size_t)m * k + (size_t)n * k + (size_t)m * n, sizeof(float));
+    if (!buf)
+        return 0;
+    float *A = buf, *B = A + (size_t)m * k, *C = B + (size_t)n * k;
+    for (size_t i = 0; i < (size_t)m * k + (size_t)n * k; i++)
+        buf[i] = (float)(i % 7) * 0.1f;
+    long it = 0;
+    double t0 = rl_now(), t = t0;
+    for (; t - t0 < secs || it < 3; it++, t = rl_now())
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, A, k, B, k, 0.0f, C, n);
+    free(buf);
+    return it * 2.0 * m * n * k / (t - t0) / 1e9;
+}
+
+static double peak(double best, int width, double secs)
+{
+    best = RL_MAX(best, sgemm_rate(256, 256, 256, secs));
+    return RL_MAX(best, sgemm_rate(2048, width, width, secs));
+}
+
+struct phase {
+    long steps, rounds;
+    double secs;
+};
+
+/* whole critic rounds of R steps for about secs, after one untimed round */
+static int critic_phase(struct algo *a, struct replay *r, int R, double secs, struct phase *p)
+{
+    struct algo_report rep = {0};
+    *p = (struct phase){0};
+    for (int warm = 1; warm >= 0; warm--) {
+        double t0 = rl_now();
+        do {
+            for (int i = 0; i < R; i++)
+                if (rldt_critic_step(a, r, &rep) < 0)
+                    return -EIO;
+            p->steps += warm ? 0 : R;
+            p->rounds += !warm;
+            p->secs = rl_now() - t0;
+        } while (!warm && p->secs < secs);
+    }
+    return 0;
+}
+
+static int actor_phase(struct algo *a, struct replay *r, double secs, struct phase *p)
+{
+    struct algo_report rep = {0};
+    *p = (struct phase){0};
+    if (rldt_actor_step(a, r, &rep) < 0)
+        return -EIO;
+    double t0 = rl_now();
+    do {
+        if (rldt_actor_step(a, r, &rep) < 0)
+            return -EIO;
+        p->steps++;
+        p->secs = rl_now() - t0;
+    } while (p->secs < secs);
+    return 0;
+}
+
+static void print_rldt(const struct rl_config *c, struct algo *a, const struct phase *cr,
+                       const struct phase *ar, double best)
+{
+    double fr, fc, fa;
+    rldt_flops(a, &fr, &fc, &fa);
+    int R = c->rldt_critic_round;
+    double cflop = cr->rounds * fr + cr->steps * fc, aflop = ar->steps * fa;
+    double cg = cflop / cr->secs / 1e9, ag = aflop / ar->secs / 1e9;
+    double all = (cflop + aflop) / (cr->secs + ar->secs) / 1e9;
+    // updates/s of the configured mix: actor_every critic steps, then one actor step
+    double e = (double)c->rldt_actor_every;
+    double mix = (e + 1) / (e * cr->secs / cr->steps + ar->secs / ar->steps);
+    printf("rldt bench: algo=%s env=%s threads=%d flow=%dx%d N=%d critic=%dx%d batch=%d K=%d "
+           "actor_batch=%d M=%d round=%d reuse=%d\n",
+           c->algo, c->env, c->threads, c->flow_hidden, c->flow_depth, c->flow_steps,
+           c->rldt_critic_hidden, c->rldt_critic_depth, c->batch_size, c->rldt_particles,
+           c->rldt_actor_batch, c->rldt_target_samples, R, c->rldt_target_reuse);
+    printf("rldt bench: critic_updates_per_s=%.1f critic_gflops=%.1f "
+           "mflop_per_critic_update=%.0f (round targets %.1f GFLOP per %d steps)\n",
+           cr->steps / cr->secs, cg, (fr / R + fc) / 1e6, fr / 1e9, R);
+    printf("rldt bench: actor_updates_per_s=%.2f actor_gflops=%.1f "
+           "gflop_per_actor_update=%.2f\n",
+           ar->steps / ar->secs, ag, fa / 1e9);
+    printf("rldt bench: mixed_updates_per_s=%.1f gflops=%.1f sgemm_gflops=%.1f ratio=%.2f "
+           "(critic %.2f, actor %.2f)\n",
+           mix, all, best, all / best, cg / best, ag / best);
+}
+
+static int bench_rldt(const struct rl_config *c)
+{
+    const struct task_info *t = task_find(c->env);
+    int chunk = c->chunk > 0 ? c->chunk : 4;
+    struct algo_dims d = {t->obs_dim, t->act_dim, chunk, chunk * t->act_dim};
+    char err[400] = "";
+    struct flow_spec fs;
+    struct flow *base = NULL;
+    struct algo *a = NULL;
+    struct replay *r = replay_new(50000, d.obs_dim, d.D);
+    struct rng g;
+    rng_init(&g, (uint64_t)c->seed, 77);
+    int rc = -EINVAL;
+    if (flow_spec_from_config(&fs, c, d.obs_dim, d.act_dim, chunk, err, sizeof(err)) < 0 ||
+        !(base = flow_new(&fs, err, sizeof(err))))
+        goto out_free;
+    flow_init(base, &g);
+    a = rldt_new(c, &d, !strcmp(c->algo, "rldt-delta"), base, NULL, err, sizeof(err));
+    if (!a || !r || fill_random(r, d.obs_dim, d.D, 50000, &g) < 0)
+        goto out_free;
+    openblas_set_num_threads(c->threads);
+    double secs = RL_MIN(c->secs / 4, 1.0), best = peak(0, c->flow_hidden, secs);
+    struct phase cr, ar;
+    rc = critic_phase(a, r, c->rldt_critic_round, c->secs, &cr);
+    best = peak(best, c->flow_hidden, secs);
+    if (!rc)
+        rc = actor_phase(a, r, c->secs, &ar);
+    best = peak(best, c->flow_hidden, secs);
+    if (!rc)
+        print_rldt(c, a, &cr, &ar, best);
+    else
+        snprintf(err, sizeof(err), "a training step failed");
+out_free:
+    if (rc)
+        fprintf(stderr, "rldt bench learner: %s\n", err[0] ? err : "out of memory");
+    replay_destroy(&r);
+    if (a)
+        rldt_ops.destroy(a);
+    flow_destroy(&base);
+    return rc;
+}
 
 int bench_learner(int argc, char **argv)
 {
     struct rl_config c;
-    int rc = config_cli(&c, "rldt bench learner", "rldt bench learner [--algo=sac] [--secs=S] "
-                        "[--threads=N]", "run,bench,train,sac", argc, argv, NULL, NULL);
+    int rc = config_cli(&c, "rldt bench learner",
+                        "rldt bench learner [--algo=sac|rldt|rldt-delta] [--secs=S] [--threads=N] "
+                        "[--key=value ...]\n  rldt: sizes from the [flow], [train] and [rldt] keys "
+                        "(defaults = published sizes); whole critic rounds, then actor steps",
+                        "run,env,bench,train,sac,flow,rldt", argc, argv, NULL, NULL);
     if (rc)
         return rc == 1 ? 0 : 2;
     if (!strcmp(c.algo, "sac"))
         return sac_bench(c.secs, c.threads, stdout) < 0 ? 1 : 0;
+    if (!strcmp(c.algo, "rldt") || !strcmp(c.algo, "rldt-delta"))
+        return bench_rldt(&c) < 0 ? 1 : 0;
     fprintf(stderr, "rldt bench learner: no benchmark for algorithm '%s' yet\n", c.algo);
     return 2;
 }

@@ -1,0 +1,1075 @@
+/*
+ * rldt.c — RLDT behind the algorithm interface (rldt.h): critic rounds with batched target
+ * sampling, the actor step (K chains per state, one random denoising step per particle, SVGD
+ * field, transport / consistency / trust-region losses through single network evaluations),
+ * checkpoints.
+ *
+ * Shapes: S obs_dim, A act_dim, H chunk, D = H·A; B critic batch (per critic); K particles;
+ * Ba actor states, P = Ba·K particles; N Euler steps; M target samples; L TD window;
+ * pool = B·ceil(R / reuse) rows per critic half. Everything a network sees is normalised.
+ * RNG streams of the run seed: RLDT_STREAM_INIT (critic init), RLDT_STREAM_TRAIN (batches,
+ * noise, denoising steps; checkpointed).
+ */
+#include "learner/algo/rldt.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/ckpt.h"
+#include "common/config.h"
+#include "common/flow.h"
+#include "common/log.h"
+#include "common/nn.h"
+#include "common/norm.h"
+#include "common/optim.h"
+#include "common/rng.h"
+#include "common/util.h"
+#include "learner/algo/critic.h"
+#include "learner/algo/svgd.h"
+#include "learner/replay.h"
+
+#define RLDT_STREAM_INIT 0x71d7000001ULL
+#define RLDT_STREAM_TRAIN 0x71d7000002ULL
+#define RLDT_CKPT_VERSION 1
+#define RLDT_BLOCK 2048 /* rows per batched sampling call and per actor micro-batch */
+
+enum {
+    DG_CRITIC_LOSS,
+    DG_Q_MEAN,
+    DG_TARGET_MEAN,
+    DG_REWARD_SCALE,
+    DG_GRAD_Q,
+    DG_KERNEL_GRAD,
+    DG_DIVERSITY,
+    DG_ALPHA,
+    DG_BANDWIDTH,
+    DG_PHI,
+    DG_L_TRANSPORT,
+    DG_L_CONS,
+    DG_L_TRUST,
+    DG_COUNT
+};
+static const char *const diag_name[DG_COUNT] = {
+    "critic_loss", "q_mean",           "target_mean",        "reward_scale",
+    "grad_q_norm", "kernel_grad_norm", "particle_diversity", "alpha_s",
+    "bandwidth",   "phi_norm",         "loss_transport",     "loss_consistency",
+    "loss_trust"};
+
+/* checkpoint header and the live scalar state; all 8-byte fields */
+struct rldt_meta {
+    int64_t version;
+    int64_t obs_dim, act_dim, chunk, delta;
+    uint64_t flow_layout, critic_hash;
+    int64_t batch, pool; /* the pool the rldt.pool section holds */
+    int64_t pool_valid, round_step, cursor[2];
+    int64_t critic_steps, actor_steps, actor_skipped, actor_opt_step;
+    double ema, ema_n; /* reward EMA of mean |r| and batches seen */
+    double diag[DG_COUNT];
+};
+
+struct rldt_rng_state {
+    uint64_t s[4];
+    double spare;
+    int64_t has_spare;
+};
+
+/* sums of an actor step's micro-batches */
+struct actor_acc {
+    double grad, kernel, phi, alpha, bandwidth, diversity; /* weighted by particles or states */
+    double l_transport, l_cons, l_trust;
+};
+
+struct rldt {
+    struct algo_dims d;
+    bool delta;
+    int S, A, D;
+    int B, K, Ba, M, N, L, R, pool, blk;
+    float gamma, lambda, w_cons, w_trust, ema_rate;
+    double fresh_frac;
+    long fresh_window, actor_every, actor_start, trust_refresh;
+
+    struct flow *actor, *trust;
+    struct optim *aopt;
+    struct critic *critic;
+    struct flow_ctx *sctx; /* inference: sampling, v_old (blk rows) */
+    struct flow_ctx *tctx; /* training: actor micro-batches (blk rows) */
+    bool bounded;
+    struct norm obs_n, act_n;
+    float *bnd; /* 2S + 2A: obs lo, obs hi, act lo, act hi */
+
+    struct rng rng;
+    struct rldt_meta st;
+    struct rldt_rng_state rng_state; /* checkpoint staging */
+    long nonfinite;
+
+    struct replay_batch batch; /* max(B, Ba) rows */
+    struct replay_batch one;   /* 1 row (TD windows) */
+    int64_t *index;
+    /* round pool, contiguous (one checkpoint section): half h = rows [h·pool, (h+1)·pool) */
+    float *pool_obs, *pool_act, *pool_y;
+    int32_t *perm;
+    /* TD windows of pool rows: L entries per row */
+    float *w_next, *w_rew, *w_disc, *w_qbar;
+    int *w_len, *qidx;
+    /* critic step: both critics' batches */
+    float *c_obs, *c_act, *c_y;
+    /* sampling (blk rows) */
+    float *s_obs, *chain, *s_act, *s_q;
+    /* actor micro-batch (blk rows) */
+    float *a_sobs, *a_xt, *a_t, *a_ahat, *a_g, *a_phi, *a_dv, *a_xtil, *a_tau, *a_vold;
+    double *work;
+    float *mem;
+};
+
+static struct rldt *to_rldt(struct algo *a)
+{
+    return (struct rldt *)a;
+}
+
+static const struct rldt *to_crldt(const struct algo *a)
+{
+    return (const struct rldt *)a;
+}
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+// ---- the actor losses ----------------------------------------------------------------------
+
+double rldt_loss_transport(const float *v, const float *phi, const float *t, int P, int D, int N,
+                           double inv_n, float *d_v)
+{
+    double loss = 0;
+    for (int i = 0; i < P; i++) {
+        double c = inv_n / (N * (1.0 - t[i]));
+        const float *vi = v + (size_t)i * D, *pi = phi + (size_t)i * D;
+        float *gi = d_v + (size_t)i * D;
+        double dot = 0;
+        for (int k = 0; k < D; k++) {
+            dot += (double)vi[k] * pi[k];
+            gi[k] -= (float)(c * pi[k]);
+        }
+        loss -= c * dot;
+    }
+    return loss;
+}
+
+double rldt_loss_consistency(const float *x, const float *v, const float *t, const float *a, int P,
+                             int D, int N, float w, double inv_n, float *d_v)
+{
+    double loss = 0;
+    for (int i = 0; i < P; i++) {
+        double u = 1.0 - t[i], nu = N * u;
+        double c = w * inv_n / (nu * nu), g = 2.0 * c * u;
+        size_t o = (size_t)i * D;
+        double ss = 0;
+        for (int k = 0; k < D; k++) {
+            double e = x[o + k] + u * v[o + k] - a[o + k];
+            ss += e * e;
+            d_v[o + k] += (float)(g * e);
+        }
+        loss += c * ss;
+    }
+    return loss;
+}
+
+double rldt_loss_trust(const float *v, const float *v_old, int P, int D, float w, double inv_n,
+                       float *d_v)
+{
+    double loss = 0, c = w * inv_n;
+    size_t n = (size_t)P * D;
+    for (size_t j = 0; j < n; j++) {
+        double e = (double)v[j] - v_old[j];
+        loss += e * e;
+        d_v[j] += (float)(2.0 * c * e);
+    }
+    return c * loss;
+}
+
+// ---- create / destroy ----------------------------------------------------------------------
+
+static void rldt_destroy(struct algo *a)
+{
+    struct rldt *s = to_rldt(a);
+    if (!s)
+        return;
+    flow_destroy(&s->actor);
+    flow_destroy(&s->trust);
+    optim_destroy(&s->aopt);
+    critic_destroy(&s->critic);
+    flow_ctx_destroy(&s->sctx);
+    flow_ctx_destroy(&s->tctx);
+    norm_fini(&s->obs_n);
+    norm_fini(&s->act_n);
+    free(s->bnd);
+    free(s->index);
+    free(s->work);
+    free(s->mem);
+    free(s);
+}
+
+/* assign the step buffers from base (NULL: only count); returns the floats needed */
+static size_t carve(struct rldt *s, float *base)
+{
+    size_t n = 0, S = (size_t)s->S, D = (size_t)s->D, rb = (size_t)RL_MAX(s->B, s->Ba);
+    size_t P2 = 2 * (size_t)s->pool, W = P2 * s->L, blk = (size_t)s->blk;
+#define TAKE(ptr, k)                                                                               \
+    do {                                                                                           \
+        if (base)                                                                                  \
+            (ptr) = (void *)(base + n);                                                            \
+        n += (k);                                                                                  \
+    } while (0)
+    TAKE(s->batch.obs, rb * S);
+    TAKE(s->batch.act, rb * D);
+    TAKE(s->batch.rew, rb);
+    TAKE(s->batch.next_obs, rb * S);
+    TAKE(s->batch.done, rb);
+    TAKE(s->batch.steps, rb);
+    TAKE(s->one.obs, S);
+    TAKE(s->one.act, D);
+    TAKE(s->one.rew, 1);
+    TAKE(s->one.next_obs, S);
+    TAKE(s->one.done, 1);
+    TAKE(s->one.steps, 1);
+    TAKE(s->pool_obs, P2 * S); /* pool_obs .. perm stay contiguous: one checkpoint section */
+    TAKE(s->pool_act, P2 * D);
+    TAKE(s->pool_y, P2);
+    TAKE(s->perm, P2);
+    TAKE(s->w_next, W * S);
+    TAKE(s->w_rew, W);
+    TAKE(s->w_disc, W);
+    TAKE(s->w_qbar, W);
+    TAKE(s->w_len, P2);
+    TAKE(s->qidx, W);
+    TAKE(s->c_obs, 2 * (size_t)s->B * S);
+    TAKE(s->c_act, 2 * (size_t)s->B * D);
+    TAKE(s->c_y, 2 * (size_t)s->B);
+    TAKE(s->s_obs, blk * S);
+    TAKE(s->chain, (size_t)(s->N + 1) * blk * D);
+    TAKE(s->s_act, blk * D);
+    TAKE(s->s_q, blk);
+    TAKE(s->a_sobs, (size_t)s->Ba * S);
+    TAKE(s->a_t, blk);
+    TAKE(s->a_tau, blk);
+    float **rows[] = {&s->a_xt, &s->a_ahat, &s->a_g, &s->a_phi, &s->a_dv, &s->a_xtil, &s->a_vold};
+    for (size_t i = 0; i < RL_ARRAY_LEN(rows); i++)
+        TAKE(*rows[i], blk * D);
+#undef TAKE
+    return n;
+}
+
+static size_t pool_floats(const struct rldt *s)
+{
+    return 2 * (size_t)s->pool * (size_t)(s->S + s->D + 2);
+}
+
+/* copy the run's settings (sizes checked by the config table) */
+static int read_config(struct rldt *s, const struct rl_config *c, char *err, size_t errlen)
+{
+    s->B = c->batch_size;
+    s->K = c->rldt_particles;
+    s->Ba = c->rldt_actor_batch;
+    s->M = c->rldt_target_samples;
+    s->N = c->flow_steps;
+    s->lambda = (float)c->rldt_lambda;
+    s->L = c->rldt_lambda > 0 ? c->rldt_td_horizon : 1;
+    s->R = c->rldt_critic_round;
+    int reuse = RL_MAX(1, c->rldt_target_reuse);
+    s->pool = s->B * ((s->R + reuse - 1) / reuse);
+    s->blk = (RL_MAX(RLDT_BLOCK, s->K * s->M) + s->K - 1) / s->K * s->K;
+    s->gamma = (float)c->gamma;
+    s->w_cons = (float)c->rldt_consistency;
+    s->w_trust = (float)c->rldt_trust;
+    s->ema_rate = (float)c->rldt_reward_ema;
+    s->fresh_frac = c->fresh_frac;
+    s->fresh_window = (long)c->fresh_window;
+    s->actor_every = (long)RL_MAX(1, c->rldt_actor_every);
+    s->actor_start = (long)c->rldt_actor_start;
+    s->trust_refresh = (long)RL_MAX(1, c->rldt_trust_refresh);
+    if (s->B < 1 || s->K < 1 || s->Ba < 1 || s->M < 1 || s->N < 1 || s->R < 1 ||
+        (double)s->pool * 2 * s->L > 5e7) {
+        set_err(err, errlen,
+                "rldt: bad sizes (batch %d, particles %d, actor batch %d, samples %d, steps %d, "
+                "round %d, pool %d x window %d)",
+                s->B, s->K, s->Ba, s->M, s->N, s->R, s->pool, s->L);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int set_bounds(struct rldt *s, const float *b, char *err, size_t errlen)
+{
+    if (!b)
+        return 0;
+    int S = s->S, A = s->A;
+    char e[200];
+    s->bnd = malloc((size_t)(2 * S + 2 * A) * sizeof(float));
+    if (!s->bnd || norm_init(&s->obs_n, S) < 0 || norm_init(&s->act_n, A) < 0) {
+        set_err(err, errlen, "rldt: out of memory");
+        return -ENOMEM;
+    }
+    memcpy(s->bnd, b, (size_t)(2 * S + 2 * A) * sizeof(float));
+    if (norm_set(&s->obs_n, b, b + S, e, sizeof(e)) < 0 ||
+        norm_set(&s->act_n, b + 2 * S, b + 2 * S + A, e, sizeof(e)) < 0) {
+        set_err(err, errlen, "rldt: base policy normalisation bounds: %s", e);
+        return -EINVAL;
+    }
+    s->bounded = true;
+    return 0;
+}
+
+/* actor and trust copy of base, Adam, critics, contexts */
+static int build_nets(struct rldt *s, const struct rl_config *c, const struct flow *base, char *err,
+                      size_t errlen)
+{
+    struct flow_spec fs;
+    if (flow_spec_from_config(&fs, c, s->S, s->A, s->d.chunk, err, errlen) < 0)
+        return -EINVAL;
+    if (flow_spec_net_hash(&fs) != flow_spec_net_hash(&base->spec)) {
+        set_err(err, errlen,
+                "rldt: the base policy is a flow of width %d depth %d temb %d chunk %d; the run "
+                "has width %d depth %d temb %d chunk %d (set the [flow] keys to match)",
+                base->spec.hidden, base->spec.depth, base->spec.temb, base->spec.chunk, fs.hidden,
+                fs.depth, fs.temb, fs.chunk);
+        return -EINVAL;
+    }
+    s->actor = flow_new(&fs, err, errlen);
+    s->trust = s->actor ? flow_new(&fs, err, errlen) : NULL;
+    if (!s->trust)
+        return -ENOMEM;
+    memcpy(s->actor->params, base->params, base->n_params * sizeof(float));
+    flow_copy_params(s->trust, s->actor);
+    struct optim_config oc;
+    optim_config_default(&oc);
+    oc.lr = (float)c->rldt_actor_lr;
+    oc.warmup = (long)c->rldt_actor_warmup;
+    s->aopt = optim_new(&oc, s->actor->n_params);
+    struct critic_config cc = {s->S,
+                               s->D,
+                               c->rldt_critic_hidden,
+                               c->rldt_critic_depth,
+                               (float)c->rldt_critic_lr,
+                               (float)c->rldt_critic_wd,
+                               (float)c->tau,
+                               RL_MAX(s->B, s->blk)};
+    struct rng init;
+    rng_init(&init, (uint64_t)c->seed, RLDT_STREAM_INIT);
+    s->critic = critic_new(&cc, &init, err, errlen);
+    if (!s->critic)
+        return -EINVAL;
+    s->sctx = flow_ctx_new(s->actor, s->blk, false);
+    s->tctx = flow_ctx_new(s->actor, s->blk, true);
+    if (!s->aopt || !s->sctx || !s->tctx) {
+        set_err(err, errlen, "rldt: out of memory");
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+static void init_state(struct rldt *s)
+{
+    for (int i = 0; i < DG_COUNT; i++)
+        s->st.diag[i] = NAN;
+    s->st.diag[DG_REWARD_SCALE] = 1.0;
+}
+
+struct algo *rldt_new(const struct rl_config *c, const struct algo_dims *d, bool delta,
+                      const struct flow *base, const float *bounds, char *err, size_t errlen)
+{
+    if (d->obs_dim < 1 || d->act_dim < 1 || d->chunk < 1 || d->D != d->chunk * d->act_dim) {
+        set_err(err, errlen, "rldt: bad dims obs %d act %d chunk %d D %d", d->obs_dim, d->act_dim,
+                d->chunk, d->D);
+        return NULL;
+    }
+    struct rldt *s = calloc(1, sizeof(*s));
+    if (!s) {
+        set_err(err, errlen, "rldt: out of memory");
+        return NULL;
+    }
+    s->d = *d;
+    s->delta = delta;
+    s->S = d->obs_dim;
+    s->A = d->act_dim;
+    s->D = d->D;
+    rng_init(&s->rng, (uint64_t)c->seed, RLDT_STREAM_TRAIN);
+    init_state(s);
+    if (read_config(s, c, err, errlen) < 0 || set_bounds(s, bounds, err, errlen) < 0 ||
+        build_nets(s, c, base, err, errlen) < 0)
+        goto err_free;
+    s->mem = calloc(carve(s, NULL), sizeof(float));
+    s->index = calloc((size_t)RL_MAX(s->B, s->Ba), sizeof(int64_t));
+    s->work = calloc(svgd_work_size(s->K, s->D), sizeof(double));
+    if (!s->mem || !s->index || !s->work) {
+        set_err(err, errlen, "rldt: out of memory");
+        goto err_free;
+    }
+    carve(s, s->mem);
+    s->batch.index = s->index;
+    if (c->rldt_threads > 0)
+        openblas_set_num_threads(c->rldt_threads);
+    return (struct algo *)s;
+
+err_free:
+    rldt_destroy((struct algo *)s);
+    return NULL;
+}
+
+static struct algo *create_variant(const struct rl_config *c, const struct algo_dims *d, bool delta,
+                                   char *err, size_t errlen)
+{
+    if (!c->base_policy[0]) {
+        set_err(err, errlen,
+                "rldt: base_policy is required (the pre-trained flow policy file "
+                "to fine-tune, e.g. from `rldt pretrain`)");
+        return NULL;
+    }
+    struct flow_spec fs;
+    if (flow_spec_from_config(&fs, c, d->obs_dim, d->act_dim, d->chunk, err, errlen) < 0)
+        return NULL;
+    struct flow *base = flow_new(&fs, err, errlen);
+    float *b = malloc((size_t)(2 * d->obs_dim + 2 * d->act_dim) * sizeof(float));
+    struct algo *a = NULL;
+    bool has = false;
+    char e[600];
+    if (!base || !b) {
+        set_err(err, errlen, "rldt: out of memory");
+    } else if (flow_load_weights(c->base_policy, base, b, &has, e, sizeof(e)) < 0) {
+        set_err(err, errlen, "rldt: base_policy %s", e);
+    } else {
+        a = rldt_new(c, d, delta, base, has ? b : NULL, err, errlen);
+        if (a)
+            log_info("rldt: fine-tuning %s (%s normalisation bounds)", c->base_policy,
+                     has ? "with" : "without");
+    }
+    flow_destroy(&base);
+    free(b);
+    return a;
+}
+
+static struct algo *rldt_create(const struct rl_config *c, const struct algo_dims *d, char *err,
+                                size_t errlen)
+{
+    return create_variant(c, d, false, err, errlen);
+}
+
+static struct algo *rldt_delta_create(const struct rl_config *c, const struct algo_dims *d,
+                                      char *err, size_t errlen)
+{
+    return create_variant(c, d, true, err, errlen);
+}
+
+// ---- normalisation and reward scale --------------------------------------------------------
+
+static void norm_obs(const struct rldt *s, const float *x, float *y, int rows)
+{
+    if (s->bounded)
+        norm_normalize(&s->obs_n, x, y, rows, false);
+    else if (x != y)
+        memcpy(y, x, (size_t)rows * s->S * sizeof(float));
+}
+
+/* rows of flattened chunks: each of the H actions with the act bounds, clipped to [-1, 1] */
+static void norm_act(const struct rldt *s, const float *x, float *y, int rows)
+{
+    if (s->bounded)
+        norm_normalize(&s->act_n, x, y, (long)rows * s->d.chunk, true);
+    else if (x != y)
+        memcpy(y, x, (size_t)rows * s->D * sizeof(float));
+}
+
+static void ema_update(struct rldt *s, const float *rew, int n)
+{
+    if (s->ema_rate <= 0)
+        return;
+    double m = 0;
+    for (int i = 0; i < n; i++)
+        m += fabs((double)rew[i]);
+    m /= n;
+    s->st.ema = s->st.ema_n == 0 ? m : s->st.ema + s->ema_rate * (m - s->st.ema);
+    s->st.ema_n++;
+}
+
+double rldt_reward_scale(const struct algo *a)
+{
+    const struct rldt *s = to_crldt(a);
+    return s->ema_rate > 0 && s->st.ema_n > 0 && s->st.ema > 1e-8 ? s->st.ema : 1.0;
+}
+
+// ---- critic rounds -------------------------------------------------------------------------
+
+/* window entry e from row i of b: reward, discount γ^steps (0 if terminal), next state */
+static void set_entry(struct rldt *s, size_t e, const struct replay_batch *b, int i)
+{
+    s->w_rew[e] = b->rew[i];
+    float k = b->steps[i] > 0 ? b->steps[i] : (float)s->d.chunk;
+    s->w_disc[e] = b->done[i] != 0 ? 0.0f : powf(s->gamma, k);
+    norm_obs(s, b->next_obs + (size_t)i * s->S, s->w_next + e * s->S, 1);
+}
+
+/*
+ * The TD window of pool row `row`: row i of b (replay slot idx), then (λ > 0) the following
+ * steps of its segment until the horizon, the segment's end or a terminal step.
+ */
+static void fill_window(struct rldt *s, struct replay *r, int row, const struct replay_batch *b,
+                        int i, int64_t idx)
+{
+    size_t e = (size_t)row * s->L;
+    set_entry(s, e, b, i);
+    int n = 1;
+    while (n < s->L && s->w_disc[e + n - 1] != 0 && (idx = replay_next(r, idx)) >= 0) {
+        replay_get(r, idx, &s->one, 0);
+        set_entry(s, e + n, &s->one, 0);
+        n++;
+    }
+    s->w_len[row] = n;
+}
+
+/* Q̄ of n window entries: M policy samples each (one batched Euler chain), min of targets */
+static void policy_qbar(struct rldt *s, const int *ent, int n)
+{
+    int M = s->M, S = s->S, rows = n * M;
+    for (int p = 0; p < n; p++)
+        for (int m = 0; m < M; m++)
+            memcpy(s->s_obs + ((size_t)p * M + m) * S, s->w_next + (size_t)ent[p] * S,
+                   (size_t)S * sizeof(float));
+    rng_normal_fill(&s->rng, s->chain, (long)rows * s->D);
+    flow_sample(s->actor, s->sctx, s->s_obs, rows, s->chain);
+    flow_chain_actions(s->chain, s->N, rows, s->D, NULL, s->s_act);
+    critic_qbar(s->critic, s->s_obs, s->s_act, n, M, s->s_q);
+    for (int p = 0; p < n; p++)
+        s->w_qbar[ent[p]] = s->s_q[p];
+}
+
+/* targets y (rows) of the first `rows` windows: scale rewards, Q̄ where they bootstrap, TD(λ) */
+static void window_targets(struct rldt *s, int rows, float *y)
+{
+    int L = s->L, nq = 0;
+    float inv = (float)(1.0 / rldt_reward_scale((struct algo *)s));
+    for (int p = 0; p < rows; p++)
+        for (int k = 0; k < s->w_len[p]; k++) {
+            size_t e = (size_t)p * L + k;
+            s->w_rew[e] *= inv;
+            if (s->w_disc[e] != 0)
+                s->qidx[nq++] = (int)e;
+        }
+    int per = s->blk / s->M;
+    for (int q0 = 0; q0 < nq; q0 += per)
+        policy_qbar(s, s->qidx + q0, RL_MIN(per, nq - q0));
+    critic_td_lambda(s->w_rew, s->w_disc, s->w_qbar, s->w_len, rows, L, s->lambda, y);
+}
+
+/* draw the round: pool batches of both halves, reward EMA per batch, fixed targets */
+static int build_round(struct rldt *s, struct replay *r)
+{
+    int P = s->pool, B = s->B, S = s->S, D = s->D;
+    s->st.pool_valid = 0;
+    for (int h = 0; h < 2; h++)
+        for (int b0 = 0; b0 < P; b0 += B) {
+            if (replay_sample(r, &s->rng, B, s->fresh_frac, s->fresh_window, h, &s->batch) != B)
+                return -EAGAIN;
+            int row = h * P + b0;
+            norm_obs(s, s->batch.obs, s->pool_obs + (size_t)row * S, B);
+            norm_act(s, s->batch.act, s->pool_act + (size_t)row * D, B);
+            ema_update(s, s->batch.rew, B);
+            for (int i = 0; i < B; i++)
+                fill_window(s, r, row + i, &s->batch, i, s->index[i]);
+        }
+    window_targets(s, 2 * P, s->pool_y);
+    for (int i = 0; i < 2 * P; i++)
+        s->perm[i] = i % P;
+    s->st.cursor[0] = s->st.cursor[1] = 0;
+    s->st.pool_valid = 1;
+    return 0;
+}
+
+/* next pool row of half h: the pool in order, reshuffled whenever it has been used up */
+static int next_row(struct rldt *s, int h)
+{
+    int P = s->pool;
+    int32_t *perm = s->perm + (size_t)h * P;
+    if (s->st.cursor[h] >= P) {
+        for (int i = P - 1; i > 0; i--) {
+            int j = (int)rng_below(&s->rng, (uint64_t)i + 1);
+            int32_t t = perm[i];
+            perm[i] = perm[j];
+            perm[j] = t;
+        }
+        s->st.cursor[h] = 0;
+    }
+    return h * P + perm[s->st.cursor[h]++];
+}
+
+static void take_batches(struct rldt *s)
+{
+    int B = s->B, S = s->S, D = s->D;
+    for (int h = 0; h < 2; h++)
+        for (int i = 0; i < B; i++) {
+            size_t row = (size_t)next_row(s, h), o = (size_t)h * B + i;
+            memcpy(s->c_obs + o * S, s->pool_obs + row * S, (size_t)S * sizeof(float));
+            memcpy(s->c_act + o * D, s->pool_act + row * D, (size_t)D * sizeof(float));
+            s->c_y[o] = s->pool_y[row];
+        }
+}
+
+static int critic_step(struct rldt *s, struct replay *r)
+{
+    if (s->st.round_step == 0 || !s->st.pool_valid) {
+        int rc = build_round(s, r);
+        if (rc < 0)
+            return rc;
+        s->st.round_step = 0;
+    }
+    take_batches(s);
+    int B = s->B;
+    double loss = 0, qsum = 0, ysum = 0;
+    for (int h = 0; h < 2; h++) {
+        double qs;
+        loss += critic_loss_grad(s->critic, h, s->c_obs + (size_t)h * B * s->S,
+                                 s->c_act + (size_t)h * B * s->D, s->c_y + (size_t)h * B, B, &qs);
+        qsum += qs;
+    }
+    for (int i = 0; i < 2 * B; i++)
+        ysum += s->c_y[i];
+    s->st.round_step = (s->st.round_step + 1) % s->R;
+    if (!isfinite(loss) || !isfinite(qsum) || !isfinite(ysum) || !critic_grads_finite(s->critic)) {
+        if (s->nonfinite++ == 0)
+            log_warn("rldt: non-finite critic step %lld (loss %g), not applied",
+                     (long long)s->st.critic_steps + 1, loss);
+        return -EDOM;
+    }
+    critic_apply(s->critic);
+    s->st.critic_steps++;
+    s->st.diag[DG_CRITIC_LOSS] = loss / 2;
+    s->st.diag[DG_Q_MEAN] = qsum / (2.0 * B);
+    s->st.diag[DG_TARGET_MEAN] = ysum / (2.0 * B);
+    s->st.diag[DG_REWARD_SCALE] = rldt_reward_scale((struct algo *)s);
+    return 0;
+}
+
+int rldt_targets(struct algo *a, struct replay *r, const int64_t *index, int n, float *y)
+{
+    struct rldt *s = to_rldt(a);
+    if (n < 1 || n > 2 * s->pool)
+        return -EINVAL;
+    for (int i = 0; i < n; i++) {
+        replay_get(r, index[i], &s->one, 0);
+        fill_window(s, r, i, &s->one, 0, index[i]);
+    }
+    window_targets(s, n, y);
+    return 0;
+}
+
+// ---- actor step ----------------------------------------------------------------------------
+
+/* φ (P, D) of the micro-batch's ns states: SVGD field, or ∇ₐQ at â for the delta variant */
+static void transport_field(struct rldt *s, int ns, struct actor_acc *acc)
+{
+    int K = s->K, D = s->D, P = ns * K;
+    if (!s->delta) {
+        critic_action_grad(s->critic, s->s_obs, s->s_act, P, s->a_g, NULL);
+        struct svgd_stats st;
+        svgd_field(s->a_ahat, s->s_act, s->a_g, ns, K, D, s->a_phi, s->work, &st);
+        acc->grad += st.grad_norm * P;
+        acc->kernel += st.kernel_grad_norm * P;
+        acc->phi += st.phi_norm * P;
+        acc->bandwidth += st.bandwidth * P;
+        acc->alpha += st.alpha * ns;
+    } else {
+        critic_action_grad(s->critic, s->s_obs, s->a_ahat, P, s->a_phi, NULL);
+        for (int i = 0; i < P; i++) {
+            double n2 = 0;
+            for (int k = 0; k < D; k++)
+                n2 += (double)s->a_phi[(size_t)i * D + k] * s->a_phi[(size_t)i * D + k];
+            acc->grad += sqrt(n2);
+            acc->phi += sqrt(n2);
+        }
+    }
+    acc->diversity += svgd_diversity(s->s_act, ns, K, D) * ns;
+}
+
+/* trust region on P particles: x̃ = (1 − τ) z + τ a, τ = k/N, against the frozen copy */
+static void trust_pass(struct rldt *s, int P, double inv_n, struct actor_acc *acc)
+{
+    int D = s->D, N = s->N;
+    rng_normal_fill(&s->rng, s->a_xtil, (long)P * D);
+    for (int i = 0; i < P; i++) {
+        float tau = (float)rng_below(&s->rng, (uint64_t)N) / (float)N;
+        s->a_tau[i] = tau;
+        float *x = s->a_xtil + (size_t)i * D;
+        const float *a = s->s_act + (size_t)i * D;
+        for (int k = 0; k < D; k++)
+            x[k] = (1.0f - tau) * x[k] + tau * a[k];
+    }
+    flow_velocity(s->trust, s->sctx, s->a_xtil, s->a_tau, s->s_obs, s->a_vold, P);
+    const float *v = flow_forward(s->actor, s->tctx, s->a_xtil, s->a_tau, s->s_obs, P);
+    memset(s->a_dv, 0, (size_t)P * D * sizeof(float));
+    acc->l_trust += rldt_loss_trust(v, s->a_vold, P, D, s->w_trust, inv_n, s->a_dv);
+    flow_backward(s->actor, s->tctx, s->a_dv, NULL, NULL);
+}
+
+/* gradients (accumulated into the actor's) of ns states' K particles each */
+static void actor_micro(struct rldt *s, const float *sobs, int ns, double inv_n,
+                        struct actor_acc *acc)
+{
+    int K = s->K, S = s->S, D = s->D, N = s->N, P = ns * K;
+    for (int i = 0; i < P; i++)
+        memcpy(s->s_obs + (size_t)i * S, sobs + (size_t)(i / K) * S, (size_t)S * sizeof(float));
+    // K chains per state without gradient; a = clip(x_N)
+    rng_normal_fill(&s->rng, s->chain, (long)P * D);
+    flow_sample(s->actor, s->sctx, s->s_obs, P, s->chain);
+    flow_chain_actions(s->chain, N, P, D, NULL, s->s_act);
+    // one denoising step k_i per particle, from its own chain
+    for (int i = 0; i < P; i++) {
+        int k = (int)rng_below(&s->rng, (uint64_t)N);
+        s->a_t[i] = (float)k / (float)N;
+        memcpy(s->a_xt + (size_t)i * D, s->chain + ((size_t)k * P + i) * D,
+               (size_t)D * sizeof(float));
+    }
+    const float *v = flow_forward(s->actor, s->tctx, s->a_xt, s->a_t, s->s_obs, P);
+    flow_expected_target(s->a_xt, s->a_t, v, P, D, s->a_ahat);
+    transport_field(s, ns, acc);
+    memset(s->a_dv, 0, (size_t)P * D * sizeof(float));
+    acc->l_transport += rldt_loss_transport(v, s->a_phi, s->a_t, P, D, N, inv_n, s->a_dv);
+    acc->l_cons +=
+        rldt_loss_consistency(s->a_xt, v, s->a_t, s->s_act, P, D, N, s->w_cons, inv_n, s->a_dv);
+    flow_backward(s->actor, s->tctx, s->a_dv, NULL, NULL);
+    if (s->w_trust > 0)
+        trust_pass(s, P, inv_n, acc);
+}
+
+static void actor_diag(struct rldt *s, const struct actor_acc *acc)
+{
+    double P = (double)s->Ba * s->K, Ba = s->Ba;
+    double *g = s->st.diag;
+    g[DG_GRAD_Q] = acc->grad / P;
+    g[DG_KERNEL_GRAD] = acc->kernel / P;
+    g[DG_PHI] = acc->phi / P;
+    g[DG_BANDWIDTH] = s->delta ? NAN : acc->bandwidth / P;
+    g[DG_ALPHA] = acc->alpha / Ba;
+    g[DG_DIVERSITY] = acc->diversity / Ba;
+    g[DG_L_TRANSPORT] = acc->l_transport;
+    g[DG_L_CONS] = acc->l_cons;
+    g[DG_L_TRUST] = acc->l_trust;
+}
+
+static int actor_step(struct rldt *s, struct replay *r)
+{
+    int Ba = s->Ba, per = s->blk / s->K;
+    if (replay_sample(r, &s->rng, Ba, s->fresh_frac, s->fresh_window, -1, &s->batch) != Ba)
+        return -EAGAIN;
+    norm_obs(s, s->batch.obs, s->a_sobs, Ba);
+    flow_zero_grad(s->actor);
+    struct actor_acc acc = {0};
+    double inv_n = 1.0 / ((double)Ba * s->K);
+    for (int s0 = 0; s0 < Ba; s0 += per)
+        actor_micro(s, s->a_sobs + (size_t)s0 * s->S, RL_MIN(per, Ba - s0), inv_n, &acc);
+    s->st.actor_steps++;
+    double gn = optim_grad_norm(s->actor->grads, s->actor->n_params);
+    if (!isfinite(acc.l_transport) || !isfinite(acc.l_cons) || !isfinite(acc.l_trust) ||
+        !isfinite(gn)) {
+        s->st.actor_skipped++;
+        if (s->nonfinite++ == 0)
+            log_warn("rldt: non-finite actor step %lld (transport %g consistency %g trust %g), "
+                     "not applied",
+                     (long long)s->st.actor_steps, acc.l_transport, acc.l_cons, acc.l_trust);
+        return -EDOM;
+    }
+    optim_step(s->aopt, s->actor->params, s->actor->grads);
+    if (s->aopt->step % s->trust_refresh == 0)
+        flow_copy_params(s->trust, s->actor);
+    actor_diag(s, &acc);
+    return 0;
+}
+
+// ---- the training step ---------------------------------------------------------------------
+
+static long actor_due(const struct rldt *s)
+{
+    long c = (long)s->st.critic_steps;
+    if (c < s->actor_start)
+        return 0;
+    return (c - s->actor_start) / s->actor_every - (long)s->st.actor_steps;
+}
+
+static void report(const struct rldt *s, struct algo_report *rep)
+{
+    for (int i = 0; i < DG_COUNT; i++)
+        algo_report_set(rep, diag_name[i], s->st.diag[i]);
+    algo_report_set(rep, "critic_steps", (double)s->st.critic_steps);
+    algo_report_set(rep, "actor_steps", (double)s->st.actor_steps);
+    algo_report_set(rep, "actor_skipped", (double)s->st.actor_skipped);
+}
+
+int rldt_actor_step(struct algo *a, struct replay *r, struct algo_report *rep)
+{
+    struct rldt *s = to_rldt(a);
+    int rc = actor_step(s, r);
+    report(s, rep);
+    return rc;
+}
+
+int rldt_critic_step(struct algo *a, struct replay *r, struct algo_report *rep)
+{
+    struct rldt *s = to_rldt(a);
+    int rc = critic_step(s, r);
+    report(s, rep);
+    return rc;
+}
+
+static int rldt_train_step(struct algo *a, struct replay *r, struct algo_report *rep)
+{
+    struct rldt *s = to_rldt(a);
+    int rc = s->st.round_step == 0 && actor_due(s) > 0 ? actor_step(s, r) : critic_step(s, r);
+    report(s, rep);
+    return rc;
+}
+
+struct flow *rldt_actor(struct algo *a)
+{
+    return to_rldt(a)->actor;
+}
+
+struct critic *rldt_critic(struct algo *a)
+{
+    return to_rldt(a)->critic;
+}
+
+// ---- policy export -------------------------------------------------------------------------
+
+static size_t rldt_policy_size(const struct algo *a)
+{
+    return to_crldt(a)->actor->n_params;
+}
+
+static uint64_t rldt_policy_layout(const struct algo *a)
+{
+    return to_crldt(a)->actor->layout;
+}
+
+static void rldt_policy_export(const struct algo *a, float *dst)
+{
+    const struct flow *f = to_crldt(a)->actor;
+    memcpy(dst, f->params, f->n_params * sizeof(float));
+}
+
+static int rldt_bounds(const struct algo *a, const float **obs_lo, const float **obs_hi,
+                       const float **act_lo, const float **act_hi)
+{
+    const struct rldt *s = to_crldt(a);
+    if (!s->bounded) {
+        *obs_lo = *obs_hi = *act_lo = *act_hi = NULL;
+        return 0;
+    }
+    *obs_lo = s->bnd;
+    *obs_hi = s->bnd + s->S;
+    *act_lo = s->bnd + 2 * s->S;
+    *act_hi = s->bnd + 2 * s->S + s->A;
+    return 1;
+}
+
+// ---- checkpoint ----------------------------------------------------------------------------
+
+static void fill_meta(const struct rldt *s, struct rldt_meta *m)
+{
+    *m = s->st;
+    m->version = RLDT_CKPT_VERSION;
+    m->obs_dim = s->S;
+    m->act_dim = s->A;
+    m->chunk = s->d.chunk;
+    m->delta = s->delta;
+    m->flow_layout = s->actor->layout;
+    m->critic_hash = critic_hash(s->critic);
+    m->batch = s->B;
+    m->pool = s->pool;
+    m->actor_opt_step = s->aopt->step;
+}
+
+static int rldt_save(struct algo *a, struct ckpt_writer *w)
+{
+    struct rldt *s = to_rldt(a);
+    struct rldt_meta *m = &s->st; /* staged in place: the live state plus the shapes */
+    fill_meta(s, m);
+    memset(&s->rng_state, 0, sizeof(s->rng_state));
+    memcpy(s->rng_state.s, s->rng.s, sizeof(s->rng_state.s));
+    s->rng_state.spare = s->rng.spare;
+    s->rng_state.has_spare = s->rng.has_spare;
+    size_t nf = s->actor->n_params * sizeof(float);
+    int rc = ckpt_add(w, "rldt.meta", m, sizeof(*m));
+    if (!rc)
+        rc = ckpt_add(w, "rldt.rng", &s->rng_state, sizeof(s->rng_state));
+    if (!rc)
+        rc = ckpt_add(w, "rldt.actor", s->actor->params, nf);
+    if (!rc)
+        rc = ckpt_add(w, "rldt.trust", s->trust->params, nf);
+    if (!rc)
+        rc = ckpt_add(w, "rldt.adam_actor", s->aopt->state, 2 * nf);
+    if (!rc)
+        rc = ckpt_add(w, "rldt.pool", s->pool_obs, pool_floats(s) * sizeof(float));
+    if (!rc)
+        rc = critic_save(s->critic, w);
+    return rc;
+}
+
+static int check_size(const struct ckpt *c, const char *name, size_t need, char *err, size_t errlen)
+{
+    size_t have = 0;
+    if (!ckpt_get(c, name, &have)) {
+        set_err(err, errlen, "rldt: checkpoint section '%s' is missing", name);
+        return -ENOENT;
+    }
+    if (have != need) {
+        set_err(err, errlen, "rldt: checkpoint section '%s' has %zu bytes, expected %zu", name,
+                have, need);
+        return -EPROTO;
+    }
+    return 0;
+}
+
+static int check_meta(const struct rldt *s, const struct rldt_meta *got, char *err, size_t errlen)
+{
+    struct rldt_meta want;
+    fill_meta(s, &want);
+    if (got->version != RLDT_CKPT_VERSION) {
+        set_err(err, errlen, "rldt: checkpoint version %lld, this build reads %d",
+                (long long)got->version, RLDT_CKPT_VERSION);
+        return -EPROTO;
+    }
+    if (got->obs_dim != want.obs_dim || got->act_dim != want.act_dim || got->chunk != want.chunk ||
+        got->delta != want.delta || got->flow_layout != want.flow_layout ||
+        got->critic_hash != want.critic_hash) {
+        set_err(err, errlen,
+                "rldt: checkpoint is %s for obs %lld act %lld chunk %lld with other networks "
+                "(flow or critic sizes); this run is %s obs %d act %d chunk %d",
+                got->delta ? "rldt-delta" : "rldt", (long long)got->obs_dim,
+                (long long)got->act_dim, (long long)got->chunk, s->delta ? "rldt-delta" : "rldt",
+                s->S, s->A, s->d.chunk);
+        return -EINVAL;
+    }
+    if (got->critic_steps < 0 || got->actor_steps < 0 || got->actor_opt_step < 0 ||
+        !isfinite(got->ema) || got->ema < 0 || got->cursor[0] < 0 || got->cursor[1] < 0 ||
+        got->round_step < 0) {
+        set_err(err, errlen, "rldt: checkpoint has a bad scalar state");
+        return -EPROTO;
+    }
+    return 0;
+}
+
+static int check_sections(const struct rldt *s, const struct ckpt *c, struct rldt_meta *m,
+                          bool *pool_ok, char *err, size_t errlen)
+{
+    int rc = ckpt_read(c, "rldt.meta", m, sizeof(*m), err, errlen);
+    if (!rc)
+        rc = check_meta(s, m, err, errlen);
+    size_t nf = s->actor->n_params * sizeof(float);
+    if (!rc)
+        rc = check_size(c, "rldt.rng", sizeof(struct rldt_rng_state), err, errlen);
+    if (!rc)
+        rc = check_size(c, "rldt.actor", nf, err, errlen);
+    if (!rc)
+        rc = check_size(c, "rldt.trust", nf, err, errlen);
+    if (!rc)
+        rc = check_size(c, "rldt.adam_actor", 2 * nf, err, errlen);
+    if (!rc) {
+        char e[300];
+        rc = critic_check(s->critic, c, e, sizeof(e));
+        if (rc)
+            set_err(err, errlen, "rldt: %s", e);
+    }
+    // the round in flight resumes only with the same pool shape (else a new round starts)
+    *pool_ok = !rc && m->pool_valid && m->batch == s->B && m->pool == s->pool &&
+               m->round_step < s->R && m->cursor[0] <= s->pool && m->cursor[1] <= s->pool;
+    if (*pool_ok)
+        rc = check_size(c, "rldt.pool", pool_floats(s) * sizeof(float), err, errlen);
+    return rc;
+}
+
+static int rldt_load(struct algo *a, const struct ckpt *c, char *err, size_t errlen)
+{
+    struct rldt *s = to_rldt(a);
+    struct rldt_meta m;
+    bool pool_ok;
+    int rc = check_sections(s, c, &m, &pool_ok, err, errlen);
+    if (rc)
+        return rc;
+    /* all checked: nothing below fails, so a refused load changes nothing */
+    struct rldt_rng_state rs;
+    size_t nf = s->actor->n_params * sizeof(float);
+    ckpt_read(c, "rldt.rng", &rs, sizeof(rs), err, errlen);
+    ckpt_read(c, "rldt.actor", s->actor->params, nf, err, errlen);
+    ckpt_read(c, "rldt.trust", s->trust->params, nf, err, errlen);
+    ckpt_read(c, "rldt.adam_actor", s->aopt->state, 2 * nf, err, errlen);
+    critic_load(s->critic, c);
+    s->aopt->step = (long)m.actor_opt_step;
+    s->st = m;
+    if (pool_ok) {
+        ckpt_read(c, "rldt.pool", s->pool_obs, pool_floats(s) * sizeof(float), err, errlen);
+    } else {
+        s->st.pool_valid = 0;
+        s->st.round_step = 0;
+    }
+    memcpy(s->rng.s, rs.s, sizeof(rs.s));
+    s->rng.spare = rs.spare;
+    s->rng.has_spare = (int)rs.has_spare;
+    return 0;
+}
+
+// ---- FLOPs -------------------------------------------------------------------------------
+
+void rldt_flops(const struct algo *a, double *round_targets, double *critic_step,
+                double *actor_step)
+{
+    const struct rldt *s = to_crldt(a);
+    const struct nn *q = s->critic->q[0], *trunk = s->actor->trunk, *tnet = s->actor->tnet;
+    int rows = 2 * s->pool * s->L * s->M, P = s->Ba * s->K, N = s->N;
+    *round_targets = N * nn_flops_forward(trunk, rows) + 2 * nn_flops_forward(q, rows);
+    *critic_step = 2 * (nn_flops_forward(q, s->B) + nn_flops_backward(q, s->B, false));
+    double train = nn_flops_forward(tnet, P) + nn_flops_forward(trunk, P) +
+                   nn_flops_backward(trunk, P, true) + nn_flops_backward(tnet, P, false);
+    double f = N * nn_flops_forward(trunk, P) + train;
+    if (s->w_trust > 0)
+        f += train + flow_flops_velocity(s->trust, P);
+    f += 2 * (nn_flops_forward(q, P) + nn_flops_backward(q, P, true));
+    *actor_step = f;
+}
+
+const struct algo_ops rldt_ops = {
+    .name = "rldt",
+    .policy_kind = "flow",
+    .create = rldt_create,
+    .destroy = rldt_destroy,
+    .train_step = rldt_train_step,
+    .policy_size = rldt_policy_size,
+    .policy_layout = rldt_policy_layout,
+    .policy_export = rldt_policy_export,
+    .bounds = rldt_bounds,
+    .save = rldt_save,
+    .load = rldt_load,
+};
+
+const struct algo_ops rldt_delta_ops = {
+    .name = "rldt-delta",
+    .policy_kind = "flow",
+    .create = rldt_delta_create,
+    .destroy = rldt_destroy,
+    .train_step = rldt_train_step,
+    .policy_size = rldt_policy_size,
+    .policy_layout = rldt_policy_layout,
+    .policy_export = rldt_policy_export,
+    .bounds = rldt_bounds,
+    .save = rldt_save,
+    .load = rldt_load,
+};

@@ -1,0 +1,273 @@
+/*
+ * test_rldt_run.c — RLDT through the whole runtime on 127.0.0.1: a learner (--algo=rldt with
+ * tiny networks, fine-tuning a random base policy written here with flow_policy_save), one
+ * collecting actor and one evaluator as real processes, run to max_env_steps. Checks: the run
+ * ends cleanly, several critic and actor updates ran, no step was refused as non-finite, the
+ * diagnostics reach metrics.csv finite, the fine-tuned weights differ from the base policy's,
+ * and deterministic evaluations were reported.
+ */
+#include <fcntl.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/flow.h"
+#include "common/rng.h"
+#include "common/util.h"
+#include "tests/harness.h"
+
+extern char **environ;
+
+static char bin[512], dir[] = "/tmp/rldt-run-XXXXXX", base_path[600];
+static int port;
+
+/* the run's network flags (the base policy is written with the same sizes) */
+static const char *const net_args[] = {
+    "--algo=rldt",    "--env=hopper",  "--chunk=2",      "--flow-hidden=32",
+    "--flow-depth=2", "--flow-temb=4", "--flow-steps=4", "--max-episode-steps=200"};
+
+static pid_t start(const char *prog, const char *log, const char *extra)
+{
+    char path[600], ports[4][64], rd[300], logp[400], bp[700];
+    snprintf(path, sizeof(path), "%s/%s", bin, prog);
+    snprintf(ports[0], 64, "--control-port=%d", port);
+    snprintf(ports[1], 64, "--data-port=%d", port + 1);
+    snprintf(ports[2], 64, "--params-port=%d", port + 2);
+    snprintf(ports[3], 64, "--stats=127.0.0.1:%d", port + 3);
+    snprintf(rd, sizeof(rd), "--run-dir=%s/run", dir);
+    snprintf(logp, sizeof(logp), "%s/%s", dir, log);
+    snprintf(bp, sizeof(bp), "--base-policy=%s", base_path);
+    char *argv[64];
+    int n = 0;
+    argv[n++] = path;
+    for (size_t i = 0; i < RL_ARRAY_LEN(net_args); i++)
+        argv[n++] = (char *)net_args[i];
+    const char *rest[] = {
+        "--batch-size=32",       "--rldt-critic-hidden=32", "--rldt-critic-depth=2",
+        "--rldt-particles=4",    "--rldt-actor-batch=8",    "--rldt-critic-round=4",
+        "--rldt-actor-start=8",  "--rldt-actor-every=2",    "--rldt-trust-refresh=4",
+        "--rldt-actor-lr=1e-3",  "--min-replay=200",        "--warmup-steps=0",
+        "--publish-every=5",     "--updates-per-step=1",    "--ingest-slack=200",
+        "--num-envs=2",          "--segment-len=16",        "--max-env-steps=12000",
+        "--eval-every=4000",     "--eval-episodes=1",       "--metrics-secs=0.2",
+        "--checkpoint-secs=100", "--heartbeat-secs=0.2",    "--log-level=info"};
+    for (size_t i = 0; i < RL_ARRAY_LEN(rest); i++)
+        argv[n++] = (char *)rest[i];
+    for (int i = 0; i < 4; i++)
+        argv[n++] = ports[i];
+    argv[n++] = rd;
+    argv[n++] = bp;
+    if (extra)
+        argv[n++] = (char *)extra;
+    argv[n] = NULL;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, logp, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 2, 1);
+    pid_t pid;
+    int rc = posix_spawn(&pid, path, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    return rc == 0 ? pid : -1;
+}
+
+static int wait_exit(pid_t pid, double secs)
+{
+    double until = rl_now() + secs;
+    int st;
+    while (rl_now() < until) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            return st;
+        if (r < 0)
+            return -2;
+        rl_sleep(0.05);
+    }
+    return -1;
+}
+
+/* a random flow policy of the run's sizes, with normalisation bounds */
+static struct flow *write_base(void)
+{
+    struct rl_config c;
+    config_default(&c);
+    char err[600];
+    for (size_t i = 0; i < RL_ARRAY_LEN(net_args); i++) {
+        const char *kv = net_args[i] + 2, *eq = strchr(kv, '=');
+        char key[64];
+        snprintf(key, sizeof(key), "%.*s", (int)(eq - kv), kv);
+        config_set(&c, key, eq + 1, err, sizeof(err));
+    }
+    config_validate(&c, err, sizeof(err));
+    struct flow_spec s;
+    flow_spec_from_config(&s, &c, 11, 3, 2, err, sizeof(err));
+    struct flow *f = flow_new(&s, err, sizeof(err));
+    if (!f)
+        return NULL;
+    struct rng r;
+    rng_init(&r, 5, 0);
+    flow_init(f, &r);
+    float b[2 * 11 + 2 * 3];
+    for (int i = 0; i < 11; i++) {
+        b[i] = -5;
+        b[11 + i] = 5;
+    }
+    for (int i = 0; i < 3; i++) {
+        b[22 + i] = -1;
+        b[25 + i] = 1;
+    }
+    char *text = config_to_string(&c);
+    snprintf(base_path, sizeof(base_path), "%s/base.rldt", dir);
+    int rc = flow_policy_save(base_path, text, f, b, err, sizeof(err));
+    free(text);
+    if (rc < 0) {
+        fprintf(stderr, "%s\n", err);
+        flow_destroy(&f);
+    }
+    return f;
+}
+
+/* the last line of a file and its header (first line); the number of lines, -1 if unread */
+static int head_and_tail(const char *path, char *head, char *tail, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    head[0] = tail[0] = 0;
+    char line[4096];
+    int lines = 0;
+    while (fgets(line, sizeof(line), f)) {
+        if (lines++ == 0)
+            snprintf(head, n, "%s", line);
+        else
+            snprintf(tail, n, "%s", line);
+    }
+    fclose(f);
+    return lines;
+}
+
+/* value of column `name` in a CSV row given its header */
+static double csv_get(const char *head, const char *row, const char *name)
+{
+    char h[4096], r[4096];
+    snprintf(h, sizeof(h), "%s", head);
+    snprintf(r, sizeof(r), "%s", row);
+    char *hs, *rs;
+    char *hk = strtok_r(h, ",\n", &hs), *rv = strtok_r(r, ",\n", &rs);
+    while (hk && rv) {
+        if (!strcmp(hk, name))
+            return strtod(rv, NULL);
+        hk = strtok_r(NULL, ",\n", &hs);
+        rv = strtok_r(NULL, ",\n", &rs);
+    }
+    return NAN;
+}
+
+static char *latest_checkpoint(char *out, size_t n)
+{
+    char cmd[700];
+    snprintf(cmd, sizeof(cmd), "ls -1 %s/run/checkpoints/ckpt-*.rldt 2>/dev/null | tail -n 1", dir);
+    FILE *p = popen(cmd, "r");
+    out[0] = 0;
+    if (p) {
+        if (fgets(out, (int)n, p))
+            out[strcspn(out, "\n")] = 0;
+        pclose(p);
+    }
+    return out;
+}
+
+static pid_t learner, actor, evaluator;
+
+static void test_run(void)
+{
+    struct flow *base = write_base();
+    T_CHECK(base != NULL);
+    if (!base)
+        return;
+    learner = start("rldt-learner", "learner.log", NULL);
+    rl_sleep(0.3);
+    actor = start("rldt-actor", "actor.log", "--actor-name=a0");
+    evaluator = start("rldt-actor", "eval.log", "--actor-role=eval");
+    T_CHECK(learner > 0 && actor > 0 && evaluator > 0);
+    int st = wait_exit(learner, 50);
+    T_CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "learner exit %d", st);
+    for (int i = 0; i < 2; i++) {
+        int sa = wait_exit(i ? evaluator : actor, 15);
+        T_CHECK_MSG(sa >= 0 && WIFEXITED(sa) && WEXITSTATUS(sa) == 0, "actor %d exit %d", i, sa);
+    }
+    // metrics: updates of both kinds, every diagnostic finite in the last row
+    char path[700], head[4096], tail[4096];
+    snprintf(path, sizeof(path), "%s/run/metrics.csv", dir);
+    T_CHECK(head_and_tail(path, head, tail, sizeof(head)) >= 3);
+    double critic = csv_get(head, tail, "critic_steps"), act = csv_get(head, tail, "actor_steps");
+    T_CHECK_MSG(critic >= 40 && act >= 10, "critic steps %g, actor steps %g", critic, act);
+    T_EQ_INT((int)csv_get(head, tail, "actor_skipped"), 0);
+    const char *keys[] = {
+        "critic_loss",        "q_mean",  "reward_scale",   "grad_q_norm",      "kernel_grad_norm",
+        "particle_diversity", "alpha_s", "loss_transport", "loss_consistency", "loss_trust"};
+    for (size_t i = 0; i < RL_ARRAY_LEN(keys); i++)
+        T_CHECK_MSG(isfinite(csv_get(head, tail, keys[i])), "%s = %g", keys[i],
+                    csv_get(head, tail, keys[i]));
+    // the learner never refused a step
+    char cmd[800];
+    snprintf(cmd, sizeof(cmd), "grep -q 'non-finite' %s/learner.log", dir);
+    T_CHECK(system(cmd) != 0);
+    // the published weights moved away from the base policy
+    char ck[700];
+    latest_checkpoint(ck, sizeof(ck));
+    T_CHECK(ck[0] != 0);
+    struct flow *g = flow_new(&base->spec, NULL, 0);
+    char err[600];
+    T_CHECK_MSG(flow_load_weights(ck, g, NULL, NULL, err, sizeof(err)) == 0, "%s", err);
+    double diff = 0;
+    for (size_t i = 0; i < g->n_params; i++)
+        diff = fmax(diff, fabs(g->params[i] - base->params[i]));
+    T_CHECK_MSG(diff > 1e-4 && isfinite(diff), "max weight change %g", diff);
+    // deterministic evaluations were reported (the base policy at 0, then the fine-tuned one)
+    snprintf(path, sizeof(path), "%s/run/eval.csv", dir);
+    int evals = head_and_tail(path, head, tail, sizeof(head)) - 1;
+    T_CHECK_MSG(evals >= 2, "%d evaluations", evals);
+    T_CHECK(csv_get(head, tail, "policy_version") > 1); /* the last one: fine-tuned weights */
+    T_CHECK(isfinite(csv_get(head, tail, "return_mean")));
+    fprintf(stderr, "  critic steps %g, actor steps %g, max weight change %.3g, eval %s", critic,
+            act, diff, tail);
+    flow_destroy(&g);
+    flow_destroy(&base);
+}
+
+static void cleanup(void)
+{
+    pid_t all[] = {learner, actor, evaluator};
+    for (size_t i = 0; i < RL_ARRAY_LEN(all); i++)
+        if (all[i] > 0 && waitpid(all[i], NULL, WNOHANG) == 0) {
+            kill(all[i], SIGKILL);
+            waitpid(all[i], NULL, 0);
+        }
+}
+
+int main(void)
+{
+    const char *root = getenv("RLDT_ROOT"), *b = getenv("BUILD");
+    snprintf(bin, sizeof(bin), "%s/%s", root ? root : ".", b ? b : "build");
+    if (!mkdtemp(dir))
+        return 1;
+    port = 30000 + (int)(getpid() % 8000) * 4;
+    T_RUN(test_run);
+    cleanup();
+    char cmd[300];
+    if (t_failed) {
+        snprintf(cmd, sizeof(cmd), "tail -n 20 %s/learner.log %s/actor.log %s/eval.log", dir, dir,
+                 dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "no logs\n");
+    }
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        return 1;
+    return T_DONE("rldt_run");
+}
