@@ -11,8 +11,15 @@
  *    one batched flow_sample per 2048 rows) and the TD(λ) targets are computed with the target
  *    critics of the round's start, then the round's R steps train on those fixed targets.
  *    rldt_target_reuse u > 1 draws R/u batches per critic and uses each row u times (CPU).
+ *    Discount: γ^steps per chunk step (gamma is per env step; steps = env steps executed).
+ *    TD(λ > 0) follows each drawn step forward in its segment for up to rldt_td_horizon steps
+ *    (replay_next); the window's last step bootstraps from Q̄ only.
  *  - Actor steps: floor((critic_steps − actor_start) / actor_every) of them are due; they run
  *    when a round ends, so the published schedule (32 critic, then 2 actor steps) is exact.
+ *    An actor step draws rldt_actor_batch states from the whole replay (with the fresh share)
+ *    and accumulates gradients over micro-batches of 2048 particles (exact: losses are sums).
+ *  - Particles and targets use the chains' final actions clipped to [-1, 1], a = clip(x_N),
+ *    without the actors' exploration noise (which only shapes the collected data).
  *  - A non-finite loss or gradient refuses the step (-EDOM, no parameter changes).
  * Diagnostics are reported on every call (actor ones hold their last value, NaN before the
  * first actor step). Not thread-safe: the trainer thread makes every call.
@@ -79,7 +86,10 @@ int rldt_targets(struct algo *a, struct replay *r, const int64_t *index, int n, 
 /* The current reward divisor (1 before any batch or with rldt_reward_ema = 0). */
 double rldt_reward_scale(const struct algo *a);
 
-/* FLOPs (2·M·N·K per GEMM) of a round's target computation, a critic step, an actor step. */
+/*
+ * FLOPs (2·M·N·K per GEMM) of a round's target computation (nominal: full TD windows, every
+ * next state bootstrapped), a critic step and an actor step.
+ */
 void rldt_flops(const struct algo *a, double *round_targets, double *critic_step,
                 double *actor_step);
 
