@@ -286,20 +286,23 @@ static void publish(struct learner *l, bool stop)
         log_error("params message does not fit its buffer");
         return;
     }
-    zmq_send(l->pub, l->pbuf, len, ZMQ_DONTWAIT);
+    /* the current version (and the blob a ParamsRequest gets) are stored before the
+     * broadcast: an actor that swaps to these weights at once must not send segments the
+     * ingest thread still judges against the previous version */
     struct params_blob *b = malloc(sizeof(*b) + len);
-    if (!b)
-        return;
-    atomic_init(&b->refs, 1);
-    b->version = version;
-    b->len = len;
-    memcpy(b->data, l->pbuf, len);
-    pthread_mutex_lock(&s->params_lock);
-    struct params_blob *old = s->params;
-    s->params = b;
-    pthread_mutex_unlock(&s->params_lock);
-    shared_params_put(old);
+    if (b) {
+        atomic_init(&b->refs, 1);
+        b->version = version;
+        b->len = len;
+        memcpy(b->data, l->pbuf, len);
+        pthread_mutex_lock(&s->params_lock);
+        struct params_blob *old = s->params;
+        s->params = b;
+        pthread_mutex_unlock(&s->params_lock);
+        shared_params_put(old);
+    }
     atomic_store(&s->version, version);
+    zmq_send(l->pub, l->pbuf, len, ZMQ_DONTWAIT);
 }
 
 // ---- reporting ---------------------------------------------------------------------------

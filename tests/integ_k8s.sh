@@ -258,13 +258,18 @@ k8s_check_service() {
 }
 
 k8s_check_configmap() {
-    local o f key
+    # every INI file a ConfigMap holds is a copy of the file of that name in deploy/configs
+    local o f key n
     for o in $(objs ConfigMap); do
-        for f in "$RLDT_ROOT"/deploy/configs/*.ini; do
-            key=$(basename "$f")
+        n=0
+        while IFS= read -r key; do
+            case $key in *.ini) ;; *) continue ;; esac
+            n=$((n + 1))
+            f=$RLDT_ROOT/deploy/configs/$key
             check "ConfigMap $(tget "$o" .metadata.name) $key equals deploy/configs/$key" \
-                eval 'object_file "$o" "$key" 2>/dev/null | cmp -s - "$f"'
-        done
+                eval 'test -f "$f" && object_file "$o" "$key" 2>/dev/null | cmp -s - "$f"'
+        done < <(tsub "$o" .data | cut -f1 | sed -E 's/^\["(.*)"\]$/\1/; s/^\.//' | sort -u)
+        check "ConfigMap $(tget "$o" .metadata.name) holds INI files" test "$n" -gt 0
     done
 }
 

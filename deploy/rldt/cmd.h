@@ -11,10 +11,10 @@ int cmd_run(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
-int cmd_keygen(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_dataset_info(int argc, char **argv);
 int cmd_pretrain(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
 
 /* bench targets, called by cmd_bench with argv[0] = target name */
 int bench_nn(int argc, char **argv);

@@ -1,17 +1,14 @@
 /*
- * top.c — `rldt top`: a live terminal view of a learner's stats socket. Polls GET /stats with a
- * small blocking HTTP/1.0 client (plain sockets, poll() time-outs, http_parser for the
- * response), parses the JSON with jansson and redraws one compact frame per interval.
+ * top.c — `rldt top`: a live terminal view of a learner's stats socket. Polls GET /stats with
+ * the small blocking HTTP/1.0 client of common/statsc.h, parses the JSON with jansson and
+ * redraws one compact frame per interval.
  * Everything printed from the document is filtered to printable ASCII (no terminal escapes
  * from the wire). Single-threaded; the only global is the SIGINT/SIGTERM stop flag.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <http_parser.h>
 #include <jansson.h>
 #include <math.h>
-#include <netdb.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,13 +18,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/statsc.h"
 #include "common/util.h"
 #include "deploy/rldt/cmd.h"
 
 #define TOP_DEFAULT_HOST "127.0.0.1"
 #define TOP_DEFAULT_PORT "5558"
 #define TOP_TIMEOUT_S 3.0
-#define TOP_MAX_BODY (16u << 20)
 #define TOP_WIDTH 100
 
 static volatile sig_atomic_t top_stop;
@@ -57,33 +54,7 @@ static void usage(FILE *f)
 // split "host:port", "[v6]:port" or "host"; false on a malformed address
 static bool split_addr(const char *s, struct top_opts *o)
 {
-    const char *host = s;
-    size_t hlen;
-    const char *port = NULL;
-    if (s[0] == '[') {
-        const char *end = strchr(s, ']');
-        if (!end || (end[1] && end[1] != ':'))
-            return false;
-        host = s + 1;
-        hlen = (size_t)(end - host);
-        port = end[1] ? end + 2 : NULL;
-    } else {
-        const char *colon = strrchr(s, ':');
-        hlen = colon ? (size_t)(colon - s) : strlen(s);
-        port = colon ? colon + 1 : NULL;
-    }
-    if (hlen == 0 || hlen >= sizeof(o->host))
-        return false;
-    memcpy(o->host, host, hlen);
-    o->host[hlen] = '\0';
-    if (port) {
-        char *end;
-        long p = strtol(port, &end, 10);
-        if (!*port || *end || p < 1 || p > 65535)
-            return false;
-        snprintf(o->port, sizeof(o->port), "%ld", p);
-    }
-    return true;
+    return statsc_split(s, o->port, o->host, sizeof(o->host), o->port, sizeof(o->port));
 }
 
 // 0: run, 1: --help printed, 2: usage error (message printed)
@@ -121,177 +92,6 @@ static int parse_flags(int argc, char **argv, struct top_opts *o)
     snprintf(o->where, sizeof(o->where), strchr(o->host, ':') ? "[%s]:%s" : "%s:%s", o->host,
              o->port);
     return 0;
-}
-
-// ---- HTTP client -------------------------------------------------------------------------
-
-struct response {
-    int status;
-    bool done;
-    char *body;
-    size_t len;
-    size_t cap;
-    bool too_big;
-};
-
-static int on_resp_body(http_parser *p, const char *at, size_t len)
-{
-    struct response *r = p->data;
-    if (r->len + len > TOP_MAX_BODY) {
-        r->too_big = true;
-        return -1;
-    }
-    if (r->len + len + 1 > r->cap) {
-        size_t cap = RL_MAX(r->cap * 2, r->len + len + 1);
-        char *b = realloc(r->body, cap);
-        if (!b)
-            return -1;
-        r->body = b;
-        r->cap = cap;
-    }
-    memcpy(r->body + r->len, at, len);
-    r->len += len;
-    r->body[r->len] = '\0';
-    return 0;
-}
-
-static int on_resp_complete(http_parser *p)
-{
-    struct response *r = p->data;
-    r->status = (int)p->status_code;
-    r->done = true;
-    return 0;
-}
-
-// wait for events on fd until the deadline; 0, -ETIMEDOUT or -errno
-static int wait_fd(int fd, short events, double deadline)
-{
-    for (;;) {
-        double left = deadline - rl_now();
-        if (left <= 0)
-            return -ETIMEDOUT;
-        struct pollfd pfd = {.fd = fd, .events = events};
-        int n = poll(&pfd, 1, (int)(left * 1000) + 1);
-        if (n > 0)
-            return 0;
-        if (n < 0 && errno != EINTR)
-            return -errno;
-        if (n < 0 && top_stop)
-            return -EINTR;
-    }
-}
-
-// a non-blocking socket connected to host:port before the deadline, or -errno
-static int dial(const char *host, const char *port, double deadline, char *err, size_t errlen)
-{
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-    struct addrinfo *res;
-    int r = getaddrinfo(host, port, &hints, &res);
-    if (r != 0) {
-        snprintf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(r));
-        return -EHOSTUNREACH;
-    }
-    int fd = -1;
-    int e = ECONNREFUSED;
-    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            e = errno;
-            continue;
-        }
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-            e = errno;
-            socklen_t len = sizeof(e);
-            if (e == EINPROGRESS && (e = -wait_fd(fd, POLLOUT, deadline)) == 0)
-                getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len);
-            if (e != 0) {
-                close(fd);
-                fd = -1;
-            }
-        }
-    }
-    freeaddrinfo(res);
-    if (fd < 0)
-        snprintf(err, errlen, "cannot connect: %s", strerror(e));
-    return fd < 0 ? -e : fd;
-}
-
-static int send_all(int fd, const char *buf, size_t len, double deadline)
-{
-    while (len > 0) {
-        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-        if (n < 0 && errno != EAGAIN && errno != EINTR)
-            return -errno;
-        if (n < 0) {
-            int r = wait_fd(fd, POLLOUT, deadline);
-            if (r < 0)
-                return r;
-            continue;
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-// read and parse the response until it is complete or the peer closes
-static int read_response(int fd, struct response *resp, double deadline, char *err, size_t errlen)
-{
-    static const http_parser_settings settings = {.on_body = on_resp_body,
-                                                  .on_message_complete = on_resp_complete};
-    http_parser p;
-    http_parser_init(&p, HTTP_RESPONSE);
-    p.data = resp;
-    char buf[16384];
-    while (!resp->done) {
-        int r = wait_fd(fd, POLLIN, deadline);
-        if (r < 0) {
-            snprintf(err, errlen, "no complete answer: %s", strerror(-r));
-            return r;
-        }
-        ssize_t n = recv(fd, buf, sizeof(buf), 0);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-            continue;
-        if (n < 0) {
-            snprintf(err, errlen, "read: %s", strerror(errno));
-            return -errno;
-        }
-        // n == 0 tells the parser about EOF (ends a body without Content-Length)
-        size_t used = http_parser_execute(&p, &settings, buf, (size_t)n);
-        if (HTTP_PARSER_ERRNO(&p) != HPE_OK || used != (size_t)n) {
-            snprintf(err, errlen, "bad HTTP answer: %s",
-                     resp->too_big ? "body too large"
-                                   : http_errno_description(HTTP_PARSER_ERRNO(&p)));
-            return -EPROTO;
-        }
-        if (n == 0 && !resp->done) {
-            snprintf(err, errlen, "connection closed before a complete answer");
-            return -EPROTO;
-        }
-    }
-    return 0;
-}
-
-// GET path from host:port into resp (body malloc'd); 0 or -errno with a reason in err
-static int http_get(const struct top_opts *o, const char *path, struct response *resp, char *err,
-                    size_t errlen)
-{
-    double deadline = rl_now() + TOP_TIMEOUT_S;
-    memset(resp, 0, sizeof(*resp));
-    int fd = dial(o->host, o->port, deadline, err, errlen);
-    if (fd < 0)
-        return fd;
-    char req[512];
-    int n =
-        snprintf(req, sizeof(req),
-                 "GET %s HTTP/1.0\r\nHost: %s\r\nAccept: application/json\r\n\r\n", path, o->where);
-    int r = send_all(fd, req, (size_t)n, deadline);
-    if (r < 0)
-        snprintf(err, errlen, "send: %s", strerror(-r));
-    else
-        r = read_response(fd, resp, deadline, err, errlen);
-    close(fd);
-    return r;
 }
 
 // ---- formatting --------------------------------------------------------------------------
@@ -441,27 +241,7 @@ static void print_frame(FILE *f, const struct top_opts *o, const json_t *doc, in
 // fetch and parse /stats; the document or NULL with a reason in err
 static json_t *fetch(const struct top_opts *o, char *err, size_t errlen)
 {
-    struct response resp;
-    json_t *doc = NULL;
-    if (http_get(o, "/stats", &resp, err, errlen) < 0)
-        goto out;
-    if (resp.status != 200) {
-        char body[80];
-        snprintf(err, errlen, "HTTP %d: %s", resp.status, clean(resp.body, body, sizeof(body)));
-        goto out;
-    }
-    json_error_t jerr;
-    doc = json_loadb(resp.body ? resp.body : "", resp.len, 0, &jerr);
-    if (!doc)
-        snprintf(err, errlen, "bad JSON: %s (line %d)", jerr.text, jerr.line);
-    else if (!json_is_object(doc)) {
-        snprintf(err, errlen, "bad JSON: not an object");
-        json_decref(doc);
-        doc = NULL;
-    }
-out:
-    free(resp.body);
-    return doc;
+    return statsc_fetch(o->host, o->port, TOP_TIMEOUT_S, err, errlen);
 }
 
 static int term_rows(void)
