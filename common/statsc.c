@@ -232,7 +232,15 @@ json_t *statsc_fetch(const char *host, const char *port, double timeout, char *e
         return NULL;
     json_t *doc = NULL;
     if (status != 200) {
-        snprintf(err, errlen, "HTTP %d", status);
+        /* the server's reason: the first line of its body, printable bytes only */
+        size_t n = 0;
+        while (n < len && n < 160 && body[n] != '\n' && body[n] != '\r')
+            n++;
+        char why[161];
+        for (size_t i = 0; i < n; i++)
+            why[i] = (body[i] >= 0x20 && body[i] < 0x7f) ? body[i] : '?';
+        why[n] = 0;
+        snprintf(err, errlen, n ? "HTTP %d: %s" : "HTTP %d", status, why);
     } else {
         json_error_t jerr;
         doc = json_loadb(body, len, 0, &jerr);
