@@ -273,12 +273,155 @@ static void redraw_curve(struct launcher *L)
         fprintf(stderr, "rldt run: no curve.png: %s\n", e);
 }
 
+// ---- the final evaluation --------------------------------------------------------------
+
+// the newest checkpoint of the run (names sort by update count), or -ENOENT
+static int newest_ckpt(const char *dir, char *out, size_t len)
+{
+    char ck[CONFIG_STR + 32];
+    snprintf(ck, sizeof(ck), "%s/checkpoints", dir);
+    DIR *d = opendir(ck);
+    if (!d)
+        return -errno;
+    char best[256] = "";
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t n = strlen(e->d_name);
+        if (!strncmp(e->d_name, "ckpt-", 5) && n > 10 && n < sizeof(best) &&
+            !strcmp(e->d_name + n - 5, ".rldt") && strcmp(e->d_name, best) > 0)
+            snprintf(best, sizeof(best), "%s", e->d_name);
+    }
+    closedir(d);
+    if (!best[0])
+        return -ENOENT;
+    snprintf(out, len, "%s/%s", ck, best);
+    return 0;
+}
+
+// run `rldt eval ... --json` on a checkpoint; its one-line JSON answer, or NULL
+static json_t *eval_ckpt(struct launcher *L, const char *ckpt)
+{
+    char prog[PATH_MAX + 8], env[96], pol[CONFIG_STR + 400], eps[48], seed[48], log[CONFIG_STR + 16];
+    snprintf(prog, sizeof(prog), "%s/rldt", L->bin);
+    snprintf(env, sizeof(env), "--env=%s", L->c.env);
+    snprintf(pol, sizeof(pol), "--policy=%s", ckpt);
+    snprintf(eps, sizeof(eps), "--episodes=%d", L->c.eval_episodes);
+    snprintf(seed, sizeof(seed), "--seed=%llu", (unsigned long long)L->c.seed);
+    snprintf(log, sizeof(log), "%s/eval.log", L->dir);
+    int fds[2];
+    if (pipe(fds) < 0)
+        return NULL;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return NULL;
+    }
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd >= 0)
+            dup2(fd, STDERR_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        char *av[] = {prog, "eval", env, pol, eps, seed, "--deterministic", "--json", NULL};
+        execv(prog, av);
+        _exit(127);
+    }
+    close(fds[1]);
+    char buf[4096];
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof(buf) - 1 && ((r = read(fds[0], buf + n, sizeof(buf) - 1 - n)) > 0 ||
+                                   (r < 0 && errno == EINTR)))
+        n += r > 0 ? (size_t)r : 0;
+    buf[n] = 0;
+    close(fds[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        return NULL;
+    json_t *doc = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
+    if (doc && !json_is_number(json_object_get(doc, "return_mean"))) {
+        json_decref(doc);
+        doc = NULL;
+    }
+    return doc;
+}
+
+// the first and the last data row of a CSV file in the run directory (either may be "")
+static void csv_ends(const char *dir, const char *name, char *first, char *last, size_t len)
+{
+    char path[CONFIG_STR + 64], line[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    first[0] = last[0] = 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    for (int i = 0; fgets(line, sizeof(line), f); i++) {
+        if (i == 0)
+            continue; /* header */
+        line[strcspn(line, "\n")] = 0;
+        if (!first[0])
+            snprintf(first, len, "%s", line);
+        snprintf(last, len, "%s", line);
+    }
+    fclose(f);
+}
+
+/*
+ * The finished run's final policy, evaluated deterministically on its newest checkpoint (an
+ * evaluator reports only at eval_every boundaries): appended to eval.csv (wall-clock, env
+ * steps and policy version of the learner's last metrics row) and printed beside the first
+ * evaluation of the run.
+ */
+static void final_eval(struct launcher *L)
+{
+    char ckpt[CONFIG_STR + 320];
+    if (newest_ckpt(L->dir, ckpt, sizeof(ckpt)) < 0)
+        return;
+    fprintf(stderr, "rldt run: evaluating the final policy (%d episodes, deterministic)...\n",
+            L->c.eval_episodes);
+    json_t *doc = eval_ckpt(L, ckpt);
+    if (!doc) {
+        fprintf(stderr, "rldt run: the final evaluation failed; see %s/eval.log\n", L->dir);
+        return;
+    }
+    double ret = json_number_value(json_object_get(doc, "return_mean"));
+    double sd = json_number_value(json_object_get(doc, "return_std"));
+    double len = json_number_value(json_object_get(doc, "length_mean"));
+    json_decref(doc);
+    char first[4096], last[4096], mfirst[4096], mlast[4096];
+    csv_ends(L->dir, "eval.csv", first, last, sizeof(first));
+    csv_ends(L->dir, "metrics.csv", mfirst, mlast, sizeof(mfirst));
+    double wall = 0, steps = 0, ver = 0;
+    if (mlast[0]) /* wall_s,env_steps,chunk_steps,updates,policy_version,... */
+        sscanf(mlast, "%lf,%lf,%*f,%*f,%lf", &wall, &steps, &ver);
+    char path[CONFIG_STR + 32];
+    snprintf(path, sizeof(path), "%s/eval.csv", L->dir);
+    FILE *f = fopen(path, "a");
+    if (f) {
+        if (!first[0] && !last[0] && ftell(f) == 0)
+            fprintf(f, "wall_s,env_steps,policy_version,return_mean,return_std,length_mean\n");
+        fprintf(f, "%.3f,%.0f,%.0f,%.3f,%.3f,%.1f\n", wall, steps, ver, ret, sd, len);
+        fclose(f);
+    }
+    double w0, s0, v0, r0;
+    if (first[0] && sscanf(first, "%lf,%lf,%lf,%lf", &w0, &s0, &v0, &r0) == 4)
+        fprintf(stderr, "rldt run: eval return %.1f at start (%.0f env steps) -> %.1f +- %.1f at "
+                        "end (%.0f env steps, %s)\n",
+                r0, s0, ret, sd, steps, ckpt);
+    else
+        fprintf(stderr, "rldt run: eval return %.1f +- %.1f at end (%.0f env steps, %s)\n", ret,
+                sd, steps, ckpt);
+}
+
 int cmd_run(int argc, char **argv)
 {
     struct launcher L;
     memset(&L, 0, sizeof(L));
     int rc = config_cli(&L.c, "rldt run", "rldt run [--config=FILE] [--key=value ...]",
-                        "run,env,net,learner,actor,train,sac", argc, argv, NULL, NULL);
+                        "run,env,net,learner,actor,train,sac,flow,rldt,auth", argc, argv, NULL, NULL);
     if (rc)
         return rc == 1 ? 0 : 2;
     if (!L.c.stats[0] ||
@@ -344,6 +487,8 @@ int cmd_run(int argc, char **argv)
     bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     fprintf(stderr, "%srldt run: %s after %.0fs; run dir %s\n", L.tty ? "\n" : "",
             ok ? "finished" : "learner failed", rl_now() - t0, L.dir);
+    if (ok && !interrupted && L.c.eval_every > 0)
+        final_eval(&L);
     redraw_curve(&L); /* [tb] */
     if (!ok)
         tail_log(L.dir, "log.txt");
