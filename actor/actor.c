@@ -41,8 +41,8 @@ struct actor {
     struct vecenv *venv;
     struct policy *pol;
     struct rng rng;
-    uint64_t version; /* params in use; 0 = none (random warm-up) */
-    uint64_t latest;  /* latest version the learner announced */
+    uint64_t version;       /* params in use; 0 = none (random warm-up) */
+    uint64_t latest;        /* latest version the learner announced */
     uint64_t learner_steps; /* env steps the learner has ingested (from acks) */
     double last_request;
     struct wire_segbuf *seg;
@@ -223,8 +223,7 @@ static void on_params(struct actor *a, const struct wire_params *p)
     if (p->version <= a->version)
         return;
     char err[300];
-    if (policy_set_params(a->pol, p->weights, p->n_weights, p->layout_hash, err, sizeof(err)) <
-        0) {
+    if (policy_set_params(a->pol, p->weights, p->n_weights, p->layout_hash, err, sizeof(err)) < 0) {
         log_error("ignoring params v%llu: %s", (unsigned long long)p->version, err);
         return;
     }
@@ -248,9 +247,9 @@ static void send_heartbeat(struct actor *a)
         a->rate_steps = a->env_steps;
     }
     struct wire_msg m = {.type = WIRE_HEARTBEAT};
-    m.heartbeat = (struct wire_heartbeat){a->id,        a->epoch,    a->env_steps,   a->episodes,
-                                          a->version,   a->sps,      a->segments,    0,
-                                          a->stalls,    (float)a->wait_s};
+    m.heartbeat = (struct wire_heartbeat){a->id,      a->epoch,        a->env_steps, a->episodes,
+                                          a->version, a->sps,          a->segments,  0,
+                                          a->stalls,  (float)a->wait_s};
     send_msg(a, a->ctl, &m, ZMQ_DONTWAIT);
     a->last_hb = now;
 }
@@ -334,8 +333,8 @@ static int setup_sim(struct actor *a, uint64_t seed, uint64_t stream)
     if (!a->seg || !a->seg_version || !a->actions)
         return -ENOMEM;
     for (int i = 0; i < M; i++) {
-        if (wire_segbuf_init(&a->seg[i], (uint32_t)O, (uint32_t)D,
-                             (uint32_t)a->run.segment_len) < 0)
+        if (wire_segbuf_init(&a->seg[i], (uint32_t)O, (uint32_t)D, (uint32_t)a->run.segment_len) <
+            0)
             return -ENOMEM;
         wire_segbuf_start(&a->seg[i], vecenv_obs(a->venv) + (size_t)i * O, true);
     }
@@ -402,10 +401,10 @@ static int chunk_step(struct actor *a)
     for (int i = 0; i < M; i++) {
         const struct vecenv_result *r = &res[i];
         struct wire_segbuf *b = &a->seg[i];
-        const float *next = (r->done ? vecenv_final_obs(a->venv) : vecenv_obs(a->venv)) +
-                            (size_t)i * O;
-        wire_segbuf_push(b, a->actions + (size_t)i * D, (float)r->reward, (uint32_t)r->steps,
-                         next, r->terminated, r->truncated && !r->terminated);
+        const float *next =
+            (r->done ? vecenv_final_obs(a->venv) : vecenv_obs(a->venv)) + (size_t)i * O;
+        wire_segbuf_push(b, a->actions + (size_t)i * D, (float)r->reward, (uint32_t)r->steps, next,
+                         r->terminated, r->truncated && !r->terminated);
         a->env_steps += (uint64_t)r->steps;
         if (r->done) {
             a->episodes++;
@@ -469,8 +468,8 @@ static int eval_loop(struct actor *a)
         send_msg(a, a->ctl, &m, ZMQ_DONTWAIT);
         evals++;
         log_info("eval %d: return %.1f +- %.1f at env_steps=%llu (v%llu, %.1fs)", evals,
-                 st.return_mean, st.return_std, (unsigned long long)at,
-                 (unsigned long long)version, st.secs);
+                 st.return_mean, st.return_std, (unsigned long long)at, (unsigned long long)version,
+                 st.secs);
         uint64_t every = (uint64_t)a->run.eval_every;
         next = every ? (at / every + 1) * every : UINT64_MAX;
     }

@@ -449,7 +449,8 @@ int config_cli(struct rl_config *c, const char *prog, const char *usage, const c
     config_default(c);
     int rc = config_parse_args(c, argc, argv, pos, npos, err, sizeof(err));
     if (rc == 1) {
-        printf("usage: %s\n\noptions (also settable as `key = value` in a --config=FILE):\n", usage);
+        printf("usage: %s\n\noptions (also settable as `key = value` in a --config=FILE):\n",
+               usage);
         config_help(stdout, sections);
         printf("  %-28s %s\n", "--config=FILE", "read keys from an INI file (later flags win)");
         return 1;

@@ -7,16 +7,18 @@
 #include "common/config.h"
 
 #define K(sec, field, type, min, max, def, choices, help)                                          \
-    {sec,  #field, type, offsetof(struct rl_config, field), sizeof(((struct rl_config *)0)->field), \
-     min,  max,    def,  choices,                           help}
+    {                                                                                              \
+        sec, #field, type, offsetof(struct rl_config, field),                                      \
+            sizeof(((struct rl_config *)0)->field), min, max, def, choices, help                   \
+    }
 #define BIG 1e15
 
 const struct config_key config_keys[] = {
     // ---- run
     K("run", algo, CONFIG_T_ENUM, 0, 0, "sac", "sac|rldt|rldt-delta", "training algorithm"),
     K("run", env, CONFIG_T_ENUM, 0, 0, "hopper", "hopper|walker2d|halfcheetah", "task"),
-    K("run", seed, CONFIG_T_I64, 0, 4611686018427387903.0, "1",
-      NULL, "run seed; every random stream (actor, env, learner) derives from it"),
+    K("run", seed, CONFIG_T_I64, 0, 4611686018427387903.0, "1", NULL,
+      "run seed; every random stream (actor, env, learner) derives from it"),
     K("run", max_env_steps, CONFIG_T_I64, 1, BIG, "1000000", NULL,
       "stop the run after this many environment steps"),
     K("run", run_dir, CONFIG_T_STR, 0, 0, "", NULL,
@@ -73,8 +75,7 @@ const struct config_key config_keys[] = {
       "training steps between parameter broadcasts"),
     K("learner", fresh_frac, CONFIG_T_DBL, 0, 1, "0", NULL,
       "minimum share of each batch drawn from the freshest fresh_window chunk steps"),
-    K("learner", fresh_window, CONFIG_T_I64, 1, 1e9, "10000", NULL,
-      "chunk steps counted as fresh"),
+    K("learner", fresh_window, CONFIG_T_I64, 1, 1e9, "10000", NULL, "chunk steps counted as fresh"),
     K("learner", metrics_secs, CONFIG_T_DBL, 0.1, 3600, "5", NULL,
       "seconds between metrics.csv rows"),
     K("learner", keep_checkpoints, CONFIG_T_INT, 1, 1000, "3", NULL, "checkpoints kept"),
@@ -92,8 +93,7 @@ const struct config_key config_keys[] = {
       "collect: stream experience; eval: run deterministic evaluations for the learner"),
     K("actor", eval_every, CONFIG_T_I64, 0, 1e15, "20000", NULL,
       "env steps between deterministic evaluations (0 = none; `rldt run` starts an evaluator)"),
-    K("actor", eval_episodes, CONFIG_T_INT, 1, 1000, "10", NULL,
-      "episodes per evaluation"),
+    K("actor", eval_episodes, CONFIG_T_INT, 1, 1000, "10", NULL, "episodes per evaluation"),
     // ---- train
     K("train", gamma, CONFIG_T_DBL, 0, 1, "0.99", NULL, "discount per env step"),
     K("train", batch_size, CONFIG_T_INT, 1, 65536, "256", NULL, "rows per training batch"),

@@ -70,8 +70,8 @@ static void random_act(void *impl, const float *obs, int B, struct rng *r, bool 
 }
 
 static const struct policy_ops random_ops = {
-    "random", random_create, random_destroy, random_nparams, random_layout, random_params,
-    random_act,
+    "random",      random_create, random_destroy, random_nparams,
+    random_layout, random_params, random_act,
 };
 
 // ---- dispatch ----------------------------------------------------------------------------
@@ -83,10 +83,10 @@ struct policy {
     void *impl;
     struct policy_dims d;
     int max_batch;
-    bool bounded;         /* normalisation on */
-    struct norm obs_n;    /* obs_dim bounds */
-    struct norm act_n;    /* act_dim bounds (each action of a chunk) */
-    float *nobs;          /* (max_batch, O) normalised observations */
+    bool bounded;      /* normalisation on */
+    struct norm obs_n; /* obs_dim bounds */
+    struct norm act_n; /* act_dim bounds (each action of a chunk) */
+    float *nobs;       /* (max_batch, O) normalised observations */
 };
 
 const char *policy_kind_for_algo(const char *algo)

@@ -33,8 +33,7 @@ struct policy_ops {
     uint64_t (*layout)(const void *impl);
     float *(*params)(void *impl); /* the flat weight block (nparams floats) */
     /* obs (B, obs_dim) raw; out (B, D) in [-1, 1]. */
-    void (*act)(void *impl, const float *obs, int B, struct rng *r, bool deterministic,
-                float *out);
+    void (*act)(void *impl, const float *obs, int B, struct rng *r, bool deterministic, float *out);
 };
 
 struct policy;

@@ -24,8 +24,8 @@ struct response {
     bool too_big;
 };
 
-bool statsc_split(const char *s, const char *default_port, char *host, size_t hostlen,
-                  char *port, size_t portlen)
+bool statsc_split(const char *s, const char *default_port, char *host, size_t hostlen, char *port,
+                  size_t portlen)
 {
     const char *h = s, *p = NULL;
     size_t hl;
@@ -222,8 +222,7 @@ int statsc_get(const char *host, const char *port, const char *path, double time
     return *body ? 0 : -ENOMEM;
 }
 
-json_t *statsc_fetch(const char *host, const char *port, double timeout, char *err,
-                     size_t errlen)
+json_t *statsc_fetch(const char *host, const char *port, double timeout, char *err, size_t errlen)
 {
     int status;
     char *body = NULL;

@@ -25,7 +25,6 @@ int statsc_get(const char *host, const char *port, const char *path, double time
                char **body, size_t *len, char *err, size_t errlen);
 
 /* GET /stats and parse it: a JSON object (caller json_decref's) or NULL + reason in err. */
-json_t *statsc_fetch(const char *host, const char *port, double timeout, char *err,
-                     size_t errlen);
+json_t *statsc_fetch(const char *host, const char *port, double timeout, char *err, size_t errlen);
 
 #endif

@@ -17,12 +17,12 @@ struct actor_row {
     char name[ACTORS_NAME];
     bool alive;
     int num_envs;
-    double last_seen;        /* rl_now() of the last message */
-    uint64_t env_steps;      /* from heartbeats */
+    double last_seen;   /* rl_now() of the last message */
+    uint64_t env_steps; /* from heartbeats */
     uint64_t episodes;
     uint64_t policy_version; /* in use, from heartbeats and segments */
     double steps_per_sec;
-    uint64_t segments;       /* accepted from this actor */
+    uint64_t segments; /* accepted from this actor */
     uint64_t last_seq;
     uint64_t send_stalls;
     double send_wait_s;

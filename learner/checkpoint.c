@@ -130,8 +130,8 @@ int checkpoint_save(const struct algo_ops *ops, struct algo *a, struct shared *s
     free(weights);
     free(bounds);
     if (!rc) {
-        log_info("checkpoint %s (env_steps=%llu updates=%llu)", path,
-                 (unsigned long long)ctr[0], (unsigned long long)ctr[4]);
+        log_info("checkpoint %s (env_steps=%llu updates=%llu)", path, (unsigned long long)ctr[0],
+                 (unsigned long long)ctr[4]);
         rotate(dir, s->cfg.keep_checkpoints);
     }
     return rc;

@@ -48,9 +48,11 @@ static void on_hello(struct ctl *c, const struct wire_hello *h)
     char why[256] = "";
     if ((int)h->obs_dim != s->dims.obs_dim || (int)h->act_dim != s->dims.act_dim ||
         (int)h->chunk_h != s->dims.chunk || strcmp(h->task, s->cfg.env) != 0)
-        snprintf(why, sizeof(why), "run is %s obs %d act %d chunk %d; actor has %s obs %u act %u "
-                 "chunk %u", s->cfg.env, s->dims.obs_dim, s->dims.act_dim, s->dims.chunk, h->task,
-                 h->obs_dim, h->act_dim, h->chunk_h);
+        snprintf(why, sizeof(why),
+                 "run is %s obs %d act %d chunk %d; actor has %s obs %u act %u "
+                 "chunk %u",
+                 s->cfg.env, s->dims.obs_dim, s->dims.act_dim, s->dims.chunk, h->task, h->obs_dim,
+                 h->act_dim, h->chunk_h);
     else if (atomic_load(&s->finished))
         snprintf(why, sizeof(why), "the run is over");
     uint32_t id = why[0] ? 0 : actors_register(s->actors, h->name, (int)h->num_envs);
@@ -105,9 +107,10 @@ static void on_eval(struct ctl *c, const struct wire_eval_report *r)
     s->eval_steps = r->env_steps;
     s->eval_version = r->policy_version;
     pthread_mutex_unlock(&s->eval_lock);
-    log_info("eval: return %.1f +- %.1f, length %.0f over %u episodes (policy v%llu, env_steps=%llu)",
-             r->return_mean, r->return_std, r->length_mean, r->episodes,
-             (unsigned long long)r->policy_version, (unsigned long long)r->env_steps);
+    log_info(
+        "eval: return %.1f +- %.1f, length %.0f over %u episodes (policy v%llu, env_steps=%llu)",
+        r->return_mean, r->return_std, r->length_mean, r->episodes,
+        (unsigned long long)r->policy_version, (unsigned long long)r->env_steps);
 }
 
 static void on_params_request(struct ctl *c)
@@ -143,9 +146,10 @@ static void handle(struct ctl *c, zmq_msg_t *body)
     }
     if (rc < 0) {
         bool version = m.version != 0 && m.version != WIRE_PROTOCOL_VERSION;
-        shared_reject(s, rc == -EMSGSIZE ? REJECT_BAD_SIZE
-                         : version       ? REJECT_BAD_VERSION
-                                         : REJECT_DECODE,
+        shared_reject(s,
+                      rc == -EMSGSIZE ? REJECT_BAD_SIZE
+                      : version       ? REJECT_BAD_VERSION
+                                      : REJECT_DECODE,
                       err);
         return;
     }

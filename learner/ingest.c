@@ -59,8 +59,7 @@ static void accept_segment(struct shared *s, const struct wire_segment *g)
         return;
     }
     uint64_t cur = atomic_load(&s->version);
-    if (g->policy_version > cur ||
-        cur - g->policy_version > (uint64_t)s->cfg.max_policy_lag) {
+    if (g->policy_version > cur || cur - g->policy_version > (uint64_t)s->cfg.max_policy_lag) {
         snprintf(why, sizeof(why), "policy version %llu, current %llu",
                  (unsigned long long)g->policy_version, (unsigned long long)cur);
         shared_reject(s, REJECT_STALE_POLICY, why);
@@ -79,8 +78,8 @@ static void accept_segment(struct shared *s, const struct wire_segment *g)
         env_steps += g->steps[t];
     }
     uint64_t traj = atomic_fetch_add(&s->segments, 1);
-    struct replay_segment rs = {(int)g->T, g->obs, g->actions,  g->rewards,        steps,
-                                g->terminal, g->truncated, traj, g->policy_version};
+    struct replay_segment rs = {(int)g->T,   g->obs,       g->actions, g->rewards,       steps,
+                                g->terminal, g->truncated, traj,       g->policy_version};
     if (replay_add(s->replay, &rs) < 0) {
         shared_reject(s, REJECT_WRONG_DIMS, "segment longer than the replay");
         return;
@@ -110,9 +109,10 @@ static void handle(struct shared *s, struct wire_decoder *dec, zmq_msg_t *m)
     }
     if (rc < 0) {
         bool version = msg.version != 0 && msg.version != WIRE_PROTOCOL_VERSION;
-        shared_reject(s, rc == -EMSGSIZE ? REJECT_BAD_SIZE
-                         : version       ? REJECT_BAD_VERSION
-                                         : REJECT_DECODE,
+        shared_reject(s,
+                      rc == -EMSGSIZE ? REJECT_BAD_SIZE
+                      : version       ? REJECT_BAD_VERSION
+                                      : REJECT_DECODE,
                       err);
         return;
     }

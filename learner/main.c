@@ -20,8 +20,9 @@ static void on_signal(int sig)
 int main(int argc, char **argv)
 {
     struct rl_config c;
-    int rc = config_cli(&c, "rldt-learner", "rldt-learner [--config=FILE] [--key=value ...]",
-                        "run,env,net,learner,actor,train,sac,flow,rldt,auth", argc, argv, NULL, NULL);
+    int rc =
+        config_cli(&c, "rldt-learner", "rldt-learner [--config=FILE] [--key=value ...]",
+                   "run,env,net,learner,actor,train,sac,flow,rldt,auth", argc, argv, NULL, NULL);
     if (rc)
         return rc == 1 ? 0 : 2;
     log_set_role("learner");

@@ -9,7 +9,7 @@
 #include "common/util.h"
 
 const char *const learner_reject_names[REJECT_COUNT] = {
-    "bad_size",      "decode_error", "bad_version", "wrong_type", "stale_epoch",
+    "bad_size",      "decode_error", "bad_version",  "wrong_type", "stale_epoch",
     "unknown_actor", "wrong_dims",   "stale_policy", "duplicate",
 };
 

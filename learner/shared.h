@@ -46,13 +46,13 @@ struct shared {
     atomic_uint_fast64_t chunk_steps; /* accepted chunk steps */
     atomic_uint_fast64_t env_steps;   /* accepted env steps */
     atomic_uint_fast64_t episodes;
-    atomic_uint_fast64_t updates;     /* training steps done */
-    atomic_int_fast64_t train_start;  /* chunk_steps when training began (this process), -1 before */
+    atomic_uint_fast64_t updates;    /* training steps done */
+    atomic_int_fast64_t train_start; /* chunk_steps when training began (this process), -1 before */
     atomic_uint_fast64_t train_start_updates; /* updates at that moment (restored ones count) */
-    atomic_uint_fast64_t version;     /* latest published params version */
-    atomic_bool finished;             /* the run is over: tell actors to stop */
-    atomic_bool quit;                 /* threads exit */
-    atomic_bool ingest_held;          /* ingest is holding actors back (backpressure) */
+    atomic_uint_fast64_t version;             /* latest published params version */
+    atomic_bool finished;                     /* the run is over: tell actors to stop */
+    atomic_bool quit;                         /* threads exit */
+    atomic_bool ingest_held;                  /* ingest is holding actors back (backpressure) */
     atomic_uint_fast64_t held_secs_ms;
 
     // recent episode returns (ingest writes, trainer reads), under ret_lock

@@ -657,9 +657,9 @@ static void control_from_pb(const Rldt__Envelope *e, struct wire_msg *m)
     case RLDT__ENVELOPE__BODY_EVAL_REPORT: {
         const Rldt__EvalReport *p = e->eval_report;
         m->type = WIRE_EVAL_REPORT;
-        m->eval_report = (struct wire_eval_report){p->actor_id,    p->run_epoch,  p->policy_version,
-                                                   p->env_steps,   p->return_mean, p->return_std,
-                                                   p->length_mean, p->episodes};
+        m->eval_report = (struct wire_eval_report){
+            p->actor_id,    p->run_epoch,  p->policy_version, p->env_steps,
+            p->return_mean, p->return_std, p->length_mean,    p->episodes};
         break;
     }
     case RLDT__ENVELOPE__BODY_BYE:

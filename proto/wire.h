@@ -87,7 +87,7 @@ struct wire_heartbeat {
 struct wire_heartbeat_ack {
     uint64_t run_epoch; /* >= 1 */
     uint64_t param_version;
-    bool stop; /* the run is over: exit */
+    bool stop;          /* the run is over: exit */
     uint64_t env_steps; /* env steps the learner has ingested */
 };
 
@@ -96,11 +96,11 @@ struct wire_eval_report {
     uint32_t actor_id;
     uint64_t run_epoch; /* >= 1 */
     uint64_t policy_version;
-    uint64_t env_steps;  /* learner env steps when the evaluation was due */
-    float return_mean;   /* finite */
-    float return_std;    /* finite, >= 0 */
-    float length_mean;   /* finite, >= 0 */
-    uint32_t episodes;   /* >= 1 */
+    uint64_t env_steps; /* learner env steps when the evaluation was due */
+    float return_mean;  /* finite */
+    float return_std;   /* finite, >= 0 */
+    float length_mean;  /* finite, >= 0 */
+    uint32_t episodes;  /* >= 1 */
 };
 
 /* either way (control): leaving. */

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-
 #include <stdarg.h>
 static int parse(struct rl_config *c, char *err, int n, ...)
 {

@@ -36,8 +36,8 @@ struct bufs {
 
 static void bufs_init(struct bufs *x)
 {
-    x->b = (struct replay_batch){x->obs, x->act, x->rew, x->nobs, x->done, x->steps, x->traj,
-                                 x->index};
+    x->b = (struct replay_batch){x->obs,  x->act,   x->rew,  x->nobs,
+                                 x->done, x->steps, x->traj, x->index};
 }
 
 static void test_store_and_sample(void)

@@ -39,12 +39,31 @@ static pid_t start(const char *prog, const char *log, const char *extra1, const 
     snprintf(ports[3], 64, "--stats=127.0.0.1:%d", base + 3);
     snprintf(rd, sizeof(rd), "--run-dir=%s", dir);
     snprintf(logp, sizeof(logp), "%s/%s", dir, log);
-    char *argv[] = {path, "--algo=sac", "--env=hopper", "--chunk=1", "--sac-hidden=32",
-                    "--num-envs=2", "--min-replay=200", "--warmup-steps=200", "--batch-size=64",
-                    "--publish-every=5", "--checkpoint-secs=1", "--heartbeat-secs=0.2",
-                    "--actor-timeout=2", "--segment-len=16", "--updates-per-step=0.5", "--ingest-slack=300",
-                    "--log-level=info", ports[0], ports[1], ports[2], ports[3], rd,
-                    (char *)extra1, (char *)extra2, NULL};
+    char *argv[] = {path,
+                    "--algo=sac",
+                    "--env=hopper",
+                    "--chunk=1",
+                    "--sac-hidden=32",
+                    "--num-envs=2",
+                    "--min-replay=200",
+                    "--warmup-steps=200",
+                    "--batch-size=64",
+                    "--publish-every=5",
+                    "--checkpoint-secs=1",
+                    "--heartbeat-secs=0.2",
+                    "--actor-timeout=2",
+                    "--segment-len=16",
+                    "--updates-per-step=0.5",
+                    "--ingest-slack=300",
+                    "--log-level=info",
+                    ports[0],
+                    ports[1],
+                    ports[2],
+                    ports[3],
+                    rd,
+                    (char *)extra1,
+                    (char *)extra2,
+                    NULL};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 2, logp, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -150,9 +169,17 @@ static void test_bad_messages(void)
     uint32_t steps[2] = {1, 1};
     uint8_t flags[2] = {0, 0};
     struct wire_msg m = {.type = WIRE_SEGMENT};
-    m.segment = (struct wire_segment){.run_epoch = 1, .actor_id = 1, .seq = 1, .T = 2,
-                                      .obs_dim = 11, .D = 3, .obs = obs, .actions = act,
-                                      .rewards = rew, .steps = steps, .terminal = flags,
+    m.segment = (struct wire_segment){.run_epoch = 1,
+                                      .actor_id = 1,
+                                      .seq = 1,
+                                      .T = 2,
+                                      .obs_dim = 11,
+                                      .D = 3,
+                                      .obs = obs,
+                                      .actions = act,
+                                      .rewards = rew,
+                                      .steps = steps,
+                                      .terminal = flags,
                                       .truncated = flags};
     static uint8_t buf[1 << 16];
     size_t len;
@@ -165,8 +192,8 @@ static void test_bad_messages(void)
     int sent = 0;
     for (int k = 0; k < 2; k++) {
         void *s = k ? ctl : data;
-        send_raw(s, junk, sizeof(junk), k);       /* random bytes */
-        send_raw(s, buf, len / 2, k);             /* truncated */
+        send_raw(s, junk, sizeof(junk), k); /* random bytes */
+        send_raw(s, buf, len / 2, k);       /* truncated */
         sent += 2;
     }
     uint8_t *big = calloc(9u << 20, 1);
@@ -218,8 +245,9 @@ static void test_segments_flow(void)
     if (!d)
         return;
     // documented fields
-    const char *keys[] = {"env_steps", "env_steps_per_s", "updates", "updates_per_s", "episodes",
-                          "recent_return", "policy_version", "run_epoch", "uptime_s"};
+    const char *keys[] = {"env_steps",      "env_steps_per_s", "updates",
+                          "updates_per_s",  "episodes",        "recent_return",
+                          "policy_version", "run_epoch",       "uptime_s"};
     for (size_t i = 0; i < RL_ARRAY_LEN(keys); i++)
         T_CHECK_MSG(json_object_get(d, keys[i]) != NULL, "missing %s", keys[i]);
     T_CHECK(num(json_object_get(d, "replay"), "size") > 0);
@@ -243,9 +271,9 @@ static void test_segments_flow(void)
     // Prometheus text
     int status;
     char *body = NULL, err[256];
-    T_EQ_INT(statsc_get("127.0.0.1", stats_port, "/metrics", 2, &status, &body, NULL, err,
-                        sizeof(err)),
-             0);
+    T_EQ_INT(
+        statsc_get("127.0.0.1", stats_port, "/metrics", 2, &status, &body, NULL, err, sizeof(err)),
+        0);
     T_EQ_INT(status, 200);
     T_CHECK(body && strstr(body, "# TYPE rldt_env_steps_total counter"));
     T_CHECK(body && strstr(body, "actor=\""));
@@ -317,8 +345,7 @@ static void test_resume_and_finish(void)
     T_CHECK(d != NULL);
     if (d) {
         T_CHECK_MSG(num(d, "updates") >= updates, "updates %g < %g", num(d, "updates"), updates);
-        T_CHECK_MSG(num(d, "env_steps") >= steps, "env_steps %g < %g", num(d, "env_steps"),
-                    steps);
+        T_CHECK_MSG(num(d, "env_steps") >= steps, "env_steps %g < %g", num(d, "env_steps"), steps);
         json_decref(d);
     }
     // the running actors register again by themselves and the run completes
@@ -330,8 +357,8 @@ static void test_resume_and_finish(void)
     T_CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "resumed learner exit %d", st);
     // training went on at the configured ratio (0.5 per chunk step) after the replay refilled
     double end_updates = last_checkpoint("learner2.log", " updates=");
-    T_CHECK_MSG(end_updates >= ck_updates + 200, "updates %g after resume, %g before",
-                end_updates, ck_updates);
+    T_CHECK_MSG(end_updates >= ck_updates + 200, "updates %g after resume, %g before", end_updates,
+                ck_updates);
     // told the run is over, the actors exit cleanly on their own
     for (int i = 1; i < 3; i++) {
         int sa = wait_exit(actor[i], 15);

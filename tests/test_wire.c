@@ -558,8 +558,9 @@ static void test_mutations(void)
     struct rng g;
     int errors = 0, total = 0;
 
-    enum wire_type types[] = {WIRE_HELLO, WIRE_WELCOME,        WIRE_HEARTBEAT, WIRE_HEARTBEAT_ACK,
-                              WIRE_BYE,   WIRE_PARAMS_REQUEST, WIRE_SEGMENT,   WIRE_PARAMS, WIRE_EVAL_REPORT};
+    enum wire_type types[] = {WIRE_HELLO,         WIRE_WELCOME, WIRE_HEARTBEAT,
+                              WIRE_HEARTBEAT_ACK, WIRE_BYE,     WIRE_PARAMS_REQUEST,
+                              WIRE_SEGMENT,       WIRE_PARAMS,  WIRE_EVAL_REPORT};
     rng_init(&g, 5, 5);
     for (size_t k = 0; k < RL_ARRAY_LEN(types); k++) {
         struct wire_msg m = types[k] == WIRE_SEGMENT  ? sample_segment(20, 5, 6, k)
@@ -586,8 +587,9 @@ static void test_truncation(void)
     struct wire_msg o;
     static uint8_t full[64 << 10];
 
-    enum wire_type types[] = {WIRE_HELLO, WIRE_WELCOME,        WIRE_HEARTBEAT, WIRE_HEARTBEAT_ACK,
-                              WIRE_BYE,   WIRE_PARAMS_REQUEST, WIRE_SEGMENT,   WIRE_PARAMS, WIRE_EVAL_REPORT};
+    enum wire_type types[] = {WIRE_HELLO,         WIRE_WELCOME, WIRE_HEARTBEAT,
+                              WIRE_HEARTBEAT_ACK, WIRE_BYE,     WIRE_PARAMS_REQUEST,
+                              WIRE_SEGMENT,       WIRE_PARAMS,  WIRE_EVAL_REPORT};
     for (size_t k = 0; k < RL_ARRAY_LEN(types); k++) {
         struct wire_msg m = types[k] == WIRE_SEGMENT  ? sample_segment(30, 11, 12, k)
                             : types[k] == WIRE_PARAMS ? sample_params()

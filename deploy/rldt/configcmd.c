@@ -11,8 +11,9 @@
 int cmd_config(int argc, char **argv)
 {
     struct rl_config c;
-    int rc = config_cli(&c, "rldt config", "rldt config [--config=FILE] [--key=value ...] > run.ini",
-                        NULL, argc, argv, NULL, NULL);
+    int rc =
+        config_cli(&c, "rldt config", "rldt config [--config=FILE] [--key=value ...] > run.ini",
+                   NULL, argc, argv, NULL, NULL);
     if (rc)
         return rc == 1 ? 0 : 2;
     config_write(&c, stdout);

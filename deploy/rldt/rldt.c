@@ -18,11 +18,13 @@ static const struct command commands[] = {
     {"eval", cmd_eval, "evaluate a policy on a task: mean/std of return and length"},
     {"top", cmd_top, "live view of a learner's stats socket (--stats=ADDR:PORT, --once)"},
     {"plot", cmd_plot, "redraw RUN_DIR/curve.png: eval return vs env steps and wall-clock"},
-    {"collect", cmd_collect, "roll out a policy and record a dataset file (--policy, --steps, --out)"},
+    {"collect", cmd_collect,
+     "roll out a policy and record a dataset file (--policy, --steps, --out)"},
     {"dataset-info", cmd_dataset_info, "verify and summarise a dataset file"},
     {"pretrain", cmd_pretrain, "pre-train a flow policy on a dataset by conditional flow matching"},
     {"keygen", cmd_keygen, "write a CURVE key pair (NAME.key, NAME.pub) for auth = curve"},
-    {"bench", cmd_bench, "benchmarks: nn, env, learner, ingest (each next to a limit measured in the same run)"},
+    {"bench", cmd_bench,
+     "benchmarks: nn, env, learner, ingest (each next to a limit measured in the same run)"},
 };
 
 static void usage(FILE *f)

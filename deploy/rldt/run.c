@@ -171,8 +171,9 @@ static void progress(struct launcher *L, double t0, bool final)
     double rate = el > 0 ? (steps - first) / el : 0;
     if (rate > 0 && frac < 1)
         snprintf(eta, sizeof(eta), "%.0fs", ((double)L->c.max_env_steps - steps) / rate);
-    fprintf(stderr, "%s%.0f/%lld env steps (%.1f%%) | %.0f steps/s | return %s%.1f%s | %.1f upd/s | "
-                    "lag %.0f | actors %zu | %.0fs elapsed, eta %s%s",
+    fprintf(stderr,
+            "%s%.0f/%lld env steps (%.1f%%) | %.0f steps/s | return %s%.1f%s | %.1f upd/s | "
+            "lag %.0f | actors %zu | %.0fs elapsed, eta %s%s",
             L->tty ? "\r\033[K" : "", steps, (long long)L->c.max_env_steps, 100 * frac, sps,
             json_is_number(ret) ? "" : "n/a ", json_is_number(ret) ? json_number_value(ret) : 0.0,
             evs, ups, lag, json_is_array(actors) ? json_array_size(actors) : 0, el, eta,
@@ -300,7 +301,8 @@ static int newest_ckpt(const char *dir, char *out, size_t len)
 // run `rldt eval ... --json` on a checkpoint; its one-line JSON answer, or NULL
 static json_t *eval_ckpt(struct launcher *L, const char *ckpt)
 {
-    char prog[PATH_MAX + 8], env[96], pol[CONFIG_STR + 400], eps[48], seed[48], log[CONFIG_STR + 16];
+    char prog[PATH_MAX + 8], env[96], pol[CONFIG_STR + 400], eps[48], seed[48],
+        log[CONFIG_STR + 16];
     snprintf(prog, sizeof(prog), "%s/rldt", L->bin);
     snprintf(env, sizeof(env), "--env=%s", L->c.env);
     snprintf(pol, sizeof(pol), "--policy=%s", ckpt);
@@ -331,8 +333,8 @@ static json_t *eval_ckpt(struct launcher *L, const char *ckpt)
     char buf[4096];
     size_t n = 0;
     ssize_t r;
-    while (n < sizeof(buf) - 1 && ((r = read(fds[0], buf + n, sizeof(buf) - 1 - n)) > 0 ||
-                                   (r < 0 && errno == EINTR)))
+    while (n < sizeof(buf) - 1 &&
+           ((r = read(fds[0], buf + n, sizeof(buf) - 1 - n)) > 0 || (r < 0 && errno == EINTR)))
         n += r > 0 ? (size_t)r : 0;
     buf[n] = 0;
     close(fds[0]);
@@ -408,20 +410,22 @@ static void final_eval(struct launcher *L)
     }
     double w0, s0, v0, r0;
     if (first[0] && sscanf(first, "%lf,%lf,%lf,%lf", &w0, &s0, &v0, &r0) == 4)
-        fprintf(stderr, "rldt run: eval return %.1f at start (%.0f env steps) -> %.1f +- %.1f at "
-                        "end (%.0f env steps, %s)\n",
+        fprintf(stderr,
+                "rldt run: eval return %.1f at start (%.0f env steps) -> %.1f +- %.1f at "
+                "end (%.0f env steps, %s)\n",
                 r0, s0, ret, sd, steps, ckpt);
     else
-        fprintf(stderr, "rldt run: eval return %.1f +- %.1f at end (%.0f env steps, %s)\n", ret,
-                sd, steps, ckpt);
+        fprintf(stderr, "rldt run: eval return %.1f +- %.1f at end (%.0f env steps, %s)\n", ret, sd,
+                steps, ckpt);
 }
 
 int cmd_run(int argc, char **argv)
 {
     struct launcher L;
     memset(&L, 0, sizeof(L));
-    int rc = config_cli(&L.c, "rldt run", "rldt run [--config=FILE] [--key=value ...]",
-                        "run,env,net,learner,actor,train,sac,flow,rldt,auth", argc, argv, NULL, NULL);
+    int rc =
+        config_cli(&L.c, "rldt run", "rldt run [--config=FILE] [--key=value ...]",
+                   "run,env,net,learner,actor,train,sac,flow,rldt,auth", argc, argv, NULL, NULL);
     if (rc)
         return rc == 1 ? 0 : 2;
     if (!L.c.stats[0] ||
