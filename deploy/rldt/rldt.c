@@ -24,7 +24,7 @@ static const struct command commands[] = {
     {"pretrain", cmd_pretrain, "pre-train a flow policy on a dataset by conditional flow matching"},
     {"keygen", cmd_keygen, "write a CURVE key pair (NAME.key, NAME.pub) for auth = curve"},
     {"bench", cmd_bench,
-     "benchmarks: nn, env, learner, ingest (each next to a limit measured in the same run)"},
+     "benchmarks: nn, env, learner, ingest, actor (each next to a limit measured in the same run)"},
 };
 
 static void usage(FILE *f)
