@@ -535,11 +535,43 @@ static void finish(struct learner *l)
     }
 }
 
+// the training wall-clock a resumed run already had: wall_s of metrics.csv's last row (or 0)
+static double prior_wall(const char *run_dir)
+{
+    char path[CONFIG_STR + 32], buf[4096];
+    snprintf(path, sizeof(path), "%s/metrics.csv", run_dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    double wall = 0;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long end = ftell(f);
+        long at = end > (long)sizeof(buf) - 1 ? end - (long)sizeof(buf) + 1 : 0;
+        if (at >= 0 && fseek(f, at, SEEK_SET) == 0) {
+            size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+            buf[n] = 0;
+            while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+                buf[--n] = 0;
+            char *line = strrchr(buf, '\n');
+            line = line ? line + 1 : buf;
+            char *e;
+            double w = strtod(line, &e);
+            if (e != line && *e == ',' && isfinite(w) && w > 0)
+                wall = w;
+        }
+    }
+    fclose(f);
+    return wall;
+}
+
 int learner_run(struct learner *l, volatile sig_atomic_t *stop)
 {
     struct shared *s = &l->s;
     const struct rl_config *c = &s->cfg;
-    double t0 = rl_now(), last_stats = 0, last_metrics = t0, last_ckpt = t0, last_log = t0;
+    /* wall_s in metrics.csv and eval.csv continues across resumes */
+    double t0 = rl_now() - (c->resume && c->run_dir[0] ? prior_wall(c->run_dir) : 0);
+    double last_stats = 0, last_metrics = rl_now(), last_ckpt = last_metrics,
+           last_log = last_metrics;
     uint64_t last_steps = atomic_load(&s->env_steps), nan_steps = 0;
     uint64_t ckpt_updates = atomic_load(&s->updates);
     int rc = 0;

@@ -359,6 +359,25 @@ static void test_resume_and_finish(void)
     double end_updates = last_checkpoint("learner2.log", " updates=");
     T_CHECK_MSG(end_updates >= ck_updates + 200, "updates %g after resume, %g before", end_updates,
                 ck_updates);
+    // metrics.csv's wall-clock goes on across the resume (never back to 0)
+    char mpath[400], line[4096];
+    snprintf(mpath, sizeof(mpath), "%s/metrics.csv", dir);
+    FILE *mf = fopen(mpath, "r");
+    T_CHECK(mf != NULL);
+    double prev = -1;
+    int rows = 0, back = 0;
+    while (mf && fgets(line, sizeof(line), mf)) {
+        if (!strncmp(line, "wall_s", 6))
+            continue;
+        double w = strtod(line, NULL);
+        back += w < prev;
+        prev = w;
+        rows++;
+    }
+    if (mf)
+        fclose(mf);
+    T_CHECK_MSG(rows >= 2 && back == 0, "metrics.csv: %d rows, wall_s went back %d times", rows,
+                back);
     // told the run is over, the actors exit cleanly on their own
     for (int i = 1; i < 3; i++) {
         int sa = wait_exit(actor[i], 15);
