@@ -193,11 +193,21 @@ static int on_welcome(struct actor *a, const struct wire_welcome *w)
 
 static int wait_welcome(struct actor *a)
 {
-    double next_hello = 0;
+    double next_hello = 0, t0 = rl_now(), next_warn = t0 + 10;
     while (!*a->stop) {
         if (rl_now() >= next_hello) {
             send_hello(a);
             next_hello = rl_now() + RL_MAX(1.0, a->local.heartbeat_secs);
+        }
+        if (rl_now() >= next_warn) { /* say why nothing happens, then keep trying */
+            bool curve = !strcmp(a->local.auth, "curve");
+            log_warn("no answer from the learner at %s:%d after %.0fs; still trying (is it "
+                     "running, is the address right%s?)",
+                     a->local.learner_host, a->local.control_port, rl_now() - t0,
+                     curve ? "; with auth = curve: is curve_server_key the learner's public key "
+                             "and this actor's public key in the learner's curve_allow"
+                           : "; does the learner require auth = curve");
+            next_warn = rl_now() + 60;
         }
         zmq_pollitem_t it = {a->ctl, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&it, 1, 100) <= 0)
