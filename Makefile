@@ -103,17 +103,15 @@ test check: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) ./tests/run.sh
 
-# Until RLDT fine-tuning lands (issue 6), the main job is a short SAC run on Hopper through
-# the whole distributed runtime, then a deterministic evaluation of its final policy.
+# The main job: RLDT fine-tunes the shipped Hopper base policy (deploy/policies/hopper.rldt)
+# with the CPU-sized config; it prints the deterministic eval return at start and end and
+# leaves curve.png and a TensorBoard event file in the run directory. RUN_DIR=... to choose it.
 ifndef RUN_DIR
 RUN_DIR := runs/make-run-$(shell date +%Y%m%d-%H%M%S)
 endif
 run: deps
 	@$(MAKE) --no-print-directory all
-	./$(BUILD)/rldt run --algo=sac --env=hopper --actors=1 --max-env-steps=30000 \
-	    --run-dir=$(RUN_DIR)
-	./$(BUILD)/rldt eval --env=hopper --episodes=10 --deterministic \
-	    --policy=$$(ls -1 $(RUN_DIR)/checkpoints/ckpt-*.rldt | tail -n 1)
+	./$(BUILD)/rldt run --config=deploy/configs/rldt-cpu.ini --run-dir=$(RUN_DIR)
 
 san: deps
 	@$(MAKE) --no-print-directory BUILD=build-san \
