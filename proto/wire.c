@@ -1,15 +1,15 @@
 /*
- * wire.c — plain structs <-> protobuf-c envelopes (proto/rldt.proto), structural validation,
- * an arena-backed decoder, a segment builder and a pack/decode micro-benchmark.
- * The only file that includes generated protobuf-c code. Packing fills protobuf-c structs on
- * the stack that point at the caller's arrays (no copies, no allocation); decoding unpacks
- * into the decoder's arena through a custom allocator and returns pointers into it.
+ * wire.c — plain structs <-> protobuf-c envelopes (proto/rldt.proto), an arena-backed decoder
+ * and a pack/decode micro-benchmark. Validation is in wire_check.c, the segment builder in
+ * wire_segbuf.c. The only file that includes generated protobuf-c code. Packing fills
+ * protobuf-c structs on the stack that point at the caller's arrays (no copies, no
+ * allocation); decoding unpacks into the decoder's arena through a custom allocator and
+ * returns pointers into it.
  */
 #include "proto/wire.h"
+#include "proto/wire_impl.h"
 
 #include <errno.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,20 +60,6 @@ const char *wire_type_name(enum wire_type t)
         return "none";
     return type_names[t];
 }
-
-__attribute__((format(printf, 4, 5))) static int fail(int rc, char *err, size_t errlen,
-                                                      const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
-#define BAD(...) fail(-EPROTO, err, errlen, __VA_ARGS__)
 
 // ---- packing -------------------------------------------------------------------------------
 
@@ -313,245 +299,6 @@ size_t wire_params_bound(size_t n_weights, uint32_t obs_dim, uint32_t act_dim)
     return 16 + 10 * 12 + WIRE_NAME_MAX + 4 * floats;
 }
 
-// ---- validation ----------------------------------------------------------------------------
-
-/* Index of the first non-finite float in x[0..n), or n. */
-static size_t first_nonfinite(const float *x, size_t n)
-{
-    uint32_t bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &x[i], sizeof(u));
-        bad |= (u & 0x7f800000u) == 0x7f800000u;
-    }
-    if (!bad)
-        return n;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &x[i], sizeof(u));
-        if ((u & 0x7f800000u) == 0x7f800000u)
-            return i;
-    }
-    return n;
-}
-
-static int check_floats(const char *what, const float *x, size_t n, char *err, size_t errlen)
-{
-    if (n && !x)
-        return BAD("%s: missing (%zu floats expected)", what, n);
-    size_t i = first_nonfinite(x, n);
-    if (i < n)
-        return BAD("%s[%zu] is not finite (%g)", what, i, (double)x[i]);
-    return 0;
-}
-
-static int check_flags(const char *what, const uint8_t *f, size_t n, char *err, size_t errlen)
-{
-    if (n && !f)
-        return BAD("%s: missing", what);
-    for (size_t i = 0; i < n; i++)
-        if (f[i] > 1)
-            return BAD("%s[%zu] = %u, expected 0 or 1", what, i, f[i]);
-    return 0;
-}
-
-/* A name: 1..WIRE_NAME_MAX printable ASCII bytes without spaces. */
-static int check_name(const char *what, const char *s, char *err, size_t errlen)
-{
-    size_t n = s ? strnlen(s, WIRE_NAME_MAX + 1) : 0;
-    if (n == 0)
-        return BAD("%s is empty", what);
-    if (n > WIRE_NAME_MAX)
-        return BAD("%s is longer than %d bytes", what, WIRE_NAME_MAX);
-    for (size_t i = 0; i < n; i++)
-        if (s[i] <= 0x20 || s[i] >= 0x7f)
-            return BAD("%s has a non-printable byte 0x%02x at %zu", what, (uint8_t)s[i], i);
-    return 0;
-}
-
-/* Free text of at most max bytes: no control bytes except tab, CR and LF. */
-static int check_text(const char *what, const char *s, size_t max, char *err, size_t errlen)
-{
-    size_t n = s ? strnlen(s, max + 1) : 0;
-    if (n > max)
-        return BAD("%s is longer than %zu bytes", what, max);
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = (uint8_t)s[i];
-        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
-            return BAD("%s has a control byte 0x%02x at %zu", what, c, i);
-    }
-    return 0;
-}
-
-static int check_range(const char *what, uint64_t v, uint64_t lo, uint64_t hi, char *err,
-                       size_t errlen)
-{
-    if (v < lo || v > hi)
-        return BAD("%s = %llu outside %llu..%llu", what, (unsigned long long)v,
-                   (unsigned long long)lo, (unsigned long long)hi);
-    return 0;
-}
-
-static int check_epoch(const char *what, uint64_t epoch, char *err, size_t errlen)
-{
-    if (epoch == 0)
-        return BAD("%s: run epoch 0", what);
-    return 0;
-}
-
-static int check_rate(const char *what, float x, char *err, size_t errlen)
-{
-    if (!(x >= 0.0f) || first_nonfinite(&x, 1) == 0)
-        return BAD("%s = %g, expected finite and >= 0", what, (double)x);
-    return 0;
-}
-
-static int seg_dims(const struct wire_segment *s, char *err, size_t errlen)
-{
-    int rc;
-    if ((rc = check_range("segment T", s->T, 1, WIRE_T_MAX, err, errlen)) ||
-        (rc = check_range("segment obs_dim", s->obs_dim, 1, WIRE_DIM_MAX, err, errlen)) ||
-        (rc = check_range("segment D", s->D, 1, WIRE_DIM_MAX, err, errlen)) ||
-        (rc = check_range("segment episodes", s->n_episodes, 0, WIRE_EPISODES_MAX, err, errlen)))
-        return rc;
-    return 0;
-}
-
-static int check_segment(const struct wire_segment *s, char *err, size_t errlen)
-{
-    int rc;
-    size_t T = s->T;
-
-    if ((rc = seg_dims(s, err, errlen)) || (rc = check_epoch("segment", s->run_epoch, err, errlen)))
-        return rc;
-    if ((rc = check_floats("segment obs", s->obs, (T + 1) * s->obs_dim, err, errlen)) ||
-        (rc = check_floats("segment actions", s->actions, T * s->D, err, errlen)) ||
-        (rc = check_floats("segment rewards", s->rewards, T, err, errlen)) ||
-        (rc = check_flags("segment terminal", s->terminal, T, err, errlen)) ||
-        (rc = check_flags("segment truncated", s->truncated, T, err, errlen)))
-        return rc;
-    if (!s->steps)
-        return BAD("segment steps: missing");
-    for (size_t t = 0; t < T; t++) {
-        if (s->steps[t] < 1 || s->steps[t] > s->D)
-            return BAD("segment steps[%zu] = %u outside 1..D=%u", t, s->steps[t], s->D);
-        if (t + 1 < T && (s->terminal[t] || s->truncated[t]))
-            return BAD("segment: episode ends at chunk step %zu, not the last (%zu)", t, T - 1);
-    }
-    if ((rc =
-             check_floats("segment episode_return", s->episode_return, s->n_episodes, err, errlen)))
-        return rc;
-    if (s->n_episodes && !s->episode_len)
-        return BAD("segment episode_len: missing");
-    for (uint32_t i = 0; i < s->n_episodes; i++)
-        if (s->episode_len[i] == 0)
-            return BAD("segment episode_len[%u] = 0", i);
-    return 0;
-}
-
-static int check_bounds(const char *what, const float *lo, const float *hi, uint32_t n, char *err,
-                        size_t errlen)
-{
-    int rc;
-    if ((rc = check_range(what, n, 0, WIRE_DIM_MAX, err, errlen)) ||
-        (rc = check_floats(what, lo, n, err, errlen)) ||
-        (rc = check_floats(what, hi, n, err, errlen)))
-        return rc;
-    for (uint32_t i = 0; i < n; i++)
-        if (lo[i] > hi[i])
-            return BAD("%s: lo[%u] = %g > hi = %g", what, i, (double)lo[i], (double)hi[i]);
-    return 0;
-}
-
-static int check_params(const struct wire_params *p, char *err, size_t errlen)
-{
-    int rc;
-    if ((rc = check_epoch("params", p->run_epoch, err, errlen)) ||
-        (rc = check_name("params algo", p->algo, err, errlen)))
-        return rc;
-    if (p->n_weights == 0 && !p->stop)
-        return BAD("params: no weights");
-    if ((rc = check_floats("params weights", p->weights, p->n_weights, err, errlen)) ||
-        (rc = check_bounds("params obs bounds", p->obs_lo, p->obs_hi, p->obs_dim, err, errlen)) ||
-        (rc = check_bounds("params act bounds", p->act_lo, p->act_hi, p->act_dim, err, errlen)))
-        return rc;
-    return 0;
-}
-
-static int check_hello(const struct wire_hello *h, char *err, size_t errlen)
-{
-    int rc;
-    if ((rc = check_name("hello name", h->name, err, errlen)) ||
-        (rc = check_name("hello task", h->task, err, errlen)) ||
-        (rc = check_range("hello num_envs", h->num_envs, 1, WIRE_ENVS_MAX, err, errlen)) ||
-        (rc = check_range("hello obs_dim", h->obs_dim, 1, WIRE_DIM_MAX, err, errlen)) ||
-        (rc = check_range("hello act_dim", h->act_dim, 1, WIRE_DIM_MAX, err, errlen)) ||
-        (rc = check_range("hello chunk_h", h->chunk_h, 1, WIRE_DIM_MAX, err, errlen)))
-        return rc;
-    if ((uint64_t)h->chunk_h * h->act_dim > WIRE_DIM_MAX)
-        return BAD("hello: chunk_h * act_dim = %llu > %d",
-                   (unsigned long long)h->chunk_h * h->act_dim, WIRE_DIM_MAX);
-    return 0;
-}
-
-static int check_welcome(const struct wire_welcome *w, char *err, size_t errlen)
-{
-    int rc;
-    if ((rc = check_text("welcome reason", w->reason, WIRE_REASON_MAX, err, errlen)) ||
-        (rc = check_text("welcome config", w->config, WIRE_CONFIG_MAX, err, errlen)))
-        return rc;
-    if (w->accepted && (rc = check_epoch("welcome", w->run_epoch, err, errlen)))
-        return rc;
-    if (w->accepted && (!w->config || !w->config[0]))
-        return BAD("welcome: accepted without a config");
-    return 0;
-}
-
-static int check_eval(const struct wire_eval_report *r, char *err, size_t errlen)
-{
-    int rc = check_epoch("eval_report", r->run_epoch, err, errlen);
-    if (rc)
-        return rc;
-    if (!isfinite(r->return_mean) || !isfinite(r->return_std) || r->return_std < 0 ||
-        !isfinite(r->length_mean) || r->length_mean < 0)
-        return BAD("eval_report: non-finite or negative statistics");
-    return check_range("eval_report episodes", r->episodes, 1, 1000000, err, errlen);
-}
-
-int wire_check(const struct wire_msg *m, char *err, size_t errlen)
-{
-    int rc;
-    if (err && errlen)
-        err[0] = '\0';
-    if (m->version != WIRE_PROTOCOL_VERSION)
-        return BAD("protocol version %u, expected %d", m->version, WIRE_PROTOCOL_VERSION);
-    switch (m->type) {
-    case WIRE_HELLO:
-        return check_hello(&m->hello, err, errlen);
-    case WIRE_WELCOME:
-        return check_welcome(&m->welcome, err, errlen);
-    case WIRE_HEARTBEAT:
-        if ((rc = check_epoch("heartbeat", m->heartbeat.run_epoch, err, errlen)) ||
-            (rc = check_rate("heartbeat steps_per_sec", m->heartbeat.steps_per_sec, err, errlen)))
-            return rc;
-        return check_rate("heartbeat send_wait_s", m->heartbeat.send_wait_s, err, errlen);
-    case WIRE_HEARTBEAT_ACK:
-        return check_epoch("heartbeat_ack", m->heartbeat_ack.run_epoch, err, errlen);
-    case WIRE_BYE:
-        return check_text("bye reason", m->bye.reason, WIRE_REASON_MAX, err, errlen);
-    case WIRE_PARAMS_REQUEST:
-        return check_epoch("params_request", m->params_request.run_epoch, err, errlen);
-    case WIRE_SEGMENT:
-        return check_segment(&m->segment, err, errlen);
-    case WIRE_PARAMS:
-        return check_params(&m->params, err, errlen);
-    case WIRE_EVAL_REPORT:
-        return check_eval(&m->eval_report, err, errlen);
-    default:
-        return BAD("no message body");
-    }
-}
-
 // ---- unpacked protobuf -> plain structs ------------------------------------------------------
 
 /* The array lengths a segment carries must match its dims (checked before any value is read). */
@@ -579,7 +326,7 @@ static int segment_from_pb(const Rldt__Segment *p, struct wire_segment *s, char 
         .episode_return = p->episode_return,
         .episode_len = p->episode_len,
     };
-    if ((rc = seg_dims(s, err, errlen)))
+    if ((rc = wire_seg_dims(s, err, errlen)))
         return rc;
     size_t T = s->T;
     if (p->n_obs != (T + 1) * s->obs_dim)
@@ -847,113 +594,6 @@ int wire_decode(struct wire_decoder *d, const void *buf, size_t len, struct wire
     }
     *out = m;
     return 0;
-}
-
-// ---- segment builder -----------------------------------------------------------------------
-
-int wire_segbuf_init(struct wire_segbuf *b, uint32_t obs_dim, uint32_t D, uint32_t T_max)
-{
-    *b = (struct wire_segbuf){0};
-    if (obs_dim < 1 || obs_dim > WIRE_DIM_MAX || D < 1 || D > WIRE_DIM_MAX || T_max < 1 ||
-        T_max > WIRE_T_MAX)
-        return -EINVAL;
-    b->obs_dim = obs_dim;
-    b->D = D;
-    b->T_max = T_max;
-    b->obs = calloc(((size_t)T_max + 1) * obs_dim, sizeof(*b->obs));
-    b->actions = calloc((size_t)T_max * D, sizeof(*b->actions));
-    b->rewards = calloc(T_max, sizeof(*b->rewards));
-    b->steps = calloc(T_max, sizeof(*b->steps));
-    b->terminal = calloc(T_max, 1);
-    b->truncated = calloc(T_max, 1);
-    if (!b->obs || !b->actions || !b->rewards || !b->steps || !b->terminal || !b->truncated) {
-        wire_segbuf_fini(b);
-        return -ENOMEM;
-    }
-    return 0;
-}
-
-void wire_segbuf_fini(struct wire_segbuf *b)
-{
-    free(b->obs);
-    free(b->actions);
-    free(b->rewards);
-    free(b->steps);
-    free(b->terminal);
-    free(b->truncated);
-    *b = (struct wire_segbuf){0};
-}
-
-void wire_segbuf_start(struct wire_segbuf *b, const float *obs0, bool episode_start)
-{
-    memcpy(b->obs, obs0, (size_t)b->obs_dim * sizeof(*b->obs));
-    b->T = 0;
-    b->n_episodes = 0;
-    b->ended = false;
-    b->episode_start = episode_start;
-    b->has_obs0 = true;
-}
-
-int wire_segbuf_carry(struct wire_segbuf *b)
-{
-    if (!b->has_obs0 || b->T == 0 || b->ended)
-        return -EINVAL;
-    memmove(b->obs, b->obs + (size_t)b->T * b->obs_dim, (size_t)b->obs_dim * sizeof(*b->obs));
-    b->T = 0;
-    b->n_episodes = 0;
-    b->episode_start = false;
-    return 0;
-}
-
-int wire_segbuf_push(struct wire_segbuf *b, const float *action, float reward, uint32_t steps,
-                     const float *next_obs, bool terminal, bool truncated)
-{
-    if (!b->has_obs0 || b->ended)
-        return -EINVAL;
-    if (b->T >= b->T_max)
-        return -ENOSPC;
-    size_t t = b->T;
-    memcpy(b->actions + t * b->D, action, (size_t)b->D * sizeof(*b->actions));
-    memcpy(b->obs + (t + 1) * b->obs_dim, next_obs, (size_t)b->obs_dim * sizeof(*b->obs));
-    b->rewards[t] = reward;
-    b->steps[t] = steps;
-    b->terminal[t] = terminal;
-    b->truncated[t] = truncated;
-    b->ended = terminal || truncated;
-    b->T++;
-    return 0;
-}
-
-int wire_segbuf_add_episode(struct wire_segbuf *b, float ret, uint32_t len)
-{
-    if (b->n_episodes >= WIRE_SEGBUF_EPISODES)
-        return -ENOSPC;
-    b->episode_return[b->n_episodes] = ret;
-    b->episode_len[b->n_episodes] = len;
-    b->n_episodes++;
-    return 0;
-}
-
-bool wire_segbuf_ready(const struct wire_segbuf *b)
-{
-    return b->T > 0 && (b->T == b->T_max || b->ended);
-}
-
-void wire_segbuf_view(const struct wire_segbuf *b, struct wire_segment *s)
-{
-    s->T = b->T;
-    s->obs_dim = b->obs_dim;
-    s->D = b->D;
-    s->obs = b->obs;
-    s->actions = b->actions;
-    s->rewards = b->rewards;
-    s->steps = b->steps;
-    s->terminal = b->terminal;
-    s->truncated = b->truncated;
-    s->episode_start = b->episode_start;
-    s->n_episodes = b->n_episodes;
-    s->episode_return = b->episode_return;
-    s->episode_len = b->episode_len;
 }
 
 // ---- benchmark -----------------------------------------------------------------------------

@@ -1,16 +1,13 @@
 /*
- * rldt.c — RLDT behind the algorithm interface (rldt.h): critic rounds with batched target
- * sampling, the actor step (K chains per state, one random denoising step per particle, SVGD
- * field, transport / consistency / trust-region losses through single network evaluations),
- * checkpoints.
- *
- * Shapes: S obs_dim, A act_dim, H chunk, D = H·A; B critic batch (per critic); K particles;
- * Ba actor states, P = Ba·K particles; N Euler steps; M target samples; L TD window;
- * pool = B·ceil(R / reuse) rows per critic half. Everything a network sees is normalised.
+ * rldt.c — RLDT behind the algorithm interface (rldt.h): create / destroy, the training
+ * schedule (actor steps when due, else critic steps), policy export, checkpoints and FLOPs.
+ * The critic rounds are in rldt_critic.c, the actor step in rldt_actor.c; the instance and its
+ * shapes (S, A, D, B, K, Ba, P, N, M, L, pool) in rldt_impl.h.
  * RNG streams of the run seed: RLDT_STREAM_INIT (critic init), RLDT_STREAM_TRAIN (batches,
  * noise, denoising steps; checkpointed).
  */
 #include "learner/algo/rldt.h"
+#include "learner/algo/rldt_impl.h"
 
 #include <cblas.h>
 #include <errno.h>
@@ -37,103 +34,11 @@
 #define RLDT_CKPT_VERSION 1
 #define RLDT_BLOCK 2048 /* rows per batched sampling call and per actor micro-batch */
 
-enum {
-    DG_CRITIC_LOSS,
-    DG_Q_MEAN,
-    DG_TARGET_MEAN,
-    DG_REWARD_SCALE,
-    DG_GRAD_Q,
-    DG_KERNEL_GRAD,
-    DG_DIVERSITY,
-    DG_ALPHA,
-    DG_BANDWIDTH,
-    DG_PHI,
-    DG_L_TRANSPORT,
-    DG_L_CONS,
-    DG_L_TRUST,
-    DG_COUNT
-};
 static const char *const diag_name[DG_COUNT] = {
     "critic_loss", "q_mean",           "target_mean",        "reward_scale",
     "grad_q_norm", "kernel_grad_norm", "particle_diversity", "alpha_s",
     "bandwidth",   "phi_norm",         "loss_transport",     "loss_consistency",
     "loss_trust"};
-
-/* checkpoint header and the live scalar state; all 8-byte fields */
-struct rldt_meta {
-    int64_t version;
-    int64_t obs_dim, act_dim, chunk, delta;
-    uint64_t flow_layout, critic_hash;
-    int64_t batch, pool; /* the pool the rldt.pool section holds */
-    int64_t pool_valid, round_step, cursor[2];
-    int64_t critic_steps, actor_steps, actor_skipped, actor_opt_step;
-    double ema, ema_n; /* reward EMA of mean |r| and batches seen */
-    double diag[DG_COUNT];
-};
-
-struct rldt_rng_state {
-    uint64_t s[4];
-    double spare;
-    int64_t has_spare;
-};
-
-/* sums of an actor step's micro-batches */
-struct actor_acc {
-    double grad, kernel, phi, alpha, bandwidth, diversity; /* weighted by particles or states */
-    double l_transport, l_cons, l_trust;
-};
-
-struct rldt {
-    struct algo_dims d;
-    bool delta;
-    int S, A, D;
-    int B, K, Ba, M, N, L, R, pool, blk;
-    float gamma, lambda, w_cons, w_trust, ema_rate;
-    double fresh_frac;
-    long fresh_window, actor_every, actor_start, trust_refresh;
-
-    struct flow *actor, *trust;
-    struct optim *aopt;
-    struct critic *critic;
-    struct flow_ctx *sctx; /* inference: sampling, v_old (blk rows) */
-    struct flow_ctx *tctx; /* training: actor micro-batches (blk rows) */
-    bool bounded;
-    struct norm obs_n, act_n;
-    float *bnd; /* 2S + 2A: obs lo, obs hi, act lo, act hi */
-
-    struct rng rng;
-    struct rldt_meta st;
-    struct rldt_rng_state rng_state; /* checkpoint staging */
-    long nonfinite;
-
-    struct replay_batch batch; /* max(B, Ba) rows */
-    struct replay_batch one;   /* 1 row (TD windows) */
-    int64_t *index;
-    /* round pool, contiguous (one checkpoint section): half h = rows [h·pool, (h+1)·pool) */
-    float *pool_obs, *pool_act, *pool_y;
-    int32_t *perm;
-    /* TD windows of pool rows: L entries per row */
-    float *w_next, *w_rew, *w_disc, *w_qbar;
-    int *w_len, *qidx;
-    /* critic step: both critics' batches */
-    float *c_obs, *c_act, *c_y;
-    /* sampling (blk rows) */
-    float *s_obs, *chain, *s_act, *s_q;
-    /* actor micro-batch (blk rows) */
-    float *a_sobs, *a_xt, *a_t, *a_ahat, *a_g, *a_phi, *a_dv, *a_xtil, *a_tau, *a_vold;
-    double *work;
-    float *mem;
-};
-
-static struct rldt *to_rldt(struct algo *a)
-{
-    return (struct rldt *)a;
-}
-
-static const struct rldt *to_crldt(const struct algo *a)
-{
-    return (const struct rldt *)a;
-}
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -146,58 +51,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
-}
-
-// ---- the actor losses ----------------------------------------------------------------------
-
-double rldt_loss_transport(const float *v, const float *phi, const float *t, int P, int D, int N,
-                           double inv_n, float *d_v)
-{
-    double loss = 0;
-    for (int i = 0; i < P; i++) {
-        double c = inv_n / (N * (1.0 - t[i]));
-        const float *vi = v + (size_t)i * D, *pi = phi + (size_t)i * D;
-        float *gi = d_v + (size_t)i * D;
-        double dot = 0;
-        for (int k = 0; k < D; k++) {
-            dot += (double)vi[k] * pi[k];
-            gi[k] -= (float)(c * pi[k]);
-        }
-        loss -= c * dot;
-    }
-    return loss;
-}
-
-double rldt_loss_consistency(const float *x, const float *v, const float *t, const float *a, int P,
-                             int D, int N, float w, double inv_n, float *d_v)
-{
-    double loss = 0;
-    for (int i = 0; i < P; i++) {
-        double u = 1.0 - t[i], nu = N * u;
-        double c = w * inv_n / (nu * nu), g = 2.0 * c * u;
-        size_t o = (size_t)i * D;
-        double ss = 0;
-        for (int k = 0; k < D; k++) {
-            double e = x[o + k] + u * v[o + k] - a[o + k];
-            ss += e * e;
-            d_v[o + k] += (float)(g * e);
-        }
-        loss += c * ss;
-    }
-    return loss;
-}
-
-double rldt_loss_trust(const float *v, const float *v_old, int P, int D, float w, double inv_n,
-                       float *d_v)
-{
-    double loss = 0, c = w * inv_n;
-    size_t n = (size_t)P * D;
-    for (size_t j = 0; j < n; j++) {
-        double e = (double)v[j] - v_old[j];
-        loss += e * e;
-        d_v[j] += (float)(2.0 * c * e);
-    }
-    return c * loss;
 }
 
 // ---- create / destroy ----------------------------------------------------------------------
@@ -472,329 +325,6 @@ static struct algo *rldt_delta_create(const struct rl_config *c, const struct al
     return create_variant(c, d, true, err, errlen);
 }
 
-// ---- normalisation and reward scale --------------------------------------------------------
-
-static void norm_obs(const struct rldt *s, const float *x, float *y, int rows)
-{
-    if (s->bounded)
-        norm_normalize(&s->obs_n, x, y, rows, false);
-    else if (x != y)
-        memcpy(y, x, (size_t)rows * s->S * sizeof(float));
-}
-
-/* rows of flattened chunks: each of the H actions with the act bounds, clipped to [-1, 1] */
-static void norm_act(const struct rldt *s, const float *x, float *y, int rows)
-{
-    if (s->bounded)
-        norm_normalize(&s->act_n, x, y, (long)rows * s->d.chunk, true);
-    else if (x != y)
-        memcpy(y, x, (size_t)rows * s->D * sizeof(float));
-}
-
-static void ema_update(struct rldt *s, const float *rew, int n)
-{
-    if (s->ema_rate <= 0)
-        return;
-    double m = 0;
-    for (int i = 0; i < n; i++)
-        m += fabs((double)rew[i]);
-    m /= n;
-    s->st.ema = s->st.ema_n == 0 ? m : s->st.ema + s->ema_rate * (m - s->st.ema);
-    s->st.ema_n++;
-}
-
-double rldt_reward_scale(const struct algo *a)
-{
-    const struct rldt *s = to_crldt(a);
-    return s->ema_rate > 0 && s->st.ema_n > 0 && s->st.ema > 1e-8 ? s->st.ema : 1.0;
-}
-
-// ---- critic rounds -------------------------------------------------------------------------
-
-/* window entry e from row i of b: reward, discount γ^steps (0 if terminal), next state */
-static void set_entry(struct rldt *s, size_t e, const struct replay_batch *b, int i)
-{
-    s->w_rew[e] = b->rew[i];
-    float k = b->steps[i] > 0 ? b->steps[i] : (float)s->d.chunk;
-    s->w_disc[e] = b->done[i] != 0 ? 0.0f : powf(s->gamma, k);
-    norm_obs(s, b->next_obs + (size_t)i * s->S, s->w_next + e * s->S, 1);
-}
-
-/*
- * The TD window of pool row `row`: row i of b (replay slot idx), then (λ > 0) the following
- * steps of its segment until the horizon, the segment's end or a terminal step.
- */
-static void fill_window(struct rldt *s, struct replay *r, int row, const struct replay_batch *b,
-                        int i, int64_t idx)
-{
-    size_t e = (size_t)row * s->L;
-    set_entry(s, e, b, i);
-    int n = 1;
-    while (n < s->L && s->w_disc[e + n - 1] != 0 && (idx = replay_next(r, idx)) >= 0) {
-        replay_get(r, idx, &s->one, 0);
-        set_entry(s, e + n, &s->one, 0);
-        n++;
-    }
-    s->w_len[row] = n;
-}
-
-/* Q̄ of n window entries: M policy samples each (one batched Euler chain), min of targets */
-static void policy_qbar(struct rldt *s, const int *ent, int n)
-{
-    int M = s->M, S = s->S, rows = n * M;
-    for (int p = 0; p < n; p++)
-        for (int m = 0; m < M; m++)
-            memcpy(s->s_obs + ((size_t)p * M + m) * S, s->w_next + (size_t)ent[p] * S,
-                   (size_t)S * sizeof(float));
-    rng_normal_fill(&s->rng, s->chain, (long)rows * s->D);
-    flow_sample(s->actor, s->sctx, s->s_obs, rows, s->chain);
-    flow_chain_actions(s->chain, s->N, rows, s->D, NULL, s->s_act);
-    critic_qbar(s->critic, s->s_obs, s->s_act, n, M, s->s_q);
-    for (int p = 0; p < n; p++)
-        s->w_qbar[ent[p]] = s->s_q[p];
-}
-
-/* targets y (rows) of the first `rows` windows: scale rewards, Q̄ where they bootstrap, TD(λ) */
-static void window_targets(struct rldt *s, int rows, float *y)
-{
-    int L = s->L, nq = 0;
-    float inv = (float)(1.0 / rldt_reward_scale((struct algo *)s));
-    for (int p = 0; p < rows; p++)
-        for (int k = 0; k < s->w_len[p]; k++) {
-            size_t e = (size_t)p * L + k;
-            s->w_rew[e] *= inv;
-            if (s->w_disc[e] != 0)
-                s->qidx[nq++] = (int)e;
-        }
-    int per = s->blk / s->M;
-    for (int q0 = 0; q0 < nq; q0 += per)
-        policy_qbar(s, s->qidx + q0, RL_MIN(per, nq - q0));
-    critic_td_lambda(s->w_rew, s->w_disc, s->w_qbar, s->w_len, rows, L, s->lambda, y);
-}
-
-/* draw the round: pool batches of both halves, reward EMA per batch, fixed targets */
-static int build_round(struct rldt *s, struct replay *r)
-{
-    int P = s->pool, B = s->B, S = s->S, D = s->D;
-    s->st.pool_valid = 0;
-    for (int h = 0; h < 2; h++)
-        for (int b0 = 0; b0 < P; b0 += B) {
-            if (replay_sample(r, &s->rng, B, s->fresh_frac, s->fresh_window, h, &s->batch) != B)
-                return -EAGAIN;
-            int row = h * P + b0;
-            norm_obs(s, s->batch.obs, s->pool_obs + (size_t)row * S, B);
-            norm_act(s, s->batch.act, s->pool_act + (size_t)row * D, B);
-            ema_update(s, s->batch.rew, B);
-            for (int i = 0; i < B; i++)
-                fill_window(s, r, row + i, &s->batch, i, s->index[i]);
-        }
-    window_targets(s, 2 * P, s->pool_y);
-    for (int i = 0; i < 2 * P; i++)
-        s->perm[i] = i % P;
-    s->st.cursor[0] = s->st.cursor[1] = 0;
-    s->st.pool_valid = 1;
-    return 0;
-}
-
-/* next pool row of half h: the pool in order, reshuffled whenever it has been used up */
-static int next_row(struct rldt *s, int h)
-{
-    int P = s->pool;
-    int32_t *perm = s->perm + (size_t)h * P;
-    if (s->st.cursor[h] >= P) {
-        for (int i = P - 1; i > 0; i--) {
-            int j = (int)rng_below(&s->rng, (uint64_t)i + 1);
-            int32_t t = perm[i];
-            perm[i] = perm[j];
-            perm[j] = t;
-        }
-        s->st.cursor[h] = 0;
-    }
-    return h * P + perm[s->st.cursor[h]++];
-}
-
-static void take_batches(struct rldt *s)
-{
-    int B = s->B, S = s->S, D = s->D;
-    for (int h = 0; h < 2; h++)
-        for (int i = 0; i < B; i++) {
-            size_t row = (size_t)next_row(s, h), o = (size_t)h * B + i;
-            memcpy(s->c_obs + o * S, s->pool_obs + row * S, (size_t)S * sizeof(float));
-            memcpy(s->c_act + o * D, s->pool_act + row * D, (size_t)D * sizeof(float));
-            s->c_y[o] = s->pool_y[row];
-        }
-}
-
-static int critic_step(struct rldt *s, struct replay *r)
-{
-    if (s->st.round_step == 0 || !s->st.pool_valid) {
-        int rc = build_round(s, r);
-        if (rc < 0)
-            return rc;
-        s->st.round_step = 0;
-    }
-    take_batches(s);
-    int B = s->B;
-    double loss = 0, qsum = 0, ysum = 0;
-    for (int h = 0; h < 2; h++) {
-        double qs;
-        loss += critic_loss_grad(s->critic, h, s->c_obs + (size_t)h * B * s->S,
-                                 s->c_act + (size_t)h * B * s->D, s->c_y + (size_t)h * B, B, &qs);
-        qsum += qs;
-    }
-    for (int i = 0; i < 2 * B; i++)
-        ysum += s->c_y[i];
-    s->st.round_step = (s->st.round_step + 1) % s->R;
-    if (!isfinite(loss) || !isfinite(qsum) || !isfinite(ysum) || !critic_grads_finite(s->critic)) {
-        if (s->nonfinite++ == 0)
-            log_warn("rldt: non-finite critic step %lld (loss %g), not applied",
-                     (long long)s->st.critic_steps + 1, loss);
-        return -EDOM;
-    }
-    critic_apply(s->critic);
-    s->st.critic_steps++;
-    s->st.diag[DG_CRITIC_LOSS] = loss / 2;
-    s->st.diag[DG_Q_MEAN] = qsum / (2.0 * B);
-    s->st.diag[DG_TARGET_MEAN] = ysum / (2.0 * B);
-    s->st.diag[DG_REWARD_SCALE] = rldt_reward_scale((struct algo *)s);
-    return 0;
-}
-
-int rldt_targets(struct algo *a, struct replay *r, const int64_t *index, int n, float *y)
-{
-    struct rldt *s = to_rldt(a);
-    if (n < 1 || n > 2 * s->pool)
-        return -EINVAL;
-    for (int i = 0; i < n; i++) {
-        replay_get(r, index[i], &s->one, 0);
-        fill_window(s, r, i, &s->one, 0, index[i]);
-    }
-    window_targets(s, n, y);
-    return 0;
-}
-
-// ---- actor step ----------------------------------------------------------------------------
-
-/* φ (P, D) of the micro-batch's ns states: SVGD field, or ∇ₐQ at â for the delta variant */
-static void transport_field(struct rldt *s, int ns, struct actor_acc *acc)
-{
-    int K = s->K, D = s->D, P = ns * K;
-    if (!s->delta) {
-        critic_action_grad(s->critic, s->s_obs, s->s_act, P, s->a_g, NULL);
-        struct svgd_stats st;
-        svgd_field(s->a_ahat, s->s_act, s->a_g, ns, K, D, s->a_phi, s->work, &st);
-        acc->grad += st.grad_norm * P;
-        acc->kernel += st.kernel_grad_norm * P;
-        acc->phi += st.phi_norm * P;
-        acc->bandwidth += st.bandwidth * P;
-        acc->alpha += st.alpha * ns;
-    } else {
-        critic_action_grad(s->critic, s->s_obs, s->a_ahat, P, s->a_phi, NULL);
-        for (int i = 0; i < P; i++) {
-            double n2 = 0;
-            for (int k = 0; k < D; k++)
-                n2 += (double)s->a_phi[(size_t)i * D + k] * s->a_phi[(size_t)i * D + k];
-            acc->grad += sqrt(n2);
-            acc->phi += sqrt(n2);
-        }
-    }
-    acc->diversity += svgd_diversity(s->s_act, ns, K, D) * ns;
-}
-
-/* trust region on P particles: x̃ = (1 − τ) z + τ a, τ = k/N, against the frozen copy */
-static void trust_pass(struct rldt *s, int P, double inv_n, struct actor_acc *acc)
-{
-    int D = s->D, N = s->N;
-    rng_normal_fill(&s->rng, s->a_xtil, (long)P * D);
-    for (int i = 0; i < P; i++) {
-        float tau = (float)rng_below(&s->rng, (uint64_t)N) / (float)N;
-        s->a_tau[i] = tau;
-        float *x = s->a_xtil + (size_t)i * D;
-        const float *a = s->s_act + (size_t)i * D;
-        for (int k = 0; k < D; k++)
-            x[k] = (1.0f - tau) * x[k] + tau * a[k];
-    }
-    flow_velocity(s->trust, s->sctx, s->a_xtil, s->a_tau, s->s_obs, s->a_vold, P);
-    const float *v = flow_forward(s->actor, s->tctx, s->a_xtil, s->a_tau, s->s_obs, P);
-    memset(s->a_dv, 0, (size_t)P * D * sizeof(float));
-    acc->l_trust += rldt_loss_trust(v, s->a_vold, P, D, s->w_trust, inv_n, s->a_dv);
-    flow_backward(s->actor, s->tctx, s->a_dv, NULL, NULL);
-}
-
-/* gradients (accumulated into the actor's) of ns states' K particles each */
-static void actor_micro(struct rldt *s, const float *sobs, int ns, double inv_n,
-                        struct actor_acc *acc)
-{
-    int K = s->K, S = s->S, D = s->D, N = s->N, P = ns * K;
-    for (int i = 0; i < P; i++)
-        memcpy(s->s_obs + (size_t)i * S, sobs + (size_t)(i / K) * S, (size_t)S * sizeof(float));
-    // K chains per state without gradient; a = clip(x_N)
-    rng_normal_fill(&s->rng, s->chain, (long)P * D);
-    flow_sample(s->actor, s->sctx, s->s_obs, P, s->chain);
-    flow_chain_actions(s->chain, N, P, D, NULL, s->s_act);
-    // one denoising step k_i per particle, from its own chain
-    for (int i = 0; i < P; i++) {
-        int k = (int)rng_below(&s->rng, (uint64_t)N);
-        s->a_t[i] = (float)k / (float)N;
-        memcpy(s->a_xt + (size_t)i * D, s->chain + ((size_t)k * P + i) * D,
-               (size_t)D * sizeof(float));
-    }
-    const float *v = flow_forward(s->actor, s->tctx, s->a_xt, s->a_t, s->s_obs, P);
-    flow_expected_target(s->a_xt, s->a_t, v, P, D, s->a_ahat);
-    transport_field(s, ns, acc);
-    memset(s->a_dv, 0, (size_t)P * D * sizeof(float));
-    acc->l_transport += rldt_loss_transport(v, s->a_phi, s->a_t, P, D, N, inv_n, s->a_dv);
-    acc->l_cons +=
-        rldt_loss_consistency(s->a_xt, v, s->a_t, s->s_act, P, D, N, s->w_cons, inv_n, s->a_dv);
-    flow_backward(s->actor, s->tctx, s->a_dv, NULL, NULL);
-    if (s->w_trust > 0)
-        trust_pass(s, P, inv_n, acc);
-}
-
-static void actor_diag(struct rldt *s, const struct actor_acc *acc)
-{
-    double P = (double)s->Ba * s->K, Ba = s->Ba;
-    double *g = s->st.diag;
-    g[DG_GRAD_Q] = acc->grad / P;
-    g[DG_KERNEL_GRAD] = acc->kernel / P;
-    g[DG_PHI] = acc->phi / P;
-    g[DG_BANDWIDTH] = s->delta ? NAN : acc->bandwidth / P;
-    g[DG_ALPHA] = acc->alpha / Ba;
-    g[DG_DIVERSITY] = acc->diversity / Ba;
-    g[DG_L_TRANSPORT] = acc->l_transport;
-    g[DG_L_CONS] = acc->l_cons;
-    g[DG_L_TRUST] = acc->l_trust;
-}
-
-static int actor_step(struct rldt *s, struct replay *r)
-{
-    int Ba = s->Ba, per = s->blk / s->K;
-    if (replay_sample(r, &s->rng, Ba, s->fresh_frac, s->fresh_window, -1, &s->batch) != Ba)
-        return -EAGAIN;
-    norm_obs(s, s->batch.obs, s->a_sobs, Ba);
-    flow_zero_grad(s->actor);
-    struct actor_acc acc = {0};
-    double inv_n = 1.0 / ((double)Ba * s->K);
-    for (int s0 = 0; s0 < Ba; s0 += per)
-        actor_micro(s, s->a_sobs + (size_t)s0 * s->S, RL_MIN(per, Ba - s0), inv_n, &acc);
-    s->st.actor_steps++;
-    double gn = optim_grad_norm(s->actor->grads, s->actor->n_params);
-    if (!isfinite(acc.l_transport) || !isfinite(acc.l_cons) || !isfinite(acc.l_trust) ||
-        !isfinite(gn)) {
-        s->st.actor_skipped++;
-        if (s->nonfinite++ == 0)
-            log_warn("rldt: non-finite actor step %lld (transport %g consistency %g trust %g), "
-                     "not applied",
-                     (long long)s->st.actor_steps, acc.l_transport, acc.l_cons, acc.l_trust);
-        return -EDOM;
-    }
-    optim_step(s->aopt, s->actor->params, s->actor->grads);
-    if (s->aopt->step % s->trust_refresh == 0)
-        flow_copy_params(s->trust, s->actor);
-    actor_diag(s, &acc);
-    return 0;
-}
-
 // ---- the training step ---------------------------------------------------------------------
 
 static long actor_due(const struct rldt *s)
@@ -817,7 +347,7 @@ static void report(const struct rldt *s, struct algo_report *rep)
 int rldt_actor_step(struct algo *a, struct replay *r, struct algo_report *rep)
 {
     struct rldt *s = to_rldt(a);
-    int rc = actor_step(s, r);
+    int rc = rldt_actor_update(s, r);
     report(s, rep);
     return rc;
 }
@@ -825,7 +355,7 @@ int rldt_actor_step(struct algo *a, struct replay *r, struct algo_report *rep)
 int rldt_critic_step(struct algo *a, struct replay *r, struct algo_report *rep)
 {
     struct rldt *s = to_rldt(a);
-    int rc = critic_step(s, r);
+    int rc = rldt_critic_update(s, r);
     report(s, rep);
     return rc;
 }
@@ -833,7 +363,8 @@ int rldt_critic_step(struct algo *a, struct replay *r, struct algo_report *rep)
 static int rldt_train_step(struct algo *a, struct replay *r, struct algo_report *rep)
 {
     struct rldt *s = to_rldt(a);
-    int rc = s->st.round_step == 0 && actor_due(s) > 0 ? actor_step(s, r) : critic_step(s, r);
+    int rc = s->st.round_step == 0 && actor_due(s) > 0 ? rldt_actor_update(s, r)
+                                                       : rldt_critic_update(s, r);
     report(s, rep);
     return rc;
 }
