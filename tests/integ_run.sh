@@ -1,0 +1,114 @@
+#!/bin/bash
+# integ_run.sh — the local launcher `rldt run` as a user drives it, on loopback with tiny SAC
+# networks: a run to its step budget (run directory contents, eval at start and end, curve,
+# event file, no process left), a second launch on the same directory refused without
+# --resume, a resumed run that continues (steps, wall-clock), and Ctrl-C (SIGINT) mid-run: a
+# final checkpoint and a clean exit. Prints "integ_run: N passed, N failed".
+name=integ_run
+root=${RLDT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+bin=$root/${BUILD:-build}
+passed=0
+failed=0
+check() { # check DESCRIPTION COMMAND...
+    local what=$1
+    shift
+    if "$@"; then
+        passed=$((passed + 1))
+        echo "ok   $what"
+    else
+        failed=$((failed + 1))
+        echo "FAIL $what"
+    fi
+}
+for b in rldt rldt-learner rldt-actor; do
+    [ -x "$bin/$b" ] || { echo "missing $bin/$b"; echo "$name: 0 passed, 1 failed"; exit 1; }
+done
+tmp=$(mktemp -d /tmp/rldt-run-XXXXXX)
+launcher=""
+cleanup() {
+    [ -n "$launcher" ] && kill -9 "$launcher" 2>/dev/null
+    pkill -9 -f "$tmp/" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# four free loopback ports in a row (a port answering on 127.0.0.1 is taken)
+free4() {
+    local p i
+    for _ in $(seq 1 50); do
+        p=$((20000 + RANDOM % 30000))
+        for i in 0 1 2 3; do
+            (exec 3<>"/dev/tcp/127.0.0.1/$((p + i))") 2>/dev/null && continue 2
+        done
+        echo "$p"
+        return
+    done
+    echo 24680
+}
+p=$(free4)
+ports="--control-port=$p --data-port=$((p + 1)) --params-port=$((p + 2)) --stats=127.0.0.1:$((p + 3))"
+tiny="--algo=sac --env=hopper --actors=1 --num-envs=2 --sac-hidden=32 --warmup-steps=500
+      --min-replay=500 --segment-len=32 --eval-every=1000 --eval-episodes=2 --checkpoint-secs=2
+      --metrics-secs=1 --seed=3"
+run=$tmp/run
+
+# ---- a run to its budget ----
+# shellcheck disable=SC2086
+timeout 120 "$bin/rldt" run $tiny $ports --max-env-steps=3000 --run-dir="$run" >"$tmp/out1" 2>&1
+rc=$?
+check "rldt run ends by itself with status 0 (got $rc)" test "$rc" = 0
+for f in config.ini log.txt metrics.csv eval.csv curve.png actor-0.log eval.log; do
+    check "run directory has $f" test -s "$run/$f"
+done
+check "run directory has a TensorBoard event file" \
+    eval 'ls "$run"/events.out.tfevents.* >/dev/null 2>&1'
+check "run directory has a checkpoint" eval 'ls "$run"/checkpoints/ckpt-*.rldt >/dev/null 2>&1'
+check "curve.png is a PNG" eval '[ "$(head -c 8 "$run/curve.png" | od -An -tx1 | tr -d " \n")" = 89504e470d0a1a0a ]'
+check "it prints the eval return at start and at end" \
+    grep -Eq 'eval return -?[0-9.]+ at start \(0 env steps\) -> -?[0-9.]+ \+- [0-9.]+ at end' "$tmp/out1"
+last=$(tail -n 1 "$run/eval.csv")
+steps=$(echo "$last" | cut -d, -f2)
+check "eval.csv's last row is the final policy (env steps $steps >= 3000)" test "${steps:-0}" -ge 3000
+check "eval.csv has the evaluation at 0 env steps" eval 'sed -n 2p "$run/eval.csv" | cut -d, -f2 | grep -qx 0'
+check "no rldt process of the run is left" eval '! pgrep -f "$run" >/dev/null'
+w1=$(tail -n 1 "$run/metrics.csv" | cut -d, -f1)
+
+# ---- the same directory again ----
+# shellcheck disable=SC2086
+timeout 30 "$bin/rldt" run $tiny $ports --max-env-steps=3000 --run-dir="$run" >"$tmp/out2" 2>&1
+rc=$?
+check "a second run on a directory with checkpoints is refused (status $rc)" test "$rc" != 0
+check "... saying to add --resume" grep -q -- "--resume" "$tmp/out2"
+
+# ---- resumed ----
+# shellcheck disable=SC2086
+timeout 120 "$bin/rldt" run $tiny $ports --max-env-steps=5000 --run-dir="$run" --resume \
+    >"$tmp/out3" 2>&1
+rc=$?
+check "the resumed run ends with status 0 (got $rc)" test "$rc" = 0
+steps=$(tail -n 1 "$run/eval.csv" | cut -d, -f2)
+check "the resumed run went on to its new budget ($steps >= 5000)" test "${steps:-0}" -ge 5000
+w2=$(tail -n 1 "$run/metrics.csv" | cut -d, -f1)
+check "wall-clock continues across the resume ($w1 -> $w2)" \
+    awk -v a="$w1" -v b="$w2" 'BEGIN { exit !(b > a) }'
+
+# ---- Ctrl-C ----
+run2=$tmp/run2
+# shellcheck disable=SC2086
+"$bin/rldt" run $tiny $ports --max-env-steps=100000000 --run-dir="$run2" >"$tmp/out4" 2>&1 &
+launcher=$!
+for _ in $(seq 1 300); do # until training has started (a metrics row with updates)
+    [ "$(tail -n 1 "$run2/metrics.csv" 2>/dev/null | cut -d, -f4)" -gt 0 ] 2>/dev/null && break
+    sleep 0.1
+done
+kill -INT "$launcher"
+for _ in $(seq 1 300); do kill -0 "$launcher" 2>/dev/null || break; sleep 0.1; done
+check "Ctrl-C stops the launcher within 30 s" eval '! kill -0 "$launcher" 2>/dev/null'
+wait "$launcher" 2>/dev/null
+launcher=""
+check "... after a final checkpoint" grep -q "stopping on signal: final checkpoint" "$run2/log.txt"
+check "... and leaves no rldt process of the run" eval '! pgrep -f "$run2" >/dev/null'
+
+echo "$name: $passed passed, $failed failed"
+[ "$failed" = 0 ]
