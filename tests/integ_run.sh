@@ -2,8 +2,8 @@
 # integ_run.sh — the local launcher `rldt run` as a user drives it, on loopback with tiny SAC
 # networks: a run to its step budget (run directory contents, eval at start and end, curve,
 # event file, no process left), a second launch on the same directory refused without
-# --resume, a resumed run that continues (steps, wall-clock), and Ctrl-C (SIGINT) mid-run: a
-# final checkpoint and a clean exit. Prints "integ_run: N passed, N failed".
+# --resume, a resumed run (given only the directory) that continues (steps, wall-clock), and
+# Ctrl-C (SIGINT) mid-run: a final checkpoint and a clean exit. Prints "integ_run: N passed, N failed".
 name=integ_run
 root=${RLDT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 bin=$root/${BUILD:-build}
@@ -81,12 +81,13 @@ rc=$?
 check "a second run on a directory with checkpoints is refused (status $rc)" test "$rc" != 0
 check "... saying to add --resume" grep -q -- "--resume" "$tmp/out2"
 
-# ---- resumed ----
+# ---- resumed: only the directory and a new budget (the run's own config.ini does the rest) ----
 # shellcheck disable=SC2086
-timeout 120 "$bin/rldt" run $tiny $ports --max-env-steps=5000 --run-dir="$run" --resume \
+timeout 120 "$bin/rldt" run $ports --max-env-steps=5000 --run-dir="$run" --resume \
     >"$tmp/out3" 2>&1
 rc=$?
 check "the resumed run ends with status 0 (got $rc)" test "$rc" = 0
+check "... with the run's saved settings" grep -q "resuming with $run/config.ini" "$tmp/out3"
 steps=$(tail -n 1 "$run/eval.csv" | cut -d, -f2)
 check "the resumed run went on to its new budget ($steps >= 5000)" test "${steps:-0}" -ge 5000
 w2=$(tail -n 1 "$run/metrics.csv" | cut -d, -f1)

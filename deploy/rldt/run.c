@@ -428,6 +428,27 @@ int cmd_run(int argc, char **argv)
                    "run,env,net,learner,actor,train,sac,flow,rldt,auth", argc, argv, NULL, NULL);
     if (rc)
         return rc == 1 ? 0 : 2;
+    /* --resume continues the run as it was configured: its saved config.ini first, then
+     * whatever is given now (a --config file, flags) on top */
+    char saved[CONFIG_STR + 32], opt[CONFIG_STR + 48];
+    snprintf(saved, sizeof(saved), "%s/config.ini", L.c.run_dir);
+    if (L.c.resume && L.c.run_dir[0] && access(saved, R_OK) == 0) {
+        char **av = calloc((size_t)argc + 2, sizeof(*av));
+        if (!av)
+            return 1;
+        snprintf(opt, sizeof(opt), "--config=%s", saved);
+        av[0] = argv[0];
+        av[1] = opt;
+        for (int i = 1; i < argc; i++)
+            av[i + 1] = argv[i];
+        rc = config_cli(&L.c, "rldt run", "rldt run [--config=FILE] [--key=value ...]",
+                        "run,env,net,learner,actor,train,sac,flow,rldt,auth", argc + 1, av, NULL,
+                        NULL);
+        free(av);
+        if (rc)
+            return rc == 1 ? 0 : 2;
+        fprintf(stderr, "rldt run: resuming with %s (settings given now override it)\n", saved);
+    }
     if (!L.c.stats[0] ||
         !statsc_split(L.c.stats, "5558", L.host, sizeof(L.host), L.port, sizeof(L.port))) {
         fprintf(stderr, "rldt run: needs the stats socket (--stats=ADDR:PORT) for progress\n");
