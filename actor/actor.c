@@ -264,13 +264,11 @@ static void send_heartbeat(struct actor *a)
     a->last_hb = now;
 }
 
-// handle whatever the learner sent on the control and params sockets
-static void poll_learner(struct actor *a)
+// read the control socket: heartbeat acks, and weights unless !params (they are dropped;
+// a later ParamsRequest asks again); heartbeat when due
+static void read_control(struct actor *a, bool params)
 {
     struct wire_msg m;
-    while (recv_decode(a, a->sub, &m) != -EAGAIN)
-        if (m.type == WIRE_PARAMS)
-            on_params(a, &m.params);
     int rc;
     while ((rc = recv_decode(a, a->ctl, &m)) != -EAGAIN) {
         if (rc < 0)
@@ -287,13 +285,23 @@ static void poll_learner(struct actor *a)
             if (m.heartbeat_ack.param_version > a->latest)
                 a->latest = m.heartbeat_ack.param_version;
             a->learner_steps = m.heartbeat_ack.env_steps;
-        } else if (m.type == WIRE_PARAMS) {
+        } else if (m.type == WIRE_PARAMS && params) {
             on_params(a, &m.params);
         }
     }
-    double now = rl_now();
-    if (now - a->last_hb >= a->local.heartbeat_secs)
+    if (rl_now() - a->last_hb >= a->local.heartbeat_secs)
         send_heartbeat(a);
+}
+
+// handle whatever the learner sent on the control and params sockets
+static void poll_learner(struct actor *a)
+{
+    struct wire_msg m;
+    while (recv_decode(a, a->sub, &m) != -EAGAIN)
+        if (m.type == WIRE_PARAMS)
+            on_params(a, &m.params);
+    read_control(a, true);
+    double now = rl_now();
     // a late subscriber misses PUB messages: ask for the weights we know exist
     if (a->latest > a->version && now - a->last_request > 0.5) {
         struct wire_msg r = {.type = WIRE_PARAMS_REQUEST};
@@ -444,6 +452,8 @@ static int eval_act(void *ctx, const float *obs, int num_envs, float *chunks)
 {
     struct actor *a = ((struct eval_ctx *)ctx)->a;
     policy_act(a->pol, obs, num_envs, &a->rng, true, chunks);
+    /* an evaluation can outlast actor_timeout: keep heartbeating (the weights under test stay) */
+    read_control(a, false);
     return 0;
 }
 

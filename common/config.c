@@ -324,6 +324,11 @@ int config_validate(struct rl_config *c, char *err, size_t errlen)
                  c->max_episode_steps);
         return -EINVAL;
     }
+    if (c->actor_timeout < 2 * c->heartbeat_secs) { /* one late heartbeat must not end a session */
+        snprintf(err, errlen, "actor_timeout (%g s) must be at least twice heartbeat_secs (%g s)",
+                 c->actor_timeout, c->heartbeat_secs);
+        return -EINVAL;
+    }
     return 0;
 }
 

@@ -25,7 +25,7 @@ for b in rldt rldt-learner rldt-actor; do
 done
 tmp=$(mktemp -d /tmp/rldt-run-XXXXXX)
 launcher=""
-cleanup() {
+cleanup() { [ -n "$KEEP" ] && return;
     [ -n "$launcher" ] && kill -9 "$launcher" 2>/dev/null
     pkill -9 -f "$tmp/" 2>/dev/null
     rm -rf "$tmp"
@@ -55,7 +55,7 @@ run=$tmp/run
 
 # ---- a run to its budget ----
 # shellcheck disable=SC2086
-timeout 120 "$bin/rldt" run $tiny $ports --max-env-steps=3000 --run-dir="$run" >"$tmp/out1" 2>&1
+timeout 120 "$bin/rldt" run $tiny $ports --max-env-steps=8000 --run-dir="$run" >"$tmp/out1" 2>&1
 rc=$?
 check "rldt run ends by itself with status 0 (got $rc)" test "$rc" = 0
 for f in config.ini log.txt metrics.csv eval.csv curve.png actor-0.log eval.log; do
@@ -66,33 +66,50 @@ check "run directory has a TensorBoard event file" \
 check "run directory has a checkpoint" eval 'ls "$run"/checkpoints/ckpt-*.rldt >/dev/null 2>&1'
 check "curve.png is a PNG" eval '[ "$(head -c 8 "$run/curve.png" | od -An -tx1 | tr -d " \n")" = 89504e470d0a1a0a ]'
 check "it prints the eval return at start and at end" \
-    grep -Eq 'eval return -?[0-9.]+ at start \(0 env steps\) -> -?[0-9.]+ \+- [0-9.]+ at end' "$tmp/out1"
+    grep -Eq 'eval return -?[0-9.]+ at start \([0-9]+ env steps\) -> -?[0-9.]+ \+- [0-9.]+ at end' "$tmp/out1"
 last=$(tail -n 1 "$run/eval.csv")
 steps=$(echo "$last" | cut -d, -f2)
-check "eval.csv's last row is the final policy (env steps $steps >= 3000)" test "${steps:-0}" -ge 3000
-check "eval.csv has the evaluation at 0 env steps" eval 'sed -n 2p "$run/eval.csv" | cut -d, -f2 | grep -qx 0'
+check "eval.csv's last row is the final policy (env steps $steps >= 8000)" test "${steps:-0}" -ge 8000
+first=$(sed -n 2p "$run/eval.csv" | cut -d, -f2)
+check "eval.csv starts with an earlier evaluation (at ${first:-?} env steps)" \
+    test "${first:-999999}" -lt "${steps:-0}"
 check "no rldt process of the run is left" eval '! pgrep -f "$run" >/dev/null'
 w1=$(tail -n 1 "$run/metrics.csv" | cut -d, -f1)
 
 # ---- the same directory again ----
 # shellcheck disable=SC2086
-timeout 30 "$bin/rldt" run $tiny $ports --max-env-steps=3000 --run-dir="$run" >"$tmp/out2" 2>&1
+timeout 30 "$bin/rldt" run $tiny $ports --max-env-steps=8000 --run-dir="$run" >"$tmp/out2" 2>&1
 rc=$?
 check "a second run on a directory with checkpoints is refused (status $rc)" test "$rc" != 0
 check "... saying to add --resume" grep -q -- "--resume" "$tmp/out2"
 
 # ---- resumed: only the directory and a new budget (the run's own config.ini does the rest) ----
 # shellcheck disable=SC2086
-timeout 120 "$bin/rldt" run $ports --max-env-steps=5000 --run-dir="$run" --resume \
+timeout 120 "$bin/rldt" run $ports --max-env-steps=10000 --run-dir="$run" --resume \
     >"$tmp/out3" 2>&1
 rc=$?
 check "the resumed run ends with status 0 (got $rc)" test "$rc" = 0
 check "... with the run's saved settings" grep -q "resuming with $run/config.ini" "$tmp/out3"
 steps=$(tail -n 1 "$run/eval.csv" | cut -d, -f2)
-check "the resumed run went on to its new budget ($steps >= 5000)" test "${steps:-0}" -ge 5000
+check "the resumed run went on to its new budget ($steps >= 10000)" test "${steps:-0}" -ge 10000
 w2=$(tail -n 1 "$run/metrics.csv" | cut -d, -f1)
 check "wall-clock continues across the resume ($w1 -> $w2)" \
     awk -v a="$w1" -v b="$w2" 'BEGIN { exit !(b > a) }'
+
+# ---- an evaluation longer than actor_timeout: the evaluator keeps heartbeating ----
+run3=$tmp/run3
+# shellcheck disable=SC2086
+timeout 120 "$bin/rldt" run $tiny $ports --env=halfcheetah --eval-episodes=60 \
+    --heartbeat-secs=0.2 --actor-timeout=0.5 --eval-every=2000 --max-env-steps=20000 \
+    --run-dir="$run3" >"$tmp/out5" 2>&1
+rc=$?
+check "a run with long evaluations ends with status 0 (got $rc)" test "$rc" = 0
+secs=$(grep -o 'eval 1: .*(v[0-9]*, [0-9.]*s)' "$run3/eval.log" | head -n 1 | sed -E 's/.*, ([0-9.]+)s\)$/\1/')
+check "... whose first evaluation outlasted actor_timeout (${secs:-?} s > 0.5 s)" \
+    awk -v s="${secs:-0}" 'BEGIN { exit !(s > 0.5) }'
+check "... and the evaluator was never taken for gone" \
+    eval '! sed "/learner ended the run/,\$d" "$run3/eval.log" | grep -q "registering again" &&
+        ! grep -q "unknown_actor" "$run3/log.txt"'
 
 # ---- Ctrl-C ----
 run2=$tmp/run2

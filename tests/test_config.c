@@ -147,6 +147,13 @@ static void test_file_errors(void)
     config_default(&c);
     T_EQ_INT(config_load_string(&c, "chunk = 8\nmax_episode_steps = 4\n", err, sizeof(err)), 0);
     T_EQ_INT(config_validate(&c, err, sizeof(err)), -EINVAL);
+    config_default(&c);
+    T_EQ_INT(config_load_string(&c, "heartbeat_secs = 1\nactor_timeout = 1.5\n", err, sizeof(err)),
+             0);
+    T_EQ_INT(config_validate(&c, err, sizeof(err)), -EINVAL);
+    T_CHECK_MSG(strstr(err, "actor_timeout") && strstr(err, "heartbeat_secs"), "%s", err);
+    c.actor_timeout = 2;
+    T_EQ_INT(config_validate(&c, err, sizeof(err)), 0);
 }
 
 int main(void)
