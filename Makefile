@@ -116,7 +116,7 @@ run: deps
 san: deps
 	@$(MAKE) --no-print-directory BUILD=build-san \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all
-	@BUILD=build-san ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./tests/run.sh
+	@BUILD=build-san TEST_TIMEOUT=$${TEST_TIMEOUT:-360} ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./tests/run.sh
 
 # The shipped base policies deploy/policies/<task>.rldt: SAC stopped at D4RL-medium level ->
 # collect -> pre-train -> eval (hours; resumable: rerun to continue). TASKS="hopper" for one;
