@@ -75,6 +75,7 @@ check "eval.csv starts with an earlier evaluation (at ${first:-?} env steps)" \
     test "${first:-999999}" -lt "${steps:-0}"
 check "no rldt process of the run is left" eval '! pgrep -f "$run" >/dev/null'
 w1=$(tail -n 1 "$run/metrics.csv" | cut -d, -f1)
+rows1=$(wc -l <"$run/metrics.csv")
 
 # ---- the same directory again ----
 # shellcheck disable=SC2086
@@ -93,8 +94,9 @@ check "... with the run's saved settings" grep -q "resuming with $run/config.ini
 steps=$(tail -n 1 "$run/eval.csv" | cut -d, -f2)
 check "the resumed run went on to its new budget ($steps >= 10000)" test "${steps:-0}" -ge 10000
 w2=$(tail -n 1 "$run/metrics.csv" | cut -d, -f1)
-check "wall-clock continues across the resume ($w1 -> $w2)" \
-    awk -v a="$w1" -v b="$w2" 'BEGIN { exit !(b > a) }'
+rows2=$(wc -l <"$run/metrics.csv")
+check "wall-clock continues across the resume ($w1 -> $w2, $rows1 -> $rows2 rows)" \
+    awk -v a="$w1" -v b="$w2" -v r1="$rows1" -v r2="$rows2" 'BEGIN { exit !(b >= a && r2 > r1) }'
 
 # ---- an evaluation longer than actor_timeout: the evaluator keeps heartbeating ----
 run3=$tmp/run3
