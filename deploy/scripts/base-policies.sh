@@ -20,7 +20,8 @@
 #   COLLECT_STEPS [1000000] PRETRAIN_STEPS [40000] PRETRAIN_ARGS [] EVAL_EPISODES [10]
 #   FINAL_EPISODES [20] POLL_SECS [30] STALE_SECS [1200] (a watched run with no new
 #   checkpoint for this long counts as finished)
-#   BAND_<task>="lo hi" overrides the medium band; TINY=1 is a smoke test: tiny budgets, any
+#   BAND_<task>="lo hi" overrides the medium band; SELECT_<task>=stochastic judges SAC
+#   checkpoints by the return of their sampling policy (what collect records), not their mean; TINY=1 is a smoke test: tiny budgets, any
 #   return accepted, output under $WORK/policies.
 set -u
 
@@ -60,13 +61,23 @@ band() {
     esac
 }
 
-# mean return of a policy file: eval_return FILE TASK EPISODES [JSON_OUT]
+# mean return of a policy file: eval_return FILE TASK EPISODES [JSON_OUT [MODE]]
+# (MODE stochastic: the policy samples, as when it collects; default deterministic)
 eval_return() {
-    local json
-    json=$("$RLDT" eval --env="$2" --policy="$1" --episodes="$3" --num-envs=8 --deterministic \
+    local json det=--deterministic
+    [ "${5:-}" = stochastic ] && det=""
+    # shellcheck disable=SC2086
+    json=$("$RLDT" eval --env="$2" --policy="$1" --episodes="$3" --num-envs=8 $det \
         --json) || return 1
     [ -n "${4:-}" ] && printf '%s\n' "$json" >"$4"
     printf '%s\n' "$json" | sed -E 's/.*"return_mean":([-0-9.eE+]+).*/\1/'
+}
+
+# how SAC checkpoints are judged against the band: SELECT_<task>=stochastic judges the return
+# of the sampling policy (the return of the data it will collect) instead of its mean action
+select_mode() {
+    local v="SELECT_$1"
+    echo "${!v:-deterministic}"
 }
 
 in_band() { awk -v r="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(r >= lo && r <= hi) }'; }
@@ -134,9 +145,10 @@ stage_medium() {
             # checkpoints rotate: evaluate a private copy
             cp "$f" "$dir/candidate.rldt" 2>/dev/null || continue
             last_new=$(date +%s)
-            r=$(eval_return "$dir/candidate.rldt" "$task" "$EVAL_EPISODES") || continue
+            r=$(eval_return "$dir/candidate.rldt" "$task" "$EVAL_EPISODES" "" "$(select_mode "$task")") ||
+                continue
             echo "$name,$r" >>"$dir/evals.csv"
-            log "$task: $name deterministic return $r"
+            log "$task: $name $(select_mode "$task") return $r"
             if in_band "$r" "$lo" "$hi"; then
                 put "$dir/candidate.rldt" "$dir/medium.rldt"
                 echo "$name,$r" >"$dir/medium.txt"
