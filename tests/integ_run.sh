@@ -4,28 +4,17 @@
 # event file, no process left), a second launch on the same directory refused without
 # --resume, a resumed run (given only the directory) that continues (steps, wall-clock), and
 # Ctrl-C (SIGINT) mid-run: a final checkpoint and a clean exit. Prints "integ_run: N passed, N failed".
-name=integ_run
+dc_name=integ_run
+. "$(dirname "$0")/deploy_check.sh" # check / ok / bad and dc_finish
 root=${RLDT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 bin=$root/${BUILD:-build}
-passed=0
-failed=0
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-        echo "ok   $what"
-    else
-        failed=$((failed + 1))
-        echo "FAIL $what"
-    fi
-}
 for b in rldt rldt-learner rldt-actor; do
-    [ -x "$bin/$b" ] || { echo "missing $bin/$b"; echo "$name: 0 passed, 1 failed"; exit 1; }
+    [ -x "$bin/$b" ] || { bad "$bin/$b is built"; dc_finish; }
 done
 tmp=$(mktemp -d /tmp/rldt-run-XXXXXX)
 launcher=""
-cleanup() { [ -n "$KEEP" ] && return;
+cleanup() {
+    [ -n "${KEEP:-}" ] && { echo "kept $tmp"; return; } # KEEP=1: leave the runs for inspection
     [ -n "$launcher" ] && kill -9 "$launcher" 2>/dev/null
     pkill -9 -f "$tmp/" 2>/dev/null
     rm -rf "$tmp"
@@ -132,5 +121,4 @@ launcher=""
 check "... after a final checkpoint" grep -q "stopping on signal: final checkpoint" "$run2/log.txt"
 check "... and leaves no rldt process of the run" eval '! pgrep -f "$run2" >/dev/null'
 
-echo "$name: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+dc_finish
