@@ -333,9 +333,12 @@ static json_t *eval_ckpt(struct launcher *L, const char *ckpt)
     char buf[4096];
     size_t n = 0;
     ssize_t r;
-    while (n < sizeof(buf) - 1 &&
-           ((r = read(fds[0], buf + n, sizeof(buf) - 1 - n)) > 0 || (r < 0 && errno == EINTR)))
-        n += r > 0 ? (size_t)r : 0;
+    char drain[512]; /* whatever does not fit is read and dropped: the child never blocks */
+    while ((r = read(fds[0], n < sizeof(buf) - 1 ? buf + n : drain,
+                     n < sizeof(buf) - 1 ? sizeof(buf) - 1 - n : sizeof(drain))) > 0 ||
+           (r < 0 && errno == EINTR))
+        if (r > 0 && n < sizeof(buf) - 1)
+            n += (size_t)r;
     buf[n] = 0;
     close(fds[0]);
     int st;
