@@ -240,7 +240,18 @@ static void test_segments_flow(void)
     T_CHECK(actor[0] > 0 && actor[1] > 0);
     T_CHECK_MSG(wait_stat("env_steps", 1500, 40) >= 1500, "env steps did not flow");
     T_CHECK_MSG(wait_stat("policy_version", 3, 40) >= 3, "no params published");
-    json_t *d = stats();
+    // both actors have delivered (on a loaded machine one may start well after the other)
+    json_t *d = NULL;
+    for (double until = rl_now() + 40; rl_now() < until; rl_sleep(0.2)) {
+        json_decref(d);
+        d = stats();
+        json_t *acts = d ? json_object_get(d, "actors") : NULL;
+        size_t n = json_array_size(acts), fed = 0;
+        for (size_t i = 0; i < n; i++)
+            fed += num(json_array_get(acts, i), "env_steps") > 0;
+        if (n == 2 && fed == 2)
+            break;
+    }
     T_CHECK(d != NULL);
     if (!d)
         return;
