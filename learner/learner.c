@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "common/auth.h"
@@ -535,32 +536,64 @@ static void finish(struct learner *l)
     }
 }
 
-// the training wall-clock a resumed run already had: wall_s of metrics.csv's last row (or 0)
-static double prior_wall(const char *run_dir)
+// A resumed run restarts at its checkpoint: rows of <run_dir>/<name> written after that checkpoint
+// (env_steps, the second column, beyond it) describe work that was lost, so they move to
+// <name>.superseded and the file keeps one timeline. Returns wall_s of the last row kept (or 0).
+static double trim_after(const char *run_dir, const char *name, uint64_t steps)
 {
-    char path[CONFIG_STR + 32], buf[4096];
-    snprintf(path, sizeof(path), "%s/metrics.csv", run_dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
+    char path[CONFIG_STR + 32], tmp[CONFIG_STR + 48], old[CONFIG_STR + 48];
+    snprintf(path, sizeof(path), "%s/%s", run_dir, name);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    snprintf(old, sizeof(old), "%s.superseded", path);
+    FILE *in = fopen(path, "r");
+    if (!in)
         return 0;
-    double wall = 0;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long end = ftell(f);
-        long at = end > (long)sizeof(buf) - 1 ? end - (long)sizeof(buf) + 1 : 0;
-        if (at >= 0 && fseek(f, at, SEEK_SET) == 0) {
-            size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-            buf[n] = 0;
-            while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-                buf[--n] = 0;
-            char *line = strrchr(buf, '\n');
-            line = line ? line + 1 : buf;
-            char *e;
-            double w = strtod(line, &e);
-            if (e != line && *e == ',' && isfinite(w) && w > 0)
-                wall = w;
-        }
+    FILE *out = fopen(tmp, "w"), *gone = NULL;
+    if (!out) {
+        fclose(in);
+        log_warn("resume: cannot rewrite %s: %s", path, strerror(errno));
+        return 0;
     }
-    fclose(f);
+    char *line = NULL;
+    size_t cap = 0;
+    double wall = 0;
+    long dropped = 0;
+    bool ok = true;
+    while (getline(&line, &cap, in) > 0) {
+        char *e, *f;
+        double w = strtod(line, &e);
+        unsigned long long at = *e == ',' ? strtoull(e + 1, &f, 10) : 0;
+        bool row = e != line && *e == ',' && f != e + 1 && (*f == ',' || *f == '\n');
+        if (row && at > steps) {
+            if (!gone && !(gone = fopen(old, "a")))
+                ok = false;
+            if (gone)
+                fputs(line, gone);
+            dropped++;
+            continue;
+        }
+        if (row && isfinite(w) && w > 0)
+            wall = w;
+        fputs(line, out);
+    }
+    free(line);
+    ok = ok && !ferror(in);
+    fclose(in);
+    if (gone && fclose(gone) != 0)
+        ok = false;
+    if (fflush(out) != 0 || fsync(fileno(out)) != 0)
+        ok = false;
+    fclose(out);
+    if (!ok || (dropped > 0 && rename(tmp, path) != 0)) {
+        log_warn("resume: cannot rewrite %s; rows after the checkpoint stay in it", path);
+        unlink(tmp);
+        return wall;
+    }
+    if (dropped == 0)
+        unlink(tmp);
+    else
+        log_info("resume: %ld row(s) of %s after env_steps=%llu moved to %s", dropped, name,
+                 (unsigned long long)steps, old);
     return wall;
 }
 
@@ -568,8 +601,14 @@ int learner_run(struct learner *l, volatile sig_atomic_t *stop)
 {
     struct shared *s = &l->s;
     const struct rl_config *c = &s->cfg;
-    /* wall_s in metrics.csv and eval.csv continues across resumes */
-    double t0 = rl_now() - (c->resume && c->run_dir[0] ? prior_wall(c->run_dir) : 0);
+    /* wall_s in metrics.csv and eval.csv continues across resumes, from the checkpoint's rows */
+    double prior = 0;
+    if (c->resume && c->run_dir[0]) {
+        uint64_t at = atomic_load(&s->env_steps);
+        prior = trim_after(c->run_dir, "metrics.csv", at);
+        trim_after(c->run_dir, "eval.csv", at);
+    }
+    double t0 = rl_now() - prior;
     double last_stats = 0, last_metrics = rl_now(), last_ckpt = last_metrics,
            last_log = last_metrics;
     uint64_t last_steps = atomic_load(&s->env_steps), nan_steps = 0;

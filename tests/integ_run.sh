@@ -74,6 +74,10 @@ check "a second run on a directory with checkpoints is refused (status $rc)" tes
 check "... saying to add --resume" grep -q -- "--resume" "$tmp/out2"
 
 # ---- resumed: only the directory and a new budget (the run's own config.ini does the rest) ----
+# rows written after the newest checkpoint (work a crash lost) must leave the files' timeline
+lost=$(awk -v w="$w1" 'BEGIN { printf "%.3f", w + 5000 }')
+echo "$lost,999999,1,2,3" >>"$run/metrics.csv"
+echo "$lost,999999,77,1.0,0.0,1.0" >>"$run/eval.csv"
 # shellcheck disable=SC2086
 timeout 120 "$bin/rldt" run $ports --max-env-steps=10000 --run-dir="$run" --resume \
     >"$tmp/out3" 2>&1
@@ -86,6 +90,14 @@ w2=$(tail -n 1 "$run/metrics.csv" | cut -d, -f1)
 rows2=$(wc -l <"$run/metrics.csv")
 check "wall-clock continues across the resume ($w1 -> $w2, $rows1 -> $rows2 rows)" \
     awk -v a="$w1" -v b="$w2" -v r1="$rows1" -v r2="$rows2" 'BEGIN { exit !(b >= a && r2 > r1) }'
+check "... from the checkpoint's rows, not from rows after it ($w2 < $lost)" \
+    awk -v b="$w2" -v l="$lost" 'BEGIN { exit !(b < l) }'
+check "rows after the checkpoint moved out of metrics.csv and eval.csv" \
+    eval '! grep -q ",999999," "$run/metrics.csv" "$run/eval.csv"'
+check "... into metrics.csv.superseded and eval.csv.superseded" \
+    eval 'grep -q ",999999," "$run/metrics.csv.superseded" && grep -q ",999999," "$run/eval.csv.superseded"'
+check "eval.csv's env steps never go back" \
+    awk -F, 'NR > 1 { if ($2 + 0 < prev) exit 1; prev = $2 + 0 }' "$run/eval.csv"
 
 # ---- an evaluation longer than actor_timeout: the evaluator keeps heartbeating ----
 run3=$tmp/run3

@@ -131,7 +131,7 @@ stage_medium() {
         fi
     fi
     [ -d "$run" ] || [ "$own" = 1 ] || die "$task: SAC run directory $run does not exist"
-    log "$task: watching $run/checkpoints for a deterministic return in [$lo, $hi]"
+    log "$task: watching $run/checkpoints for a $(select_mode "$task") return in [$lo, $hi]"
     touch "$dir/evals.csv"
     local last_new restarts=0
     last_new=$(date +%s)
