@@ -60,6 +60,7 @@ struct rl_config {
     int64_t fresh_window;
     double metrics_secs;
     int keep_checkpoints;
+    double replay_save_secs;
     // [actor]
     int segment_len;
     int send_hwm;

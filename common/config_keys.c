@@ -79,6 +79,9 @@ const struct config_key config_keys[] = {
     K("learner", metrics_secs, CONFIG_T_DBL, 0.1, 3600, "5", NULL,
       "seconds between metrics.csv rows"),
     K("learner", keep_checkpoints, CONFIG_T_INT, 1, 1000, "3", NULL, "checkpoints kept"),
+    K("learner", replay_save_secs, CONFIG_T_DBL, 0, 1e7, "600", NULL,
+      "seconds between saves of the replay to <run_dir>/replay.rldt, which --resume reloads "
+      "(also saved at the end and on a stop); 0 = never"),
     // ---- actor
     K("actor", segment_len, CONFIG_T_INT, 1, 4096, "64", NULL,
       "chunk steps per segment message (an episode end closes a segment early)"),

@@ -43,6 +43,7 @@ struct learner {
     uint64_t reported_episodes;
     uint64_t rejected_seen[REJECT_COUNT];
     uint64_t eval_seen;
+    double replay_saved;   /* rl_now() of the last replay save */
     struct auth_keys auth; /* [auth] CURVE keys of the three sockets */
     struct auth_zap *zap;  /* [auth] ZAP handler (auth = curve) */
     struct tblog *tb;      /* [tb] TensorBoard event file of this process, or NULL */
@@ -195,6 +196,27 @@ static int start_stats(struct learner *l, char *err, size_t errlen)
     return 0;
 }
 
+// a resumed run trains on the replay it had (saved with its checkpoints), not on an empty one
+static void resume_replay(struct learner *l)
+{
+    struct shared *s = &l->s;
+    char path[CONFIG_STR + 32], err[512];
+    snprintf(path, sizeof(path), "%s/replay.rldt", s->cfg.run_dir);
+    if (access(path, F_OK) != 0) {
+        log_info("resume: no saved replay (%s): training waits for min_replay=%lld new steps", path,
+                 (long long)s->cfg.min_replay);
+        return;
+    }
+    uint64_t at = 0;
+    long n = replay_load(s->replay, path, &at, err, sizeof(err));
+    if (n < 0)
+        log_warn("resume: replay not restored (%s): training waits for min_replay=%lld new steps",
+                 err, (long long)s->cfg.min_replay);
+    else
+        log_info("resume: replay restored: %ld chunk steps saved at env_steps=%llu", n,
+                 (unsigned long long)at);
+}
+
 struct learner *learner_new(const struct rl_config *c, char *err, size_t errlen)
 {
     const struct task_info *task = task_find(c->env);
@@ -239,6 +261,9 @@ struct learner *learner_new(const struct rl_config *c, char *err, size_t errlen)
         goto err_destroy;
     if (c->resume && checkpoint_resume(l->ops, l->algo, &s->cfg, s, err, errlen) < 0)
         goto err_destroy;
+    if (c->resume && c->run_dir[0])
+        resume_replay(l);
+    l->replay_saved = rl_now();
     s->zctx = zmq_ctx_new();
     if (!s->zctx || start_stats(l, err, errlen) < 0 || start_threads(l, err, errlen) < 0)
         goto err_destroy;
@@ -449,13 +474,29 @@ static void metrics_row(struct learner *l, double t0)
         tblog_flush(l->tb);
 }
 
-static void save_checkpoint(struct learner *l)
+// a checkpoint; with it the replay (so a resume trains on the same data) every
+// replay_save_secs, and always when `last` (the end of the run, or a stop)
+static void save_checkpoint(struct learner *l, bool last)
 {
-    if (!l->s.cfg.run_dir[0])
+    struct shared *s = &l->s;
+    if (!s->cfg.run_dir[0])
         return;
     char err[512];
-    if (checkpoint_save(l->ops, l->algo, &l->s, err, sizeof(err)) < 0)
+    if (checkpoint_save(l->ops, l->algo, s, err, sizeof(err)) < 0)
         log_error("checkpoint failed: %s", err);
+    double now = rl_now();
+    if (s->cfg.replay_save_secs <= 0 || (!last && now - l->replay_saved < s->cfg.replay_save_secs))
+        return;
+    char path[CONFIG_STR + 32];
+    snprintf(path, sizeof(path), "%s/replay.rldt", s->cfg.run_dir);
+    uint64_t steps = atomic_load(&s->env_steps);
+    if (replay_save(s->replay, path, steps, err, sizeof(err)) < 0) {
+        log_error("replay save failed: %s", err);
+    } else {
+        log_info("replay saved: %ld chunk steps to %s (%.1f s)", replay_size(s->replay), path,
+                 rl_now() - now);
+    }
+    l->replay_saved = now;
 }
 
 // ---- the trainer loop --------------------------------------------------------------------
@@ -523,7 +564,7 @@ static void finish(struct learner *l)
     struct shared *s = &l->s;
     atomic_store(&s->finished, true);
     refresh_stats(l);
-    save_checkpoint(l);
+    save_checkpoint(l, true);
     // tell actors: a stop Params on PUB, and the stop flag in every heartbeat ack meanwhile
     double until = rl_now() + RL_MIN(2.0, 2 * s->cfg.heartbeat_secs + 0.5);
     while (rl_now() < until) {
@@ -643,7 +684,7 @@ int learner_run(struct learner *l, volatile sig_atomic_t *stop)
         if (now - last_log > 10)
             progress_log(l, &last_log, &last_steps, t0);
         if (now - last_ckpt > c->checkpoint_secs && atomic_load(&s->updates) != ckpt_updates) {
-            save_checkpoint(l);
+            save_checkpoint(l, false);
             ckpt_updates = atomic_load(&s->updates);
             last_ckpt = now;
         }
@@ -653,7 +694,7 @@ int learner_run(struct learner *l, volatile sig_atomic_t *stop)
     if (*stop) {
         // interrupted, not finished: actors keep waiting for a learner to resume the run
         log_info("stopping on signal: final checkpoint");
-        save_checkpoint(l);
+        save_checkpoint(l, true);
     } else {
         finish(l);
     }

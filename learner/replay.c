@@ -4,10 +4,13 @@
 #include "learner/replay.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/ckpt.h"
 #include "common/util.h"
 
 struct replay {
@@ -215,4 +218,230 @@ void replay_get(struct replay *r, int64_t index, struct replay_batch *out, int r
     RL_ASSERT(index >= 0 && index < r->cap);
     copy_row(r, (long)index, out, row);
     pthread_mutex_unlock(&r->lock);
+}
+
+// ---- persistence -------------------------------------------------------------------------
+
+#define REPLAY_META 8 /* obs_dim, act_dim, count, inserted, evicted, env_steps, 2 reserved */
+
+// the file's layout hash: its dimensions (a replay of another task is refused on load)
+static uint64_t dims_hash(int O, int D)
+{
+    return 0x52504c5900000000ull ^ ((uint64_t)(uint32_t)O << 16) ^ (uint64_t)(uint32_t)D;
+}
+
+struct replay_snapshot {
+    long n;
+    float *obs, *next_obs, *act, *rew, *steps;
+    uint8_t *term;
+    uint64_t *traj, *serial;
+    int32_t *pos, *len;
+};
+
+static void snapshot_free(struct replay_snapshot *s)
+{
+    free(s->obs);
+    free(s->next_obs);
+    free(s->act);
+    free(s->rew);
+    free(s->steps);
+    free(s->term);
+    free(s->traj);
+    free(s->serial);
+    free(s->pos);
+    free(s->len);
+}
+
+// copy slot i of r to row k of s (or back, when `to_ring`)
+static void move_row(struct replay *r, long i, struct replay_snapshot *s, long k, bool to_ring)
+{
+    size_t O = (size_t)r->O, D = (size_t)r->D;
+#define MV(ring, snap, n)                                                                          \
+    do {                                                                                           \
+        if (to_ring)                                                                               \
+            memcpy((ring) + (size_t)i * (n), (snap) + (size_t)k * (n), (n) * sizeof(*(ring)));     \
+        else                                                                                       \
+            memcpy((snap) + (size_t)k * (n), (ring) + (size_t)i * (n), (n) * sizeof(*(ring)));     \
+    } while (0)
+    MV(r->obs, s->obs, O);
+    MV(r->next_obs, s->next_obs, O);
+    MV(r->act, s->act, D);
+    MV(r->rew, s->rew, 1);
+    MV(r->steps, s->steps, 1);
+    MV(r->term, s->term, 1);
+    MV(r->traj, s->traj, 1);
+    MV(r->serial, s->serial, 1);
+    MV(r->pos, s->pos, 1);
+    MV(r->len, s->len, 1);
+#undef MV
+}
+
+static bool snapshot_alloc(struct replay_snapshot *s, long n, int O, int D)
+{
+    size_t m = (size_t)(n > 0 ? n : 1);
+    memset(s, 0, sizeof(*s));
+    s->n = n;
+    s->obs = malloc(m * (size_t)O * sizeof(float));
+    s->next_obs = malloc(m * (size_t)O * sizeof(float));
+    s->act = malloc(m * (size_t)D * sizeof(float));
+    s->rew = malloc(m * sizeof(float));
+    s->steps = malloc(m * sizeof(float));
+    s->term = malloc(m);
+    s->traj = malloc(m * sizeof(uint64_t));
+    s->serial = malloc(m * sizeof(uint64_t));
+    s->pos = malloc(m * sizeof(int32_t));
+    s->len = malloc(m * sizeof(int32_t));
+    if (s->obs && s->next_obs && s->act && s->rew && s->steps && s->term && s->traj && s->serial &&
+        s->pos && s->len)
+        return true;
+    snapshot_free(s);
+    return false;
+}
+
+int replay_save(struct replay *r, const char *path, uint64_t env_steps, char *err, size_t errlen)
+{
+    struct replay_snapshot s;
+    uint64_t meta[REPLAY_META] = {0};
+    // copy under the lock (oldest first), write without it: ingest goes on meanwhile
+    pthread_mutex_lock(&r->lock);
+    long n = r->size;
+    bool ok = snapshot_alloc(&s, n, r->O, r->D);
+    if (ok) {
+        for (long k = 0; k < n; k++)
+            move_row(r, slot_of(r, k), &s, k, false);
+        meta[0] = (uint64_t)r->O;
+        meta[1] = (uint64_t)r->D;
+        meta[2] = (uint64_t)n;
+        meta[3] = r->inserted;
+        meta[4] = r->evicted;
+        meta[5] = env_steps;
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (!ok) {
+        snprintf(err, errlen, "out of memory copying %ld replay steps", n);
+        return -ENOMEM;
+    }
+    size_t un = (size_t)n, O = (size_t)r->O, D = (size_t)r->D;
+    struct ckpt_writer *w = ckpt_writer_new("RPLY", dims_hash(r->O, r->D));
+    int rc = w ? 0 : -ENOMEM;
+    if (!rc)
+        rc = ckpt_add(w, "meta", meta, sizeof(meta));
+    if (!rc)
+        rc = ckpt_add(w, "obs", s.obs, un * O * sizeof(float));
+    if (!rc)
+        rc = ckpt_add(w, "next_obs", s.next_obs, un * O * sizeof(float));
+    if (!rc)
+        rc = ckpt_add(w, "act", s.act, un * D * sizeof(float));
+    if (!rc)
+        rc = ckpt_add(w, "rew", s.rew, un * sizeof(float));
+    if (!rc)
+        rc = ckpt_add(w, "steps", s.steps, un * sizeof(float));
+    if (!rc)
+        rc = ckpt_add(w, "term", s.term, un);
+    if (!rc)
+        rc = ckpt_add(w, "traj", s.traj, un * sizeof(uint64_t));
+    if (!rc)
+        rc = ckpt_add(w, "serial", s.serial, un * sizeof(uint64_t));
+    if (!rc)
+        rc = ckpt_add(w, "pos", s.pos, un * sizeof(int32_t));
+    if (!rc)
+        rc = ckpt_add(w, "len", s.len, un * sizeof(int32_t));
+    if (rc)
+        snprintf(err, errlen, "cannot assemble replay file: %s", strerror(-rc));
+    else
+        rc = ckpt_writer_save(w, path, err, errlen);
+    ckpt_writer_destroy(&w);
+    snapshot_free(&s);
+    return rc;
+}
+
+// point a snapshot's arrays into a loaded file (sizes checked)
+static int snapshot_view(const struct ckpt *k, struct replay_snapshot *s, long n, int O, int D,
+                         char *err, size_t errlen)
+{
+    struct {
+        const char *name;
+        void **dst;
+        size_t size;
+    } sec[] = {
+        {"obs", (void **)&s->obs, (size_t)n * (size_t)O * sizeof(float)},
+        {"next_obs", (void **)&s->next_obs, (size_t)n * (size_t)O * sizeof(float)},
+        {"act", (void **)&s->act, (size_t)n * (size_t)D * sizeof(float)},
+        {"rew", (void **)&s->rew, (size_t)n * sizeof(float)},
+        {"steps", (void **)&s->steps, (size_t)n * sizeof(float)},
+        {"term", (void **)&s->term, (size_t)n},
+        {"traj", (void **)&s->traj, (size_t)n * sizeof(uint64_t)},
+        {"serial", (void **)&s->serial, (size_t)n * sizeof(uint64_t)},
+        {"pos", (void **)&s->pos, (size_t)n * sizeof(int32_t)},
+        {"len", (void **)&s->len, (size_t)n * sizeof(int32_t)},
+    };
+    memset(s, 0, sizeof(*s));
+    s->n = n;
+    for (size_t i = 0; i < sizeof(sec) / sizeof(sec[0]); i++) {
+        size_t size;
+        const void *p = ckpt_get(k, sec[i].name, &size);
+        if (!p || size != sec[i].size) {
+            snprintf(err, errlen, "section %s %s", sec[i].name,
+                     p ? "has the wrong size" : "is missing");
+            return -EPROTO;
+        }
+        *sec[i].dst = (void *)p;
+    }
+    return 0;
+}
+
+long replay_load(struct replay *r, const char *path, uint64_t *env_steps, char *err, size_t errlen)
+{
+    char e[256];
+    struct ckpt *k = ckpt_load(path, "RPLY", dims_hash(r->O, r->D), e, sizeof(e));
+    if (!k) {
+        snprintf(err, errlen, "%s: %s", path, e);
+        return -EPROTO;
+    }
+    uint64_t meta[REPLAY_META];
+    struct replay_snapshot s;
+    long rc = ckpt_read(k, "meta", meta, sizeof(meta), e, sizeof(e));
+    if (!rc && (meta[0] != (uint64_t)r->O || meta[1] != (uint64_t)r->D)) {
+        snprintf(e, sizeof(e), "dimensions obs %llu act %llu, this run has %d and %d",
+                 (unsigned long long)meta[0], (unsigned long long)meta[1], r->O, r->D);
+        rc = -EINVAL;
+    }
+    if (!rc && (meta[2] > (uint64_t)1e10 || meta[2] > meta[3])) {
+        snprintf(e, sizeof(e), "implausible step count %llu", (unsigned long long)meta[2]);
+        rc = -EPROTO;
+    }
+    long n = rc ? 0 : (long)meta[2];
+    if (!rc)
+        rc = snapshot_view(k, &s, n, r->O, r->D, e, sizeof(e));
+    for (long i = 0; !rc && i < n; i++)
+        if (s.len[i] < 1 || s.pos[i] < 0 || s.pos[i] >= s.len[i] || s.term[i] > 1 ||
+            !(s.steps[i] >= 0) || !isfinite(s.rew[i])) {
+            snprintf(e, sizeof(e), "step %ld is malformed", i);
+            rc = -EPROTO;
+        }
+    if (rc) {
+        snprintf(err, errlen, "%s: %s", path, e);
+        ckpt_destroy(&k);
+        return rc;
+    }
+    // the newest steps that fit, oldest first from slot 0
+    long keep = RL_MIN(n, r->cap), skip = n - keep;
+    pthread_mutex_lock(&r->lock);
+    if (r->size != 0) {
+        pthread_mutex_unlock(&r->lock);
+        snprintf(err, errlen, "%s: the replay already holds steps", path);
+        ckpt_destroy(&k);
+        return -EBUSY;
+    }
+    for (long j = 0; j < keep; j++)
+        move_row(r, j, &s, skip + j, true);
+    r->size = keep;
+    r->head = keep % r->cap;
+    r->inserted = meta[3];
+    r->evicted = meta[4] + (uint64_t)skip;
+    pthread_mutex_unlock(&r->lock);
+    if (env_steps)
+        *env_steps = meta[5];
+    ckpt_destroy(&k);
+    return keep;
 }

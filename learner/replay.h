@@ -15,6 +15,7 @@
 #define RL_REPLAY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/rng.h"
@@ -79,5 +80,16 @@ int64_t replay_next(struct replay *r, int64_t index);
 
 /* Copy the row at ring slot `index` into row `row` of out (same fields as replay_sample). */
 void replay_get(struct replay *r, int64_t index, struct replay_batch *out, int row);
+
+/*
+ * Persistence (the replay survives a resume). replay_save copies the stored steps (oldest
+ * first) under the lock, then writes them without it to `path` atomically (the ckpt container,
+ * kind "RPLY", CRC-checked), with `env_steps` recorded. replay_load replaces the contents of an
+ * empty replay with a file's steps (the newest ones that fit if the capacity shrank); a file
+ * of other dimensions, or a truncated or corrupt one, is refused with a reason in err and the
+ * replay is left untouched. Returns 0 / the number of steps loaded, or -errno.
+ */
+int replay_save(struct replay *r, const char *path, uint64_t env_steps, char *err, size_t errlen);
+long replay_load(struct replay *r, const char *path, uint64_t *env_steps, char *err, size_t errlen);
 
 #endif

@@ -2,7 +2,8 @@
 # integ_run.sh — the local launcher `rldt run` as a user drives it, on loopback with tiny SAC
 # networks: a run to its step budget (run directory contents, eval at start and end, curve,
 # event file, no process left), a second launch on the same directory refused without
-# --resume, a resumed run (given only the directory) that continues (steps, wall-clock), and
+# --resume, a resumed run (given only the directory) that continues (steps, wall-clock, its saved
+# replay; rows written after the checkpoint moved aside), a damaged replay file survived, and
 # Ctrl-C (SIGINT) mid-run: a final checkpoint and a clean exit. Prints "integ_run: N passed, N failed".
 dc_name=integ_run
 . "$(dirname "$0")/deploy_check.sh" # check / ok / bad and dc_finish
@@ -63,6 +64,7 @@ first=$(sed -n 2p "$run/eval.csv" | cut -d, -f2)
 check "eval.csv starts with an earlier evaluation (at ${first:-?} env steps)" \
     test "${first:-999999}" -lt "${steps:-0}"
 check "no rldt process of the run is left" eval '! pgrep -f "$run" >/dev/null'
+check "the replay was saved at the end (replay.rldt)" test -s "$run/replay.rldt"
 w1=$(tail -n 1 "$run/metrics.csv" | cut -d, -f1)
 rows1=$(wc -l <"$run/metrics.csv")
 
@@ -98,6 +100,21 @@ check "... into metrics.csv.superseded and eval.csv.superseded" \
     eval 'grep -q ",999999," "$run/metrics.csv.superseded" && grep -q ",999999," "$run/eval.csv.superseded"'
 check "eval.csv's env steps never go back" \
     awk -F, 'NR > 1 { if ($2 + 0 < prev) exit 1; prev = $2 + 0 }' "$run/eval.csv"
+n=$(grep -o 'replay restored: [0-9]* chunk steps' "$run/log.txt" | head -n 1 | grep -o '[0-9][0-9]*')
+check "the resumed run trained on the saved replay (${n:-no} chunk steps restored)" \
+    test "${n:-0}" -ge 1000
+
+# ---- resumed with a damaged replay file: refused with a reason, the run goes on without it ----
+head -c 3000 "$run/replay.rldt" >"$run/replay.cut" && mv "$run/replay.cut" "$run/replay.rldt"
+# shellcheck disable=SC2086
+timeout 120 "$bin/rldt" run $ports --max-env-steps=12000 --run-dir="$run" --resume \
+    >"$tmp/out3b" 2>&1
+rc=$?
+check "a resume with a truncated replay.rldt ends with status 0 (got $rc)" test "$rc" = 0
+check "... saying why the replay was not restored" \
+    grep -q "replay not restored (.*truncated" "$run/log.txt"
+steps=$(tail -n 1 "$run/eval.csv" | cut -d, -f2)
+check "... and reaches its budget ($steps >= 12000)" test "${steps:-0}" -ge 12000
 
 # ---- an evaluation longer than actor_timeout: the evaluator keeps heartbeating ----
 run3=$tmp/run3

@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define O 3
 #define D 2
@@ -191,11 +193,144 @@ static void test_threads(void)
     replay_destroy(&shared);
 }
 
+// every stored step, oldest first, as (traj, t) pairs read back through replay_sample's fields
+static int dump(struct replay *r, int *traj, int *t, int max)
+{
+    int n = 0;
+    struct bufs y;
+    bufs_init(&y);
+    for (int64_t i = 0; i < replay_capacity(r) && n < max; i++) {
+        replay_get(r, i, &y.b, 0);
+        traj[n] = (int)y.act[0];
+        t[n++] = (int)y.act[1];
+    }
+    return n;
+}
+
+static void flip_byte(const char *path, long at)
+{
+    FILE *f = fopen(path, "r+b");
+    T_CHECK(f != NULL);
+    if (!f)
+        return;
+    fseek(f, at, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, at, SEEK_SET);
+    fputc(c ^ 0x40, f);
+    fclose(f);
+}
+
+static void test_save_load(void)
+{
+    char dir[] = "/tmp/rldt-test-replay-XXXXXX", path[128], other[160];
+    T_CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/replay.rldt", dir);
+    struct replay *r = replay_new(25, O, D);
+    float obs[11 * O], act[10 * D], rew[10];
+    uint8_t term[10], trunc[10];
+    int steps[10];
+    struct replay_segment s;
+    for (uint64_t traj = 0; traj < 4; traj++) { /* 40 steps into 25 slots: wrapped */
+        make_seg(traj, 10, obs, act, rew, term, trunc, steps, &s);
+        replay_add(r, &s);
+    }
+    char err[256] = "";
+    T_EQ_INT(replay_save(r, path, 12345, err, sizeof(err)), 0);
+
+    // same capacity: the same 25 steps come back, oldest first, with their counters
+    struct replay *b = replay_new(25, O, D);
+    uint64_t at = 0;
+    T_EQ_INT(replay_load(b, path, &at, err, sizeof(err)), 25);
+    T_EQ_INT(at, 12345);
+    T_EQ_INT(replay_size(b), 25);
+    T_EQ_INT(replay_inserted(b), 40);
+    T_EQ_INT(replay_evicted(b), 15);
+    int tr[32], tt[32];
+    T_EQ_INT(dump(b, tr, tt, 32), 25);
+    for (int k = 0; k < 25; k++) { /* steps 15..39: traj 1 t 5 .. traj 3 t 9 */
+        T_EQ_INT(tr[k], (15 + k) / 10);
+        T_EQ_INT(tt[k], (15 + k) % 10);
+    }
+    // the loaded rows carry their data, and segments can still be walked forward
+    struct bufs x;
+    bufs_init(&x);
+    struct rng g;
+    rng_init(&g, 5, 0);
+    T_EQ_INT(replay_sample(b, &g, 64, 0, 0, -1, &x.b), 64);
+    for (int i = 0; i < 64; i++) {
+        int traj = (int)x.act[i * D], t = (int)x.act[i * D + 1], walked = 0;
+        T_NEAR(x.obs[i * O], traj * 1000 + t, 0);
+        T_NEAR(x.nobs[i * O + 1], traj * 1000 + t + 1 + 0.1f, 1e-3);
+        T_NEAR(x.done[i], t == 9 && traj % 3 == 0, 0);
+        for (int64_t j = x.index[i]; (j = replay_next(b, j)) >= 0;)
+            walked++;
+        T_EQ_INT(walked, 9 - t);
+    }
+    // new steps go on after the loaded ones (the oldest are evicted first)
+    make_seg(9, 10, obs, act, rew, term, trunc, steps, &s);
+    replay_add(b, &s);
+    T_EQ_INT(dump(b, tr, tt, 32), 25);
+    T_EQ_INT(tr[0], 9); /* slots 0..9 held the oldest: overwritten by traj 9 */
+    T_EQ_INT(tr[9], 9);
+    T_EQ_INT(tr[10], 2);
+    T_EQ_INT(replay_inserted(b), 50);
+    // a non-empty replay is not loaded into
+    T_CHECK(replay_load(b, path, NULL, err, sizeof(err)) == -EBUSY);
+    replay_destroy(&b);
+
+    // a smaller capacity keeps the newest steps
+    b = replay_new(8, O, D);
+    T_EQ_INT(replay_load(b, path, NULL, err, sizeof(err)), 8);
+    T_EQ_INT(dump(b, tr, tt, 32), 8);
+    T_EQ_INT(tr[0], 3);
+    T_EQ_INT(tt[0], 2);
+    T_EQ_INT(tt[7], 9);
+    T_EQ_INT(replay_evicted(b), 15 + 17);
+    replay_destroy(&b);
+
+    // other dimensions, a corrupt file, a truncated file, no file: refused, replay untouched
+    b = replay_new(25, O + 1, D);
+    err[0] = 0;
+    T_CHECK(replay_load(b, path, NULL, err, sizeof(err)) < 0);
+    T_CHECK_MSG(strstr(err, "layout") != NULL, "%s", err);
+    T_EQ_INT(replay_size(b), 0);
+    replay_destroy(&b);
+    snprintf(other, sizeof(other), "%s/bad.rldt", dir);
+    b = replay_new(25, O, D);
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "cp %s %s", path, other);
+    T_EQ_INT(system(cmd), 0);
+    flip_byte(other, 700);
+    err[0] = 0;
+    T_CHECK(replay_load(b, other, NULL, err, sizeof(err)) < 0);
+    T_CHECK_MSG(strstr(err, "checksum") != NULL, "%s", err);
+    T_EQ_INT(truncate(other, 500), 0);
+    err[0] = 0;
+    T_CHECK(replay_load(b, other, NULL, err, sizeof(err)) < 0);
+    T_CHECK_MSG(strstr(err, "truncated") != NULL, "%s", err);
+    T_CHECK(replay_load(b, "/nonexistent/replay.rldt", NULL, err, sizeof(err)) < 0);
+    T_EQ_INT(replay_size(b), 0);
+    replay_destroy(&b);
+
+    // an empty replay round-trips
+    struct replay *e = replay_new(10, O, D);
+    T_EQ_INT(replay_save(e, other, 0, err, sizeof(err)), 0);
+    b = replay_new(10, O, D);
+    T_EQ_INT(replay_load(b, other, NULL, err, sizeof(err)), 0);
+    replay_destroy(&b);
+    replay_destroy(&e);
+    replay_destroy(&r);
+    unlink(path);
+    unlink(other);
+    rmdir(dir);
+}
+
 int main(void)
 {
     T_RUN(test_store_and_sample);
     T_RUN(test_eviction_and_fresh);
     T_RUN(test_parity_and_next);
     T_RUN(test_threads);
+    T_RUN(test_save_load);
     return T_DONE("replay");
 }
