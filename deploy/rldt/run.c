@@ -167,15 +167,17 @@ static void progress(struct launcher *L, double t0, bool final)
     static double first = -1; /* env steps at the first reading (a resumed run starts > 0) */
     if (first < 0)
         first = steps;
+    char rets[32] = "n/a";
+    if (json_is_number(ret))
+        snprintf(rets, sizeof(rets), "%.1f", json_number_value(ret));
     char eta[32] = "-";
     double rate = el > 0 ? (steps - first) / el : 0;
     if (rate > 0 && frac < 1)
         snprintf(eta, sizeof(eta), "%.0fs", ((double)L->c.max_env_steps - steps) / rate);
     fprintf(stderr,
-            "%s%.0f/%lld env steps (%.1f%%) | %.0f steps/s | return %s%.1f%s | %.1f upd/s | "
+            "%s%.0f/%lld env steps (%.1f%%) | %.0f steps/s | return %s%s | %.1f upd/s | "
             "lag %.0f | actors %zu | %.0fs elapsed, eta %s%s",
-            L->tty ? "\r\033[K" : "", steps, (long long)L->c.max_env_steps, 100 * frac, sps,
-            json_is_number(ret) ? "" : "n/a ", json_is_number(ret) ? json_number_value(ret) : 0.0,
+            L->tty ? "\r\033[K" : "", steps, (long long)L->c.max_env_steps, 100 * frac, sps, rets,
             evs, ups, lag, json_is_array(actors) ? json_array_size(actors) : 0, el, eta,
             L->tty && !final ? "" : "\n");
     json_decref(doc);
