@@ -20,8 +20,10 @@
 #   COLLECT_STEPS [1000000] PRETRAIN_STEPS [40000] PRETRAIN_ARGS [] EVAL_EPISODES [10]
 #   FINAL_EPISODES [20] POLL_SECS [30] STALE_SECS [1200] (a watched run with no new
 #   checkpoint for this long counts as finished)
-#   BAND_<task>="lo hi" overrides the medium band; SELECT_<task>=stochastic judges SAC
-#   checkpoints by the return of their sampling policy (what collect records), not their mean; TINY=1 is a smoke test: tiny budgets, any
+#   BAND_<task>="lo hi" overrides the medium band; SELECT_<task>=stochastic|deterministic:
+#   judge SAC checkpoints by the return of their sampling policy (what collect records) or of
+#   their mean action (default: stochastic for walker2d, whose in-band SAC policies fall often
+#   when they sample; deterministic for the others); TINY=1 is a smoke test: tiny budgets, any
 #   return accepted, output under $WORK/policies.
 set -u
 
@@ -38,6 +40,7 @@ EVAL_EPISODES=${EVAL_EPISODES:-10}
 FINAL_EPISODES=${FINAL_EPISODES:-20}
 POLL_SECS=${POLL_SECS:-30}
 STALE_SECS=${STALE_SECS:-1200}
+SELECT_walker2d=${SELECT_walker2d:-stochastic}
 TINY=${TINY:-0}
 if [ "$TINY" = 1 ]; then
     SAC_STEPS=3000 SAC_CKPT_SECS=2 COLLECT_STEPS=4000 PRETRAIN_STEPS=100 EVAL_EPISODES=2
