@@ -13,19 +13,59 @@
 #include "common/ckpt.h"
 #include "common/util.h"
 
-struct replay {
-    long cap;
-    int O, D;
+// the per-step arrays: the ring's slots, or a copy of them in a file's order
+struct rows {
     float *obs, *next_obs, *act, *rew, *steps;
     uint8_t *term;
     uint64_t *traj;
     int32_t *pos, *len; /* position in segment, segment length */
-    uint64_t *serial;   /* global insertion index of each slot */
-    long head;          /* next slot to write */
+    uint64_t *serial;   /* global insertion index of each step */
+};
+
+struct replay {
+    long cap;
+    int O, D;
+    struct rows d;
+    long head; /* next slot to write */
     long size;
     uint64_t inserted, evicted;
     pthread_mutex_t lock;
 };
+
+static void rows_free(struct rows *s)
+{
+    free(s->obs);
+    free(s->next_obs);
+    free(s->act);
+    free(s->rew);
+    free(s->steps);
+    free(s->term);
+    free(s->traj);
+    free(s->serial);
+    free(s->pos);
+    free(s->len);
+    memset(s, 0, sizeof(*s));
+}
+
+static bool rows_alloc(struct rows *s, long n, int O, int D)
+{
+    size_t m = (size_t)(n > 0 ? n : 1);
+    s->obs = malloc(m * (size_t)O * sizeof(float));
+    s->next_obs = malloc(m * (size_t)O * sizeof(float));
+    s->act = malloc(m * (size_t)D * sizeof(float));
+    s->rew = malloc(m * sizeof(float));
+    s->steps = malloc(m * sizeof(float));
+    s->term = malloc(m);
+    s->traj = malloc(m * sizeof(uint64_t));
+    s->serial = malloc(m * sizeof(uint64_t));
+    s->pos = malloc(m * sizeof(int32_t));
+    s->len = malloc(m * sizeof(int32_t));
+    if (s->obs && s->next_obs && s->act && s->rew && s->steps && s->term && s->traj && s->serial &&
+        s->pos && s->len)
+        return true;
+    rows_free(s);
+    return false;
+}
 
 struct replay *replay_new(long capacity, int obs_dim, int act_dim)
 {
@@ -34,23 +74,11 @@ struct replay *replay_new(long capacity, int obs_dim, int act_dim)
     struct replay *r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
-    size_t n = (size_t)capacity;
     r->cap = capacity;
     r->O = obs_dim;
     r->D = act_dim;
-    r->obs = malloc(n * (size_t)obs_dim * sizeof(float));
-    r->next_obs = malloc(n * (size_t)obs_dim * sizeof(float));
-    r->act = malloc(n * (size_t)act_dim * sizeof(float));
-    r->rew = malloc(n * sizeof(float));
-    r->steps = malloc(n * sizeof(float));
-    r->term = malloc(n);
-    r->traj = malloc(n * sizeof(uint64_t));
-    r->pos = malloc(n * sizeof(int32_t));
-    r->len = malloc(n * sizeof(int32_t));
-    r->serial = malloc(n * sizeof(uint64_t));
     pthread_mutex_init(&r->lock, NULL);
-    if (!r->obs || !r->next_obs || !r->act || !r->rew || !r->steps || !r->term || !r->traj ||
-        !r->pos || !r->len || !r->serial)
+    if (!rows_alloc(&r->d, capacity, obs_dim, act_dim))
         replay_destroy(&r);
     return r;
 }
@@ -60,16 +88,7 @@ void replay_destroy(struct replay **pr)
     struct replay *r = pr ? *pr : NULL;
     if (!r)
         return;
-    free(r->obs);
-    free(r->next_obs);
-    free(r->act);
-    free(r->rew);
-    free(r->steps);
-    free(r->term);
-    free(r->traj);
-    free(r->pos);
-    free(r->len);
-    free(r->serial);
+    rows_free(&r->d);
     pthread_mutex_destroy(&r->lock);
     free(r);
     *pr = NULL;
@@ -83,16 +102,16 @@ int replay_add(struct replay *r, const struct replay_segment *s)
     pthread_mutex_lock(&r->lock);
     for (int t = 0; t < s->T; t++) {
         long i = r->head;
-        memcpy(r->obs + (size_t)i * O, s->obs + (size_t)t * O, O * sizeof(float));
-        memcpy(r->next_obs + (size_t)i * O, s->obs + (size_t)(t + 1) * O, O * sizeof(float));
-        memcpy(r->act + (size_t)i * D, s->act + (size_t)t * D, D * sizeof(float));
-        r->rew[i] = s->rew[t];
-        r->steps[i] = s->steps ? (float)s->steps[t] : 0.0f;
-        r->term[i] = s->term[t] ? 1 : 0;
-        r->traj[i] = s->traj_id;
-        r->pos[i] = t;
-        r->len[i] = s->T;
-        r->serial[i] = r->inserted++;
+        memcpy(r->d.obs + (size_t)i * O, s->obs + (size_t)t * O, O * sizeof(float));
+        memcpy(r->d.next_obs + (size_t)i * O, s->obs + (size_t)(t + 1) * O, O * sizeof(float));
+        memcpy(r->d.act + (size_t)i * D, s->act + (size_t)t * D, D * sizeof(float));
+        r->d.rew[i] = s->rew[t];
+        r->d.steps[i] = s->steps ? (float)s->steps[t] : 0.0f;
+        r->d.term[i] = s->term[t] ? 1 : 0;
+        r->d.traj[i] = s->traj_id;
+        r->d.pos[i] = t;
+        r->d.len[i] = s->T;
+        r->d.serial[i] = r->inserted++;
         r->head = (i + 1) % r->cap;
         if (r->size < r->cap)
             r->size++;
@@ -135,15 +154,15 @@ long replay_capacity(const struct replay *r)
 static void copy_row(struct replay *r, long i, struct replay_batch *b, int row)
 {
     size_t O = (size_t)r->O, D = (size_t)r->D;
-    memcpy(b->obs + row * O, r->obs + (size_t)i * O, O * sizeof(float));
-    memcpy(b->next_obs + row * O, r->next_obs + (size_t)i * O, O * sizeof(float));
-    memcpy(b->act + row * D, r->act + (size_t)i * D, D * sizeof(float));
-    b->rew[row] = r->rew[i];
-    b->done[row] = r->term[i];
+    memcpy(b->obs + row * O, r->d.obs + (size_t)i * O, O * sizeof(float));
+    memcpy(b->next_obs + row * O, r->d.next_obs + (size_t)i * O, O * sizeof(float));
+    memcpy(b->act + row * D, r->d.act + (size_t)i * D, D * sizeof(float));
+    b->rew[row] = r->d.rew[i];
+    b->done[row] = r->d.term[i];
     if (b->steps)
-        b->steps[row] = r->steps[i];
+        b->steps[row] = r->d.steps[i];
     if (b->traj)
-        b->traj[row] = r->traj[i];
+        b->traj[row] = r->d.traj[i];
     if (b->index)
         b->index[row] = i;
 }
@@ -161,14 +180,14 @@ static long pick(struct replay *r, struct rng *g, long window, int parity)
     for (int tries = 0; tries < 64; tries++) {
         long k = r->size - window + (long)rng_below(g, (uint64_t)window);
         long i = slot_of(r, k);
-        if (parity < 0 || (int)(r->traj[i] % 2) == parity)
+        if (parity < 0 || (int)(r->d.traj[i] % 2) == parity)
             return i;
     }
     // fall back to a scan from a random start
     long start = (long)rng_below(g, (uint64_t)window);
     for (long n = 0; n < window; n++) {
         long i = slot_of(r, r->size - window + (start + n) % window);
-        if ((int)(r->traj[i] % 2) == parity)
+        if ((int)(r->d.traj[i] % 2) == parity)
             return i;
     }
     return -1;
@@ -202,10 +221,10 @@ int64_t replay_next(struct replay *r, int64_t index)
     pthread_mutex_lock(&r->lock);
     int64_t out = -1;
     long i = (long)index;
-    if (i >= 0 && i < r->cap && r->pos[i] + 1 < r->len[i]) {
+    if (i >= 0 && i < r->cap && r->d.pos[i] + 1 < r->d.len[i]) {
         long j = (i + 1) % r->cap;
         // the next slot holds the same segment unless it was overwritten since
-        if (j != r->head && r->serial[j] == r->serial[i] + 1 && r->traj[j] == r->traj[i])
+        if (j != r->head && r->d.serial[j] == r->d.serial[i] + 1 && r->d.traj[j] == r->d.traj[i])
             out = j;
     }
     pthread_mutex_unlock(&r->lock);
@@ -230,85 +249,34 @@ static uint64_t dims_hash(int O, int D)
     return 0x52504c5900000000ull ^ ((uint64_t)(uint32_t)O << 16) ^ (uint64_t)(uint32_t)D;
 }
 
-struct replay_snapshot {
-    long n;
-    float *obs, *next_obs, *act, *rew, *steps;
-    uint8_t *term;
-    uint64_t *traj, *serial;
-    int32_t *pos, *len;
-};
-
-static void snapshot_free(struct replay_snapshot *s)
+// copy step i of src to step k of dst
+static void copy_step(const struct rows *src, long i, struct rows *dst, long k, size_t O, size_t D)
 {
-    free(s->obs);
-    free(s->next_obs);
-    free(s->act);
-    free(s->rew);
-    free(s->steps);
-    free(s->term);
-    free(s->traj);
-    free(s->serial);
-    free(s->pos);
-    free(s->len);
-}
-
-// copy slot i of r to row k of s (or back, when `to_ring`)
-static void move_row(struct replay *r, long i, struct replay_snapshot *s, long k, bool to_ring)
-{
-    size_t O = (size_t)r->O, D = (size_t)r->D;
-#define MV(ring, snap, n)                                                                          \
-    do {                                                                                           \
-        if (to_ring)                                                                               \
-            memcpy((ring) + (size_t)i * (n), (snap) + (size_t)k * (n), (n) * sizeof(*(ring)));     \
-        else                                                                                       \
-            memcpy((snap) + (size_t)k * (n), (ring) + (size_t)i * (n), (n) * sizeof(*(ring)));     \
-    } while (0)
-    MV(r->obs, s->obs, O);
-    MV(r->next_obs, s->next_obs, O);
-    MV(r->act, s->act, D);
-    MV(r->rew, s->rew, 1);
-    MV(r->steps, s->steps, 1);
-    MV(r->term, s->term, 1);
-    MV(r->traj, s->traj, 1);
-    MV(r->serial, s->serial, 1);
-    MV(r->pos, s->pos, 1);
-    MV(r->len, s->len, 1);
-#undef MV
-}
-
-static bool snapshot_alloc(struct replay_snapshot *s, long n, int O, int D)
-{
-    size_t m = (size_t)(n > 0 ? n : 1);
-    memset(s, 0, sizeof(*s));
-    s->n = n;
-    s->obs = malloc(m * (size_t)O * sizeof(float));
-    s->next_obs = malloc(m * (size_t)O * sizeof(float));
-    s->act = malloc(m * (size_t)D * sizeof(float));
-    s->rew = malloc(m * sizeof(float));
-    s->steps = malloc(m * sizeof(float));
-    s->term = malloc(m);
-    s->traj = malloc(m * sizeof(uint64_t));
-    s->serial = malloc(m * sizeof(uint64_t));
-    s->pos = malloc(m * sizeof(int32_t));
-    s->len = malloc(m * sizeof(int32_t));
-    if (s->obs && s->next_obs && s->act && s->rew && s->steps && s->term && s->traj && s->serial &&
-        s->pos && s->len)
-        return true;
-    snapshot_free(s);
-    return false;
+#define CP(f, n) memcpy(dst->f + (size_t)k * (n), src->f + (size_t)i * (n), (n) * sizeof(*dst->f))
+    CP(obs, O);
+    CP(next_obs, O);
+    CP(act, D);
+    CP(rew, 1);
+    CP(steps, 1);
+    CP(term, 1);
+    CP(traj, 1);
+    CP(serial, 1);
+    CP(pos, 1);
+    CP(len, 1);
+#undef CP
 }
 
 int replay_save(struct replay *r, const char *path, uint64_t env_steps, char *err, size_t errlen)
 {
-    struct replay_snapshot s;
+    struct rows s;
     uint64_t meta[REPLAY_META] = {0};
     // copy under the lock (oldest first), write without it: ingest goes on meanwhile
     pthread_mutex_lock(&r->lock);
     long n = r->size;
-    bool ok = snapshot_alloc(&s, n, r->O, r->D);
+    bool ok = rows_alloc(&s, n, r->O, r->D);
     if (ok) {
         for (long k = 0; k < n; k++)
-            move_row(r, slot_of(r, k), &s, k, false);
+            copy_step(&r->d, slot_of(r, k), &s, k, (size_t)r->O, (size_t)r->D);
         meta[0] = (uint64_t)r->O;
         meta[1] = (uint64_t)r->D;
         meta[2] = (uint64_t)n;
@@ -351,13 +319,13 @@ int replay_save(struct replay *r, const char *path, uint64_t env_steps, char *er
     else
         rc = ckpt_writer_save(w, path, err, errlen);
     ckpt_writer_destroy(&w);
-    snapshot_free(&s);
+    rows_free(&s);
     return rc;
 }
 
 // point a snapshot's arrays into a loaded file (sizes checked)
-static int snapshot_view(const struct ckpt *k, struct replay_snapshot *s, long n, int O, int D,
-                         char *err, size_t errlen)
+static int snapshot_view(const struct ckpt *k, struct rows *s, long n, int O, int D, char *err,
+                         size_t errlen)
 {
     struct {
         const char *name;
@@ -376,7 +344,6 @@ static int snapshot_view(const struct ckpt *k, struct replay_snapshot *s, long n
         {"len", (void **)&s->len, (size_t)n * sizeof(int32_t)},
     };
     memset(s, 0, sizeof(*s));
-    s->n = n;
     for (size_t i = 0; i < sizeof(sec) / sizeof(sec[0]); i++) {
         size_t size;
         const void *p = ckpt_get(k, sec[i].name, &size);
@@ -399,7 +366,7 @@ long replay_load(struct replay *r, const char *path, uint64_t *env_steps, char *
         return -EPROTO;
     }
     uint64_t meta[REPLAY_META];
-    struct replay_snapshot s;
+    struct rows s;
     long rc = ckpt_read(k, "meta", meta, sizeof(meta), e, sizeof(e));
     if (!rc && (meta[0] != (uint64_t)r->O || meta[1] != (uint64_t)r->D)) {
         snprintf(e, sizeof(e), "dimensions obs %llu act %llu, this run has %d and %d",
@@ -434,7 +401,7 @@ long replay_load(struct replay *r, const char *path, uint64_t *env_steps, char *
         return -EBUSY;
     }
     for (long j = 0; j < keep; j++)
-        move_row(r, j, &s, skip + j, true);
+        copy_step(&s, skip + j, &r->d, j, (size_t)r->O, (size_t)r->D);
     r->size = keep;
     r->head = keep % r->cap;
     r->inserted = meta[3];
