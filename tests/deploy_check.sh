@@ -1,4 +1,4 @@
-# deploy_check.sh — shared by tests/integ_compose.sh and tests/integ_k8s.sh (sourced, bash):
+# deploy_check.sh — shared by the tests/integ_*.sh scripts (sourced, bash):
 # check counters and summary, a temp dir removed on exit, tests/yamlflat.c built into it, and
 # the container-command check: a command's binary must be one of ours and the binary must
 # accept its flags and config file (`BIN FLAGS --help` exits 0; an unknown key exits 2), and
@@ -16,6 +16,20 @@ check() { # check NAME COMMAND...: one check, passes when the command succeeds
     local _what=$1
     shift
     if "$@"; then ok "$_what"; else bad "$_what"; fi
+}
+# free_ports N: the first of N consecutive free loopback ports (one answering on 127.0.0.1 is
+# taken), from a random start
+free_ports() {
+    local p i
+    for _ in $(seq 1 50); do
+        p=$((20000 + RANDOM % 30000))
+        for i in $(seq 0 $(($1 - 1))); do
+            (exec 3<>"/dev/tcp/127.0.0.1/$((p + i))") 2>/dev/null && continue 2
+        done
+        echo "$p"
+        return
+    done
+    echo 24680
 }
 dc_finish() {
     echo "$dc_name: $dc_passed passed, $dc_failed failed"

@@ -23,20 +23,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# four free loopback ports in a row (a port answering on 127.0.0.1 is taken)
-free4() {
-    local p i
-    for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 30000))
-        for i in 0 1 2 3; do
-            (exec 3<>"/dev/tcp/127.0.0.1/$((p + i))") 2>/dev/null && continue 2
-        done
-        echo "$p"
-        return
-    done
-    echo 24680
-}
-p=$(free4)
+p=$(free_ports 4)
 ports="--control-port=$p --data-port=$((p + 1)) --params-port=$((p + 2)) --stats=127.0.0.1:$((p + 3))"
 tiny="--algo=sac --env=hopper --actors=1 --num-envs=2 --sac-hidden=32 --warmup-steps=500
       --min-replay=500 --segment-len=32 --eval-every=1000 --eval-episodes=2 --checkpoint-secs=2

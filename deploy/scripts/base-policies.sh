@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # base-policies.sh — make the shipped base policies (deploy/policies/<task>.rldt) end to end:
-#   1. SAC (rldt run --algo=sac), its checkpoints evaluated as they appear (rldt eval
-#      --deterministic); the first one whose mean return lies in the task's D4RL-medium band
+#   1. SAC (rldt run --algo=sac), its checkpoints evaluated as they appear (rldt eval, see
+#      SELECT_<task>); the first one whose mean return lies in the task's D4RL-medium band
 #      is kept as medium.rldt and a SAC run this script started is stopped there;
 #   2. rldt collect: COLLECT_STEPS env steps of that policy, stochastic (medium.dset);
 #   3. rldt pretrain: conditional flow matching on it (flow.rldt, EMA weights, loss curve);
@@ -17,6 +17,8 @@
 #   SAC_RUN_<task>     an existing SAC run directory to watch instead of starting one
 #                      (e.g. SAC_RUN_hopper=runs/sac-hopper-1m); it is never stopped by us
 #   SAC_STEPS [1000000] SAC_CKPT_SECS [60] SAC_ARGS [] extra flags for rldt run
+#   PORT_BASE [5600] the SAC runs' sockets: PORT_BASE + 10*i .. +3 for the i-th task of
+#                    hopper walker2d halfcheetah (away from the defaults a run may be using)
 #   COLLECT_STEPS [1000000] PRETRAIN_STEPS [40000] PRETRAIN_ARGS [] EVAL_EPISODES [10]
 #   FINAL_EPISODES [20] POLL_SECS [30] STALE_SECS [1200] (a watched run with no new
 #   checkpoint for this long counts as finished)
@@ -33,6 +35,7 @@ OUT=${OUT:-deploy/policies}
 SAC_STEPS=${SAC_STEPS:-1000000}
 SAC_CKPT_SECS=${SAC_CKPT_SECS:-60}
 SAC_ARGS=${SAC_ARGS:-}
+PORT_BASE=${PORT_BASE:-5600}
 COLLECT_STEPS=${COLLECT_STEPS:-1000000}
 PRETRAIN_STEPS=${PRETRAIN_STEPS:-40000}
 PRETRAIN_ARGS=${PRETRAIN_ARGS:-}
@@ -102,7 +105,7 @@ ports() {
         [ "$t" = "$1" ] && break
         i=$((i + 1))
     done
-    local p=$((5600 + 10 * i))
+    local p=$((PORT_BASE + 10 * i))
     echo "--control-port=$p --data-port=$((p + 1)) --params-port=$((p + 2)) --stats=127.0.0.1:$((p + 3))"
 }
 
