@@ -18,6 +18,7 @@ static const struct target targets[] = {
     {"learner", bench_learner, "training updates/s and GFLOP/s vs raw sgemm (--algo=sac)"},
     {"ingest", bench_ingest, "chunk steps/s a learner stores vs raw ZeroMQ, same message size"},
     {"actor", bench_actor, "actor env steps/s with the flow policy vs 1/(physics + FLOPs/sgemm)"},
+    {"replay", bench_replay, "replay save/load (checkpoint, --resume) vs raw write+fsync/read"},
 };
 
 int cmd_bench(int argc, char **argv)

@@ -22,5 +22,6 @@ int bench_env(int argc, char **argv);
 int bench_learner(int argc, char **argv);
 int bench_ingest(int argc, char **argv);
 int bench_actor(int argc, char **argv);
+int bench_replay(int argc, char **argv);
 
 #endif
