@@ -137,4 +137,12 @@ launcher=""
 check "... after a final checkpoint" grep -q "stopping on signal: final checkpoint" "$run2/log.txt"
 check "... and leaves no rldt process of the run" eval '! pgrep -f "$run2" >/dev/null'
 
+# ---- the replay file's benchmark (what the resume above relies on), at toy size ----
+"$bin/rldt" bench replay --replay-size=5000 --run-dir="$tmp" >"$tmp/out6" 2>&1
+rc=$?
+check "rldt bench replay runs (status $rc)" test "$rc" = 0
+check "... and prints save and load next to raw file I/O" \
+    eval 'grep -q "^save .* vs raw write+fsync .* ratio" "$tmp/out6" && grep -q "^load .* vs raw read .* ratio" "$tmp/out6"'
+check "... leaving no file behind" eval '! ls "$tmp"/*bench* >/dev/null 2>&1'
+
 dc_finish
