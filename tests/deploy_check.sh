@@ -37,13 +37,11 @@ dc_finish() {
     exit $?
 }
 
-# dc_init: RLDT_ROOT, bin (the binaries), T (temp dir, removed on exit), yamlflat (built)
-dc_init() {
+# dc_bins: RLDT_ROOT and bin (the binaries, each checked to be built)
+dc_bins() {
     RLDT_ROOT=${RLDT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
     BUILD=${BUILD:-build}
     case $BUILD in /*) bin=$BUILD ;; *) bin=$RLDT_ROOT/$BUILD ;; esac
-    T=$(mktemp -d "${TMPDIR:-/tmp}/rldt-$dc_name.XXXXXX")
-    trap 'rm -rf "$T"' EXIT
     local p
     for p in rldt rldt-learner rldt-actor; do
         if [ ! -x "$bin/$p" ]; then
@@ -51,6 +49,13 @@ dc_init() {
             dc_finish
         fi
     done
+}
+
+# dc_init: dc_bins, T (temp dir, removed on exit), yamlflat (built)
+dc_init() {
+    dc_bins
+    T=$(mktemp -d "${TMPDIR:-/tmp}/rldt-$dc_name.XXXXXX")
+    trap 'rm -rf "$T"' EXIT
     yamlflat=$T/yamlflat
     if ! ${CC:-cc} -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wformat=2 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 \

@@ -6,12 +6,8 @@
 # rerun does nothing; a task without a band is refused; the stochastic selection mode is used
 # when asked. Prints "integ_base: N passed, N failed".
 dc_name=integ_base
-. "$(dirname "$0")/deploy_check.sh" # check / ok / bad, free_ports and dc_finish
-root=${RLDT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-bin=$root/${BUILD:-build}
-for b in rldt rldt-learner rldt-actor; do
-    [ -x "$bin/$b" ] || { bad "$bin/$b is built"; dc_finish; }
-done
+. "$(dirname "$0")/deploy_check.sh" # check / ok / bad, free_ports, dc_bins and dc_finish
+dc_bins # RLDT_ROOT, bin
 tmp=$(mktemp -d /tmp/rldt-base-XXXXXX)
 cleanup() {
     [ -n "${KEEP:-}" ] && { echo "kept $tmp"; return; }
@@ -20,7 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-script=$root/deploy/scripts/base-policies.sh
+script=$RLDT_ROOT/deploy/scripts/base-policies.sh
 export RLDT=$bin/rldt TINY=1 WORK=$tmp/work
 # the hopper slot of the script's ports: PORT_BASE .. +3
 PORT_BASE=$(free_ports 4)

@@ -6,12 +6,8 @@
 # replay; rows written after the checkpoint moved aside), a damaged replay file survived, and
 # Ctrl-C (SIGINT) mid-run: a final checkpoint and a clean exit. Prints "integ_run: N passed, N failed".
 dc_name=integ_run
-. "$(dirname "$0")/deploy_check.sh" # check / ok / bad and dc_finish
-root=${RLDT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-bin=$root/${BUILD:-build}
-for b in rldt rldt-learner rldt-actor; do
-    [ -x "$bin/$b" ] || { bad "$bin/$b is built"; dc_finish; }
-done
+. "$(dirname "$0")/deploy_check.sh" # check / ok / bad, free_ports, dc_bins and dc_finish
+dc_bins # RLDT_ROOT, bin
 tmp=$(mktemp -d /tmp/rldt-run-XXXXXX)
 launcher=""
 cleanup() {
