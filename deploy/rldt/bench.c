@@ -2,6 +2,7 @@
  * bench.c — `rldt bench <target>`: dispatch to one benchmark.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "deploy/rldt/cmd.h"
@@ -20,6 +21,18 @@ static const struct target targets[] = {
     {"actor", bench_actor, "actor env steps/s with the flow policy vs 1/(physics + FLOPs/sgemm)"},
     {"replay", bench_replay, "replay save/load (checkpoint, --resume) vs raw write+fsync/read"},
 };
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double bench_median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(double), cmp_double);
+    return v[n / 2];
+}
 
 int cmd_bench(int argc, char **argv)
 {

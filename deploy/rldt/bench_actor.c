@@ -112,12 +112,6 @@ static double run_actor(struct bench_run *b, double secs, double *flops_per_step
     return steps / (t - t0);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static int setup(struct bench_run *b, const struct rl_config *c, int M, char *err, size_t errlen)
 {
     struct vecenv_config vc;
@@ -182,16 +176,15 @@ static int bench_one(const struct rl_config *c, int M, double peak)
         best = RL_MAX(best, rate);
         phys_best = RL_MIN(phys_best, phys);
     }
-    qsort(ratio, ROUNDS, sizeof(double), cmp_double);
+    double med = bench_median(ratio, ROUNDS);
     long rss1 = rss_kb();
     int W = c->flow_hidden;
     double same = sgemm_rate(M, W, W, c->secs / 10);
     double ceil_peak = 1.0 / (phys_best + fl / (peak * 1e9));
     double ceil_same = 1.0 / (phys_best + fl / (same * 1e9));
     printf("%5d %10.0f %9.1f %9.2f %10.0f %7.2f %9.1f %10.0f %7.2f %9.1f %9.1f %9ld\n", M, best,
-           phys_best * 1e6, fl / 1e6, ceil_peak, ratio[ROUNDS / 2], same, ceil_same,
-           best / ceil_same, (double)(rss1 - rss0) / M, (double)(b.rss_env - rss0) / M,
-           rss1 - b.rss_env);
+           phys_best * 1e6, fl / 1e6, ceil_peak, med, same, ceil_same, best / ceil_same,
+           (double)(rss1 - rss0) / M, (double)(b.rss_env - rss0) / M, rss1 - b.rss_env);
     teardown(&b);
     return 0;
 }

@@ -68,12 +68,6 @@ static double run_raw(const mjModel *m, mjData **d, int M, int frame_skip, long 
     return steps / (t - t0);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static int bench(const struct rl_config *c, struct vecenv *v)
 {
     const struct env_model *em = vecenv_model(v);
@@ -111,8 +105,7 @@ static int bench(const struct rl_config *c, struct vecenv *v)
         best_raw = RL_MAX(best_raw, raw);
         ratio[round] = raw / vec;
     }
-    qsort(ratio, BENCH_ROUNDS, sizeof(double), cmp_double);
-    double med = ratio[BENCH_ROUNDS / 2];
+    double med = bench_median(ratio, BENCH_ROUNDS);
     printf("bench env %s: num_envs=%d chunk=%d frame_skip=%d secs=%g (%d paired rounds)\n", c->env,
            M, vecenv_chunk(v), fs, c->secs, BENCH_ROUNDS);
     printf("  vecenv        %10.0f env steps/s   (best round; mean episode %.1f steps)\n", best_vec,

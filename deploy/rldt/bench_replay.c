@@ -21,12 +21,6 @@
 
 #define ROUNDS 3
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 // fill r to capacity with segments of T chunk steps of random numbers
 static void fill(struct replay *r, int O, int D, int T, uint64_t seed)
 {
@@ -169,11 +163,8 @@ int bench_replay(int argc, char **argv)
         }
     }
     if (!rc) {
-        qsort(save, ROUNDS, sizeof(double), cmp_double);
-        qsort(load, ROUNDS, sizeof(double), cmp_double);
-        qsort(wr, ROUNDS, sizeof(double), cmp_double);
-        qsort(rd, ROUNDS, sizeof(double), cmp_double);
-        double s = save[ROUNDS / 2], l = load[ROUNDS / 2], w = wr[ROUNDS / 2], q = rd[ROUNDS / 2];
+        double s = bench_median(save, ROUNDS), l = bench_median(load, ROUNDS);
+        double w = bench_median(wr, ROUNDS), q = bench_median(rd, ROUNDS);
         printf("file %.1f MB (%.0f bytes per step)\n", bytes / 1e6, (double)bytes / replay_size(r));
         printf("save %.2f s  vs raw write+fsync %.2f s: ratio %.2f (raw time / save time)\n", s, w,
                w / s);
