@@ -22,6 +22,7 @@ struct rl_config {
     // [run]
     char algo[32];
     char env[32];
+    char task_plugin[CONFIG_STR];
     int64_t seed;
     int64_t max_env_steps;
     char run_dir[CONFIG_STR];
