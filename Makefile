@@ -14,7 +14,8 @@ WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing
            -Wformat=2 -Wno-format-nonliteral
 FINAL_CFLAGS := $(CFLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
            -I. -I$(BUILD)/gen $(PKG_CFLAGS) $(EXTRA_CFLAGS)
-FINAL_LDFLAGS := $(LDFLAGS) $(EXTRA_LDFLAGS)
+# -rdynamic: task plug-ins (dlopen) call the programs' own functions (common/rng.h)
+FINAL_LDFLAGS := $(LDFLAGS) $(EXTRA_LDFLAGS) -rdynamic
 # PLplot draws curve.png (common/curve.c); as-needed: only binaries that call it depend on it
 LIBS    := $(PKG_LIBS) -lmujoco -linih -lhttp_parser -lpthread -lm \
            -Wl,--as-needed -lplplot -Wl,--no-as-needed
@@ -46,10 +47,12 @@ ifneq ($(wildcard learner/main.c),)
 PROGS += $(BUILD)/rldt-learner
 endif
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+# the example task plug-in (and a copy built for another plug-in ABI, for the refusal test)
+PLUGINS := $(BUILD)/tests/task_plugin_example.so $(BUILD)/tests/task_plugin_badabi.so
 
 .SECONDARY:
 .PHONY: all deps test check san run bench format lint clean base-policies
-all: $(PROGS) $(TESTS)
+all: $(PROGS) $(TESTS) $(PLUGINS)
 
 deps:
 	@./deploy/install-deps.sh
@@ -96,6 +99,13 @@ $(BUILD)/rldt-learner: $(call obj,learner/main.c) $(ALL_LIBS)
 	$(link)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(ALL_LIBS)
 	$(link)
+$(BUILD)/tests/task_plugin_example.so: tests/task_plugin_example.c | $(GEN_HDR)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(FINAL_CFLAGS) -fPIC -shared -MMD -MP $< -o $@
+$(BUILD)/tests/task_plugin_badabi.so: tests/task_plugin_example.c | $(GEN_HDR)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(FINAL_CFLAGS) -DTASK_EXAMPLE_BAD_ABI -fPIC -shared $< -o $@
 
 # ---- user targets --------------------------------------------------------------------------
 # test and run install packages first, then build with a fresh make (so pkg-config sees them).

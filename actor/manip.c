@@ -57,13 +57,14 @@ static int need(const mjModel *m, int type, const char *name, char *err, size_t 
 // grip_x, grip_y, grip_z must be consecutive slides (one dof each), driven by actuators 0..3
 static int bind_gripper(const mjModel *m, int *ids, char *err, size_t errlen)
 {
-    int jx = need(m, mjOBJ_JOINT, "grip_x", err, errlen);
-    int jz = need(m, mjOBJ_JOINT, "grip_z", err, errlen);
-    int jf = need(m, mjOBJ_JOINT, "finger_l", err, errlen);
-    ids[ID_GRIP] = need(m, mjOBJ_SITE, "grip", err, errlen);
-    ids[ID_PAD_L] = need(m, mjOBJ_GEOM, "pad_l", err, errlen);
-    ids[ID_PAD_R] = need(m, mjOBJ_GEOM, "pad_r", err, errlen);
-    if (jx < 0 || jz < 0 || jf < 0 || ids[ID_GRIP] < 0 || ids[ID_PAD_L] < 0 || ids[ID_PAD_R] < 0)
+    int jx, jz, jf;
+    // stop at the first missing part, so err names it
+    if ((jx = need(m, mjOBJ_JOINT, "grip_x", err, errlen)) < 0 ||
+        (jz = need(m, mjOBJ_JOINT, "grip_z", err, errlen)) < 0 ||
+        (jf = need(m, mjOBJ_JOINT, "finger_l", err, errlen)) < 0 ||
+        (ids[ID_GRIP] = need(m, mjOBJ_SITE, "grip", err, errlen)) < 0 ||
+        (ids[ID_PAD_L] = need(m, mjOBJ_GEOM, "pad_l", err, errlen)) < 0 ||
+        (ids[ID_PAD_R] = need(m, mjOBJ_GEOM, "pad_r", err, errlen)) < 0)
         return -EINVAL;
     if (jz != jx + 2 || m->jnt_type[jx] != mjJNT_SLIDE || m->jnt_type[jx + 1] != mjJNT_SLIDE ||
         m->jnt_type[jz] != mjJNT_SLIDE) {
@@ -88,10 +89,10 @@ static int manip_bind(const struct env_task *t, const mjModel *m, int *ids, char
     if (bind_gripper(m, ids, err, errlen) < 0)
         return -EINVAL;
     for (int k = 0; k < p->nobj; k++) {
-        int b = need(m, mjOBJ_BODY, p->body[k], err, errlen);
-        int j = need(m, mjOBJ_JOINT, p->body[k], err, errlen);
-        int g = need(m, mjOBJ_GEOM, p->grasp[k], err, errlen);
-        if (b < 0 || j < 0 || g < 0)
+        int b, j, g;
+        if ((b = need(m, mjOBJ_BODY, p->body[k], err, errlen)) < 0 ||
+            (j = need(m, mjOBJ_JOINT, p->body[k], err, errlen)) < 0 ||
+            (g = need(m, mjOBJ_GEOM, p->grasp[k], err, errlen)) < 0)
             return -EINVAL;
         if (m->jnt_type[j] != mjJNT_FREE) {
             snprintf(err, errlen, "joint '%s' must be a free joint", p->body[k]);

@@ -1,7 +1,7 @@
 /*
  * eval.c — `rldt eval`: run a policy for N episodes on a task and print mean/std of return and
- * length (text, or one JSON line with --json). Policies: random (uniform in [-1, 1]) and zero;
- * checkpoint files come with the policy issues.
+ * length and the success rate with its 95% interval (text, or one JSON line with --json). Policies:
+ * random (uniform in [-1, 1]) and zero; checkpoint files come with the policy issues.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,7 +15,8 @@
 
 #define EVAL_USAGE                                                                                 \
     "rldt eval [--env=TASK] [--policy=random|zero] [--episodes=N] [--seed=N] [--num-envs=M]\n"     \
-    "          [--chunk=H] [--max-episode-steps=T] [--model-file=FILE] [--json]"
+    "          [--chunk=H] [--max-episode-steps=T] [--model-file=FILE] [--task-plugin=FILE.so]\n"  \
+    "          [--json]"
 
 // the random policy's rng stream, apart from the env streams 0..M-1
 #define EVAL_POLICY_STREAM (1ull << 40)
@@ -26,6 +27,8 @@ static void print_text(const struct rl_config *c, const struct rollout_stats *st
            st->episodes, (long long)c->seed, c->num_envs, c->chunk);
     printf("return  mean %.3f  std %.3f\n", st->return_mean, st->return_std);
     printf("length  mean %.2f  std %.2f\n", st->length_mean, st->length_std);
+    printf("success %ld/%d  rate %.3f  95%% interval [%.3f, %.3f]\n", st->successes, st->episodes,
+           st->success_rate, st->success_lo, st->success_hi);
     printf("terminated %ld/%d  nonfinite %ld  env_steps %ld  %.0f env steps/s\n", st->terminated,
            st->episodes, st->nonfinite, st->env_steps,
            st->secs > 0 ? st->env_steps / st->secs : 0.0);
@@ -35,9 +38,11 @@ static void print_json(const struct rl_config *c, const struct rollout_stats *st
 {
     printf("{\"return_mean\":%.6f,\"return_std\":%.6f,\"length_mean\":%.4f,\"episodes\":%d,"
            "\"length_std\":%.4f,\"env\":\"%s\",\"policy\":\"%s\",\"seed\":%lld,"
-           "\"terminated\":%ld,\"nonfinite\":%ld,\"env_steps\":%ld,\"secs\":%.4f}\n",
+           "\"terminated\":%ld,\"nonfinite\":%ld,\"env_steps\":%ld,\"secs\":%.4f,"
+           "\"successes\":%ld,\"success_rate\":%.6f,\"success_ci95\":[%.6f,%.6f]}\n",
            st->return_mean, st->return_std, st->length_mean, st->episodes, st->length_std, c->env,
-           c->policy, (long long)c->seed, st->terminated, st->nonfinite, st->env_steps, st->secs);
+           c->policy, (long long)c->seed, st->terminated, st->nonfinite, st->env_steps, st->secs,
+           st->successes, st->success_rate, st->success_lo, st->success_hi);
 }
 
 // a checkpoint policy as a rollout callback
