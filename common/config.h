@@ -91,6 +91,7 @@ struct rl_config {
     char dataset[CONFIG_STR];
     char out[CONFIG_STR];
     int64_t collect_steps;
+    double demo_noise;
     int64_t pretrain_steps;
     int pretrain_batch;
     double pretrain_lr;

@@ -131,6 +131,8 @@ const struct config_key config_keys[] = {
       "output file (collect: dataset; pretrain: policy checkpoint)"),
     K("pretrain", collect_steps, CONFIG_T_I64, 1, 1e10, "1000000", NULL,
       "environment steps `rldt collect` records (--steps=N is short for it)"),
+    K("pretrain", demo_noise, CONFIG_T_DBL, 0, 2, "0.3", NULL,
+      "`rldt demo`: std of the Gaussian noise on each scripted action (then clipped to [-1, 1])"),
     K("pretrain", pretrain_steps, CONFIG_T_I64, 1, 1e10, "40000", NULL,
       "conditional flow matching gradient steps"),
     K("pretrain", pretrain_batch, CONFIG_T_INT, 1, 65536, "256", NULL,

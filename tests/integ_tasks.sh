@@ -2,7 +2,8 @@
 # integ_tasks.sh — tasks through the `rldt` tool: the example plug-in task
 # (tests/task_plugin_example.c, built by make as build/tests/task_plugin_example.so) loads and
 # runs through `rldt eval`; bad plug-ins and unknown tasks are refused with exit 2 and a reason;
-# the random policy's success rate on lift (100 episodes, JSON) is near 0 with its interval.
+# the random policy's success rate on lift (100 episodes, JSON) is near 0 with its interval;
+# `rldt demo` records labelled scripted demonstrations.
 # Prints "integ_tasks: N passed, N failed".
 dc_name=integ_tasks
 . "$(dirname "$0")/deploy_check.sh" # check / ok / bad, dc_bins and dc_finish
@@ -59,4 +60,23 @@ check "... prints success_rate near 0 (${rate:-?}) with a 95% interval" \
     eval 'awk -v r="${rate:-1}" "BEGIN { exit !(r < 0.05) }" &&
         grep -q "\"success_ci95\":\[0\.0*,0\.0[0-9]*\]" "$tmp/lift.json"'
 check "... over 200-step episodes" test "$(jnum "$tmp/lift.json" length_mean)" = 200.0000
+
+# scripted demonstrations: noise-free stack demos succeed and use every strategy; the file
+# verifies and carries the labels
+"$bin/rldt" demo --env=stack --episodes=12 --demo-noise=0 --num-envs=4 --out="$tmp/s.dset" \
+    >"$tmp/demo.out" 2>&1
+rc=$?
+check "rldt demo --env=stack --episodes=12 records a dataset (exit $rc)" test "$rc" = 0
+"$bin/rldt" dataset-info --json "$tmp/s.dset" >"$tmp/s.json" 2>&1
+check "... that verifies (rldt dataset-info)" test $? = 0
+succ=$(jnum "$tmp/s.json" successes)
+check "... with 12 labelled episodes, >= 11 successful (${succ:-?})" \
+    eval 'test "$(jnum "$tmp/s.json" labelled)" = 12 && test "${succ:-0}" -ge 11'
+strat=$(sed -nE 's/.*"strategy":\[([0-9]+),([0-9]+),([0-9]+),.*/\1 \2 \3/p' "$tmp/s.json")
+check "... using each of the 3 strategies (${strat:-?})" \
+    eval '[ -n "$strat" ] && ! echo " $strat " | grep -q " 0 "'
+"$bin/rldt" demo --env=hopper --episodes=2 --out="$tmp/h.dset" >/dev/null 2>"$tmp/h.err"
+rc=$?
+check "rldt demo refuses a task without a demonstrator (exit $rc)" \
+    eval 'test "$rc" = 2 && ! test -e "$tmp/h.dset"'
 dc_finish

@@ -12,6 +12,7 @@ int cmd_config(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 int cmd_dataset_info(int argc, char **argv);
 int cmd_pretrain(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);

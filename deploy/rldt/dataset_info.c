@@ -35,9 +35,14 @@ static void print_text(const char *path, const struct dataset *d, const struct d
            d->n, st->episodes, st->complete, st->terminated, st->timelimit, st->cut);
     printf("return  mean %.2f  std %.2f  min %.2f  max %.2f  (complete episodes)\n", st->ret_mean,
            st->ret_std, st->ret_min, st->ret_max);
-    if (t)
+    if (t && task_has_score(t))
         printf("D4RL score of the mean return: %.1f\n", task_score(t, st->ret_mean));
     printf("length  mean %.1f  reward per step %.4f\n", st->len_mean, st->rew_mean);
+    if (st->labelled)
+        printf("success %ld of %ld labelled episodes  strategies 0..7: %ld %ld %ld %ld %ld %ld %ld "
+               "%ld\n",
+               st->successes, st->labelled, st->strategy[0], st->strategy[1], st->strategy[2],
+               st->strategy[3], st->strategy[4], st->strategy[5], st->strategy[6], st->strategy[7]);
     if (d->has_bounds)
         print_bounds(d);
     else
@@ -49,10 +54,13 @@ static void print_json(const char *path, const struct dataset *d, const struct d
     printf("{\"file\":\"%s\",\"env\":\"%s\",\"obs_dim\":%d,\"act_dim\":%d,\"steps\":%ld,"
            "\"episodes\":%ld,\"complete\":%ld,\"terminated\":%ld,\"timelimit\":%ld,\"cut\":%ld,"
            "\"return_mean\":%.6f,\"return_std\":%.6f,\"return_min\":%.6f,\"return_max\":%.6f,"
-           "\"length_mean\":%.4f}\n",
+           "\"length_mean\":%.4f,\"labelled\":%ld,\"successes\":%ld,\"strategy\":[%ld,%ld,%ld,"
+           "%ld,%ld,%ld,%ld,%ld]}\n",
            path, d->env, d->obs_dim, d->act_dim, d->n, st->episodes, st->complete, st->terminated,
            st->timelimit, st->cut, st->ret_mean, st->ret_std, st->ret_min, st->ret_max,
-           st->len_mean);
+           st->len_mean, st->labelled, st->successes, st->strategy[0], st->strategy[1],
+           st->strategy[2], st->strategy[3], st->strategy[4], st->strategy[5], st->strategy[6],
+           st->strategy[7]);
 }
 
 int cmd_dataset_info(int argc, char **argv)

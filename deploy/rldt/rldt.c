@@ -15,11 +15,14 @@ struct command {
 static const struct command commands[] = {
     {"run", cmd_run, "train: one learner and N actors on this machine, with live progress"},
     {"config", cmd_config, "print the resolved configuration as an INI file (all keys, with help)"},
-    {"eval", cmd_eval, "evaluate a policy on a task: mean/std of return and length"},
+    {"eval", cmd_eval, "evaluate a policy on a task: mean/std of return and length, success rate"},
     {"top", cmd_top, "live view of a learner's stats socket (--stats=ADDR:PORT, --once)"},
     {"plot", cmd_plot, "redraw RUN_DIR/curve.png: eval return vs env steps and wall-clock"},
     {"collect", cmd_collect,
      "roll out a policy and record a dataset file (--policy, --steps, --out)"},
+    {"demo", cmd_demo,
+     "record scripted demonstrations of lift/stack/peg (--episodes, --out), labelled by "
+     "success and strategy"},
     {"dataset-info", cmd_dataset_info, "verify and summarise a dataset file"},
     {"pretrain", cmd_pretrain, "pre-train a flow policy on a dataset by conditional flow matching"},
     {"keygen", cmd_keygen, "write a CURVE key pair (NAME.key, NAME.pub) for auth = curve"},
