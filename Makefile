@@ -102,10 +102,10 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(ALL_LIBS)
 $(BUILD)/tests/task_plugin_example.so: tests/task_plugin_example.c | $(GEN_HDR)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(FINAL_CFLAGS) -fPIC -shared -MMD -MP $< -o $@
+	$(Q)$(CC) $(FINAL_CFLAGS) -fPIC -shared -MMD -MP $< -o $@ -lmujoco
 $(BUILD)/tests/task_plugin_badabi.so: tests/task_plugin_example.c | $(GEN_HDR)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(FINAL_CFLAGS) -DTASK_EXAMPLE_BAD_ABI -fPIC -shared $< -o $@
+	$(Q)$(CC) $(FINAL_CFLAGS) -DTASK_EXAMPLE_BAD_ABI -fPIC -shared $< -o $@ -lmujoco
 
 # ---- user targets --------------------------------------------------------------------------
 # test and run install packages first, then build with a fresh make (so pkg-config sees them).

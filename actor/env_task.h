@@ -62,8 +62,9 @@ struct env_task {
     /* Write the observation (obs_dim floats). */
     void (*observe)(const struct env_task_ctx *c, float *obs);
     /*
-     * Reward of the step just simulated; qpos_before is qpos before it. May fill the reward
-     * decomposition of info. NULL hook: sparse, 1 on success, else 0.
+     * Reward of the step just simulated; qpos_before holds the first min(nq, 64) entries of
+     * qpos before it. May fill the reward decomposition of info. NULL hook: sparse, 1 on
+     * success, else 0.
      */
     double (*reward)(const struct env_task_ctx *c, const double *qpos_before, const float *action,
                      struct env_step_info *info);

@@ -118,6 +118,8 @@ static void segment_to_pb(const struct wire_segment *s, Rldt__Segment *p)
     RL_ASSERT(s->episode_len || s->n_episodes == 0);
     p->n_episode_len = s->n_episodes;
     p->episode_len = s->n_episodes ? (uint32_t *)s->episode_len : NULL;
+    p->episode_success.len = s->episode_success ? s->n_episodes : 0;
+    p->episode_success.data = p->episode_success.len ? (uint8_t *)s->episode_success : NULL;
 }
 
 static void params_to_pb(const struct wire_params *s, Rldt__Params *p)
@@ -208,6 +210,7 @@ static void control_to_pb(const struct wire_msg *m, union pb_body *b, Rldt__Enve
         b->eval_report.return_std = r->return_std;
         b->eval_report.length_mean = r->length_mean;
         b->eval_report.episodes = r->episodes;
+        b->eval_report.successes = r->successes;
         e->body_case = RLDT__ENVELOPE__BODY_EVAL_REPORT;
         e->eval_report = &b->eval_report;
         break;
@@ -290,7 +293,7 @@ size_t wire_segment_bound(uint32_t T, uint32_t obs_dim, uint32_t D, uint32_t n_e
 {
     size_t t = T;
     size_t floats = (t + 1) * obs_dim + t * D + t + n_episodes;
-    return 16 + 17 * 12 + 4 * floats + 5 * t + 2 * t + 5 * (size_t)n_episodes;
+    return 16 + 18 * 12 + 4 * floats + 5 * t + 2 * t + 6 * (size_t)n_episodes;
 }
 
 size_t wire_params_bound(size_t n_weights, uint32_t obs_dim, uint32_t act_dim)
@@ -325,6 +328,7 @@ static int segment_from_pb(const Rldt__Segment *p, struct wire_segment *s, char 
         .n_episodes = (uint32_t)RL_MIN(p->n_episode_return, UINT32_MAX),
         .episode_return = p->episode_return,
         .episode_len = p->episode_len,
+        .episode_success = p->episode_success.len ? p->episode_success.data : NULL,
     };
     if ((rc = wire_seg_dims(s, err, errlen)))
         return rc;
@@ -341,6 +345,9 @@ static int segment_from_pb(const Rldt__Segment *p, struct wire_segment *s, char 
     if (p->n_episode_len != p->n_episode_return)
         return BAD("segment: %zu episode returns but %zu lengths", p->n_episode_return,
                    p->n_episode_len);
+    if (p->episode_success.len && p->episode_success.len != p->n_episode_return)
+        return BAD("segment: %zu episode returns but %zu success flags", p->n_episode_return,
+                   p->episode_success.len);
     return 0;
 }
 
@@ -405,8 +412,8 @@ static void control_from_pb(const Rldt__Envelope *e, struct wire_msg *m)
         const Rldt__EvalReport *p = e->eval_report;
         m->type = WIRE_EVAL_REPORT;
         m->eval_report = (struct wire_eval_report){
-            p->actor_id,    p->run_epoch,  p->policy_version, p->env_steps,
-            p->return_mean, p->return_std, p->length_mean,    p->episodes};
+            p->actor_id,   p->run_epoch,   p->policy_version, p->env_steps, p->return_mean,
+            p->return_std, p->length_mean, p->episodes,       p->successes};
         break;
     }
     case RLDT__ENVELOPE__BODY_BYE:

@@ -3,7 +3,8 @@
 # (tests/task_plugin_example.c, built by make as build/tests/task_plugin_example.so) loads and
 # runs through `rldt eval`; bad plug-ins and unknown tasks are refused with exit 2 and a reason;
 # the random policy's success rate on lift (100 episodes, JSON) is near 0 with its interval;
-# `rldt demo` records labelled scripted demonstrations.
+# `rldt demo` records labelled scripted demonstrations; `rldt run` on the plug-in task carries
+# the success rate into eval.csv, the learner log and TensorBoard.
 # Prints "integ_tasks: N passed, N failed".
 dc_name=integ_tasks
 . "$(dirname "$0")/deploy_check.sh" # check / ok / bad, dc_bins and dc_finish
@@ -79,4 +80,25 @@ check "... using each of the 3 strategies (${strat:-?})" \
 rc=$?
 check "rldt demo refuses a task without a demonstrator (exit $rc)" \
     eval 'test "$rc" = 2 && ! test -e "$tmp/h.dset"'
+
+# a whole run on the plug-in task: learner and actors load it from the run's config; the
+# evaluations' success rate reaches eval.csv and the TensorBoard event file
+p=$(free_ports 4)
+run=$tmp/run
+timeout 120 "$bin/rldt" run --algo=sac --task-plugin="$so" --env=reach1d --actors=1 \
+    --num-envs=2 --sac-hidden=32 --warmup-steps=500 --min-replay=500 --segment-len=32 \
+    --eval-every=1000 --eval-episodes=10 --checkpoint-secs=2 --metrics-secs=1 --seed=3 \
+    --control-port="$p" --data-port=$((p + 1)) --params-port=$((p + 2)) \
+    --stats=127.0.0.1:$((p + 3)) --max-env-steps=3000 --run-dir="$run" >"$tmp/run.out" 2>&1
+rc=$?
+check "rldt run on the plug-in task ends with status 0 (got $rc)" test "$rc" = 0
+check "eval.csv has a success_rate column" \
+    eval 'head -n 1 "$run/eval.csv" | grep -q ",success_rate$"'
+rows=$(awk -F, 'NR > 1 && NF == 7 && $7 >= 0 && $7 <= 1' "$run/eval.csv" | wc -l)
+check "... filled in every row ($rows rows, the final evaluation included)" \
+    eval 'test "$rows" -ge 2 && test "$rows" = "$(($(wc -l <"$run/eval.csv") - 1))"'
+check "the learner logs the evaluations' successes" \
+    grep -q "success [0-9]* over 10 episodes" "$run/log.txt"
+check "the TensorBoard event file carries eval_success_rate" \
+    eval 'grep -q eval_success_rate "$run"/events.out.tfevents.*'
 dc_finish

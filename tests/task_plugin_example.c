@@ -4,7 +4,7 @@
  *
  * Build it as a shared object against the rldt headers, then name it at run time:
  *
- *     cc -shared -fPIC -I. tests/task_plugin_example.c -o reach1d.so
+ *     cc -shared -fPIC -I. tests/task_plugin_example.c -o reach1d.so -lmujoco
  *     rldt eval --task-plugin=./reach1d.so --env=reach1d --policy=random --episodes=20
  *
  * The object exports one symbol, `rldt_task` (actor/env_task.h). The hooks may call MuJoCo and

@@ -107,6 +107,48 @@ static void test_plugin(void)
     env_model_destroy(&m);
 }
 
+// the same controller as a rollout policy (chunk 1): obs (M, 3) -> actions (M, 1)
+static int pd_act(void *ctx, const float *obs, int num_envs, float *chunks)
+{
+    (void)ctx;
+    for (int i = 0; i < num_envs; i++) {
+        const float *o = obs + 3 * i;
+        chunks[i] = fmaxf(-1, fminf(1, 4 * (o[2] - o[0]) - 0.8f * o[1]));
+    }
+    return 0;
+}
+
+// success flags through vecenv and rollout: every episode succeeds, random ones do less often
+static void test_plugin_rollout(void)
+{
+    struct vecenv_config vc;
+    vecenv_config_default(&vc);
+    vc.task = "reach1d";
+    vc.num_envs = 3;
+    vc.chunk = 1;
+    vc.max_episode_steps = 100;
+    char err[512] = "";
+    struct vecenv *v = vecenv_new(&vc, err, sizeof(err));
+    T_CHECK_MSG(v != NULL, "%s", err);
+    if (!v)
+        return;
+    struct rollout_stats st;
+    T_EQ_INT(rollout_eval(v, pd_act, NULL, 10, NULL, NULL, &st), 0);
+    T_EQ_INT(st.successes, 10);
+    T_EQ_INT(st.terminated, 10);
+    T_NEAR(st.success_rate, 1, 0);
+    T_NEAR(st.return_mean, 1, 0);
+    T_EQ_INT(vecenv_stats(v).successes, 10);
+    struct rollout_random rnd;
+    rollout_random_init(&rnd, v, 1, 99);
+    T_EQ_INT(rollout_eval(v, rollout_random_act, &rnd, 30, NULL, NULL, &st), 0);
+    T_CHECK_MSG(st.successes < 30, "random pushes: %ld/30", st.successes);
+    T_NEAR(st.success_rate, st.successes / 30.0, 1e-12);
+    T_NEAR(st.return_mean, st.success_rate, 1e-12); /* sparse: return = success */
+    T_CHECK(st.success_lo <= st.success_rate && st.success_rate <= st.success_hi);
+    vecenv_destroy(&v);
+}
+
 static void test_bad_plugins(void)
 {
     char so[PATH_MAX], err[512] = "";
@@ -163,6 +205,7 @@ int main(void)
 {
     T_RUN(test_builtin_facts);
     T_RUN(test_plugin);
+    T_RUN(test_plugin_rollout);
     T_RUN(test_bad_plugins);
     T_RUN(test_wilson);
     return T_DONE("task");
