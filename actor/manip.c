@@ -143,15 +143,18 @@ static void manip_reset(struct env_task_ctx *c)
         break;
     case RULE_STACK: {
         double ax = 0, ay = 0, bx = 0, by = 0;
-        // cubes at least 8 cm apart (rejection sampling, bounded; the last draw is kept apart)
-        for (int tries = 0; tries < 100; tries++) {
+        // cubes at least 8 cm apart: rejection sampling (a draw fails with p < 0.2)
+        for (int tries = 0; tries < 64; tries++) {
             ax = rng_range(r, -0.12, 0.12);
             ay = rng_range(r, -0.12, 0.12);
             bx = rng_range(r, -0.12, 0.12);
             by = rng_range(r, -0.12, 0.12);
             if (hypot(ax - bx, ay - by) >= 0.08)
                 break;
-            bx = -ax, by = -ay - 0.08 * (ay <= 0 ? -1 : 1);
+        }
+        if (hypot(ax - bx, ay - by) < 0.08) { /* p < 1e-44: B opposite A */
+            bx = -ax;
+            by = ay > 0 ? ay - 0.12 : ay + 0.12;
         }
         place(c, 0, ax, ay, MANIP_HALF, rng_range(r, -0.3, 0.3));
         place(c, 1, bx, by, MANIP_HALF, rng_range(r, -0.3, 0.3));
