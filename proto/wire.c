@@ -571,16 +571,16 @@ int wire_decode(struct wire_decoder *d, const void *buf, size_t len, struct wire
     if (err && errlen)
         err[0] = '\0';
     if (len > d->max_msg)
-        return fail(-EMSGSIZE, err, errlen, "message of %zu bytes exceeds the maximum %zu", len,
-                    d->max_msg);
+        return rl_err(-EMSGSIZE, err, errlen, "message of %zu bytes exceeds the maximum %zu", len,
+                      d->max_msg);
     ARENA_POISON(d->arena, d->used);
     d->used = 0;
     d->overflow = false;
     Rldt__Envelope *e = rldt__envelope__unpack(&d->alloc, len, len ? buf : (const void *)"");
     if (!e) {
         if (d->overflow)
-            return fail(-EMSGSIZE, err, errlen,
-                        "%zu-byte message needs more than %zu bytes to decode", len, d->cap);
+            return rl_err(-EMSGSIZE, err, errlen,
+                          "%zu-byte message needs more than %zu bytes to decode", len, d->cap);
         return BAD("malformed protobuf (%zu bytes)", len);
     }
     unsigned bodies = count_bodies(buf, len);

@@ -115,19 +115,6 @@ static const struct sac *to_csac(const struct algo *a)
     return (const struct sac *)a;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 // ---- create / destroy ----------------------------------------------------------------------
 
 static void sac_destroy(struct algo *a)
@@ -225,30 +212,29 @@ static int build_nets(struct sac *s, const struct rl_config *c, char *err, size_
     return 0;
 
 err_nomem:
-    set_err(err, errlen, "sac: out of memory");
-    return -ENOMEM;
+    return rl_err(-ENOMEM, err, errlen, "sac: out of memory");
 }
 
 static struct algo *sac_create(const struct rl_config *c, const struct algo_dims *d, char *err,
                                size_t errlen)
 {
     if (d->obs_dim < 1 || d->act_dim < 1 || d->chunk < 1 || d->D != d->chunk * d->act_dim) {
-        set_err(err, errlen, "sac: bad dims obs %d act %d chunk %d D %d", d->obs_dim, d->act_dim,
-                d->chunk, d->D);
+        rl_err(0, err, errlen, "sac: bad dims obs %d act %d chunk %d D %d", d->obs_dim, d->act_dim,
+               d->chunk, d->D);
         return NULL;
     }
     if (c->batch_size < 1 || !(c->gamma >= 0 && c->gamma <= 1) || !(c->tau >= 0 && c->tau <= 1)) {
-        set_err(err, errlen, "sac: batch_size %d, gamma %g, tau %g out of range", c->batch_size,
-                c->gamma, c->tau);
+        rl_err(0, err, errlen, "sac: batch_size %d, gamma %g, tau %g out of range", c->batch_size,
+               c->gamma, c->tau);
         return NULL;
     }
     if (!(c->sac_init_alpha > 0) || !isfinite(c->sac_init_alpha)) {
-        set_err(err, errlen, "sac: sac_init_alpha %g must be positive", c->sac_init_alpha);
+        rl_err(0, err, errlen, "sac: sac_init_alpha %g must be positive", c->sac_init_alpha);
         return NULL;
     }
     struct sac *s = calloc(1, sizeof(*s));
     if (!s) {
-        set_err(err, errlen, "sac: out of memory");
+        rl_err(0, err, errlen, "sac: out of memory");
         return NULL;
     }
     s->d = *d;
@@ -265,7 +251,7 @@ static struct algo *sac_create(const struct rl_config *c, const struct algo_dims
     s->log_alpha[0] = (float)log(c->sac_init_alpha);
     rng_init(&s->rng, (uint64_t)c->seed, SAC_STREAM_TRAIN);
     if (alloc_buffers(s)) {
-        set_err(err, errlen, "sac: out of memory");
+        rl_err(0, err, errlen, "sac: out of memory");
         goto err_free;
     }
     if (build_nets(s, c, err, errlen))
@@ -498,21 +484,20 @@ static int check_sections(const struct sac *s, const struct ckpt *c, char *err, 
     if (rc)
         return rc;
     if (got.version != SAC_CKPT_VERSION) {
-        set_err(err, errlen, "sac: checkpoint version %lld, this build reads %d",
-                (long long)got.version, SAC_CKPT_VERSION);
-        return -EPROTO;
+        return rl_err(-EPROTO, err, errlen, "sac: checkpoint version %lld, this build reads %d",
+                      (long long)got.version, SAC_CKPT_VERSION);
     }
     if (got.obs_dim != want.obs_dim || got.act_dim != want.act_dim || got.chunk != want.chunk ||
         got.hidden != want.hidden || got.layers != want.layers ||
         got.actor_hash != want.actor_hash || got.q_hash != want.q_hash) {
-        set_err(err, errlen,
-                "sac: checkpoint nets are obs %lld act %lld chunk %lld hidden %lldx%lld, this "
-                "run has obs %lld act %lld chunk %lld hidden %lldx%lld",
-                (long long)got.obs_dim, (long long)got.act_dim, (long long)got.chunk,
-                (long long)got.hidden, (long long)got.layers, (long long)want.obs_dim,
-                (long long)want.act_dim, (long long)want.chunk, (long long)want.hidden,
-                (long long)want.layers);
-        return -EINVAL;
+        return rl_err(
+            -EINVAL, err, errlen,
+            "sac: checkpoint nets are obs %lld act %lld chunk %lld hidden %lldx%lld, this "
+            "run has obs %lld act %lld chunk %lld hidden %lldx%lld",
+            (long long)got.obs_dim, (long long)got.act_dim, (long long)got.chunk,
+            (long long)got.hidden, (long long)got.layers, (long long)want.obs_dim,
+            (long long)want.act_dim, (long long)want.chunk, (long long)want.hidden,
+            (long long)want.layers);
     }
     size_t have;
     for (int i = 0; i < NET_COUNT + OPT_COUNT + 1; i++) {
@@ -523,19 +508,18 @@ static int check_sections(const struct sac *s, const struct ckpt *c, char *err, 
                       : i < NET_COUNT + OPT_COUNT ? 2 * s->opt[i - NET_COUNT]->n * sizeof(float)
                                                   : sizeof(struct sac_rng_state);
         if (!ckpt_get(c, name, &have)) {
-            set_err(err, errlen, "sac: checkpoint section '%s' is missing", name);
-            return -ENOENT;
+            return rl_err(-ENOENT, err, errlen, "sac: checkpoint section '%s' is missing", name);
         }
         if (have != need) {
-            set_err(err, errlen, "sac: checkpoint section '%s' has %zu bytes, expected %zu", name,
-                    have, need);
-            return -EPROTO;
+            return rl_err(-EPROTO, err, errlen,
+                          "sac: checkpoint section '%s' has %zu bytes, expected %zu", name, have,
+                          need);
         }
     }
     if (!isfinite(got.log_alpha) || got.step < 0) {
-        set_err(err, errlen, "sac: checkpoint has bad state (log_alpha %g, step %lld)",
-                got.log_alpha, (long long)got.step);
-        return -EPROTO;
+        return rl_err(-EPROTO, err, errlen,
+                      "sac: checkpoint has bad state (log_alpha %g, step %lld)", got.log_alpha,
+                      (long long)got.step);
     }
     return 0;
 }
