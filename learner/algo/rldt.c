@@ -418,10 +418,7 @@ static int rldt_save(struct algo *a, struct ckpt_writer *w)
     struct rldt *s = to_rldt(a);
     struct rldt_meta *m = &s->st; /* staged in place: the live state plus the shapes */
     fill_meta(s, m);
-    memset(&s->rng_state, 0, sizeof(s->rng_state));
-    memcpy(s->rng_state.s, s->rng.s, sizeof(s->rng_state.s));
-    s->rng_state.spare = s->rng.spare;
-    s->rng_state.has_spare = s->rng.has_spare;
+    rng_pack(&s->rng, &s->rng_state);
     size_t nf = s->actor->n_params * sizeof(float);
     int rc = ckpt_add(w, "rldt.meta", m, sizeof(*m));
     if (!rc)
@@ -487,7 +484,7 @@ static int check_sections(const struct rldt *s, const struct ckpt *c, struct rld
         rc = check_meta(s, m, err, errlen);
     size_t nf = s->actor->n_params * sizeof(float);
     if (!rc)
-        rc = check_size(c, "rldt.rng", sizeof(struct rldt_rng_state), err, errlen);
+        rc = check_size(c, "rldt.rng", sizeof(struct rng_state), err, errlen);
     if (!rc)
         rc = check_size(c, "rldt.actor", nf, err, errlen);
     if (!rc)
@@ -517,7 +514,7 @@ static int rldt_load(struct algo *a, const struct ckpt *c, char *err, size_t err
     if (rc)
         return rc;
     /* all checked: nothing below fails, so a refused load changes nothing */
-    struct rldt_rng_state rs;
+    struct rng_state rs;
     size_t nf = s->actor->n_params * sizeof(float);
     ckpt_read(c, "rldt.rng", &rs, sizeof(rs), err, errlen);
     ckpt_read(c, "rldt.actor", s->actor->params, nf, err, errlen);
@@ -532,9 +529,7 @@ static int rldt_load(struct algo *a, const struct ckpt *c, char *err, size_t err
         s->st.pool_valid = 0;
         s->st.round_step = 0;
     }
-    memcpy(s->rng.s, rs.s, sizeof(rs.s));
-    s->rng.spare = rs.spare;
-    s->rng.has_spare = (int)rs.has_spare;
+    rng_unpack(&s->rng, &rs);
     return 0;
 }
 

@@ -56,13 +56,6 @@ struct sac_meta {
     double log_alpha;
 };
 
-/* the RNG as a fixed layout without padding */
-struct sac_rng_state {
-    uint64_t s[4];
-    double spare;
-    int64_t has_spare;
-};
-
 struct sac {
     struct algo_dims d;
     int B;
@@ -102,7 +95,7 @@ struct sac {
 
     /* checkpoint staging (borrowed by a ckpt writer until it saves) */
     struct sac_meta meta;
-    struct sac_rng_state rng_state;
+    struct rng_state rng_state;
 };
 
 static struct sac *to_sac(struct algo *a)
@@ -461,10 +454,7 @@ static int sac_save(struct algo *a, struct ckpt_writer *w)
 {
     struct sac *s = to_sac(a);
     fill_meta(s, &s->meta);
-    memset(&s->rng_state, 0, sizeof(s->rng_state));
-    memcpy(s->rng_state.s, s->rng.s, sizeof(s->rng_state.s));
-    s->rng_state.spare = s->rng.spare;
-    s->rng_state.has_spare = s->rng.has_spare;
+    rng_pack(&s->rng, &s->rng_state);
     int rc = ckpt_add(w, "sac.meta", &s->meta, sizeof(s->meta));
     if (!rc)
         rc = ckpt_add(w, "sac.rng", &s->rng_state, sizeof(s->rng_state));
@@ -506,7 +496,7 @@ static int check_sections(const struct sac *s, const struct ckpt *c, char *err, 
                                                        : "sac.rng";
         size_t need = i < NET_COUNT               ? s->net[i]->n_params * sizeof(float)
                       : i < NET_COUNT + OPT_COUNT ? 2 * s->opt[i - NET_COUNT]->n * sizeof(float)
-                                                  : sizeof(struct sac_rng_state);
+                                                  : sizeof(struct rng_state);
         if (!ckpt_get(c, name, &have)) {
             return rl_err(-ENOENT, err, errlen, "sac: checkpoint section '%s' is missing", name);
         }
@@ -532,7 +522,7 @@ static int sac_load(struct algo *a, const struct ckpt *c, char *err, size_t errl
         return rc;
     /* all checked: nothing below can fail, so a refused load changes nothing */
     struct sac_meta m;
-    struct sac_rng_state rs;
+    struct rng_state rs;
     ckpt_read(c, "sac.meta", &m, sizeof(m), err, errlen);
     ckpt_read(c, "sac.rng", &rs, sizeof(rs), err, errlen);
     for (int i = 0; i < NET_COUNT; i++)
@@ -543,9 +533,7 @@ static int sac_load(struct algo *a, const struct ckpt *c, char *err, size_t errl
                   errlen);
         s->opt[i]->step = (long)m.opt_step[i];
     }
-    memcpy(s->rng.s, rs.s, sizeof(rs.s));
-    s->rng.spare = rs.spare;
-    s->rng.has_spare = (int)rs.has_spare;
+    rng_unpack(&s->rng, &rs);
     s->step = (long)m.step;
     s->log_alpha[0] = (float)m.log_alpha;
     return 0;
