@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "common/afile.h"
 #include "common/auth.h"
 #include "common/log.h"
 #include "common/task.h"
@@ -582,17 +583,19 @@ static void finish(struct learner *l)
 // <name>.superseded and the file keeps one timeline. Returns wall_s of the last row kept (or 0).
 static double trim_after(const char *run_dir, const char *name, uint64_t steps)
 {
-    char path[CONFIG_STR + 32], tmp[CONFIG_STR + 48], old[CONFIG_STR + 48];
+    char path[CONFIG_STR + 32], old[CONFIG_STR + 48];
     snprintf(path, sizeof(path), "%s/%s", run_dir, name);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     snprintf(old, sizeof(old), "%s.superseded", path);
     FILE *in = fopen(path, "r");
     if (!in)
         return 0;
-    FILE *out = fopen(tmp, "w"), *gone = NULL;
+    struct afile a;
+    int rc = afile_open(&a, path, 0644);
+    FILE *out = rc ? NULL : afile_stream(&a), *gone = NULL;
     if (!out) {
         fclose(in);
-        log_warn("resume: cannot rewrite %s: %s", path, strerror(errno));
+        afile_abort(&a);
+        log_warn("resume: cannot rewrite %s: %s", path, strerror(rc ? -rc : errno));
         return 0;
     }
     char *line = NULL;
@@ -622,17 +625,15 @@ static double trim_after(const char *run_dir, const char *name, uint64_t steps)
     fclose(in);
     if (gone && fclose(gone) != 0)
         ok = false;
-    if (fflush(out) != 0 || fsync(fileno(out)) != 0)
+    if (!ok || dropped == 0)
+        afile_abort(&a);
+    if (ok && dropped > 0 && afile_commit(&a) != 0)
         ok = false;
-    fclose(out);
-    if (!ok || (dropped > 0 && rename(tmp, path) != 0)) {
+    if (!ok) {
         log_warn("resume: cannot rewrite %s; rows after the checkpoint stay in it", path);
-        unlink(tmp);
         return wall;
     }
-    if (dropped == 0)
-        unlink(tmp);
-    else
+    if (dropped > 0)
         log_info("resume: %ld row(s) of %s after env_steps=%llu moved to %s", dropped, name,
                  (unsigned long long)steps, old);
     return wall;

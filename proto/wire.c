@@ -1,6 +1,6 @@
 /*
- * wire.c — plain structs <-> protobuf-c envelopes (proto/rldt.proto), an arena-backed decoder
- * and a pack/decode micro-benchmark. Validation is in wire_check.c, the segment builder in
+ * wire.c — plain structs <-> protobuf-c envelopes (proto/rldt.proto) and an arena-backed
+ * decoder (`rldt bench wire` times both). Validation is in wire_check.c, the segment builder in
  * wire_segbuf.c. The only file that includes generated protobuf-c code. Packing fills
  * protobuf-c structs on the stack that point at the caller's arrays (no copies, no
  * allocation); decoding unpacks into the decoder's arena through a custom allocator and
@@ -571,16 +571,16 @@ int wire_decode(struct wire_decoder *d, const void *buf, size_t len, struct wire
     if (err && errlen)
         err[0] = '\0';
     if (len > d->max_msg)
-        return fail(-EMSGSIZE, err, errlen, "message of %zu bytes exceeds the maximum %zu", len,
-                    d->max_msg);
+        return rl_err(-EMSGSIZE, err, errlen, "message of %zu bytes exceeds the maximum %zu", len,
+                      d->max_msg);
     ARENA_POISON(d->arena, d->used);
     d->used = 0;
     d->overflow = false;
     Rldt__Envelope *e = rldt__envelope__unpack(&d->alloc, len, len ? buf : (const void *)"");
     if (!e) {
         if (d->overflow)
-            return fail(-EMSGSIZE, err, errlen,
-                        "%zu-byte message needs more than %zu bytes to decode", len, d->cap);
+            return rl_err(-EMSGSIZE, err, errlen,
+                          "%zu-byte message needs more than %zu bytes to decode", len, d->cap);
         return BAD("malformed protobuf (%zu bytes)", len);
     }
     unsigned bodies = count_bodies(buf, len);
@@ -594,57 +594,4 @@ int wire_decode(struct wire_decoder *d, const void *buf, size_t len, struct wire
     }
     *out = m;
     return 0;
-}
-
-// ---- benchmark -----------------------------------------------------------------------------
-
-static void bench_fill(struct wire_segbuf *b, uint32_t T)
-{
-    struct rng r;
-    float *x = malloc(((size_t)b->obs_dim + b->D) * sizeof(*x));
-    RL_ASSERT(x);
-    rng_init(&r, 1234, 0);
-    rng_normal_fill(&r, x, b->obs_dim);
-    wire_segbuf_start(b, x, true);
-    for (uint32_t t = 0; t < T; t++) {
-        rng_normal_fill(&r, x, (long)b->obs_dim + b->D);
-        wire_segbuf_push(b, x + b->obs_dim, (float)rng_normal(&r), 1 + (t % 4), x, false, false);
-    }
-    free(x);
-}
-
-int wire_bench_segment(uint32_t T, uint32_t obs_dim, uint32_t D, int iters, struct wire_bench *r)
-{
-    struct wire_segbuf b;
-    struct wire_msg m = {.type = WIRE_SEGMENT};
-    int rc;
-
-    if (iters < 1 || (rc = wire_segbuf_init(&b, obs_dim, D, T)))
-        return iters < 1 ? -EINVAL : rc;
-    bench_fill(&b, T);
-    wire_segbuf_view(&b, &m.segment);
-    m.segment.run_epoch = 1;
-    size_t cap = wire_packed_size(&m);
-    uint8_t *buf = malloc(cap);
-    struct wire_decoder *d = wire_decoder_new(cap);
-    rc = -ENOMEM;
-    if (!buf || !d)
-        goto out_free;
-    rc = 0;
-    size_t len = 0;
-    double t0 = rl_now();
-    for (int i = 0; i < iters && rc == 0; i++)
-        rc = wire_pack(&m, buf, cap, &len);
-    double t1 = rl_now();
-    struct wire_msg out;
-    for (int i = 0; i < iters && rc == 0; i++)
-        rc = wire_decode(d, buf, len, &out, NULL, 0);
-    double t2 = rl_now();
-    if (rc == 0)
-        *r = (struct wire_bench){len, (t1 - t0) * 1e6 / iters, (t2 - t1) * 1e6 / iters};
-out_free:
-    wire_decoder_destroy(&d);
-    free(buf);
-    wire_segbuf_fini(&b);
-    return rc;
 }

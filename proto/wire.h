@@ -314,18 +314,4 @@ bool wire_segbuf_ready(const struct wire_segbuf *b);
  */
 void wire_segbuf_view(const struct wire_segbuf *b, struct wire_segment *s);
 
-/* ---- benchmark ----------------------------------------------------------------------------- */
-
-struct wire_bench {
-    size_t bytes;     /* packed size of the segment */
-    double pack_us;   /* microseconds per wire_pack */
-    double decode_us; /* microseconds per wire_decode (unpack + validation) */
-};
-
-/*
- * Time pack and decode of a random segment of T chunk steps (obs_dim, D) over iters rounds.
- * Returns 0, -EINVAL for bad dims or -ENOMEM.
- */
-int wire_bench_segment(uint32_t T, uint32_t obs_dim, uint32_t D, int iters, struct wire_bench *r);
-
 #endif

@@ -23,6 +23,12 @@ int bench_learner(int argc, char **argv);
 int bench_ingest(int argc, char **argv);
 int bench_actor(int argc, char **argv);
 int bench_replay(int argc, char **argv);
+int bench_wire(int argc, char **argv);
+
+/* GFLOP/s of C (m, n) = A (m, k) · B (n, k)^T (row-major; a layer's forward GEMM at batch m)
+ * repeated for about secs (at least 3 calls) with OpenBLAS's current thread count; 0 when out
+ * of memory. The peer every speed figure of a bench is a ratio against. */
+double bench_sgemm_rate(int m, int n, int k, double secs);
 
 /* median of v[0..n-1] (sorts v in place; n odd in our benches) */
 double bench_median(double *v, int n);
