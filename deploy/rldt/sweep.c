@@ -21,7 +21,8 @@
 static const char usage[] =
     "usage: rldt sweep --out=DIR [--algos=A,B] [--tasks=T,U] [--seeds=1,2,3]\n"
     "                  [--grid=key=v1,v2 ...] [--parallel=K] [--dry-run] [rldt run options]\n"
-    "       rldt sweep DIR          (continue a sweep with the arguments it was started with)\n"
+    "       rldt sweep DIR [--parallel=K] [--dry-run]\n"
+    "                               (continue a sweep with the arguments it was started with)\n"
     "\n"
     "Runs every combination of algorithm, task, seed and --grid value as its own `rldt run`\n"
     "in DIR/<task>/<variant>/s<seed> (variant: the algorithm, then key=value of each --grid\n"
@@ -434,12 +435,28 @@ static int sweep_main(int argc, char **argv)
     return rc;
 }
 
+// a directory and at most --dry-run / --parallel: continue with the saved arguments
+static const char *resume_dir(int argc, char **argv)
+{
+    const char *dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] != '-' && !dir)
+            dir = argv[i];
+        else if (strcmp(argv[i], "--dry-run") && strncmp(argv[i], "--parallel=", 11))
+            return NULL;
+    }
+    return dir;
+}
+
 int cmd_sweep(int argc, char **argv)
 {
-    // only a directory: the saved arguments
-    if (argc == 2 && argv[1][0] != '-') {
+    const char *dir = resume_dir(argc, argv);
+    if (dir) {
         char *saved[MAX_SAVED] = {0};
-        int n = 0, rc = load_args(argv[1], saved, &n);
+        int n = 0, rc = load_args(dir, saved, &n);
+        for (int i = 1; rc == 0 && i < argc && n < MAX_SAVED; i++)
+            if (argv[i][0] == '-' && !(saved[n++] = strdup(argv[i]))) /* after the saved ones */
+                rc = -ENOMEM;
         if (rc == 0)
             rc = sweep_main(n, saved);
         else
