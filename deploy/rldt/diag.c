@@ -109,7 +109,7 @@ static void panel(struct xy *s, int nruns, const char *col, double top, double b
     if (!isfinite(y0))
         y0 = 0, y1 = 1;
     double pad = y1 > y0 ? 0.05 * (y1 - y0) : 1;
-    plvpor(0.08, 0.97, bottom, top);
+    plvpor(0.1, 0.97, bottom, top);
     plwind(0, x1, y0 - pad, y1 + pad);
     plcol0(4);
     plbox("g", 0, 0, "g", 0, 0);
@@ -122,7 +122,7 @@ static void panel(struct xy *s, int nruns, const char *col, double top, double b
     plwidth(1);
     plcol0(1);
     plbox(last ? "bcnst" : "bcst", 0, 0, "bcnstv", 0, 0);
-    plmtex("l", 5.0, 0.5, 0.5, col);
+    plmtex("l", 6.0, 0.5, 0.5, col);
     if (last)
         plmtex("b", 2.5, 0.5, 0.5, "env steps");
 }
