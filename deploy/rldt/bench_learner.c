@@ -114,8 +114,8 @@ static int actor_phase(struct algo *a, struct replay *r, double secs, struct pha
     return 0;
 }
 
-static void print_rldt(const struct rl_config *c, struct algo *a, const struct phase *cr,
-                       const struct phase *ar, double best)
+static void print_rldt(const struct rl_config *c, const struct algo_dims *d, struct algo *a,
+                       const struct phase *cr, const struct phase *ar, double best)
 {
     double fr, fc, fa;
     rldt_flops(a, &fr, &fc, &fa);
@@ -126,11 +126,11 @@ static void print_rldt(const struct rl_config *c, struct algo *a, const struct p
     // updates/s of the configured mix: actor_every critic steps, then one actor step
     double e = (double)c->rldt_actor_every;
     double mix = (e + 1) / (e * cr->secs / cr->steps + ar->secs / ar->steps);
-    printf("rldt bench: algo=%s env=%s threads=%d flow=%dx%d N=%d critic=%dx%d batch=%d K=%d "
-           "actor_batch=%d M=%d round=%d reuse=%d\n",
-           c->algo, c->env, c->threads, c->flow_hidden, c->flow_depth, c->flow_steps,
-           c->rldt_critic_hidden, c->rldt_critic_depth, c->batch_size, c->rldt_particles,
-           c->rldt_actor_batch, c->rldt_target_samples, R, c->rldt_target_reuse);
+    printf("rldt bench: algo=%s env=%s threads=%d obs=%d act=%d chunk=%d flow=%dx%d N=%d "
+           "critic=%dx%d batch=%d K=%d actor_batch=%d M=%d round=%d reuse=%d\n",
+           c->algo, c->env, c->threads, d->obs_dim, d->act_dim, d->chunk, c->flow_hidden,
+           c->flow_depth, c->flow_steps, c->rldt_critic_hidden, c->rldt_critic_depth, c->batch_size,
+           c->rldt_particles, c->rldt_actor_batch, c->rldt_target_samples, R, c->rldt_target_reuse);
     printf("rldt bench: critic_updates_per_s=%.1f critic_gflops=%.1f "
            "mflop_per_critic_update=%.0f (round targets %.1f GFLOP per %d steps)\n",
            cr->steps / cr->secs, cg, (fr / R + fc) / 1e6, fr / 1e9, R);
@@ -142,7 +142,25 @@ static void print_rldt(const struct rl_config *c, struct algo *a, const struct p
            mix, all, best, all / best, cg / best, ag / best);
 }
 
-static int bench_rldt(const struct rl_config *c)
+/* one traced critic + actor step into path (rldt_trace), for the PyTorch reference check */
+static int trace_rldt(struct algo *a, struct replay *r, const char *path, char *err, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        snprintf(err, len, "cannot write %s: %s", path, strerror(errno));
+        return -errno;
+    }
+    int rc = rldt_trace(a, r, f);
+    if (fclose(f) != 0 && !rc)
+        rc = -EIO;
+    if (rc)
+        snprintf(err, len, "trace to %s failed: %s", path, strerror(-rc));
+    else
+        printf("rldt bench: traced one critic and one actor step to %s\n", path);
+    return rc;
+}
+
+static int bench_rldt(const struct rl_config *c, const char *trace)
 {
     const struct task_info *t = task_find(c->env);
     int chunk = c->chunk > 0 ? c->chunk : 4;
@@ -163,6 +181,10 @@ static int bench_rldt(const struct rl_config *c)
     if (!a || !r || fill_random(r, d.obs_dim, d.D, 50000, &g) < 0)
         goto out_free;
     openblas_set_num_threads(c->threads);
+    if (trace) {
+        rc = trace_rldt(a, r, trace, err, sizeof(err));
+        goto out_free;
+    }
     double secs = RL_MIN(c->secs / 4, 1.0), best = peak(0, c->flow_hidden, secs);
     struct phase cr, ar;
     rc = critic_phase(a, r, c->rldt_critic_round, c->secs, &cr);
@@ -171,7 +193,7 @@ static int bench_rldt(const struct rl_config *c)
         rc = actor_phase(a, r, c->secs, &ar);
     best = peak(best, c->flow_hidden, secs);
     if (!rc)
-        print_rldt(c, a, &cr, &ar, best);
+        print_rldt(c, &d, a, &cr, &ar, best);
     else
         snprintf(err, sizeof(err), "a training step failed");
 out_free:
@@ -184,8 +206,24 @@ out_free:
     return rc;
 }
 
+/* take the hidden --trace=FILE out of argv (it is not a config key); NULL when absent */
+static const char *take_trace(int *argc, char **argv)
+{
+    const char *path = NULL;
+    int n = 0;
+    for (int i = 0; i < *argc; i++) {
+        if (i > 0 && !strncmp(argv[i], "--trace=", 8))
+            path = argv[i] + 8;
+        else
+            argv[n++] = argv[i];
+    }
+    *argc = n;
+    return path;
+}
+
 int bench_learner(int argc, char **argv)
 {
+    const char *trace = take_trace(&argc, argv);
     struct rl_config c;
     int rc = config_cli(&c, "rldt bench learner",
                         "rldt bench learner [--algo=sac|rldt|rldt-delta] [--secs=S] [--threads=N] "
@@ -194,10 +232,14 @@ int bench_learner(int argc, char **argv)
                         "run,env,bench,train,sac,flow,rldt", argc, argv, NULL, NULL);
     if (rc)
         return rc == 1 ? 0 : 2;
+    if (trace && strcmp(c.algo, "rldt")) {
+        fprintf(stderr, "rldt bench learner: --trace needs --algo=rldt\n");
+        return 2;
+    }
     if (!strcmp(c.algo, "sac"))
         return sac_bench(c.secs, c.threads, stdout) < 0 ? 1 : 0;
     if (!strcmp(c.algo, "rldt") || !strcmp(c.algo, "rldt-delta"))
-        return bench_rldt(&c) < 0 ? 1 : 0;
+        return bench_rldt(&c, trace) < 0 ? 1 : 0;
     fprintf(stderr, "rldt bench learner: no benchmark for algorithm '%s' yet\n", c.algo);
     return 2;
 }
