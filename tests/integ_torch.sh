@@ -2,8 +2,8 @@
 # integ_torch.sh — the C RLDT update against its PyTorch reference (deploy/scripts/torch_rldt_ref.py):
 # `rldt bench learner --trace` writes one critic step and one actor step (weights, inputs, every
 # random draw, losses, gradients, parameters after) at small shapes; the reference redoes them
-# and must agree to float tolerance, for two shape sets (TD(λ) windows and an even K; λ = 0, an
-# odd K, no trust region, M = 3). A trace with changed draws must be caught, and --trace is
+# and must agree to float tolerance, for two shape sets (TD(λ) windows, an even K, two actor
+# micro-batches; λ = 0, an odd K, no trust region, M = 3). A trace with changed draws must be caught, and --trace is
 # refused for other algorithms. Skipped, saying so, when no python3 has torch
 # (Debian: apt-get install python3-torch). Prints "integ_torch: N passed, N failed".
 dc_name=integ_torch
@@ -22,9 +22,10 @@ tmp=$(mktemp -d /tmp/rldt-torch-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
 small="--algo=rldt --env=hopper --flow_hidden=32 --rldt_critic_hidden=32 --batch_size=16
-       --rldt_actor_batch=8 --rldt_critic_round=2 --seed=5"
-shapes_a="--rldt_particles=4 --flow_steps=4 --rldt_lambda=0.9 --rldt_td_horizon=3"
-shapes_b="--rldt_particles=3 --flow_steps=3 --flow_depth=2 --rldt_critic_depth=2 --rldt_trust=0
+       --rldt_critic_round=2 --seed=5"
+shapes_a="--rldt_particles=4 --flow_steps=4 --rldt_lambda=0.9 --rldt_td_horizon=3
+          --rldt_actor_batch=600"
+shapes_b="--rldt_actor_batch=8 --rldt_particles=3 --flow_steps=3 --flow_depth=2 --rldt_critic_depth=2 --rldt_trust=0
           --rldt_target_samples=3"
 for set in a b; do
     eval "shapes=\$shapes_$set"

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/config.h"
 #include "common/flow.h"
@@ -76,8 +77,15 @@ static double peak(double best, int width, double secs)
 
 struct phase {
     long steps, rounds;
-    double secs;
+    double secs, cpu; /* wall-clock and process CPU seconds */
 };
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 /* whole critic rounds of R steps for about secs, after one untimed round */
 static int critic_phase(struct algo *a, struct replay *r, int R, double secs, struct phase *p)
@@ -85,7 +93,7 @@ static int critic_phase(struct algo *a, struct replay *r, int R, double secs, st
     struct algo_report rep = {0};
     *p = (struct phase){0};
     for (int warm = 1; warm >= 0; warm--) {
-        double t0 = rl_now();
+        double t0 = rl_now(), c0 = cpu_now();
         do {
             for (int i = 0; i < R; i++)
                 if (rldt_critic_step(a, r, &rep) < 0)
@@ -93,6 +101,7 @@ static int critic_phase(struct algo *a, struct replay *r, int R, double secs, st
             p->steps += warm ? 0 : R;
             p->rounds += !warm;
             p->secs = rl_now() - t0;
+            p->cpu = cpu_now() - c0;
         } while (!warm && p->secs < secs);
     }
     return 0;
@@ -104,12 +113,13 @@ static int actor_phase(struct algo *a, struct replay *r, double secs, struct pha
     *p = (struct phase){0};
     if (rldt_actor_step(a, r, &rep) < 0)
         return -EIO;
-    double t0 = rl_now();
+    double t0 = rl_now(), c0 = cpu_now();
     do {
         if (rldt_actor_step(a, r, &rep) < 0)
             return -EIO;
         p->steps++;
         p->secs = rl_now() - t0;
+        p->cpu = cpu_now() - c0;
     } while (p->secs < secs);
     return 0;
 }
@@ -137,6 +147,9 @@ static void print_rldt(const struct rl_config *c, const struct algo_dims *d, str
     printf("rldt bench: actor_updates_per_s=%.2f actor_gflops=%.1f "
            "gflop_per_actor_update=%.2f\n",
            ar->steps / ar->secs, ag, fa / 1e9);
+    printf("rldt bench: critic_updates_per_cpu_s=%.2f actor_updates_per_cpu_s=%.3f (per second "
+           "of process CPU time: steadier than wall-clock rates on a shared machine)\n",
+           cr->steps / cr->cpu, ar->steps / ar->cpu);
     printf("rldt bench: mixed_updates_per_s=%.1f gflops=%.1f sgemm_gflops=%.1f ratio=%.2f "
            "(critic %.2f, actor %.2f)\n",
            mix, all, best, all / best, cg / best, ag / best);

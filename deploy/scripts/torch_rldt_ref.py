@@ -18,6 +18,7 @@ torch.optim).
 """
 import argparse
 import math
+import os
 import re
 import statistics
 import subprocess
@@ -213,19 +214,17 @@ def svgd_field(ahat, a, g, K):
     return phi.reshape(-1, D).float(), alpha.mean().item(), h.mean().item()
 
 
-def actor_step(n, sobs, noise, kstep, xnoise, tstep):
-    """gradients of the actor losses into n.actor's .grad; returns the losses and diagnostics"""
+def actor_micro(n, sobs, noise, kstep, xnoise, tstep, inv_n):
+    """one micro-batch of states: their losses' gradients added to n.actor's .grad"""
     c = n.c
-    K, N, Ba = c["K"], c["N"], sobs.shape[0]
-    P = Ba * K
-    inv_n = 1.0 / P
+    K, N = c["K"], c["N"]
+    P = sobs.shape[0] * K
     obs = sobs.repeat_interleave(K, 0)
     chain = n.actor.sample(obs, noise, N)
     a = chain[-1].clamp(-1, 1)
     ks = kstep.long()
     t = ks.float() / N
     xt = torch.stack(chain)[ks, torch.arange(P)]
-    n.aopt.zero_grad(set_to_none=False)
     v = n.actor(xt, t, obs)
     ahat = (xt + (1.0 - t)[:, None] * v).detach()
     a_req = a.clone().requires_grad_(True)
@@ -247,7 +246,22 @@ def actor_step(n, sobs, noise, kstep, xnoise, tstep):
         l_trust = c["w_trust"] * inv_n * ((n.actor(xtil, tau, obs) - vold) ** 2).sum()
         loss = loss + l_trust
     loss.backward()
-    return l_tr.item(), l_cons.item(), l_trust.item(), alpha, bw
+    return torch.tensor([l_tr.item(), l_cons.item(), l_trust.item(), alpha * (P // K), bw * P])
+
+
+def actor_step(n, sobs, noise, kstep, xnoise, tstep, blk=2048):
+    """the actor losses' gradients into n.actor's .grad over micro-batches of blk particles,
+    as the C step; returns the losses and the mean SVGD alpha and bandwidth"""
+    K, Ba = n.c["K"], sobs.shape[0]
+    per, inv_n = blk // K, 1.0 / (Ba * K)
+    n.aopt.zero_grad(set_to_none=False)
+    acc = torch.zeros(5, dtype=torch.float64)
+    for s0 in range(0, Ba, per):
+        s1, p0, p1 = min(Ba, s0 + per), s0 * K, min(Ba, s0 + per) * K
+        acc += actor_micro(n, sobs[s0:s1], noise[p0:p1], kstep[p0:p1], xnoise[p0:p1],
+                           tstep[p0:p1], inv_n)  # fmt: skip
+    l_tr, l_cons, l_trust, alpha, bw = acc.tolist()
+    return l_tr, l_cons, l_trust, alpha / Ba, bw / (Ba * K)
 
 
 def actor_apply(n):
@@ -451,32 +465,42 @@ def bench_actor(n, rp):
 
 
 def timed(fn, secs):
-    fn()  # untimed warm-up
-    t0, k = time.perf_counter(), 0
+    """calls of fn in about secs after one untimed call: (calls, wall seconds, CPU seconds)"""
+    fn()
+    t0, c0, k = time.perf_counter(), time.process_time(), 0
     while True:
         fn()
         k += 1
         dt = time.perf_counter() - t0
         if dt >= secs:
-            return k, dt
+            return k, dt, time.process_time() - c0
 
 
 def cmd_bench(a):
+    if os.environ.get("OPENBLAS_NUM_THREADS") != str(a.threads):
+        print(f"torch_rldt_ref: note: OPENBLAS_NUM_THREADS is not {a.threads}: torch's GEMMs "
+              "may use another thread count (the vs command sets it)", file=sys.stderr)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     c = bench_config(a)
     n, rp = Nets(c), Replay(c)
-    rounds, cs = timed(lambda: critic_round(n, rp, a.round), a.secs)
-    steps, asecs = timed(lambda: bench_actor(n, rp), a.secs)
+    rounds, cs, cc = timed(lambda: critic_round(n, rp, a.round), a.secs)
+    steps, asecs, ac = timed(lambda: bench_actor(n, rp), a.secs)
     print(
         f"torch bench: threads={a.threads} critic_updates_per_s={rounds * a.round / cs:.2f} "
-        f"actor_updates_per_s={steps / asecs:.3f} torch={torch.__version__}"
+        f"actor_updates_per_s={steps / asecs:.3f} "
+        f"critic_updates_per_cpu_s={rounds * a.round / cc:.2f} "
+        f"actor_updates_per_cpu_s={steps / ac:.3f} torch={torch.__version__}"
     )
     return 0
 
 
-def run(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True)
+def run(cmd, threads=None):
+    """output of cmd; with threads, OpenBLAS (under torch's GEMMs) and OpenMP get that many"""
+    env = dict(os.environ)
+    if threads:
+        env.update(OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if p.returncode:
         sys.exit(f"torch_rldt_ref: {' '.join(cmd)} failed:\n{p.stderr}")
     return p.stdout
@@ -503,6 +527,18 @@ def torch_cmd(a, first):
             f"--critic-hidden={cx.group(1)}", f"--critic-depth={cx.group(2)}"]  # fmt: skip
 
 
+KEYS = ("critic_updates_per_s", "actor_updates_per_s", "critic_updates_per_cpu_s",
+        "actor_updates_per_cpu_s")  # fmt: skip
+
+
+def summary(res):
+    for th, v in sorted(res.items()):
+        for i, what in enumerate(KEYS):
+            x = [r[i] for r in v]
+            print(f"vs-torch: threads={th} {what} C/torch median {statistics.median(x):.2f} "
+                  f"min {min(x):.2f} max {max(x):.2f} over {len(x)} repeats")  # fmt: skip
+
+
 def cmd_vs(a):
     res, tb = {}, None
     for rep in range(a.repeats):
@@ -512,18 +548,15 @@ def cmd_vs(a):
             if tb is None:
                 tb = torch_cmd(a, c)
                 print(f"vs-torch: shapes {c.splitlines()[0].split(': ', 1)[1]}")
-            t = run(tb + [f"--threads={th}"])
-            cc, ca = num("critic_updates_per_s", c), num("actor_updates_per_s", c)
-            tc, ta = num("critic_updates_per_s", t), num("actor_updates_per_s", t)
-            res.setdefault(th, []).append((cc / tc, ca / ta))
-            print(f"vs-torch: repeat {rep + 1} threads={th} C/torch per-row throughput: "
-                  f"critic {cc / tc:.2f} actor {ca / ta:.2f}  (steps/s: C critic {cc:.2f} "
-                  f"actor {ca:.3f}, torch critic {tc:.2f} actor {ta:.3f})", flush=True)
-    for th, v in sorted(res.items()):
-        for i, what in enumerate(("critic", "actor")):
-            x = [r[i] for r in v]
-            print(f"vs-torch: threads={th} {what} ratio median {statistics.median(x):.2f} "
-                  f"min {min(x):.2f} max {max(x):.2f} over {len(x)} repeats")
+            t = run(tb + [f"--threads={th}"], th)
+            r = [num(k, c) / num(k, t) for k in KEYS]
+            res.setdefault(th, []).append(r)
+            print(f"vs-torch: repeat {rep + 1} threads={th} C/torch per-row throughput: critic "
+                  f"{r[0]:.2f} actor {r[1]:.2f} (per CPU second: critic {r[2]:.2f} actor "
+                  f"{r[3]:.2f}); steps/s C critic {num(KEYS[0], c):.2f} actor "
+                  f"{num(KEYS[1], c):.3f}, torch critic {num(KEYS[0], t):.2f} actor "
+                  f"{num(KEYS[1], t):.3f}", flush=True)  # fmt: skip
+    summary(res)
     return 0
 
 
