@@ -95,6 +95,9 @@ struct rl_config {
     double pretrain_lr;
     double ema_decay;
     int pretrain_threads;
+    // [dataset]
+    char layout[32];
+    bool force;
     // [auth]
     char auth[16];
     char curve_server_key[CONFIG_STR];

@@ -13,6 +13,8 @@ int cmd_top(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_dataset_info(int argc, char **argv);
+int cmd_dataset_import(int argc, char **argv);
+int cmd_dataset_export(int argc, char **argv);
 int cmd_pretrain(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 

@@ -21,6 +21,8 @@ static const struct command commands[] = {
     {"collect", cmd_collect,
      "roll out a policy and record a dataset file (--policy, --steps, --out)"},
     {"dataset-info", cmd_dataset_info, "verify and summarise a dataset file"},
+    {"dataset-import", cmd_dataset_import, "convert an HDF5 file (D4RL or Minari) to a dataset"},
+    {"dataset-export", cmd_dataset_export, "write a dataset as HDF5 (--layout=d4rl|minari)"},
     {"pretrain", cmd_pretrain, "pre-train a flow policy on a dataset by conditional flow matching"},
     {"keygen", cmd_keygen, "write a CURVE key pair (NAME.key, NAME.pub) for auth = curve"},
     {"bench", cmd_bench,
@@ -31,7 +33,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: rldt <command> [--key=value ...]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
+        fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\n`rldt <command> --help` lists a command's options.\n");
 }
 
