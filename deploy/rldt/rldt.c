@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/version.h"
 #include "deploy/rldt/cmd.h"
 
 struct command {
@@ -24,6 +25,8 @@ static const struct command commands[] = {
     {"dataset-import", cmd_dataset_import, "convert an HDF5 file (D4RL or Minari) to a dataset"},
     {"dataset-export", cmd_dataset_export, "write a dataset as HDF5 (--layout=d4rl|minari)"},
     {"pretrain", cmd_pretrain, "pre-train a flow policy on a dataset by conditional flow matching"},
+    {"export", cmd_export, "write a flow policy as an ONNX model (--policy, --out)"},
+    {"act", cmd_act, "print a policy's action chunks for observations in a CSV file"},
     {"keygen", cmd_keygen, "write a CURVE key pair (NAME.key, NAME.pub) for auth = curve"},
     {"bench", cmd_bench,
      "benchmarks: nn, env, learner, ingest, actor (each next to a limit measured in the same run)"},
@@ -45,6 +48,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("rldt %s\n", RLDT_VERSION);
         return 0;
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
