@@ -106,7 +106,8 @@ int cmd_act(int argc, char **argv)
     struct rl_config c;
     const char *pos[CONFIG_MAX_POS];
     int npos = 0;
-    int rc = config_cli(&c, "rldt act", ACT_USAGE, "run,eval", argc, argv, pos, &npos);
+    int rc = config_cli(&c, "rldt act", ACT_USAGE, "-policy,-deterministic,-seed", argc, argv, pos,
+                        &npos);
     if (rc)
         return rc == 1 ? 0 : 2;
     if (npos != 1 || !strcmp(c.policy, "random") || !strcmp(c.policy, "zero")) {

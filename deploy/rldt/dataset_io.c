@@ -24,7 +24,9 @@ static int parse(struct rl_config *c, const char *prog, const char *usage, int a
 {
     const char *pos[CONFIG_MAX_POS];
     int npos = 0;
-    int rc = config_cli(c, prog, usage, "run,pretrain,dataset", argc, argv, pos, &npos);
+    int rc = config_cli(c, prog, usage,
+                        strstr(prog, "import") ? "-env,-out,-force" : "-out,-layout,-force", argc,
+                        argv, pos, &npos);
     if (rc)
         return 100 + (rc == 1 ? 0 : 2);
     if (npos != 1 || !c->out[0]) {

@@ -372,8 +372,8 @@ static struct flow *load_flow(const char *path, float **bounds, char *err, size_
 int cmd_export(int argc, char **argv)
 {
     struct rl_config c;
-    int rc = config_cli(&c, "rldt export", EXPORT_USAGE, "eval,pretrain,dataset", argc, argv, NULL,
-                        NULL);
+    int rc = config_cli(&c, "rldt export", EXPORT_USAGE, "-policy,-out,-deterministic,-force", argc,
+                        argv, NULL, NULL);
     if (rc)
         return rc == 1 ? 0 : 2;
     if (!c.out[0] || !strcmp(c.policy, "random") || !strcmp(c.policy, "zero")) {
