@@ -427,7 +427,9 @@ void config_help(FILE *f, const char *sections)
     static const char *tnames[] = {"INT", "INT", "NUM", "BOOL", "TEXT", "CHOICE"};
     for (size_t i = 0; i < config_nkeys; i++) {
         const struct config_key *k = &config_keys[i];
-        if (!in_sections(sections, k->section))
+        char flag[64];
+        snprintf(flag, sizeof(flag), "-%s", k->name);
+        if (!in_sections(sections, k->section) && !in_sections(sections, flag))
             continue;
         char opt[80];
         if (k->type == CONFIG_T_BOOL)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/version.h"
 #include "deploy/rldt/cmd.h"
 
 struct command {
@@ -24,7 +25,11 @@ static const struct command commands[] = {
     {"collect", cmd_collect,
      "roll out a policy and record a dataset file (--policy, --steps, --out)"},
     {"dataset-info", cmd_dataset_info, "verify and summarise a dataset file"},
+    {"dataset-import", cmd_dataset_import, "convert an HDF5 file (D4RL or Minari) to a dataset"},
+    {"dataset-export", cmd_dataset_export, "write a dataset as HDF5 (--layout=d4rl|minari)"},
     {"pretrain", cmd_pretrain, "pre-train a flow policy on a dataset by conditional flow matching"},
+    {"export", cmd_export, "write a flow policy as an ONNX model (--policy, --out)"},
+    {"act", cmd_act, "print a policy's action chunks for observations in a CSV file"},
     {"keygen", cmd_keygen, "write a CURVE key pair (NAME.key, NAME.pub) for auth = curve"},
     {"bench", cmd_bench,
      "benchmarks: nn, env, learner, ingest, actor (each next to a limit measured in the same run)"},
@@ -34,7 +39,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: rldt <command> [--key=value ...]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
+        fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\n`rldt <command> --help` lists a command's options.\n");
 }
 
@@ -46,6 +51,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("rldt %s\n", RLDT_VERSION);
         return 0;
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
