@@ -12,7 +12,7 @@
 enum health { HEALTH_NONE, HEALTH_HOPPER, HEALTH_WALKER };
 enum noise { NOISE_UNIFORM, NOISE_CHEETAH };
 
-// one Gym task's rules (ENVIRONMENTS facts)
+// one Gym task's rules (actor/README.md)
 struct loco {
     double qvel_clip; /* 0: no clipping */
     double healthy_reward;

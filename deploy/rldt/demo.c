@@ -22,6 +22,9 @@
     "rldt demo --env=lift|stack|peg --episodes=N --out=FILE.dset [--demo-noise=S] [--seed=N]\n"    \
     "          [--num-envs=M] [--max-episode-steps=T]"
 
+// the keys `rldt demo --help` lists
+#define DEMO_KEYS "-env,-seed,-num_envs,-max_episode_steps,-model_file,-episodes,-out,-demo_noise"
+
 // demonstrator streams, apart from the env streams 0..M-1 and the eval policy stream
 #define DEMO_STREAM (1ull << 42)
 
@@ -161,8 +164,7 @@ static void print_summary(const struct recorder *r)
 int cmd_demo(int argc, char **argv)
 {
     struct recorder r = {0};
-    int rc =
-        config_cli(&r.c, "rldt demo", DEMO_USAGE, "run,env,eval,pretrain", argc, argv, NULL, NULL);
+    int rc = config_cli(&r.c, "rldt demo", DEMO_USAGE, DEMO_KEYS, argc, argv, NULL, NULL);
     if (rc)
         return rc == 1 ? 0 : 2;
     if (!r.c.out[0]) {
