@@ -60,7 +60,8 @@ check "rldt eval --env=lift --policy=random --episodes=100 --json (exit $rc)" te
 check "... prints success_rate near 0 (${rate:-?}) with a 95% interval" \
     eval 'awk -v r="${rate:-1}" "BEGIN { exit !(r < 0.05) }" &&
         grep -q "\"success_ci95\":\[0\.0*,0\.0[0-9]*\]" "$tmp/lift.json"'
-check "... over 200-step episodes" test "$(jnum "$tmp/lift.json" length_mean)" = 200.0000
+check "... over 200-step episodes" \
+    awk -v l="$(jnum "$tmp/lift.json" length_mean)" 'BEGIN { exit !(l == 200) }'
 
 # scripted demonstrations: noise-free stack demos succeed and use every strategy; the file
 # verifies and carries the labels
@@ -87,9 +88,9 @@ p=$(free_ports 4)
 run=$tmp/run
 timeout 120 "$bin/rldt" run --algo=sac --task-plugin="$so" --env=reach1d --actors=1 \
     --num-envs=2 --sac-hidden=32 --warmup-steps=500 --min-replay=500 --segment-len=32 \
-    --eval-every=1000 --eval-episodes=10 --checkpoint-secs=2 --metrics-secs=1 --seed=3 \
+    --eval-every=2000 --eval-episodes=10 --checkpoint-secs=2 --metrics-secs=1 --seed=3 \
     --control-port="$p" --data-port=$((p + 1)) --params-port=$((p + 2)) \
-    --stats=127.0.0.1:$((p + 3)) --max-env-steps=3000 --run-dir="$run" >"$tmp/run.out" 2>&1
+    --stats=127.0.0.1:$((p + 3)) --max-env-steps=20000 --run-dir="$run" >"$tmp/run.out" 2>&1
 rc=$?
 check "rldt run on the plug-in task ends with status 0 (got $rc)" test "$rc" = 0
 check "eval.csv has a success_rate column" \
