@@ -77,6 +77,11 @@ check "... with 12 labelled episodes, >= 11 successful (${succ:-?})" \
 strat=$(sed -nE 's/.*"strategy":\[([0-9]+),([0-9]+),([0-9]+),.*/\1 \2 \3/p' "$tmp/s.json")
 check "... using each of the 3 strategies (${strat:-?})" \
     eval '[ -n "$strat" ] && ! echo " $strat " | grep -q " 0 "'
+"$bin/rldt" demo --env=stack --episodes=2 --out="$tmp/s.dset" >/dev/null 2>"$tmp/again.err"
+rc=$?
+check "... and keeps an existing file unless --force (exit $rc)" \
+    eval 'test "$rc" = 2 && grep -q -- "--force" "$tmp/again.err" &&
+        "$bin/rldt" dataset-info "$tmp/s.dset" | grep -q "episodes 12"'
 "$bin/rldt" demo --env=hopper --episodes=2 --out="$tmp/h.dset" >/dev/null 2>"$tmp/h.err"
 rc=$?
 check "rldt demo refuses a task without a demonstrator (exit $rc)" \
