@@ -134,8 +134,13 @@ san: deps
 # The shipped base policies deploy/policies/<task>.rldt: SAC stopped at D4RL-medium level ->
 # collect -> pre-train -> eval (hours; resumable: rerun to continue). TASKS="hopper" for one;
 # options (SAC_RUN_hopper=runs/..., COLLECT_STEPS, ...) in deploy/scripts/base-policies.sh.
+# The table-top tasks (lift stack peg) go through deploy/scripts/manip-base-policies.sh instead:
+# scripted demos -> flow BC -> stochastic eval, shipped when its success rate is in [0.2, 0.6].
+LOCO_TASKS  := $(filter-out lift stack peg,$(TASKS))
+MANIP_TASKS := $(filter lift stack peg,$(TASKS))
 base-policies: all
-	RLDT=./$(BUILD)/rldt ./deploy/scripts/base-policies.sh $(TASKS)
+	$(if $(TASKS),$(if $(LOCO_TASKS),RLDT=./$(BUILD)/rldt ./deploy/scripts/base-policies.sh $(LOCO_TASKS),@:),RLDT=./$(BUILD)/rldt ./deploy/scripts/base-policies.sh)
+	$(if $(TASKS),$(if $(MANIP_TASKS),RLDT=./$(BUILD)/rldt ./deploy/scripts/manip-base-policies.sh $(MANIP_TASKS),@:),RLDT=./$(BUILD)/rldt ./deploy/scripts/manip-base-policies.sh)
 
 bench: all
 	./$(BUILD)/rldt bench nn

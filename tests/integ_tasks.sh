@@ -4,7 +4,8 @@
 # runs through `rldt eval`; bad plug-ins and unknown tasks are refused with exit 2 and a reason;
 # the random policy's success rate on lift (100 episodes, JSON) is near 0 with its interval;
 # `rldt demo` records labelled scripted demonstrations; `rldt run` on the plug-in task carries
-# the success rate into eval.csv, the learner log and TensorBoard.
+# the success rate into eval.csv, the learner log and TensorBoard; the table-top base-policy
+# script runs end to end in its TINY mode.
 # Prints "integ_tasks: N passed, N failed".
 dc_name=integ_tasks
 . "$(dirname "$0")/deploy_check.sh" # check / ok / bad, dc_bins and dc_finish
@@ -107,4 +108,18 @@ check "the learner logs the evaluations' successes" \
     grep -q "success [0-9]* over 10 episodes" "$run/log.txt"
 check "the TensorBoard event file carries eval_success_rate" \
     eval 'grep -q eval_success_rate "$run"/events.out.tfevents.*'
+
+# the table-top base-policy pipeline in its TINY mode: demos, BC, stochastic eval, shipped;
+# a rerun does nothing
+export WORK=$tmp/base
+TINY=1 RLDT=$bin/rldt "$RLDT_ROOT/deploy/scripts/manip-base-policies.sh" lift >"$tmp/mb1" 2>&1
+rc=$?
+check "manip-base-policies.sh lift (TINY) ends with status 0 (got $rc)" test "$rc" = 0
+check "... records labelled demos, a flow policy, its stochastic eval and ships it" \
+    eval 'test -s "$WORK/lift/demos.dset" && test -s "$WORK/lift/flow.loss.csv" &&
+        grep -q success_rate "$WORK/lift/flow.json" && test -s "$WORK/policies/lift.rldt"'
+TINY=1 RLDT=$bin/rldt "$RLDT_ROOT/deploy/scripts/manip-base-policies.sh" lift >"$tmp/mb2" 2>&1
+check "... and a rerun does no stage again" \
+    eval '! grep -q "demonstrations\|behaviour cloning\|stochastic evaluation," "$tmp/mb2" &&
+        grep -q shipped "$tmp/mb2"'
 dc_finish
