@@ -1,8 +1,8 @@
 #!/bin/bash
 # integ_docrefs.sh — every file that a comment or a document names exists in the repository,
-# so a reader who cloned it can follow every reference. Scanned: the comments of C, protobuf,
-# shell, INI, YAML, Makefile and Dockerfile sources (not code or string literals), MJCF files
-# and Markdown documents whole. A reference is
+# so a reader who cloned it can follow every reference. Scanned: the comments of C, JavaScript,
+# protobuf, shell, Python, INI, YAML, Makefile and Dockerfile sources (not code or string
+# literals), and MJCF files and Markdown documents whole. A reference is
 #   - a Markdown link target (`[text](path)`, resolved from the document's folder; URLs and
 #     pure #anchors are skipped),
 #   - any name ending in .md (bare names may live anywhere in the repository),
@@ -13,7 +13,8 @@
 # Globs (`learner/algo/rldt*.c`, `proto/wire.[ch]`) must match something. Words holding a
 # template (`<task>`, `{a,b}`, `$VAR`, `%`) or a URL are not references, nor are outputs: paths
 # inside a run directory (`runs/...`, or a placeholder such as `RUN_DIR/...`) and the names in
-# OUTPUTS, files the programs write. The scanner first proves it can fail on a planted tree. Prints "integ_docrefs: N passed, N failed".
+# OUTPUTS, files the programs write. The scanner first proves it can fail on a planted tree.
+# Prints "integ_docrefs: N passed, N failed".
 set -u
 dc_name=integ_docrefs
 . "$(dirname "$0")/deploy_check.sh"
@@ -35,8 +36,10 @@ list_files() {
 kind_of() {
     case $1 in
     *.md | *.xml) kind=whole ;;
-    *.c | *.h | *.proto) kind=c ;;
-    *.sh | *.ini | *.yml | *.yaml | *.sbatch | Makefile | */Makefile | *Dockerfile* | .ci/*) kind=hash ;;
+    *.c | *.h | *.proto | *.js) kind=c ;;
+    *.sh | *.py | *.ini | *.yml | *.yaml | *.sbatch | Makefile | */Makefile | *Dockerfile* | .ci/*)
+        kind=hash
+        ;;
     *) kind=skip ;;
     esac
 }
