@@ -59,8 +59,30 @@ int checkpoint_latest(const char *dir, char *out, size_t outlen)
     return rc;
 }
 
+int checkpoint_clean_tmp(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    size_t plen = strlen(prefix);
+    while ((e = readdir(d))) {
+        char path[CONFIG_STR + 320];
+        if (strncmp(e->d_name, prefix, plen) || !strstr(e->d_name + plen, ".tmp."))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        n += unlink(path) == 0;
+    }
+    closedir(d);
+    if (n)
+        log_info("removed %d unfinished file(s) %s*.tmp.* in %s", n, prefix, dir);
+    return n;
+}
+
 static void rotate(const char *dir, int keep)
 {
+    checkpoint_clean_tmp(dir, "ckpt-");
     int n;
     char(*names)[64] = sorted_files(dir, &n);
     for (int i = keep; i < n; i++) {

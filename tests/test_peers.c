@@ -49,33 +49,41 @@ static int free_port(void)
     return p;
 }
 
-static pid_t start_learner(void)
+// a learner on fresh ports (port[]) in run_dir, logging to run_dir/learner.log; extra flags
+// (up to 12, NULL-terminated) come last and override the defaults
+static pid_t start_learner(const char *run_dir, const char *const *extra)
 {
-    char path[600], a[5][64], rd[300], logp[400];
+    char path[600], a[4][64], rd[300], logp[400];
+    for (int i = 0; i < 4; i++)
+        port[i] = free_port();
+    snprintf(stats_port, sizeof(stats_port), "%d", port[3]);
     snprintf(path, sizeof(path), "%s/rldt-learner", bin);
     snprintf(a[0], 64, "--control-port=%d", port[0]);
     snprintf(a[1], 64, "--data-port=%d", port[1]);
     snprintf(a[2], 64, "--params-port=%d", port[2]);
     snprintf(a[3], 64, "--stats=127.0.0.1:%d", port[3]);
-    snprintf(rd, sizeof(rd), "--run-dir=%s", dir);
-    snprintf(logp, sizeof(logp), "%s/learner.log", dir);
-    char *argv[] = {path,
-                    "--algo=sac",
-                    "--env=hopper",
-                    "--chunk=1",
-                    "--sac-hidden=256", /* params of ~0.3 MB: a flood would show */
-                    "--min-replay=100000",
-                    "--warmup-steps=0", /* publishes v1 at once */
-                    "--heartbeat-secs=0.2",
-                    "--actor-timeout=2",
-                    "--max-episode-steps=1000",
-                    "--log-level=info",
-                    a[0],
-                    a[1],
-                    a[2],
-                    a[3],
-                    rd,
-                    NULL};
+    snprintf(rd, sizeof(rd), "--run-dir=%s", run_dir);
+    snprintf(logp, sizeof(logp), "%s/learner.log", run_dir);
+    char *argv[32] = {path,
+                      "--algo=sac",
+                      "--env=hopper",
+                      "--chunk=1",
+                      "--sac-hidden=256", /* params of ~0.3 MB: a flood would show */
+                      "--min-replay=100000",
+                      "--warmup-steps=0", /* publishes v1 at once */
+                      "--heartbeat-secs=0.2",
+                      "--actor-timeout=2",
+                      "--max-episode-steps=1000",
+                      "--log-level=info",
+                      a[0],
+                      a[1],
+                      a[2],
+                      a[3],
+                      rd};
+    int n = 16;
+    for (int i = 0; extra && extra[i] && i < 12; i++)
+        argv[n++] = (char *)extra[i];
+    argv[n] = NULL;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 2, logp, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -128,6 +136,16 @@ static bool listed(uint32_t id)
     return found;
 }
 
+static bool wait_up(void)
+{
+    double until = rl_now() + 15;
+    json_t *d = NULL;
+    while (rl_now() < until && !(d = stats()))
+        rl_sleep(0.1);
+    json_decref(d);
+    return d != NULL;
+}
+
 // ---- raw peers -----------------------------------------------------------------------------
 
 static bool slow_reader; /* the next socket: one message in ZeroMQ, a few kB in the kernel */
@@ -138,6 +156,7 @@ static void *sock_to(int type, int p)
     int linger = 0, tmo = 3000, one = 1, small = 4096;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(s, ZMQ_RCVTIMEO, &tmo, sizeof(tmo));
+    zmq_setsockopt(s, ZMQ_SNDTIMEO, &tmo, sizeof(tmo)); /* a holding learner must not hang us */
     if (slow_reader) { /* before connect: options apply to later connections */
         zmq_setsockopt(s, ZMQ_RCVHWM, &one, sizeof(one));
         zmq_setsockopt(s, ZMQ_RCVBUF, &small, sizeof(small));
@@ -149,11 +168,11 @@ static void *sock_to(int type, int p)
     return s;
 }
 
-static void send_msg(void *s, struct wire_msg *m)
+static int send_msg(void *s, struct wire_msg *m)
 {
     size_t len;
     T_EQ_INT(wire_pack(m, buf, sizeof(buf), &len), 0);
-    T_CHECK(zmq_send(s, buf, len, 0) >= 0);
+    return zmq_send(s, buf, len, 0) >= 0 ? 0 : -1;
 }
 
 // the next message of type want on s (others skipped), 0; or -1 after the receive time-out
@@ -211,8 +230,8 @@ static int heartbeat(struct peer *p, const struct wire_session *s, struct wire_h
 }
 
 // a valid one-step segment of p, with the given values
-static void send_segment(void *push, const struct peer *p, uint64_t seq, float reward, float obs0,
-                         uint32_t steps, bool summary)
+static int send_segment(void *push, const struct peer *p, uint64_t seq, float reward, float obs0,
+                        uint32_t steps, bool summary)
 {
     float obs[2 * 11] = {obs0}, act[3] = {0.5f}, rew[1] = {reward}, ret[1] = {reward};
     uint32_t st[1] = {steps}, len[1] = {1};
@@ -234,7 +253,7 @@ static void send_segment(void *push, const struct peer *p, uint64_t seq, float r
                                       .episode_return = ret,
                                       .episode_len = len,
                                       .session = p->session};
-    send_msg(push, &m);
+    return send_msg(push, &m);
 }
 
 // ---- the attacks ---------------------------------------------------------------------------
@@ -459,6 +478,115 @@ static void test_liveness(void)
     zmq_close(a.ctl);
 }
 
+// ---- bad days: each on a learner of its own -----------------------------------------------
+
+static int wait_exit(pid_t pid, double secs)
+{
+    double until = rl_now() + secs;
+    int st;
+    while (rl_now() < until) {
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return st;
+        rl_sleep(0.05);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+static bool file_has(const char *path, const char *text)
+{
+    static char all[1 << 16];
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(all, 1, sizeof(all) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    all[n] = '\0';
+    return strstr(all, text) != NULL;
+}
+
+static void test_deadlock_config(void)
+{
+    // ingest would hold before training may start: refused at start-up, exit 2, one line
+    char d2[400];
+    snprintf(d2, sizeof(d2), "%s/cfg", dir);
+    T_EQ_INT(rl_mkdir_p(d2), 0);
+    const char *extra[] = {"--min-replay=100", "--ingest-slack=10", "--warmup-steps=5000", NULL};
+    pid_t p = start_learner(d2, extra);
+    int st = wait_exit(p, 10);
+    T_CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %d", st);
+    char log[500];
+    snprintf(log, sizeof(log), "%s/learner.log", d2);
+    T_CHECK(file_has(log, "warmup_steps (5000) exceeds min_replay + ingest_slack (110)"));
+}
+
+static void test_final_checkpoint_fails(void)
+{
+    // leftovers of killed writes go at start-up; a final checkpoint that cannot be written
+    // fails the run
+    char d2[400], ck[450], tmp1[500], tmp2[500], log[450];
+    snprintf(d2, sizeof(d2), "%s/disk", dir);
+    snprintf(ck, sizeof(ck), "%s/checkpoints", d2);
+    snprintf(tmp1, sizeof(tmp1), "%s/ckpt-00000000000007.rldt.tmp.4242", ck);
+    snprintf(tmp2, sizeof(tmp2), "%s/replay.rldt.tmp.4243", d2);
+    snprintf(log, sizeof(log), "%s/learner.log", d2);
+    T_EQ_INT(rl_mkdir_p(ck), 0);
+    fclose(fopen(tmp1, "w"));
+    fclose(fopen(tmp2, "w"));
+    const char *extra[] = {"--replay-save-secs=0", NULL};
+    pid_t p = start_learner(d2, extra);
+    T_CHECK(p > 0 && wait_up());
+    T_CHECK(access(tmp1, F_OK) != 0 && access(tmp2, F_OK) != 0);
+    // the checkpoint directory becomes a file: every write into it fails (ENOTDIR)
+    char cmd[1000];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s && touch %s", ck, ck);
+    T_EQ_INT(system(cmd), 0);
+    kill(p, SIGTERM);
+    int st = wait_exit(p, 20);
+    T_CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) != 0, "status %d", st);
+    T_CHECK(file_has(log, "the final checkpoint could not be written"));
+}
+
+static void test_nonfinite_training(void)
+{
+    // absurd values let in on purpose (limits raised): every training step is non-finite and
+    // skipped, yet the schedule moves on and ingest never stalls
+    char d2[400];
+    snprintf(d2, sizeof(d2), "%s/nan", dir);
+    T_EQ_INT(rl_mkdir_p(d2), 0);
+    const char *extra[] = {"--min-replay=50",      "--ingest-slack=20",
+                           "--updates-per-step=1", "--reward-limit=1e30",
+                           "--obs-limit=1e30",     "--sac-hidden=16",
+                           "--batch-size=16",      "--actor-timeout=60",
+                           "--replay-save-secs=0", NULL};
+    pid_t p = start_learner(d2, extra);
+    T_CHECK(p > 0 && wait_up());
+    struct peer a;
+    T_CHECK(join(&a, "poison", false));
+    struct wire_heartbeat_ack ack;
+    T_EQ_INT(heartbeat(&a, &a.session, &ack), 0);
+    void *push = sock_to(ZMQ_PUSH, port[1]);
+    int sent = 0;
+    for (int i = 1; i <= 300; i++)
+        sent += send_segment(push, &a, (uint64_t)i, 5e29f, 5e29f, 1, false) == 0;
+    double steps = -1, nan = -1, until = rl_now() + 30;
+    while (rl_now() < until && steps < 300) {
+        json_t *d = stats();
+        steps = d ? num(d, "env_steps") : -1;
+        nan = d ? num(json_object_get(d, "counters"), "nan_steps") : -1;
+        json_decref(d);
+        rl_sleep(0.2);
+    }
+    printf("non-finite training: %d sent, %.0f ingested, %.0f steps skipped\n", sent, steps, nan);
+    T_EQ_INT(sent, 300);
+    T_EQ_INT(steps, 300);
+    T_CHECK(nan > 0);
+    zmq_close(push);
+    zmq_close(a.ctl);
+    kill(p, SIGKILL);
+    waitpid(p, NULL, 0);
+}
+
 // ---- main ----------------------------------------------------------------------------------
 
 int main(void)
@@ -467,19 +595,11 @@ int main(void)
     snprintf(bin, sizeof(bin), "%s/%s", root ? root : ".", b ? b : "build");
     if (!mkdtemp(dir))
         return 1;
-    for (int i = 0; i < 4; i++)
-        port[i] = free_port();
-    snprintf(stats_port, sizeof(stats_port), "%d", port[3]);
     zctx = zmq_ctx_new();
     dec = wire_decoder_new(sizeof(buf));
-    learner = start_learner();
+    learner = start_learner(dir, NULL);
     T_CHECK(learner > 0);
-    double until = rl_now() + 15;
-    json_t *d = NULL;
-    while (rl_now() < until && !(d = stats()))
-        rl_sleep(0.1);
-    T_CHECK_MSG(d != NULL, "learner did not come up");
-    json_decref(d);
+    T_CHECK_MSG(wait_up(), "learner did not come up");
     T_RUN(test_stray_heartbeat);
     T_RUN(test_spoofed_bye);
     T_RUN(test_forged_eval);
@@ -491,6 +611,9 @@ int main(void)
         kill(learner, SIGKILL);
         waitpid(learner, NULL, 0);
     }
+    T_RUN(test_deadlock_config);
+    T_RUN(test_final_checkpoint_fails);
+    T_RUN(test_nonfinite_training);
     if (t_failed) {
         char cmd[600];
         snprintf(cmd, sizeof(cmd), "tail -n 20 %s/learner.log", dir);
