@@ -107,7 +107,10 @@ int checkpoint_save(const struct algo_ops *ops, struct algo *a, struct shared *s
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
+    uint64_t inserted = (uint64_t)replay_inserted(s->replay); /* read after the counters */
     int rc = ckpt_add(w, "learner.counters", ctr, sizeof(ctr));
+    if (!rc)
+        rc = ckpt_add(w, "learner.replay_inserted", &inserted, sizeof(inserted));
     if (!rc)
         rc = ckpt_add(w, "learner.config", s->cfg_text, strlen(s->cfg_text) + 1);
     if (!rc)
@@ -193,6 +196,10 @@ static int restore(const struct algo_ops *ops, struct algo *a, const struct rl_c
     atomic_store(&s->episodes, ctr[3]);
     atomic_store(&s->updates, ctr[4]);
     atomic_store(&s->version, ctr[5]);
+    const uint64_t *ins = ckpt_get(k, "learner.replay_inserted", &len);
+    s->resume_trim = ins && len == sizeof(*ins);
+    if (s->resume_trim)
+        memcpy(&s->resume_inserted, ins, sizeof(*ins));
     return 0;
 }
 

@@ -234,6 +234,15 @@ static void resume_replay(struct learner *l)
     else
         log_info("resume: replay restored: %ld chunk steps saved at env_steps=%llu", n,
                  (unsigned long long)at);
+    // a replay saved after the checkpoint holds data the resumed run has not counted: cut it
+    long cut = n > 0 && s->resume_trim ? replay_trim(s->replay, s->resume_inserted) : 0;
+    if (cut > 0)
+        log_info("resume: %ld chunk steps of the replay are newer than the checkpoint: dropped",
+                 cut);
+    else if (n > 0 && !s->resume_trim && at > atomic_load(&s->env_steps))
+        log_warn("resume: the replay (env_steps=%llu) is newer than the checkpoint (%llu), "
+                 "which does not say how much to drop: kept as it is",
+                 (unsigned long long)at, (unsigned long long)atomic_load(&s->env_steps));
 }
 
 struct learner *learner_new(const struct rl_config *c, char *err, size_t errlen)

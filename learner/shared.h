@@ -36,6 +36,8 @@ struct shared {
     struct algo_dims dims;
     uint64_t run_epoch;
     void *zctx;
+    bool resume_trim;         /* the restored checkpoint says how much replay it had: */
+    uint64_t resume_inserted; /* replay_inserted() when it was written */
 
     struct actors *actors;
     struct replay *replay;
