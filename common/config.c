@@ -325,6 +325,21 @@ int config_validate(struct rl_config *c, char *err, size_t errlen)
                  c->max_episode_steps);
         return -EINVAL;
     }
+    // combinations that stall a run: ingest would hold before training may start
+    if (c->replay_size < c->min_replay) {
+        snprintf(err, errlen,
+                 "replay_size (%lld) is smaller than min_replay (%lld): training "
+                 "would never start",
+                 (long long)c->replay_size, (long long)c->min_replay);
+        return -EINVAL;
+    }
+    if (c->updates_per_step > 0 && c->warmup_steps > c->min_replay + c->ingest_slack) {
+        snprintf(err, errlen,
+                 "warmup_steps (%lld) exceeds min_replay + ingest_slack (%lld): "
+                 "ingest would hold before training may start",
+                 (long long)c->warmup_steps, (long long)(c->min_replay + c->ingest_slack));
+        return -EINVAL;
+    }
     if (c->actor_timeout < 2 * c->heartbeat_secs) { /* one late heartbeat must not end a session */
         snprintf(err, errlen, "actor_timeout (%g s) must be at least twice heartbeat_secs (%g s)",
                  c->actor_timeout, c->heartbeat_secs);

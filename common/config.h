@@ -55,6 +55,9 @@ struct rl_config {
     double updates_per_step;
     int64_t ingest_slack;
     int64_t max_policy_lag;
+    double obs_limit; /* value limits on ingested segments */
+    double action_limit;
+    double reward_limit;
     int publish_every;
     double fresh_frac;
     int64_t fresh_window;

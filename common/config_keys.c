@@ -71,6 +71,13 @@ const struct config_key config_keys[] = {
       "chunk steps ingest may run ahead of updates_per_step before actors are held back"),
     K("learner", max_policy_lag, CONFIG_T_I64, 0, 1e12, "1000000", NULL,
       "drop segments acted by a policy more than this many versions old"),
+    K("learner", obs_limit, CONFIG_T_DBL, 1, 1e30, "1e6", NULL,
+      "segments with an observation beyond +-obs_limit are refused (obs_range)"),
+    K("learner", action_limit, CONFIG_T_DBL, 1, 1e30, "1e3", NULL,
+      "segments with an action beyond +-action_limit are refused (action_range)"),
+    K("learner", reward_limit, CONFIG_T_DBL, 1, 1e30, "1e6", NULL,
+      "segments with a chunk reward beyond +-reward_limit, or an episode return beyond "
+      "+-reward_limit per env step, are refused (reward_range)"),
     K("learner", publish_every, CONFIG_T_INT, 1, 1000000, "100", NULL,
       "training steps between parameter broadcasts"),
     K("learner", fresh_frac, CONFIG_T_DBL, 0, 1, "0", NULL,
