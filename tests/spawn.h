@@ -1,0 +1,75 @@
+/*
+ * spawn.h — what the tests that start real rldt-learner / rldt-actor processes share: the four
+ * loopback port flags, a logged posix_spawn, a bounded wait for exit and /stats reads.
+ * Header-only like harness.h (static inline: a test uses what it needs). Not thread-safe.
+ */
+#ifndef RL_TEST_SPAWN_H
+#define RL_TEST_SPAWN_H
+
+#include <fcntl.h>
+#include <jansson.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include "common/statsc.h"
+#include "common/util.h"
+
+extern char **environ;
+
+#define SPAWN_POLL_SECS 0.02 /* how often spawn_wait looks at the child */
+
+/* The flags of a learner on base..base+3: control, data, params and the stats socket. */
+static inline void spawn_port_flags(char flags[4][64], int base)
+{
+    snprintf(flags[0], 64, "--control-port=%d", base);
+    snprintf(flags[1], 64, "--data-port=%d", base + 1);
+    snprintf(flags[2], 64, "--params-port=%d", base + 2);
+    snprintf(flags[3], 64, "--stats=127.0.0.1:%d", base + 3);
+}
+
+/* Start path with argv (NULL-terminated), stdout and stderr appended to logp. pid or -1. */
+static inline pid_t spawn_logged(const char *path, char **argv, const char *logp)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, logp, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 2, 1);
+    pid_t pid;
+    int rc = posix_spawn(&pid, path, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    return rc == 0 ? pid : -1;
+}
+
+/* Wait for pid to exit within secs: its wait status, -1 on time-out, -2 if waitpid fails. */
+static inline int spawn_wait(pid_t pid, double secs)
+{
+    double until = rl_now() + secs;
+    int st;
+    while (rl_now() < until) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            return st;
+        if (r < 0)
+            return -2;
+        rl_sleep(SPAWN_POLL_SECS);
+    }
+    return -1;
+}
+
+/* GET /stats of the learner whose stats socket is 127.0.0.1:port. Caller owns (json_decref);
+ * NULL when it does not answer within a second. */
+static inline json_t *spawn_stats(const char *port)
+{
+    char err[256];
+    return statsc_fetch("127.0.0.1", port, 1.0, err, sizeof(err));
+}
+
+/* The number at key of a stats document (0 when absent). Nullable: doc. */
+static inline double spawn_num(json_t *doc, const char *key)
+{
+    return json_number_value(json_object_get(doc, key));
+}
+
+#endif
