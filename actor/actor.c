@@ -21,6 +21,8 @@
 #include "proto/wire.h"
 
 #define MAX_MSG (64u << 20)
+/* the actor's own RNG stream, stream_base + 999 (its envs use + 0, 1, ...) */
+#define ACTOR_RNG_STREAM 999
 
 struct actor {
     struct rl_config local; /* as started */
@@ -34,6 +36,7 @@ struct actor {
     // registration
     uint32_t id;
     uint64_t epoch;
+    uint64_t stream_base; /* first RNG stream of this actor's envs (assigned in Welcome) */
     double last_ack;
     bool registered;
     bool over; /* the learner ended the run */
@@ -168,14 +171,7 @@ static int on_welcome(struct actor *a, const struct wire_welcome *w)
         log_error("bad run config from learner: %s", err);
         return -EPROTO;
     }
-    // keep what is local to this process
-    memcpy(run.learner_host, a->local.learner_host, sizeof(run.learner_host));
-    memcpy(run.actor_name, a->local.actor_name, sizeof(run.actor_name));
-    run.control_port = a->local.control_port;
-    run.data_port = a->local.data_port;
-    run.params_port = a->local.params_port;
-    run.num_envs = a->local.num_envs;
-    memcpy(run.log_level, a->local.log_level, sizeof(run.log_level));
+    config_keep_local(&run, &a->local);
     bool restart = a->registered || a->epoch != 0;
     a->run = run;
     a->id = w->actor_id;
@@ -184,7 +180,8 @@ static int on_welcome(struct actor *a, const struct wire_welcome *w)
     a->last_ack = rl_now();
     a->latest = w->param_version;
     a->version = 0; /* weights of an earlier epoch are not trusted */
-    rng_init(&a->rng, w->seed, w->stream_base + 999);
+    a->stream_base = w->stream_base;
+    rng_init(&a->rng, w->seed, w->stream_base + ACTOR_RNG_STREAM);
     log_info("registered as actor %u (epoch %llu, params v%llu)%s", a->id,
              (unsigned long long)a->epoch, (unsigned long long)w->param_version,
              restart ? " after a learner restart" : "");
@@ -508,7 +505,7 @@ static int loop(struct actor *a)
             int rc = wait_welcome(a);
             if (rc < 0)
                 return rc == -EINTR ? 0 : rc;
-            rc = setup_sim(a, (uint64_t)a->run.seed, 1000000ull * a->id);
+            rc = setup_sim(a, (uint64_t)a->run.seed, a->stream_base);
             if (rc < 0)
                 return rc;
             restart_segments(a);

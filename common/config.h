@@ -143,7 +143,15 @@ struct config_key {
     const char *def;     /* default, as text */
     const char *choices; /* enums: "a|b|c" */
     const char *help;
+    unsigned flags; /* CONFIG_F_* */
 };
+
+/* Key flags. LOCAL: a setting of the actor's own process (where it connects, its size, its log
+ * level) that the run config a learner sends does not override. */
+#define CONFIG_F_LOCAL 1u
+
+/* Copy the CONFIG_F_LOCAL keys of src into dst (the rest of dst stays). */
+void config_keep_local(struct rl_config *dst, const struct rl_config *src);
 
 /* The key table and its length (config_keys.c). */
 extern const struct config_key config_keys[];

@@ -130,6 +130,36 @@ static void test_file_roundtrip(void)
     rmdir(dir);
 }
 
+// the actor keeps its own connection, size and log level over the run config a learner sends
+static void test_keep_local(void)
+{
+    struct rl_config mine, run;
+    char err[256];
+    config_default(&mine);
+    config_default(&run);
+    T_EQ_INT(config_set(&mine, "learner_host", "10.1.2.3", err, sizeof(err)), 0);
+    T_EQ_INT(config_set(&mine, "control_port", "7001", err, sizeof(err)), 0);
+    T_EQ_INT(config_set(&mine, "num_envs", "3", err, sizeof(err)), 0);
+    T_EQ_INT(config_set(&mine, "log_level", "debug", err, sizeof(err)), 0);
+    T_EQ_INT(config_set(&mine, "actor_name", "a7", err, sizeof(err)), 0);
+    T_EQ_INT(config_set(&mine, "batch_size", "17", err, sizeof(err)), 0);
+    T_EQ_INT(config_set(&run, "num_envs", "64", err, sizeof(err)), 0);
+    T_EQ_INT(config_set(&run, "algo", "rldt", err, sizeof(err)), 0);
+    config_keep_local(&run, &mine);
+    T_EQ_STR(run.learner_host, "10.1.2.3");
+    T_EQ_INT(run.control_port, 7001);
+    T_EQ_INT(run.num_envs, 3);
+    T_EQ_STR(run.log_level, "debug");
+    T_EQ_STR(run.actor_name, "a7");
+    T_EQ_STR(run.algo, "rldt");    /* a run key stays the learner's */
+    T_CHECK(run.batch_size != 17); /* likewise */
+    // exactly the seven keys are local
+    int n = 0;
+    for (size_t i = 0; i < config_nkeys; i++)
+        n += (config_keys[i].flags & CONFIG_F_LOCAL) != 0;
+    T_EQ_INT(n, 7);
+}
+
 static void test_file_errors(void)
 {
     struct rl_config c;
@@ -164,5 +194,6 @@ int main(void)
     T_RUN(test_positional);
     T_RUN(test_file_roundtrip);
     T_RUN(test_file_errors);
+    T_RUN(test_keep_local);
     return T_DONE("config");
 }
