@@ -23,6 +23,10 @@
 #define MAX_MSG (64u << 20)
 /* the actor's own RNG stream, stream_base + 999 (its envs use + 0, 1, ...) */
 #define ACTOR_RNG_STREAM 999
+#define WELCOME_POLL_MS 100 /* wait for a Welcome in slices this long (re-checks the stop flag) */
+#define EVAL_WAIT_SECS 0.02 /* evaluator: between looks for newer weights or more steps */
+#define WEIGHTS_WAIT_SECS 0.005 /* collector: between looks for the first weights */
+#define BYE_FLUSH_SECS 0.05     /* after the Bye, before the sockets close */
 
 struct actor {
     struct rl_config local; /* as started */
@@ -207,7 +211,7 @@ static int wait_welcome(struct actor *a)
             next_warn = rl_now() + 60;
         }
         zmq_pollitem_t it = {a->ctl, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, 100) <= 0)
+        if (zmq_poll(&it, 1, WELCOME_POLL_MS) <= 0)
             continue;
         struct wire_msg m;
         if (recv_decode(a, a->ctl, &m) == 0 && m.type == WIRE_WELCOME)
@@ -462,7 +466,7 @@ static int eval_loop(struct actor *a)
     while (!*a->stop && !a->over && a->registered) {
         poll_learner(a);
         if (a->version == 0 || a->version < a->latest || a->learner_steps < next) {
-            rl_sleep(0.02);
+            rl_sleep(EVAL_WAIT_SECS);
             continue;
         }
         uint64_t at = a->learner_steps, version = a->version;
@@ -519,7 +523,7 @@ static int loop(struct actor *a)
         }
         poll_learner(a);
         if (a->version == 0 && !random_warmup) {
-            rl_sleep(0.005); /* wait for the first weights */
+            rl_sleep(WEIGHTS_WAIT_SECS);
             continue;
         }
         int rc = chunk_step(a);
@@ -563,7 +567,7 @@ int actor_run(const struct rl_config *c, volatile sig_atomic_t *stop)
         struct wire_msg m = {.type = WIRE_BYE};
         m.bye = (struct wire_bye){a->id, a->epoch, a->over ? "run over" : "stopped"};
         send_msg(a, a->ctl, &m, ZMQ_DONTWAIT);
-        rl_sleep(0.05);
+        rl_sleep(BYE_FLUSH_SECS);
     }
     log_info("actor exits: env_steps=%llu episodes=%llu segments=%llu stalls=%llu wait=%.1fs",
              (unsigned long long)a->env_steps, (unsigned long long)a->episodes,

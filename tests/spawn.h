@@ -13,7 +13,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
-#include "common/statsc.h"
+#include "deploy/rldt/statsc.h"
 #include "common/util.h"
 
 extern char **environ;

@@ -24,7 +24,7 @@
 
 #include "common/auth.h"
 #include "common/config.h"
-#include "common/statsc.h"
+#include "deploy/rldt/statsc.h"
 #include "common/util.h"
 #include "proto/wire.h"
 #include "tests/harness.h"

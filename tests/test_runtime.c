@@ -18,7 +18,7 @@
 #include <zmq.h>
 
 #include "common/rng.h"
-#include "common/statsc.h"
+#include "deploy/rldt/statsc.h"
 #include "common/util.h"
 #include "proto/wire.h"
 #include "tests/harness.h"
