@@ -122,12 +122,6 @@ const struct env_model *vecenv_model(const struct vecenv *v)
     return v->model;
 }
 
-struct env *vecenv_env(struct vecenv *v, int i)
-{
-    RL_ASSERT(i >= 0 && i < v->M);
-    return v->envs[i];
-}
-
 int vecenv_reset(struct vecenv *v)
 {
     int rc = 0;

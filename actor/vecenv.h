@@ -68,9 +68,6 @@ int vecenv_act_dim(const struct vecenv *v);
 /* The shared model (borrowed, valid while v lives). */
 const struct env_model *vecenv_model(const struct vecenv *v);
 
-/* Env i (borrowed; for tests and diagnostics). */
-struct env *vecenv_env(struct vecenv *v, int i);
-
 /* Reset every env (new episodes, reset noise from each env's stream). 0 or -EFAULT. */
 int vecenv_reset(struct vecenv *v);
 

@@ -26,7 +26,8 @@ static bool name_eq(const char *a, const char *b, size_t blen)
     return i == blen && a[i] == 0;
 }
 
-const struct config_key *config_find(const char *name)
+// the key called name ('-' and '_' are interchangeable), or NULL
+static const struct config_key *config_find(const char *name)
 {
     for (size_t i = 0; i < config_nkeys; i++)
         if (name_eq(config_keys[i].name, name, strlen(name)))

@@ -160,9 +160,6 @@ extern const size_t config_nkeys;
 /* Fill c with every key's default. */
 void config_default(struct rl_config *c);
 
-/* Find a key by name ('-' and '_' are interchangeable). Returns NULL if unknown. */
-const struct config_key *config_find(const char *name);
-
 /*
  * Set one key from text, with type and range checks. Returns 0, or -EINVAL with a one-line
  * reason in err (e.g. "max_env_steps: 0 is below the minimum 1").

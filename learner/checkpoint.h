@@ -27,10 +27,4 @@ int checkpoint_save(const struct algo_ops *ops, struct algo *a, struct shared *s
 int checkpoint_resume(const struct algo_ops *ops, struct algo *a, const struct rl_config *c,
                       struct shared *s, char *err, size_t errlen);
 
-/*
- * Path of the newest checkpoint file in dir (by name), into out. Returns 0 or -ENOENT.
- * Used by tools that read a run's latest checkpoint.
- */
-int checkpoint_latest(const char *dir, char *out, size_t outlen);
-
 #endif
