@@ -327,7 +327,7 @@ void config_keep_local(struct rl_config *dst, const struct rl_config *src)
 
 int config_validate(struct rl_config *c, char *err, size_t errlen)
 {
-    if (c->chunk == 0)
+    if (c->chunk == 0) /* each algorithm's default_chunk (learner/algo.h; test_config compares) */
         c->chunk = strcmp(c->algo, "sac") == 0 ? 1 : 4;
     if (c->chunk > c->max_episode_steps) {
         snprintf(err, errlen, "chunk (%d) is longer than max_episode_steps (%d)", c->chunk,

@@ -1,5 +1,8 @@
 /* test_config.c — defaults, flags, files, validation errors, round trip of the resolved config. */
 #include "common/config.h"
+#include "common/policy.h"
+#include "common/task.h"
+#include "learner/algo.h"
 #include "tests/harness.h"
 
 #include <errno.h>
@@ -160,6 +163,54 @@ static void test_keep_local(void)
     T_EQ_INT(n, 7);
 }
 
+// common code keeps copies of the algorithm registry's facts: they must agree with it
+static void test_algo_registry(void)
+{
+    char err[256];
+    for (size_t i = 0; i < algo_count(); i++) {
+        const struct algo_ops *ops = algo_at(i);
+        struct rl_config c;
+        config_default(&c);
+        T_CHECK_MSG(config_set(&c, "algo", ops->name, err, sizeof(err)) == 0, "%s: %s", ops->name,
+                    err);
+        T_EQ_INT(config_validate(&c, err, sizeof(err)), 0);
+        T_CHECK_MSG(c.chunk == ops->default_chunk, "%s: config chunk %d, ops %d", ops->name,
+                    c.chunk, ops->default_chunk);
+        const char *kind = policy_kind_for_algo(ops->name);
+        T_CHECK_MSG(kind && !strcmp(kind, ops->policy_kind), "%s: kind %s, ops %s", ops->name,
+                    kind ? kind : "NULL", ops->policy_kind);
+        T_CHECK(algo_find(ops->name) == ops);
+    }
+    T_CHECK(algo_at(algo_count()) == NULL);
+    // and the config's choice list names no algorithm the registry lacks
+    const char *choices = "";
+    for (size_t i = 0; i < config_nkeys; i++)
+        if (!strcmp(config_keys[i].name, "algo"))
+            choices = config_keys[i].choices;
+    size_t n = choices[0] != 0;
+    for (const char *p = choices; *p; p++)
+        n += *p == '|';
+    T_EQ_INT((int)n, (int)algo_count());
+}
+
+// every task the config offers is in the task table
+static void test_task_choices(void)
+{
+    const char *choices = "";
+    for (size_t i = 0; i < config_nkeys; i++)
+        if (!strcmp(config_keys[i].name, "env"))
+            choices = config_keys[i].choices;
+    int n = 0;
+    for (const char *p = choices; *p; n++) {
+        char name[64];
+        size_t len = strcspn(p, "|");
+        snprintf(name, sizeof(name), "%.*s", (int)len, p);
+        T_CHECK_MSG(task_find(name) != NULL, "env choice '%s' is not in the task table", name);
+        p += len + (p[len] == '|');
+    }
+    T_CHECK(n >= 3);
+}
+
 static void test_file_errors(void)
 {
     struct rl_config c;
@@ -195,5 +246,7 @@ int main(void)
     T_RUN(test_file_roundtrip);
     T_RUN(test_file_errors);
     T_RUN(test_keep_local);
+    T_RUN(test_algo_registry);
+    T_RUN(test_task_choices);
     return T_DONE("config");
 }
