@@ -325,12 +325,7 @@ static int setup_sim(struct actor *a, uint64_t seed, uint64_t stream)
     if (a->venv)
         return 0; /* kept across re-registrations: same task */
     struct vecenv_config vc;
-    vecenv_config_default(&vc);
-    vc.task = a->run.env;
-    vc.model_file = a->run.model_file;
-    vc.num_envs = a->run.num_envs;
-    vc.chunk = a->run.chunk;
-    vc.max_episode_steps = a->run.max_episode_steps;
+    vecenv_config_from(&vc, &a->run);
     vc.seed = seed;
     vc.stream = stream;
     a->venv = vecenv_new(&vc, err, sizeof(err));

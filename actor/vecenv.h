@@ -16,6 +16,8 @@
 
 #include "actor/env.h"
 
+struct rl_config;
+
 struct vecenv;
 
 struct vecenv_config {
@@ -49,6 +51,10 @@ struct vecenv_stats {
 
 /* Defaults: hopper, built-in model, M = 8, H = 4, 1000 steps, seed 1, stream 0. */
 void vecenv_config_default(struct vecenv_config *c);
+
+/* The vecenv of a run config: its task, model file, num_envs, chunk, max_episode_steps and
+ * seed; stream 0. vc borrows c's strings (valid while c lives). */
+void vecenv_config_from(struct vecenv_config *vc, const struct rl_config *c);
 
 /*
  * Load the task's model once and create M envs, all reset. Returns a caller-owned vecenv

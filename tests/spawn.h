@@ -1,6 +1,7 @@
 /*
  * spawn.h — what the tests that start real rldt-learner / rldt-actor processes share: the four
- * loopback port flags, a logged posix_spawn, a bounded wait for exit and /stats reads.
+ * loopback port flags, a logged posix_spawn, a bounded wait for exit, /stats reads and a small
+ * hand-made segment to send to a learner.
  * Header-only like harness.h (static inline: a test uses what it needs). Not thread-safe.
  */
 #ifndef RL_TEST_SPAWN_H
@@ -15,6 +16,7 @@
 
 #include "deploy/rldt/statsc.h"
 #include "common/util.h"
+#include "proto/wire.h"
 
 extern char **environ;
 
@@ -70,6 +72,34 @@ static inline json_t *spawn_stats(const char *port)
 static inline double spawn_num(json_t *doc, const char *key)
 {
     return json_number_value(json_object_get(doc, key));
+}
+
+/* The arrays behind spawn_tiny_segment's message (the caller's, zeroed: rewards are set). */
+struct spawn_seg {
+    float obs[3 * 11], act[2 * 3], rew[2];
+    uint32_t steps[2];
+    uint8_t flags[2];
+};
+
+/* A valid-looking segment of 2 Hopper chunk steps (obs 11, D 3; run epoch 1, actor 1, seq 1)
+ * over st's arrays (borrowed: st must outlive the message). */
+static inline struct wire_msg spawn_tiny_segment(struct spawn_seg *st)
+{
+    *st = (struct spawn_seg){.rew = {1, 1}, .steps = {1, 1}};
+    struct wire_msg m = {.type = WIRE_SEGMENT};
+    m.segment = (struct wire_segment){.run_epoch = 1,
+                                      .actor_id = 1,
+                                      .seq = 1,
+                                      .T = 2,
+                                      .obs_dim = 11,
+                                      .D = 3,
+                                      .obs = st->obs,
+                                      .actions = st->act,
+                                      .rewards = st->rew,
+                                      .steps = st->steps,
+                                      .terminal = st->flags,
+                                      .truncated = st->flags};
+    return m;
 }
 
 #endif

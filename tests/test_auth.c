@@ -445,22 +445,8 @@ static void test_refused_clients(void)
                                   .known_epoch = 0};
     T_EQ_INT(wire_pack(&m, buf, sizeof(buf), &len), 0);
     zmq_send(ctl, buf, len, ZMQ_DONTWAIT);
-    float obs[3 * 11] = {0}, act[2 * 3] = {0}, rew[2] = {1, 1};
-    uint32_t steps[2] = {1, 1};
-    uint8_t flags[2] = {0, 0};
-    m = (struct wire_msg){.type = WIRE_SEGMENT};
-    m.segment = (struct wire_segment){.run_epoch = 1,
-                                      .actor_id = 1,
-                                      .seq = 1,
-                                      .T = 2,
-                                      .obs_dim = 11,
-                                      .D = 3,
-                                      .obs = obs,
-                                      .actions = act,
-                                      .rewards = rew,
-                                      .steps = steps,
-                                      .terminal = flags,
-                                      .truncated = flags};
+    struct spawn_seg st;
+    m = spawn_tiny_segment(&st);
     T_EQ_INT(wire_pack(&m, buf, sizeof(buf), &len), 0);
     zmq_send(push_bad, buf, len, ZMQ_DONTWAIT);
     zmq_send(push_plain, buf, len, ZMQ_DONTWAIT);

@@ -96,8 +96,7 @@ static void fill_replay(struct replay *r, const struct algo_dims *d, int nseg, i
                                      .steps = steps,
                                      .term = term,
                                      .trunc = trunc,
-                                     .traj_id = (uint64_t)k,
-                                     .version = 0};
+                                     .traj_id = (uint64_t)k};
         replay_add(r, &seg);
     }
     free(obs);
@@ -425,8 +424,7 @@ static void test_targets_short_chunk(void)
                                  .steps = steps,
                                  .term = term,
                                  .trunc = trunc,
-                                 .traj_id = 0,
-                                 .version = 0};
+                                 .traj_id = 0};
     replay_add(r, &seg);
     struct critic *cr = rldt_critic(a);
     targets_ignore_action(cr, 3, 4);
@@ -461,11 +459,9 @@ static void test_reward_scale(void)
                                      .obs = obs,
                                      .act = act,
                                      .rew = rew,
-                                     .steps = NULL,
                                      .term = term,
                                      .trunc = trunc,
-                                     .traj_id = (uint64_t)k,
-                                     .version = 0};
+                                     .traj_id = (uint64_t)k};
         replay_add(r, &seg);
     }
     struct algo_report rep = {0};
@@ -483,11 +479,9 @@ static void test_reward_scale(void)
                                      .obs = obs,
                                      .act = act,
                                      .rew = rew,
-                                     .steps = NULL,
                                      .term = term,
                                      .trunc = trunc,
-                                     .traj_id = (uint64_t)k,
-                                     .version = 0};
+                                     .traj_id = (uint64_t)k};
         replay_add(r, &seg);
     }
     double before = rldt_reward_scale(a);
@@ -793,11 +787,9 @@ static struct bandit_eval run_bandit(bool two, bool delta, int seed, struct band
                                          .obs = obs,
                                          .act = act,
                                          .rew = rew,
-                                         .steps = NULL,
                                          .term = term,
                                          .trunc = trunc,
-                                         .traj_id = id++,
-                                         .version = 0};
+                                         .traj_id = id++};
             replay_add(r, &seg);
         }
         for (int k = 0; k < 16 && it >= 2; k++)

@@ -127,22 +127,8 @@ static void test_bad_messages(void)
     snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", base);
     T_EQ_INT(zmq_connect(ctl, ep), 0);
     // a valid-looking segment to truncate and re-version
-    float obs[3 * 11] = {0}, act[2 * 3] = {0}, rew[2] = {1, 1};
-    uint32_t steps[2] = {1, 1};
-    uint8_t flags[2] = {0, 0};
-    struct wire_msg m = {.type = WIRE_SEGMENT};
-    m.segment = (struct wire_segment){.run_epoch = 1,
-                                      .actor_id = 1,
-                                      .seq = 1,
-                                      .T = 2,
-                                      .obs_dim = 11,
-                                      .D = 3,
-                                      .obs = obs,
-                                      .actions = act,
-                                      .rewards = rew,
-                                      .steps = steps,
-                                      .terminal = flags,
-                                      .truncated = flags};
+    struct spawn_seg st;
+    struct wire_msg m = spawn_tiny_segment(&st);
     static uint8_t buf[1 << 16];
     size_t len;
     T_EQ_INT(wire_pack(&m, buf, sizeof(buf), &len), 0);

@@ -48,11 +48,9 @@ static int fill_random(struct replay *r, int S, int D, long n, struct rng *g)
                                      .obs = obs,
                                      .act = act,
                                      .rew = rew,
-                                     .steps = NULL,
                                      .term = term,
                                      .trunc = trunc,
-                                     .traj_id = (uint64_t)k,
-                                     .version = 0};
+                                     .traj_id = (uint64_t)k};
         rc = replay_add(r, &seg);
     }
     free(obs);

@@ -42,7 +42,6 @@ static void fill(struct replay *r, int O, int D, int T, uint64_t seed)
                                    .obs = obs,
                                    .act = act,
                                    .rew = rew,
-                                   .steps = NULL,
                                    .term = term,
                                    .trunc = trunc,
                                    .traj_id = traj,
