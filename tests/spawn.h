@@ -7,12 +7,17 @@
 #ifndef RL_TEST_SPAWN_H
 #define RL_TEST_SPAWN_H
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <jansson.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "deploy/rldt/statsc.h"
 #include "common/util.h"
@@ -21,6 +26,45 @@
 extern char **environ;
 
 #define SPAWN_POLL_SECS 0.02 /* how often spawn_wait looks at the child */
+
+/* The folder of the built programs: $RLDT_ROOT/$BUILD (defaults . and build). */
+static inline void spawn_bin_dir(char *out, size_t n)
+{
+    const char *root = getenv("RLDT_ROOT"), *b = getenv("BUILD");
+    snprintf(out, n, "%s/%s", root ? root : ".", b ? b : "build");
+}
+
+/* The first of n consecutive TCP ports free on 127.0.0.1 (below the ephemeral range), tried
+ * from a start that depends on the pid, so tests running at the same time pick apart. */
+static inline int spawn_free_ports(int n)
+{
+    int first = 20000 + (int)(getpid() % 1000) * 12;
+    for (int tries = 0; tries < 50; tries++, first = 20000 + (first - 20000 + 4 * n) % 12000) {
+        int ok = 1;
+        for (int i = 0; i < n && ok; i++) {
+            int fd = socket(AF_INET, SOCK_STREAM, 0);
+            struct sockaddr_in a = {.sin_family = AF_INET,
+                                    .sin_port = htons((uint16_t)(first + i))};
+            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+            if (fd >= 0)
+                close(fd);
+        }
+        if (ok)
+            return first;
+    }
+    return first;
+}
+
+/* SIGKILL and reap every pid of pids[0..n) that is still running (0 or negative: skipped). */
+static inline void spawn_kill_all(const pid_t *pids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (pids[i] > 0 && waitpid(pids[i], NULL, WNOHANG) == 0) {
+            kill(pids[i], SIGKILL);
+            waitpid(pids[i], NULL, 0);
+        }
+}
 
 /* The flags of a learner on base..base+3: control, data, params and the stats socket. */
 static inline void spawn_port_flags(char flags[4][64], int base)

@@ -577,27 +577,6 @@ static void test_startup_errors(void)
     T_CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 2, "actor exit %d", st);
 }
 
-// the first of n consecutive free TCP ports on 127.0.0.1 (below the ephemeral range)
-static int free_ports(int n)
-{
-    int first = 20000 + (int)(getpid() % 1000) * 12;
-    for (int tries = 0; tries < 50; tries++, first = 20000 + (first - 20000 + 4 * n) % 12000) {
-        int ok = 1;
-        for (int i = 0; i < n && ok; i++) {
-            int fd = socket(AF_INET, SOCK_STREAM, 0);
-            struct sockaddr_in a = {.sin_family = AF_INET,
-                                    .sin_port = htons((uint16_t)(first + i))};
-            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-            ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-            if (fd >= 0)
-                close(fd);
-        }
-        if (ok)
-            return first;
-    }
-    return first;
-}
-
 static void test_learner(void)
 {
     char err[512];
@@ -611,7 +590,7 @@ static void test_learner(void)
     path_of(p, sizeof(p), "allow.txt");
     snprintf(cmd, sizeof(cmd), "cat %s/good.pub > %s", dir, p);
     T_EQ_INT(system(cmd), 0);
-    base = free_ports(4);
+    base = spawn_free_ports(4);
     snprintf(stats_port, sizeof(stats_port), "%d", base + 3);
     char a1[700], a2[700];
     snprintf(a1, sizeof(a1), "--curve-server-key=%s/learner.key", dir);
@@ -625,17 +604,12 @@ static void test_learner(void)
 static void cleanup(void)
 {
     pid_t all[] = {learner, good_actor, bad_actor, plain_actor};
-    for (size_t i = 0; i < RL_ARRAY_LEN(all); i++)
-        if (all[i] > 0 && waitpid(all[i], NULL, WNOHANG) == 0) {
-            kill(all[i], SIGKILL);
-            waitpid(all[i], NULL, 0);
-        }
+    spawn_kill_all(all, RL_ARRAY_LEN(all));
 }
 
 int main(void)
 {
-    const char *root = getenv("RLDT_ROOT"), *b = getenv("BUILD");
-    snprintf(bin, sizeof(bin), "%s/%s", root ? root : ".", b ? b : "build");
+    spawn_bin_dir(bin, sizeof(bin));
     if (!mkdtemp(dir))
         return 1;
     T_RUN(test_keyfile_round_trip);

@@ -217,20 +217,15 @@ static void test_run(void)
 static void cleanup(void)
 {
     pid_t all[] = {learner, actor, evaluator};
-    for (size_t i = 0; i < RL_ARRAY_LEN(all); i++)
-        if (all[i] > 0 && waitpid(all[i], NULL, WNOHANG) == 0) {
-            kill(all[i], SIGKILL);
-            waitpid(all[i], NULL, 0);
-        }
+    spawn_kill_all(all, RL_ARRAY_LEN(all));
 }
 
 int main(void)
 {
-    const char *root = getenv("RLDT_ROOT"), *b = getenv("BUILD");
-    snprintf(bin, sizeof(bin), "%s/%s", root ? root : ".", b ? b : "build");
+    spawn_bin_dir(bin, sizeof(bin));
     if (!mkdtemp(dir))
         return 1;
-    port = 30000 + (int)(getpid() % 8000) * 4;
+    port = spawn_free_ports(4);
     T_RUN(test_run);
     cleanup();
     char cmd[300];

@@ -351,11 +351,7 @@ static void test_resume_and_finish(void)
 static void cleanup(void)
 {
     pid_t all[] = {learner, actor[0], actor[1], actor[2]};
-    for (size_t i = 0; i < RL_ARRAY_LEN(all); i++)
-        if (all[i] > 0 && waitpid(all[i], NULL, WNOHANG) == 0) {
-            kill(all[i], SIGKILL);
-            waitpid(all[i], NULL, 0);
-        }
+    spawn_kill_all(all, RL_ARRAY_LEN(all));
 }
 
 static void dump_logs(void)
@@ -371,11 +367,10 @@ static void dump_logs(void)
 
 int main(void)
 {
-    const char *root = getenv("RLDT_ROOT"), *b = getenv("BUILD");
-    snprintf(bin, sizeof(bin), "%s/%s", root ? root : ".", b ? b : "build");
+    spawn_bin_dir(bin, sizeof(bin));
     if (!mkdtemp(dir))
         return 1;
-    base = 20000 + (int)(getpid() % 10000) * 4;
+    base = spawn_free_ports(4);
     snprintf(stats_port, sizeof(stats_port), "%d", base + 3);
     learner = start("rldt-learner", "learner.log", NULL, NULL);
     T_CHECK(learner > 0);
