@@ -26,8 +26,7 @@ static bool name_eq(const char *a, const char *b, size_t blen)
     return i == blen && a[i] == 0;
 }
 
-// the key called name ('-' and '_' are interchangeable), or NULL
-static const struct config_key *config_find(const char *name)
+const struct config_key *config_find(const char *name)
 {
     for (size_t i = 0; i < config_nkeys; i++)
         if (name_eq(config_keys[i].name, name, strlen(name)))
@@ -436,7 +435,9 @@ void config_help(FILE *f, const char *sections)
     static const char *tnames[] = {"INT", "INT", "NUM", "BOOL", "TEXT", "CHOICE"};
     for (size_t i = 0; i < config_nkeys; i++) {
         const struct config_key *k = &config_keys[i];
-        if (!in_sections(sections, k->section))
+        char flag[64];
+        snprintf(flag, sizeof(flag), "-%s", k->name);
+        if (!in_sections(sections, k->section) && !in_sections(sections, flag))
             continue;
         char opt[80];
         if (k->type == CONFIG_T_BOOL)

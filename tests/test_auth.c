@@ -442,7 +442,8 @@ static void test_refused_clients(void)
                                   .obs_dim = 11,
                                   .act_dim = 3,
                                   .chunk_h = 1,
-                                  .known_epoch = 0};
+                                  .known_epoch = 0,
+                                  .evaluator = false};
     T_EQ_INT(wire_pack(&m, buf, sizeof(buf), &len), 0);
     zmq_send(ctl, buf, len, ZMQ_DONTWAIT);
     struct spawn_seg st;

@@ -238,6 +238,8 @@ static struct wire_msg sample_params(void)
 
 static const char config_text[] = "[run]\nname = test\nseed = 7\n\n[algo]\nlr = 3e-4\t# tab\n";
 
+static const struct wire_session sess = {{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 255}};
+
 static struct wire_msg sample_control(enum wire_type t)
 {
     struct wire_msg m = {.type = t};
@@ -250,7 +252,8 @@ static struct wire_msg sample_control(enum wire_type t)
                                       .obs_dim = 11,
                                       .act_dim = 3,
                                       .chunk_h = 4,
-                                      .known_epoch = 5};
+                                      .known_epoch = 5,
+                                      .evaluator = true};
         break;
     case WIRE_WELCOME:
         m.welcome = (struct wire_welcome){.accepted = true,
@@ -260,7 +263,8 @@ static struct wire_msg sample_control(enum wire_type t)
                                           .config = config_text,
                                           .param_version = 9,
                                           .seed = 1ull << 50,
-                                          .stream_base = 4096};
+                                          .stream_base = 4096,
+                                          .session = sess};
         break;
     case WIRE_HEARTBEAT:
         m.heartbeat = (struct wire_heartbeat){.actor_id = 12,
@@ -272,16 +276,17 @@ static struct wire_msg sample_control(enum wire_type t)
                                               .segments_sent = 999,
                                               .send_queue = 3,
                                               .send_stalls = 17,
-                                              .send_wait_s = 2.5f};
+                                              .send_wait_s = 2.5f,
+                                              .session = sess};
         break;
     case WIRE_HEARTBEAT_ACK:
-        m.heartbeat_ack = (struct wire_heartbeat_ack){77, 10, true, 1ull << 40};
+        m.heartbeat_ack = (struct wire_heartbeat_ack){77, 10, true, 1ull << 40, false};
         break;
     case WIRE_BYE:
-        m.bye = (struct wire_bye){12, 77, "shutting down: SIGTERM\n"};
+        m.bye = (struct wire_bye){12, 77, "shutting down: SIGTERM\n", sess};
         break;
     case WIRE_PARAMS_REQUEST:
-        m.params_request = (struct wire_params_request){12, 77, 8};
+        m.params_request = (struct wire_params_request){12, 77, 8, sess};
         break;
     case WIRE_EVAL_REPORT:
         m.eval_report = (struct wire_eval_report){.actor_id = 12,
@@ -291,7 +296,8 @@ static struct wire_msg sample_control(enum wire_type t)
                                                   .return_mean = 1500.5f,
                                                   .return_std = 210.25f,
                                                   .length_mean = 812.5f,
-                                                  .episodes = 10};
+                                                  .episodes = 10,
+                                                  .session = sess};
         break;
     default:
         RL_ASSERT(0);
@@ -319,6 +325,7 @@ static void test_roundtrip_control(void)
     T_EQ_INT(o.hello.act_dim, 3);
     T_EQ_INT(o.hello.chunk_h, 4);
     T_EQ_INT(o.hello.known_epoch, 5);
+    T_CHECK(o.hello.evaluator);
 
     m = sample_control(WIRE_WELCOME);
     T_EQ_INT(pack_decode(d, &m, &o, NULL), 0);
@@ -331,6 +338,10 @@ static void test_roundtrip_control(void)
     T_EQ_INT(o.welcome.param_version, 9);
     T_CHECK(o.welcome.seed == 1ull << 50);
     T_EQ_INT(o.welcome.stream_base, 4096);
+    T_CHECK(wire_session_equal(&o.welcome.session, &sess));
+    // an accepted welcome needs a session, a refused one must not carry one
+    m.welcome.session = (struct wire_session){{0}};
+    T_EQ_INT(pack_decode(d, &m, &o, NULL), -EPROTO);
 
     m = sample_control(WIRE_HEARTBEAT);
     T_EQ_INT(pack_decode(d, &m, &o, NULL), 0);
@@ -345,6 +356,7 @@ static void test_roundtrip_control(void)
     T_EQ_INT(o.heartbeat.send_queue, 3);
     T_EQ_INT(o.heartbeat.send_stalls, 17);
     T_CHECK(o.heartbeat.send_wait_s == 2.5f);
+    T_CHECK(wire_session_equal(&o.heartbeat.session, &sess));
 
     m = sample_control(WIRE_HEARTBEAT_ACK);
     T_EQ_INT(pack_decode(d, &m, &o, NULL), 0);
@@ -353,6 +365,13 @@ static void test_roundtrip_control(void)
     T_EQ_INT(o.heartbeat_ack.param_version, 10);
     T_CHECK(o.heartbeat_ack.stop);
     T_EQ_INT(o.heartbeat_ack.env_steps, 1ull << 40);
+    T_CHECK(!o.heartbeat_ack.register_again);
+    // "register again" tells nothing: no epoch allowed with it
+    m.heartbeat_ack = (struct wire_heartbeat_ack){.register_again = true};
+    T_EQ_INT(pack_decode(d, &m, &o, NULL), 0);
+    T_CHECK(o.heartbeat_ack.register_again && o.heartbeat_ack.run_epoch == 0);
+    m.heartbeat_ack.run_epoch = 77;
+    T_EQ_INT(pack_decode(d, &m, &o, NULL), -EPROTO);
 
     m = sample_control(WIRE_EVAL_REPORT);
     T_EQ_INT(pack_decode(d, &m, &o, NULL), 0);
@@ -365,6 +384,7 @@ static void test_roundtrip_control(void)
     T_NEAR(o.eval_report.return_std, 210.25, 0);
     T_NEAR(o.eval_report.length_mean, 812.5, 0);
     T_EQ_INT(o.eval_report.episodes, 10);
+    T_CHECK(wire_session_equal(&o.eval_report.session, &sess));
     // bad statistics and zero episodes are refused
     m.eval_report.return_mean = NAN;
     T_EQ_INT(pack_decode(d, &m, &o, NULL), -EPROTO);
@@ -379,6 +399,7 @@ static void test_roundtrip_control(void)
     T_EQ_INT(o.bye.actor_id, 12);
     T_EQ_INT(o.bye.run_epoch, 77);
     T_EQ_STR(o.bye.reason, "shutting down: SIGTERM\n");
+    T_CHECK(wire_session_equal(&o.bye.session, &sess));
 
     m = sample_control(WIRE_PARAMS_REQUEST);
     T_EQ_INT(pack_decode(d, &m, &o, NULL), 0);
@@ -386,6 +407,8 @@ static void test_roundtrip_control(void)
     T_EQ_INT(o.params_request.actor_id, 12);
     T_EQ_INT(o.params_request.run_epoch, 77);
     T_EQ_INT(o.params_request.have_version, 8);
+    T_CHECK(wire_session_equal(&o.params_request.session, &sess));
+    T_CHECK(!wire_session_set(&(struct wire_session){{0}}));
 
     // a refused welcome: no epoch, no config, a reason; NULL strings pack as ""
     m = (struct wire_msg){.type = WIRE_WELCOME};
@@ -504,7 +527,7 @@ static void test_independent_encoding(void)
     struct wire_msg o, o2;
 
     struct craft c = craft_ok(5, 3, 4);
-    size_t n = craft_segment(&c, 1);
+    size_t n = craft_segment(&c, WIRE_PROTOCOL_VERSION);
     T_EQ_INT(wire_decode(d, buf, n, &o, err, sizeof(err)), 0);
     T_CHECK_MSG(o.type == WIRE_SEGMENT, "%s", err);
     T_CHECK(o.segment.run_epoch == 7 && o.segment.actor_id == 3 && o.segment.env_id == 1);
@@ -527,7 +550,7 @@ static void test_independent_encoding(void)
 
     // the same values, every repeated field sent unpacked (legal protobuf): identical decode
     c.unpacked = true;
-    size_t n3 = craft_segment(&c, 1);
+    size_t n3 = craft_segment(&c, WIRE_PROTOCOL_VERSION);
     T_CHECK(n3 > n);
     T_EQ_INT(wire_decode(d, buf, n3, &o2, err, sizeof(err)), 0);
     T_EQ_INT(o2.segment.T, 5);
@@ -684,21 +707,35 @@ static void test_version_and_body(void)
     struct wire_msg m = sample_control(WIRE_HEARTBEAT);
     m.version = WIRE_PROTOCOL_VERSION + 1;
     T_EQ_INT(pack_decode(d, &m, &o, NULL), -EPROTO);
-    T_CHECK_MSG(strstr(err, "protocol version 2"), "%s", err);
+    T_CHECK_MSG(strstr(err, "protocol version 3"), "%s", err);
     T_EQ_INT(o.type, WIRE_NONE);
     T_EQ_INT(o.version, WIRE_PROTOCOL_VERSION + 1); // readable, so the learner can answer
     // a crafted segment with version 0 (absent) and 7
     struct craft c = craft_ok(4, 2, 2);
     T_EQ_INT(wire_decode(d, buf, craft_segment(&c, 0), &o, err, sizeof(err)), -EPROTO);
+    T_EQ_INT(o.version, 0); // readable and absent: an old or broken peer, not noise
+    uint8_t noise[3] = {0xff, 0xff, 0xff};
+    T_EQ_INT(wire_decode(d, noise, sizeof(noise), &o, err, sizeof(err)), -EPROTO);
+    T_EQ_INT(o.version, WIRE_VERSION_UNREAD);
     T_EQ_INT(wire_decode(d, buf, craft_segment(&c, 7), &o, err, sizeof(err)), -EPROTO);
-    T_EQ_INT(wire_decode(d, buf, craft_segment(&c, 1), &o, err, sizeof(err)), 0);
+    T_EQ_INT(wire_decode(d, buf, craft_segment(&c, WIRE_PROTOCOL_VERSION), &o, err, sizeof(err)),
+             0);
     // empty input, and a version with no body
     T_EQ_INT(wire_decode(d, NULL, 0, &o, err, sizeof(err)), -EPROTO);
-    uint8_t only_version[2] = {0x08, 0x01};
+    uint8_t only_version[2] = {0x08, WIRE_PROTOCOL_VERSION};
     T_EQ_INT(wire_decode(d, only_version, 2, &o, err, sizeof(err)), -EPROTO);
     T_CHECK_MSG(strstr(err, "no message body"), "%s", err);
+    // a session must be absent or exactly WIRE_SESSION_LEN bytes
+    struct pbw hb = {.n = 0};
+    pb_uint(&hb, 1, 12);
+    pb_uint(&hb, 2, 77);
+    pb_bytes(&hb, 30, "short", 5);
+    T_EQ_INT(
+        wire_decode(d, buf, pb_envelope(WIRE_PROTOCOL_VERSION, 4, &hb, buf), &o, err, sizeof(err)),
+        -EPROTO);
+    T_CHECK_MSG(strstr(err, "session is not 16 bytes"), "%s", err);
     // two bodies in one envelope
-    size_t n = craft_segment(&c, 1);
+    size_t n = craft_segment(&c, WIRE_PROTOCOL_VERSION);
     uint8_t ack[] = {0x2a, 0x02, 0x08, 0x05}; // heartbeat_ack { run_epoch: 5 }
     memcpy(buf + n, ack, sizeof(ack));
     T_EQ_INT(wire_decode(d, buf, n + sizeof(ack), &o, err, sizeof(err)), -EPROTO);
@@ -715,7 +752,7 @@ static void test_version_and_body(void)
 static void expect_bad_craft(struct wire_decoder *d, const struct craft *c, const char *why)
 {
     struct wire_msg o;
-    size_t n = craft_segment(c, 1);
+    size_t n = craft_segment(c, WIRE_PROTOCOL_VERSION);
     int rc = wire_decode(d, buf, n, &o, err, sizeof(err));
     T_CHECK_MSG(rc == -EPROTO && strstr(err, why), "rc %d, err '%s', expected '%s'", rc, err, why);
 }
@@ -750,7 +787,9 @@ static void test_bad_dims(void)
     BAD_CRAFT(step, 0, "steps[0] = 0");
     BAD_CRAFT(step, 4, "steps[0] = 4 outside 1..D=3");
     c = craft_ok(6, 4, 3);
-    T_EQ_INT(wire_decode(d, buf, craft_segment(&c, 1), &(struct wire_msg){0}, err, sizeof(err)), 0);
+    T_EQ_INT(wire_decode(d, buf, craft_segment(&c, WIRE_PROTOCOL_VERSION), &(struct wire_msg){0},
+                         err, sizeof(err)),
+             0);
 #undef BAD_CRAFT
 
     // bad dims in the other messages
@@ -779,7 +818,7 @@ static void test_bad_dims(void)
     pb_floats(&w, 5, 10, 0.0f, true);
     pb_floats(&w, 6, 3, 0.0f, true);
     pb_floats(&w, 7, 2, 5.0f, true);
-    size_t n = pb_envelope(1, 9, &w, buf);
+    size_t n = pb_envelope(WIRE_PROTOCOL_VERSION, 9, &w, buf);
     T_EQ_INT(wire_decode(d, buf, n, &o, err, sizeof(err)), -EPROTO);
     T_CHECK_MSG(strstr(err, "bounds lengths differ"), "%s", err);
     wire_decoder_destroy(&d);
@@ -982,7 +1021,8 @@ static void test_bounds(void)
                                       .config = text,
                                       .param_version = UINT64_MAX,
                                       .seed = UINT64_MAX,
-                                      .stream_base = UINT64_MAX};
+                                      .stream_base = UINT64_MAX,
+                                      .session = sess};
     n = wire_packed_size(&m);
     T_CHECK_MSG(n <= WIRE_CONTROL_BOUND, "welcome %zu > %d", n, WIRE_CONTROL_BOUND);
     struct wire_decoder *d = wire_decoder_new(WIRE_CONTROL_BOUND);

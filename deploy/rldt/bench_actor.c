@@ -1,7 +1,7 @@
 /*
  * bench_actor.c — `rldt bench actor`: the actor's inner loop (flow policy on all M envs at once
  * → one chunk step of the envs) in env steps/s on one core, next to its ceiling
- *   1 / (t_physics + FLOPs_inference / sgemm_rate)      (PERFORMANCE.md)
+ *   1 / (t_physics + FLOPs_inference / sgemm_rate)      (deploy/rldt/BENCHMARKS.md)
  * with every term measured in the same run, in alternating rounds: t_physics per env step from
  * the same vecenv stepped with random actions (no policy), FLOPs per env step counted from the
  * flow's layers over the env steps the loop executed, the sgemm rate of one thread at

@@ -8,13 +8,20 @@
 int cmd_bench(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+int cmd_diag(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_dataset_info(int argc, char **argv);
+int cmd_dataset_import(int argc, char **argv);
+int cmd_dataset_export(int argc, char **argv);
 int cmd_pretrain(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_act(int argc, char **argv);
 
 /* bench targets, called by cmd_bench with argv[0] = target name */
 int bench_nn(int argc, char **argv);
