@@ -316,9 +316,17 @@ int config_parse_args(struct rl_config *c, int argc, char **argv, const char **p
     return 0;
 }
 
+void config_keep_local(struct rl_config *dst, const struct rl_config *src)
+{
+    for (size_t i = 0; i < config_nkeys; i++)
+        if (config_keys[i].flags & CONFIG_F_LOCAL)
+            memcpy((char *)dst + config_keys[i].offset, (const char *)src + config_keys[i].offset,
+                   config_keys[i].size);
+}
+
 int config_validate(struct rl_config *c, char *err, size_t errlen)
 {
-    if (c->chunk == 0)
+    if (c->chunk == 0) /* each algorithm's default_chunk (learner/algo.h; test_config compares) */
         c->chunk = strcmp(c->algo, "sac") == 0 ? 1 : 4;
     if (c->chunk > c->max_episode_steps) {
         snprintf(err, errlen, "chunk (%d) is longer than max_episode_steps (%d)", c->chunk,

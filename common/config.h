@@ -149,7 +149,18 @@ struct config_key {
     const char *def;     /* default, as text */
     const char *choices; /* enums: "a|b|c" */
     const char *help;
+    unsigned flags; /* CONFIG_F_* */
 };
+
+/* Key flags. LOCAL: a setting of the actor's own process (where it connects, its size, its log
+ * level) that the run config a learner sends does not override. */
+#define CONFIG_F_LOCAL 1u
+
+/* Find a key by name ('-' and '_' are interchangeable). Returns NULL if unknown. */
+const struct config_key *config_find(const char *name);
+
+/* Copy the CONFIG_F_LOCAL keys of src into dst (the rest of dst stays). */
+void config_keep_local(struct rl_config *dst, const struct rl_config *src);
 
 /* The key table and its length (config_keys.c). */
 extern const struct config_key config_keys[];
@@ -157,9 +168,6 @@ extern const size_t config_nkeys;
 
 /* Fill c with every key's default. */
 void config_default(struct rl_config *c);
-
-/* Find a key by name ('-' and '_' are interchangeable). Returns NULL if unknown. */
-const struct config_key *config_find(const char *name);
 
 /*
  * Set one key from text, with type and range checks. Returns 0, or -EINVAL with a one-line

@@ -48,17 +48,6 @@ static char (*sorted_files(const char *dir, int *n))[64]
     return names;
 }
 
-int checkpoint_latest(const char *dir, char *out, size_t outlen)
-{
-    int n;
-    char(*names)[64] = sorted_files(dir, &n);
-    int rc = n > 0 ? 0 : -ENOENT;
-    if (n > 0)
-        snprintf(out, outlen, "%s/%s", dir, names[0]);
-    free(names);
-    return rc;
-}
-
 int checkpoint_clean_tmp(const char *dir, const char *prefix)
 {
     DIR *d = opendir(dir);

@@ -34,10 +34,4 @@ int checkpoint_resume(const struct algo_ops *ops, struct algo *a, const struct r
  */
 int checkpoint_clean_tmp(const char *dir, const char *prefix);
 
-/*
- * Path of the newest checkpoint file in dir (by name), into out. Returns 0 or -ENOENT.
- * Used by tools that read a run's latest checkpoint.
- */
-int checkpoint_latest(const char *dir, char *out, size_t outlen);
-
 #endif

@@ -177,12 +177,13 @@ static int start_threads(struct learner *l, char *err, size_t errlen)
     }
     l->ia = (struct ingest_args){&l->s, pull};
     l->ca = (struct control_args){&l->s, router};
-    l->ingest_on = pthread_create(&l->ingest_th, NULL, ingest_main, &l->ia) == 0;
-    l->control_on = pthread_create(&l->control_th, NULL, control_main, &l->ca) == 0;
-    if (!l->ingest_on || !l->control_on) {
-        snprintf(err, errlen, "cannot start threads");
-        return -EAGAIN;
-    }
+    int rc = pthread_create(&l->ingest_th, NULL, ingest_main, &l->ia);
+    l->ingest_on = rc == 0;
+    if (!rc)
+        rc = pthread_create(&l->control_th, NULL, control_main, &l->ca);
+    l->control_on = l->ingest_on && rc == 0;
+    if (rc) /* pthread_create returns the error number (EAGAIN, ...) */
+        return rl_err(-rc, err, errlen, "cannot start threads: %s", strerror(rc));
     return 0;
 }
 

@@ -21,14 +21,16 @@
 #include <unistd.h>
 
 #include "common/config.h"
-#include "common/curve.h" /* [tb] */
+#include "deploy/rldt/curve.h" /* [tb] */
 #include "common/util.h"
 #include "deploy/rldt/cmd.h"
-#include "common/statsc.h"
+#include "deploy/rldt/statsc.h"
 
 #define MAX_ACTORS 256
 #define RESPAWN_LIMIT 20
-#define CURVE_SECS 60 /* [tb] redraw period of curve.png during a run */
+#define CURVE_SECS 60       /* [tb] redraw period of curve.png during a run */
+#define REAP_SECS 0.05      /* between looks at the children (exits, the progress line) */
+#define STATS_WAIT_SECS 0.1 /* between tries of the learner's stats socket at start-up */
 
 static volatile sig_atomic_t interrupted;
 
@@ -208,7 +210,7 @@ static void wait_all(struct launcher *L, double secs, int *learner_status)
     double until = rl_now() + secs;
     while (any_alive(L) && rl_now() < until) {
         reap(L, learner_status);
-        rl_sleep(0.05);
+        rl_sleep(REAP_SECS);
     }
 }
 
@@ -259,7 +261,7 @@ static int wait_learner(struct launcher *L, int *status)
             json_decref(doc);
             return 0;
         }
-        rl_sleep(0.1);
+        rl_sleep(STATS_WAIT_SECS);
     }
     return -ETIMEDOUT;
 }
@@ -507,7 +509,7 @@ int cmd_run(int argc, char **argv)
             curve_draw(L.dir, NULL, NULL, e, sizeof(e));
             last_plot = rl_now();
         }
-        rl_sleep(0.05);
+        rl_sleep(REAP_SECS);
     }
     // the learner is gone: actors stop on its stop message; make sure of it
     wait_all(&L, 5, &status);
