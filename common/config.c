@@ -3,6 +3,7 @@
  * Files are parsed with inih (Debian libinih).
  */
 #include "common/config.h"
+#include "common/task.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -324,8 +325,30 @@ void config_keep_local(struct rl_config *dst, const struct rl_config *src)
                    config_keys[i].size);
 }
 
+// load the task plug-in, check the task exists, take its episode length when none is given
+static int validate_task(struct rl_config *c, char *err, size_t errlen)
+{
+    if (c->task_plugin[0]) {
+        char why[400];
+        if (task_load_plugin(c->task_plugin, why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "task_plugin: %s", why);
+            return -EINVAL;
+        }
+    }
+    const struct task_info *t = task_find(c->env);
+    if (!t) {
+        snprintf(err, errlen, "env: unknown task '%s' (known: %s)", c->env, task_names());
+        return -EINVAL;
+    }
+    if (c->max_episode_steps == 0)
+        c->max_episode_steps = t->max_episode_steps;
+    return 0;
+}
+
 int config_validate(struct rl_config *c, char *err, size_t errlen)
 {
+    if (validate_task(c, err, errlen) < 0)
+        return -EINVAL;
     if (c->chunk == 0) /* each algorithm's default_chunk (learner/algo.h; test_config compares) */
         c->chunk = strcmp(c->algo, "sac") == 0 ? 1 : 4;
     if (c->chunk > c->max_episode_steps) {

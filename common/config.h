@@ -22,6 +22,7 @@ struct rl_config {
     // [run]
     char algo[32];
     char env[32];
+    char task_plugin[CONFIG_STR];
     int64_t seed;
     int64_t max_env_steps;
     char run_dir[CONFIG_STR];
@@ -93,6 +94,7 @@ struct rl_config {
     char dataset[CONFIG_STR];
     char out[CONFIG_STR];
     int64_t collect_steps;
+    double demo_noise;
     int64_t pretrain_steps;
     int pretrain_batch;
     double pretrain_lr;

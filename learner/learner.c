@@ -370,7 +370,7 @@ static void eval_row(struct learner *l, double t0)
     pthread_mutex_lock(&s->eval_lock);
     bool fresh = s->eval_count != l->eval_seen;
     l->eval_seen = s->eval_count;
-    double ret = s->eval_return, sd = s->eval_std, len = s->eval_length;
+    double ret = s->eval_return, sd = s->eval_std, len = s->eval_length, succ = s->eval_success;
     uint64_t steps = s->eval_steps, ver = s->eval_version;
     pthread_mutex_unlock(&s->eval_lock);
     if (!fresh || !s->cfg.run_dir[0])
@@ -383,14 +383,16 @@ static void eval_row(struct learner *l, double t0)
     if (!f)
         return;
     if (empty)
-        fprintf(f, "wall_s,env_steps,policy_version,return_mean,return_std,length_mean\n");
-    fprintf(f, "%.3f,%llu,%llu,%.3f,%.3f,%.1f\n", rl_now() - t0, (unsigned long long)steps,
-            (unsigned long long)ver, ret, sd, len);
+        fprintf(f, "wall_s,env_steps,policy_version,return_mean,return_std,length_mean,"
+                   "success_rate\n");
+    fprintf(f, "%.3f,%llu,%llu,%.3f,%.3f,%.1f,%.4f\n", rl_now() - t0, (unsigned long long)steps,
+            (unsigned long long)ver, ret, sd, len, succ);
     fclose(f);
     // [tb] the evaluation at the env steps it was made
     tb_scalar(l, "eval_return", steps, ret);
     tb_scalar(l, "eval_return_std", steps, sd);
     tb_scalar(l, "eval_length", steps, len);
+    tb_scalar(l, "eval_success_rate", steps, succ);
     if (l->tb)
         tblog_flush(l->tb);
 }
@@ -446,6 +448,7 @@ static void refresh_stats(struct learner *l)
     stats_set_policy_version(st, atomic_load(&s->version));
     stats_set_finished(st, atomic_load(&s->finished));
     stats_set(st, "actors_alive", alive);
+    stats_set(st, "episodes_succeeded", (double)atomic_load(&s->successes));
     stats_set(st, "ingest_held", atomic_load(&s->ingest_held));
     stats_set(st, "ingest_held_secs", atomic_load(&s->held_secs_ms) / 1000.0);
     for (int i = 0; i < l->rep.n; i++)
@@ -455,6 +458,7 @@ static void refresh_stats(struct learner *l)
         stats_set(st, "eval_return", s->eval_return);
         stats_set(st, "eval_return_std", s->eval_std);
         stats_set(st, "eval_length", s->eval_length);
+        stats_set(st, "eval_success_rate", s->eval_success);
         stats_set(st, "eval_env_steps", (double)s->eval_steps);
     }
     pthread_mutex_unlock(&s->eval_lock);

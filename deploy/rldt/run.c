@@ -306,8 +306,9 @@ static int newest_ckpt(const char *dir, char *out, size_t len)
 static json_t *eval_ckpt(struct launcher *L, const char *ckpt)
 {
     char prog[PATH_MAX + 8], env[96], pol[CONFIG_STR + 400], eps[48], seed[48],
-        log[CONFIG_STR + 16], len[48];
+        log[CONFIG_STR + 16], len[48], plug[CONFIG_STR + 16];
     snprintf(prog, sizeof(prog), "%s/rldt", L->bin);
+    snprintf(plug, sizeof(plug), "--task-plugin=%s", L->c.task_plugin);
     snprintf(env, sizeof(env), "--env=%s", L->c.env);
     snprintf(pol, sizeof(pol), "--policy=%s", ckpt);
     snprintf(eps, sizeof(eps), "--episodes=%d", L->c.eval_episodes);
@@ -330,7 +331,8 @@ static json_t *eval_ckpt(struct launcher *L, const char *ckpt)
             dup2(fd, STDERR_FILENO);
         close(fds[0]);
         close(fds[1]);
-        char *av[] = {prog, "eval", env, pol, eps, seed, len, "--deterministic", "--json", NULL};
+        char *av[] = {prog,     "eval", env, pol, eps, seed, len, plug, "--deterministic",
+                      "--json", NULL};
         execv(prog, av);
         _exit(127);
     }
@@ -400,6 +402,7 @@ static void final_eval(struct launcher *L)
     double ret = json_number_value(json_object_get(doc, "return_mean"));
     double sd = json_number_value(json_object_get(doc, "return_std"));
     double len = json_number_value(json_object_get(doc, "length_mean"));
+    double succ = json_number_value(json_object_get(doc, "success_rate"));
     json_decref(doc);
     char first[4096], last[4096], mfirst[4096], mlast[4096];
     csv_ends(L->dir, "eval.csv", first, last, sizeof(first));
@@ -412,8 +415,9 @@ static void final_eval(struct launcher *L)
     FILE *f = fopen(path, "a");
     if (f) {
         if (!first[0] && !last[0] && ftell(f) == 0)
-            fprintf(f, "wall_s,env_steps,policy_version,return_mean,return_std,length_mean\n");
-        fprintf(f, "%.3f,%.0f,%.0f,%.3f,%.3f,%.1f\n", wall, steps, ver, ret, sd, len);
+            fprintf(f, "wall_s,env_steps,policy_version,return_mean,return_std,length_mean,"
+                       "success_rate\n");
+        fprintf(f, "%.3f,%.0f,%.0f,%.3f,%.3f,%.1f,%.4f\n", wall, steps, ver, ret, sd, len, succ);
         fclose(f);
     }
     double w0, s0, v0, r0;
