@@ -51,7 +51,7 @@ endif
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
 .SECONDARY:
-.PHONY: all deps test check san run bench format lint clean base-policies
+.PHONY: all deps test check san run bench format lint clean base-policies image
 all: $(PROGS) $(TESTS)
 
 deps:
@@ -126,6 +126,10 @@ san: deps
 # options (SAC_RUN_hopper=runs/..., COLLECT_STEPS, ...) in deploy/scripts/base-policies.sh.
 base-policies: all
 	RLDT=./$(BUILD)/rldt ./deploy/scripts/base-policies.sh $(TASKS)
+
+# the container image rldt:latest (podman, Debian base made by debootstrap, no registry; root)
+image:
+	./deploy/scripts/image.sh
 
 bench: all
 	./$(BUILD)/rldt bench nn
