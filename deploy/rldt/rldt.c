@@ -15,10 +15,13 @@ struct command {
 
 static const struct command commands[] = {
     {"run", cmd_run, "train: one learner and N actors on this machine, with live progress"},
+    {"sweep", cmd_sweep, "a grid of runs (algorithms x tasks x seeds x key lists), resumable"},
+    {"report", cmd_report, "aggregate a sweep: mean, 95% CI, IQM, curves and report.md"},
     {"config", cmd_config, "print the resolved configuration as an INI file (all keys, with help)"},
     {"eval", cmd_eval, "evaluate a policy on a task: mean/std of return and length"},
     {"top", cmd_top, "live view of a learner's stats socket (--stats=ADDR:PORT, --once)"},
     {"plot", cmd_plot, "redraw RUN_DIR/curve.png: eval return vs env steps and wall-clock"},
+    {"diag", cmd_diag, "diagnostic plot: metrics.csv columns of several runs vs env steps"},
     {"collect", cmd_collect,
      "roll out a policy and record a dataset file (--policy, --steps, --out)"},
     {"dataset-info", cmd_dataset_info, "verify and summarise a dataset file"},
