@@ -57,7 +57,7 @@ TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 PLUGINS := $(BUILD)/tests/task_plugin_example.so $(BUILD)/tests/task_plugin_badabi.so
 
 .SECONDARY:
-.PHONY: all deps test check san run bench format lint clean base-policies
+.PHONY: all deps test check san run bench format lint clean base-policies image
 all: $(PROGS) $(TESTS) $(PLUGINS)
 
 deps:
@@ -140,6 +140,10 @@ san: deps
 # options (SAC_RUN_hopper=runs/..., COLLECT_STEPS, ...) in deploy/scripts/base-policies.sh.
 base-policies: all
 	RLDT=./$(BUILD)/rldt ./deploy/scripts/base-policies.sh $(TASKS)
+
+# the container image rldt:latest (podman, Debian base made by debootstrap, no registry; root)
+image:
+	./deploy/scripts/image.sh
 
 bench: all
 	./$(BUILD)/rldt bench nn

@@ -48,6 +48,8 @@ struct learner {
     struct auth_keys auth; /* [auth] CURVE keys of the three sockets */
     struct auth_zap *zap;  /* [auth] ZAP handler (auth = curve) */
     struct tblog *tb;      /* [tb] TensorBoard event file of this process, or NULL */
+    double tb_wall;        /* [tb] wall_s and env steps of the last metrics row (rate) */
+    unsigned long long tb_steps;
     struct ingest_args ia; /* arguments of the two threads (live as long as they do) */
     struct control_args ca;
     struct actor_row rows[ACTORS_MAX];    /* refresh_stats: a copy of the actor table */
@@ -389,10 +391,10 @@ static void eval_row(struct learner *l, double t0)
             (unsigned long long)ver, ret, sd, len, succ);
     fclose(f);
     // [tb] the evaluation at the env steps it was made
-    tb_scalar(l, "eval_return", steps, ret);
-    tb_scalar(l, "eval_return_std", steps, sd);
-    tb_scalar(l, "eval_length", steps, len);
-    tb_scalar(l, "eval_success_rate", steps, succ);
+    tb_scalar(l, "eval/return", steps, ret);
+    tb_scalar(l, "eval/return_std", steps, sd);
+    tb_scalar(l, "eval/length", steps, len);
+    tb_scalar(l, "eval/success_rate", steps, succ);
     if (l->tb)
         tblog_flush(l->tb);
 }
@@ -496,8 +498,9 @@ static void metrics_row(struct learner *l, double t0)
     uint64_t esteps = s->eval_steps;
     pthread_mutex_unlock(&s->eval_lock);
     // [tb] one reading of the counters for metrics.csv and the event file
-    static const char *const tags[] = {"env_steps",      "chunk_steps", "updates",
-                                       "policy_version", "replay",      "episodes"};
+    static const char *const tags[] = {"rollout/env_steps", "rollout/chunk_steps",
+                                       "train/updates",     "train/policy_version",
+                                       "train/replay_size", "rollout/episodes"};
     double wall = rl_now() - t0;
     unsigned long long c[6] = {atomic_load(&s->env_steps),
                                atomic_load(&s->chunk_steps),
@@ -512,12 +515,21 @@ static void metrics_row(struct learner *l, double t0)
     fputc('\n', l->metrics);
     fflush(l->metrics);
     // [tb] the same row as scalars at step = env steps (eval_* come from eval_row)
-    tb_scalar(l, "wall_s", c[0], wall);
+    // grouped as TensorBoard users expect: rollout/, train/ (the algorithm's scalars), time/
+    tb_scalar(l, "time/wall_seconds", c[0], wall);
+    if (wall > l->tb_wall && l->tb_wall > 0)
+        tb_scalar(l, "time/env_steps_per_second", c[0],
+                  (double)(c[0] - l->tb_steps) / (wall - l->tb_wall));
+    l->tb_wall = wall;
+    l->tb_steps = c[0];
     for (int i = 0; i < 6; i++)
         tb_scalar(l, tags[i], c[0], (double)c[i]);
-    tb_scalar(l, "return_recent", c[0], ret);
-    for (int i = 0; i < l->rep.n; i++)
-        tb_scalar(l, l->rep.name[i], c[0], l->rep.value[i]);
+    tb_scalar(l, "rollout/return", c[0], ret);
+    for (int i = 0; i < l->rep.n; i++) {
+        char tag[80];
+        snprintf(tag, sizeof(tag), "train/%s", l->rep.name[i]);
+        tb_scalar(l, tag, c[0], l->rep.value[i]);
+    }
     if (l->tb)
         tblog_flush(l->tb);
 }
