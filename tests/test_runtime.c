@@ -223,7 +223,8 @@ static void test_segments_flow(void)
     json_t *scal = json_object_get(d, "scalars");
     T_CHECK(json_object_get(scal, "critic_loss") && json_object_get(scal, "alpha"));
     // hopper never succeeds: the success counter is there and 0
-    T_CHECK(json_object_get(scal, "episodes_succeeded") && spawn_num(scal, "episodes_succeeded") == 0);
+    T_CHECK(json_object_get(scal, "episodes_succeeded") &&
+            spawn_num(scal, "episodes_succeeded") == 0);
     json_t *acts = json_object_get(d, "actors");
     T_EQ_INT(json_array_size(acts), 2);
     for (size_t i = 0; i < json_array_size(acts); i++) {
