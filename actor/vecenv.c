@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/config.h"
 #include "common/util.h"
 
 struct vecenv {
@@ -21,6 +22,18 @@ struct vecenv {
     struct vecenv_result *res; /* (M) */
     struct vecenv_stats stats;
 };
+
+void vecenv_config_from(struct vecenv_config *vc, const struct rl_config *c)
+{
+    *vc = (struct vecenv_config){
+        .task = c->env,
+        .model_file = c->model_file,
+        .num_envs = c->num_envs,
+        .chunk = c->chunk,
+        .max_episode_steps = c->max_episode_steps,
+        .seed = (uint64_t)c->seed,
+    };
+}
 
 void vecenv_config_default(struct vecenv_config *c)
 {
@@ -120,12 +133,6 @@ int vecenv_act_dim(const struct vecenv *v)
 const struct env_model *vecenv_model(const struct vecenv *v)
 {
     return v->model;
-}
-
-struct env *vecenv_env(struct vecenv *v, int i)
-{
-    RL_ASSERT(i >= 0 && i < v->M);
-    return v->envs[i];
 }
 
 int vecenv_reset(struct vecenv *v)

@@ -16,6 +16,8 @@
 
 #include "actor/env.h"
 
+struct rl_config;
+
 struct vecenv;
 
 struct vecenv_config {
@@ -52,6 +54,10 @@ struct vecenv_stats {
 /* Defaults: hopper, built-in model, M = 8, H = 4, 1000 steps, seed 1, stream 0. */
 void vecenv_config_default(struct vecenv_config *c);
 
+/* The vecenv of a run config: its task, model file, num_envs, chunk, max_episode_steps and
+ * seed; stream 0. vc borrows c's strings (valid while c lives). */
+void vecenv_config_from(struct vecenv_config *vc, const struct rl_config *c);
+
 /*
  * Load the task's model once and create M envs, all reset. Returns a caller-owned vecenv
  * (vecenv_destroy) or NULL with a one-line reason in err (unknown task, model file errors,
@@ -69,9 +75,6 @@ int vecenv_act_dim(const struct vecenv *v);
 
 /* The shared model (borrowed, valid while v lives). */
 const struct env_model *vecenv_model(const struct vecenv *v);
-
-/* Env i (borrowed; for tests and diagnostics). */
-struct env *vecenv_env(struct vecenv *v, int i);
 
 /* Reset every env (new episodes, reset noise from each env's stream). 0 or -EFAULT. */
 int vecenv_reset(struct vecenv *v);

@@ -245,14 +245,39 @@ static struct wire_msg sample_control(enum wire_type t)
     struct wire_msg m = {.type = t};
     switch (t) {
     case WIRE_HELLO:
-        m.hello = (struct wire_hello){"node7:4242", 4242, 8, "hopper", 11, 3, 4, 5, true};
+        m.hello = (struct wire_hello){.name = "node7:4242",
+                                      .pid = 4242,
+                                      .num_envs = 8,
+                                      .task = "hopper",
+                                      .obs_dim = 11,
+                                      .act_dim = 3,
+                                      .chunk_h = 4,
+                                      .known_epoch = 5,
+                                      .evaluator = true};
         break;
     case WIRE_WELCOME:
-        m.welcome = (struct wire_welcome){true, "", 12, 77, config_text, 9, 1ull << 50, 4096, sess};
+        m.welcome = (struct wire_welcome){.accepted = true,
+                                          .reason = "",
+                                          .actor_id = 12,
+                                          .run_epoch = 77,
+                                          .config = config_text,
+                                          .param_version = 9,
+                                          .seed = 1ull << 50,
+                                          .stream_base = 4096,
+                                          .session = sess};
         break;
     case WIRE_HEARTBEAT:
-        m.heartbeat =
-            (struct wire_heartbeat){12, 77, 1ull << 35, 1234, 9, 1e5f, 999, 3, 17, 2.5f, sess};
+        m.heartbeat = (struct wire_heartbeat){.actor_id = 12,
+                                              .run_epoch = 77,
+                                              .env_steps = 1ull << 35,
+                                              .episodes = 1234,
+                                              .policy_version = 9,
+                                              .steps_per_sec = 1e5f,
+                                              .segments_sent = 999,
+                                              .send_queue = 3,
+                                              .send_stalls = 17,
+                                              .send_wait_s = 2.5f,
+                                              .session = sess};
         break;
     case WIRE_HEARTBEAT_ACK:
         m.heartbeat_ack = (struct wire_heartbeat_ack){77, 10, true, 1ull << 40, false};
@@ -264,8 +289,16 @@ static struct wire_msg sample_control(enum wire_type t)
         m.params_request = (struct wire_params_request){12, 77, 8, sess};
         break;
     case WIRE_EVAL_REPORT:
-        m.eval_report =
-            (struct wire_eval_report){12, 77, 9, 123456, 1500.5f, 210.25f, 812.5f, 10, sess, 4};
+        m.eval_report = (struct wire_eval_report){.actor_id = 12,
+                                                  .run_epoch = 77,
+                                                  .policy_version = 9,
+                                                  .env_steps = 123456,
+                                                  .return_mean = 1500.5f,
+                                                  .return_std = 210.25f,
+                                                  .length_mean = 812.5f,
+                                                  .episodes = 10,
+                                                  .session = sess,
+                                                  .successes = 4};
         break;
     default:
         RL_ASSERT(0);
@@ -987,8 +1020,15 @@ static void test_bounds(void)
     memset(text, 'c', WIRE_CONFIG_MAX);
     memset(reason, 'r', WIRE_REASON_MAX);
     m = sample_control(WIRE_WELCOME);
-    m.welcome = (struct wire_welcome){true,       reason,     UINT32_MAX, UINT64_MAX, text,
-                                      UINT64_MAX, UINT64_MAX, UINT64_MAX, sess};
+    m.welcome = (struct wire_welcome){.accepted = true,
+                                      .reason = reason,
+                                      .actor_id = UINT32_MAX,
+                                      .run_epoch = UINT64_MAX,
+                                      .config = text,
+                                      .param_version = UINT64_MAX,
+                                      .seed = UINT64_MAX,
+                                      .stream_base = UINT64_MAX,
+                                      .session = sess};
     n = wire_packed_size(&m);
     T_CHECK_MSG(n <= WIRE_CONTROL_BOUND, "welcome %zu > %d", n, WIRE_CONTROL_BOUND);
     struct wire_decoder *d = wire_decoder_new(WIRE_CONTROL_BOUND);

@@ -124,13 +124,8 @@ static int collector_setup(struct collector *k)
         k->H = pc.chunk;
     }
     struct vecenv_config vc;
-    vecenv_config_default(&vc);
-    vc.task = c->env;
-    vc.model_file = c->model_file;
-    vc.num_envs = c->num_envs;
+    vecenv_config_from(&vc, c);
     vc.chunk = 1;
-    vc.max_episode_steps = c->max_episode_steps;
-    vc.seed = (uint64_t)c->seed;
     k->v = vecenv_new(&vc, err, sizeof(err));
     if (!k->v) {
         fprintf(stderr, "rldt collect: %s\n", err);
