@@ -106,8 +106,8 @@ check "... filled in every row ($rows rows, the final evaluation included)" \
     eval 'test "$rows" -ge 2 && test "$rows" = "$(($(wc -l <"$run/eval.csv") - 1))"'
 check "the learner logs the evaluations' successes" \
     grep -q "success [0-9]* over 10 episodes" "$run/log.txt"
-check "the TensorBoard event file carries eval_success_rate" \
-    eval 'grep -q eval_success_rate "$run"/events.out.tfevents.*'
+check "the TensorBoard event file carries eval/success_rate" \
+    eval 'grep -q eval/success_rate "$run"/events.out.tfevents.*'
 
 # the table-top base-policy pipeline in its TINY mode: demos, BC, stochastic eval, shipped;
 # a rerun does nothing
