@@ -21,6 +21,12 @@
 #include "proto/wire.h"
 
 #define MAX_MSG (64u << 20)
+/* the actor's own RNG stream, stream_base + 999 (its envs use + 0, 1, ...) */
+#define ACTOR_RNG_STREAM 999
+#define WELCOME_POLL_MS 100 /* wait for a Welcome in slices this long (re-checks the stop flag) */
+#define EVAL_WAIT_SECS 0.02 /* evaluator: between looks for newer weights or more steps */
+#define WEIGHTS_WAIT_SECS 0.005 /* collector: between looks for the first weights */
+#define BYE_FLUSH_SECS 0.05     /* after the Bye, before the sockets close */
 
 struct actor {
     struct rl_config local; /* as started */
@@ -34,6 +40,8 @@ struct actor {
     // registration
     uint32_t id;
     uint64_t epoch;
+    uint64_t stream_base;        /* first RNG stream of this actor's envs (assigned in Welcome) */
+    struct wire_session session; /* the secret of this registration */
     double last_ack;
     bool registered;
     bool over; /* the learner ended the run */
@@ -143,7 +151,8 @@ static void send_hello(struct actor *a)
                                   (uint32_t)t->obs_dim,
                                   (uint32_t)t->act_dim,
                                   (uint32_t)a->local.chunk,
-                                  a->epoch};
+                                  a->epoch,
+                                  !strcmp(a->local.actor_role, "eval")};
     send_msg(a, a->ctl, &m, ZMQ_DONTWAIT);
 }
 
@@ -168,23 +177,18 @@ static int on_welcome(struct actor *a, const struct wire_welcome *w)
         log_error("bad run config from learner: %s", err);
         return -EPROTO;
     }
-    // keep what is local to this process
-    memcpy(run.learner_host, a->local.learner_host, sizeof(run.learner_host));
-    memcpy(run.actor_name, a->local.actor_name, sizeof(run.actor_name));
-    run.control_port = a->local.control_port;
-    run.data_port = a->local.data_port;
-    run.params_port = a->local.params_port;
-    run.num_envs = a->local.num_envs;
-    memcpy(run.log_level, a->local.log_level, sizeof(run.log_level));
+    config_keep_local(&run, &a->local);
     bool restart = a->registered || a->epoch != 0;
     a->run = run;
     a->id = w->actor_id;
     a->epoch = w->run_epoch;
+    a->session = w->session;
     a->registered = true;
     a->last_ack = rl_now();
     a->latest = w->param_version;
     a->version = 0; /* weights of an earlier epoch are not trusted */
-    rng_init(&a->rng, w->seed, w->stream_base + 999);
+    a->stream_base = w->stream_base;
+    rng_init(&a->rng, w->seed, w->stream_base + ACTOR_RNG_STREAM);
     log_info("registered as actor %u (epoch %llu, params v%llu)%s", a->id,
              (unsigned long long)a->epoch, (unsigned long long)w->param_version,
              restart ? " after a learner restart" : "");
@@ -210,7 +214,7 @@ static int wait_welcome(struct actor *a)
             next_warn = rl_now() + 60;
         }
         zmq_pollitem_t it = {a->ctl, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, 100) <= 0)
+        if (zmq_poll(&it, 1, WELCOME_POLL_MS) <= 0)
             continue;
         struct wire_msg m;
         if (recv_decode(a, a->ctl, &m) == 0 && m.type == WIRE_WELCOME)
@@ -257,9 +261,9 @@ static void send_heartbeat(struct actor *a)
         a->rate_steps = a->env_steps;
     }
     struct wire_msg m = {.type = WIRE_HEARTBEAT};
-    m.heartbeat = (struct wire_heartbeat){a->id,      a->epoch,        a->env_steps, a->episodes,
-                                          a->version, a->sps,          a->segments,  0,
-                                          a->stalls,  (float)a->wait_s};
+    m.heartbeat = (struct wire_heartbeat){a->id,      a->epoch,         a->env_steps, a->episodes,
+                                          a->version, a->sps,           a->segments,  0,
+                                          a->stalls,  (float)a->wait_s, a->session};
     send_msg(a, a->ctl, &m, ZMQ_DONTWAIT);
     a->last_hb = now;
 }
@@ -275,6 +279,12 @@ static void read_control(struct actor *a, bool params)
             continue;
         if (m.type == WIRE_HEARTBEAT_ACK) {
             a->last_ack = rl_now();
+            if (m.heartbeat_ack.register_again && a->registered) {
+                log_warn("the learner does not know this session (restarted, or it timed this "
+                         "actor out): registering again");
+                a->registered = false;
+                continue;
+            }
             if (m.heartbeat_ack.run_epoch != a->epoch && a->registered) {
                 log_warn("learner restarted (epoch %llu): registering again",
                          (unsigned long long)m.heartbeat_ack.run_epoch);
@@ -305,7 +315,7 @@ static void poll_learner(struct actor *a)
     // a late subscriber misses PUB messages: ask for the weights we know exist
     if (a->latest > a->version && now - a->last_request > 0.5) {
         struct wire_msg r = {.type = WIRE_PARAMS_REQUEST};
-        r.params_request = (struct wire_params_request){a->id, a->epoch, a->version};
+        r.params_request = (struct wire_params_request){a->id, a->epoch, a->version, a->session};
         send_msg(a, a->ctl, &r, ZMQ_DONTWAIT);
         a->last_request = now;
     }
@@ -324,12 +334,7 @@ static int setup_sim(struct actor *a, uint64_t seed, uint64_t stream)
     if (a->venv)
         return 0; /* kept across re-registrations: same task */
     struct vecenv_config vc;
-    vecenv_config_default(&vc);
-    vc.task = a->run.env;
-    vc.model_file = a->run.model_file;
-    vc.num_envs = a->run.num_envs;
-    vc.chunk = a->run.chunk;
-    vc.max_episode_steps = a->run.max_episode_steps;
+    vecenv_config_from(&vc, &a->run);
     vc.seed = seed;
     vc.stream = stream;
     a->venv = vecenv_new(&vc, err, sizeof(err));
@@ -377,6 +382,7 @@ static int send_segment(struct actor *a, int env)
     wire_segbuf_view(&a->seg[env], &m.segment);
     m.segment.run_epoch = a->epoch;
     m.segment.actor_id = a->id;
+    m.segment.session = a->session;
     m.segment.env_id = (uint32_t)env;
     m.segment.seq = ++a->seq;
     m.segment.policy_version = a->seg_version[env];
@@ -426,7 +432,7 @@ static int chunk_step(struct actor *a)
         a->env_steps += (uint64_t)r->steps;
         if (r->done) {
             a->episodes++;
-            wire_segbuf_add_episode(b, (float)r->ep_return, (uint32_t)r->ep_length);
+            wire_segbuf_add_episode(b, (float)r->ep_return, (uint32_t)r->ep_length, r->success);
         }
         if (!wire_segbuf_ready(b))
             continue;
@@ -465,7 +471,7 @@ static int eval_loop(struct actor *a)
     while (!*a->stop && !a->over && a->registered) {
         poll_learner(a);
         if (a->version == 0 || a->version < a->latest || a->learner_steps < next) {
-            rl_sleep(0.02);
+            rl_sleep(EVAL_WAIT_SECS);
             continue;
         }
         uint64_t at = a->learner_steps, version = a->version;
@@ -484,7 +490,9 @@ static int eval_loop(struct actor *a)
                                                   (float)st.return_mean,
                                                   (float)st.return_std,
                                                   (float)st.length_mean,
-                                                  (uint32_t)st.episodes};
+                                                  (uint32_t)st.episodes,
+                                                  a->session,
+                                                  (uint32_t)st.successes};
         send_msg(a, a->ctl, &m, ZMQ_DONTWAIT);
         evals++;
         log_info("eval %d: return %.1f +- %.1f at env_steps=%llu (v%llu, %.1fs)", evals,
@@ -508,7 +516,7 @@ static int loop(struct actor *a)
             int rc = wait_welcome(a);
             if (rc < 0)
                 return rc == -EINTR ? 0 : rc;
-            rc = setup_sim(a, (uint64_t)a->run.seed, 1000000ull * a->id);
+            rc = setup_sim(a, (uint64_t)a->run.seed, a->stream_base);
             if (rc < 0)
                 return rc;
             restart_segments(a);
@@ -522,7 +530,7 @@ static int loop(struct actor *a)
         }
         poll_learner(a);
         if (a->version == 0 && !random_warmup) {
-            rl_sleep(0.005); /* wait for the first weights */
+            rl_sleep(WEIGHTS_WAIT_SECS);
             continue;
         }
         int rc = chunk_step(a);
@@ -564,9 +572,9 @@ int actor_run(const struct rl_config *c, volatile sig_atomic_t *stop)
     rc = a->data && a->sub ? loop(a) : -EIO;
     if (a->registered) {
         struct wire_msg m = {.type = WIRE_BYE};
-        m.bye = (struct wire_bye){a->id, a->epoch, a->over ? "run over" : "stopped"};
+        m.bye = (struct wire_bye){a->id, a->epoch, a->over ? "run over" : "stopped", a->session};
         send_msg(a, a->ctl, &m, ZMQ_DONTWAIT);
-        rl_sleep(0.05);
+        rl_sleep(BYE_FLUSH_SECS);
     }
     log_info("actor exits: env_steps=%llu episodes=%llu segments=%llu stalls=%llu wait=%.1fs",
              (unsigned long long)a->env_steps, (unsigned long long)a->episodes,

@@ -4,6 +4,7 @@
  * ingest runs ahead of training by more than the configured slack.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <zmq.h>
@@ -11,22 +12,13 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "learner/shared.h"
-#include "learner/stats.h"
 #include "proto/wire.h"
 
-// true when the trainer needs to catch up before more data is taken
 static bool must_hold(struct shared *s)
 {
-    const struct rl_config *c = &s->cfg;
-    if (c->updates_per_step <= 0 || atomic_load(&s->finished))
-        return false;
-    int64_t start = atomic_load(&s->train_start);
-    uint64_t steps = atomic_load(&s->chunk_steps);
-    if (start < 0) /* filling the replay (counters may be restored from a checkpoint) */
-        return replay_size(s->replay) > c->min_replay + c->ingest_slack;
-    double done = (double)(atomic_load(&s->updates) - atomic_load(&s->train_start_updates));
-    double allowed = (double)start + done / c->updates_per_step + (double)c->ingest_slack;
-    return (double)steps > allowed;
+    struct schedule sc;
+    shared_schedule(s, &sc);
+    return sc.hold;
 }
 
 static void record_returns(struct shared *s, const struct wire_segment *g)
@@ -34,6 +26,8 @@ static void record_returns(struct shared *s, const struct wire_segment *g)
     if (!g->n_episodes)
         return;
     atomic_fetch_add(&s->episodes, g->n_episodes);
+    for (uint32_t i = 0; g->episode_success && i < g->n_episodes; i++)
+        atomic_fetch_add(&s->successes, g->episode_success[i]);
     pthread_mutex_lock(&s->ret_lock);
     for (uint32_t i = 0; i < g->n_episodes; i++) {
         s->ret[s->ret_head] = g->episode_return[i];
@@ -44,8 +38,50 @@ static void record_returns(struct shared *s, const struct wire_segment *g)
     pthread_mutex_unlock(&s->ret_lock);
 }
 
+// index of the first |x[i]| > limit in x[0..n), or -1 (values are finite: wire_check)
+static long beyond(const float *x, size_t n, double limit)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fabsf(x[i]) > limit)
+            return (long)i;
+    return -1;
+}
+
+// the run's value limits (README: value limits); REJECT_COUNT when g is within them
+static enum learner_reject check_values(struct shared *s, const struct wire_segment *g, char *why,
+                                        size_t n)
+{
+    const struct rl_config *c = &s->cfg;
+    size_t T = g->T;
+    long i;
+    if ((i = beyond(g->obs, (T + 1) * g->obs_dim, c->obs_limit)) >= 0)
+        return snprintf(why, n, "obs[%ld] = %g beyond obs_limit", i, g->obs[i]), REJECT_OBS_RANGE;
+    if ((i = beyond(g->actions, T * g->D, c->action_limit)) >= 0)
+        return snprintf(why, n, "action[%ld] = %g beyond action_limit", i, g->actions[i]),
+               REJECT_ACTION_RANGE;
+    if ((i = beyond(g->rewards, T, c->reward_limit)) >= 0)
+        return snprintf(why, n, "reward[%ld] = %g beyond reward_limit", i, g->rewards[i]),
+               REJECT_REWARD_RANGE;
+    for (size_t t = 0; t < T; t++)
+        if (g->steps[t] > (uint32_t)s->dims.chunk)
+            return snprintf(why, n, "steps[%zu] = %u, chunk is %d", t, g->steps[t], s->dims.chunk),
+                   REJECT_BAD_STEPS;
+    // one summary exactly when the segment ends an episode, of a length the run allows
+    bool ended = g->terminal[T - 1] || g->truncated[T - 1];
+    if (g->n_episodes != (ended ? 1u : 0u) ||
+        (ended && g->episode_len[0] > (uint32_t)c->max_episode_steps))
+        return snprintf(why, n, "%u episode summaries (length %u) for end flag %d", g->n_episodes,
+                        g->n_episodes ? g->episode_len[0] : 0, ended),
+               REJECT_BAD_EPISODES;
+    if (ended && fabs(g->episode_return[0]) > c->reward_limit * g->episode_len[0])
+        return snprintf(why, n, "episode return %g beyond reward_limit per step",
+                        g->episode_return[0]),
+               REJECT_REWARD_RANGE;
+    return REJECT_COUNT;
+}
+
 // semantic checks of a structurally valid segment, then store it
-static void accept_segment(struct shared *s, const struct wire_segment *g)
+static void accept_segment(struct shared *s, const struct wire_segment *g, const char *key)
 {
     char why[160];
     if (g->run_epoch != s->run_epoch) {
@@ -65,10 +101,9 @@ static void accept_segment(struct shared *s, const struct wire_segment *g)
         shared_reject(s, REJECT_STALE_POLICY, why);
         return;
     }
-    enum actors_check ac = actors_segment(s->actors, g->actor_id, g->seq, g->policy_version);
-    if (ac != ACTORS_OK) {
-        snprintf(why, sizeof(why), "actor %u seq %llu", g->actor_id, (unsigned long long)g->seq);
-        shared_reject(s, ac == ACTORS_UNKNOWN ? REJECT_UNKNOWN_ACTOR : REJECT_DUPLICATE, why);
+    enum learner_reject bad = check_values(s, g, why, sizeof(why));
+    if (bad != REJECT_COUNT) {
+        shared_reject(s, bad, why);
         return;
     }
     int steps[WIRE_T_MAX];
@@ -76,6 +111,14 @@ static void accept_segment(struct shared *s, const struct wire_segment *g)
     for (uint32_t t = 0; t < g->T; t++) {
         steps[t] = (int)g->steps[t];
         env_steps += g->steps[t];
+    }
+    struct actors_peer p = {g->actor_id, &g->session, key};
+    enum actors_check ac = actors_segment(s->actors, &p, g->seq, g->policy_version, env_steps);
+    if (ac != ACTORS_OK) {
+        snprintf(why, sizeof(why), "segment of actor %u seq %llu", g->actor_id,
+                 (unsigned long long)g->seq);
+        shared_reject_peer(s, ac, why);
+        return;
     }
     uint64_t traj = atomic_fetch_add(&s->segments, 1);
     struct replay_segment rs = {(int)g->T,   g->obs,       g->actions, g->rewards,       steps,
@@ -86,41 +129,20 @@ static void accept_segment(struct shared *s, const struct wire_segment *g)
     }
     atomic_fetch_add(&s->chunk_steps, g->T);
     atomic_fetch_add(&s->env_steps, env_steps);
-    stats_actor_segment(s->stats, g->actor_id, env_steps, g->policy_version);
-    for (uint32_t i = 0; i < g->n_episodes; i++)
-        stats_episode(s->stats, g->episode_return[i]);
     record_returns(s, g);
 }
 
 static void handle(struct shared *s, struct wire_decoder *dec, zmq_msg_t *m)
 {
-    size_t len = zmq_msg_size(m);
-    if (len == 0 || len > DATA_MAX_MSG) {
-        shared_reject(s, REJECT_BAD_SIZE, "data socket: message size");
-        return;
-    }
     struct wire_msg msg;
-    char err[200];
-    int rc = wire_decode(dec, zmq_msg_data(m), len, &msg, err, sizeof(err));
-    if (rc < 0) {
-        char tmp[200];
-        snprintf(tmp, sizeof(tmp), "%s", err);
-        snprintf(err, sizeof(err), "data socket: %.180s", tmp);
-    }
-    if (rc < 0) {
-        bool version = msg.version != 0 && msg.version != WIRE_PROTOCOL_VERSION;
-        shared_reject(s,
-                      rc == -EMSGSIZE ? REJECT_BAD_SIZE
-                      : version       ? REJECT_BAD_VERSION
-                                      : REJECT_DECODE,
-                      err);
+    if (shared_decode(s, dec, "data socket", zmq_msg_data(m), zmq_msg_size(m), DATA_MAX_MSG, &msg) <
+        0)
         return;
-    }
     if (msg.type != WIRE_SEGMENT) {
         shared_reject(s, REJECT_WRONG_TYPE, wire_type_name(msg.type));
         return;
     }
-    accept_segment(s, &msg.segment);
+    accept_segment(s, &msg.segment, shared_peer_key(m));
 }
 
 void *ingest_main(void *arg)

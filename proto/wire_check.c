@@ -145,6 +145,9 @@ static int check_segment(const struct wire_segment *s, char *err, size_t errlen)
     for (uint32_t i = 0; i < s->n_episodes; i++)
         if (s->episode_len[i] == 0)
             return BAD("segment episode_len[%u] = 0", i);
+    for (uint32_t i = 0; s->episode_success && i < s->n_episodes; i++)
+        if (s->episode_success[i] > 1)
+            return BAD("segment episode_success[%u] = %u, not 0/1", i, s->episode_success[i]);
     return 0;
 }
 
@@ -203,6 +206,8 @@ static int check_welcome(const struct wire_welcome *w, char *err, size_t errlen)
         return rc;
     if (w->accepted && (!w->config || !w->config[0]))
         return BAD("welcome: accepted without a config");
+    if (w->accepted != wire_session_set(&w->session))
+        return BAD("welcome: a session goes with acceptance, and only with it");
     return 0;
 }
 
@@ -214,7 +219,9 @@ static int check_eval(const struct wire_eval_report *r, char *err, size_t errlen
     if (!isfinite(r->return_mean) || !isfinite(r->return_std) || r->return_std < 0 ||
         !isfinite(r->length_mean) || r->length_mean < 0)
         return BAD("eval_report: non-finite or negative statistics");
-    return check_range("eval_report episodes", r->episodes, 1, 1000000, err, errlen);
+    if ((rc = check_range("eval_report episodes", r->episodes, 1, 1000000, err, errlen)))
+        return rc;
+    return check_range("eval_report successes", r->successes, 0, r->episodes, err, errlen);
 }
 
 int wire_check(const struct wire_msg *m, char *err, size_t errlen)
@@ -235,6 +242,9 @@ int wire_check(const struct wire_msg *m, char *err, size_t errlen)
             return rc;
         return check_rate("heartbeat send_wait_s", m->heartbeat.send_wait_s, err, errlen);
     case WIRE_HEARTBEAT_ACK:
+        if (m->heartbeat_ack.register_again) /* told nothing, not even the epoch */
+            return m->heartbeat_ack.run_epoch ? BAD("heartbeat_ack: register_again with an epoch")
+                                              : 0;
         return check_epoch("heartbeat_ack", m->heartbeat_ack.run_epoch, err, errlen);
     case WIRE_BYE:
         return check_text("bye reason", m->bye.reason, WIRE_REASON_MAX, err, errlen);
