@@ -36,6 +36,8 @@ check "an unknown run option is refused (status 2)" test $? = 2
 "$bin/rldt" sweep --out="$sw" $grid --run-dir=x >"$tmp/bad2" 2>&1
 check "a key the sweep sets itself is refused (status 2)" test $? = 2
 check "... saying so" grep -q "set by the sweep" "$tmp/bad2"
+"$bin/rldt" sweep --out="$sw" --tasks=../escape >"$tmp/bad3" 2>&1
+check "a task that is not a directory name is refused (status 2)" test $? = 2
 check "... and nothing is created" test ! -e "$sw"
 # shellcheck disable=SC2086
 "$bin/rldt" sweep --out="$sw" $grid $tiny --dry-run >"$tmp/dry" 2>&1
