@@ -432,7 +432,7 @@ static int chunk_step(struct actor *a)
         a->env_steps += (uint64_t)r->steps;
         if (r->done) {
             a->episodes++;
-            wire_segbuf_add_episode(b, (float)r->ep_return, (uint32_t)r->ep_length);
+            wire_segbuf_add_episode(b, (float)r->ep_return, (uint32_t)r->ep_length, r->success);
         }
         if (!wire_segbuf_ready(b))
             continue;
@@ -491,7 +491,8 @@ static int eval_loop(struct actor *a)
                                                   (float)st.return_std,
                                                   (float)st.length_mean,
                                                   (uint32_t)st.episodes,
-                                                  a->session};
+                                                  a->session,
+                                                  (uint32_t)st.successes};
         send_msg(a, a->ctl, &m, ZMQ_DONTWAIT);
         evals++;
         log_info("eval %d: return %.1f +- %.1f at env_steps=%llu (v%llu, %.1fs)", evals,

@@ -172,10 +172,12 @@ static void step_one(struct vecenv *v, int i, const float *acts, struct vecenv_r
     r->truncated = info.truncated;
     r->done = true;
     r->nonfinite = info.nonfinite;
+    r->success = info.success;
     r->ep_return = info.ep_return;
     r->ep_length = info.length;
     v->stats.episodes++;
     v->stats.nonfinite += info.nonfinite;
+    v->stats.successes += info.success;
     env_reset(e, o); // a MuJoCo failure leaves the model's rest state; env.c logs it
 }
 

@@ -21,7 +21,7 @@ struct rl_config;
 struct vecenv;
 
 struct vecenv_config {
-    const char *task;       /* "hopper", "walker2d", "halfcheetah" */
+    const char *task;       /* a task name of common/task.h ("hopper", ..., "lift", ...) */
     const char *model_file; /* NULL or "": the task's built-in model */
     int num_envs;           /* M >= 1 */
     int chunk;              /* H >= 1 */
@@ -38,6 +38,7 @@ struct vecenv_result {
     bool truncated;   /* the episode hit the time limit inside this chunk */
     bool done;        /* terminated || truncated: final_obs ends it, obs starts a new one */
     bool nonfinite;   /* the terminating step had a non-finite simulator state */
+    bool success;     /* the episode ended because the task was solved (sparse tasks) */
     double ep_return; /* finished episode's return (valid when done) */
     int ep_length;    /* finished episode's length in env steps (valid when done) */
 };
@@ -47,6 +48,7 @@ struct vecenv_stats {
     long env_steps;
     long episodes;
     long nonfinite; /* steps that ended in a non-finite state */
+    long successes; /* episodes that ended in success */
 };
 
 /* Defaults: hopper, built-in model, M = 8, H = 4, 1000 steps, seed 1, stream 0. */

@@ -27,4 +27,11 @@ int checkpoint_save(const struct algo_ops *ops, struct algo *a, struct shared *s
 int checkpoint_resume(const struct algo_ops *ops, struct algo *a, const struct rl_config *c,
                       struct shared *s, char *err, size_t errlen);
 
+/*
+ * Remove the leftovers of interrupted writes (a killed process leaves `<file>.tmp.<pid>`):
+ * in dir, every file named prefix*.tmp.*. Call only when no write into dir is under way (at
+ * start-up; after a rotation). Returns how many were removed.
+ */
+int checkpoint_clean_tmp(const char *dir, const char *prefix);
+
 #endif

@@ -222,6 +222,9 @@ static void test_segments_flow(void)
     T_CHECK(spawn_num(d, "updates") > 0);
     json_t *scal = json_object_get(d, "scalars");
     T_CHECK(json_object_get(scal, "critic_loss") && json_object_get(scal, "alpha"));
+    // hopper never succeeds: the success counter is there and 0
+    T_CHECK(json_object_get(scal, "episodes_succeeded") &&
+            spawn_num(scal, "episodes_succeeded") == 0);
     json_t *acts = json_object_get(d, "actors");
     T_EQ_INT(json_array_size(acts), 2);
     for (size_t i = 0; i < json_array_size(acts); i++) {
@@ -245,6 +248,7 @@ static void test_segments_flow(void)
     T_EQ_INT(status, 200);
     T_CHECK(body && strstr(body, "# TYPE rldt_env_steps_total counter"));
     T_CHECK(body && strstr(body, "actor=\""));
+    T_CHECK(body && strstr(body, "rldt_scalar_episodes_succeeded 0"));
     free(body);
 }
 

@@ -297,7 +297,8 @@ static struct wire_msg sample_control(enum wire_type t)
                                                   .return_std = 210.25f,
                                                   .length_mean = 812.5f,
                                                   .episodes = 10,
-                                                  .session = sess};
+                                                  .session = sess,
+                                                  .successes = 4};
         break;
     default:
         RL_ASSERT(0);
@@ -385,6 +386,11 @@ static void test_roundtrip_control(void)
     T_NEAR(o.eval_report.length_mean, 812.5, 0);
     T_EQ_INT(o.eval_report.episodes, 10);
     T_CHECK(wire_session_equal(&o.eval_report.session, &sess));
+    T_EQ_INT(o.eval_report.successes, 4);
+    // more successes than episodes are refused
+    m.eval_report.successes = 11;
+    T_EQ_INT(pack_decode(d, &m, &o, NULL), -EPROTO);
+    m = sample_control(WIRE_EVAL_REPORT);
     // bad statistics and zero episodes are refused
     m.eval_report.return_mean = NAN;
     T_EQ_INT(pack_decode(d, &m, &o, NULL), -EPROTO);
@@ -1074,14 +1080,25 @@ static void test_segbuf(void)
     T_EQ_INT(wire_segbuf_push(&b, act, 7.0f, 1, obs, false, false), -EINVAL);
     T_EQ_INT(wire_segbuf_carry(&b), -EINVAL); // after an end, start with the reset obs
     for (int i = 0; i < WIRE_SEGBUF_EPISODES; i++)
-        T_EQ_INT(wire_segbuf_add_episode(&b, 12.5f, 40), 0);
-    T_EQ_INT(wire_segbuf_add_episode(&b, 1, 1), -ENOSPC);
+        T_EQ_INT(wire_segbuf_add_episode(&b, 12.5f, 40, i % 3 == 1), 0);
+    T_EQ_INT(wire_segbuf_add_episode(&b, 1, 1, false), -ENOSPC);
     wire_segbuf_view(&b, &m.segment);
     T_EQ_INT(pack_decode(d, &m, &o, NULL), 0);
     T_EQ_INT(o.segment.T, 1);
     T_CHECK(o.segment.terminal[0] == 1 && !o.segment.episode_start);
     T_EQ_INT(o.segment.n_episodes, WIRE_SEGBUF_EPISODES);
     T_CHECK(o.segment.episode_return[7] == 12.5f && o.segment.episode_len[7] == 40);
+    // success flags travel with the episode summaries
+    T_CHECK(o.segment.episode_success != NULL);
+    for (int i = 0; o.segment.episode_success && i < WIRE_SEGBUF_EPISODES; i++)
+        T_EQ_INT(o.segment.episode_success[i], i % 3 == 1);
+    // a segment without them (an older actor) decodes with none; a flag other than 0/1 fails
+    m.segment.episode_success = NULL;
+    T_EQ_INT(pack_decode(d, &m, &o, NULL), 0);
+    T_CHECK(o.segment.episode_success == NULL);
+    uint8_t bad[WIRE_SEGBUF_EPISODES] = {0, 0, 2};
+    m.segment.episode_success = bad;
+    T_EQ_INT(pack_decode(d, &m, &o, NULL), -EPROTO);
     wire_segbuf_start(&b, obs, true);
     T_EQ_INT(b.n_episodes, 0);
     wire_segbuf_fini(&b);

@@ -32,7 +32,8 @@
 
 // the keys `rldt collect --help` lists
 #define COLLECT_KEYS                                                                               \
-    "-env,-seed,-num_envs,-max_episode_steps,-model_file,-policy,-deterministic,-out,"             \
+    "-env,-task_plugin,-seed,-num_envs,-max_episode_steps,-model_file,-policy,-deterministic,-"    \
+    "out,"                                                                                         \
     "-collect_steps,-force"
 
 #define COLLECT_POLICY_STREAM (1ull << 41)
