@@ -1,7 +1,6 @@
 /* test_config.c — defaults, flags, files, validation errors, round trip of the resolved config. */
 #include "common/config.h"
 #include "common/policy.h"
-#include "common/task.h"
 #include "learner/algo.h"
 #include "tests/harness.h"
 
@@ -214,24 +213,6 @@ static void test_algo_registry(void)
     T_EQ_INT((int)n, (int)algo_count());
 }
 
-// every task the config offers is in the task table
-static void test_task_choices(void)
-{
-    const char *choices = "";
-    for (size_t i = 0; i < config_nkeys; i++)
-        if (!strcmp(config_keys[i].name, "env"))
-            choices = config_keys[i].choices;
-    int n = 0;
-    for (const char *p = choices; *p; n++) {
-        char name[64];
-        size_t len = strcspn(p, "|");
-        snprintf(name, sizeof(name), "%.*s", (int)len, p);
-        T_CHECK_MSG(task_find(name) != NULL, "env choice '%s' is not in the task table", name);
-        p += len + (p[len] == '|');
-    }
-    T_CHECK(n >= 3);
-}
-
 static void test_file_errors(void)
 {
     struct rl_config c;
@@ -268,6 +249,5 @@ int main(void)
     T_RUN(test_file_errors);
     T_RUN(test_keep_local);
     T_RUN(test_algo_registry);
-    T_RUN(test_task_choices);
     return T_DONE("config");
 }
