@@ -1,6 +1,7 @@
 /* test_config.c — defaults, flags, files, validation errors, round trip of the resolved config. */
 #include "common/config.h"
 #include "common/policy.h"
+#include "common/task.h"
 #include "learner/algo.h"
 #include "tests/harness.h"
 
@@ -213,6 +214,28 @@ static void test_algo_registry(void)
     T_EQ_INT((int)n, (int)algo_count());
 }
 
+// every task the registry lists is found, including the table-top ones; env is free text
+// (a plug-in may add tasks), so an unknown name is refused by validation, not by a choice list
+static void test_task_choices(void)
+{
+    const char *names = task_names();
+    int n = 0;
+    for (const char *p = names; *p; n++) {
+        char name[64];
+        size_t len = strcspn(p, ",");
+        snprintf(name, sizeof(name), "%.*s", (int)len, p);
+        T_CHECK_MSG(task_find(name) != NULL, "task '%s' is listed but not found", name);
+        p += len;
+        p += strspn(p, ", ");
+    }
+    T_CHECK(n >= 6);
+    struct rl_config c;
+    char err[256];
+    config_default(&c);
+    snprintf(c.env, sizeof(c.env), "%s", "no-such-task");
+    T_CHECK(config_validate(&c, err, sizeof(err)) < 0 && strstr(err, "unknown task"));
+}
+
 static void test_file_errors(void)
 {
     struct rl_config c;
@@ -249,5 +272,6 @@ int main(void)
     T_RUN(test_file_errors);
     T_RUN(test_keep_local);
     T_RUN(test_algo_registry);
+    T_RUN(test_task_choices);
     return T_DONE("config");
 }
