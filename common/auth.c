@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "common/afile.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -23,6 +24,7 @@
 #endif
 
 #define WATCH_MAX 8
+#define ZAP_POLL_MS 100 /* the handler waits in slices this long (re-checks its stop flag) */
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define HANDSHAKE_EVENTS                                                                           \
     (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                  \
@@ -271,22 +273,18 @@ static int write_atomic(const char *path, const char *text, mode_t mode, bool fo
         snprintf(err, errlen, "%s exists (use --force to replace it)", path);
         return -EEXIST;
     }
-    char tmp[PATH_MAX + 32];
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_EXCL, mode);
-    int rc = fd < 0 ? -errno : 0;
-    size_t len = strlen(text);
-    if (rc == 0 &&
-        (fchmod(fd, mode) != 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0))
-        rc = errno ? -errno : -EIO;
-    if (fd >= 0 && close(fd) != 0 && rc == 0)
+    struct afile a;
+    int rc = afile_open(&a, path, (int)mode);
+    if (rc == 0 && fchmod(a.fd, mode) != 0) /* exactly mode, whatever the umask */
         rc = -errno;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -errno;
-    if (rc < 0) {
+    if (rc == 0)
+        rc = afile_write(&a, text, strlen(text));
+    if (rc == 0)
+        rc = afile_commit(&a);
+    else
+        afile_abort(&a);
+    if (rc < 0)
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(-rc));
-        unlink(tmp);
-    }
     return rc;
 }
 
@@ -518,7 +516,7 @@ static void *zap_main(void *arg)
             it[1 + i] = (zmq_pollitem_t){z->mon[i], 0, ZMQ_POLLIN, 0};
         pthread_mutex_unlock(&z->lock);
         it[0] = (zmq_pollitem_t){z->rep, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(it, 1 + n, 100) < 0) {
+        if (zmq_poll(it, 1 + n, ZAP_POLL_MS) < 0) {
             if (zmq_errno() == ETERM)
                 break;
             continue;
@@ -554,8 +552,9 @@ struct auth_zap *auth_zap_new(void *zctx, const char *allow_path, auth_fail_fn o
                  zmq_strerror(zmq_errno()));
         goto err_destroy;
     }
-    if (pthread_create(&z->th, NULL, zap_main, z) != 0) {
-        snprintf(err, errlen, "cannot start the ZAP handler thread");
+    int rc = pthread_create(&z->th, NULL, zap_main, z);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot start the ZAP handler thread: %s", strerror(rc));
         goto err_destroy;
     }
     z->started = true;

@@ -22,6 +22,7 @@ struct rl_config {
     // [run]
     char algo[32];
     char env[32];
+    char task_plugin[CONFIG_STR];
     int64_t seed;
     int64_t max_env_steps;
     char run_dir[CONFIG_STR];
@@ -93,11 +94,15 @@ struct rl_config {
     char dataset[CONFIG_STR];
     char out[CONFIG_STR];
     int64_t collect_steps;
+    double demo_noise;
     int64_t pretrain_steps;
     int pretrain_batch;
     double pretrain_lr;
     double ema_decay;
     int pretrain_threads;
+    // [dataset]
+    char layout[32];
+    bool force;
     // [auth]
     char auth[16];
     char curve_server_key[CONFIG_STR];
@@ -146,7 +151,18 @@ struct config_key {
     const char *def;     /* default, as text */
     const char *choices; /* enums: "a|b|c" */
     const char *help;
+    unsigned flags; /* CONFIG_F_* */
 };
+
+/* Key flags. LOCAL: a setting of the actor's own process (where it connects, its size, its log
+ * level) that the run config a learner sends does not override. */
+#define CONFIG_F_LOCAL 1u
+
+/* Find a key by name ('-' and '_' are interchangeable). Returns NULL if unknown. */
+const struct config_key *config_find(const char *name);
+
+/* Copy the CONFIG_F_LOCAL keys of src into dst (the rest of dst stays). */
+void config_keep_local(struct rl_config *dst, const struct rl_config *src);
 
 /* The key table and its length (config_keys.c). */
 extern const struct config_key config_keys[];
@@ -155,19 +171,20 @@ extern const size_t config_nkeys;
 /* Fill c with every key's default. */
 void config_default(struct rl_config *c);
 
-/* Find a key by name ('-' and '_' are interchangeable). Returns NULL if unknown. */
-const struct config_key *config_find(const char *name);
-
 /*
  * Set one key from text, with type and range checks. Returns 0, or -EINVAL with a one-line
  * reason in err (e.g. "max_env_steps: 0 is below the minimum 1").
  */
 int config_set(struct rl_config *c, const char *key, const char *value, char *err, size_t errlen);
 
-/* Load a `key = value` INI file (sections allowed, `#`/`;` comments). 0 or -errno + err. */
+/*
+ * Load a `key = value` INI file (sections allowed, `#`/`;` comments). Relative paths of files
+ * rldt reads (base_policy, model_file, policy, dataset, curve_* keys) resolve against the
+ * file's directory (made absolute). 0 or -errno + err.
+ */
 int config_load_file(struct rl_config *c, const char *path, char *err, size_t errlen);
 
-/* Same, from text (the run config a learner sends to actors). */
+/* Same, from text (the run config a learner sends to actors); paths are left as they are. */
 int config_load_string(struct rl_config *c, const char *text, char *err, size_t errlen);
 
 /*
@@ -186,6 +203,12 @@ int config_parse_args(struct rl_config *c, int argc, char **argv, const char **p
  */
 int config_validate(struct rl_config *c, char *err, size_t errlen);
 
+/*
+ * Make the relative paths of the keys config_load_file resolves absolute against dir (NULL =
+ * the working directory). 0 or -errno + err (a path too long).
+ */
+int config_resolve_paths(struct rl_config *c, const char *dir, char *err, size_t errlen);
+
 /* Write every key as `key = value` grouped by [section], with help comments. */
 void config_write(const struct rl_config *c, FILE *f);
 
@@ -196,15 +219,15 @@ int config_save(const struct rl_config *c, const char *path);
 char *config_to_string(const struct rl_config *c);
 
 /*
- * Print the keys of the listed sections ("run,env"; NULL = all) as `--name=<type>` lines
- * with help, default and range.
+ * Print the keys of the listed sections and of single keys written with a leading '-'
+ * ("run,env,-json"; NULL = all) as `--name=<type>` lines with help, default and range.
  */
 void config_help(FILE *f, const char *sections);
 
 /*
  * The usual front end of a command: defaults, parse args, validate. On --help prints `usage`
- * and the keys of `sections` to stdout and returns 1; on error prints "<prog>: <reason>" to
- * stderr and returns 2; 0 when the caller should proceed.
+ * and the keys of `sections` (sections or key names, as config_help) to stdout and returns 1; on
+ * error prints "<prog>: <reason>" to stderr and returns 2; 0 when the caller should proceed.
  */
 int config_cli(struct rl_config *c, const char *prog, const char *usage, const char *sections,
                int argc, char **argv, const char **pos, int *npos);

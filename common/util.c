@@ -1,19 +1,32 @@
 /*
- * util.c — assertion failure, clocks, sleep.
+ * util.c — assertion failure, formatted errors, clocks, sleep, mkdir -p.
  */
 #include "common/util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 void rl_assert_fail(const char *expr, const char *file, int line)
 {
     fprintf(stderr, "rldt: assertion failed at %s:%d: %s\n", file, line, expr);
     abort();
+}
+
+int rl_err(int rc, char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
 }
 
 double rl_now(void)
@@ -38,6 +51,21 @@ void rl_sleep(double secs)
     ts.tv_sec = (time_t)secs;
     ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
     nanosleep(&ts, NULL); /* an interrupting signal ends the sleep early: callers re-check state */
+}
+
+int rl_write_all(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? -errno : -EIO;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
 }
 
 int rl_mkdir_p(const char *path)

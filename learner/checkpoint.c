@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/afile.h"
 #include "common/ckpt.h"
 #include "common/log.h"
 #include "learner/shared.h"
@@ -47,17 +48,6 @@ static char (*sorted_files(const char *dir, int *n))[64]
     if (names)
         qsort(names, (size_t)*n, 64, cmp_desc);
     return names;
-}
-
-int checkpoint_latest(const char *dir, char *out, size_t outlen)
-{
-    int n;
-    char(*names)[64] = sorted_files(dir, &n);
-    int rc = n > 0 ? 0 : -ENOENT;
-    if (n > 0)
-        snprintf(out, outlen, "%s/%s", dir, names[0]);
-    free(names);
-    return rc;
 }
 
 int checkpoint_clean_tmp(const char *dir, const char *prefix)
@@ -245,17 +235,19 @@ int checkpoint_resume(const struct algo_ops *ops, struct algo *a, const struct r
 // <name>.superseded and the file keeps one timeline. Returns wall_s of the last row kept (or 0).
 double checkpoint_trim_csv(const char *run_dir, const char *name, uint64_t steps)
 {
-    char path[CONFIG_STR + 32], tmp[CONFIG_STR + 48], old[CONFIG_STR + 48];
+    char path[CONFIG_STR + 32], old[CONFIG_STR + 48];
     snprintf(path, sizeof(path), "%s/%s", run_dir, name);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     snprintf(old, sizeof(old), "%s.superseded", path);
     FILE *in = fopen(path, "r");
     if (!in)
         return 0;
-    FILE *out = fopen(tmp, "w"), *gone = NULL;
+    struct afile a;
+    int rc = afile_open(&a, path, 0644);
+    FILE *out = rc ? NULL : afile_stream(&a), *gone = NULL;
     if (!out) {
         fclose(in);
-        log_warn("resume: cannot rewrite %s: %s", path, strerror(errno));
+        afile_abort(&a);
+        log_warn("resume: cannot rewrite %s: %s", path, strerror(rc ? -rc : errno));
         return 0;
     }
     char *line = NULL;
@@ -285,17 +277,15 @@ double checkpoint_trim_csv(const char *run_dir, const char *name, uint64_t steps
     fclose(in);
     if (gone && fclose(gone) != 0)
         ok = false;
-    if (fflush(out) != 0 || fsync(fileno(out)) != 0)
+    if (!ok || dropped == 0)
+        afile_abort(&a);
+    if (ok && dropped > 0 && afile_commit(&a) != 0)
         ok = false;
-    fclose(out);
-    if (!ok || (dropped > 0 && rename(tmp, path) != 0)) {
+    if (!ok) {
         log_warn("resume: cannot rewrite %s; rows after the checkpoint stay in it", path);
-        unlink(tmp);
         return wall;
     }
-    if (dropped == 0)
-        unlink(tmp);
-    else
+    if (dropped > 0)
         log_info("resume: %ld row(s) of %s after env_steps=%llu moved to %s", dropped, name,
                  (unsigned long long)steps, old);
     return wall;

@@ -41,10 +41,4 @@ int checkpoint_clean_tmp(const char *dir, const char *prefix);
  */
 double checkpoint_trim_csv(const char *run_dir, const char *name, uint64_t steps);
 
-/*
- * Path of the newest checkpoint file in dir (by name), into out. Returns 0 or -ENOENT.
- * Used by tools that read a run's latest checkpoint.
- */
-int checkpoint_latest(const char *dir, char *out, size_t outlen);
-
 #endif

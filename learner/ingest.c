@@ -26,6 +26,8 @@ static void record_returns(struct shared *s, const struct wire_segment *g)
     if (!g->n_episodes)
         return;
     atomic_fetch_add(&s->episodes, g->n_episodes);
+    for (uint32_t i = 0; g->episode_success && i < g->n_episodes; i++)
+        atomic_fetch_add(&s->successes, g->episode_success[i]);
     pthread_mutex_lock(&s->ret_lock);
     for (uint32_t i = 0; i < g->n_episodes; i++) {
         s->ret[s->ret_head] = g->episode_return[i];

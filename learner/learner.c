@@ -47,6 +47,8 @@ struct learner {
     struct auth_keys auth; /* [auth] CURVE keys of the three sockets */
     struct auth_zap *zap;  /* [auth] ZAP handler (auth = curve) */
     struct tblog *tb;      /* [tb] TensorBoard event file of this process, or NULL */
+    double tb_wall;        /* [tb] wall_s and env steps of the last metrics row (rate) */
+    unsigned long long tb_steps;
     struct ingest_args ia; /* arguments of the two threads (live as long as they do) */
     struct control_args ca;
     struct actor_row rows[ACTORS_MAX];    /* refresh_stats: a copy of the actor table */
@@ -176,12 +178,13 @@ static int start_threads(struct learner *l, char *err, size_t errlen)
     }
     l->ia = (struct ingest_args){&l->s, pull};
     l->ca = (struct control_args){&l->s, router};
-    l->ingest_on = pthread_create(&l->ingest_th, NULL, ingest_main, &l->ia) == 0;
-    l->control_on = pthread_create(&l->control_th, NULL, control_main, &l->ca) == 0;
-    if (!l->ingest_on || !l->control_on) {
-        snprintf(err, errlen, "cannot start threads");
-        return -EAGAIN;
-    }
+    int rc = pthread_create(&l->ingest_th, NULL, ingest_main, &l->ia);
+    l->ingest_on = rc == 0;
+    if (!rc)
+        rc = pthread_create(&l->control_th, NULL, control_main, &l->ca);
+    l->control_on = l->ingest_on && rc == 0;
+    if (rc) /* pthread_create returns the error number (EAGAIN, ...) */
+        return rl_err(-rc, err, errlen, "cannot start threads: %s", strerror(rc));
     return 0;
 }
 
@@ -368,7 +371,7 @@ static void eval_row(struct learner *l, double t0)
     pthread_mutex_lock(&s->eval_lock);
     bool fresh = s->eval_count != l->eval_seen;
     l->eval_seen = s->eval_count;
-    double ret = s->eval_return, sd = s->eval_std, len = s->eval_length;
+    double ret = s->eval_return, sd = s->eval_std, len = s->eval_length, succ = s->eval_success;
     uint64_t steps = s->eval_steps, ver = s->eval_version;
     pthread_mutex_unlock(&s->eval_lock);
     if (!fresh || !s->cfg.run_dir[0])
@@ -381,14 +384,16 @@ static void eval_row(struct learner *l, double t0)
     if (!f)
         return;
     if (empty)
-        fprintf(f, "wall_s,env_steps,policy_version,return_mean,return_std,length_mean\n");
-    fprintf(f, "%.3f,%llu,%llu,%.3f,%.3f,%.1f\n", rl_now() - t0, (unsigned long long)steps,
-            (unsigned long long)ver, ret, sd, len);
+        fprintf(f, "wall_s,env_steps,policy_version,return_mean,return_std,length_mean,"
+                   "success_rate\n");
+    fprintf(f, "%.3f,%llu,%llu,%.3f,%.3f,%.1f,%.4f\n", rl_now() - t0, (unsigned long long)steps,
+            (unsigned long long)ver, ret, sd, len, succ);
     fclose(f);
     // [tb] the evaluation at the env steps it was made
-    tb_scalar(l, "eval_return", steps, ret);
-    tb_scalar(l, "eval_return_std", steps, sd);
-    tb_scalar(l, "eval_length", steps, len);
+    tb_scalar(l, "eval/return", steps, ret);
+    tb_scalar(l, "eval/return_std", steps, sd);
+    tb_scalar(l, "eval/length", steps, len);
+    tb_scalar(l, "eval/success_rate", steps, succ);
     if (l->tb)
         tblog_flush(l->tb);
 }
@@ -444,6 +449,7 @@ static void refresh_stats(struct learner *l)
     stats_set_policy_version(st, atomic_load(&s->version));
     stats_set_finished(st, atomic_load(&s->finished));
     stats_set(st, "actors_alive", alive);
+    stats_set(st, "episodes_succeeded", (double)atomic_load(&s->successes));
     stats_set(st, "ingest_held", atomic_load(&s->ingest_held));
     stats_set(st, "ingest_held_secs", atomic_load(&s->held_secs_ms) / 1000.0);
     for (int i = 0; i < l->rep.n; i++)
@@ -453,6 +459,7 @@ static void refresh_stats(struct learner *l)
         stats_set(st, "eval_return", s->eval_return);
         stats_set(st, "eval_return_std", s->eval_std);
         stats_set(st, "eval_length", s->eval_length);
+        stats_set(st, "eval_success_rate", s->eval_success);
         stats_set(st, "eval_env_steps", (double)s->eval_steps);
     }
     pthread_mutex_unlock(&s->eval_lock);
@@ -490,8 +497,9 @@ static void metrics_row(struct learner *l, double t0)
     uint64_t esteps = s->eval_steps;
     pthread_mutex_unlock(&s->eval_lock);
     // [tb] one reading of the counters for metrics.csv and the event file
-    static const char *const tags[] = {"env_steps",      "chunk_steps", "updates",
-                                       "policy_version", "replay",      "episodes"};
+    static const char *const tags[] = {"rollout/env_steps", "rollout/chunk_steps",
+                                       "train/updates",     "train/policy_version",
+                                       "train/replay_size", "rollout/episodes"};
     double wall = rl_now() - t0;
     unsigned long long c[6] = {atomic_load(&s->env_steps),
                                atomic_load(&s->chunk_steps),
@@ -506,12 +514,21 @@ static void metrics_row(struct learner *l, double t0)
     fputc('\n', l->metrics);
     fflush(l->metrics);
     // [tb] the same row as scalars at step = env steps (eval_* come from eval_row)
-    tb_scalar(l, "wall_s", c[0], wall);
+    // grouped as TensorBoard users expect: rollout/, train/ (the algorithm's scalars), time/
+    tb_scalar(l, "time/wall_seconds", c[0], wall);
+    if (wall > l->tb_wall && l->tb_wall > 0)
+        tb_scalar(l, "time/env_steps_per_second", c[0],
+                  (double)(c[0] - l->tb_steps) / (wall - l->tb_wall));
+    l->tb_wall = wall;
+    l->tb_steps = c[0];
     for (int i = 0; i < 6; i++)
         tb_scalar(l, tags[i], c[0], (double)c[i]);
-    tb_scalar(l, "return_recent", c[0], ret);
-    for (int i = 0; i < l->rep.n; i++)
-        tb_scalar(l, l->rep.name[i], c[0], l->rep.value[i]);
+    tb_scalar(l, "rollout/return", c[0], ret);
+    for (int i = 0; i < l->rep.n; i++) {
+        char tag[80];
+        snprintf(tag, sizeof(tag), "train/%s", l->rep.name[i]);
+        tb_scalar(l, tag, c[0], l->rep.value[i]);
+    }
     if (l->tb)
         tblog_flush(l->tb);
 }

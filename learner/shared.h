@@ -48,6 +48,7 @@ struct shared {
     atomic_uint_fast64_t chunk_steps; /* accepted chunk steps */
     atomic_uint_fast64_t env_steps;   /* accepted env steps */
     atomic_uint_fast64_t episodes;
+    atomic_uint_fast64_t successes;  /* episodes that ended in success (sparse tasks) */
     atomic_uint_fast64_t updates;    /* training steps done */
     atomic_int_fast64_t train_start; /* chunk_steps when training began (this process), -1 before */
     atomic_uint_fast64_t skipped;    /* training steps skipped (non-finite loss), this process */
@@ -65,8 +66,8 @@ struct shared {
 
     // the latest evaluation report (control writes, trainer reads), under eval_lock
     pthread_mutex_t eval_lock;
-    uint64_t eval_count; /* reports received */
-    double eval_return, eval_std, eval_length;
+    uint64_t eval_count;                                     /* reports received */
+    double eval_return, eval_std, eval_length, eval_success; /* eval_success: rate */
     uint64_t eval_steps, eval_version;
 
     // the current params message (trainer swaps, control sends)

@@ -1,6 +1,6 @@
 /*
- * wire.c — plain structs <-> protobuf-c envelopes (proto/rldt.proto), an arena-backed decoder
- * and a pack/decode micro-benchmark. Validation is in wire_check.c, the segment builder in
+ * wire.c — plain structs <-> protobuf-c envelopes (proto/rldt.proto) and an arena-backed
+ * decoder (`rldt bench wire` times both). Validation is in wire_check.c, the segment builder in
  * wire_segbuf.c. The only file that includes generated protobuf-c code. Packing fills
  * protobuf-c structs on the stack that point at the caller's arrays (no copies, no
  * allocation); decoding unpacks into the decoder's arena through a custom allocator and
@@ -153,6 +153,8 @@ static void segment_to_pb(const struct wire_segment *s, Rldt__Segment *p)
     RL_ASSERT(s->episode_len || s->n_episodes == 0);
     p->n_episode_len = s->n_episodes;
     p->episode_len = s->n_episodes ? (uint32_t *)s->episode_len : NULL;
+    p->episode_success.len = s->episode_success ? s->n_episodes : 0;
+    p->episode_success.data = p->episode_success.len ? (uint8_t *)s->episode_success : NULL;
     p->session = session_out(&s->session);
 }
 
@@ -249,6 +251,7 @@ static void control_to_pb(const struct wire_msg *m, union pb_body *b, Rldt__Enve
         b->eval_report.length_mean = r->length_mean;
         b->eval_report.episodes = r->episodes;
         b->eval_report.session = session_out(&r->session);
+        b->eval_report.successes = r->successes;
         e->body_case = RLDT__ENVELOPE__BODY_EVAL_REPORT;
         e->eval_report = &b->eval_report;
         break;
@@ -333,7 +336,7 @@ size_t wire_segment_bound(uint32_t T, uint32_t obs_dim, uint32_t D, uint32_t n_e
 {
     size_t t = T;
     size_t floats = (t + 1) * obs_dim + t * D + t + n_episodes;
-    return 16 + 17 * 12 + 4 * floats + 5 * t + 2 * t + 5 * (size_t)n_episodes + 3 +
+    return 16 + 18 * 12 + 4 * floats + 5 * t + 2 * t + 6 * (size_t)n_episodes + 3 +
            WIRE_SESSION_LEN;
 }
 
@@ -369,6 +372,7 @@ static int segment_from_pb(const Rldt__Segment *p, struct wire_segment *s, char 
         .n_episodes = (uint32_t)RL_MIN(p->n_episode_return, UINT32_MAX),
         .episode_return = p->episode_return,
         .episode_len = p->episode_len,
+        .episode_success = p->episode_success.len ? p->episode_success.data : NULL,
     };
     if (!session_in(p->session, &s->session))
         return BAD("segment: session of %zu bytes, expected %d", p->session.len, WIRE_SESSION_LEN);
@@ -387,6 +391,9 @@ static int segment_from_pb(const Rldt__Segment *p, struct wire_segment *s, char 
     if (p->n_episode_len != p->n_episode_return)
         return BAD("segment: %zu episode returns but %zu lengths", p->n_episode_return,
                    p->n_episode_len);
+    if (p->episode_success.len && p->episode_success.len != p->n_episode_return)
+        return BAD("segment: %zu episode returns but %zu success flags", p->n_episode_return,
+                   p->episode_success.len);
     return 0;
 }
 
@@ -465,7 +472,7 @@ static bool control_from_pb(const Rldt__Envelope *e, struct wire_msg *m)
         m->type = WIRE_EVAL_REPORT;
         m->eval_report = (struct wire_eval_report){
             p->actor_id,   p->run_epoch,   p->policy_version, p->env_steps, p->return_mean,
-            p->return_std, p->length_mean, p->episodes,       {{0}}};
+            p->return_std, p->length_mean, p->episodes,       {{0}},        p->successes};
         ok = session_in(p->session, &m->eval_report.session);
         break;
     }
@@ -636,8 +643,8 @@ int wire_decode(struct wire_decoder *d, const void *buf, size_t len, struct wire
     if (err && errlen)
         err[0] = '\0';
     if (len > d->max_msg)
-        return fail(-EMSGSIZE, err, errlen, "message of %zu bytes exceeds the maximum %zu", len,
-                    d->max_msg);
+        return rl_err(-EMSGSIZE, err, errlen, "message of %zu bytes exceeds the maximum %zu", len,
+                      d->max_msg);
     ARENA_POISON(d->arena, d->used);
     d->used = 0;
     d->overflow = false;
@@ -645,8 +652,8 @@ int wire_decode(struct wire_decoder *d, const void *buf, size_t len, struct wire
     if (!e) {
         out->version = WIRE_VERSION_UNREAD;
         if (d->overflow)
-            return fail(-EMSGSIZE, err, errlen,
-                        "%zu-byte message needs more than %zu bytes to decode", len, d->cap);
+            return rl_err(-EMSGSIZE, err, errlen,
+                          "%zu-byte message needs more than %zu bytes to decode", len, d->cap);
         return BAD("malformed protobuf (%zu bytes)", len);
     }
     unsigned bodies = count_bodies(buf, len);
@@ -660,57 +667,4 @@ int wire_decode(struct wire_decoder *d, const void *buf, size_t len, struct wire
     }
     *out = m;
     return 0;
-}
-
-// ---- benchmark -----------------------------------------------------------------------------
-
-static void bench_fill(struct wire_segbuf *b, uint32_t T)
-{
-    struct rng r;
-    float *x = malloc(((size_t)b->obs_dim + b->D) * sizeof(*x));
-    RL_ASSERT(x);
-    rng_init(&r, 1234, 0);
-    rng_normal_fill(&r, x, b->obs_dim);
-    wire_segbuf_start(b, x, true);
-    for (uint32_t t = 0; t < T; t++) {
-        rng_normal_fill(&r, x, (long)b->obs_dim + b->D);
-        wire_segbuf_push(b, x + b->obs_dim, (float)rng_normal(&r), 1 + (t % 4), x, false, false);
-    }
-    free(x);
-}
-
-int wire_bench_segment(uint32_t T, uint32_t obs_dim, uint32_t D, int iters, struct wire_bench *r)
-{
-    struct wire_segbuf b;
-    struct wire_msg m = {.type = WIRE_SEGMENT};
-    int rc;
-
-    if (iters < 1 || (rc = wire_segbuf_init(&b, obs_dim, D, T)))
-        return iters < 1 ? -EINVAL : rc;
-    bench_fill(&b, T);
-    wire_segbuf_view(&b, &m.segment);
-    m.segment.run_epoch = 1;
-    size_t cap = wire_packed_size(&m);
-    uint8_t *buf = malloc(cap);
-    struct wire_decoder *d = wire_decoder_new(cap);
-    rc = -ENOMEM;
-    if (!buf || !d)
-        goto out_free;
-    rc = 0;
-    size_t len = 0;
-    double t0 = rl_now();
-    for (int i = 0; i < iters && rc == 0; i++)
-        rc = wire_pack(&m, buf, cap, &len);
-    double t1 = rl_now();
-    struct wire_msg out;
-    for (int i = 0; i < iters && rc == 0; i++)
-        rc = wire_decode(d, buf, len, &out, NULL, 0);
-    double t2 = rl_now();
-    if (rc == 0)
-        *r = (struct wire_bench){len, (t1 - t0) * 1e6 / iters, (t2 - t1) * 1e6 / iters};
-out_free:
-    wire_decoder_destroy(&d);
-    free(buf);
-    wire_segbuf_fini(&b);
-    return rc;
 }

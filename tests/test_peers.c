@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "common/statsc.h"
+#include "deploy/rldt/statsc.h"
 #include "common/util.h"
 #include "proto/wire.h"
 #include "tests/harness.h"
@@ -319,7 +319,13 @@ static void test_spoofed_bye(void)
 static void send_eval(struct peer *p, const struct wire_session *s, float ret)
 {
     struct wire_msg m = {.type = WIRE_EVAL_REPORT};
-    m.eval_report = (struct wire_eval_report){p->id, p->epoch, 1, 0, ret, 0, 10, 1, *s};
+    m.eval_report = (struct wire_eval_report){.actor_id = p->id,
+                                              .run_epoch = p->epoch,
+                                              .policy_version = 1,
+                                              .return_mean = ret,
+                                              .length_mean = 10,
+                                              .episodes = 1,
+                                              .session = *s};
     send_msg(p->ctl, &m);
 }
 

@@ -26,7 +26,15 @@ static void make_seg(uint64_t traj, int T, float *obs, float *act, float *rew, u
         trunc[t] = 0;
         steps[t] = 4;
     }
-    *s = (struct replay_segment){T, obs, act, rew, steps, term, trunc, traj, 7};
+    *s = (struct replay_segment){.T = T,
+                                 .obs = obs,
+                                 .act = act,
+                                 .rew = rew,
+                                 .steps = steps,
+                                 .term = term,
+                                 .trunc = trunc,
+                                 .traj_id = traj,
+                                 .version = 7};
 }
 
 struct bufs {
@@ -38,8 +46,14 @@ struct bufs {
 
 static void bufs_init(struct bufs *x)
 {
-    x->b = (struct replay_batch){x->obs,  x->act,   x->rew,  x->nobs,
-                                 x->done, x->steps, x->traj, x->index};
+    x->b = (struct replay_batch){.obs = x->obs,
+                                 .act = x->act,
+                                 .rew = x->rew,
+                                 .next_obs = x->nobs,
+                                 .done = x->done,
+                                 .steps = x->steps,
+                                 .traj = x->traj,
+                                 .index = x->index};
 }
 
 static void test_store_and_sample(void)

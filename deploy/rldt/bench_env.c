@@ -127,19 +127,13 @@ out:
 int bench_env(int argc, char **argv)
 {
     struct rl_config c;
-    int rc = config_cli(&c, "rldt bench env",
-                        "rldt bench env [--env=TASK] [--num-envs=M] [--chunk=H] [--secs=S]",
-                        "env,bench", argc, argv, NULL, NULL);
+    int rc = config_cli(
+        &c, "rldt bench env", "rldt bench env [--env=TASK] [--num-envs=M] [--chunk=H] [--secs=S]",
+        "-env,-num_envs,-chunk,-max_episode_steps,-model_file,-secs", argc, argv, NULL, NULL);
     if (rc)
         return rc == 1 ? 0 : 2;
     struct vecenv_config vc;
-    vecenv_config_default(&vc);
-    vc.task = c.env;
-    vc.model_file = c.model_file;
-    vc.num_envs = c.num_envs;
-    vc.chunk = c.chunk;
-    vc.max_episode_steps = c.max_episode_steps;
-    vc.seed = (uint64_t)c.seed;
+    vecenv_config_from(&vc, &c);
     char err[512];
     struct vecenv *v = vecenv_new(&vc, err, sizeof(err));
     if (!v) {

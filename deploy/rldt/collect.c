@@ -24,10 +24,17 @@
 #include "deploy/rldt/cmd.h"
 
 #define COLLECT_USAGE                                                                              \
-    "rldt collect --policy=CKPT|random --env=TASK --steps=N --out=FILE [--deterministic]\n"        \
+    "rldt collect --policy=CKPT|random --env=TASK --steps=N --out=FILE [--deterministic] "         \
+    "[--force]\n"                                                                                  \
     "             [--num-envs=M] [--seed=N] [--max-episode-steps=T]\n"                             \
     "  --steps=N is short for --collect-steps=N; the policy acts stochastically unless\n"          \
     "  --deterministic"
+
+// the keys `rldt collect --help` lists
+#define COLLECT_KEYS                                                                               \
+    "-env,-task_plugin,-seed,-num_envs,-max_episode_steps,-model_file,-policy,-deterministic,-"    \
+    "out,"                                                                                         \
+    "-collect_steps,-force"
 
 #define COLLECT_POLICY_STREAM (1ull << 41)
 
@@ -117,13 +124,8 @@ static int collector_setup(struct collector *k)
         k->H = pc.chunk;
     }
     struct vecenv_config vc;
-    vecenv_config_default(&vc);
-    vc.task = c->env;
-    vc.model_file = c->model_file;
-    vc.num_envs = c->num_envs;
+    vecenv_config_from(&vc, c);
     vc.chunk = 1;
-    vc.max_episode_steps = c->max_episode_steps;
-    vc.seed = (uint64_t)c->seed;
     k->v = vecenv_new(&vc, err, sizeof(err));
     if (!k->v) {
         fprintf(stderr, "rldt collect: %s\n", err);
@@ -287,13 +289,16 @@ int cmd_collect(int argc, char **argv)
     char **av = alias_args(argc, argv, buf, sizeof(buf));
     if (!av)
         return 1;
-    int rc = config_cli(&k.c, "rldt collect", COLLECT_USAGE, "run,env,eval,pretrain", argc, av,
-                        NULL, NULL);
+    int rc = config_cli(&k.c, "rldt collect", COLLECT_USAGE, COLLECT_KEYS, argc, av, NULL, NULL);
     free(av);
     if (rc)
         return rc == 1 ? 0 : 2;
     if (!k.c.out[0]) {
         fprintf(stderr, "rldt collect: --out=FILE is required\n");
+        return 2;
+    }
+    if (!k.c.force && access(k.c.out, F_OK) == 0) {
+        fprintf(stderr, "rldt collect: %s exists (--force to replace it)\n", k.c.out);
         return 2;
     }
     rc = collector_setup(&k);

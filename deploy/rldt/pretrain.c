@@ -19,6 +19,7 @@
 #include "common/flow.h"
 #include "common/util.h"
 #include "deploy/rldt/cmd.h"
+#include "learner/algo.h"
 #include "learner/algo/pretrain.h"
 
 #define PRETRAIN_USAGE                                                                             \
@@ -47,14 +48,17 @@ static int parse(struct rl_config *c, int argc, char **argv)
     int rc = config_parse_args(c, argc, argv, NULL, NULL, err, sizeof(err));
     if (rc == 1) {
         printf("usage: %s\n\noptions:\n", PRETRAIN_USAGE);
-        config_help(stdout, "run,env,flow,pretrain");
+        config_help(stdout, "-algo,-env,-seed,-chunk,flow,-dataset,-out,-pretrain_steps,"
+                            "-pretrain_batch,-pretrain_lr,-ema_decay,-pretrain_threads,-resume,"
+                            "-checkpoint_secs");
         return 1;
     }
     if (rc == 0 && (!c->dataset[0] || !c->out[0])) {
         snprintf(err, sizeof(err), "--dataset=FILE and --out=CKPT are required");
         rc = -EINVAL;
     }
-    if (rc == 0 && !strncmp(c->algo, "sac", 3)) {
+    const struct algo_ops *ops = algo_find(c->algo);
+    if (rc == 0 && (!ops || strcmp(ops->policy_kind, "flow") != 0)) {
         snprintf(err, sizeof(err), "pre-training makes flow policies: --algo must be rldt*");
         rc = -EINVAL;
     }

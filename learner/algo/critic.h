@@ -1,5 +1,5 @@
 /*
- * critic.h — RLDT's twin Q critics (ALGORITHM.md §5): two MLPs [obs (S) | chunk (D)] →
+ * critic.h — RLDT's twin Q critics (learner/algo/README.md §5): two MLPs [obs (S) | chunk (D)] →
  * depth × hidden SiLU → 1, each with a Polyak target copy and its own AdamW. Each critic is
  * trained on its own batch (the caller draws them from disjoint halves of the trajectories);
  * targets are updated by Polyak after every critic step. Also the target side of TD(λ):
@@ -65,9 +65,6 @@ void critic_target_min(struct critic *c, const float *obs, const float *act, int
  * state p with its m-th sample; qbar[p] = (1/M) Σ_m min(Q̄1, Q̄2). P·M <= max_batch.
  */
 void critic_qbar(struct critic *c, const float *obs, const float *act, int P, int M, float *qbar);
-
-/* Online Q_k(obs, act) for B <= max_batch rows (inference): q (B). */
-void critic_q(struct critic *c, int k, const float *obs, const float *act, int B, float *q);
 
 /*
  * Gradients of critic k's loss mean_i (Q_k(obs_i, act_i) − y_i)² (its grads zeroed first),
