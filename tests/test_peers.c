@@ -234,6 +234,22 @@ static void test_stray_heartbeat(void)
     zmq_close(p.ctl);
 }
 
+static void test_version_zero(void)
+{
+    // an envelope without a version (an old or broken peer) is a bad_version, not noise
+    void *s = sock_to(ZMQ_DEALER, port[0]);
+    struct wire_msg m = {.type = WIRE_HEARTBEAT};
+    m.heartbeat = (struct wire_heartbeat){.actor_id = 1, .run_epoch = 1};
+    size_t len;
+    T_EQ_INT(wire_pack(&m, buf, sizeof(buf), &len), 0);
+    T_CHECK(buf[0] == 0x08 && buf[1] == WIRE_PROTOCOL_VERSION); /* field 1, varint */
+    double bv = rejected("bad_version"), de = rejected("decode_error");
+    zmq_send(s, buf + 2, len - 2, 0);
+    T_EQ_INT(wait_rejected("bad_version", bv + 1), bv + 1);
+    T_EQ_INT(rejected("decode_error"), de);
+    zmq_close(s);
+}
+
 static void test_spoofed_bye(void)
 {
     struct peer a, x;
@@ -573,6 +589,7 @@ int main(void)
     T_CHECK(learner > 0);
     T_CHECK_MSG(wait_up(), "learner did not come up");
     T_RUN(test_stray_heartbeat);
+    T_RUN(test_version_zero);
     T_RUN(test_spoofed_bye);
     T_RUN(test_forged_eval);
     T_RUN(test_value_limits);
