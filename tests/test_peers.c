@@ -479,7 +479,8 @@ static void test_liveness(void)
     // later data of a gone actor is refused and counted
     double nb = rejected("unknown_actor");
     send_segment(push, &a, seq++, 1, 0, 1, false);
-    T_EQ_INT(wait_rejected("unknown_actor", nb + 1), nb + 1);
+    /* >=: segments sent between the learner's verdict and the /stats refresh count too */
+    T_CHECK(wait_rejected("unknown_actor", nb + 1) >= nb + 1);
     zmq_close(push);
     zmq_close(a.ctl);
 }
