@@ -13,7 +13,7 @@
 # usage: deploy/scripts/manip-base-policies.sh [TASK ...]   (default: lift stack peg)
 # environment (defaults in brackets):
 #   RLDT [build/rldt]  WORK [runs/base]  OUT [deploy/policies]  SEED [1]
-#   DEMO_EPISODES [200] DEMO_NOISE [0.3] PRETRAIN_STEPS_<task> [lift 600, stack 1500, peg 3000]
+#   DEMO_EPISODES [200] DEMO_NOISE [0.3] PRETRAIN_STEPS_<task> [lift 600, stack 12000, peg 3000]
 #   FLOW_ARGS [--flow-hidden=256 --flow-temb=32] PRETRAIN_ARGS [] EVAL_EPISODES [100]
 #   BAND_LO [0.2] BAND_HI [0.6]
 #   TINY=1: a smoke test (6 demos, 20 pretrain steps, 4 eval episodes, any rate accepted,
@@ -43,7 +43,7 @@ pretrain_steps() {
     local v="PRETRAIN_STEPS_$1"
     if [ -n "${TINY:-}" ]; then echo 20; return; fi
     if [ -n "${!v:-}" ]; then echo "${!v}"; return; fi
-    case $1 in lift) echo 600 ;; stack) echo 1500 ;; peg) echo 3000 ;; *) die "no task $1" ;; esac
+    case $1 in lift) echo 600 ;; stack) echo 12000 ;; peg) echo 3000 ;; *) die "no task $1" ;; esac
 }
 
 one_task() {
