@@ -30,6 +30,7 @@ LEARNER_SRC := $(filter-out learner/main.c,$(wildcard learner/*.c learner/algo/*
 TOOL_SRC    := $(wildcard deploy/rldt/*.c)
 TEST_SRC    := $(wildcard tests/test_*.c)
 
+comma := ,
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIB_COMMON  := $(BUILD)/libcommon.a
@@ -46,9 +47,12 @@ ifneq ($(wildcard learner/main.c),)
 PROGS += $(BUILD)/rldt-learner
 endif
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC)) $(BUILD)/fuzz/gen_seeds
 
 .SECONDARY:
-.PHONY: all deps test check san run bench format lint clean base-policies
+.PHONY: all deps test check san run bench format lint clean base-policies fuzz fuzz-bins \
+        fuzz-seeds
 all: $(PROGS) $(TESTS)
 
 deps:
@@ -96,6 +100,14 @@ $(BUILD)/rldt-learner: $(call obj,learner/main.c) $(ALL_LIBS)
 	$(link)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(ALL_LIBS)
 	$(link)
+# libFuzzer targets: built by `make fuzz` with clang in build-fuzz/ (FUZZ_CFLAGS below)
+$(BUILD)/fuzz/gen_seeds: $(call obj,tests/fuzz/gen_seeds.c) $(ALL_LIBS)
+	$(link)
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(call obj,tests/fuzz/util.c) $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer $(FINAL_LDFLAGS) -o $@ $^ $(LIBS)
+fuzz-bins: $(FUZZ_BINS)
 
 # ---- user targets --------------------------------------------------------------------------
 # test and run install packages first, then build with a fresh make (so pkg-config sees them).
@@ -124,17 +136,30 @@ san: deps
 base-policies: all
 	RLDT=./$(BUILD)/rldt ./deploy/scripts/base-policies.sh $(TASKS)
 
+# Fuzzing: every tests/fuzz/fuzz_*.c target under libFuzzer with ASan and UBSan, FUZZ_SECS
+# seconds each (FUZZ=wire,ckpt for a subset), from the committed seeds; new inputs go to
+# build-fuzz/corpus/, crashes to build-fuzz/findings/. `make fuzz-seeds` rewrites the seeds.
+FUZZ_SECS ?= 60
+FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+               -fno-sanitize-recover=all
+fuzz: deps
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang CFLAGS="$(FUZZ_CFLAGS)" fuzz-bins
+	@BUILD=build-fuzz FUZZ_SECS=$(FUZZ_SECS) ./tests/fuzz/run.sh $(subst $(comma), ,$(FUZZ))
+fuzz-seeds:
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang CFLAGS="$(FUZZ_CFLAGS)" fuzz-bins
+	rm -rf tests/fuzz/seeds && ./build-fuzz/fuzz/gen_seeds tests/fuzz/seeds
+
 bench: all
 	./$(BUILD)/rldt bench nn
 
 FORMAT_SRC = $(wildcard common/*.[ch] proto/*.[ch] actor/*.[ch] learner/*.[ch] learner/algo/*.[ch] \
-               deploy/rldt/*.[ch] tests/*.[ch])
+               deploy/rldt/*.[ch] tests/*.[ch] tests/fuzz/*.[ch])
 format:
 	clang-format -i $(FORMAT_SRC)
 lint:
 	clang-format --dry-run --Werror $(FORMAT_SRC)
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -4,6 +4,7 @@
  */
 #include "common/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <math.h>
@@ -139,6 +140,32 @@ static int set_number(void *field, const struct config_key *k, const char *v, ch
     return 0;
 }
 
+/*
+ * A string value must survive the resolved config (a `key = value` line that inih reads back,
+ * e.g. on every actor): no control bytes, no leading or trailing blanks (stripped), no ';' at
+ * the start or after a blank (an inline comment), and the line within inih's INI_MAX_LINE.
+ */
+static int check_storable(const struct config_key *k, const char *v, char *err, size_t errlen)
+{
+    size_t n = strlen(v);
+    const char *why = NULL;
+    for (size_t i = 0; i < n && !why; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        if (ch < 0x20 || ch == 0x7f)
+            why = "holds a control character";
+        else if (ch == ';' && (i == 0 || v[i - 1] == ' ' || v[i - 1] == '\t'))
+            why = "holds ' ;' (a comment in a config file)";
+    }
+    if (!why && n && (isspace((unsigned char)v[0]) || isspace((unsigned char)v[n - 1])))
+        why = "starts or ends with a blank";
+    if (!why && strlen(k->name) + n + 4 >= INI_MAX_LINE)
+        why = "is too long for a config line";
+    if (!why)
+        return 0;
+    snprintf(err, errlen, "%s: value %s", k->name, why);
+    return -EINVAL;
+}
+
 int config_set(struct rl_config *c, const char *key, const char *value, char *err, size_t errlen)
 {
     const struct config_key *k = config_find(key);
@@ -165,6 +192,8 @@ int config_set(struct rl_config *c, const char *key, const char *value, char *er
         }
         break;
     case CONFIG_T_STR:
+        if (check_storable(k, value, err, errlen) < 0)
+            return -EINVAL;
         break;
     }
     if (strlen(value) >= k->size) {
