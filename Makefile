@@ -113,6 +113,8 @@ fuzz-bins: $(FUZZ_BINS)
 # test and run install packages first, then build with a fresh make (so pkg-config sees them).
 test check: deps
 	@$(MAKE) --no-print-directory all
+	@command -v clang >/dev/null && $(MAKE) --no-print-directory BUILD=$(BUILD)-fuzz CC=clang \
+	    CFLAGS="$(FUZZ_CFLAGS)" fuzz-bins || echo "fuzz targets not built (tests/integ_fuzz.sh says why)"
 	@BUILD=$(BUILD) ./tests/run.sh
 
 # The main job: RLDT fine-tunes the shipped Hopper base policy (deploy/policies/hopper.rldt)

@@ -18,12 +18,25 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static struct rl_config defaults;
+static bool have_defaults;
+
+// config_default() is deterministic and walks the whole key table: computed once
+static void reset(struct rl_config *c)
+{
+    if (!have_defaults) {
+        config_default(&defaults);
+        have_defaults = true;
+    }
+    memcpy(c, &defaults, sizeof(*c));
+}
+
 static void round_trip(struct rl_config *c)
 {
     char err[512];
     char *a = config_to_string(c);
     struct rl_config c2;
-    config_default(&c2);
+    reset(&c2);
     if (!a)
         fuzz_fail("config_to_string failed");
     if (config_load_string(&c2, a, err, sizeof(err)) != 0 ||
@@ -65,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *pos[CONFIG_MAX_POS];
     int npos = 0;
     char err[512];
-    config_default(&c);
+    reset(&c);
     int rc = config_parse_args(&c, argc, argv, pos, &npos, err, sizeof(err));
     if (rc == 0 && (npos < 0 || npos > CONFIG_MAX_POS))
         fuzz_fail("positional count out of range");
