@@ -6,7 +6,7 @@
 # newest checkpoint written before the kill, and restores at least the newest saved replay), no
 # torn or temporary file is ever loaded, metrics.csv and eval.csv never go back, and the run
 # still reaches its budget and exits 0. CHAOS_ROUNDS=N (default 6, about a minute) for a
-# longer run. Prints "integ_chaos: N passed, N failed".
+# longer run. Ends with a short `rldt bench soak` (SOAK_MINUTES, default 0.25). Prints "integ_chaos: N passed, N failed".
 dc_name=integ_chaos
 . "$(dirname "$0")/deploy_check.sh" # check / ok / bad, free_ports, dc_bins and dc_finish
 dc_bins                              # RLDT_ROOT, bin
@@ -176,4 +176,13 @@ check "actors re-registered with each new learner" \
     test "$(cat "$tmp"/a0.err "$tmp"/a1.err | grep -c 'after a learner restart')" -ge 1
 left=$(ls "$run"/checkpoints/*.tmp* "$run"/*.tmp* 2>/dev/null | wc -l)
 echo "    note: $left temporary files left by the kills"
+
+# ---- rldt bench soak: a short one (the figures need minutes: see deploy/results/README.md) ----
+# shellcheck disable=SC2086
+timeout 90 "$bin/rldt" bench soak --minutes="${SOAK_MINUTES:-0.25}" $cfg $ports >"$tmp/soak.out" 2>&1
+rc=$?
+sed 's/^/    /' "$tmp/soak.out" | tail -n 4
+check "rldt bench soak runs to its end (status $rc)" test "$rc" = 0
+check "... and reports an RSS slope for the learner and each actor" \
+    test "$(grep -cE '^(learner|actor-[01]) +rss [0-9.]+ -> [0-9.]+ MB, slope [-+][0-9.]+ MB/min' "$tmp/soak.out")" = 3
 dc_finish

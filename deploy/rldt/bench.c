@@ -20,6 +20,7 @@ static const struct target targets[] = {
     {"ingest", bench_ingest, "chunk steps/s a learner stores vs raw ZeroMQ, same message size"},
     {"actor", bench_actor, "actor env steps/s with the flow policy vs 1/(physics + FLOPs/sgemm)"},
     {"replay", bench_replay, "replay save/load (checkpoint, --resume) vs raw write+fsync/read"},
+    {"soak", bench_soak, "learner and actor RSS slopes over --minutes=N of a run (leak check)"},
 };
 
 static int cmp_double(const void *a, const void *b)

@@ -23,6 +23,7 @@ int bench_learner(int argc, char **argv);
 int bench_ingest(int argc, char **argv);
 int bench_actor(int argc, char **argv);
 int bench_replay(int argc, char **argv);
+int bench_soak(int argc, char **argv);
 
 /* median of v[0..n-1] (sorts v in place; n odd in our benches) */
 double bench_median(double *v, int n);

@@ -48,14 +48,28 @@ static void setup(void)
     stats_snap_unref(&sn);
 }
 
+// a new connection; closed with SO_LINGER 0 (a reset, no TIME_WAIT: one connection per input
+// would otherwise use up the ephemeral ports), retried while ports are still short
 static int dial(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)statsd_port(sd))};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
-        fuzz_fail("cannot connect to the stats server");
-    return fd;
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    for (int tries = 0; tries < 200; tries++) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            break;
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+            return fd;
+        int e = errno;
+        close(fd);
+        if (e != EADDRNOTAVAIL && e != EAGAIN)
+            break;
+        usleep(10000);
+    }
+    fuzz_fail("cannot connect to the stats server");
+    return -1;
 }
 
 // send req while reading (pipelined answers must not deadlock us), shut the write side once
