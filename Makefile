@@ -140,7 +140,8 @@ base-policies: all
 
 # Fuzzing: every tests/fuzz/fuzz_*.c target under libFuzzer with ASan and UBSan, FUZZ_SECS
 # seconds each (FUZZ=wire,ckpt for a subset), from the committed seeds; new inputs go to
-# build-fuzz/corpus/, crashes to build-fuzz/findings/. `make fuzz-seeds` rewrites the seeds.
+# build-fuzz/corpus/, crashes to build-fuzz/findings/. `make fuzz-seeds` rewrites the generated
+# seeds (the regress-* inputs of past findings stay).
 FUZZ_SECS ?= 60
 FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
                -fno-sanitize-recover=all
@@ -149,7 +150,7 @@ fuzz: deps
 	@BUILD=build-fuzz FUZZ_SECS=$(FUZZ_SECS) ./tests/fuzz/run.sh $(subst $(comma), ,$(FUZZ))
 fuzz-seeds:
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang CFLAGS="$(FUZZ_CFLAGS)" fuzz-bins
-	rm -rf tests/fuzz/seeds && ./build-fuzz/fuzz/gen_seeds tests/fuzz/seeds
+	./build-fuzz/fuzz/gen_seeds tests/fuzz/seeds
 
 bench: all
 	./$(BUILD)/rldt bench nn

@@ -55,7 +55,7 @@ run_target() {
         grep -E 'ERROR|runtime error|fuzz finding|SUMMARY' "$T/$t.seeds.log" | head -n 5
     fi
     mkdir -p "$T/corpus-$t"
-    "$exe" -max_total_time="$secs" -print_final_stats=1 -timeout=20 -artifact_prefix="$T/$t-" \
+    "$exe" -max_total_time="$secs" -print_final_stats=1 -timeout=60 -artifact_prefix="$T/$t-" \
         "$T/corpus-$t" "${dirs[@]}" >"$T/$t.log" 2>&1
     local rc=$? execs
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$T/$t.log" | tail -n 1)

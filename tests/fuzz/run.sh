@@ -35,7 +35,7 @@ for t in $targets; do
     log="$root/$BUILD/fuzz_$t.log"
     if [ -n "${FUZZ_RUNS:-}" ]; then limit="-runs=$FUZZ_RUNS"; else limit="-max_total_time=$SECS"; fi
     # shellcheck disable=SC2046
-    "$exe" "$limit" -print_final_stats=1 -timeout=20 -rss_limit_mb=2048 \
+    "$exe" "$limit" -print_final_stats=1 -timeout=60 -rss_limit_mb=2048 \
         -artifact_prefix="$root/$BUILD/findings/$t-" "$corpus" $(seeds_of "$t") >"$log" 2>&1
     rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
