@@ -7,6 +7,7 @@
 # torn or temporary file is ever loaded, metrics.csv and eval.csv never go back, and the run
 # still reaches its budget and exits 0. CHAOS_ROUNDS=N (default 6, about a minute) for a
 # longer run. Ends with a short `rldt bench soak` (SOAK_MINUTES, default 0.25). Prints "integ_chaos: N passed, N failed".
+# test-timeout: 300
 dc_name=integ_chaos
 . "$(dirname "$0")/deploy_check.sh" # check / ok / bad, free_ports, dc_bins and dc_finish
 dc_bins                              # RLDT_ROOT, bin

@@ -6,6 +6,7 @@
 # FUZZ_SMOKE_SECS seconds (default 3) from a throw-away corpus. Any crash, sanitizer report or
 # failed property is a failure. Skipped, saying why, only when clang with libFuzzer is missing
 # and cannot be installed here (not root); `make fuzz` is the long run.
+# test-timeout: 900
 dc_name=integ_fuzz
 RLDT_ROOT=${RLDT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 . "$RLDT_ROOT/tests/deploy_check.sh"

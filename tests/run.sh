@@ -3,7 +3,8 @@
 # summary line counts as one failure. Also runs tests/integ_*.sh scripts (same rules).
 # A test that ran zero checks ("0 passed, 0 failed") is skipped if it printed a line
 # "skipped: <why>" (or "<name>: skipped: <why>"), and a failure otherwise. Ends with
-# "skipped: N (names)" and then "total: N passed, N failed". Usage: tests/run.sh [name-filter]
+# "skipped: N (names)" and then "total: N passed, N failed". Time-out: TEST_TIMEOUT (120 s), or
+# more for a script with a line "# test-timeout: SECONDS". Usage: tests/run.sh [name-filter]
 BUILD=${BUILD:-build}
 TIMEOUT=${TEST_TIMEOUT:-120}
 filter=${1:-}
@@ -20,12 +21,16 @@ for t in "$root/$BUILD"/tests/test_* "$here"/integ_*.sh; do
     name=$(basename "$t")
     case "$name" in *"$filter"*) ;; *) continue ;; esac
     start=$(date +%s)
-    BUILD=$BUILD RLDT_ROOT="$root" timeout -k 5 "$TIMEOUT" "$t" >"$out" 2>&1
+    # a script may ask for more time with a line "# test-timeout: SECONDS"
+    limit=$TIMEOUT
+    own=$(sed -n 's/^# test-timeout: *\([0-9][0-9]*\).*/\1/p' "$t" 2>/dev/null | head -n 1)
+    [ -n "$own" ] && [ "$own" -gt "$limit" ] && limit=$own
+    BUILD=$BUILD RLDT_ROOT="$root" timeout -k 5 "$limit" "$t" >"$out" 2>&1
     rc=$?
     secs=$(( $(date +%s) - start ))
     line=$(grep -E '^[A-Za-z0-9_.-]+: [0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)
     if [ -z "$line" ]; then
-        if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then why="timed out after ${TIMEOUT}s"; else why="exit $rc, no summary"; fi
+        if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then why="timed out after ${limit}s"; else why="exit $rc, no summary"; fi
         echo "FAIL $name ($why)"
         sed 's/^/    /' "$out" | tail -n 30
         failed=$((failed + 1))

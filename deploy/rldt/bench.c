@@ -1,10 +1,12 @@
 /*
- * bench.c — `rldt bench <target>`: dispatch to one benchmark.
+ * bench.c — `rldt bench <target>`: dispatch to one benchmark; the helpers benchmarks share.
  */
+#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "deploy/rldt/cmd.h"
 
 struct target {
@@ -19,6 +21,7 @@ static const struct target targets[] = {
     {"learner", bench_learner, "training updates/s and GFLOP/s vs raw sgemm (--algo=sac)"},
     {"ingest", bench_ingest, "chunk steps/s a learner stores vs raw ZeroMQ, same message size"},
     {"actor", bench_actor, "actor env steps/s with the flow policy vs 1/(physics + FLOPs/sgemm)"},
+    {"wire", bench_wire, "segment pack and decode+validate time vs memcpy of the same bytes"},
     {"replay", bench_replay, "replay save/load (checkpoint, --resume) vs raw write+fsync/read"},
     {"soak", bench_soak, "learner and actor RSS slopes over --minutes=N of a run (leak check)"},
 };
@@ -33,6 +36,24 @@ double bench_median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof(double), cmp_double);
     return v[n / 2];
+}
+
+double bench_sgemm_rate(int m, int n, int k, double secs)
+{
+    float *buf = calloc((size_t)m * k + (size_t)n * k + (size_t)m * n, sizeof(float));
+    if (!buf)
+        return 0;
+    float *A = buf, *B = A + (size_t)m * k, *C = B + (size_t)n * k;
+    for (size_t i = 0; i < (size_t)m * k + (size_t)n * k; i++)
+        buf[i] = (float)(i % 7) * 0.1f;
+    /* one untimed call warms caches and OpenBLAS's thread pool */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, A, k, B, k, 0.0f, C, n);
+    long it = 0;
+    double t0 = rl_now(), t = t0;
+    for (; t - t0 < secs || it < 3; it++, t = rl_now())
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, A, k, B, k, 0.0f, C, n);
+    free(buf);
+    return it * 2.0 * m * n * k / (t - t0) / 1e9;
 }
 
 int cmd_bench(int argc, char **argv)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/config.h"
 #include "common/flow.h"
@@ -51,33 +52,71 @@ static int fill_random(struct replay *r, int S, int D, long n, struct rng *g)
     return rc;
 }
 
-/* GFLOP/s of C (m, n) = A (m, k) · B (n, k)^T for about secs */
-static double sgemm_rate(int m, int n, int k, double secs)
+/* SAC updates/s at batch 256, 256-256 nets, Hopper dims (obs 11, act 3, chunk 1) on a replay of
+ * random data, with c->threads OpenBLAS threads for about c->secs, beside a 256×256×256 sgemm
+ * measured in the same run: one key=value line */
+static int bench_sac(const struct rl_config *opts)
 {
-    float *buf = calloc((size_t)m * k + (size_t)n * k + (size_t)m * n, sizeof(float));
-    if (!buf)
-        return 0;
-    float *A = buf, *B = A + (size_t)m * k, *C = B + (size_t)n * k;
-    for (size_t i = 0; i < (size_t)m * k + (size_t)n * k; i++)
-        buf[i] = (float)(i % 7) * 0.1f;
-    long it = 0;
+    struct rl_config c;
+    config_default(&c);
+    c.batch_size = 256;
+    c.sac_hidden = 256;
+    c.sac_layers = 2;
+    struct algo_dims d = {.obs_dim = 11, .act_dim = 3, .chunk = 1, .D = 3};
+    char err[256];
+    struct algo *a = sac_ops.create(&c, &d, err, sizeof(err));
+    struct replay *r = replay_new(20000, d.obs_dim, d.D);
+    struct rng g;
+    rng_init(&g, 7, 0);
+    int rc = !a || !r ? -ENOMEM : fill_random(r, d.obs_dim, d.D, 20000, &g);
+    if (rc) {
+        fprintf(stderr, "rldt bench learner: %s\n", a ? "cannot fill the replay" : err);
+        goto out_free;
+    }
+    openblas_set_num_threads(opts->threads);
+    double secs = opts->secs, peak = bench_sgemm_rate(256, 256, 256, RL_MIN(secs / 4, 1.0));
+    struct algo_report rep = {0};
+    for (int i = 0; i < 3; i++) /* warm caches and thread pools */
+        sac_ops.train_step(a, r, &rep);
+    long n = 0;
     double t0 = rl_now(), t = t0;
-    for (; t - t0 < secs || it < 3; it++, t = rl_now())
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, A, k, B, k, 0.0f, C, n);
-    free(buf);
-    return it * 2.0 * m * n * k / (t - t0) / 1e9;
+    for (; !rc && t - t0 < secs; t = rl_now())
+        if (!(rc = sac_ops.train_step(a, r, &rep)))
+            n++;
+    if (rc) {
+        fprintf(stderr, "rldt bench learner: train_step failed (%s)\n", strerror(-rc));
+        goto out_free;
+    }
+    double ups = n / (t - t0), flop = sac_flops_per_step(a);
+    printf("sac bench: threads=%d batch=%d hidden=256x2 obs=%d act=%d updates=%ld secs=%.2f "
+           "updates_per_s=%.1f mflop_per_update=%.1f gflops=%.1f sgemm256_gflops=%.1f "
+           "ratio=%.2f\n",
+           opts->threads, c.batch_size, d.obs_dim, d.act_dim, n, t - t0, ups, flop / 1e6,
+           ups * flop / 1e9, peak, peak > 0 ? ups * flop / 1e9 / peak : 0);
+out_free:
+    replay_destroy(&r);
+    if (a)
+        sac_ops.destroy(a);
+    return rc;
 }
 
 static double peak(double best, int width, double secs)
 {
-    best = RL_MAX(best, sgemm_rate(256, 256, 256, secs));
-    return RL_MAX(best, sgemm_rate(2048, width, width, secs));
+    best = RL_MAX(best, bench_sgemm_rate(256, 256, 256, secs));
+    return RL_MAX(best, bench_sgemm_rate(2048, width, width, secs));
 }
 
 struct phase {
     long steps, rounds;
-    double secs;
+    double secs, cpu; /* wall-clock and process CPU seconds */
 };
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 /* whole critic rounds of R steps for about secs, after one untimed round */
 static int critic_phase(struct algo *a, struct replay *r, int R, double secs, struct phase *p)
@@ -85,7 +124,7 @@ static int critic_phase(struct algo *a, struct replay *r, int R, double secs, st
     struct algo_report rep = {0};
     *p = (struct phase){0};
     for (int warm = 1; warm >= 0; warm--) {
-        double t0 = rl_now();
+        double t0 = rl_now(), c0 = cpu_now();
         do {
             for (int i = 0; i < R; i++)
                 if (rldt_critic_step(a, r, &rep) < 0)
@@ -93,6 +132,7 @@ static int critic_phase(struct algo *a, struct replay *r, int R, double secs, st
             p->steps += warm ? 0 : R;
             p->rounds += !warm;
             p->secs = rl_now() - t0;
+            p->cpu = cpu_now() - c0;
         } while (!warm && p->secs < secs);
     }
     return 0;
@@ -104,18 +144,19 @@ static int actor_phase(struct algo *a, struct replay *r, double secs, struct pha
     *p = (struct phase){0};
     if (rldt_actor_step(a, r, &rep) < 0)
         return -EIO;
-    double t0 = rl_now();
+    double t0 = rl_now(), c0 = cpu_now();
     do {
         if (rldt_actor_step(a, r, &rep) < 0)
             return -EIO;
         p->steps++;
         p->secs = rl_now() - t0;
+        p->cpu = cpu_now() - c0;
     } while (p->secs < secs);
     return 0;
 }
 
-static void print_rldt(const struct rl_config *c, struct algo *a, const struct phase *cr,
-                       const struct phase *ar, double best)
+static void print_rldt(const struct rl_config *c, const struct algo_dims *d, struct algo *a,
+                       const struct phase *cr, const struct phase *ar, double best)
 {
     double fr, fc, fa;
     rldt_flops(a, &fr, &fc, &fa);
@@ -126,23 +167,44 @@ static void print_rldt(const struct rl_config *c, struct algo *a, const struct p
     // updates/s of the configured mix: actor_every critic steps, then one actor step
     double e = (double)c->rldt_actor_every;
     double mix = (e + 1) / (e * cr->secs / cr->steps + ar->secs / ar->steps);
-    printf("rldt bench: algo=%s env=%s threads=%d flow=%dx%d N=%d critic=%dx%d batch=%d K=%d "
-           "actor_batch=%d M=%d round=%d reuse=%d\n",
-           c->algo, c->env, c->threads, c->flow_hidden, c->flow_depth, c->flow_steps,
-           c->rldt_critic_hidden, c->rldt_critic_depth, c->batch_size, c->rldt_particles,
-           c->rldt_actor_batch, c->rldt_target_samples, R, c->rldt_target_reuse);
+    printf("rldt bench: algo=%s env=%s threads=%d obs=%d act=%d chunk=%d flow=%dx%d N=%d "
+           "critic=%dx%d batch=%d K=%d actor_batch=%d M=%d round=%d reuse=%d\n",
+           c->algo, c->env, c->threads, d->obs_dim, d->act_dim, d->chunk, c->flow_hidden,
+           c->flow_depth, c->flow_steps, c->rldt_critic_hidden, c->rldt_critic_depth, c->batch_size,
+           c->rldt_particles, c->rldt_actor_batch, c->rldt_target_samples, R, c->rldt_target_reuse);
     printf("rldt bench: critic_updates_per_s=%.1f critic_gflops=%.1f "
            "mflop_per_critic_update=%.0f (round targets %.1f GFLOP per %d steps)\n",
            cr->steps / cr->secs, cg, (fr / R + fc) / 1e6, fr / 1e9, R);
     printf("rldt bench: actor_updates_per_s=%.2f actor_gflops=%.1f "
            "gflop_per_actor_update=%.2f\n",
            ar->steps / ar->secs, ag, fa / 1e9);
+    printf("rldt bench: critic_updates_per_cpu_s=%.2f actor_updates_per_cpu_s=%.3f (per second "
+           "of process CPU time: steadier than wall-clock rates on a shared machine)\n",
+           cr->steps / cr->cpu, ar->steps / ar->cpu);
     printf("rldt bench: mixed_updates_per_s=%.1f gflops=%.1f sgemm_gflops=%.1f ratio=%.2f "
            "(critic %.2f, actor %.2f)\n",
            mix, all, best, all / best, cg / best, ag / best);
 }
 
-static int bench_rldt(const struct rl_config *c)
+/* one traced critic + actor step into path (rldt_trace), for the PyTorch reference check */
+static int trace_rldt(struct algo *a, struct replay *r, const char *path, char *err, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        snprintf(err, len, "cannot write %s: %s", path, strerror(errno));
+        return -errno;
+    }
+    int rc = rldt_trace(a, r, f);
+    if (fclose(f) != 0 && !rc)
+        rc = -EIO;
+    if (rc)
+        snprintf(err, len, "trace to %s failed: %s", path, strerror(-rc));
+    else
+        printf("rldt bench: traced one critic and one actor step to %s\n", path);
+    return rc;
+}
+
+static int bench_rldt(const struct rl_config *c, const char *trace)
 {
     const struct task_info *t = task_find(c->env);
     int chunk = c->chunk > 0 ? c->chunk : 4;
@@ -163,6 +225,10 @@ static int bench_rldt(const struct rl_config *c)
     if (!a || !r || fill_random(r, d.obs_dim, d.D, 50000, &g) < 0)
         goto out_free;
     openblas_set_num_threads(c->threads);
+    if (trace) {
+        rc = trace_rldt(a, r, trace, err, sizeof(err));
+        goto out_free;
+    }
     double secs = RL_MIN(c->secs / 4, 1.0), best = peak(0, c->flow_hidden, secs);
     struct phase cr, ar;
     rc = critic_phase(a, r, c->rldt_critic_round, c->secs, &cr);
@@ -171,7 +237,7 @@ static int bench_rldt(const struct rl_config *c)
         rc = actor_phase(a, r, c->secs, &ar);
     best = peak(best, c->flow_hidden, secs);
     if (!rc)
-        print_rldt(c, a, &cr, &ar, best);
+        print_rldt(c, &d, a, &cr, &ar, best);
     else
         snprintf(err, sizeof(err), "a training step failed");
 out_free:
@@ -184,8 +250,24 @@ out_free:
     return rc;
 }
 
+/* take the hidden --trace=FILE out of argv (it is not a config key); NULL when absent */
+static const char *take_trace(int *argc, char **argv)
+{
+    const char *path = NULL;
+    int n = 0;
+    for (int i = 0; i < *argc; i++) {
+        if (i > 0 && !strncmp(argv[i], "--trace=", 8))
+            path = argv[i] + 8;
+        else
+            argv[n++] = argv[i];
+    }
+    *argc = n;
+    return path;
+}
+
 int bench_learner(int argc, char **argv)
 {
+    const char *trace = take_trace(&argc, argv);
     struct rl_config c;
     int rc = config_cli(&c, "rldt bench learner",
                         "rldt bench learner [--algo=sac|rldt|rldt-delta] [--secs=S] [--threads=N] "
@@ -194,10 +276,14 @@ int bench_learner(int argc, char **argv)
                         "run,env,bench,train,sac,flow,rldt", argc, argv, NULL, NULL);
     if (rc)
         return rc == 1 ? 0 : 2;
+    if (trace && strcmp(c.algo, "rldt")) {
+        fprintf(stderr, "rldt bench learner: --trace needs --algo=rldt\n");
+        return 2;
+    }
     if (!strcmp(c.algo, "sac"))
-        return sac_bench(c.secs, c.threads, stdout) < 0 ? 1 : 0;
+        return bench_sac(&c) < 0 ? 1 : 0;
     if (!strcmp(c.algo, "rldt") || !strcmp(c.algo, "rldt-delta"))
-        return bench_rldt(&c) < 0 ? 1 : 0;
+        return bench_rldt(&c, trace) < 0 ? 1 : 0;
     fprintf(stderr, "rldt bench learner: no benchmark for algorithm '%s' yet\n", c.algo);
     return 2;
 }

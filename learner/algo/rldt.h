@@ -1,5 +1,5 @@
 /*
- * rldt.h — RLDT (ALGORITHM.md): fine-tuning a pre-trained flow-matching policy by density
+ * rldt.h — RLDT (learner/algo/README.md): fine-tuning a pre-trained flow-matching policy by density
  * transport, behind the learner's algorithm interface (learner/algo.h). Actors run the "flow"
  * policy kind with the base policy's normalisation bounds; the replay therefore holds raw
  * observations and env-space actions, which are normalised here before any network sees them.
@@ -82,6 +82,16 @@ struct critic *rldt_critic(struct algo *a);
  * n <= the round's pool rows. 0, or -EINVAL.
  */
 int rldt_targets(struct algo *a, struct replay *r, const int64_t *index, int n, float *y);
+
+/*
+ * Checking aid: one critic step, then (after an untraced actor step, so that the trust-region
+ * copy differs from the actor) one actor step of a fresh "rldt" instance (no step taken yet),
+ * written to f with the weights and Adam state before and after, the normalised inputs, every
+ * random draw and the losses and gradients (format in rldt_trace.c), so that an independent
+ * implementation can redo both traced steps and compare. 0, -EINVAL (not fresh, or rldt-delta),
+ * -EAGAIN (replay too small), -EDOM (non-finite step) or -EIO.
+ */
+int rldt_trace(struct algo *a, struct replay *r, FILE *f);
 
 /* The current reward divisor (1 before any batch or with rldt_reward_ema = 0). */
 double rldt_reward_scale(const struct algo *a);

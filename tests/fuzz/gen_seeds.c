@@ -53,6 +53,9 @@ static void put_file(const char *target, const char *name, uint8_t mode, const c
 
 // ---- wire --------------------------------------------------------------------------------
 
+// a session secret as a registration returns it
+static const struct wire_session S = {{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
+
 static void put_msg(const char *name, const struct wire_msg *m)
 {
     static uint8_t buf[1 << 16];
@@ -83,6 +86,7 @@ static void gen_segment(void)
     m.segment.actor_id = 2;
     m.segment.seq = 11;
     m.segment.policy_version = 3;
+    m.segment.session = S;
     put_msg("segment", &m);
     wire_segbuf_fini(&b);
 }
@@ -91,25 +95,30 @@ static void gen_wire(void)
 {
     static const float w[8] = {1, 2, 3, 4, 5, 6, 7, 8}, lo[2] = {-1, -2}, hi[2] = {1, 2};
     struct wire_msg m = {.type = WIRE_HELLO};
-    m.hello = (struct wire_hello){"host:42", 42, 2, "hopper", 11, 3, 4, 0};
+    m.hello = (struct wire_hello){"host:42", 42, 2, "hopper", 11, 3, 4, 0, false};
     put_msg("hello", &m);
+    m.hello.evaluator = true;
+    m.hello.known_epoch = 7;
+    put_msg("hello-eval", &m);
     m = (struct wire_msg){.type = WIRE_WELCOME};
-    m.welcome = (struct wire_welcome){true, "", 2, 7, "[run]\nalgo = sac\n", 3, 9, 64};
+    m.welcome = (struct wire_welcome){true, "", 2, 7, "[run]\nalgo = sac\n", 3, 9, 64, S};
     put_msg("welcome", &m);
     m = (struct wire_msg){.type = WIRE_HEARTBEAT};
-    m.heartbeat = (struct wire_heartbeat){2, 7, 1000, 4, 3, 250.5f, 12, 1, 0, 0.25f};
+    m.heartbeat = (struct wire_heartbeat){2, 7, 1000, 4, 3, 250.5f, 12, 1, 0, 0.25f, S};
     put_msg("heartbeat", &m);
     m = (struct wire_msg){.type = WIRE_HEARTBEAT_ACK};
-    m.heartbeat_ack = (struct wire_heartbeat_ack){7, 3, false, 1200};
+    m.heartbeat_ack = (struct wire_heartbeat_ack){7, 3, false, 1200, false};
     put_msg("heartbeat_ack", &m);
+    m.heartbeat_ack = (struct wire_heartbeat_ack){0, 0, false, 0, true};
+    put_msg("heartbeat_ack-again", &m);
     m = (struct wire_msg){.type = WIRE_BYE};
-    m.bye = (struct wire_bye){2, 7, "done"};
+    m.bye = (struct wire_bye){2, 7, "done", S};
     put_msg("bye", &m);
     m = (struct wire_msg){.type = WIRE_PARAMS_REQUEST};
-    m.params_request = (struct wire_params_request){2, 7, 1};
+    m.params_request = (struct wire_params_request){2, 7, 1, S};
     put_msg("params_request", &m);
     m = (struct wire_msg){.type = WIRE_EVAL_REPORT};
-    m.eval_report = (struct wire_eval_report){2, 7, 3, 5000, 812.5f, 10, 400, 5};
+    m.eval_report = (struct wire_eval_report){2, 7, 3, 5000, 812.5f, 10, 400, 5, S};
     put_msg("eval_report", &m);
     m = (struct wire_msg){.type = WIRE_PARAMS};
     m.params = (struct wire_params){7, 3, 0x1234, "sac", 8, w, 2, lo, hi, 2, lo, hi, false};
