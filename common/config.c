@@ -117,8 +117,10 @@ static int set_number(void *field, const struct config_key *k, const char *v, ch
         // accept 1e6-style integers too, when exact
         if (*end == 'e' || *end == 'E' || *end == '.') {
             double d = strtod(v, &end);
-            i = (long long)d;
-            if ((double)i != d)
+            // beyond long long (e.g. 3e70) the cast is undefined: refused as not an integer
+            if (!(d > -9.2e18 && d < 9.2e18))
+                end = (char *)v;
+            else if ((double)(i = (long long)d) != d)
                 end = (char *)v;
         }
         x = (double)i;

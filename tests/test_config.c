@@ -165,6 +165,21 @@ static void test_string_values(void)
     free(text);
 }
 
+// exponent-form integers beyond long long are refused, not cast (found by fuzz_config_args:
+// --seed=3.E70, undefined behaviour in the conversion)
+static void test_huge_integers(void)
+{
+    struct rl_config c;
+    char err[256];
+    config_default(&c);
+    T_EQ_INT(config_set(&c, "seed", "3.E70", err, sizeof(err)), -EINVAL);
+    T_CHECK_MSG(strstr(err, "not a valid integer"), "%s", err);
+    T_EQ_INT(config_set(&c, "seed", "-1e19", err, sizeof(err)), -EINVAL);
+    T_EQ_INT(config_set(&c, "replay_size", "2.44445e+53", err, sizeof(err)), -EINVAL);
+    T_EQ_INT(config_set(&c, "replay_size", "1e6", err, sizeof(err)), 0);
+    T_EQ_INT(c.replay_size, 1000000);
+}
+
 static void test_file_errors(void)
 {
     struct rl_config c;
@@ -200,5 +215,6 @@ int main(void)
     T_RUN(test_file_roundtrip);
     T_RUN(test_file_errors);
     T_RUN(test_string_values);
+    T_RUN(test_huge_integers);
     return T_DONE("config");
 }
