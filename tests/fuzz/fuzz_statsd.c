@@ -24,7 +24,7 @@
 #include "tests/fuzz/fuzz.h"
 
 #define ANSWER_MAX 4096
-#define WAIT_MS 50000 /* generous: a niced run on a loaded machine stalls for 10-20 s */
+#define WAIT_MS 50000   /* generous: a niced run on a loaded machine stalls for 10-20 s */
 #define HEALTH_EVERY 16 /* inputs between checks that the server still answers */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
