@@ -25,6 +25,7 @@ for t in "$root/$BUILD"/tests/test_* "$here"/integ_*.sh; do
     limit=$TIMEOUT
     own=$(sed -n 's/^# test-timeout: *\([0-9][0-9]*\).*/\1/p' "$t" 2>/dev/null | head -n 1)
     [ -n "$own" ] && [ "$own" -gt "$limit" ] && limit=$own
+    [ "$name" = integ_image.sh ] && limit=${IMAGE_TIMEOUT:-1800} # a first image build is slow
     BUILD=$BUILD RLDT_ROOT="$root" timeout -k 5 "$limit" "$t" >"$out" 2>&1
     rc=$?
     secs=$(( $(date +%s) - start ))

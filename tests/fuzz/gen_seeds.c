@@ -79,7 +79,7 @@ static void gen_segment(void)
     wire_segbuf_start(&b, obs, true);
     for (int t = 0; t < 3; t++)
         wire_segbuf_push(&b, act, 1.5f * (float)t, 2, obs, false, t == 2);
-    wire_segbuf_add_episode(&b, 4.5f, 6);
+    wire_segbuf_add_episode(&b, 4.5f, 6, true);
     struct wire_msg m = {.type = WIRE_SEGMENT};
     wire_segbuf_view(&b, &m.segment);
     m.segment.run_epoch = 7;
@@ -118,7 +118,7 @@ static void gen_wire(void)
     m.params_request = (struct wire_params_request){2, 7, 1, S};
     put_msg("params_request", &m);
     m = (struct wire_msg){.type = WIRE_EVAL_REPORT};
-    m.eval_report = (struct wire_eval_report){2, 7, 3, 5000, 812.5f, 10, 400, 5, S};
+    m.eval_report = (struct wire_eval_report){2, 7, 3, 5000, 812.5f, 10, 400, 5, S, 3};
     put_msg("eval_report", &m);
     m = (struct wire_msg){.type = WIRE_PARAMS};
     m.params = (struct wire_params){7, 3, 0x1234, "sac", 8, w, 2, lo, hi, 2, lo, hi, false};
