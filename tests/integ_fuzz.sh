@@ -48,7 +48,8 @@ run_target() {
         for d in "$RLDT_ROOT/tests/fuzz/seeds/$s" "$T/fresh/$s"; do [ -d "$d" ] && dirs+=("$d"); done
     done
     n=$(find "${dirs[@]}" -type f | wc -l)
-    if "$exe" -runs=0 -artifact_prefix="$T/$t-" "${dirs[@]}" >"$T/$t.seeds.log" 2>&1 &&
+    mkdir -p "$T/out-$t" # libFuzzer may add inputs to its first directory: never a committed one
+    if "$exe" -runs=0 -artifact_prefix="$T/$t-" "$T/out-$t" "${dirs[@]}" >"$T/$t.seeds.log" 2>&1 &&
         grep -q 'INITED\|Done' "$T/$t.seeds.log"; then
         ok "fuzz_$t: the seeds run clean ($n inputs)"
     else
