@@ -1,8 +1,8 @@
 /*
- * nn_small.c — the small-batch product of nn_small.h. A pass computes R <= 8 rows of one
- * 8-column panel: 8 accumulators (one 8-lane register per row), one load of the panel's k-th
- * row and one broadcast of x[r][k] per FMA. Only the kernel is compiled for AVX2 + FMA; callers
- * check nn_small_available() first.
+ * nn_small.c — the small-batch product of nn_small.h. A pass computes R <= 4 rows of one
+ * 16-column panel: 8 accumulators (two 8-lane registers per row); per k two loads of the
+ * panel's k-th row and R broadcasts of x[r][k] feed 2R FMAs (FMA-bound, not load-bound). Only the
+ * kernel is compiled for AVX2 + FMA; callers check nn_small_available() first.
  */
 #include "common/nn_small.h"
 
@@ -45,25 +45,28 @@ void nn_small_pack(const float *W, int n, int K, float *wp)
 __attribute__((target("avx2,fma"), always_inline)) static inline void
 panel_rows(const float *x, int R, int K, const float *wp, float *y, int ldy, int cols)
 {
-    __m256 acc[NN_SMALL_ROWS];
-#pragma GCC unroll 8
+    __m256 lo[NN_SMALL_ROWS], hi[NN_SMALL_ROWS];
+#pragma GCC unroll 4
     for (int r = 0; r < R; r++)
-        acc[r] = _mm256_setzero_ps();
+        lo[r] = hi[r] = _mm256_setzero_ps();
     for (int k = 0; k < K; k++) {
-        __m256 w = _mm256_loadu_ps(wp + (size_t)k * NN_SMALL_COLS);
-#pragma GCC unroll 8
-        for (int r = 0; r < R; r++)
-            acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(x + (size_t)r * K + k), w, acc[r]);
+        __m256 w0 = _mm256_loadu_ps(wp + (size_t)k * NN_SMALL_COLS);
+        __m256 w1 = _mm256_loadu_ps(wp + (size_t)k * NN_SMALL_COLS + 8);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            __m256 xb = _mm256_broadcast_ss(x + (size_t)r * K + k);
+            lo[r] = _mm256_fmadd_ps(xb, w0, lo[r]);
+            hi[r] = _mm256_fmadd_ps(xb, w1, hi[r]);
+        }
     }
     float t[NN_SMALL_COLS];
-#pragma GCC unroll 8
+#pragma GCC unroll 4
     for (int r = 0; r < R; r++) {
-        if (cols == NN_SMALL_COLS) {
-            _mm256_storeu_ps(y + (size_t)r * ldy, acc[r]);
-        } else {
-            _mm256_storeu_ps(t, acc[r]);
+        float *yr = cols == NN_SMALL_COLS ? y + (size_t)r * ldy : t;
+        _mm256_storeu_ps(yr, lo[r]);
+        _mm256_storeu_ps(yr + 8, hi[r]);
+        if (yr == t)
             memcpy(y + (size_t)r * ldy, t, (size_t)cols * sizeof(float));
-        }
     }
 }
 
@@ -75,9 +78,6 @@ __attribute__((target("avx2,fma"))) static void row_block(const float *x, int R,
         const float *p = wp + (size_t)(j0 / NN_SMALL_COLS) * K * NN_SMALL_COLS;
         int cols = n - j0 < NN_SMALL_COLS ? n - j0 : NN_SMALL_COLS;
         switch (R) {
-        case 8:
-            panel_rows(x, 8, K, p, y + j0, n, cols);
-            break;
         case 4:
             panel_rows(x, 4, K, p, y + j0, n, cols);
             break;

@@ -13,8 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define NN_SMALL_ROWS 8 /* rows per kernel pass */
-#define NN_SMALL_COLS 8 /* output columns per packed panel */
+#define NN_SMALL_ROWS 4  /* rows per kernel pass */
+#define NN_SMALL_COLS 16 /* output columns per packed panel */
 
 /* true when the CPU runs the kernel (AVX2 and FMA) */
 bool nn_small_available(void);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "deploy/rldt/cmd.h"
 
@@ -32,6 +33,13 @@ double bench_median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof(double), cmp_double);
     return v[n / 2];
+}
+
+double bench_cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 int cmd_bench(int argc, char **argv)

@@ -6,7 +6,9 @@
  * the same vecenv stepped with random actions (no policy), FLOPs per env step counted from the
  * flow's layers over the env steps the loop executed, the sgemm rate of one thread at
  * 256×512×512 (the peak) and at the trunk's own shape M×W×W. Also the resident memory per env.
- * OpenBLAS runs one thread, as in actors.
+ * OpenBLAS runs one thread, as in actors. Every rate is per second of this process's CPU time
+ * (bench_cpu_now): on a shared machine, wall-clock rates mostly measure the other jobs.
+ * --flow_small_batch=false gives the OpenBLAS-only inference path for an A/B comparison.
  */
 #include <cblas.h>
 #include <stdio.h>
@@ -63,13 +65,13 @@ static double sgemm_rate(int m, int n, int k, double secs)
         for (size_t i = 0; i < (size_t)k * n; i++)
             b[i] = (float)(i % 5) * 0.1f;
         long reps = 0;
-        double t0 = rl_now(), t = t0;
+        double t0 = bench_cpu_now(), t = t0;
         while (t - t0 < secs) {
             for (int r = 0; r < 4; r++)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a, k, b, k,
                             0.0f, c, n);
             reps += 4;
-            t = rl_now();
+            t = bench_cpu_now();
         }
         rate = 2.0 * m * n * k * reps / (t - t0) / 1e9;
     }
@@ -83,13 +85,13 @@ static double sgemm_rate(int m, int n, int k, double secs)
 static double run_physics(struct bench_run *b, double secs)
 {
     long s0 = vecenv_stats(b->v).env_steps;
-    double t0 = rl_now(), t = t0;
+    double t0 = bench_cpu_now(), t = t0;
     while (t - t0 < secs) {
         for (int k = 0; k < 8; k++) {
             rollout_random_act(&b->rnd, vecenv_obs(b->v), b->M, b->chunks);
             vecenv_step(b->v, b->chunks, NULL);
         }
-        t = rl_now();
+        t = bench_cpu_now();
     }
     return (t - t0) / (double)(vecenv_stats(b->v).env_steps - s0);
 }
@@ -98,14 +100,14 @@ static double run_physics(struct bench_run *b, double secs)
 static double run_actor(struct bench_run *b, double secs, double *flops_per_step)
 {
     long s0 = vecenv_stats(b->v).env_steps, calls = 0;
-    double t0 = rl_now(), t = t0;
+    double t0 = bench_cpu_now(), t = t0;
     while (t - t0 < secs) {
         for (int k = 0; k < 8; k++) {
             policy_act(b->p, vecenv_obs(b->v), b->M, &b->rng, false, b->chunks);
             vecenv_step(b->v, b->chunks, NULL);
             calls++;
         }
-        t = rl_now();
+        t = bench_cpu_now();
     }
     long steps = vecenv_stats(b->v).env_steps - s0;
     *flops_per_step = flow_flops_sample(b->f, b->M) * calls / (double)steps;
@@ -230,7 +232,8 @@ int bench_actor(int argc, char **argv)
            "policy_kB");
     for (int i = 0; i < n && !rc; i++)
         rc = bench_one(&c, list[i], peak);
-    printf("steps/s: best round; phys_us: vecenv time per env step with random actions;\n"
+    printf("rates per CPU second of this process; steps/s: best round; phys_us: vecenv time per "
+           "env step with random actions;\n"
            "ceiling = 1/(phys + FLOPs/peak sgemm); ratio = median over rounds of steps/s / ceiling;"
            "\n*_M: the same with the sgemm rate at the trunk's own shape MxWxW; kB/env: RSS growth"
            " / M,\nof which envkB/env by the vecenv (MuJoCo data) and policy_kB by the policy and "

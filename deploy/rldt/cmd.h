@@ -27,4 +27,8 @@ int bench_replay(int argc, char **argv);
 /* median of v[0..n-1] (sorts v in place; n odd in our benches) */
 double bench_median(double *v, int n);
 
+/* seconds of CPU time of this process (all its threads): single-threaded benchmark rates per
+ * CPU second do not count the time other jobs of a shared machine hold the core */
+double bench_cpu_now(void);
+
 #endif
