@@ -12,12 +12,15 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wno-format-nonliteral
+# HDF5 (dataset-import/-export) lives in Debian's serial flavour directory
+HDF5_CFLAGS := $(shell pkg-config --cflags hdf5 2>/dev/null)
+HDF5_LIBS   := $(shell pkg-config --libs hdf5 2>/dev/null)
 FINAL_CFLAGS := $(CFLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-           -I. -I$(BUILD)/gen $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+           -I. -I$(BUILD)/gen $(PKG_CFLAGS) $(HDF5_CFLAGS) $(EXTRA_CFLAGS)
 FINAL_LDFLAGS := $(LDFLAGS) $(EXTRA_LDFLAGS)
 # PLplot draws curve.png (common/curve.c); as-needed: only binaries that call it depend on it
 LIBS    := $(PKG_LIBS) -lmujoco -linih -lhttp_parser -lpthread -lm \
-           -Wl,--as-needed -lplplot -Wl,--no-as-needed
+           -Wl,--as-needed -lplplot $(HDF5_LIBS) -Wl,--no-as-needed
 
 # ---- sources -------------------------------------------------------------------------------
 COMMON_SRC  := $(wildcard common/*.c)

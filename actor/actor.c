@@ -34,6 +34,7 @@ struct actor {
     // registration
     uint32_t id;
     uint64_t epoch;
+    struct wire_session session; /* the secret of this registration */
     double last_ack;
     bool registered;
     bool over; /* the learner ended the run */
@@ -143,7 +144,8 @@ static void send_hello(struct actor *a)
                                   (uint32_t)t->obs_dim,
                                   (uint32_t)t->act_dim,
                                   (uint32_t)a->local.chunk,
-                                  a->epoch};
+                                  a->epoch,
+                                  !strcmp(a->local.actor_role, "eval")};
     send_msg(a, a->ctl, &m, ZMQ_DONTWAIT);
 }
 
@@ -180,6 +182,7 @@ static int on_welcome(struct actor *a, const struct wire_welcome *w)
     a->run = run;
     a->id = w->actor_id;
     a->epoch = w->run_epoch;
+    a->session = w->session;
     a->registered = true;
     a->last_ack = rl_now();
     a->latest = w->param_version;
@@ -257,9 +260,9 @@ static void send_heartbeat(struct actor *a)
         a->rate_steps = a->env_steps;
     }
     struct wire_msg m = {.type = WIRE_HEARTBEAT};
-    m.heartbeat = (struct wire_heartbeat){a->id,      a->epoch,        a->env_steps, a->episodes,
-                                          a->version, a->sps,          a->segments,  0,
-                                          a->stalls,  (float)a->wait_s};
+    m.heartbeat = (struct wire_heartbeat){a->id,      a->epoch,         a->env_steps, a->episodes,
+                                          a->version, a->sps,           a->segments,  0,
+                                          a->stalls,  (float)a->wait_s, a->session};
     send_msg(a, a->ctl, &m, ZMQ_DONTWAIT);
     a->last_hb = now;
 }
@@ -275,6 +278,12 @@ static void read_control(struct actor *a, bool params)
             continue;
         if (m.type == WIRE_HEARTBEAT_ACK) {
             a->last_ack = rl_now();
+            if (m.heartbeat_ack.register_again && a->registered) {
+                log_warn("the learner does not know this session (restarted, or it timed this "
+                         "actor out): registering again");
+                a->registered = false;
+                continue;
+            }
             if (m.heartbeat_ack.run_epoch != a->epoch && a->registered) {
                 log_warn("learner restarted (epoch %llu): registering again",
                          (unsigned long long)m.heartbeat_ack.run_epoch);
@@ -305,7 +314,7 @@ static void poll_learner(struct actor *a)
     // a late subscriber misses PUB messages: ask for the weights we know exist
     if (a->latest > a->version && now - a->last_request > 0.5) {
         struct wire_msg r = {.type = WIRE_PARAMS_REQUEST};
-        r.params_request = (struct wire_params_request){a->id, a->epoch, a->version};
+        r.params_request = (struct wire_params_request){a->id, a->epoch, a->version, a->session};
         send_msg(a, a->ctl, &r, ZMQ_DONTWAIT);
         a->last_request = now;
     }
@@ -377,6 +386,7 @@ static int send_segment(struct actor *a, int env)
     wire_segbuf_view(&a->seg[env], &m.segment);
     m.segment.run_epoch = a->epoch;
     m.segment.actor_id = a->id;
+    m.segment.session = a->session;
     m.segment.env_id = (uint32_t)env;
     m.segment.seq = ++a->seq;
     m.segment.policy_version = a->seg_version[env];
@@ -484,7 +494,8 @@ static int eval_loop(struct actor *a)
                                                   (float)st.return_mean,
                                                   (float)st.return_std,
                                                   (float)st.length_mean,
-                                                  (uint32_t)st.episodes};
+                                                  (uint32_t)st.episodes,
+                                                  a->session};
         send_msg(a, a->ctl, &m, ZMQ_DONTWAIT);
         evals++;
         log_info("eval %d: return %.1f +- %.1f at env_steps=%llu (v%llu, %.1fs)", evals,
@@ -564,7 +575,7 @@ int actor_run(const struct rl_config *c, volatile sig_atomic_t *stop)
     rc = a->data && a->sub ? loop(a) : -EIO;
     if (a->registered) {
         struct wire_msg m = {.type = WIRE_BYE};
-        m.bye = (struct wire_bye){a->id, a->epoch, a->over ? "run over" : "stopped"};
+        m.bye = (struct wire_bye){a->id, a->epoch, a->over ? "run over" : "stopped", a->session};
         send_msg(a, a->ctl, &m, ZMQ_DONTWAIT);
         rl_sleep(0.05);
     }

@@ -23,7 +23,7 @@
 enum health { HEALTH_NONE, HEALTH_HOPPER, HEALTH_WALKER };
 enum noise { NOISE_UNIFORM, NOISE_CHEETAH };
 
-// one Gym task: its model file, sizes and rules (ENVIRONMENTS.md)
+// one Gym task: its model file, sizes and rules (actor/README.md)
 struct task {
     const char *name;
     const char *file;

@@ -30,7 +30,7 @@ int main(int argc, char **argv)
     snprintf(role, sizeof(role), "actor-%s", c.actor_name[0] ? c.actor_name : "?");
     log_set_role(role);
     log_set_level(log_level_parse(c.log_level));
-    openblas_set_num_threads(1); /* actors: one BLAS thread each (PERFORMANCE.md) */
+    openblas_set_num_threads(1); /* actors: one BLAS thread each (deploy/rldt/BENCHMARKS.md) */
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "common/afile.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -271,22 +272,18 @@ static int write_atomic(const char *path, const char *text, mode_t mode, bool fo
         snprintf(err, errlen, "%s exists (use --force to replace it)", path);
         return -EEXIST;
     }
-    char tmp[PATH_MAX + 32];
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_EXCL, mode);
-    int rc = fd < 0 ? -errno : 0;
-    size_t len = strlen(text);
-    if (rc == 0 &&
-        (fchmod(fd, mode) != 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0))
-        rc = errno ? -errno : -EIO;
-    if (fd >= 0 && close(fd) != 0 && rc == 0)
+    struct afile a;
+    int rc = afile_open(&a, path, (int)mode);
+    if (rc == 0 && fchmod(a.fd, mode) != 0) /* exactly mode, whatever the umask */
         rc = -errno;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -errno;
-    if (rc < 0) {
+    if (rc == 0)
+        rc = afile_write(&a, text, strlen(text));
+    if (rc == 0)
+        rc = afile_commit(&a);
+    else
+        afile_abort(&a);
+    if (rc < 0)
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(-rc));
-        unlink(tmp);
-    }
     return rc;
 }
 

@@ -5,13 +5,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/afile.h"
 #include "common/hash.h"
 
 #define HEADER_SIZE 48
@@ -120,23 +120,13 @@ int ckpt_add(struct ckpt_writer *w, const char *name, const void *data, size_t s
 }
 
 // write all of buf, feeding the running checksum
-static int write_all(int fd, const void *buf, size_t n, uint32_t *crc)
+static int write_all(struct afile *a, const void *buf, size_t n, uint32_t *crc)
 {
-    const uint8_t *p = buf;
     *crc = hash_crc32c(*crc, buf, n);
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return -errno;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
+    return afile_write(a, buf, n);
 }
 
-static int write_body(struct ckpt_writer *w, int fd)
+static int write_body(struct ckpt_writer *w, struct afile *a)
 {
     uint64_t off = align_up(HEADER_SIZE + (uint64_t)w->n * ENTRY_SIZE);
     for (int i = 0; i < w->n; i++) {
@@ -152,69 +142,45 @@ static int write_body(struct ckpt_writer *w, int fd)
     put_u64(head + 16, w->layout_hash);
     put_u64(head + 24, total);
     uint32_t crc = 0;
-    int rc = write_all(fd, head, HEADER_SIZE, &crc);
+    int rc = write_all(a, head, HEADER_SIZE, &crc);
     for (int i = 0; i < w->n && !rc; i++) {
         uint8_t e[ENTRY_SIZE] = {0};
         memcpy(e, w->sec[i].name, CKPT_NAME_MAX);
         put_u64(e + CKPT_NAME_MAX, w->sec[i].offset);
         put_u64(e + CKPT_NAME_MAX + 8, w->sec[i].size);
-        rc = write_all(fd, e, ENTRY_SIZE, &crc);
+        rc = write_all(a, e, ENTRY_SIZE, &crc);
     }
     static const uint8_t zeros[ALIGN];
     uint64_t pos = HEADER_SIZE + (uint64_t)w->n * ENTRY_SIZE;
     for (int i = 0; i < w->n && !rc; i++) {
-        rc = write_all(fd, zeros, w->sec[i].offset - pos, &crc);
+        rc = write_all(a, zeros, w->sec[i].offset - pos, &crc);
         if (!rc)
-            rc = write_all(fd, w->sec[i].data, w->sec[i].size, &crc);
+            rc = write_all(a, w->sec[i].data, w->sec[i].size, &crc);
         pos = w->sec[i].offset + w->sec[i].size;
     }
     if (!rc)
-        rc = write_all(fd, zeros, total - 4 - pos, &crc);
+        rc = write_all(a, zeros, total - 4 - pos, &crc);
     uint8_t tail[4];
     put_u32(tail, crc);
     uint32_t dummy = 0;
     if (!rc)
-        rc = write_all(fd, tail, 4, &dummy);
+        rc = write_all(a, tail, 4, &dummy);
     return rc;
-}
-
-static void fsync_dir(const char *path)
-{
-    char *copy = strdup(path);
-    if (!copy)
-        return;
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    free(copy);
 }
 
 int ckpt_writer_save(struct ckpt_writer *w, const char *path, char *err, size_t errlen)
 {
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 32);
-    if (!tmp)
-        return -ENOMEM;
-    snprintf(tmp, plen + 32, "%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int rc = fd < 0 ? -errno : 0;
-    if (!rc)
-        rc = write_body(w, fd);
-    if (!rc && fsync(fd) != 0)
-        rc = -errno;
-    if (fd >= 0 && close(fd) != 0 && !rc)
-        rc = -errno;
-    if (!rc && rename(tmp, path) != 0)
-        rc = -errno;
-    if (rc) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(-rc));
-        unlink(tmp);
-    } else {
-        fsync_dir(path);
+    struct afile a;
+    int rc = afile_open(&a, path, 0644);
+    if (!rc) {
+        rc = write_body(w, &a);
+        if (rc)
+            afile_abort(&a);
+        else
+            rc = afile_commit(&a);
     }
-    free(tmp);
+    if (rc)
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(-rc));
     return rc;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/afile.h"
 #include "common/util.h"
 
 static bool name_eq(const char *a, const char *b, size_t blen)
@@ -390,20 +391,18 @@ char *config_to_string(const struct rl_config *c)
 
 int config_save(const struct rl_config *c, const char *path)
 {
-    char tmp[CONFIG_STR + 64];
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return -errno;
-    config_write(c, f);
-    int rc = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -errno;
-    if (fclose(f) != 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -errno;
+    struct afile a;
+    int rc = afile_open(&a, path, 0644);
     if (rc)
-        unlink(tmp);
-    return rc;
+        return rc;
+    FILE *f = afile_stream(&a);
+    if (!f) {
+        rc = -errno;
+        afile_abort(&a);
+        return rc;
+    }
+    config_write(c, f);
+    return afile_commit(&a);
 }
 
 static bool in_sections(const char *sections, const char *sec)
@@ -428,7 +427,9 @@ void config_help(FILE *f, const char *sections)
     static const char *tnames[] = {"INT", "INT", "NUM", "BOOL", "TEXT", "CHOICE"};
     for (size_t i = 0; i < config_nkeys; i++) {
         const struct config_key *k = &config_keys[i];
-        if (!in_sections(sections, k->section))
+        char flag[64];
+        snprintf(flag, sizeof(flag), "-%s", k->name);
+        if (!in_sections(sections, k->section) && !in_sections(sections, flag))
             continue;
         char opt[80];
         if (k->type == CONFIG_T_BOOL)

@@ -96,6 +96,9 @@ struct rl_config {
     double pretrain_lr;
     double ema_decay;
     int pretrain_threads;
+    // [dataset]
+    char layout[32];
+    bool force;
     // [auth]
     char auth[16];
     char curve_server_key[CONFIG_STR];
@@ -194,15 +197,15 @@ int config_save(const struct rl_config *c, const char *path);
 char *config_to_string(const struct rl_config *c);
 
 /*
- * Print the keys of the listed sections ("run,env"; NULL = all) as `--name=<type>` lines
- * with help, default and range.
+ * Print the keys of the listed sections and of single keys written with a leading '-'
+ * ("run,env,-json"; NULL = all) as `--name=<type>` lines with help, default and range.
  */
 void config_help(FILE *f, const char *sections);
 
 /*
  * The usual front end of a command: defaults, parse args, validate. On --help prints `usage`
- * and the keys of `sections` to stdout and returns 1; on error prints "<prog>: <reason>" to
- * stderr and returns 2; 0 when the caller should proceed.
+ * and the keys of `sections` (sections or key names, as config_help) to stdout and returns 1; on
+ * error prints "<prog>: <reason>" to stderr and returns 2; 0 when the caller should proceed.
  */
 int config_cli(struct rl_config *c, const char *prog, const char *usage, const char *sections,
                int argc, char **argv, const char **pos, int *npos);

@@ -139,6 +139,11 @@ const struct config_key config_keys[] = {
       "decay of the EMA copy of the weights (the copy that is saved)"),
     K("pretrain", pretrain_threads, CONFIG_T_INT, 1, 256, "2", NULL,
       "OpenBLAS threads for pre-training"),
+    // ---- dataset
+    K("dataset", layout, CONFIG_T_ENUM, 0, 0, "d4rl", "d4rl|minari",
+      "HDF5 layout `rldt dataset-export` writes (import detects it)"),
+    K("dataset", force, CONFIG_T_BOOL, 0, 0, "false", NULL,
+      "let collect, dataset-import and dataset-export replace an existing --out file"),
     // ---- auth
     K("auth", auth, CONFIG_T_ENUM, 0, 0, "none", "none|curve",
       "transport security: none, or curve (encrypted; the learner admits only allow-listed "

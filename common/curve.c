@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/afile.h"
 
 #define MAX_FIELDS 512
 #define MAX_ROWS 10000000
@@ -387,17 +390,51 @@ static int check_png(const char *path, char *err, size_t errlen)
     return 0;
 }
 
+// draw into a temp file beside dst, check it is a PNG, then rename it over dst
+static int render_atomic(const struct series *s, const char *dir, bool eval, const char *dst,
+                         char *err, size_t errlen)
+{
+    struct afile a;
+    int rc = afile_open(&a, dst, 0644);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot write %s: %s", dst, strerror(-rc));
+        return rc;
+    }
+    double *tmp = malloc(5 * (size_t)s->n * sizeof(double)); /* x, band polygon x and y */
+    int fd = tmp ? dup(a.fd) : -1;                           /* PLplot closes its stream */
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (!f) {
+        rc = !tmp ? -ENOMEM : -errno;
+        snprintf(err, errlen, "cannot write %s: %s", a.tmp, strerror(-rc));
+        if (fd >= 0)
+            close(fd);
+        free(tmp);
+        afile_abort(&a);
+        return rc;
+    }
+    render(s, dir, eval, f, tmp);
+    free(tmp);
+    rc = check_png(a.tmp, err, errlen);
+    if (rc < 0) {
+        afile_abort(&a);
+        return rc;
+    }
+    rc = afile_commit(&a);
+    if (rc < 0)
+        snprintf(err, errlen, "cannot write %s: %s", dst, strerror(-rc));
+    return rc;
+}
+
 int curve_draw(const char *run_dir, const char *out, struct curve_info *info, char *err,
                size_t errlen)
 {
     struct curve_info dummy;
     info = info ? info : &dummy;
     *info = (struct curve_info){0};
-    char dst[4096], tmp_path[4200];
+    char dst[4096];
     snprintf(dst, sizeof(dst), "%s/curve.png", run_dir);
     if (out)
         snprintf(dst, sizeof(dst), "%s", out);
-    snprintf(tmp_path, sizeof(tmp_path), "%s.tmp", dst);
     struct series s = {0};
     int rc = load(run_dir, &s, info, err, errlen);
     if (rc < 0)
@@ -408,23 +445,7 @@ int curve_draw(const char *run_dir, const char *out, struct curve_info *info, ch
         rc = -ENODEV;
         goto out_free;
     }
-    double *tmp = malloc(5 * (size_t)s.n * sizeof(double)); /* x, band polygon x and y */
-    FILE *f = tmp ? fopen(tmp_path, "wb") : NULL;
-    if (!f) {
-        rc = tmp ? -errno : -ENOMEM;
-        snprintf(err, errlen, "cannot write %s: %s", tmp_path, strerror(-rc));
-        free(tmp);
-        goto out_free;
-    }
-    render(&s, run_dir, info->eval, f, tmp);
-    free(tmp);
-    rc = check_png(tmp_path, err, errlen);
-    if (rc == 0 && rename(tmp_path, dst) != 0) {
-        rc = -errno;
-        snprintf(err, errlen, "cannot rename %s to %s: %s", tmp_path, dst, strerror(-rc));
-    }
-    if (rc < 0)
-        remove(tmp_path);
+    rc = render_atomic(&s, run_dir, info->eval, dst, err, errlen);
 out_free:
     series_free(&s);
     return rc;

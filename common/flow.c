@@ -357,10 +357,11 @@ static float clip1(float x)
 }
 
 /*
- * Exploration (ALGORITHM.md §6) with k = N−2. Under Euler sampling v_k = N (x_{k+1} − x_k), so
- * â_k = x_k + (1 − k/N) v_k; at k = N−1 this is exactly x_N (zero noise, always), which is why
- * the late step used is k = N−2: â_{N−2} = x_{N−2} + 2 (x_{N−1} − x_{N−2}), and a − â_{N−2} is the
- * change of velocity over the last step, (v_{N−1} − v_{N−2})/N. It is read off the chain: no
+ * Exploration (learner/algo/README.md §6) with k = N−2. Under Euler sampling
+ * v_k = N (x_{k+1} − x_k), so â_k = x_k + (1 − k/N) v_k; at k = N−1 this is exactly x_N (zero
+ * noise, always), which is why the late step used is k = N−2: â_{N−2} = x_{N−2} + 2 (x_{N−1} −
+ * x_{N−2}), and a − â_{N−2} is the change of velocity over the last step, (v_{N−1} − v_{N−2})/N.
+ * It is read off the chain: no
  * extra network evaluation.
  */
 void flow_chain_actions(const float *chain, int N, int B, int D, struct rng *r, float *a)

@@ -1,6 +1,6 @@
 /*
- * flow.h — the flow-matching policy of RLDT (ALGORITHM.md §1, §2, §6), shared by actors
- * (sampling) and the learner (pre-training, fine-tuning).
+ * flow.h — the flow-matching policy of RLDT (learner/algo/README.md §1, §2, §6), shared by
+ * actors (sampling) and the learner (pre-training, fine-tuning).
  *
  * Velocity network v(x, t | s) for a flattened action chunk x (D = H·A), time t ∈ [0, 1] and a
  * (normalised) observation s (O):
@@ -148,8 +148,9 @@ void flow_expected_target(const float *x, const float *t, const float *v, int B,
 
 /*
  * Actions from a finished chain ((N+1), B, D): a = clip(x_N, −1, 1) when r is NULL, else the
- * exploration of ALGORITHM.md §6, a = clip(x_N + ‖x_N − â_{N−2}‖ ξ, −1, 1), ξ ~ N(0, I_D) from r,
- * â_{N−2} the expected target at step N−2 of the same chain (N = 1: no noise). Nullable: r.
+ * exploration of learner/algo/README.md §6, a = clip(x_N + ‖x_N − â_{N−2}‖ ξ, −1, 1),
+ * ξ ~ N(0, I_D) from r, â_{N−2} the expected target at step N−2 of the same chain (N = 1: no
+ * noise). Nullable: r.
  */
 void flow_chain_actions(const float *chain, int N, int B, int D, struct rng *r, float *a);
 

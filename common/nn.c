@@ -38,19 +38,6 @@ struct nn_ctx {
     float *mem;                     /* the one allocation */
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 // ---- spec ----------------------------------------------------------------------------------
 
 static const char *const act_names[NN_ACT_COUNT] = {"none", "relu", "silu", "mish", "tanh"};
@@ -98,34 +85,31 @@ static bool dim_ok(int d)
 int nn_spec_check(const struct nn_spec *s, char *err, size_t errlen)
 {
     if (!dim_ok(s->in_dim) || !dim_ok(s->out_dim)) {
-        set_err(err, errlen, "nn: input and output dims must be in 1..%d (got %d, %d)", NN_MAX_DIM,
-                s->in_dim, s->out_dim);
-        return -EINVAL;
+        return rl_err(-EINVAL, err, errlen,
+                      "nn: input and output dims must be in 1..%d (got %d, %d)", NN_MAX_DIM,
+                      s->in_dim, s->out_dim);
     }
     if (s->n_hidden < 0 || s->n_hidden > NN_MAX_HIDDEN) {
-        set_err(err, errlen, "nn: %d hidden layers, must be 0..%d", s->n_hidden, NN_MAX_HIDDEN);
-        return -EINVAL;
+        return rl_err(-EINVAL, err, errlen, "nn: %d hidden layers, must be 0..%d", s->n_hidden,
+                      NN_MAX_HIDDEN);
     }
     for (int i = 0; i < s->n_hidden; i++) {
         if (!dim_ok(s->hidden[i])) {
-            set_err(err, errlen, "nn: hidden width %d of layer %d out of 1..%d", s->hidden[i], i,
-                    NN_MAX_DIM);
-            return -EINVAL;
+            return rl_err(-EINVAL, err, errlen, "nn: hidden width %d of layer %d out of 1..%d",
+                          s->hidden[i], i, NN_MAX_DIM);
         }
     }
     if ((unsigned)s->act >= NN_ACT_COUNT || (unsigned)s->out_act >= NN_ACT_COUNT) {
-        set_err(err, errlen, "nn: unknown activation (%d, %d)", (int)s->act, (int)s->out_act);
-        return -EINVAL;
+        return rl_err(-EINVAL, err, errlen, "nn: unknown activation (%d, %d)", (int)s->act,
+                      (int)s->out_act);
     }
     if (s->time_dim < 0 || s->time_dim > NN_MAX_DIM || s->time_dim % 2) {
-        set_err(err, errlen, "nn: time_dim %d must be 0 or even, at most %d", s->time_dim,
-                NN_MAX_DIM);
-        return -EINVAL;
+        return rl_err(-EINVAL, err, errlen, "nn: time_dim %d must be 0 or even, at most %d",
+                      s->time_dim, NN_MAX_DIM);
     }
     if (s->time_dim && (s->in_dim != 1 || !isfinite(s->time_scale) || s->time_scale <= 0)) {
-        set_err(err, errlen, "nn: a time embedding needs in_dim 1 (got %d) and time_scale > 0",
-                s->in_dim);
-        return -EINVAL;
+        return rl_err(-EINVAL, err, errlen,
+                      "nn: a time embedding needs in_dim 1 (got %d) and time_scale > 0", s->in_dim);
     }
     long n = 0;
     int prev = s->time_dim ? s->time_dim : s->in_dim;
@@ -135,8 +119,8 @@ int nn_spec_check(const struct nn_spec *s, char *err, size_t errlen)
         prev = w;
     }
     if (n > NN_MAX_PARAMS) {
-        set_err(err, errlen, "nn: %ld parameters, more than the limit %ld", n, NN_MAX_PARAMS);
-        return -EINVAL;
+        return rl_err(-EINVAL, err, errlen, "nn: %ld parameters, more than the limit %ld", n,
+                      NN_MAX_PARAMS);
     }
     return 0;
 }
@@ -218,7 +202,7 @@ struct nn *nn_new(const struct nn_spec *s, char *err, size_t errlen)
 err_free_net:
     nn_destroy(&net);
 err_nomem:
-    set_err(err, errlen, "nn: out of memory");
+    rl_err(0, err, errlen, "nn: out of memory");
     return NULL;
 }
 

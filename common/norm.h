@@ -1,5 +1,5 @@
 /*
- * norm.h — per-dimension min-max normalisation to [-1, 1] (ALGORITHM.md §1):
+ * norm.h — per-dimension min-max normalisation to [-1, 1] (learner/algo/README.md §1):
  *   x' = 2 (x - lo) / (hi - lo + 1e-6) - 1,   x = (x' + 1) (hi - lo + 1e-6) / 2 + lo,
  * with optional clipping to [-1, 1] in normalised space. Bounds come from a data matrix or are
  * set directly. A struct norm is caller-embedded (norm_init / norm_fini); read-only use is

@@ -4,6 +4,7 @@
 #include "common/rng.h"
 
 #include <math.h>
+#include <string.h>
 
 static uint64_t splitmix64(uint64_t *x)
 {
@@ -86,4 +87,19 @@ void rng_normal_fill(struct rng *r, float *x, long n)
 {
     for (long i = 0; i < n; i++)
         x[i] = (float)rng_normal(r);
+}
+
+void rng_pack(const struct rng *r, struct rng_state *out)
+{
+    memset(out, 0, sizeof(*out));
+    memcpy(out->s, r->s, sizeof(out->s));
+    out->spare = r->spare;
+    out->has_spare = r->has_spare;
+}
+
+void rng_unpack(struct rng *r, const struct rng_state *in)
+{
+    memcpy(r->s, in->s, sizeof(r->s));
+    r->spare = in->spare;
+    r->has_spare = in->has_spare != 0;
 }

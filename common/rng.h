@@ -15,6 +15,20 @@ struct rng {
     int has_spare; /* 1 when spare is valid */
 };
 
+/* A struct rng as a fixed layout of 8-byte fields (48 bytes, no padding): what checkpoints
+ * store. */
+struct rng_state {
+    uint64_t s[4];
+    double spare;
+    int64_t has_spare;
+};
+
+/* Copy r into the fixed layout out (every byte written). */
+void rng_pack(const struct rng *r, struct rng_state *out);
+
+/* Restore r from a state rng_pack wrote; continues exactly where the packed one stopped. */
+void rng_unpack(struct rng *r, const struct rng_state *in);
+
 /* Seed stream `stream` of run seed `seed`; different (seed, stream) give independent streams. */
 void rng_init(struct rng *r, uint64_t seed, uint64_t stream);
 

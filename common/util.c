@@ -1,9 +1,10 @@
 /*
- * util.c — assertion failure, clocks, sleep.
+ * util.c — assertion failure, formatted errors, clocks, sleep, mkdir -p.
  */
 #include "common/util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,17 @@ void rl_assert_fail(const char *expr, const char *file, int line)
 {
     fprintf(stderr, "rldt: assertion failed at %s:%d: %s\n", file, line, expr);
     abort();
+}
+
+int rl_err(int rc, char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
 }
 
 double rl_now(void)

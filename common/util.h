@@ -1,6 +1,6 @@
 /*
  * util.h — small helpers every module uses: an always-on assertion for programmer errors,
- * array length, monotonic and wall clocks. Thread-safe; no state.
+ * array length, the formatted error of parsers, monotonic and wall clocks. Thread-safe; no state.
  */
 #ifndef RL_UTIL_H
 #define RL_UTIL_H
@@ -21,13 +21,20 @@
 
 _Noreturn void rl_assert_fail(const char *expr, const char *file, int line);
 
+/* Format a one-line reason into err (errlen bytes, truncated) and return rc, so a parser of
+ * outside input reports with `return rl_err(-EINVAL, err, errlen, "bad %s", what);`.
+ * Nullable: err (then nothing is written). */
+__attribute__((format(printf, 4, 5))) int rl_err(int rc, char *err, size_t errlen, const char *fmt,
+                                                 ...);
+
 /* Seconds on the monotonic clock (for rates and time-outs). */
 double rl_now(void);
 
 /* Seconds since the Unix epoch (for timestamps written to files). */
 double rl_wall(void);
 
-/* Sleep for the given seconds (>= 0); restarts on EINTR unless the stop flag is set. */
+/* Sleep for the given seconds (<= 0: return at once). A signal ends the sleep early (no
+ * restart on EINTR), so callers re-check their stop flag and state after it. */
 void rl_sleep(double secs);
 
 /* mkdir -p: create path and its missing parents (mode 0755). 0 or -errno. */

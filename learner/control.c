@@ -1,7 +1,8 @@
 /*
  * control.c — the control thread: a ROUTER socket where actors register (Hello → Welcome),
  * send heartbeats (→ HeartbeatAck with the latest params version and the stop flag), ask for
- * the current params, and say Bye. Also expires silent actors.
+ * the current params, and say Bye. Also expires silent actors. Every message after the Hello
+ * must carry the actor's session (actors.h); the run epoch goes only to registrants.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,8 +21,35 @@ struct ctl {
     struct wire_decoder *dec;
     uint8_t *buf; /* reply buffer */
     size_t cap;
-    zmq_msg_t id; /* routing id of the current peer */
+    zmq_msg_t id;      /* routing id of the current peer */
+    const char *key;   /* client key of the current message ("" without CURVE), borrowed */
+    double log_t0;     /* registration log lines: the current 10 s window */
+    int logged;        /* lines logged in it */
+    uint64_t unlogged; /* lines left out since the last summary */
 };
+
+#define PARAMS_MIN_INTERVAL 0.4 /* seconds between answered params requests of one session */
+#define LOG_BURST 10            /* registration lines logged per 10 s, then a summary */
+
+// may another registration line be logged now? (a Hello flood must not flood the log)
+static bool log_ok(struct ctl *c)
+{
+    double now = rl_now();
+    if (now - c->log_t0 >= 10) {
+        if (c->unlogged)
+            log_warn("%llu registration line(s) not logged in the last 10 s",
+                     (unsigned long long)c->unlogged);
+        c->log_t0 = now;
+        c->logged = 0;
+        c->unlogged = 0;
+    }
+    if (c->logged < LOG_BURST) {
+        c->logged++;
+        return true;
+    }
+    c->unlogged++;
+    return false;
+}
 
 static void reply(struct ctl *c, const struct wire_msg *m)
 {
@@ -55,36 +83,54 @@ static void on_hello(struct ctl *c, const struct wire_hello *h)
                  h->act_dim, h->chunk_h);
     else if (atomic_load(&s->finished))
         snprintf(why, sizeof(why), "the run is over");
-    uint32_t id = why[0] ? 0 : actors_register(s->actors, h->name, (int)h->num_envs);
+    uint32_t id = why[0] ? 0
+                         : actors_register(s->actors, h->name, (int)h->num_envs, h->evaluator,
+                                           c->key, &w->session);
     if (!why[0] && !id)
         snprintf(why, sizeof(why), "too many actors (%d)", ACTORS_MAX);
     w->accepted = why[0] == 0;
     w->reason = why;
     w->actor_id = id;
-    w->run_epoch = s->run_epoch;
+    w->run_epoch = w->accepted ? s->run_epoch : 0; /* told only to a registrant */
     w->config = w->accepted ? s->cfg_text : "";
     w->param_version = atomic_load(&s->version);
     w->seed = (uint64_t)s->cfg.seed;
     w->stream_base = 1000000ull * id;
-    if (w->accepted)
-        log_info("actor %u registered: %s, %u envs", id, h->name, h->num_envs);
-    else
+    if (w->accepted && log_ok(c))
+        log_info("actor %u registered: %s, %u envs%s", id, h->name, h->num_envs,
+                 h->evaluator ? " (evaluator)" : "");
+    else if (!w->accepted && log_ok(c))
         log_warn("refused actor %s: %s", h->name, why);
     reply(c, &m);
+}
+
+// is the message of (id, session) from a current registration? counts the refusal if not
+static bool known(struct ctl *c, enum actors_check why, uint64_t epoch, const char *what)
+{
+    if (epoch != c->s->run_epoch) {
+        char d[96];
+        snprintf(d, sizeof(d), "%s from another run epoch", what);
+        shared_reject(c->s, REJECT_STALE_EPOCH, d);
+        return false;
+    }
+    if (why != ACTORS_OK)
+        shared_reject_peer(c->s, why, what);
+    return why == ACTORS_OK;
 }
 
 static void on_heartbeat(struct ctl *c, const struct wire_heartbeat *h)
 {
     struct shared *s = c->s;
-    if (h->run_epoch != s->run_epoch) {
-        shared_reject(s, REJECT_STALE_EPOCH, "heartbeat from an earlier run epoch");
-    } else if (!actors_heartbeat(s->actors, h->actor_id, h->env_steps, h->episodes,
-                                 h->policy_version, h->steps_per_sec, h->send_stalls,
-                                 h->send_wait_s)) {
-        shared_reject(s, REJECT_UNKNOWN_ACTOR, "heartbeat from an unknown actor");
-    }
-    // always answer: the epoch in the ack tells a stale actor to register again
+    struct actors_peer p = {h->actor_id, &h->session, c->key};
     struct wire_msg m = {.type = WIRE_HEARTBEAT_ACK};
+    bool ok = h->run_epoch == s->run_epoch; /* the table is not touched for another epoch */
+    if (!known(c, ok ? actors_heartbeat(s->actors, &p, h) : ACTORS_UNKNOWN, h->run_epoch,
+               "heartbeat")) {
+        // unknown session: told to register again, and nothing else (not even the epoch)
+        m.heartbeat_ack.register_again = true;
+        reply(c, &m);
+        return;
+    }
     m.heartbeat_ack.run_epoch = s->run_epoch;
     m.heartbeat_ack.param_version = atomic_load(&s->version);
     m.heartbeat_ack.stop = atomic_load(&s->finished);
@@ -95,10 +141,9 @@ static void on_heartbeat(struct ctl *c, const struct wire_heartbeat *h)
 static void on_eval(struct ctl *c, const struct wire_eval_report *r)
 {
     struct shared *s = c->s;
-    if (r->run_epoch != s->run_epoch) {
-        shared_reject(s, REJECT_STALE_EPOCH, "eval report from an earlier run epoch");
+    struct actors_peer p = {r->actor_id, &r->session, c->key};
+    if (!known(c, actors_eval(s->actors, &p), r->run_epoch, "eval report"))
         return;
-    }
     pthread_mutex_lock(&s->eval_lock);
     s->eval_count++;
     s->eval_return = r->return_mean;
@@ -113,8 +158,14 @@ static void on_eval(struct ctl *c, const struct wire_eval_report *r)
         (unsigned long long)r->policy_version, (unsigned long long)r->env_steps);
 }
 
-static void on_params_request(struct ctl *c)
+// the current params to a registered actor, at most once per PARAMS_MIN_INTERVAL (the PUB
+// broadcast serves everyone; this is for late subscribers)
+static void on_params_request(struct ctl *c, const struct wire_params_request *q)
 {
+    struct actors_peer p = {q->actor_id, &q->session, c->key};
+    if (!known(c, actors_params(c->s->actors, &p, PARAMS_MIN_INTERVAL), q->run_epoch,
+               "params request"))
+        return;
     struct params_blob *b = shared_params_get(c->s);
     if (!b)
         return; /* nothing published yet: the actor keeps acting at random or waits */
@@ -128,31 +179,21 @@ static void on_params_request(struct ctl *c)
     shared_params_put(b);
 }
 
+static void on_bye(struct ctl *c, const struct wire_bye *b)
+{
+    struct actors_peer p = {b->actor_id, &b->session, c->key};
+    if (known(c, actors_remove(c->s->actors, &p), b->run_epoch, "bye") && log_ok(c))
+        log_info("actor %u left: %s", b->actor_id, b->reason);
+}
+
 static void handle(struct ctl *c, zmq_msg_t *body)
 {
     struct shared *s = c->s;
-    size_t len = zmq_msg_size(body);
-    if (len == 0 || len > CONTROL_MAX_MSG) {
-        shared_reject(s, REJECT_BAD_SIZE, "control socket: message size");
-        return;
-    }
     struct wire_msg m;
-    char err[200];
-    int rc = wire_decode(c->dec, zmq_msg_data(body), len, &m, err, sizeof(err));
-    if (rc < 0) {
-        char tmp[200];
-        snprintf(tmp, sizeof(tmp), "%s", err);
-        snprintf(err, sizeof(err), "control socket: %.180s", tmp);
-    }
-    if (rc < 0) {
-        bool version = m.version != 0 && m.version != WIRE_PROTOCOL_VERSION;
-        shared_reject(s,
-                      rc == -EMSGSIZE ? REJECT_BAD_SIZE
-                      : version       ? REJECT_BAD_VERSION
-                                      : REJECT_DECODE,
-                      err);
+    if (shared_decode(s, c->dec, "control socket", zmq_msg_data(body), zmq_msg_size(body),
+                      CONTROL_MAX_MSG, &m) < 0)
         return;
-    }
+    c->key = shared_peer_key(body);
     switch (m.type) {
     case WIRE_HELLO:
         on_hello(c, &m.hello);
@@ -161,19 +202,13 @@ static void handle(struct ctl *c, zmq_msg_t *body)
         on_heartbeat(c, &m.heartbeat);
         break;
     case WIRE_PARAMS_REQUEST:
-        if (m.params_request.run_epoch == s->run_epoch)
-            on_params_request(c);
-        else
-            shared_reject(s, REJECT_STALE_EPOCH, "params request from an earlier run epoch");
+        on_params_request(c, &m.params_request);
         break;
     case WIRE_EVAL_REPORT:
         on_eval(c, &m.eval_report);
         break;
     case WIRE_BYE:
-        if (m.bye.run_epoch == s->run_epoch) {
-            actors_remove(s->actors, m.bye.actor_id);
-            log_info("actor %u left: %s", m.bye.actor_id, m.bye.reason);
-        }
+        on_bye(c, &m.bye);
         break;
     default:
         shared_reject(s, REJECT_WRONG_TYPE, wire_type_name(m.type));
@@ -208,7 +243,7 @@ out:
 void *control_main(void *arg)
 {
     struct control_args *a = arg;
-    struct ctl c = {.s = a->s, .sock = a->sock};
+    struct ctl c = {.s = a->s, .sock = a->sock, .key = "", .log_t0 = rl_now()};
     c.dec = wire_decoder_new(CONTROL_MAX_MSG);
     c.cap = WIRE_CONFIG_MAX + 4096;
     c.buf = malloc(c.cap);
@@ -230,10 +265,12 @@ void *control_main(void *arg)
                 receive(&c);
             }
         if (rl_now() - last_expire > 0.5) {
-            int gone = actors_expire(c.s->actors, c.s->cfg.actor_timeout);
-            if (gone)
-                log_warn("%d actor(s) silent for %.0f s: marked gone", gone,
-                         c.s->cfg.actor_timeout);
+            double confirm = RL_MAX(2.0, 3 * c.s->cfg.heartbeat_secs);
+            int gone = actors_expire(c.s->actors, c.s->cfg.actor_timeout, confirm);
+            if (gone && log_ok(&c))
+                log_warn("%d actor(s) without a heartbeat for %.0f s (or unconfirmed for %.0f s): "
+                         "marked gone",
+                         gone, c.s->cfg.actor_timeout, confirm);
             last_expire = rl_now();
         }
     }

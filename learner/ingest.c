@@ -11,22 +11,13 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "learner/shared.h"
-#include "learner/stats.h"
 #include "proto/wire.h"
 
-// true when the trainer needs to catch up before more data is taken
 static bool must_hold(struct shared *s)
 {
-    const struct rl_config *c = &s->cfg;
-    if (c->updates_per_step <= 0 || atomic_load(&s->finished))
-        return false;
-    int64_t start = atomic_load(&s->train_start);
-    uint64_t steps = atomic_load(&s->chunk_steps);
-    if (start < 0) /* filling the replay (counters may be restored from a checkpoint) */
-        return replay_size(s->replay) > c->min_replay + c->ingest_slack;
-    double done = (double)(atomic_load(&s->updates) - atomic_load(&s->train_start_updates));
-    double allowed = (double)start + done / c->updates_per_step + (double)c->ingest_slack;
-    return (double)steps > allowed;
+    struct schedule sc;
+    shared_schedule(s, &sc);
+    return sc.hold;
 }
 
 static void record_returns(struct shared *s, const struct wire_segment *g)
@@ -45,7 +36,7 @@ static void record_returns(struct shared *s, const struct wire_segment *g)
 }
 
 // semantic checks of a structurally valid segment, then store it
-static void accept_segment(struct shared *s, const struct wire_segment *g)
+static void accept_segment(struct shared *s, const struct wire_segment *g, const char *key)
 {
     char why[160];
     if (g->run_epoch != s->run_epoch) {
@@ -65,17 +56,19 @@ static void accept_segment(struct shared *s, const struct wire_segment *g)
         shared_reject(s, REJECT_STALE_POLICY, why);
         return;
     }
-    enum actors_check ac = actors_segment(s->actors, g->actor_id, g->seq, g->policy_version);
-    if (ac != ACTORS_OK) {
-        snprintf(why, sizeof(why), "actor %u seq %llu", g->actor_id, (unsigned long long)g->seq);
-        shared_reject(s, ac == ACTORS_UNKNOWN ? REJECT_UNKNOWN_ACTOR : REJECT_DUPLICATE, why);
-        return;
-    }
     int steps[WIRE_T_MAX];
     uint64_t env_steps = 0;
     for (uint32_t t = 0; t < g->T; t++) {
         steps[t] = (int)g->steps[t];
         env_steps += g->steps[t];
+    }
+    struct actors_peer p = {g->actor_id, &g->session, key};
+    enum actors_check ac = actors_segment(s->actors, &p, g->seq, g->policy_version, env_steps);
+    if (ac != ACTORS_OK) {
+        snprintf(why, sizeof(why), "segment of actor %u seq %llu", g->actor_id,
+                 (unsigned long long)g->seq);
+        shared_reject_peer(s, ac, why);
+        return;
     }
     uint64_t traj = atomic_fetch_add(&s->segments, 1);
     struct replay_segment rs = {(int)g->T,   g->obs,       g->actions, g->rewards,       steps,
@@ -86,41 +79,20 @@ static void accept_segment(struct shared *s, const struct wire_segment *g)
     }
     atomic_fetch_add(&s->chunk_steps, g->T);
     atomic_fetch_add(&s->env_steps, env_steps);
-    stats_actor_segment(s->stats, g->actor_id, env_steps, g->policy_version);
-    for (uint32_t i = 0; i < g->n_episodes; i++)
-        stats_episode(s->stats, g->episode_return[i]);
     record_returns(s, g);
 }
 
 static void handle(struct shared *s, struct wire_decoder *dec, zmq_msg_t *m)
 {
-    size_t len = zmq_msg_size(m);
-    if (len == 0 || len > DATA_MAX_MSG) {
-        shared_reject(s, REJECT_BAD_SIZE, "data socket: message size");
-        return;
-    }
     struct wire_msg msg;
-    char err[200];
-    int rc = wire_decode(dec, zmq_msg_data(m), len, &msg, err, sizeof(err));
-    if (rc < 0) {
-        char tmp[200];
-        snprintf(tmp, sizeof(tmp), "%s", err);
-        snprintf(err, sizeof(err), "data socket: %.180s", tmp);
-    }
-    if (rc < 0) {
-        bool version = msg.version != 0 && msg.version != WIRE_PROTOCOL_VERSION;
-        shared_reject(s,
-                      rc == -EMSGSIZE ? REJECT_BAD_SIZE
-                      : version       ? REJECT_BAD_VERSION
-                                      : REJECT_DECODE,
-                      err);
+    if (shared_decode(s, dec, "data socket", zmq_msg_data(m), zmq_msg_size(m), DATA_MAX_MSG, &msg) <
+        0)
         return;
-    }
     if (msg.type != WIRE_SEGMENT) {
         shared_reject(s, REJECT_WRONG_TYPE, wire_type_name(msg.type));
         return;
     }
-    accept_segment(s, &msg.segment);
+    accept_segment(s, &msg.segment, shared_peer_key(m));
 }
 
 void *ingest_main(void *arg)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "common/afile.h"
 #include "common/auth.h"
 #include "common/log.h"
 #include "common/task.h"
@@ -47,7 +48,13 @@ struct learner {
     struct auth_keys auth; /* [auth] CURVE keys of the three sockets */
     struct auth_zap *zap;  /* [auth] ZAP handler (auth = curve) */
     struct tblog *tb;      /* [tb] TensorBoard event file of this process, or NULL */
+    struct ingest_args ia; /* arguments of the two threads (live as long as they do) */
+    struct control_args ca;
+    struct actor_row rows[ACTORS_MAX];    /* refresh_stats: a copy of the actor table */
+    struct stats_actor srows[ACTORS_MAX]; /* and its rows for the stats module */
 };
+
+#define SEND_HWM 8 /* messages queued per peer on the ROUTER and the PUB */
 
 static void *bind_socket(struct learner *l, int type, int port, char *err, size_t errlen)
 {
@@ -62,6 +69,15 @@ static void *bind_socket(struct learner *l, int type, int port, char *err, size_
     int hwm = type == ZMQ_PULL ? 8 : 1000;
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    /* bounded memory per peer: a larger message closes its connection before it is buffered
+     * (ZeroMQ checks the announced length), and a peer that does not read holds at most
+     * SEND_HWM replies (ROUTER) or params messages (PUB); the rest are dropped */
+    int64_t maxmsg = type == ZMQ_PULL     ? (int64_t)DATA_MAX_MSG
+                     : type == ZMQ_ROUTER ? (int64_t)CONTROL_MAX_MSG
+                                          : 4096; /* PUB: subscriptions only */
+    int sndhwm = SEND_HWM;
+    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
+    zmq_setsockopt(sock, ZMQ_SNDHWM, &sndhwm, sizeof(sndhwm));
     if (type == ZMQ_PULL) {
         int buf = 65536; /* bounded kernel buffers keep backpressure tight (policy lag) */
         zmq_setsockopt(sock, ZMQ_RCVBUF, &buf, sizeof(buf));
@@ -133,8 +149,6 @@ static void on_auth_fail(void *user, const char *reason)
 static int start_threads(struct learner *l, char *err, size_t errlen)
 {
     const struct rl_config *c = &l->s.cfg;
-    static struct ingest_args ia;
-    static struct control_args ca;
     // [auth] keys and the ZAP handler before any CURVE socket binds
     if (auth_server_keys(&l->auth, c, err, errlen) < 0)
         return -EINVAL;
@@ -155,10 +169,10 @@ static int start_threads(struct learner *l, char *err, size_t errlen)
         zmq_close(router);
         return -EADDRINUSE;
     }
-    ia = (struct ingest_args){&l->s, pull};
-    ca = (struct control_args){&l->s, router};
-    l->ingest_on = pthread_create(&l->ingest_th, NULL, ingest_main, &ia) == 0;
-    l->control_on = pthread_create(&l->control_th, NULL, control_main, &ca) == 0;
+    l->ia = (struct ingest_args){&l->s, pull};
+    l->ca = (struct control_args){&l->s, router};
+    l->ingest_on = pthread_create(&l->ingest_th, NULL, ingest_main, &l->ia) == 0;
+    l->control_on = pthread_create(&l->control_th, NULL, control_main, &l->ca) == 0;
     if (!l->ingest_on || !l->control_on) {
         snprintf(err, errlen, "cannot start threads");
         return -EAGAIN;
@@ -169,13 +183,13 @@ static int start_threads(struct learner *l, char *err, size_t errlen)
 static int start_stats(struct learner *l, char *err, size_t errlen)
 {
     const char *spec = l->s.cfg.stats;
-    l->stats = l->s.stats = stats_new(l->s.cfg.algo, l->s.cfg.env, l->s.run_epoch);
+    l->stats = stats_new(l->s.cfg.algo, l->s.cfg.env, l->s.run_epoch);
     if (!l->stats) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    stats_restore_totals(l->stats, atomic_load(&l->s.env_steps), atomic_load(&l->s.segments),
-                         atomic_load(&l->s.episodes), atomic_load(&l->s.updates));
+    for (int r = 0; r < REJECT_COUNT; r++) /* every reason listed, at 0 until it happens */
+        stats_reject(l->stats, learner_reject_names[r], 0);
     if (!spec[0])
         return 0;
     const char *colon = strrchr(spec, ':');
@@ -376,22 +390,36 @@ static double recent_return(struct shared *s, int *n)
     return *n ? sum / *n : NAN;
 }
 
+// the actor table as the stats module shows it: alive rows only
+static int stats_actor_rows(struct learner *l, int *alive)
+{
+    int n = actors_rows(l->s.actors, l->rows, ACTORS_MAX, alive);
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        const struct actor_row *r = &l->rows[i];
+        if (r->alive)
+            l->srows[k++] = (struct stats_actor){
+                r->id, r->name, r->heartbeat, r->policy_version, r->steps_in, r->segments};
+    }
+    return k;
+}
+
 static void refresh_stats(struct learner *l)
 {
     struct shared *s = &l->s;
     struct stats *st = l->stats;
     double now = rl_now();
-    static struct actor_row rows[ACTORS_MAX];
     int alive;
-    int n = actors_rows(s->actors, rows, ACTORS_MAX, &alive);
-    for (int i = 0; i < n; i++) {
-        if (!rows[i].alive) {
-            stats_actor_remove(st, rows[i].id);
-            continue;
-        }
-        stats_actor_heartbeat(st, rows[i].id, rows[i].name, rows[i].policy_version,
-                              rows[i].last_seen);
-    }
+    stats_set_actors(st, l->srows, stats_actor_rows(l, &alive));
+    int nret;
+    double ret = recent_return(s, &nret);
+    struct stats_totals tot = {atomic_load(&s->env_steps),
+                               atomic_load(&s->segments),
+                               atomic_load(&s->episodes),
+                               atomic_load(&s->updates),
+                               ret,
+                               (uint64_t)nret};
+    stats_set_totals(st, &tot);
     for (int r = 0; r < REJECT_COUNT; r++) {
         uint64_t v = atomic_load(&s->rejected[r]);
         if (v > l->rejected_seen[r])
@@ -501,25 +529,19 @@ static void save_checkpoint(struct learner *l, bool last)
 
 // ---- the trainer loop --------------------------------------------------------------------
 
-// may training run now, and is another step due?
+// may training run now, and is another step due? (starts training when the schedule says so)
 static bool step_due(struct learner *l)
 {
     struct shared *s = &l->s;
-    const struct rl_config *c = &s->cfg;
-    uint64_t chunk = atomic_load(&s->chunk_steps);
-    int64_t start = atomic_load(&s->train_start);
-    if (start < 0) {
-        if (replay_size(s->replay) < c->min_replay)
-            return false;
-        start = (int64_t)chunk;
+    struct schedule sc;
+    shared_schedule(s, &sc);
+    if (sc.start) {
         atomic_store(&s->train_start_updates, atomic_load(&s->updates));
-        atomic_store(&s->train_start, start);
+        atomic_store(&s->train_start, (int64_t)atomic_load(&s->chunk_steps));
         log_info("training starts: %ld chunk steps in replay", replay_size(s->replay));
+        shared_schedule(s, &sc);
     }
-    if (c->updates_per_step <= 0)
-        return true;
-    double allowed = c->updates_per_step * (double)(chunk - (uint64_t)start + 1);
-    return (double)(atomic_load(&s->updates) - atomic_load(&s->train_start_updates)) < allowed;
+    return sc.step;
 }
 
 static int train_once(struct learner *l, uint64_t *nan_steps)
@@ -535,7 +557,6 @@ static int train_once(struct learner *l, uint64_t *nan_steps)
     if (rc < 0)
         return rc;
     uint64_t u = atomic_fetch_add(&s->updates, 1) + 1;
-    stats_add_updates(l->stats, 1);
     if (u == 1 || u % (uint64_t)s->cfg.publish_every == 0)
         publish(l, false);
     return 0;
@@ -582,17 +603,19 @@ static void finish(struct learner *l)
 // <name>.superseded and the file keeps one timeline. Returns wall_s of the last row kept (or 0).
 static double trim_after(const char *run_dir, const char *name, uint64_t steps)
 {
-    char path[CONFIG_STR + 32], tmp[CONFIG_STR + 48], old[CONFIG_STR + 48];
+    char path[CONFIG_STR + 32], old[CONFIG_STR + 48];
     snprintf(path, sizeof(path), "%s/%s", run_dir, name);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     snprintf(old, sizeof(old), "%s.superseded", path);
     FILE *in = fopen(path, "r");
     if (!in)
         return 0;
-    FILE *out = fopen(tmp, "w"), *gone = NULL;
+    struct afile a;
+    int rc = afile_open(&a, path, 0644);
+    FILE *out = rc ? NULL : afile_stream(&a), *gone = NULL;
     if (!out) {
         fclose(in);
-        log_warn("resume: cannot rewrite %s: %s", path, strerror(errno));
+        afile_abort(&a);
+        log_warn("resume: cannot rewrite %s: %s", path, strerror(rc ? -rc : errno));
         return 0;
     }
     char *line = NULL;
@@ -622,17 +645,15 @@ static double trim_after(const char *run_dir, const char *name, uint64_t steps)
     fclose(in);
     if (gone && fclose(gone) != 0)
         ok = false;
-    if (fflush(out) != 0 || fsync(fileno(out)) != 0)
+    if (!ok || dropped == 0)
+        afile_abort(&a);
+    if (ok && dropped > 0 && afile_commit(&a) != 0)
         ok = false;
-    fclose(out);
-    if (!ok || (dropped > 0 && rename(tmp, path) != 0)) {
+    if (!ok) {
         log_warn("resume: cannot rewrite %s; rows after the checkpoint stay in it", path);
-        unlink(tmp);
         return wall;
     }
-    if (dropped == 0)
-        unlink(tmp);
-    else
+    if (dropped > 0)
         log_info("resume: %ld row(s) of %s after env_steps=%llu moved to %s", dropped, name,
                  (unsigned long long)steps, old);
     return wall;

@@ -28,7 +28,15 @@ enum learner_reject {
     REJECT_UNKNOWN_ACTOR,
     REJECT_WRONG_DIMS, /* obs_dim or D differ from the run's */
     REJECT_STALE_POLICY,
-    REJECT_DUPLICATE, /* sequence number not increasing */
+    REJECT_DUPLICATE,     /* sequence number not increasing */
+    REJECT_BAD_SESSION,   /* actor id and session (and CURVE key) do not match a registration */
+    REJECT_NOT_EVALUATOR, /* an evaluation report from a session that is not an evaluator's */
+    REJECT_RATE_LIMITED,  /* a params request sooner than the per-session limit */
+    REJECT_OBS_RANGE,     /* an observation beyond obs_limit */
+    REJECT_ACTION_RANGE,  /* an action beyond action_limit */
+    REJECT_REWARD_RANGE,  /* a reward (or episode return) beyond reward_limit */
+    REJECT_BAD_STEPS,     /* env steps of a chunk step beyond the run's chunk length H */
+    REJECT_BAD_EPISODES,  /* episode summaries that do not match the segment's end flags */
     REJECT_COUNT,
 };
 

@@ -17,6 +17,7 @@
 #include "learner/algo.h"
 #include "learner/learner.h"
 #include "learner/replay.h"
+#include "proto/wire.h"
 
 #define RECENT_RETURNS 100
 
@@ -38,7 +39,6 @@ struct shared {
 
     struct actors *actors;
     struct replay *replay;
-    struct stats *stats; /* thread-safe collector (learner/stats.h) */
 
     // counters (any thread)
     atomic_uint_fast64_t rejected[REJECT_COUNT];
@@ -77,8 +77,42 @@ struct params_blob *shared_params_get(struct shared *s);
 /* Drop a reference (NULL is fine). */
 void shared_params_put(struct params_blob *b);
 
-/* Count one rejected message (and log the first of each reason). */
+/* Count one rejected message (and log the first of each reason, then every 1000th). */
 void shared_reject(struct shared *s, enum learner_reject why, const char *detail);
+
+/* Count a message refused by the actor table (why != ACTORS_OK) under its reason. */
+void shared_reject_peer(struct shared *s, enum actors_check why, const char *detail);
+
+/* The client key of a received zmq_msg_t (the ZAP User-Id with CURVE), "" without one.
+ * Borrowed from the message. */
+const char *shared_peer_key(void *msg);
+
+/*
+ * The one decode-and-reject path of the data and control sockets: check the size against max,
+ * decode and validate buf[0..len) with dec, and count a failure as bad_size, bad_version or
+ * decode_error (where names the socket in the log line). Returns 0 (m holds the message,
+ * borrowed from dec until its next decode) or a negative errno (counted).
+ */
+int shared_decode(struct shared *s, struct wire_decoder *dec, const char *where, const void *buf,
+                  size_t len, size_t max, struct wire_msg *m);
+
+/* What the training schedule allows now (shared_schedule). */
+struct schedule {
+    bool started; /* training has started (train_start >= 0) */
+    bool start;   /* not started, and the replay holds min_replay chunk steps: start now */
+    bool step;    /* the trainer may take a step */
+    bool hold;    /* ingest must stop taking data until the trainer catches up */
+};
+
+/*
+ * The one schedule rule of ingest and trainer. Before training starts, ingest holds once the
+ * replay exceeds min_replay + ingest_slack. Once training started at chunk step S with U
+ * updates done since, at C chunk steps ingested: the trainer may step while
+ * U < updates_per_step * (C - S + 1), and ingest holds while C > S + U / updates_per_step +
+ * ingest_slack. updates_per_step <= 0 means unpaced: never hold, always step. A finished run
+ * never holds.
+ */
+void shared_schedule(struct shared *s, struct schedule *out);
 
 /* Ingest thread body (arg: struct shared *). Binds nothing: the socket is passed in. */
 struct ingest_args {

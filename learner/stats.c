@@ -17,11 +17,6 @@
 
 #define TABLE_MAX RL_MAX(STATS_MAX_SCALARS, STATS_MAX_COUNTERS)
 
-static const char *const known_reasons[] = {
-    "bad_size",     "decode_error", "bad_version", "unknown_actor",
-    "stale_policy", "wrong_dims",   "non_finite",
-};
-
 struct named {
     char name[STATS_NAME_MAX];
     double v;   // scalars
@@ -64,8 +59,8 @@ struct state {
     uint64_t episodes;
     uint64_t pver;
     bool finished;
-    uint64_t nret;                       // returns recorded by this process
-    double returns[STATS_RETURN_WINDOW]; // ring, the last min(nret, window) returns
+    double ret_mean; // NaN without episodes
+    uint64_t ret_n;
     struct rate steps_rate;
     struct rate upd_rate;
     struct table scalars;
@@ -147,26 +142,6 @@ static int actor_find(const struct state *st, uint32_t id)
     return -lo - 1;
 }
 
-// the row for id, created if absent; NULL when the table is full
-static struct actor_stat *actor_get(struct state *st, uint32_t id)
-{
-    int i = actor_find(st, id);
-    if (i >= 0)
-        return &st->actors[i];
-    if (st->nactors >= STATS_MAX_ACTORS)
-        return NULL;
-    i = -i - 1;
-    memmove(&st->actors[i + 1], &st->actors[i], (size_t)(st->nactors - i) * sizeof(st->actors[0]));
-    st->nactors++;
-    struct actor_stat *a = &st->actors[i];
-    memset(a, 0, sizeof(*a));
-    a->id = id;
-    a->heartbeat = -1;
-    a->rate.t = -1;
-    strcpy(a->name, "?");
-    return a;
-}
-
 static double rate_update(struct rate *m, uint64_t c, double now)
 {
     if (m->t < 0) {
@@ -200,13 +175,12 @@ struct stats *stats_new(const char *algo, const char *task, uint64_t run_epoch)
     copy_clean(st->algo, algo);
     copy_clean(st->task, task);
     st->run_epoch = run_epoch;
-    st->steps_rate = (struct rate){.t = s->t0};
-    st->upd_rate = (struct rate){.t = s->t0};
+    st->steps_rate = (struct rate){.t = -1};
+    st->upd_rate = (struct rate){.t = -1};
+    st->ret_mean = NAN;
     st->scalars.cap = STATS_MAX_SCALARS;
     st->counters.cap = STATS_MAX_COUNTERS;
     st->rejects.cap = STATS_MAX_COUNTERS;
-    for (size_t i = 0; i < RL_ARRAY_LEN(known_reasons); i++)
-        table_get(&st->rejects, known_reasons[i]);
     return s;
 }
 
@@ -253,24 +227,15 @@ int stats_reject(struct stats *s, const char *reason, uint64_t delta)
     return table_add(s, &s->cur.rejects, reason, delta);
 }
 
-void stats_add_updates(struct stats *s, uint64_t n)
+void stats_set_totals(struct stats *s, const struct stats_totals *t)
 {
     pthread_mutex_lock(&s->mu);
-    s->cur.updates += n;
-    pthread_mutex_unlock(&s->mu);
-}
-
-void stats_restore_totals(struct stats *s, uint64_t env_steps, uint64_t segments, uint64_t episodes,
-                          uint64_t updates)
-{
-    pthread_mutex_lock(&s->mu);
-    s->cur.env_steps = env_steps;
-    s->cur.segments = segments;
-    s->cur.episodes = episodes;
-    s->cur.updates = updates;
-    // restored counts are not new work: rates start from them
-    s->cur.steps_rate.c = env_steps;
-    s->cur.upd_rate.c = updates;
+    s->cur.env_steps = t->env_steps;
+    s->cur.segments = t->segments;
+    s->cur.episodes = t->episodes;
+    s->cur.updates = t->updates;
+    s->cur.ret_mean = t->recent_episodes ? t->recent_return : NAN;
+    s->cur.ret_n = t->recent_episodes;
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -279,14 +244,6 @@ void stats_set_replay(struct stats *s, uint64_t size, uint64_t capacity)
     pthread_mutex_lock(&s->mu);
     s->cur.replay_size = size;
     s->cur.replay_cap = capacity;
-    pthread_mutex_unlock(&s->mu);
-}
-
-void stats_episode(struct stats *s, double ret)
-{
-    pthread_mutex_lock(&s->mu);
-    s->cur.returns[s->cur.nret++ % STATS_RETURN_WINDOW] = ret;
-    s->cur.episodes++;
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -304,47 +261,41 @@ void stats_set_finished(struct stats *s, bool finished)
     pthread_mutex_unlock(&s->mu);
 }
 
-int stats_actor_heartbeat(struct stats *s, uint32_t id, const char *name, uint64_t policy_version,
-                          double now)
+static int by_id(const void *a, const void *b)
 {
-    pthread_mutex_lock(&s->mu);
-    struct actor_stat *a = actor_get(&s->cur, id);
-    if (a) {
-        if (name)
-            copy_clean(a->name, name);
-        a->pver = policy_version;
-        a->heartbeat = now;
-    }
-    pthread_mutex_unlock(&s->mu);
-    return a ? 0 : -ENOSPC;
+    uint32_t x = ((const struct actor_stat *)a)->id, y = ((const struct actor_stat *)b)->id;
+    return (x > y) - (x < y);
 }
 
-int stats_actor_segment(struct stats *s, uint32_t id, uint64_t steps, uint64_t policy_version)
+int stats_set_actors(struct stats *s, const struct stats_actor *rows, int n)
 {
-    pthread_mutex_lock(&s->mu);
-    s->cur.env_steps += steps;
-    s->cur.segments++;
-    struct actor_stat *a = actor_get(&s->cur, id);
-    if (a) {
-        a->steps += steps;
-        a->segments++;
-        a->pver = policy_version;
+    struct actor_stat *next = calloc(STATS_MAX_ACTORS, sizeof(*next));
+    if (!next)
+        return 0;
+    int k = n < STATS_MAX_ACTORS ? n : STATS_MAX_ACTORS;
+    for (int i = 0; i < k; i++) {
+        struct actor_stat *a = &next[i];
+        a->id = rows[i].id;
+        copy_clean(a->name, rows[i].name ? rows[i].name : "?");
+        a->heartbeat = rows[i].heartbeat;
+        a->pver = rows[i].policy_version;
+        a->steps = rows[i].env_steps;
+        a->segments = rows[i].segments;
+        a->rate.t = -1;
     }
-    pthread_mutex_unlock(&s->mu);
-    return a ? 0 : -ENOSPC;
-}
-
-void stats_actor_remove(struct stats *s, uint32_t id)
-{
+    qsort(next, (size_t)k, sizeof(*next), by_id);
     pthread_mutex_lock(&s->mu);
     struct state *st = &s->cur;
-    int i = actor_find(st, id);
-    if (i >= 0) {
-        memmove(&st->actors[i], &st->actors[i + 1],
-                (size_t)(st->nactors - i - 1) * sizeof(st->actors[0]));
-        st->nactors--;
+    for (int i = 0; i < k; i++) { // rate meters carry over by id
+        int j = actor_find(st, next[i].id);
+        if (j >= 0)
+            next[i].rate = st->actors[j].rate;
     }
+    memcpy(st->actors, next, (size_t)k * sizeof(*next));
+    st->nactors = k;
     pthread_mutex_unlock(&s->mu);
+    free(next);
+    return k;
 }
 
 // ---- snapshots -------------------------------------------------------------------------
@@ -426,11 +377,8 @@ static uint64_t lag_of(const struct state *st, const struct actor_stat *a)
 
 static void derive(const struct state *st, struct derived *d)
 {
-    d->ret_n = RL_MIN(st->nret, (uint64_t)STATS_RETURN_WINDOW);
-    double sum = 0;
-    for (uint64_t i = 0; i < d->ret_n; i++)
-        sum += st->returns[i];
-    d->ret_mean = d->ret_n ? sum / (double)d->ret_n : NAN;
+    d->ret_n = st->ret_n;
+    d->ret_mean = st->ret_mean;
     d->rejected = 0;
     for (int i = 0; i < st->rejects.n; i++)
         d->rejected += st->rejects.e[i].n;

@@ -1,7 +1,9 @@
 /*
- * stats.h — learner metrics: a mutable collector the trainer, ingest and control threads fill,
+ * stats.h — learner metrics rendering: the learner's state (owned elsewhere: counters in
+ * learner/shared.h, actors in learner/actors.h) is copied in with the stats_set_* calls and
  * rendered on demand into an immutable, refcounted snapshot holding the same data as JSON
- * (`/stats`) and as Prometheus text exposition format 0.0.4 (`/metrics`).
+ * (`/stats`) and as Prometheus text exposition format 0.0.4 (`/metrics`). The collector keeps
+ * no totals of its own: it only remembers what it was last told (and the rate meters).
  *
  * Thread-safety: every stats_* setter may be called from any thread (one internal mutex, held
  * for a few hundred nanoseconds; the render copies the state under it and formats outside it).
@@ -19,23 +21,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STATS_NAME_MAX 48       /* bytes of a name, including the NUL */
-#define STATS_MAX_SCALARS 64    /* named scalars (stats_set) */
-#define STATS_MAX_COUNTERS 64   /* named event counters (stats_count) and reject reasons, each */
-#define STATS_MAX_ACTORS 512    /* rows of the actor table */
-#define STATS_RETURN_WINDOW 100 /* episodes in the recent mean return */
-#define STATS_RATE_WINDOW 1.0   /* seconds: rates are recomputed at most this often */
-#define STATS_JSON_VERSION 1    /* "version" field of the JSON document */
+#include "learner/actors.h"
+
+#define STATS_NAME_MAX 48     /* bytes of a name, including the NUL */
+#define STATS_MAX_SCALARS 64  /* named scalars (stats_set) */
+#define STATS_MAX_COUNTERS 64 /* named event counters (stats_count) and reject reasons, each */
+#define STATS_MAX_ACTORS ACTORS_MAX /* rows of the actor table (the learner's table size) */
+#define STATS_RATE_WINDOW 1.0       /* seconds: rates are recomputed at most this often */
+#define STATS_JSON_VERSION 1        /* "version" field of the JSON document */
 
 struct stats;
 struct stats_snap;
 
 /*
  * Create a collector for one run. algo and task are copied (control characters replaced,
- * truncated to STATS_NAME_MAX - 1 bytes). The uptime clock starts now (rl_now()). The known
- * reject reasons (bad_size, decode_error, bad_version, unknown_actor, stale_policy,
- * wrong_dims, non_finite) are pre-registered at 0. Returns NULL on allocation failure;
- * caller owns, free with stats_destroy().
+ * truncated to STATS_NAME_MAX - 1 bytes). The uptime clock starts now (rl_now()). Reject
+ * reasons are the caller's (stats_reject with delta 0 lists one at 0). Returns NULL on
+ * allocation failure; caller owns, free with stats_destroy().
  */
 struct stats *stats_new(const char *algo, const char *task, uint64_t run_epoch);
 
@@ -63,18 +65,22 @@ int stats_reject(struct stats *s, const char *reason, uint64_t delta);
 
 // ---- run totals ------------------------------------------------------------------------
 
-/* Add n learner updates (gradient steps) to the total. */
-void stats_add_updates(struct stats *s, uint64_t n);
+/* The run's totals as their owner counts them (restored ones included). */
+struct stats_totals {
+    uint64_t env_steps;
+    uint64_t segments;
+    uint64_t episodes;
+    uint64_t updates;
+    double recent_return;     /* mean return of the recent episodes, NaN when none */
+    uint64_t recent_episodes; /* how many episodes that mean covers */
+};
 
-/* Set the run totals restored from a checkpoint (env steps, segments, episodes, updates). */
-void stats_restore_totals(struct stats *s, uint64_t env_steps, uint64_t segments, uint64_t episodes,
-                          uint64_t updates);
+/* Set the run totals. Rates are measured between renders from these values; a total that
+ * goes down restarts its meter at 0. */
+void stats_set_totals(struct stats *s, const struct stats_totals *t);
 
 /* Set the replay fill: size and capacity in chunk steps. */
 void stats_set_replay(struct stats *s, uint64_t size, uint64_t capacity);
-
-/* Record one finished episode's return (enters the recent mean over STATS_RETURN_WINDOW). */
-void stats_episode(struct stats *s, double ret);
 
 /* Set the learner's current policy (parameter) version. */
 void stats_set_policy_version(struct stats *s, uint64_t version);
@@ -84,24 +90,22 @@ void stats_set_finished(struct stats *s, bool finished);
 
 // ---- actor table -----------------------------------------------------------------------
 
-/*
- * Register or refresh actor id: its name (copied, sanitised to printable ASCII, truncated;
- * NULL keeps the current one), the policy version it acts with, and the time of the heartbeat
- * (rl_now() seconds). Returns 0, or -ENOSPC when the table is full.
- * Nullable: name.
- */
-int stats_actor_heartbeat(struct stats *s, uint32_t id, const char *name, uint64_t policy_version,
-                          double now);
+/* One actor as its owner (learner/actors.h) knows it. */
+struct stats_actor {
+    uint32_t id;
+    const char *name;        /* copied, sanitised to printable ASCII, truncated; NULL: "?" */
+    double heartbeat;        /* rl_now() seconds of the last heartbeat, < 0: never */
+    uint64_t policy_version; /* the version it acts with */
+    uint64_t env_steps;      /* accepted from it */
+    uint64_t segments;       /* accepted from it */
+};
 
 /*
- * Account one accepted segment of actor id: steps env steps acted with policy_version. Adds to
- * the run totals (env steps, segments) and to the actor's row, creating the row (name "?") if
- * needed. Returns 0, or -ENOSPC when the row cannot be created (the totals still count).
+ * Replace the actor table by rows[0..n) (copied, sorted by id; ids are unique). Per-actor rate
+ * meters carry over for ids present before. Rows beyond STATS_MAX_ACTORS are left out.
+ * Returns the number of rows kept. Nullable: rows when n is 0.
  */
-int stats_actor_segment(struct stats *s, uint32_t id, uint64_t steps, uint64_t policy_version);
-
-/* Remove actor id from the table (a no-op when absent). */
-void stats_actor_remove(struct stats *s, uint32_t id);
+int stats_set_actors(struct stats *s, const struct stats_actor *rows, int n);
 
 // ---- rendering -------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 /*
- * wire.c — plain structs <-> protobuf-c envelopes (proto/rldt.proto), an arena-backed decoder
- * and a pack/decode micro-benchmark. Validation is in wire_check.c, the segment builder in
+ * wire.c — plain structs <-> protobuf-c envelopes (proto/rldt.proto) and an arena-backed
+ * decoder (`rldt bench wire` times both). Validation is in wire_check.c, the segment builder in
  * wire_segbuf.c. The only file that includes generated protobuf-c code. Packing fills
  * protobuf-c structs on the stack that point at the caller's arrays (no copies, no
  * allocation); decoding unpacks into the decoder's arena through a custom allocator and
@@ -80,6 +80,41 @@ static char *str_in(const char *s)
     return (char *)(s ? s : "");
 }
 
+bool wire_session_set(const struct wire_session *s)
+{
+    uint8_t any = 0;
+    for (int i = 0; i < WIRE_SESSION_LEN; i++)
+        any |= s->b[i];
+    return any != 0;
+}
+
+bool wire_session_equal(const struct wire_session *a, const struct wire_session *b)
+{
+    uint8_t diff = 0;
+    for (int i = 0; i < WIRE_SESSION_LEN; i++)
+        diff |= a->b[i] ^ b->b[i];
+    return diff == 0;
+}
+
+// a session as protobuf bytes: absent when not set
+static ProtobufCBinaryData session_out(const struct wire_session *s)
+{
+    bool set = wire_session_set(s);
+    return (ProtobufCBinaryData){set ? WIRE_SESSION_LEN : 0, set ? (uint8_t *)s->b : NULL};
+}
+
+// protobuf bytes as a session: absent (all zero) or exactly WIRE_SESSION_LEN bytes
+static bool session_in(ProtobufCBinaryData d, struct wire_session *s)
+{
+    *s = (struct wire_session){{0}};
+    if (d.len == 0)
+        return true;
+    if (d.len != WIRE_SESSION_LEN || !d.data)
+        return false;
+    memcpy(s->b, d.data, WIRE_SESSION_LEN);
+    return true;
+}
+
 static float *floats_in(const float *x, size_t n)
 {
     RL_ASSERT(x || n == 0);
@@ -118,6 +153,7 @@ static void segment_to_pb(const struct wire_segment *s, Rldt__Segment *p)
     RL_ASSERT(s->episode_len || s->n_episodes == 0);
     p->n_episode_len = s->n_episodes;
     p->episode_len = s->n_episodes ? (uint32_t *)s->episode_len : NULL;
+    p->session = session_out(&s->session);
 }
 
 static void params_to_pb(const struct wire_params *s, Rldt__Params *p)
@@ -152,6 +188,7 @@ static void control_to_pb(const struct wire_msg *m, union pb_body *b, Rldt__Enve
         b->hello.act_dim = s->act_dim;
         b->hello.chunk_h = s->chunk_h;
         b->hello.known_epoch = s->known_epoch;
+        b->hello.evaluator = s->evaluator;
         e->body_case = RLDT__ENVELOPE__BODY_HELLO;
         e->hello = &b->hello;
         break;
@@ -167,6 +204,7 @@ static void control_to_pb(const struct wire_msg *m, union pb_body *b, Rldt__Enve
         b->welcome.param_version = s->param_version;
         b->welcome.seed = s->seed;
         b->welcome.stream_base = s->stream_base;
+        b->welcome.session = session_out(&s->session);
         e->body_case = RLDT__ENVELOPE__BODY_WELCOME;
         e->welcome = &b->welcome;
         break;
@@ -184,6 +222,7 @@ static void control_to_pb(const struct wire_msg *m, union pb_body *b, Rldt__Enve
         b->heartbeat.send_queue = s->send_queue;
         b->heartbeat.send_stalls = s->send_stalls;
         b->heartbeat.send_wait_s = s->send_wait_s;
+        b->heartbeat.session = session_out(&s->session);
         e->body_case = RLDT__ENVELOPE__BODY_HEARTBEAT;
         e->heartbeat = &b->heartbeat;
         break;
@@ -194,6 +233,7 @@ static void control_to_pb(const struct wire_msg *m, union pb_body *b, Rldt__Enve
         b->heartbeat_ack.param_version = m->heartbeat_ack.param_version;
         b->heartbeat_ack.stop = m->heartbeat_ack.stop;
         b->heartbeat_ack.env_steps = m->heartbeat_ack.env_steps;
+        b->heartbeat_ack.register_again = m->heartbeat_ack.register_again;
         e->body_case = RLDT__ENVELOPE__BODY_HEARTBEAT_ACK;
         e->heartbeat_ack = &b->heartbeat_ack;
         break;
@@ -208,6 +248,7 @@ static void control_to_pb(const struct wire_msg *m, union pb_body *b, Rldt__Enve
         b->eval_report.return_std = r->return_std;
         b->eval_report.length_mean = r->length_mean;
         b->eval_report.episodes = r->episodes;
+        b->eval_report.session = session_out(&r->session);
         e->body_case = RLDT__ENVELOPE__BODY_EVAL_REPORT;
         e->eval_report = &b->eval_report;
         break;
@@ -217,6 +258,7 @@ static void control_to_pb(const struct wire_msg *m, union pb_body *b, Rldt__Enve
         b->bye.actor_id = m->bye.actor_id;
         b->bye.run_epoch = m->bye.run_epoch;
         b->bye.reason = str_in(m->bye.reason);
+        b->bye.session = session_out(&m->bye.session);
         e->body_case = RLDT__ENVELOPE__BODY_BYE;
         e->bye = &b->bye;
         break;
@@ -225,6 +267,7 @@ static void control_to_pb(const struct wire_msg *m, union pb_body *b, Rldt__Enve
         b->params_request.actor_id = m->params_request.actor_id;
         b->params_request.run_epoch = m->params_request.run_epoch;
         b->params_request.have_version = m->params_request.have_version;
+        b->params_request.session = session_out(&m->params_request.session);
         e->body_case = RLDT__ENVELOPE__BODY_PARAMS_REQUEST;
         e->params_request = &b->params_request;
         break;
@@ -290,7 +333,8 @@ size_t wire_segment_bound(uint32_t T, uint32_t obs_dim, uint32_t D, uint32_t n_e
 {
     size_t t = T;
     size_t floats = (t + 1) * obs_dim + t * D + t + n_episodes;
-    return 16 + 17 * 12 + 4 * floats + 5 * t + 2 * t + 5 * (size_t)n_episodes;
+    return 16 + 17 * 12 + 4 * floats + 5 * t + 2 * t + 5 * (size_t)n_episodes + 3 +
+           WIRE_SESSION_LEN;
 }
 
 size_t wire_params_bound(size_t n_weights, uint32_t obs_dim, uint32_t act_dim)
@@ -326,6 +370,8 @@ static int segment_from_pb(const Rldt__Segment *p, struct wire_segment *s, char 
         .episode_return = p->episode_return,
         .episode_len = p->episode_len,
     };
+    if (!session_in(p->session, &s->session))
+        return BAD("segment: session of %zu bytes, expected %d", p->session.len, WIRE_SESSION_LEN);
     if ((rc = wire_seg_dims(s, err, errlen)))
         return rc;
     size_t T = s->T;
@@ -369,60 +415,78 @@ static int params_from_pb(const Rldt__Params *p, struct wire_params *s, char *er
     return 0;
 }
 
-static void control_from_pb(const Rldt__Envelope *e, struct wire_msg *m)
+// the control message in e into m; false when its session field has the wrong length
+static bool control_from_pb(const Rldt__Envelope *e, struct wire_msg *m)
 {
+    bool ok = true;
     switch (e->body_case) {
     case RLDT__ENVELOPE__BODY_HELLO: {
         const Rldt__Hello *p = e->hello;
         m->type = WIRE_HELLO;
-        m->hello = (struct wire_hello){p->name,    p->pid,     p->num_envs, p->task,
-                                       p->obs_dim, p->act_dim, p->chunk_h,  p->known_epoch};
+        m->hello =
+            (struct wire_hello){p->name,    p->pid,     p->num_envs,    p->task,     p->obs_dim,
+                                p->act_dim, p->chunk_h, p->known_epoch, p->evaluator};
         break;
     }
     case RLDT__ENVELOPE__BODY_WELCOME: {
         const Rldt__Welcome *p = e->welcome;
         m->type = WIRE_WELCOME;
-        m->welcome =
-            (struct wire_welcome){p->accepted, p->reason,        p->actor_id, p->run_epoch,
-                                  p->config,   p->param_version, p->seed,     p->stream_base};
+        m->welcome = (struct wire_welcome){p->accepted,  p->reason,      p->actor_id,
+                                           p->run_epoch, p->config,      p->param_version,
+                                           p->seed,      p->stream_base, {{0}}};
+        ok = session_in(p->session, &m->welcome.session);
         break;
     }
     case RLDT__ENVELOPE__BODY_HEARTBEAT: {
         const Rldt__Heartbeat *p = e->heartbeat;
         m->type = WIRE_HEARTBEAT;
-        m->heartbeat = (struct wire_heartbeat){
-            p->actor_id,      p->run_epoch,     p->env_steps,  p->episodes,    p->policy_version,
-            p->steps_per_sec, p->segments_sent, p->send_queue, p->send_stalls, p->send_wait_s};
+        m->heartbeat = (struct wire_heartbeat){p->actor_id,
+                                               p->run_epoch,
+                                               p->env_steps,
+                                               p->episodes,
+                                               p->policy_version,
+                                               p->steps_per_sec,
+                                               p->segments_sent,
+                                               p->send_queue,
+                                               p->send_stalls,
+                                               p->send_wait_s,
+                                               {{0}}};
+        ok = session_in(p->session, &m->heartbeat.session);
         break;
     }
     case RLDT__ENVELOPE__BODY_HEARTBEAT_ACK:
         m->type = WIRE_HEARTBEAT_ACK;
         m->heartbeat_ack = (struct wire_heartbeat_ack){
             e->heartbeat_ack->run_epoch, e->heartbeat_ack->param_version, e->heartbeat_ack->stop,
-            e->heartbeat_ack->env_steps};
+            e->heartbeat_ack->env_steps, e->heartbeat_ack->register_again};
         break;
     case RLDT__ENVELOPE__BODY_EVAL_REPORT: {
         const Rldt__EvalReport *p = e->eval_report;
         m->type = WIRE_EVAL_REPORT;
         m->eval_report = (struct wire_eval_report){
-            p->actor_id,    p->run_epoch,  p->policy_version, p->env_steps,
-            p->return_mean, p->return_std, p->length_mean,    p->episodes};
+            p->actor_id,   p->run_epoch,   p->policy_version, p->env_steps, p->return_mean,
+            p->return_std, p->length_mean, p->episodes,       {{0}}};
+        ok = session_in(p->session, &m->eval_report.session);
         break;
     }
     case RLDT__ENVELOPE__BODY_BYE:
         m->type = WIRE_BYE;
-        m->bye = (struct wire_bye){e->bye->actor_id, e->bye->run_epoch, e->bye->reason};
+        m->bye = (struct wire_bye){e->bye->actor_id, e->bye->run_epoch, e->bye->reason, {{0}}};
+        ok = session_in(e->bye->session, &m->bye.session);
         break;
     case RLDT__ENVELOPE__BODY_PARAMS_REQUEST:
         m->type = WIRE_PARAMS_REQUEST;
-        m->params_request =
-            (struct wire_params_request){e->params_request->actor_id, e->params_request->run_epoch,
-                                         e->params_request->have_version};
+        m->params_request = (struct wire_params_request){e->params_request->actor_id,
+                                                         e->params_request->run_epoch,
+                                                         e->params_request->have_version,
+                                                         {{0}}};
+        ok = session_in(e->params_request->session, &m->params_request.session);
         break;
     default:
         m->type = WIRE_NONE;
         break;
     }
+    return ok;
 }
 
 static int from_pb(const Rldt__Envelope *e, struct wire_msg *m, char *err, size_t errlen)
@@ -438,7 +502,8 @@ static int from_pb(const Rldt__Envelope *e, struct wire_msg *m, char *err, size_
         m->type = WIRE_PARAMS;
         return params_from_pb(e->params, &m->params, err, errlen);
     default:
-        control_from_pb(e, m);
+        if (!control_from_pb(e, m))
+            return BAD("%s: session is not %d bytes", wire_type_name(m->type), WIRE_SESSION_LEN);
         if (m->type == WIRE_NONE)
             return BAD("no message body");
         return 0;
@@ -571,16 +636,17 @@ int wire_decode(struct wire_decoder *d, const void *buf, size_t len, struct wire
     if (err && errlen)
         err[0] = '\0';
     if (len > d->max_msg)
-        return fail(-EMSGSIZE, err, errlen, "message of %zu bytes exceeds the maximum %zu", len,
-                    d->max_msg);
+        return rl_err(-EMSGSIZE, err, errlen, "message of %zu bytes exceeds the maximum %zu", len,
+                      d->max_msg);
     ARENA_POISON(d->arena, d->used);
     d->used = 0;
     d->overflow = false;
     Rldt__Envelope *e = rldt__envelope__unpack(&d->alloc, len, len ? buf : (const void *)"");
     if (!e) {
+        out->version = WIRE_VERSION_UNREAD;
         if (d->overflow)
-            return fail(-EMSGSIZE, err, errlen,
-                        "%zu-byte message needs more than %zu bytes to decode", len, d->cap);
+            return rl_err(-EMSGSIZE, err, errlen,
+                          "%zu-byte message needs more than %zu bytes to decode", len, d->cap);
         return BAD("malformed protobuf (%zu bytes)", len);
     }
     unsigned bodies = count_bodies(buf, len);
@@ -594,57 +660,4 @@ int wire_decode(struct wire_decoder *d, const void *buf, size_t len, struct wire
     }
     *out = m;
     return 0;
-}
-
-// ---- benchmark -----------------------------------------------------------------------------
-
-static void bench_fill(struct wire_segbuf *b, uint32_t T)
-{
-    struct rng r;
-    float *x = malloc(((size_t)b->obs_dim + b->D) * sizeof(*x));
-    RL_ASSERT(x);
-    rng_init(&r, 1234, 0);
-    rng_normal_fill(&r, x, b->obs_dim);
-    wire_segbuf_start(b, x, true);
-    for (uint32_t t = 0; t < T; t++) {
-        rng_normal_fill(&r, x, (long)b->obs_dim + b->D);
-        wire_segbuf_push(b, x + b->obs_dim, (float)rng_normal(&r), 1 + (t % 4), x, false, false);
-    }
-    free(x);
-}
-
-int wire_bench_segment(uint32_t T, uint32_t obs_dim, uint32_t D, int iters, struct wire_bench *r)
-{
-    struct wire_segbuf b;
-    struct wire_msg m = {.type = WIRE_SEGMENT};
-    int rc;
-
-    if (iters < 1 || (rc = wire_segbuf_init(&b, obs_dim, D, T)))
-        return iters < 1 ? -EINVAL : rc;
-    bench_fill(&b, T);
-    wire_segbuf_view(&b, &m.segment);
-    m.segment.run_epoch = 1;
-    size_t cap = wire_packed_size(&m);
-    uint8_t *buf = malloc(cap);
-    struct wire_decoder *d = wire_decoder_new(cap);
-    rc = -ENOMEM;
-    if (!buf || !d)
-        goto out_free;
-    rc = 0;
-    size_t len = 0;
-    double t0 = rl_now();
-    for (int i = 0; i < iters && rc == 0; i++)
-        rc = wire_pack(&m, buf, cap, &len);
-    double t1 = rl_now();
-    struct wire_msg out;
-    for (int i = 0; i < iters && rc == 0; i++)
-        rc = wire_decode(d, buf, len, &out, NULL, 0);
-    double t2 = rl_now();
-    if (rc == 0)
-        *r = (struct wire_bench){len, (t1 - t0) * 1e6 / iters, (t2 - t1) * 1e6 / iters};
-out_free:
-    wire_decoder_destroy(&d);
-    free(buf);
-    wire_segbuf_fini(&b);
-    return rc;
 }

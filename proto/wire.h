@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 /* The protocol version carried in every envelope; a peer speaking another one gets -EPROTO. */
-#define WIRE_PROTOCOL_VERSION 1
+#define WIRE_PROTOCOL_VERSION 2
 
 /* Structural limits, checked on decode (and by wire_check). */
 #define WIRE_NAME_MAX 255           /* actor name, task, algo (bytes) */
@@ -39,6 +39,18 @@ enum wire_type {
     WIRE_EVAL_REPORT,
 };
 
+/* The secret of one registration (rldt.proto: Sessions). All zero: none (sent as absent). */
+#define WIRE_SESSION_LEN 16
+struct wire_session {
+    uint8_t b[WIRE_SESSION_LEN];
+};
+
+/* True when s is set (not all zero). */
+bool wire_session_set(const struct wire_session *s);
+
+/* True when a and b are the same session (time independent of where they differ). */
+bool wire_session_equal(const struct wire_session *a, const struct wire_session *b);
+
 /*
  * Strings are NUL-terminated. On pack a NULL string is sent as "". Names (name, task, algo)
  * are 1..WIRE_NAME_MAX printable ASCII bytes; reasons and config are text (no control bytes
@@ -55,6 +67,7 @@ struct wire_hello {
     uint32_t act_dim;     /* 1..WIRE_DIM_MAX */
     uint32_t chunk_h;     /* H, 1..WIRE_DIM_MAX, with H * act_dim <= WIRE_DIM_MAX */
     uint64_t known_epoch; /* run epoch the actor last knew, 0 if none */
+    bool evaluator;       /* reports evaluations */
 };
 
 /* learner -> actor (control): the answer to hello. */
@@ -65,8 +78,9 @@ struct wire_welcome {
     uint64_t run_epoch; /* >= 1 when accepted */
     const char *config; /* resolved run config (INI text), non-empty when accepted */
     uint64_t param_version;
-    uint64_t seed;        /* base seed for the actor's RNGs */
-    uint64_t stream_base; /* first RNG stream for its envs */
+    uint64_t seed;               /* base seed for the actor's RNGs */
+    uint64_t stream_base;        /* first RNG stream for its envs */
+    struct wire_session session; /* set when accepted */
 };
 
 /* actor -> learner (control): liveness, progress and backpressure counters. */
@@ -81,14 +95,16 @@ struct wire_heartbeat {
     uint32_t send_queue;  /* segments waiting to be sent */
     uint64_t send_stalls; /* sends that hit the high-water mark */
     float send_wait_s;    /* seconds blocked on sends so far; finite, >= 0 */
+    struct wire_session session;
 };
 
 /* learner -> actor (control): the answer to a heartbeat. */
 struct wire_heartbeat_ack {
-    uint64_t run_epoch; /* >= 1 */
+    uint64_t run_epoch; /* >= 1, or 0 with register_again */
     uint64_t param_version;
-    bool stop;          /* the run is over: exit */
-    uint64_t env_steps; /* env steps the learner has ingested */
+    bool stop;           /* the run is over: exit */
+    uint64_t env_steps;  /* env steps the learner has ingested */
+    bool register_again; /* unknown session: register again */
 };
 
 /* evaluator -> learner (control): a deterministic evaluation of one params version. */
@@ -101,6 +117,7 @@ struct wire_eval_report {
     float return_std;   /* finite, >= 0 */
     float length_mean;  /* finite, >= 0 */
     uint32_t episodes;  /* >= 1 */
+    struct wire_session session;
 };
 
 /* either way (control): leaving. */
@@ -108,6 +125,7 @@ struct wire_bye {
     uint32_t actor_id;
     uint64_t run_epoch; /* may be 0 */
     const char *reason;
+    struct wire_session session;
 };
 
 /* actor -> learner (control): ask for the current weights. */
@@ -115,6 +133,7 @@ struct wire_params_request {
     uint32_t actor_id;
     uint64_t run_epoch;    /* >= 1 */
     uint64_t have_version; /* 0 if none */
+    struct wire_session session;
 };
 
 /*
@@ -144,6 +163,7 @@ struct wire_segment {
     uint32_t n_episodes; /* 0..WIRE_EPISODES_MAX */
     const float *episode_return;
     const uint32_t *episode_len;
+    struct wire_session session;
 };
 
 /*
@@ -166,6 +186,9 @@ struct wire_params {
     const float *act_hi;
     bool stop; /* the run is over: actors exit */
 };
+
+/* wire_msg.version after a decode that could not read the envelope at all. */
+#define WIRE_VERSION_UNREAD UINT32_MAX
 
 /* One message: the type selects the union member. */
 struct wire_msg {
@@ -237,8 +260,9 @@ void wire_decoder_destroy(struct wire_decoder **d);
  * are borrowed from d until the next decode on d. Returns 0, or: -EMSGSIZE if len exceeds the
  * decoder's maximum or the decoded form does not fit the arena, -EPROTO for malformed bytes,
  * another protocol version or a structural violation; err gets a one-line reason and out->type
- * is WIRE_NONE (out->version holds the received version when it was readable, so a learner can
- * answer an old peer). Nullable: buf when len is 0, err.
+ * is WIRE_NONE (out->version holds the received version when the envelope was readable, 0 when
+ * absent, and WIRE_VERSION_UNREAD when it was not, so a learner can tell an old peer from noise).
+ * Nullable: buf when len is 0, err.
  */
 int wire_decode(struct wire_decoder *d, const void *buf, size_t len, struct wire_msg *out,
                 char *err, size_t errlen);
@@ -313,19 +337,5 @@ bool wire_segbuf_ready(const struct wire_segbuf *b);
  * and policy version are the caller's to set.
  */
 void wire_segbuf_view(const struct wire_segbuf *b, struct wire_segment *s);
-
-/* ---- benchmark ----------------------------------------------------------------------------- */
-
-struct wire_bench {
-    size_t bytes;     /* packed size of the segment */
-    double pack_us;   /* microseconds per wire_pack */
-    double decode_us; /* microseconds per wire_decode (unpack + validation) */
-};
-
-/*
- * Time pack and decode of a random segment of T chunk steps (obs_dim, D) over iters rounds.
- * Returns 0, -EINVAL for bad dims or -ENOMEM.
- */
-int wire_bench_segment(uint32_t T, uint32_t obs_dim, uint32_t D, int iters, struct wire_bench *r);
 
 #endif

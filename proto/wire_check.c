@@ -203,6 +203,8 @@ static int check_welcome(const struct wire_welcome *w, char *err, size_t errlen)
         return rc;
     if (w->accepted && (!w->config || !w->config[0]))
         return BAD("welcome: accepted without a config");
+    if (w->accepted != wire_session_set(&w->session))
+        return BAD("welcome: a session goes with acceptance, and only with it");
     return 0;
 }
 
@@ -235,6 +237,9 @@ int wire_check(const struct wire_msg *m, char *err, size_t errlen)
             return rc;
         return check_rate("heartbeat send_wait_s", m->heartbeat.send_wait_s, err, errlen);
     case WIRE_HEARTBEAT_ACK:
+        if (m->heartbeat_ack.register_again) /* told nothing, not even the epoch */
+            return m->heartbeat_ack.run_epoch ? BAD("heartbeat_ack: register_again with an epoch")
+                                              : 0;
         return check_epoch("heartbeat_ack", m->heartbeat_ack.run_epoch, err, errlen);
     case WIRE_BYE:
         return check_text("bye reason", m->bye.reason, WIRE_REASON_MAX, err, errlen);

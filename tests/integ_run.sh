@@ -141,4 +141,11 @@ check "... and prints save and load next to raw file I/O" \
     eval 'grep -q "^save .* vs raw write+fsync .* ratio" "$tmp/out6" && grep -q "^load .* vs raw read .* ratio" "$tmp/out6"'
 check "... leaving no file behind" eval '! ls "$tmp"/*bench* >/dev/null 2>&1'
 
+# ---- the wire benchmark: a valid segment round-trips, both times next to memcpy ----
+"$bin/rldt" bench wire --chunk=4 --segment-len=256 --secs=0.2 >"$tmp/out7" 2>&1
+rc=$?
+check "rldt bench wire runs (status $rc)" test "$rc" = 0
+check "... and prints pack and decode next to memcpy" \
+    eval 'grep -q "^pack .* decode+validate .* memcpy .* ratio memcpy/pack" "$tmp/out7"'
+
 dc_finish

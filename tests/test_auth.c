@@ -472,7 +472,7 @@ static void test_refused_clients(void)
     static uint8_t buf[1 << 16];
     size_t len;
     struct wire_msg m = {.type = WIRE_HELLO};
-    m.hello = (struct wire_hello){"intruder", 1, 1, "hopper", 11, 3, 1, 0};
+    m.hello = (struct wire_hello){"intruder", 1, 1, "hopper", 11, 3, 1, 0, false};
     T_EQ_INT(wire_pack(&m, buf, sizeof(buf), &len), 0);
     zmq_send(ctl, buf, len, ZMQ_DONTWAIT);
     float obs[3 * 11] = {0}, act[2 * 3] = {0}, rew[2] = {1, 1};

@@ -233,8 +233,8 @@ static int run_collect(const char *out, const char *steps, double kill_after, in
     if (pid == 0) {
         freopen("/dev/null", "w", stderr);
         freopen("/dev/null", "w", stdout);
-        execl(rldt, rldt, "collect", "--policy=random", "--env=hopper", "--num-envs=2", s, o,
-              (char *)NULL);
+        execl(rldt, rldt, "collect", "--policy=random", "--env=hopper", "--num-envs=2", "--force",
+              s, o, (char *)NULL);
         _exit(127);
     }
     if (kill_after > 0) {

@@ -16,7 +16,7 @@
 
 static const char *tasks[] = {"hopper", "walker2d", "halfcheetah"};
 
-// facts from ENVIRONMENTS.md, written out here independently of actor/env.c
+// facts from actor/README.md, written out here independently of actor/env.c
 struct fact {
     int nq, nv, nu, obs, frame_skip;
     double timestep, healthy, ctrl_w;

@@ -309,7 +309,8 @@ static void test_spec_and_layout(void)
     T_CHECK(f->trunk->params == f->params + f->tnet->n_params);
     T_EQ_INT(f->n_params, f->tnet->n_params + f->trunk->n_params);
     T_EQ_INT(f->trunk->spec.in_dim, f->D + 4 + 3);
-    // hopper, published sizes: ≈1.1 MFLOP per velocity row (PERFORMANCE.md: ≈2.2 per env step)
+    // hopper, published sizes: ≈1.1 MFLOP per velocity row
+    // (deploy/rldt/BENCHMARKS.md: ≈2.2 per env step)
     struct rl_config c;
     config_default(&c);
     struct flow_spec h;

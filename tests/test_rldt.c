@@ -169,8 +169,8 @@ static void test_loss_grad_v(void)
     loss_at(2, v, phi, x, a, vold, t, dv);
     loss_at(2, v, phi, x, a, vold, t, dv);
     T_NEAR(dv[0], 2 * 2 * 0.2 * (v[0] - vold[0]) / FP, 1e-5);
-    // the transport gradient moves â = x + (1 − t) v by φ/N per unit step (ALGORITHM.md §4):
-    // −(1 − t) · dL/dv · P = φ / N
+    // the transport gradient moves â = x + (1 − t) v by φ/N per unit step
+    // (learner/algo/README.md §4): −(1 − t) · dL/dv · P = φ / N
     memset(dv, 0, sizeof(dv));
     loss_at(0, v, phi, x, a, vold, t, dv);
     T_NEAR(-(1 - t[1]) * dv[FD_D + 2] * FP, phi[FD_D + 2] / FN, 1e-6);

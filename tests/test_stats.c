@@ -208,23 +208,23 @@ static struct stats *populated(void)
     RL_ASSERT(s);
     stats_set_policy_version(s, 10);
     stats_set_replay(s, 500, 1000);
-    stats_add_updates(s, 42);
     T_EQ_INT(stats_set(s, "critic_loss", 0.31), 0);
     T_EQ_INT(stats_set(s, "q_mean", -4.5), 0);
     T_EQ_INT(stats_set(s, "grad_norm", NAN), 0);
     T_EQ_INT(stats_set(s, "critic_loss", 0.25), 0); // update keeps the order
     T_EQ_INT(stats_count(s, "nan_steps", 2), 0);
     T_EQ_INT(stats_reject(s, "bad_size", 3), 0);
+    T_EQ_INT(stats_reject(s, "stale_policy", 0), 0); // listed at 0
     T_EQ_INT(stats_reject(s, "wrong_type", 1), 0);
     double now = rl_now();
-    T_EQ_INT(stats_actor_heartbeat(s, 5, "host \"a\\b\"\n", 7, now - 1.5), 0);
-    T_EQ_INT(stats_actor_heartbeat(s, 2, "host-b/0", 12, now - 0.5), 0);
-    T_EQ_INT(stats_actor_segment(s, 5, 100, 7), 0);
-    T_EQ_INT(stats_actor_segment(s, 5, 50, 8), 0);
-    T_EQ_INT(stats_actor_segment(s, 2, 30, 12), 0);
-    T_EQ_INT(stats_actor_segment(s, 9, 20, 9), 0); // row created on the fly
-    stats_episode(s, 1.0);
-    stats_episode(s, 3.0);
+    // the owner's rows, in its order (the stats module sorts by id)
+    struct stats_actor rows[] = {
+        {5, "host \"a\\b\"\n", now - 1.5, 8, 150, 2},
+        {2, "host-b/0", now - 0.5, 12, 30, 1},
+        {9, NULL, -1, 9, 20, 1}, // no heartbeat yet, no name
+    };
+    T_EQ_INT(stats_set_actors(s, rows, 3), 3);
+    stats_set_totals(s, &(struct stats_totals){200, 4, 2, 42, 2.0, 2});
     return s;
 }
 
@@ -278,9 +278,8 @@ static void test_json_fields(void)
     T_EQ_INT(num(doc, "policy_lag_max"), 2); // 10 - 8
     T_EQ_INT(num(doc, "rejected_total"), 4);
 
-    // rejected: the known reasons at 0, then the added one, in order
-    static const char *reasons[] = {"bad_size",     "decode_error", "bad_version", "unknown_actor",
-                                    "stale_policy", "wrong_dims",   "non_finite",  "wrong_type"};
+    // rejected: the reasons in the order they were first named, 0 included
+    static const char *reasons[] = {"bad_size", "stale_policy", "wrong_type"};
     json_t *rej = json_object_get(doc, "rejected");
     T_EQ_INT(json_object_size(rej), RL_ARRAY_LEN(reasons));
     void *it = json_object_iter(rej);
@@ -395,11 +394,11 @@ static void test_rates(void)
 {
     struct stats *s = stats_new("a", "b", 1);
     double t = rl_now();
-    stats_actor_heartbeat(s, 1, "x", 0, t);
-    struct stats_snap *sn = stats_render(s, t); // starts the per-actor meter
+    stats_set_actors(s, &(struct stats_actor){1, "x", t, 0, 0, 0}, 1);
+    struct stats_snap *sn = stats_render(s, t); // starts the meters
     stats_snap_unref(&sn);
-    stats_actor_segment(s, 1, 1000, 0);
-    stats_add_updates(s, 100);
+    stats_set_actors(s, &(struct stats_actor){1, "x", t, 0, 1000, 1}, 1); // meter carries over
+    stats_set_totals(s, &(struct stats_totals){.env_steps = 1000, .segments = 1, .updates = 100});
     sn = stats_render(s, t + 2);
     json_error_t err;
     json_t *doc = sn ? json_loads(stats_snap_json(sn, NULL), 0, &err) : NULL;
@@ -413,7 +412,7 @@ static void test_rates(void)
     json_decref(doc);
     stats_snap_unref(&sn);
     // within the window the rate holds its last value
-    stats_actor_segment(s, 1, 1000000, 0);
+    stats_set_totals(s, &(struct stats_totals){.env_steps = 1001000, .updates = 100});
     sn = stats_render(s, t + 2.5);
     doc = sn ? json_loads(stats_snap_json(sn, NULL), 0, &err) : NULL;
     T_CHECK(doc && fabs(num(doc, "env_steps_per_s") - 500) < 5);
@@ -424,16 +423,23 @@ static void test_rates(void)
 
 static void test_return_window(void)
 {
+    // the recent return is the owner's: shown as given, null when it covers no episode
     struct stats *s = stats_new("a", "b", 1);
-    for (int i = 0; i < 150; i++)
-        stats_episode(s, i);
+    stats_set_totals(s, &(struct stats_totals){.episodes = 150, .recent_return = 5});
     struct stats_snap *sn = stats_render(s, rl_now());
     json_t *doc = sn ? json_loads(stats_snap_json(sn, NULL), 0, NULL) : NULL;
+    T_CHECK(doc && json_is_null(json_object_get(doc, "recent_return")));
+    json_decref(doc);
+    stats_snap_unref(&sn);
+    stats_set_totals(
+        s, &(struct stats_totals){.episodes = 150, .recent_return = 99.5, .recent_episodes = 100});
+    sn = stats_render(s, rl_now());
+    doc = sn ? json_loads(stats_snap_json(sn, NULL), 0, NULL) : NULL;
     T_CHECK(doc != NULL);
     if (doc) {
         T_EQ_INT(num(doc, "episodes"), 150);
-        T_EQ_INT(num(doc, "recent_episodes"), STATS_RETURN_WINDOW);
-        T_NEAR(num(doc, "recent_return"), 99.5, 1e-9); // mean of 50..149
+        T_EQ_INT(num(doc, "recent_episodes"), 100);
+        T_NEAR(num(doc, "recent_return"), 99.5, 1e-9);
     }
     json_decref(doc);
     stats_snap_unref(&sn);
@@ -445,10 +451,15 @@ static void test_restore_totals(void)
     // totals from a checkpoint: no rate spike, no recent return made of empty slots
     struct stats *s = stats_new("a", "b", 2);
     double t = rl_now();
-    stats_restore_totals(s, 100000, 500, 70, 9000);
-    stats_actor_segment(s, 1, 200, 0);
-    struct stats_snap *sn = stats_render(s, t + 2);
+    stats_set_totals(s, &(struct stats_totals){100000, 500, 70, 9000, NAN, 0});
+    struct stats_snap *sn = stats_render(s, t); // the meters start from the restored totals
     json_t *doc = sn ? json_loads(stats_snap_json(sn, NULL), 0, NULL) : NULL;
+    T_CHECK(doc && num(doc, "env_steps_per_s") == 0 && num(doc, "updates_per_s") == 0);
+    json_decref(doc);
+    stats_snap_unref(&sn);
+    stats_set_totals(s, &(struct stats_totals){100200, 501, 70, 9000, NAN, 0});
+    sn = stats_render(s, t + 2);
+    doc = sn ? json_loads(stats_snap_json(sn, NULL), 0, NULL) : NULL;
     T_CHECK(doc != NULL);
     if (doc) {
         T_EQ_INT(num(doc, "env_steps"), 100200);
@@ -462,12 +473,11 @@ static void test_restore_totals(void)
     }
     json_decref(doc);
     stats_snap_unref(&sn);
-    stats_episode(s, 5);
-    stats_restore_totals(s, 10, 1, 71, 1); // set back: rates restart at 0, never wrap
+    stats_set_totals(s, &(struct stats_totals){10, 1, 71, 1, 5, 1}); // set back
     sn = stats_render(s, t + 4);
     doc = sn ? json_loads(stats_snap_json(sn, NULL), 0, NULL) : NULL;
     T_CHECK(doc != NULL);
-    if (doc) {
+    if (doc) { // rates restart at 0, never wrap
         T_EQ_INT(num(doc, "recent_episodes"), 1);
         T_NEAR(num(doc, "recent_return"), 5, 1e-12);
         T_NEAR(num(doc, "env_steps_per_s"), 0, 1e-9);
@@ -503,14 +513,11 @@ static void test_names_and_limits(void)
     T_EQ_INT(stats_set(s, "one_too_many", 1), -ENOSPC);
     T_EQ_INT(stats_set(s, "_ok9", 2), 0); // existing names still update
 
+    static struct stats_actor rows[STATS_MAX_ACTORS + 1];
     for (uint32_t i = 0; i < STATS_MAX_ACTORS; i++)
-        rc |= stats_actor_heartbeat(s, 1000 - i, "a", 0, rl_now());
-    T_EQ_INT(rc, 0);
-    T_EQ_INT(stats_actor_heartbeat(s, 5000, "a", 0, rl_now()), -ENOSPC);
-    T_EQ_INT(stats_actor_segment(s, 5000, 10, 0), -ENOSPC);
-    stats_actor_remove(s, 1000);
-    stats_actor_remove(s, 77777); // absent: no-op
-    T_EQ_INT(stats_actor_segment(s, 5000, 10, 0), 0);
+        rows[i] = (struct stats_actor){5000 - i, "a", rl_now(), 0, 0, 0};
+    T_EQ_INT(stats_set_actors(s, rows, STATS_MAX_ACTORS + 1), STATS_MAX_ACTORS); // one too many
+    stats_set_totals(s, &(struct stats_totals){.env_steps = 20});
     struct stats_snap *sn = stats_render(s, rl_now());
     json_t *doc = sn ? json_loads(stats_snap_json(sn, NULL), 0, NULL) : NULL;
     T_CHECK(doc != NULL);
@@ -526,7 +533,7 @@ static void test_names_and_limits(void)
         }
         T_CHECK(sorted);
         T_EQ_INT(prev, 5000);
-        T_EQ_INT(num(doc, "env_steps"), 20); // totals count even when the row is refused
+        T_EQ_INT(num(doc, "env_steps"), 20);
         T_EQ_INT(json_object_size(json_object_get(doc, "scalars")), STATS_MAX_SCALARS);
     }
     struct prom_check pc;
@@ -541,7 +548,7 @@ static void test_names_and_limits(void)
 static void test_snapshot_refs(void)
 {
     struct stats *s = stats_new("a", "b", 1);
-    stats_add_updates(s, 1);
+    stats_set_totals(s, &(struct stats_totals){.updates = 1});
     struct stats_snap *a = stats_render(s, rl_now());
     T_EQ_INT(stats_snap_refs(a), 1);
     char *before = strdup(stats_snap_json(a, NULL));
@@ -553,7 +560,7 @@ static void test_snapshot_refs(void)
     T_EQ_INT(stats_snap_refs(a), 1);
 
     // later changes and renders leave an earlier snapshot untouched
-    stats_add_updates(s, 99);
+    stats_set_totals(s, &(struct stats_totals){.updates = 100});
     stats_set(s, "loss", 1);
     struct stats_snap *c = stats_render(s, rl_now());
     T_CHECK(c != a);
@@ -590,12 +597,18 @@ struct writer_arg {
 static void *writer(void *p)
 {
     struct writer_arg *w = p;
-    for (int i = 0; i < WRITES; i++) {
-        stats_actor_segment(w->s, w->id, 1, (uint64_t)i);
+    // writer 1 sets the totals (rising), writer 2 the actor table; both count rejects
+    for (int i = 1; i <= WRITES; i++) {
+        if (w->id == 1) {
+            uint64_t n = (uint64_t)i * 2;
+            stats_set_totals(w->s, &(struct stats_totals){.env_steps = n, .segments = n});
+        } else if (i % 100 == 0 || i == WRITES) {
+            struct stats_actor rows[2] = {{1, "w", rl_now(), 0, (uint64_t)i, 0},
+                                          {2, "w", rl_now(), 0, (uint64_t)i, 0}};
+            stats_set_actors(w->s, rows, 2);
+        }
         stats_set(w->s, w->id == 1 ? "w1" : "w2", i);
         stats_reject(w->s, "bad_size", 1);
-        if (i % 100 == 0)
-            stats_actor_heartbeat(w->s, w->id, "w", (uint64_t)i, rl_now());
     }
     return NULL;
 }
@@ -630,10 +643,10 @@ static void test_threads(void)
         json_t *doc = sn ? json_loads(stats_snap_json(sn, NULL), 0, NULL) : NULL;
         parsed &= doc != NULL;
         double steps = json_number_value(json_object_get(doc, "env_steps"));
-        double rej = json_number_value(json_object_get(doc, "rejected_total"));
+        double segs = json_number_value(json_object_get(doc, "segments"));
         monotonic &= steps >= prev;
-        // one lock per call: a snapshot can be between a writer's segment and its reject
-        consistent &= fabs(steps - rej) <= 2;
+        // one lock per call: a snapshot never sees half of a stats_set_totals
+        consistent &= steps == segs;
         prev = steps;
         json_decref(doc);
         stats_snap_unref(&sn);
@@ -664,8 +677,10 @@ static void test_render_cost(void)
 {
     // information only: the cost of one render with a full actor table
     struct stats *s = populated();
-    for (uint32_t i = 0; i < 100; i++)
-        stats_actor_heartbeat(s, 100 + i, "host-x/actor", 3, rl_now());
+    static struct stats_actor rows[103];
+    for (uint32_t i = 0; i < 103; i++)
+        rows[i] = (struct stats_actor){100 + i, "host-x/actor", rl_now(), 3, 0, 0};
+    stats_set_actors(s, rows, 103);
     for (int i = 0; i < 20; i++) {
         char name[32];
         snprintf(name, sizeof(name), "diag_%d", i);

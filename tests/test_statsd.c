@@ -302,7 +302,7 @@ static void test_endpoints(void)
 
     struct stats *st = stats_new("rldt", "pendulum", 4);
     stats_set(st, "critic_loss", 0.5);
-    stats_actor_heartbeat(st, 3, "a", 1, rl_now());
+    stats_set_actors(st, &(struct stats_actor){3, "a", rl_now(), 1, 0, 0}, 1);
     struct stats_snap *sn = stats_render(st, rl_now());
     statsd_publish(sd, sn);
     T_EQ_INT(stats_snap_refs(sn), 2);
@@ -723,8 +723,8 @@ static void test_top_cli(void)
     T_CHECK_MSG(strstr(out, "HTTP 503: no stats published yet\n"), "%s", out);
 
     struct stats *st = stats_new("rldt", "pendulum", 2);
-    stats_actor_heartbeat(st, 7, "box-7\x1b[2J", 3, rl_now());
-    stats_actor_segment(st, 7, 1234, 3);
+    stats_set_actors(st, &(struct stats_actor){7, "box-7\x1b[2J", rl_now(), 3, 1234, 1}, 1);
+    stats_set_totals(st, &(struct stats_totals){.env_steps = 1234, .segments = 1});
     stats_set(st, "critic_loss", 0.125);
     stats_reject(st, "stale_policy", 5);
     struct stats_snap *sn = stats_render(st, rl_now());
@@ -756,8 +756,10 @@ static void test_load(void)
         return;
     int port = statsd_port(sd);
     struct stats *st = stats_new("rldt", "pendulum", 1);
+    struct stats_actor rows[8];
     for (uint32_t i = 0; i < 8; i++)
-        stats_actor_heartbeat(st, i, "host/actor", 1, rl_now());
+        rows[i] = (struct stats_actor){i, "host/actor", rl_now(), 1, 0, 0};
+    stats_set_actors(st, rows, 8);
     struct stats_snap *sn = stats_render(st, rl_now());
     statsd_publish(sd, sn);
     size_t jlen;

@@ -1,7 +1,8 @@
 /*
- * test_svgd.c — the SVGD transport field against a direct, naive evaluation of ALGORITHM.md §3
- * in double (median bandwidth, kernel, gradient-scaled repulsion α_s), a hand-computed case,
- * the bandwidth floor, the α_s clamp, the diagnostics and the particle diversity.
+ * test_svgd.c — the SVGD transport field against a direct, naive evaluation of
+ * learner/algo/README.md §3 in double (median bandwidth, kernel, gradient-scaled repulsion
+ * α_s), a hand-computed case, the bandwidth floor, the α_s clamp, the diagnostics and the
+ * particle diversity.
  */
 #include <math.h>
 #include <stdlib.h>

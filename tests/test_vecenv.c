@@ -235,7 +235,7 @@ static void test_rollout_quota(void)
 
 /*
  * Uniform random actions, compared with Gym-v4 and the D4RL random references of
- * ENVIRONMENTS.md (Hopper -20 .. 40, Walker2d 1.6, HalfCheetah -280 over 1000 steps).
+ * actor/README.md (Hopper -20 .. 40, Walker2d 1.6, HalfCheetah -280 over 1000 steps).
  */
 static void test_random_returns(void)
 {

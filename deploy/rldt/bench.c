@@ -1,11 +1,13 @@
 /*
- * bench.c — `rldt bench <target>`: dispatch to one benchmark.
+ * bench.c — `rldt bench <target>`: dispatch to one benchmark; the helpers benchmarks share.
  */
+#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "common/util.h"
 #include "deploy/rldt/cmd.h"
 
 struct target {
@@ -20,6 +22,7 @@ static const struct target targets[] = {
     {"learner", bench_learner, "training updates/s and GFLOP/s vs raw sgemm (--algo=sac)"},
     {"ingest", bench_ingest, "chunk steps/s a learner stores vs raw ZeroMQ, same message size"},
     {"actor", bench_actor, "actor env steps/s with the flow policy vs 1/(physics + FLOPs/sgemm)"},
+    {"wire", bench_wire, "segment pack and decode+validate time vs memcpy of the same bytes"},
     {"replay", bench_replay, "replay save/load (checkpoint, --resume) vs raw write+fsync/read"},
 };
 
@@ -40,6 +43,29 @@ double bench_cpu_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double bench_sgemm_rate(int m, int n, int k, double secs)
+{
+    return bench_sgemm_rate_on(m, n, k, secs, rl_now);
+}
+
+double bench_sgemm_rate_on(int m, int n, int k, double secs, double (*now)(void))
+{
+    float *buf = calloc((size_t)m * k + (size_t)n * k + (size_t)m * n, sizeof(float));
+    if (!buf)
+        return 0;
+    float *A = buf, *B = A + (size_t)m * k, *C = B + (size_t)n * k;
+    for (size_t i = 0; i < (size_t)m * k + (size_t)n * k; i++)
+        buf[i] = (float)(i % 7) * 0.1f;
+    /* one untimed call warms caches and OpenBLAS's thread pool */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, A, k, B, k, 0.0f, C, n);
+    long it = 0;
+    double t0 = now(), t = t0;
+    for (; t - t0 < secs || it < 3; it++, t = now())
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, A, k, B, k, 0.0f, C, n);
+    free(buf);
+    return it * 2.0 * m * n * k / (t - t0) / 1e9;
 }
 
 int cmd_bench(int argc, char **argv)

@@ -1,7 +1,7 @@
 /*
  * bench_actor.c — `rldt bench actor`: the actor's inner loop (flow policy on all M envs at once
  * → one chunk step of the envs) in env steps/s on one core, next to its ceiling
- *   1 / (t_physics + FLOPs_inference / sgemm_rate)      (PERFORMANCE.md)
+ *   1 / (t_physics + FLOPs_inference / sgemm_rate)      (deploy/rldt/BENCHMARKS.md)
  * with every term measured in the same run, in alternating rounds: t_physics per env step from
  * the same vecenv stepped with random actions (no policy), FLOPs per env step counted from the
  * flow's layers over the env steps the loop executed, the sgemm rate of one thread at
@@ -50,35 +50,6 @@ static long rss_kb(void)
         fclose(f);
     }
     return res * 4;
-}
-
-// sgemm GFLOP/s of one (m, k) × (k, n) product repeated for about secs
-static double sgemm_rate(int m, int n, int k, double secs)
-{
-    float *a = calloc((size_t)m * k, sizeof(float));
-    float *b = calloc((size_t)k * n, sizeof(float));
-    float *c = calloc((size_t)m * n, sizeof(float));
-    double rate = 0;
-    if (a && b && c) {
-        for (size_t i = 0; i < (size_t)m * k; i++)
-            a[i] = (float)(i % 7) * 0.1f;
-        for (size_t i = 0; i < (size_t)k * n; i++)
-            b[i] = (float)(i % 5) * 0.1f;
-        long reps = 0;
-        double t0 = bench_cpu_now(), t = t0;
-        while (t - t0 < secs) {
-            for (int r = 0; r < 4; r++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a, k, b, k,
-                            0.0f, c, n);
-            reps += 4;
-            t = bench_cpu_now();
-        }
-        rate = 2.0 * m * n * k * reps / (t - t0) / 1e9;
-    }
-    free(a);
-    free(b);
-    free(c);
-    return rate;
 }
 
 // seconds per env step of the vecenv with random actions
@@ -181,7 +152,7 @@ static int bench_one(const struct rl_config *c, int M, double peak)
     double med = bench_median(ratio, ROUNDS);
     long rss1 = rss_kb();
     int W = c->flow_hidden;
-    double same = sgemm_rate(M, W, W, c->secs / 10);
+    double same = bench_sgemm_rate_on(M, W, W, c->secs / 10, bench_cpu_now);
     double ceil_peak = 1.0 / (phys_best + fl / (peak * 1e9));
     double ceil_same = 1.0 / (phys_best + fl / (same * 1e9));
     printf("%5d %10.0f %9.1f %9.2f %10.0f %7.2f %9.1f %10.0f %7.2f %9.1f %9.1f %9ld\n", M, best,
@@ -220,7 +191,7 @@ int bench_actor(int argc, char **argv)
         list[0] = c.num_envs;
     openblas_set_num_threads(1);
     long rss_base = rss_kb();
-    double peak = sgemm_rate(256, 512, 512, RL_MAX(0.2, c.secs / 5));
+    double peak = bench_sgemm_rate_on(256, 512, 512, RL_MAX(0.2, c.secs / 5), bench_cpu_now);
     printf("bench actor %s: flow N=%d H=%d width %d depth %d temb %d, 1 OpenBLAS thread, "
            "%d rounds of %.2fs\n",
            c.env, c.flow_steps, c.chunk, c.flow_hidden, c.flow_depth, c.flow_temb, ROUNDS,

@@ -127,9 +127,9 @@ out:
 int bench_env(int argc, char **argv)
 {
     struct rl_config c;
-    int rc = config_cli(&c, "rldt bench env",
-                        "rldt bench env [--env=TASK] [--num-envs=M] [--chunk=H] [--secs=S]",
-                        "env,bench", argc, argv, NULL, NULL);
+    int rc = config_cli(
+        &c, "rldt bench env", "rldt bench env [--env=TASK] [--num-envs=M] [--chunk=H] [--secs=S]",
+        "-env,-num_envs,-chunk,-max_episode_steps,-model_file,-secs", argc, argv, NULL, NULL);
     if (rc)
         return rc == 1 ? 0 : 2;
     struct vecenv_config vc;

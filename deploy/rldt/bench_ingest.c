@@ -41,8 +41,8 @@ struct sender {
     const struct auth_keys *auth; /* CURVE client keys (curve false = plain) */
 };
 
-// register like an actor; returns the actor id and sets *epoch, or 0
-static uint32_t hello(struct sender *s, uint64_t *epoch)
+// register like an actor; returns the actor id and sets *epoch and *session, or 0
+static uint32_t hello(struct sender *s, uint64_t *epoch, struct wire_session *session)
 {
     void *ctl = zmq_socket(s->zctx, ZMQ_DEALER);
     int linger = 0, tmo = 5000;
@@ -61,7 +61,8 @@ static uint32_t hello(struct sender *s, uint64_t *epoch)
                                   (uint32_t)t->obs_dim,
                                   (uint32_t)t->act_dim,
                                   (uint32_t)s->c->chunk,
-                                  0};
+                                  0,
+                                  false};
     static _Thread_local uint8_t buf[1 << 18];
     size_t len;
     uint32_t id = 0;
@@ -73,6 +74,7 @@ static uint32_t hello(struct sender *s, uint64_t *epoch)
             w.type == WIRE_WELCOME && w.welcome.accepted) {
             id = w.welcome.actor_id;
             *epoch = w.welcome.run_epoch;
+            *session = w.welcome.session;
         }
         wire_decoder_destroy(&d);
     }
@@ -87,7 +89,8 @@ static void *send_main(void *arg)
     const struct task_info *t = task_find(c->env);
     int T = c->segment_len, O = t->obs_dim, D = c->chunk * t->act_dim;
     uint64_t epoch = 0;
-    uint32_t id = s->raw ? 0 : hello(s, &epoch);
+    struct wire_session session = {{0}};
+    uint32_t id = s->raw ? 0 : hello(s, &epoch, &session);
     if (!s->raw && !id) {
         fprintf(stderr, "rldt bench ingest: sender %d could not register\n", s->id);
         return NULL;
@@ -105,6 +108,7 @@ static void *send_main(void *arg)
         rew[i] = 1, steps[i] = (uint32_t)c->chunk;
     struct wire_msg m = {.type = WIRE_SEGMENT};
     m.segment = (struct wire_segment){.run_epoch = epoch,
+                                      .session = session,
                                       .actor_id = id,
                                       .T = (uint32_t)T,
                                       .obs_dim = (uint32_t)O,

@@ -51,27 +51,58 @@ static int fill_random(struct replay *r, int S, int D, long n, struct rng *g)
     return rc;
 }
 
-/* GFLOP/s of C (m, n) = A (m, k) · B (n, k)^T for about secs */
-static double sgemm_rate(int m, int n, int k, double secs)
+/* SAC updates/s at batch 256, 256-256 nets, Hopper dims (obs 11, act 3, chunk 1) on a replay of
+ * random data, with c->threads OpenBLAS threads for about c->secs, beside a 256×256×256 sgemm
+ * measured in the same run: one key=value line */
+static int bench_sac(const struct rl_config *opts)
 {
-    float *buf = calloc((size_t)m * k + (size_t)n * k + (size_t)m * n, sizeof(float));
-    if (!buf)
-        return 0;
-    float *A = buf, *B = A + (size_t)m * k, *C = B + (size_t)n * k;
-    for (size_t i = 0; i < (size_t)m * k + (size_t)n * k; i++)
-        buf[i] = (float)(i % 7) * 0.1f;
-    long it = 0;
+    struct rl_config c;
+    config_default(&c);
+    c.batch_size = 256;
+    c.sac_hidden = 256;
+    c.sac_layers = 2;
+    struct algo_dims d = {.obs_dim = 11, .act_dim = 3, .chunk = 1, .D = 3};
+    char err[256];
+    struct algo *a = sac_ops.create(&c, &d, err, sizeof(err));
+    struct replay *r = replay_new(20000, d.obs_dim, d.D);
+    struct rng g;
+    rng_init(&g, 7, 0);
+    int rc = !a || !r ? -ENOMEM : fill_random(r, d.obs_dim, d.D, 20000, &g);
+    if (rc) {
+        fprintf(stderr, "rldt bench learner: %s\n", a ? "cannot fill the replay" : err);
+        goto out_free;
+    }
+    openblas_set_num_threads(opts->threads);
+    double secs = opts->secs, peak = bench_sgemm_rate(256, 256, 256, RL_MIN(secs / 4, 1.0));
+    struct algo_report rep = {0};
+    for (int i = 0; i < 3; i++) /* warm caches and thread pools */
+        sac_ops.train_step(a, r, &rep);
+    long n = 0;
     double t0 = rl_now(), t = t0;
-    for (; t - t0 < secs || it < 3; it++, t = rl_now())
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, A, k, B, k, 0.0f, C, n);
-    free(buf);
-    return it * 2.0 * m * n * k / (t - t0) / 1e9;
+    for (; !rc && t - t0 < secs; t = rl_now())
+        if (!(rc = sac_ops.train_step(a, r, &rep)))
+            n++;
+    if (rc) {
+        fprintf(stderr, "rldt bench learner: train_step failed (%s)\n", strerror(-rc));
+        goto out_free;
+    }
+    double ups = n / (t - t0), flop = sac_flops_per_step(a);
+    printf("sac bench: threads=%d batch=%d hidden=256x2 obs=%d act=%d updates=%ld secs=%.2f "
+           "updates_per_s=%.1f mflop_per_update=%.1f gflops=%.1f sgemm256_gflops=%.1f "
+           "ratio=%.2f\n",
+           opts->threads, c.batch_size, d.obs_dim, d.act_dim, n, t - t0, ups, flop / 1e6,
+           ups * flop / 1e9, peak, peak > 0 ? ups * flop / 1e9 / peak : 0);
+out_free:
+    replay_destroy(&r);
+    if (a)
+        sac_ops.destroy(a);
+    return rc;
 }
 
 static double peak(double best, int width, double secs)
 {
-    best = RL_MAX(best, sgemm_rate(256, 256, 256, secs));
-    return RL_MAX(best, sgemm_rate(2048, width, width, secs));
+    best = RL_MAX(best, bench_sgemm_rate(256, 256, 256, secs));
+    return RL_MAX(best, bench_sgemm_rate(2048, width, width, secs));
 }
 
 struct phase {
@@ -242,7 +273,7 @@ int bench_learner(int argc, char **argv)
         return 2;
     }
     if (!strcmp(c.algo, "sac"))
-        return sac_bench(c.secs, c.threads, stdout) < 0 ? 1 : 0;
+        return bench_sac(&c) < 0 ? 1 : 0;
     if (!strcmp(c.algo, "rldt") || !strcmp(c.algo, "rldt-delta"))
         return bench_rldt(&c, trace) < 0 ? 1 : 0;
     fprintf(stderr, "rldt bench learner: no benchmark for algorithm '%s' yet\n", c.algo);

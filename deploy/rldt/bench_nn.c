@@ -84,20 +84,6 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
     return 0;
 }
 
-/* GFLOP/s of C(B,W) = A(B,W)·W(W,W)^T, the forward GEMM shape of a hidden layer */
-static double sgemm_rate(int B, int W, double secs, float *a, float *w, float *c)
-{
-    long it = 0;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, W, W, 1.0f, a, W, w, W, 0.0f, c, W);
-    double t0 = rl_now(), t = t0;
-    while (t - t0 < secs || it < 3) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, W, W, 1.0f, a, W, w, W, 0.0f, c, W);
-        it++;
-        t = rl_now();
-    }
-    return 2.0 * B * W * W * it / (t - t0) / 1e9;
-}
-
 struct step_times {
     double fwd, bwd, adam, total; /* seconds per step */
 };
@@ -143,19 +129,16 @@ static int bench_row(const struct bench_row *r, const struct bench_opts *o, bool
     optim_config_default(&oc);
     oc.lr = 1e-5f; /* small: keep the weights near init while timing */
     struct optim *opt = net ? optim_new(&oc, net->n_params) : NULL;
-    size_t nbuf = (size_t)B * W + (size_t)W * W + (size_t)B * W;
     float *x = malloc(sizeof(float) * (size_t)B * r->in);
     float *dy = malloc(sizeof(float) * (size_t)B * r->out);
-    float *buf = malloc(sizeof(float) * nbuf);
     int rc = -ENOMEM;
-    if (!net || !cx || !opt || !x || !dy || !buf)
+    if (!net || !cx || !opt || !x || !dy)
         goto out_free;
     struct rng rg;
     rng_init(&rg, 1, 0);
     nn_init(net, &rg);
     rng_normal_fill(&rg, x, (long)B * r->in);
     rng_normal_fill(&rg, dy, (long)B * r->out);
-    rng_normal_fill(&rg, buf, (long)nbuf);
 
     /* warm-up, then interleaved rounds; keep the best of each */
     double gemm = 0;
@@ -165,7 +148,7 @@ static int bench_row(const struct bench_row *r, const struct bench_opts *o, bool
     for (int k = 0; k < BENCH_ROUNDS; k++) {
         double secs = o->secs / BENCH_ROUNDS;
         struct step_times cur;
-        double g = sgemm_rate(B, W, secs, buf, buf + (size_t)B * W, buf + (size_t)B * W + W * W);
+        double g = bench_sgemm_rate(B, W, W, secs);
         gemm = g > gemm ? g : gemm;
         time_steps(net, cx, opt, x, dy, B, secs, &cur);
         if (cur.total < st.total)
@@ -198,7 +181,6 @@ out_free:
         fprintf(stderr, "rldt bench nn: out of memory\n");
     free(x);
     free(dy);
-    free(buf);
     optim_destroy(&opt);
     nn_ctx_destroy(&cx);
     nn_destroy(&net);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/afile.h"
 #include "common/config.h"
 #include "common/rng.h"
 #include "common/task.h"
@@ -50,22 +51,15 @@ static void fill(struct replay *r, int O, int D, int T, uint64_t seed)
 // raw write of n bytes to path (temp + fsync + rename, as the replay file is written)
 static double raw_write(const char *path, const char *buf, size_t n)
 {
-    char tmp[CONFIG_STR + 96];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     double t0 = rl_now();
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
+    struct afile a;
+    if (afile_open(&a, path, 0644) != 0)
         return -1;
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = write(fd, buf + done, n - done);
-        if (w <= 0) {
-            close(fd);
-            return -1;
-        }
-        done += (size_t)w;
+    if (afile_write(&a, buf, n) != 0) {
+        afile_abort(&a);
+        return -1;
     }
-    if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0)
+    if (afile_commit(&a) != 0)
         return -1;
     return rl_now() - t0;
 }

@@ -8,13 +8,20 @@
 int cmd_bench(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+int cmd_diag(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_dataset_info(int argc, char **argv);
+int cmd_dataset_import(int argc, char **argv);
+int cmd_dataset_export(int argc, char **argv);
 int cmd_pretrain(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_act(int argc, char **argv);
 
 /* bench targets, called by cmd_bench with argv[0] = target name */
 int bench_nn(int argc, char **argv);
@@ -23,6 +30,15 @@ int bench_learner(int argc, char **argv);
 int bench_ingest(int argc, char **argv);
 int bench_actor(int argc, char **argv);
 int bench_replay(int argc, char **argv);
+int bench_wire(int argc, char **argv);
+
+/* GFLOP/s of C (m, n) = A (m, k) · B (n, k)^T (row-major; a layer's forward GEMM at batch m)
+ * repeated for about secs (at least 3 calls) with OpenBLAS's current thread count; 0 when out
+ * of memory. The peer every speed figure of a bench is a ratio against. */
+double bench_sgemm_rate(int m, int n, int k, double secs);
+
+/* The same timed on the clock `now` (e.g. bench_cpu_now for one-thread rates). */
+double bench_sgemm_rate_on(int m, int n, int k, double secs, double (*now)(void));
 
 /* median of v[0..n-1] (sorts v in place; n odd in our benches) */
 double bench_median(double *v, int n);

@@ -24,10 +24,16 @@
 #include "deploy/rldt/cmd.h"
 
 #define COLLECT_USAGE                                                                              \
-    "rldt collect --policy=CKPT|random --env=TASK --steps=N --out=FILE [--deterministic]\n"        \
+    "rldt collect --policy=CKPT|random --env=TASK --steps=N --out=FILE [--deterministic] "         \
+    "[--force]\n"                                                                                  \
     "             [--num-envs=M] [--seed=N] [--max-episode-steps=T]\n"                             \
     "  --steps=N is short for --collect-steps=N; the policy acts stochastically unless\n"          \
     "  --deterministic"
+
+// the keys `rldt collect --help` lists
+#define COLLECT_KEYS                                                                               \
+    "-env,-seed,-num_envs,-max_episode_steps,-model_file,-policy,-deterministic,-out,"             \
+    "-collect_steps,-force"
 
 #define COLLECT_POLICY_STREAM (1ull << 41)
 
@@ -287,13 +293,16 @@ int cmd_collect(int argc, char **argv)
     char **av = alias_args(argc, argv, buf, sizeof(buf));
     if (!av)
         return 1;
-    int rc = config_cli(&k.c, "rldt collect", COLLECT_USAGE, "run,env,eval,pretrain", argc, av,
-                        NULL, NULL);
+    int rc = config_cli(&k.c, "rldt collect", COLLECT_USAGE, COLLECT_KEYS, argc, av, NULL, NULL);
     free(av);
     if (rc)
         return rc == 1 ? 0 : 2;
     if (!k.c.out[0]) {
         fprintf(stderr, "rldt collect: --out=FILE is required\n");
+        return 2;
+    }
+    if (!k.c.force && access(k.c.out, F_OK) == 0) {
+        fprintf(stderr, "rldt collect: %s exists (--force to replace it)\n", k.c.out);
         return 2;
     }
     rc = collector_setup(&k);

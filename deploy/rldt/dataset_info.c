@@ -2,7 +2,9 @@
  * dataset_info.c — `rldt dataset-info FILE`: verify a dataset file and summarise it (steps,
  * episodes, return statistics, normalisation bounds), as text or one JSON line (--json).
  */
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/config.h"
@@ -33,26 +35,43 @@ static void print_text(const char *path, const struct dataset *d, const struct d
         printf("source: %s\n", d->source);
     printf("steps %ld  episodes %ld (complete %ld: terminated %ld, time limit %ld; cut %ld)\n",
            d->n, st->episodes, st->complete, st->terminated, st->timelimit, st->cut);
-    printf("return  mean %.2f  std %.2f  min %.2f  max %.2f  (complete episodes)\n", st->ret_mean,
-           st->ret_std, st->ret_min, st->ret_max);
-    if (t)
-        printf("D4RL score of the mean return: %.1f\n", task_score(t, st->ret_mean));
-    printf("length  mean %.1f  reward per step %.4f\n", st->len_mean, st->rew_mean);
+    if (st->complete) {
+        printf("return  mean %.2f  std %.2f  min %.2f  max %.2f  (complete episodes)\n",
+               st->ret_mean, st->ret_std, st->ret_min, st->ret_max);
+        if (t)
+            printf("D4RL score of the mean return: %.1f\n", task_score(t, st->ret_mean));
+        printf("length  mean %.1f  reward per step %.4f\n", st->len_mean, st->rew_mean);
+    } else {
+        printf("return  n/a (no complete episode)\n");
+        printf("length  n/a  reward per step %.4f\n", st->rew_mean);
+    }
     if (d->has_bounds)
         print_bounds(d);
     else
         printf("no normalisation bounds\n");
 }
 
+/* a number, or JSON null when there is no complete episode to take it over */
+static json_t *stat_or_null(const struct dataset_stats *st, double v)
+{
+    return st->complete ? json_real(v) : json_null();
+}
+
 static void print_json(const char *path, const struct dataset *d, const struct dataset_stats *st)
 {
-    printf("{\"file\":\"%s\",\"env\":\"%s\",\"obs_dim\":%d,\"act_dim\":%d,\"steps\":%ld,"
-           "\"episodes\":%ld,\"complete\":%ld,\"terminated\":%ld,\"timelimit\":%ld,\"cut\":%ld,"
-           "\"return_mean\":%.6f,\"return_std\":%.6f,\"return_min\":%.6f,\"return_max\":%.6f,"
-           "\"length_mean\":%.4f}\n",
-           path, d->env, d->obs_dim, d->act_dim, d->n, st->episodes, st->complete, st->terminated,
-           st->timelimit, st->cut, st->ret_mean, st->ret_std, st->ret_min, st->ret_max,
-           st->len_mean);
+    json_t *o = json_pack(
+        "{s:s,s:s,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "file", path, "env",
+        d->env, "obs_dim", d->obs_dim, "act_dim", d->act_dim, "steps", (json_int_t)d->n, "episodes",
+        (json_int_t)st->episodes, "complete", (json_int_t)st->complete, "terminated",
+        (json_int_t)st->terminated, "timelimit", (json_int_t)st->timelimit, "cut",
+        (json_int_t)st->cut, "return_mean", stat_or_null(st, st->ret_mean), "return_std",
+        stat_or_null(st, st->ret_std), "return_min", stat_or_null(st, st->ret_min), "return_max",
+        stat_or_null(st, st->ret_max), "length_mean", stat_or_null(st, st->len_mean));
+    char *s =
+        o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) : NULL;
+    printf("%s\n", s ? s : "{}");
+    free(s);
+    json_decref(o);
 }
 
 int cmd_dataset_info(int argc, char **argv)
@@ -60,7 +79,7 @@ int cmd_dataset_info(int argc, char **argv)
     struct rl_config c;
     const char *pos[CONFIG_MAX_POS];
     int npos = 0;
-    int rc = config_cli(&c, "rldt dataset-info", INFO_USAGE, "eval", argc, argv, pos, &npos);
+    int rc = config_cli(&c, "rldt dataset-info", INFO_USAGE, "-json", argc, argv, pos, &npos);
     if (rc)
         return rc == 1 ? 0 : 2;
     const char *path = npos == 1 ? pos[0] : c.dataset[0] ? c.dataset : NULL;

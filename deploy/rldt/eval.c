@@ -3,7 +3,9 @@
  * length (text, or one JSON line with --json). Policies: random (uniform in [-1, 1]) and zero;
  * checkpoint files come with the policy issues.
  */
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,6 +18,11 @@
 #define EVAL_USAGE                                                                                 \
     "rldt eval [--env=TASK] [--policy=random|zero] [--episodes=N] [--seed=N] [--num-envs=M]\n"     \
     "          [--chunk=H] [--max-episode-steps=T] [--model-file=FILE] [--json]"
+
+// the keys `rldt eval --help` lists
+#define EVAL_KEYS                                                                                  \
+    "-env,-seed,-num_envs,-chunk,-max_episode_steps,-model_file,-episodes,-policy,-deterministic," \
+    "-json"
 
 // the random policy's rng stream, apart from the env streams 0..M-1
 #define EVAL_POLICY_STREAM (1ull << 40)
@@ -33,11 +40,17 @@ static void print_text(const struct rl_config *c, const struct rollout_stats *st
 
 static void print_json(const struct rl_config *c, const struct rollout_stats *st)
 {
-    printf("{\"return_mean\":%.6f,\"return_std\":%.6f,\"length_mean\":%.4f,\"episodes\":%d,"
-           "\"length_std\":%.4f,\"env\":\"%s\",\"policy\":\"%s\",\"seed\":%lld,"
-           "\"terminated\":%ld,\"nonfinite\":%ld,\"env_steps\":%ld,\"secs\":%.4f}\n",
-           st->return_mean, st->return_std, st->length_mean, st->episodes, st->length_std, c->env,
-           c->policy, (long long)c->seed, st->terminated, st->nonfinite, st->env_steps, st->secs);
+    json_t *o = json_pack(
+        "{s:f,s:f,s:f,s:i,s:f,s:s,s:s,s:I,s:I,s:I,s:I,s:f}", "return_mean", st->return_mean,
+        "return_std", st->return_std, "length_mean", st->length_mean, "episodes", st->episodes,
+        "length_std", st->length_std, "env", c->env, "policy", c->policy, "seed",
+        (json_int_t)c->seed, "terminated", (json_int_t)st->terminated, "nonfinite",
+        (json_int_t)st->nonfinite, "env_steps", (json_int_t)st->env_steps, "secs", st->secs);
+    char *s =
+        o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) : NULL;
+    printf("%s\n", s ? s : "{}");
+    free(s);
+    json_decref(o);
 }
 
 // a checkpoint policy as a rollout callback
@@ -79,7 +92,7 @@ static int load_policy(struct rl_config *c, struct ckpt_policy *cp)
 int cmd_eval(int argc, char **argv)
 {
     struct rl_config c;
-    int rc = config_cli(&c, "rldt eval", EVAL_USAGE, "run,env,eval", argc, argv, NULL, NULL);
+    int rc = config_cli(&c, "rldt eval", EVAL_USAGE, EVAL_KEYS, argc, argv, NULL, NULL);
     if (rc)
         return rc == 1 ? 0 : 2;
     bool builtin = !strcmp(c.policy, "random") || !strcmp(c.policy, "zero");

@@ -14,7 +14,8 @@ static const char usage[] =
     "Draws the learning curve of a run directory: evaluation return (mean and ±std band)\n"
     "against env steps and against training wall-clock, from RUN_DIR/eval.csv; before the\n"
     "first evaluation, the training return (return_recent) of RUN_DIR/metrics.csv.\n"
-    "Writes RUN_DIR/curve.png (or FILE). Malformed rows are skipped and counted.\n";
+    "Writes RUN_DIR/curve.png (or FILE, which must end in .png). Malformed rows are skipped and "
+    "counted.\n";
 
 int cmd_plot(int argc, char **argv)
 {
@@ -37,6 +38,12 @@ int cmd_plot(int argc, char **argv)
     }
     if (!dir) {
         fprintf(stderr, "rldt plot: no RUN_DIR given\n%s", usage);
+        return 2;
+    }
+    size_t n = out ? strlen(out) : 0;
+    if (out && (n < 5 || strcmp(out + n - 4, ".png") != 0)) {
+        fprintf(stderr, "rldt plot: --out=%s: only PNG is drawn (give a name ending in .png)\n",
+                out);
         return 2;
     }
     char err[1024];

@@ -47,7 +47,9 @@ static int parse(struct rl_config *c, int argc, char **argv)
     int rc = config_parse_args(c, argc, argv, NULL, NULL, err, sizeof(err));
     if (rc == 1) {
         printf("usage: %s\n\noptions:\n", PRETRAIN_USAGE);
-        config_help(stdout, "run,env,flow,pretrain");
+        config_help(stdout, "-algo,-env,-seed,-chunk,flow,-dataset,-out,-pretrain_steps,"
+                            "-pretrain_batch,-pretrain_lr,-ema_decay,-pretrain_threads,-resume,"
+                            "-checkpoint_secs");
         return 1;
     }
     if (rc == 0 && (!c->dataset[0] || !c->out[0])) {

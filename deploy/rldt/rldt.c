@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/version.h"
 #include "deploy/rldt/cmd.h"
 
 struct command {
@@ -14,14 +15,21 @@ struct command {
 
 static const struct command commands[] = {
     {"run", cmd_run, "train: one learner and N actors on this machine, with live progress"},
+    {"sweep", cmd_sweep, "a grid of runs (algorithms x tasks x seeds x key lists), resumable"},
+    {"report", cmd_report, "aggregate a sweep: mean, 95% CI, IQM, curves and report.md"},
     {"config", cmd_config, "print the resolved configuration as an INI file (all keys, with help)"},
     {"eval", cmd_eval, "evaluate a policy on a task: mean/std of return and length"},
     {"top", cmd_top, "live view of a learner's stats socket (--stats=ADDR:PORT, --once)"},
     {"plot", cmd_plot, "redraw RUN_DIR/curve.png: eval return vs env steps and wall-clock"},
+    {"diag", cmd_diag, "diagnostic plot: metrics.csv columns of several runs vs env steps"},
     {"collect", cmd_collect,
      "roll out a policy and record a dataset file (--policy, --steps, --out)"},
     {"dataset-info", cmd_dataset_info, "verify and summarise a dataset file"},
+    {"dataset-import", cmd_dataset_import, "convert an HDF5 file (D4RL or Minari) to a dataset"},
+    {"dataset-export", cmd_dataset_export, "write a dataset as HDF5 (--layout=d4rl|minari)"},
     {"pretrain", cmd_pretrain, "pre-train a flow policy on a dataset by conditional flow matching"},
+    {"export", cmd_export, "write a flow policy as an ONNX model (--policy, --out)"},
+    {"act", cmd_act, "print a policy's action chunks for observations in a CSV file"},
     {"keygen", cmd_keygen, "write a CURVE key pair (NAME.key, NAME.pub) for auth = curve"},
     {"bench", cmd_bench,
      "benchmarks: nn, env, learner, ingest, actor (each next to a limit measured in the same run)"},
@@ -31,7 +39,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: rldt <command> [--key=value ...]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
+        fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\n`rldt <command> --help` lists a command's options.\n");
 }
 
@@ -43,6 +51,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("rldt %s\n", RLDT_VERSION);
         return 0;
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

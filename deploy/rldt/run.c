@@ -304,12 +304,13 @@ static int newest_ckpt(const char *dir, char *out, size_t len)
 static json_t *eval_ckpt(struct launcher *L, const char *ckpt)
 {
     char prog[PATH_MAX + 8], env[96], pol[CONFIG_STR + 400], eps[48], seed[48],
-        log[CONFIG_STR + 16];
+        log[CONFIG_STR + 16], len[48];
     snprintf(prog, sizeof(prog), "%s/rldt", L->bin);
     snprintf(env, sizeof(env), "--env=%s", L->c.env);
     snprintf(pol, sizeof(pol), "--policy=%s", ckpt);
     snprintf(eps, sizeof(eps), "--episodes=%d", L->c.eval_episodes);
     snprintf(seed, sizeof(seed), "--seed=%llu", (unsigned long long)L->c.seed);
+    snprintf(len, sizeof(len), "--max-episode-steps=%d", L->c.max_episode_steps); /* as in-run */
     snprintf(log, sizeof(log), "%s/eval.log", L->dir);
     int fds[2];
     if (pipe(fds) < 0)
@@ -327,7 +328,7 @@ static json_t *eval_ckpt(struct launcher *L, const char *ckpt)
             dup2(fd, STDERR_FILENO);
         close(fds[0]);
         close(fds[1]);
-        char *av[] = {prog, "eval", env, pol, eps, seed, "--deterministic", "--json", NULL};
+        char *av[] = {prog, "eval", env, pol, eps, seed, len, "--deterministic", "--json", NULL};
         execv(prog, av);
         _exit(127);
     }

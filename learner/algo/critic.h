@@ -1,5 +1,5 @@
 /*
- * critic.h — RLDT's twin Q critics (ALGORITHM.md §5): two MLPs [obs (S) | chunk (D)] →
+ * critic.h — RLDT's twin Q critics (learner/algo/README.md §5): two MLPs [obs (S) | chunk (D)] →
  * depth × hidden SiLU → 1, each with a Polyak target copy and its own AdamW. Each critic is
  * trained on its own batch (the caller draws them from disjoint halves of the trajectories);
  * targets are updated by Polyak after every critic step. Also the target side of TD(λ):

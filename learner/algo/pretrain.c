@@ -59,9 +59,7 @@ struct pretrain_meta {
     uint64_t layout;
     int64_t n_params;
     int64_t opt_step;
-    uint64_t rng_s[4];
-    double rng_spare;
-    int64_t rng_has_spare;
+    struct rng_state rng;
 };
 
 static int batch_init(struct batch *b, int B, int O, int D)
@@ -330,10 +328,11 @@ int pretrain_save_policy(const struct pretrain *p, const char *cfg_text, const c
 int pretrain_save_state(const struct pretrain *p, const char *path, char *err, size_t errlen)
 {
     size_t n = p->net->n_params;
-    struct pretrain_meta m = {
-        PRETRAIN_STATE_VERSION, p->net->layout,  (int64_t)n, p->opt->step, {0},
-        p->rng.spare,           p->rng.has_spare};
-    memcpy(m.rng_s, p->rng.s, sizeof(m.rng_s));
+    struct pretrain_meta m = {.version = PRETRAIN_STATE_VERSION,
+                              .layout = p->net->layout,
+                              .n_params = (int64_t)n,
+                              .opt_step = p->opt->step};
+    rng_pack(&p->rng, &m.rng);
     struct ckpt_writer *w = ckpt_writer_new("PTRN", p->net->layout);
     if (!w) {
         snprintf(err, errlen, "out of memory");
@@ -385,9 +384,7 @@ int pretrain_load_state(struct pretrain *p, const char *path, char *err, size_t 
         memcpy(p->ema->params, ema, s2);
         memcpy(p->opt->state, adam, s3);
         p->opt->step = (long)m.opt_step;
-        memcpy(p->rng.s, m.rng_s, sizeof(m.rng_s));
-        p->rng.spare = m.rng_spare;
-        p->rng.has_spare = (int)m.rng_has_spare;
+        rng_unpack(&p->rng, &m.rng);
     } else {
         snprintf(err, errlen, "%s: %s", path, e);
     }

@@ -1,9 +1,10 @@
 /*
- * pretrain.h — behaviour cloning of a flow policy by conditional flow matching (ALGORITHM.md §1):
- * for a data row (state s, chunk a of H consecutive actions of the same episode), t ~ U[0, 1),
- * z ~ N(0, I), x_t = (1 − t) z + t a, loss = mean ‖v(x_t, t | s) − (a − z)‖² / D; Adam, and an
- * EMA copy of the weights (the copy that is saved and fine-tuned). The math only: no sockets,
- * no files except the optional state and policy files.
+ * pretrain.h — behaviour cloning of a flow policy by conditional flow matching
+ * (learner/algo/README.md §1): for a data row (state s, chunk a of H consecutive actions of the
+ * same episode), t ~ U[0, 1), z ~ N(0, I), x_t = (1 − t) z + t a,
+ * loss = mean ‖v(x_t, t | s) − (a − z)‖² / D; Adam, and an EMA copy of the weights (the copy
+ * that is saved and fine-tuned). The math only: no sockets, no files except the optional state
+ * and policy files.
  *
  * Data: observations and actions are min-max normalised with the dataset's bounds (fitted on
  * the data when the file has none); the bounds are saved with the policy. Chunks that run past

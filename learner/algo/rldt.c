@@ -40,19 +40,6 @@ static const char *const diag_name[DG_COUNT] = {
     "bandwidth",   "phi_norm",         "loss_transport",     "loss_consistency",
     "loss_trust"};
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 // ---- create / destroy ----------------------------------------------------------------------
 
 static void rldt_destroy(struct algo *a)
@@ -155,11 +142,11 @@ static int read_config(struct rldt *s, const struct rl_config *c, char *err, siz
     s->trust_refresh = (long)RL_MAX(1, c->rldt_trust_refresh);
     if (s->B < 1 || s->K < 1 || s->Ba < 1 || s->M < 1 || s->N < 1 || s->R < 1 ||
         (double)s->pool * 2 * s->L > 5e7) {
-        set_err(err, errlen,
-                "rldt: bad sizes (batch %d, particles %d, actor batch %d, samples %d, steps %d, "
-                "round %d, pool %d x window %d)",
-                s->B, s->K, s->Ba, s->M, s->N, s->R, s->pool, s->L);
-        return -EINVAL;
+        return rl_err(
+            -EINVAL, err, errlen,
+            "rldt: bad sizes (batch %d, particles %d, actor batch %d, samples %d, steps %d, "
+            "round %d, pool %d x window %d)",
+            s->B, s->K, s->Ba, s->M, s->N, s->R, s->pool, s->L);
     }
     return 0;
 }
@@ -172,14 +159,12 @@ static int set_bounds(struct rldt *s, const float *b, char *err, size_t errlen)
     char e[200];
     s->bnd = malloc((size_t)(2 * S + 2 * A) * sizeof(float));
     if (!s->bnd || norm_init(&s->obs_n, S) < 0 || norm_init(&s->act_n, A) < 0) {
-        set_err(err, errlen, "rldt: out of memory");
-        return -ENOMEM;
+        return rl_err(-ENOMEM, err, errlen, "rldt: out of memory");
     }
     memcpy(s->bnd, b, (size_t)(2 * S + 2 * A) * sizeof(float));
     if (norm_set(&s->obs_n, b, b + S, e, sizeof(e)) < 0 ||
         norm_set(&s->act_n, b + 2 * S, b + 2 * S + A, e, sizeof(e)) < 0) {
-        set_err(err, errlen, "rldt: base policy normalisation bounds: %s", e);
-        return -EINVAL;
+        return rl_err(-EINVAL, err, errlen, "rldt: base policy normalisation bounds: %s", e);
     }
     s->bounded = true;
     return 0;
@@ -193,12 +178,12 @@ static int build_nets(struct rldt *s, const struct rl_config *c, const struct fl
     if (flow_spec_from_config(&fs, c, s->S, s->A, s->d.chunk, err, errlen) < 0)
         return -EINVAL;
     if (flow_spec_net_hash(&fs) != flow_spec_net_hash(&base->spec)) {
-        set_err(err, errlen,
-                "rldt: the base policy is a flow of width %d depth %d temb %d chunk %d; the run "
-                "has width %d depth %d temb %d chunk %d (set the [flow] keys to match)",
-                base->spec.hidden, base->spec.depth, base->spec.temb, base->spec.chunk, fs.hidden,
-                fs.depth, fs.temb, fs.chunk);
-        return -EINVAL;
+        return rl_err(
+            -EINVAL, err, errlen,
+            "rldt: the base policy is a flow of width %d depth %d temb %d chunk %d; the run "
+            "has width %d depth %d temb %d chunk %d (set the [flow] keys to match)",
+            base->spec.hidden, base->spec.depth, base->spec.temb, base->spec.chunk, fs.hidden,
+            fs.depth, fs.temb, fs.chunk);
     }
     s->actor = flow_new(&fs, err, errlen);
     s->trust = s->actor ? flow_new(&fs, err, errlen) : NULL;
@@ -227,8 +212,7 @@ static int build_nets(struct rldt *s, const struct rl_config *c, const struct fl
     s->sctx = flow_ctx_new(s->actor, s->blk, false);
     s->tctx = flow_ctx_new(s->actor, s->blk, true);
     if (!s->aopt || !s->sctx || !s->tctx) {
-        set_err(err, errlen, "rldt: out of memory");
-        return -ENOMEM;
+        return rl_err(-ENOMEM, err, errlen, "rldt: out of memory");
     }
     return 0;
 }
@@ -244,13 +228,13 @@ struct algo *rldt_new(const struct rl_config *c, const struct algo_dims *d, bool
                       const struct flow *base, const float *bounds, char *err, size_t errlen)
 {
     if (d->obs_dim < 1 || d->act_dim < 1 || d->chunk < 1 || d->D != d->chunk * d->act_dim) {
-        set_err(err, errlen, "rldt: bad dims obs %d act %d chunk %d D %d", d->obs_dim, d->act_dim,
-                d->chunk, d->D);
+        rl_err(0, err, errlen, "rldt: bad dims obs %d act %d chunk %d D %d", d->obs_dim, d->act_dim,
+               d->chunk, d->D);
         return NULL;
     }
     struct rldt *s = calloc(1, sizeof(*s));
     if (!s) {
-        set_err(err, errlen, "rldt: out of memory");
+        rl_err(0, err, errlen, "rldt: out of memory");
         return NULL;
     }
     s->d = *d;
@@ -267,7 +251,7 @@ struct algo *rldt_new(const struct rl_config *c, const struct algo_dims *d, bool
     s->index = calloc((size_t)RL_MAX(s->B, s->Ba), sizeof(int64_t));
     s->work = calloc(svgd_work_size(s->K, s->D), sizeof(double));
     if (!s->mem || !s->index || !s->work) {
-        set_err(err, errlen, "rldt: out of memory");
+        rl_err(0, err, errlen, "rldt: out of memory");
         goto err_free;
     }
     carve(s, s->mem);
@@ -285,9 +269,9 @@ static struct algo *create_variant(const struct rl_config *c, const struct algo_
                                    char *err, size_t errlen)
 {
     if (!c->base_policy[0]) {
-        set_err(err, errlen,
-                "rldt: base_policy is required (the pre-trained flow policy file "
-                "to fine-tune, e.g. from `rldt pretrain`)");
+        rl_err(0, err, errlen,
+               "rldt: base_policy is required (the pre-trained flow policy file "
+               "to fine-tune, e.g. from `rldt pretrain`)");
         return NULL;
     }
     struct flow_spec fs;
@@ -299,9 +283,9 @@ static struct algo *create_variant(const struct rl_config *c, const struct algo_
     bool has = false;
     char e[600];
     if (!base || !b) {
-        set_err(err, errlen, "rldt: out of memory");
+        rl_err(0, err, errlen, "rldt: out of memory");
     } else if (flow_load_weights(c->base_policy, base, b, &has, e, sizeof(e)) < 0) {
-        set_err(err, errlen, "rldt: base_policy %s", e);
+        rl_err(0, err, errlen, "rldt: base_policy %s", e);
     } else {
         a = rldt_new(c, d, delta, base, has ? b : NULL, err, errlen);
         if (a)
@@ -434,10 +418,7 @@ static int rldt_save(struct algo *a, struct ckpt_writer *w)
     struct rldt *s = to_rldt(a);
     struct rldt_meta *m = &s->st; /* staged in place: the live state plus the shapes */
     fill_meta(s, m);
-    memset(&s->rng_state, 0, sizeof(s->rng_state));
-    memcpy(s->rng_state.s, s->rng.s, sizeof(s->rng_state.s));
-    s->rng_state.spare = s->rng.spare;
-    s->rng_state.has_spare = s->rng.has_spare;
+    rng_pack(&s->rng, &s->rng_state);
     size_t nf = s->actor->n_params * sizeof(float);
     int rc = ckpt_add(w, "rldt.meta", m, sizeof(*m));
     if (!rc)
@@ -459,13 +440,12 @@ static int check_size(const struct ckpt *c, const char *name, size_t need, char 
 {
     size_t have = 0;
     if (!ckpt_get(c, name, &have)) {
-        set_err(err, errlen, "rldt: checkpoint section '%s' is missing", name);
-        return -ENOENT;
+        return rl_err(-ENOENT, err, errlen, "rldt: checkpoint section '%s' is missing", name);
     }
     if (have != need) {
-        set_err(err, errlen, "rldt: checkpoint section '%s' has %zu bytes, expected %zu", name,
-                have, need);
-        return -EPROTO;
+        return rl_err(-EPROTO, err, errlen,
+                      "rldt: checkpoint section '%s' has %zu bytes, expected %zu", name, have,
+                      need);
     }
     return 0;
 }
@@ -475,26 +455,23 @@ static int check_meta(const struct rldt *s, const struct rldt_meta *got, char *e
     struct rldt_meta want;
     fill_meta(s, &want);
     if (got->version != RLDT_CKPT_VERSION) {
-        set_err(err, errlen, "rldt: checkpoint version %lld, this build reads %d",
-                (long long)got->version, RLDT_CKPT_VERSION);
-        return -EPROTO;
+        return rl_err(-EPROTO, err, errlen, "rldt: checkpoint version %lld, this build reads %d",
+                      (long long)got->version, RLDT_CKPT_VERSION);
     }
     if (got->obs_dim != want.obs_dim || got->act_dim != want.act_dim || got->chunk != want.chunk ||
         got->delta != want.delta || got->flow_layout != want.flow_layout ||
         got->critic_hash != want.critic_hash) {
-        set_err(err, errlen,
-                "rldt: checkpoint is %s for obs %lld act %lld chunk %lld with other networks "
-                "(flow or critic sizes); this run is %s obs %d act %d chunk %d",
-                got->delta ? "rldt-delta" : "rldt", (long long)got->obs_dim,
-                (long long)got->act_dim, (long long)got->chunk, s->delta ? "rldt-delta" : "rldt",
-                s->S, s->A, s->d.chunk);
-        return -EINVAL;
+        return rl_err(-EINVAL, err, errlen,
+                      "rldt: checkpoint is %s for obs %lld act %lld chunk %lld with other networks "
+                      "(flow or critic sizes); this run is %s obs %d act %d chunk %d",
+                      got->delta ? "rldt-delta" : "rldt", (long long)got->obs_dim,
+                      (long long)got->act_dim, (long long)got->chunk,
+                      s->delta ? "rldt-delta" : "rldt", s->S, s->A, s->d.chunk);
     }
     if (got->critic_steps < 0 || got->actor_steps < 0 || got->actor_opt_step < 0 ||
         !isfinite(got->ema) || got->ema < 0 || got->cursor[0] < 0 || got->cursor[1] < 0 ||
         got->round_step < 0) {
-        set_err(err, errlen, "rldt: checkpoint has a bad scalar state");
-        return -EPROTO;
+        return rl_err(-EPROTO, err, errlen, "rldt: checkpoint has a bad scalar state");
     }
     return 0;
 }
@@ -507,7 +484,7 @@ static int check_sections(const struct rldt *s, const struct ckpt *c, struct rld
         rc = check_meta(s, m, err, errlen);
     size_t nf = s->actor->n_params * sizeof(float);
     if (!rc)
-        rc = check_size(c, "rldt.rng", sizeof(struct rldt_rng_state), err, errlen);
+        rc = check_size(c, "rldt.rng", sizeof(struct rng_state), err, errlen);
     if (!rc)
         rc = check_size(c, "rldt.actor", nf, err, errlen);
     if (!rc)
@@ -518,7 +495,7 @@ static int check_sections(const struct rldt *s, const struct ckpt *c, struct rld
         char e[300];
         rc = critic_check(s->critic, c, e, sizeof(e));
         if (rc)
-            set_err(err, errlen, "rldt: %s", e);
+            rl_err(0, err, errlen, "rldt: %s", e);
     }
     // the round in flight resumes only with the same pool shape (else a new round starts)
     *pool_ok = !rc && m->pool_valid && m->batch == s->B && m->pool == s->pool &&
@@ -537,7 +514,7 @@ static int rldt_load(struct algo *a, const struct ckpt *c, char *err, size_t err
     if (rc)
         return rc;
     /* all checked: nothing below fails, so a refused load changes nothing */
-    struct rldt_rng_state rs;
+    struct rng_state rs;
     size_t nf = s->actor->n_params * sizeof(float);
     ckpt_read(c, "rldt.rng", &rs, sizeof(rs), err, errlen);
     ckpt_read(c, "rldt.actor", s->actor->params, nf, err, errlen);
@@ -552,9 +529,7 @@ static int rldt_load(struct algo *a, const struct ckpt *c, char *err, size_t err
         s->st.pool_valid = 0;
         s->st.round_step = 0;
     }
-    memcpy(s->rng.s, rs.s, sizeof(rs.s));
-    s->rng.spare = rs.spare;
-    s->rng.has_spare = (int)rs.has_spare;
+    rng_unpack(&s->rng, &rs);
     return 0;
 }
 

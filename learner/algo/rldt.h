@@ -1,5 +1,5 @@
 /*
- * rldt.h — RLDT (ALGORITHM.md): fine-tuning a pre-trained flow-matching policy by density
+ * rldt.h — RLDT (learner/algo/README.md): fine-tuning a pre-trained flow-matching policy by density
  * transport, behind the learner's algorithm interface (learner/algo.h). Actors run the "flow"
  * policy kind with the base policy's normalisation bounds; the replay therefore holds raw
  * observations and env-space actions, which are normalised here before any network sees them.

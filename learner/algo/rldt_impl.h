@@ -47,12 +47,6 @@ struct rldt_meta {
     double diag[DG_COUNT];
 };
 
-struct rldt_rng_state {
-    uint64_t s[4];
-    double spare;
-    int64_t has_spare;
-};
-
 /*
  * Shapes: S obs_dim, A act_dim, H chunk, D = H·A; B critic batch (per critic); K particles;
  * Ba actor states, P = Ba·K particles; N Euler steps; M target samples; L TD window;
@@ -78,7 +72,7 @@ struct rldt {
 
     struct rng rng;
     struct rldt_meta st;
-    struct rldt_rng_state rng_state; /* checkpoint staging */
+    struct rng_state rng_state; /* checkpoint staging */
     long nonfinite;
 
     struct replay_batch batch; /* max(B, Ba) rows */

@@ -56,13 +56,6 @@ struct sac_meta {
     double log_alpha;
 };
 
-/* the RNG as a fixed layout without padding */
-struct sac_rng_state {
-    uint64_t s[4];
-    double spare;
-    int64_t has_spare;
-};
-
 struct sac {
     struct algo_dims d;
     int B;
@@ -102,7 +95,7 @@ struct sac {
 
     /* checkpoint staging (borrowed by a ckpt writer until it saves) */
     struct sac_meta meta;
-    struct sac_rng_state rng_state;
+    struct rng_state rng_state;
 };
 
 static struct sac *to_sac(struct algo *a)
@@ -113,19 +106,6 @@ static struct sac *to_sac(struct algo *a)
 static const struct sac *to_csac(const struct algo *a)
 {
     return (const struct sac *)a;
-}
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
 }
 
 // ---- create / destroy ----------------------------------------------------------------------
@@ -225,30 +205,29 @@ static int build_nets(struct sac *s, const struct rl_config *c, char *err, size_
     return 0;
 
 err_nomem:
-    set_err(err, errlen, "sac: out of memory");
-    return -ENOMEM;
+    return rl_err(-ENOMEM, err, errlen, "sac: out of memory");
 }
 
 static struct algo *sac_create(const struct rl_config *c, const struct algo_dims *d, char *err,
                                size_t errlen)
 {
     if (d->obs_dim < 1 || d->act_dim < 1 || d->chunk < 1 || d->D != d->chunk * d->act_dim) {
-        set_err(err, errlen, "sac: bad dims obs %d act %d chunk %d D %d", d->obs_dim, d->act_dim,
-                d->chunk, d->D);
+        rl_err(0, err, errlen, "sac: bad dims obs %d act %d chunk %d D %d", d->obs_dim, d->act_dim,
+               d->chunk, d->D);
         return NULL;
     }
     if (c->batch_size < 1 || !(c->gamma >= 0 && c->gamma <= 1) || !(c->tau >= 0 && c->tau <= 1)) {
-        set_err(err, errlen, "sac: batch_size %d, gamma %g, tau %g out of range", c->batch_size,
-                c->gamma, c->tau);
+        rl_err(0, err, errlen, "sac: batch_size %d, gamma %g, tau %g out of range", c->batch_size,
+               c->gamma, c->tau);
         return NULL;
     }
     if (!(c->sac_init_alpha > 0) || !isfinite(c->sac_init_alpha)) {
-        set_err(err, errlen, "sac: sac_init_alpha %g must be positive", c->sac_init_alpha);
+        rl_err(0, err, errlen, "sac: sac_init_alpha %g must be positive", c->sac_init_alpha);
         return NULL;
     }
     struct sac *s = calloc(1, sizeof(*s));
     if (!s) {
-        set_err(err, errlen, "sac: out of memory");
+        rl_err(0, err, errlen, "sac: out of memory");
         return NULL;
     }
     s->d = *d;
@@ -265,7 +244,7 @@ static struct algo *sac_create(const struct rl_config *c, const struct algo_dims
     s->log_alpha[0] = (float)log(c->sac_init_alpha);
     rng_init(&s->rng, (uint64_t)c->seed, SAC_STREAM_TRAIN);
     if (alloc_buffers(s)) {
-        set_err(err, errlen, "sac: out of memory");
+        rl_err(0, err, errlen, "sac: out of memory");
         goto err_free;
     }
     if (build_nets(s, c, err, errlen))
@@ -475,10 +454,7 @@ static int sac_save(struct algo *a, struct ckpt_writer *w)
 {
     struct sac *s = to_sac(a);
     fill_meta(s, &s->meta);
-    memset(&s->rng_state, 0, sizeof(s->rng_state));
-    memcpy(s->rng_state.s, s->rng.s, sizeof(s->rng_state.s));
-    s->rng_state.spare = s->rng.spare;
-    s->rng_state.has_spare = s->rng.has_spare;
+    rng_pack(&s->rng, &s->rng_state);
     int rc = ckpt_add(w, "sac.meta", &s->meta, sizeof(s->meta));
     if (!rc)
         rc = ckpt_add(w, "sac.rng", &s->rng_state, sizeof(s->rng_state));
@@ -498,21 +474,20 @@ static int check_sections(const struct sac *s, const struct ckpt *c, char *err, 
     if (rc)
         return rc;
     if (got.version != SAC_CKPT_VERSION) {
-        set_err(err, errlen, "sac: checkpoint version %lld, this build reads %d",
-                (long long)got.version, SAC_CKPT_VERSION);
-        return -EPROTO;
+        return rl_err(-EPROTO, err, errlen, "sac: checkpoint version %lld, this build reads %d",
+                      (long long)got.version, SAC_CKPT_VERSION);
     }
     if (got.obs_dim != want.obs_dim || got.act_dim != want.act_dim || got.chunk != want.chunk ||
         got.hidden != want.hidden || got.layers != want.layers ||
         got.actor_hash != want.actor_hash || got.q_hash != want.q_hash) {
-        set_err(err, errlen,
-                "sac: checkpoint nets are obs %lld act %lld chunk %lld hidden %lldx%lld, this "
-                "run has obs %lld act %lld chunk %lld hidden %lldx%lld",
-                (long long)got.obs_dim, (long long)got.act_dim, (long long)got.chunk,
-                (long long)got.hidden, (long long)got.layers, (long long)want.obs_dim,
-                (long long)want.act_dim, (long long)want.chunk, (long long)want.hidden,
-                (long long)want.layers);
-        return -EINVAL;
+        return rl_err(
+            -EINVAL, err, errlen,
+            "sac: checkpoint nets are obs %lld act %lld chunk %lld hidden %lldx%lld, this "
+            "run has obs %lld act %lld chunk %lld hidden %lldx%lld",
+            (long long)got.obs_dim, (long long)got.act_dim, (long long)got.chunk,
+            (long long)got.hidden, (long long)got.layers, (long long)want.obs_dim,
+            (long long)want.act_dim, (long long)want.chunk, (long long)want.hidden,
+            (long long)want.layers);
     }
     size_t have;
     for (int i = 0; i < NET_COUNT + OPT_COUNT + 1; i++) {
@@ -521,21 +496,20 @@ static int check_sections(const struct sac *s, const struct ckpt *c, char *err, 
                                                        : "sac.rng";
         size_t need = i < NET_COUNT               ? s->net[i]->n_params * sizeof(float)
                       : i < NET_COUNT + OPT_COUNT ? 2 * s->opt[i - NET_COUNT]->n * sizeof(float)
-                                                  : sizeof(struct sac_rng_state);
+                                                  : sizeof(struct rng_state);
         if (!ckpt_get(c, name, &have)) {
-            set_err(err, errlen, "sac: checkpoint section '%s' is missing", name);
-            return -ENOENT;
+            return rl_err(-ENOENT, err, errlen, "sac: checkpoint section '%s' is missing", name);
         }
         if (have != need) {
-            set_err(err, errlen, "sac: checkpoint section '%s' has %zu bytes, expected %zu", name,
-                    have, need);
-            return -EPROTO;
+            return rl_err(-EPROTO, err, errlen,
+                          "sac: checkpoint section '%s' has %zu bytes, expected %zu", name, have,
+                          need);
         }
     }
     if (!isfinite(got.log_alpha) || got.step < 0) {
-        set_err(err, errlen, "sac: checkpoint has bad state (log_alpha %g, step %lld)",
-                got.log_alpha, (long long)got.step);
-        return -EPROTO;
+        return rl_err(-EPROTO, err, errlen,
+                      "sac: checkpoint has bad state (log_alpha %g, step %lld)", got.log_alpha,
+                      (long long)got.step);
     }
     return 0;
 }
@@ -548,7 +522,7 @@ static int sac_load(struct algo *a, const struct ckpt *c, char *err, size_t errl
         return rc;
     /* all checked: nothing below can fail, so a refused load changes nothing */
     struct sac_meta m;
-    struct sac_rng_state rs;
+    struct rng_state rs;
     ckpt_read(c, "sac.meta", &m, sizeof(m), err, errlen);
     ckpt_read(c, "sac.rng", &rs, sizeof(rs), err, errlen);
     for (int i = 0; i < NET_COUNT; i++)
@@ -559,9 +533,7 @@ static int sac_load(struct algo *a, const struct ckpt *c, char *err, size_t errl
                   errlen);
         s->opt[i]->step = (long)m.opt_step[i];
     }
-    memcpy(s->rng.s, rs.s, sizeof(rs.s));
-    s->rng.spare = rs.spare;
-    s->rng.has_spare = (int)rs.has_spare;
+    rng_unpack(&s->rng, &rs);
     s->step = (long)m.step;
     s->log_alpha[0] = (float)m.log_alpha;
     return 0;
@@ -593,100 +565,6 @@ double sac_flops_per_step(const struct algo *a)
     /* critics: forward + backward without d_in */
     f += 2 * (nn_flops_forward(q, B) + nn_flops_backward(q, B, false));
     return f;
-}
-
-/* fill r with n random chunk steps (segments of T, the last one terminal) */
-static int bench_fill(struct replay *r, const struct algo_dims *d, long n, struct rng *g)
-{
-    enum { T = 100 };
-    int S = d->obs_dim, D = d->D;
-    float *obs = malloc(((size_t)(T + 1) * S + (size_t)T * D + T) * sizeof(float));
-    uint8_t term[T], trunc[T] = {0};
-    if (!obs)
-        return -ENOMEM;
-    float *act = obs + (size_t)(T + 1) * S, *rew = act + (size_t)T * D;
-    int rc = 0;
-    for (long k = 0; !rc && k < n / T; k++) {
-        for (int i = 0; i < (T + 1) * S; i++)
-            obs[i] = (float)rng_normal(g);
-        for (int i = 0; i < T * D; i++)
-            act[i] = (float)rng_range(g, -1, 1);
-        for (int t = 0; t < T; t++) {
-            rew[t] = (float)rng_normal(g);
-            term[t] = t == T - 1;
-        }
-        struct replay_segment seg = {T, obs, act, rew, NULL, term, trunc, (uint64_t)k, 0};
-        rc = replay_add(r, &seg);
-    }
-    free(obs);
-    return rc;
-}
-
-/* GFLOP/s of a 256×256×256 sgemm (the hidden-layer shape at batch 256), for comparison */
-static double sgemm_rate(double secs)
-{
-    enum { N = 256 };
-    float *m = calloc(3 * N * N, sizeof(float));
-    if (!m)
-        return 0;
-    for (int i = 0; i < 2 * N * N; i++)
-        m[i] = (float)(i % 7) * 0.1f;
-    long n = 0;
-    double t0 = rl_now(), t = t0;
-    for (; t - t0 < secs; n++, t = rl_now())
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, N, 1.0f, m, N, m + N * N, N,
-                    0.0f, m + 2 * N * N, N);
-    free(m);
-    return n * 2.0 * N * N * N / (t - t0) / 1e9;
-}
-
-int sac_bench(double secs, int threads, FILE *out)
-{
-    struct rl_config c;
-    config_default(&c);
-    c.batch_size = 256;
-    c.sac_hidden = 256;
-    c.sac_layers = 2;
-    struct algo_dims d = {11, 3, 1, 3};
-    char err[256];
-    struct algo *a = sac_ops.create(&c, &d, err, sizeof(err));
-    struct replay *r = replay_new(20000, d.obs_dim, d.D);
-    struct rng g;
-    rng_init(&g, 7, 0);
-    int rc = !a || !r ? -ENOMEM : bench_fill(r, &d, 20000, &g);
-    if (rc) {
-        fprintf(out, "sac bench: %s\n", a ? "cannot fill the replay" : err);
-        goto out_free;
-    }
-    openblas_set_num_threads(threads);
-    double peak = sgemm_rate(RL_MIN(secs / 4, 1.0));
-    struct algo_report rep = {0};
-    for (int i = 0; i < 3; i++) /* warm caches and thread pools */
-        sac_ops.train_step(a, r, &rep);
-    long n = 0;
-    double t0 = rl_now(), t = t0;
-    while (t - t0 < secs) {
-        rc = sac_ops.train_step(a, r, &rep);
-        if (rc)
-            break;
-        n++;
-        t = rl_now();
-    }
-    if (rc)
-        fprintf(out, "sac bench: train_step failed (%s)\n", strerror(-rc));
-    else {
-        double ups = n / (t - t0), flop = sac_flops_per_step(a);
-        fprintf(out,
-                "sac bench: threads=%d batch=%d hidden=256x2 obs=%d act=%d updates=%ld "
-                "secs=%.2f updates_per_s=%.1f mflop_per_update=%.1f gflops=%.1f "
-                "sgemm256_gflops=%.1f ratio=%.2f\n",
-                threads, c.batch_size, d.obs_dim, d.act_dim, n, t - t0, ups, flop / 1e6,
-                ups * flop / 1e9, peak, peak > 0 ? ups * flop / 1e9 / peak : 0);
-    }
-out_free:
-    replay_destroy(&r);
-    sac_destroy(a);
-    return rc;
 }
 
 const struct algo_ops sac_ops = {

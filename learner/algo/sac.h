@@ -28,13 +28,4 @@ void sac_q_eval(struct algo *a, const float *obs, const float *act, int B, float
 /* Floating-point operations (2·M·N·K per GEMM) of one sac train_step with this instance. */
 double sac_flops_per_step(const struct algo *a);
 
-/*
- * Benchmark: SAC updates per second at batch 256, 256-256 nets, Hopper dims (obs 11, act 3,
- * chunk 1) on a replay of random data, with `threads` OpenBLAS threads, for about secs seconds,
- * beside a 256×256×256 sgemm measured in the same call. Prints one `key=value` line to out
- * (updates/s, MFLOP per update, GFLOP/s, sgemm GFLOP/s, ratio). Sets the OpenBLAS thread count
- * (process-wide) and leaves it set. Returns 0, or a negative errno if it could not run.
- */
-int sac_bench(double secs, int threads, FILE *out);
-
 #endif

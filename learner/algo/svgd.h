@@ -1,6 +1,6 @@
 /*
- * svgd.h — the transport field of RLDT (ALGORITHM.md §3): for each state, K query points â_i
- * (expected targets of the particles) and the K final actions a_j of the same state with the
+ * svgd.h — the transport field of RLDT (learner/algo/README.md §3): for each state, K query points
+ * â_i (expected targets of the particles) and the K final actions a_j of the same state with the
  * critic's action gradients g_j = ∇ₐQ(s, a_j),
  *
  *   φ_i = (1/K) Σ_j K_ij [ g_j + α_s (â_i − a_j) / h_i ],   K_ij = exp(−‖â_i − a_j‖² / (2 h_i)),

@@ -1,0 +1,61 @@
+/*
+ * report.h — `rldt report` internals shared by report.c (reading a sweep directory, the
+ * statistics and report.md) and report_plot.c (one PNG per task). The data are read once and
+ * owned by struct report (report_free releases them). Not thread-safe (PLplot).
+ */
+#ifndef RL_REPORT_H
+#define RL_REPORT_H
+
+#include <stddef.h>
+
+#define REPORT_MAX_TASKS 16
+#define REPORT_MAX_VARIANTS 24
+#define REPORT_MAX_RUNS 64
+#define REPORT_NAME 256
+#define REPORT_STABLE_AFTER 1e5 /* env steps after which evaluations count for "worst" */
+
+/* One run's evaluations (eval.csv rows, in file order) and what is derived from them. */
+struct report_run {
+    char name[REPORT_NAME];
+    double *steps, *ret; /* n rows */
+    int n;
+    double every;       /* eval_every of its config.ini (0 unknown) */
+    double start;       /* return at env step 0, NaN without one */
+    double final, best; /* last row's return, best return */
+    double worst_late;  /* lowest return after REPORT_STABLE_AFTER env steps (NaN: none) */
+};
+
+/* Curve of a variant: mean and 95% interval of the runs' returns at common evaluation points. */
+struct report_curve {
+    double *x, *mean, *lo, *hi;
+    int n;
+};
+
+/* Runs of one variant (the algorithm plus the grid's key=value) on one task. */
+struct report_variant {
+    char name[REPORT_NAME];
+    struct report_run runs[REPORT_MAX_RUNS];
+    int nruns;
+    struct report_curve curve;
+};
+
+struct report_task {
+    char name[REPORT_NAME];
+    struct report_variant var[REPORT_MAX_VARIANTS];
+    int nvar;
+};
+
+struct report {
+    char dir[1024];
+    struct report_task task[REPORT_MAX_TASKS];
+    int ntask;
+    int bad_rows; /* malformed eval.csv rows skipped */
+};
+
+/*
+ * Draw the curves of task t into path (PNG): every variant's mean with its shaded 95%
+ * interval against env steps. Returns 0, or -errno with a message in err.
+ */
+int report_plot_task(const struct report *r, int t, const char *path, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,116 @@
+#!/bin/bash
+# integ_sweep.sh — `rldt sweep` and `rldt report` as a user drives them, on loopback with tiny
+# budgets: a 2 algorithms (sac, rldt) x 2 seeds sweep, 2 at a time, interrupted (SIGINT) once
+# a run has checkpointed; continued with `rldt sweep DIR` (finished runs skipped, interrupted
+# ones resumed from their checkpoint, every run finished, no process left); then report.md (a
+# row per algorithm, the final mean recomputed from the runs' eval.csv) and the task's PNG.
+# Bad input: an unknown key, a key the sweep owns, an empty directory for the report.
+# Prints "integ_sweep: N passed, N failed".
+dc_name=integ_sweep
+. "$(dirname "$0")/deploy_check.sh" # check / ok / bad, free_ports, dc_bins and dc_finish
+dc_bins                             # RLDT_ROOT, bin
+tmp=$(mktemp -d /tmp/rldt-sweep-XXXXXX)
+sweeper=""
+cleanup() {
+    [ -n "${KEEP:-}" ] && { echo "kept $tmp"; return; } # KEEP=1: leave the sweep for inspection
+    [ -n "$sweeper" ] && kill -9 "$sweeper" 2>/dev/null
+    pkill -9 -f "$tmp/" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+cd "$RLDT_ROOT" || exit 1 # the default base policy: deploy/policies/<task>.rldt
+
+sw=$tmp/sw
+tiny="--actors=1 --num-envs=2 --max-episode-steps=100 --segment-len=32 --eval-every=1000
+      --eval-episodes=1 --checkpoint-secs=1 --metrics-secs=1 --min-replay=500 --replay-size=20000
+      --warmup-steps=500 --sac-hidden=32 --batch-size=32 --updates-per-step=0.5
+      --rldt-actor-batch=8 --rldt-actor-start=8 --rldt-critic-hidden=32 --rldt-critic-round=4
+      --max-env-steps=4000"
+grid="--algos=sac,rldt --tasks=hopper --seeds=1,2 --parallel=2"
+
+# ---- bad input ----
+# shellcheck disable=SC2086
+"$bin/rldt" sweep --out="$sw" $grid --no-such-key=1 >"$tmp/bad1" 2>&1
+check "an unknown run option is refused (status 2)" test $? = 2
+"$bin/rldt" sweep --out="$sw" $grid --run-dir=x >"$tmp/bad2" 2>&1
+check "a key the sweep sets itself is refused (status 2)" test $? = 2
+check "... saying so" grep -q "set by the sweep" "$tmp/bad2"
+check "... and nothing is created" test ! -e "$sw"
+# shellcheck disable=SC2086
+"$bin/rldt" sweep --out="$sw" $grid $tiny --dry-run >"$tmp/dry" 2>&1
+check "--dry-run lists the 4 runs to start" test "$(grep -c ': start run ' "$tmp/dry")" = 4
+
+# ---- start, then interrupt once a run has checkpointed ----
+# shellcheck disable=SC2086
+"$bin/rldt" sweep --out="$sw" $grid $tiny >"$tmp/out1" 2>&1 &
+sweeper=$!
+for _ in $(seq 1 300); do
+    ls "$sw"/hopper/*/s*/checkpoints/ckpt-* >/dev/null 2>&1 && break
+    kill -0 "$sweeper" 2>/dev/null || break
+    sleep 0.2
+done
+kill -INT "$sweeper" 2>/dev/null
+wait "$sweeper"
+rc=$?
+sweeper=""
+check "the interrupted sweep exits with status 130 (got $rc)" test "$rc" = 130
+check "... and says how to continue" grep -q "rldt sweep $sw" "$tmp/out1"
+check "... leaving no process of the sweep" eval '! pgrep -f "$sw/" >/dev/null'
+check "one progress line format" grep -Eq 'sweep: [0-9]+/4 done, [0-9]+ running, [0-9]+ failed' \
+    "$tmp/out1"
+unfinished=0
+for d in "$sw"/hopper/*/s*/; do
+    [ -e "$d/sweep.done" ] || unfinished=$((unfinished + 1))
+done
+check "runs are left unfinished ($unfinished)" test "$unfinished" -gt 0
+first_done=$(ls "$sw"/hopper/*/s*/sweep.done 2>/dev/null)
+
+# ---- continue with the saved arguments ----
+"$bin/rldt" sweep "$sw" >"$tmp/out2" 2>&1
+rc=$?
+check "the continued sweep finishes (status $rc)" test "$rc" = 0
+check "... resuming an interrupted run from its checkpoint" grep -q "resumed" "$tmp/out2"
+check "... with rldt run --resume" eval 'grep -lq "resuming with" "$sw"/hopper/*/s*.log'
+n_before=$(echo "$first_done" | grep -c .)
+check "... counting the runs finished before ($n_before)" \
+    grep -q "($n_before finished before)" "$tmp/out2"
+for f in $first_done; do
+    r=$(dirname "$f")
+    check "... not starting finished $(basename "$(dirname "$r")")/$(basename "$r") again" \
+        eval '! grep -q "$(basename "$(dirname "$r")") $(basename "$r") \(started\|resumed\)" "$tmp/out2"'
+done
+check "every run is finished" test "$(ls "$sw"/hopper/*/s*/sweep.done | wc -l)" = 4
+for d in "$sw"/hopper/*/s*/; do
+    d=${d%/}
+    steps=$(tail -n 1 "$d/eval.csv" | cut -d, -f2)
+    check "$(basename "$(dirname "$d")")/$(basename "$d") evaluated at its budget ($steps)" \
+        test "${steps:-0}" -ge 4000
+done
+check "no process of the sweep is left" eval '! pgrep -f "$sw/" >/dev/null'
+"$bin/rldt" sweep "$sw" --dry-run >"$tmp/dry2" 2>&1 # the saved grid, plus --dry-run
+check "a third look finds all 4 finished" test "$(grep -c ': finished' "$tmp/dry2")" = 4
+
+# ---- report ----
+"$bin/rldt" report "$sw" >"$tmp/rep" 2>&1
+check "rldt report succeeds" test $? = 0
+check "report.md exists" test -s "$sw/report.md"
+check "report.md has the hopper table" grep -q "^## hopper" "$sw/report.md"
+for a in sac rldt; do
+    check "report.md has a row for $a with 2 runs" grep -Eq "^\| $a \| 2 \|" "$sw/report.md"
+done
+check "report.md gives the command that reproduces it" grep -q "rldt sweep --out=$sw" \
+    "$sw/report.md"
+want=$(for d in "$sw"/hopper/sac/s*/; do tail -n 1 "$d/eval.csv" | cut -d, -f4; done |
+    awk '{s += $1} END {printf "%.1f", s / NR}')
+got=$(grep -E "^\| sac \|" "$sw/report.md" | cut -d'|' -f6 | awk '{print $1}')
+check "sac's final mean ($got) is the mean of its runs' last evaluations ($want)" \
+    test "$got" = "$want"
+check "report-hopper.png is a PNG" \
+    eval '[ "$(head -c 8 "$sw/report-hopper.png" | od -An -tx1 | tr -d " \n")" = 89504e470d0a1a0a ]'
+mkdir -p "$tmp/empty"
+"$bin/rldt" report "$tmp/empty" >"$tmp/rep2" 2>&1
+rc=$?
+check "a directory without runs gives status 2 ($rc)" test "$rc" = 2
+check "... and says it holds no run" grep -q "holds no run" "$tmp/rep2"
+dc_finish
