@@ -3,10 +3,13 @@
  * Files are parsed with inih (Debian libinih).
  */
 #include "common/config.h"
+#include "common/task.h"
 
 #include <errno.h>
 #include <ini.h>
+#include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -194,7 +197,43 @@ struct ini_ctx {
     char *err;
     size_t errlen;
     int failed;
+    const char *dir; /* relative input paths resolve against it; NULL: left as they are */
 };
+
+// the keys naming files rldt reads (outputs such as run_dir and out stay as given)
+static const char *const path_keys[] = {"base_policy", "model_file",       "policy",
+                                        "dataset",     "curve_server_key", "curve_client_key",
+                                        "curve_allow"};
+
+/* k's value prefixed with dir when it is a relative path; 0 or -EINVAL + err */
+static int resolve_key(struct rl_config *c, const struct config_key *k, const char *dir, char *err,
+                       size_t errlen)
+{
+    bool is_path = false;
+    for (size_t i = 0; i < RL_ARRAY_LEN(path_keys); i++)
+        is_path |= !strcmp(k->name, path_keys[i]);
+    char *v = (char *)c + k->offset;
+    if (!is_path || !v[0] || v[0] == '/' || !strcmp(v, "random") || !strcmp(v, "zero"))
+        return 0;
+    char full[2 * CONFIG_STR + 2];
+    snprintf(full, sizeof(full), "%s/%s", dir, v);
+    return config_set(c, k->name, full, err, errlen);
+}
+
+int config_resolve_paths(struct rl_config *c, const char *dir, char *err, size_t errlen)
+{
+    char cwd[CONFIG_STR];
+    if (!dir && !getcwd(cwd, sizeof(cwd))) {
+        snprintf(err, errlen, "cannot read the working directory: %s", strerror(errno));
+        return -errno;
+    }
+    for (size_t i = 0; i < config_nkeys; i++) {
+        int rc = resolve_key(c, &config_keys[i], dir ? dir : cwd, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
 
 static int on_ini_key(void *user, const char *section, const char *name, const char *value)
 {
@@ -203,7 +242,9 @@ static int on_ini_key(void *user, const char *section, const char *name, const c
     if (x->failed)
         return 0;
     char e[256];
-    if (config_set(x->c, name, value, e, sizeof(e)) < 0) {
+    const struct config_key *k = config_find(name);
+    if (config_set(x->c, name, value, e, sizeof(e)) < 0 ||
+        (k && x->dir && resolve_key(x->c, k, x->dir, e, sizeof(e)) < 0)) {
         snprintf(x->err, x->errlen, "%s", e);
         x->failed = 1;
         return 0;
@@ -238,14 +279,24 @@ static int ini_result(int rc, struct ini_ctx *x, const char *what, char *err, si
 
 int config_load_file(struct rl_config *c, const char *path, char *err, size_t errlen)
 {
-    struct ini_ctx x = {c, err, errlen, 0};
+    // the file's directory, absolute, so resolved paths stay valid from any directory
+    char copy[PATH_MAX], dir[PATH_MAX];
+    snprintf(copy, sizeof(copy), "%s", path);
+    char *slash = strrchr(copy, '/');
+    if (slash)
+        *slash = 0;
+    if (!realpath(slash ? (copy[0] ? copy : "/") : ".", dir)) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -ENOENT;
+    }
+    struct ini_ctx x = {c, err, errlen, 0, dir};
     int rc = ini_parse(path, on_ini_key, &x);
     return ini_result(rc, &x, path, err, errlen);
 }
 
 int config_load_string(struct rl_config *c, const char *text, char *err, size_t errlen)
 {
-    struct ini_ctx x = {c, err, errlen, 0};
+    struct ini_ctx x = {c, err, errlen, 0, NULL};
     int rc = ini_parse_string(text, on_ini_key, &x);
     return ini_result(rc, &x, "config text", err, errlen);
 }
@@ -316,13 +367,58 @@ int config_parse_args(struct rl_config *c, int argc, char **argv, const char **p
     return 0;
 }
 
+void config_keep_local(struct rl_config *dst, const struct rl_config *src)
+{
+    for (size_t i = 0; i < config_nkeys; i++)
+        if (config_keys[i].flags & CONFIG_F_LOCAL)
+            memcpy((char *)dst + config_keys[i].offset, (const char *)src + config_keys[i].offset,
+                   config_keys[i].size);
+}
+
+// load the task plug-in, check the task exists, take its episode length when none is given
+static int validate_task(struct rl_config *c, char *err, size_t errlen)
+{
+    if (c->task_plugin[0]) {
+        char why[400];
+        if (task_load_plugin(c->task_plugin, why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "task_plugin: %s", why);
+            return -EINVAL;
+        }
+    }
+    const struct task_info *t = task_find(c->env);
+    if (!t) {
+        snprintf(err, errlen, "env: unknown task '%s' (known: %s)", c->env, task_names());
+        return -EINVAL;
+    }
+    if (c->max_episode_steps == 0)
+        c->max_episode_steps = t->max_episode_steps;
+    return 0;
+}
+
 int config_validate(struct rl_config *c, char *err, size_t errlen)
 {
-    if (c->chunk == 0)
+    if (validate_task(c, err, errlen) < 0)
+        return -EINVAL;
+    if (c->chunk == 0) /* each algorithm's default_chunk (learner/algo.h; test_config compares) */
         c->chunk = strcmp(c->algo, "sac") == 0 ? 1 : 4;
     if (c->chunk > c->max_episode_steps) {
         snprintf(err, errlen, "chunk (%d) is longer than max_episode_steps (%d)", c->chunk,
                  c->max_episode_steps);
+        return -EINVAL;
+    }
+    // combinations that stall a run: ingest would hold before training may start
+    if (c->replay_size < c->min_replay) {
+        snprintf(err, errlen,
+                 "replay_size (%lld) is smaller than min_replay (%lld): training "
+                 "would never start",
+                 (long long)c->replay_size, (long long)c->min_replay);
+        return -EINVAL;
+    }
+    if (c->updates_per_step > 0 && c->warmup_steps > c->min_replay + c->ingest_slack) {
+        snprintf(err, errlen,
+                 "warmup_steps (%lld) exceeds min_replay + ingest_slack (%lld): "
+                 "ingest would hold before training may start",
+                 (long long)c->warmup_steps, (long long)(c->min_replay + c->ingest_slack));
         return -EINVAL;
     }
     if (c->actor_timeout < 2 * c->heartbeat_secs) { /* one late heartbeat must not end a session */

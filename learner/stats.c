@@ -66,6 +66,9 @@ struct state {
     struct table scalars;
     struct table counters;
     struct table rejects;
+    int nnotes;
+    char note_name[STATS_MAX_NOTES][STATS_NAME_MAX];
+    char note[STATS_MAX_NOTES][STATS_NOTE_MAX];
     int nactors;
     struct actor_stat actors[STATS_MAX_ACTORS]; // sorted by id
 };
@@ -220,6 +223,29 @@ static int table_add(struct stats *s, struct table *t, const char *name, uint64_
 int stats_count(struct stats *s, const char *name, uint64_t delta)
 {
     return table_add(s, &s->cur.counters, name, delta);
+}
+
+int stats_note(struct stats *s, const char *name, const char *text)
+{
+    if (!valid_name(name))
+        return -EINVAL;
+    pthread_mutex_lock(&s->mu);
+    struct state *st = &s->cur;
+    int i = 0;
+    while (i < st->nnotes && strcmp(st->note_name[i], name))
+        i++;
+    if (i < STATS_MAX_NOTES) {
+        if (i == st->nnotes)
+            strcpy(st->note_name[st->nnotes++], name);
+        size_t k = 0;
+        for (; text && text[k] && k < STATS_NOTE_MAX - 1; k++) {
+            unsigned char ch = (unsigned char)text[k];
+            st->note[i][k] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+        }
+        st->note[i][k] = '\0';
+    }
+    pthread_mutex_unlock(&s->mu);
+    return i < STATS_MAX_NOTES ? 0 : -ENOSPC;
 }
 
 int stats_reject(struct stats *s, const char *reason, uint64_t delta)
@@ -477,6 +503,10 @@ static char *render_json(const struct state *st, const struct derived *d, double
     jset(o, "rejected_total", jint(d->rejected), &ok);
     jset(o, "rejected", json_table(&st->rejects, false, &ok), &ok);
     jset(o, "counters", json_table(&st->counters, false, &ok), &ok);
+    json_t *notes = json_object();
+    jset(o, "last_error", notes, &ok);
+    for (int i = 0; notes && i < st->nnotes; i++)
+        jset(notes, st->note_name[i], json_string(st->note[i]), &ok);
     jset(o, "scalars", json_table(&st->scalars, true, &ok), &ok);
     jset(o, "actors", json_actors(st, d, now, &ok), &ok);
     char *text = ok ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
@@ -639,6 +669,14 @@ static char *render_prom(const struct state *st, const struct derived *d, double
     prom_table(f, "rldt_rejected_messages_total", "reason", "Messages rejected, by reason.",
                &st->rejects);
     prom_table(f, "rldt_events_total", "event", "Counted events, by name.", &st->counters);
+    prom_family(f, "rldt_last_error_info", "gauge", "Last error of an operation (value is 1).");
+    for (int i = 0; i < st->nnotes; i++) {
+        fputs("rldt_last_error_info{", f);
+        prom_label(f, "what", st->note_name[i]);
+        fputc(',', f);
+        prom_label(f, "error", st->note[i]);
+        fputs("} 1\n", f);
+    }
     for (int i = 0; i < st->scalars.n; i++) {
         char name[STATS_NAME_MAX + 16];
         snprintf(name, sizeof(name), "rldt_scalar_%s", st->scalars.e[i].name);

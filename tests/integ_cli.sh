@@ -2,7 +2,9 @@
 # integ_cli.sh — regression tests of the `rldt` command line's rough edges: --version, per-
 # command --help listing only the keys that apply, escaped --json output, collect keeping an
 # existing dataset without --force, dataset-info's n/a without a complete episode, plot refusing
-# a non-PNG name, and `rldt run`'s checks and exit codes (see the run section below).
+# a non-PNG name, `rldt run` refusing a bad stats address or a missing base policy before it
+# starts anything, and relative paths of a config file resolved against its directory (the
+# failed --resume and Ctrl-C cases are in integ_run.sh).
 # Prints "integ_cli: N passed, N failed".
 dc_name=integ_cli
 . "$(dirname "$0")/deploy_check.sh" # check / ok / bad, free_ports, dc_bins and dc_finish
@@ -57,4 +59,28 @@ mkdir run && printf 'wall_s,env_steps,policy_version,return_mean,return_std,leng
 rc=$?
 check "plot --out=x.svg is refused, not written as PNG (exit $rc: $(cat err))" \
     eval '[ $rc = 2 ] && [ ! -e x.svg ] && grep -q "only PNG" err'
+# ---- rldt run: what would fail is reported before any process starts ----
+p=$(free_ports 4)
+ports="--control-port=$p --data-port=$((p + 1)) --params-port=$((p + 2))"
+"$rldt" run $ports --stats=256.0.0.1:$((p + 3)) --run-dir=r1 >err 2>&1
+rc=$?
+check "a bad --stats address is refused at once (exit $rc: $(head -n 1 err))" \
+    eval '[ $rc = 2 ] && grep -q "stats address" err && [ ! -e r1 ]'
+"$rldt" run $ports --stats=127.0.0.1:$((p + 3)) --algo=rldt --base-policy=missing.rldt \
+    --run-dir=r2 >err 2>&1
+rc=$?
+check "a missing base policy is refused at once (exit $rc: $(head -n 1 err))" \
+    eval '[ $rc = 2 ] && grep -q "base_policy .*missing.rldt" err && [ ! -e r2 ]'
+
+# ---- relative paths in a config file resolve against the file's directory ----
+mkdir -p cfgdir/sub && printf '[rldt]\nbase_policy = sub/base.rldt\n[eval]\npolicy = random\n' \
+    >cfgdir/my.ini
+"$rldt" config --config=cfgdir/my.ini >resolved.ini 2>err
+check "base_policy in cfgdir/my.ini becomes $T/cfgdir/sub/base.rldt" \
+    grep -q "^base_policy = $T/cfgdir/sub/base.rldt$" resolved.ini
+check "... while policy = random stays a name" grep -q "^policy = random$" resolved.ini
+(cd / && "$rldt" config --config="$RLDT_ROOT/deploy/configs/rldt-cpu.ini" >"$T/cpu.ini")
+bp=$(sed -n 's/^base_policy = //p' cpu.ini)
+check "deploy/configs/rldt-cpu.ini names an existing base policy from any directory ($bp)" \
+    test -s "$bp"
 dc_finish

@@ -3,8 +3,9 @@
 # networks: a run to its step budget (run directory contents, eval at start and end, curve,
 # event file, no process left), a second launch on the same directory refused without
 # --resume, a resumed run (given only the directory) that continues (steps, wall-clock, its saved
-# replay; rows written after the checkpoint moved aside), a damaged replay file survived, and
-# Ctrl-C (SIGINT) mid-run: a final checkpoint and a clean exit. Prints "integ_run: N passed, N failed".
+# replay; rows written after the checkpoint moved aside), a failed resume that leaves config.ini
+# alone, a damaged replay file survived, and Ctrl-C (SIGINT) mid-run: a final checkpoint, exit
+# status 130 and "stopped". Prints "integ_run: N passed, N failed".
 dc_name=integ_run
 . "$(dirname "$0")/deploy_check.sh" # check / ok / bad, free_ports, dc_bins and dc_finish
 dc_bins # RLDT_ROOT, bin
@@ -36,6 +37,27 @@ for f in config.ini log.txt metrics.csv eval.csv curve.png actor-0.log eval.log;
 done
 check "run directory has a TensorBoard event file" \
     eval 'ls "$run"/events.out.tfevents.* >/dev/null 2>&1'
+check "the progress line counts the one training actor, not the evaluator" \
+    eval 'grep -q "| actors 1 |" "$tmp/out1" && ! grep -q "| actors 2 |" "$tmp/out1"'
+"$RLDT_ROOT/tests/tbevents.py" "$run" >"$tmp/tb1" 2>&1
+check "the event file groups its tags (eval/, rollout/, train/, time/)" \
+    eval 'grep -q "^eval/return " "$tmp/tb1" && grep -q "^rollout/return " "$tmp/tb1" &&
+          grep -q "^train/critic_loss " "$tmp/tb1" && grep -q "^time/env_steps_per_second " "$tmp/tb1" &&
+          ! grep -Eq "^(eval_return|wall_s|critic_loss) " "$tmp/tb1"'
+check "every eval.csv row, the final evaluation too, is in the event files under eval/return" \
+    /usr/bin/python3 -c '
+import sys
+tb = {}
+for line in open(sys.argv[1]):
+    tag, step, v = line.split()
+    if tag == "eval/return":
+        tb.setdefault(int(step), []).append(float(v))
+rows = [l.split(",") for l in open(sys.argv[2]).read().split("\n")[1:] if l]
+assert len(rows) >= 2, rows
+for r in rows:
+    assert any(abs(v - float(r[3])) <= 1e-3 * max(1, abs(v)) for v in tb.get(int(r[1]), [])), r
+print(len(rows), "rows")
+' "$tmp/tb1" "$run/eval.csv"
 check "run directory has a checkpoint" eval 'ls "$run"/checkpoints/ckpt-*.rldt >/dev/null 2>&1'
 check "curve.png is a PNG" eval '[ "$(head -c 8 "$run/curve.png" | od -An -tx1 | tr -d " \n")" = 89504e470d0a1a0a ]'
 check "it prints the eval return at start and at end" \
@@ -57,6 +79,16 @@ timeout 30 "$bin/rldt" run $tiny $ports --max-env-steps=8000 --run-dir="$run" >"
 rc=$?
 check "a second run on a directory with checkpoints is refused (status $rc)" test "$rc" != 0
 check "... saying to add --resume" grep -q -- "--resume" "$tmp/out2"
+
+# ---- a resume that fails (a SAC run resumed as RLDT) leaves config.ini as it was ----
+cp "$run/config.ini" "$tmp/config.before"
+# shellcheck disable=SC2086
+timeout 60 "$bin/rldt" run $ports --run-dir="$run" --resume --algo=rldt \
+    --base-policy="$RLDT_ROOT/deploy/policies/hopper.rldt" >"$tmp/out2b" 2>&1
+rc=$?
+check "a resume with the wrong --algo fails (status $rc)" test "$rc" != 0
+check "... and leaves config.ini unchanged, no config.ini.next behind" \
+    eval 'cmp -s "$tmp/config.before" "$run/config.ini" && [ ! -e "$run/config.ini.next" ]'
 
 # ---- resumed: only the directory and a new budget (the run's own config.ini does the rest) ----
 # rows written after the newest checkpoint (work a crash lost) must leave the files' timeline
@@ -129,7 +161,11 @@ kill -INT "$launcher"
 for _ in $(seq 1 300); do kill -0 "$launcher" 2>/dev/null || break; sleep 0.1; done
 check "Ctrl-C stops the launcher within 30 s" eval '! kill -0 "$launcher" 2>/dev/null'
 wait "$launcher" 2>/dev/null
+rc=$?
 launcher=""
+check "... with exit status 130 (got $rc)" test "$rc" = 130
+check "... saying it stopped, not finished" \
+    eval 'grep -q "rldt run: stopped after" "$tmp/out4" && ! grep -q "rldt run: finished" "$tmp/out4"'
 check "... after a final checkpoint" grep -q "stopping on signal: final checkpoint" "$run2/log.txt"
 check "... and leaves no rldt process of the run" eval '! pgrep -f "$run2" >/dev/null'
 

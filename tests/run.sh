@@ -16,12 +16,14 @@ for t in "$root/$BUILD"/tests/test_* "$here"/integ_*.sh; do
     name=$(basename "$t")
     case "$name" in *"$filter"*) ;; *) continue ;; esac
     start=$(date +%s)
-    BUILD=$BUILD RLDT_ROOT="$root" timeout -k 5 "$TIMEOUT" "$t" >"$out" 2>&1
+    limit=$TIMEOUT
+    [ "$name" = integ_image.sh ] && limit=${IMAGE_TIMEOUT:-1800} # a first image build is slow
+    BUILD=$BUILD RLDT_ROOT="$root" timeout -k 5 "$limit" "$t" >"$out" 2>&1
     rc=$?
     secs=$(( $(date +%s) - start ))
     line=$(grep -E '^[A-Za-z0-9_.-]+: [0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)
     if [ -z "$line" ]; then
-        if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then why="timed out after ${TIMEOUT}s"; else why="exit $rc, no summary"; fi
+        if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then why="timed out after ${limit}s"; else why="exit $rc, no summary"; fi
         echo "FAIL $name ($why)"
         sed 's/^/    /' "$out" | tail -n 30
         failed=$((failed + 1))

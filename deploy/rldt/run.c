@@ -11,24 +11,29 @@
 #include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/config.h"
-#include "common/curve.h" /* [tb] */
+#include "deploy/rldt/curve.h" /* [tb] */
 #include "common/util.h"
 #include "deploy/rldt/cmd.h"
-#include "common/statsc.h"
+#include "proto/tblog.h"
+#include "deploy/rldt/statsc.h"
 
 #define MAX_ACTORS 256
 #define RESPAWN_LIMIT 20
-#define CURVE_SECS 60 /* [tb] redraw period of curve.png during a run */
+#define CURVE_SECS 60       /* [tb] redraw period of curve.png during a run */
+#define REAP_SECS 0.05      /* between looks at the children (exits, the progress line) */
+#define STATS_WAIT_SECS 0.1 /* between tries of the learner's stats socket at start-up */
 
 static volatile sig_atomic_t interrupted;
 
@@ -144,6 +149,19 @@ static bool reap(struct launcher *L, int *learner_status)
     return learner_gone;
 }
 
+// the actors of a stats document that collect training data (not the evaluator)
+static size_t count_actors(const json_t *actors)
+{
+    size_t i, n = 0;
+    json_t *a;
+    json_array_foreach(actors, i, a)
+    {
+        const char *name = json_string_value(json_object_get(a, "name"));
+        n += !name || strcmp(name, "eval") != 0;
+    }
+    return n;
+}
+
 static void progress(struct launcher *L, double t0, bool final)
 {
     char err[256];
@@ -155,7 +173,7 @@ static void progress(struct launcher *L, double t0, bool final)
     double ups = json_number_value(json_object_get(doc, "updates_per_s"));
     json_t *ret = json_object_get(doc, "recent_return");
     double lag = json_number_value(json_object_get(doc, "policy_lag_max"));
-    json_t *actors = json_object_get(doc, "actors");
+    size_t nact = count_actors(json_object_get(doc, "actors"));
     json_t *scal = json_object_get(doc, "scalars");
     json_t *ev = json_object_get(scal, "eval_return");
     char evs[64] = "";
@@ -178,8 +196,7 @@ static void progress(struct launcher *L, double t0, bool final)
             "%s%.0f/%lld env steps (%.1f%%) | %.0f steps/s | return %s%s | %.1f upd/s | "
             "lag %.0f | actors %zu | %.0fs elapsed, eta %s%s",
             L->tty ? "\r\033[K" : "", steps, (long long)L->c.max_env_steps, 100 * frac, sps, rets,
-            evs, ups, lag, json_is_array(actors) ? json_array_size(actors) : 0, el, eta,
-            L->tty && !final ? "" : "\n");
+            evs, ups, lag, nact, el, eta, L->tty && !final ? "" : "\n");
     json_decref(doc);
 }
 
@@ -208,7 +225,7 @@ static void wait_all(struct launcher *L, double secs, int *learner_status)
     double until = rl_now() + secs;
     while (any_alive(L) && rl_now() < until) {
         reap(L, learner_status);
-        rl_sleep(0.05);
+        rl_sleep(REAP_SECS);
     }
 }
 
@@ -238,7 +255,8 @@ static int prepare_dir(struct launcher *L)
         fprintf(stderr, "rldt run: cannot create %s: %s\n", ck, strerror(-rc));
         return rc;
     }
-    snprintf(L->cfg_path, sizeof(L->cfg_path), "%s/config.ini", L->dir);
+    // a resumed run keeps its config.ini until the learner has accepted the new one
+    snprintf(L->cfg_path, sizeof(L->cfg_path), "%s/config.ini%s", L->dir, c->resume ? ".next" : "");
     if (config_save(c, L->cfg_path) < 0) {
         fprintf(stderr, "rldt run: cannot write %s: %s\n", L->cfg_path, strerror(errno));
         return -EIO;
@@ -259,7 +277,7 @@ static int wait_learner(struct launcher *L, int *status)
             json_decref(doc);
             return 0;
         }
-        rl_sleep(0.1);
+        rl_sleep(STATS_WAIT_SECS);
     }
     return -ETIMEDOUT;
 }
@@ -304,8 +322,9 @@ static int newest_ckpt(const char *dir, char *out, size_t len)
 static json_t *eval_ckpt(struct launcher *L, const char *ckpt)
 {
     char prog[PATH_MAX + 8], env[96], pol[CONFIG_STR + 400], eps[48], seed[48],
-        log[CONFIG_STR + 16], len[48];
+        log[CONFIG_STR + 16], len[48], plug[CONFIG_STR + 16];
     snprintf(prog, sizeof(prog), "%s/rldt", L->bin);
+    snprintf(plug, sizeof(plug), "--task-plugin=%s", L->c.task_plugin);
     snprintf(env, sizeof(env), "--env=%s", L->c.env);
     snprintf(pol, sizeof(pol), "--policy=%s", ckpt);
     snprintf(eps, sizeof(eps), "--episodes=%d", L->c.eval_episodes);
@@ -328,7 +347,8 @@ static json_t *eval_ckpt(struct launcher *L, const char *ckpt)
             dup2(fd, STDERR_FILENO);
         close(fds[0]);
         close(fds[1]);
-        char *av[] = {prog, "eval", env, pol, eps, seed, len, "--deterministic", "--json", NULL};
+        char *av[] = {prog,     "eval", env, pol, eps, seed, len, plug, "--deterministic",
+                      "--json", NULL};
         execv(prog, av);
         _exit(127);
     }
@@ -377,6 +397,22 @@ static void csv_ends(const char *dir, const char *name, char *first, char *last,
     fclose(f);
 }
 
+/* the final evaluation in the run's TensorBoard files too (a new event file: the learner's is
+ * closed), under the learner's tags */
+static void final_eval_events(struct launcher *L, double steps, double ret, double sd, double len)
+{
+    char e[512];
+    struct tblog *tb = tblog_open(L->dir, e, sizeof(e));
+    if (!tb) {
+        fprintf(stderr, "rldt run: no TensorBoard event for the final evaluation: %s\n", e);
+        return;
+    }
+    tblog_scalar(tb, "eval/return", (int64_t)steps, ret);
+    tblog_scalar(tb, "eval/return_std", (int64_t)steps, sd);
+    tblog_scalar(tb, "eval/length", (int64_t)steps, len);
+    tblog_close(&tb);
+}
+
 /*
  * The finished run's final policy, evaluated deterministically on its newest checkpoint (an
  * evaluator reports only at eval_every boundaries): appended to eval.csv (wall-clock, env
@@ -398,6 +434,7 @@ static void final_eval(struct launcher *L)
     double ret = json_number_value(json_object_get(doc, "return_mean"));
     double sd = json_number_value(json_object_get(doc, "return_std"));
     double len = json_number_value(json_object_get(doc, "length_mean"));
+    double succ = json_number_value(json_object_get(doc, "success_rate"));
     json_decref(doc);
     char first[4096], last[4096], mfirst[4096], mlast[4096];
     csv_ends(L->dir, "eval.csv", first, last, sizeof(first));
@@ -410,10 +447,12 @@ static void final_eval(struct launcher *L)
     FILE *f = fopen(path, "a");
     if (f) {
         if (!first[0] && !last[0] && ftell(f) == 0)
-            fprintf(f, "wall_s,env_steps,policy_version,return_mean,return_std,length_mean\n");
-        fprintf(f, "%.3f,%.0f,%.0f,%.3f,%.3f,%.1f\n", wall, steps, ver, ret, sd, len);
+            fprintf(f, "wall_s,env_steps,policy_version,return_mean,return_std,length_mean,"
+                       "success_rate\n");
+        fprintf(f, "%.3f,%.0f,%.0f,%.3f,%.3f,%.1f,%.4f\n", wall, steps, ver, ret, sd, len, succ);
         fclose(f);
     }
+    final_eval_events(L, steps, ret, sd, len);
     double w0, s0, v0, r0;
     if (first[0] && sscanf(first, "%lf,%lf,%lf,%lf", &w0, &s0, &v0, &r0) == 4)
         fprintf(stderr,
@@ -423,6 +462,78 @@ static void final_eval(struct launcher *L)
     else
         fprintf(stderr, "rldt run: eval return %.1f +- %.1f at end (%.0f env steps, %s)\n", ret, sd,
                 steps, ckpt);
+}
+
+// ---- checks before any process starts -------------------------------------------------
+
+/* the stats address can be bound here (host resolves, port free) */
+static int check_stats_addr(struct launcher *L)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    const char *host = strcmp(L->host, "*") ? L->host : NULL;
+    int g = getaddrinfo(host, L->port, &hints, &ai);
+    if (g != 0) {
+        fprintf(stderr, "rldt run: stats address %s: %s\n", L->c.stats, gai_strerror(g));
+        return -EINVAL;
+    }
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+    int one = 1, rc = fd < 0 ? -errno : 0;
+    if (!rc)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (!rc && bind(fd, ai->ai_addr, ai->ai_addrlen) < 0)
+        rc = -errno;
+    if (rc)
+        fprintf(stderr, "rldt run: stats address %s cannot be bound: %s\n", L->c.stats,
+                strerror(-rc));
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(ai);
+    return rc;
+}
+
+/*
+ * What would make the learner fail at once, reported before anything starts: the stats
+ * address and the base policy of RLDT. Input paths become absolute (the processes and a later
+ * --resume read config.ini from the run directory). 0 or the exit code.
+ */
+static int preflight(struct launcher *L)
+{
+    char err[512];
+    if (config_resolve_paths(&L->c, NULL, err, sizeof(err)) < 0) {
+        fprintf(stderr, "rldt run: %s\n", err);
+        return 2;
+    }
+    if (!L->c.stats[0] ||
+        !statsc_split(L->c.stats, "5558", L->host, sizeof(L->host), L->port, sizeof(L->port))) {
+        fprintf(stderr, "rldt run: needs the stats socket (--stats=ADDR:PORT) for progress\n");
+        return 2;
+    }
+    if (check_stats_addr(L) < 0)
+        return 2;
+    if (!strncmp(L->c.algo, "rldt", 4) && access(L->c.base_policy, R_OK) != 0) {
+        fprintf(stderr,
+                "rldt run: base_policy %s: %s (RLDT fine-tunes a pre-trained flow policy)\n",
+                L->c.base_policy[0] ? L->c.base_policy : "(not set)",
+                L->c.base_policy[0] ? strerror(errno) : "required");
+        return 2;
+    }
+    return 0;
+}
+
+/* a resumed run whose learner came up: its config.ini.next becomes config.ini */
+static int commit_config(struct launcher *L)
+{
+    char final[CONFIG_STR + 32];
+    snprintf(final, sizeof(final), "%s/config.ini", L->dir);
+    if (rename(L->cfg_path, final) < 0) {
+        fprintf(stderr, "rldt run: cannot replace %s: %s\n", final, strerror(errno));
+        return -errno;
+    }
+    snprintf(L->cfg_path, sizeof(L->cfg_path), "%s", final);
+    return 0;
 }
 
 int cmd_run(int argc, char **argv)
@@ -455,11 +566,8 @@ int cmd_run(int argc, char **argv)
             return rc == 1 ? 0 : 2;
         fprintf(stderr, "rldt run: resuming with %s (settings given now override it)\n", saved);
     }
-    if (!L.c.stats[0] ||
-        !statsc_split(L.c.stats, "5558", L.host, sizeof(L.host), L.port, sizeof(L.port))) {
-        fprintf(stderr, "rldt run: needs the stats socket (--stats=ADDR:PORT) for progress\n");
-        return 2;
-    }
+    if ((rc = preflight(&L)) != 0)
+        return rc;
     if (exe_dir(L.bin, sizeof(L.bin)) < 0 || prepare_dir(&L) < 0)
         return 1;
     L.tty = isatty(STDERR_FILENO);
@@ -479,8 +587,12 @@ int cmd_run(int argc, char **argv)
         tail_log(L.dir, "learner.stderr");
         stop_all(&L, SIGKILL);
         wait_all(&L, 2, &status);
+        if (L.c.resume)
+            unlink(L.cfg_path); /* the run's config.ini stays as it was */
         return 1;
     }
+    if (L.c.resume && commit_config(&L) < 0)
+        return 1;
     L.n = L.c.actors + (L.c.eval_every > 0);
     for (int i = 0; i < L.n; i++)
         L.actor[i] = spawn_actor(&L, i);
@@ -507,7 +619,7 @@ int cmd_run(int argc, char **argv)
             curve_draw(L.dir, NULL, NULL, e, sizeof(e));
             last_plot = rl_now();
         }
-        rl_sleep(0.05);
+        rl_sleep(REAP_SECS);
     }
     // the learner is gone: actors stop on its stop message; make sure of it
     wait_all(&L, 5, &status);
@@ -517,11 +629,14 @@ int cmd_run(int argc, char **argv)
     wait_all(&L, 1, &status);
     bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     fprintf(stderr, "%srldt run: %s after %.0fs; run dir %s\n", L.tty ? "\n" : "",
-            ok ? "finished" : "learner failed", rl_now() - t0, L.dir);
+            !ok           ? "learner failed"
+            : interrupted ? "stopped"
+                          : "finished",
+            rl_now() - t0, L.dir);
     if (ok && !interrupted && L.c.eval_every > 0)
         final_eval(&L);
     redraw_curve(&L); /* [tb] */
     if (!ok)
         tail_log(L.dir, "log.txt");
-    return ok ? 0 : 1;
+    return !ok ? 1 : interrupted ? 128 + SIGINT : 0; /* 130 after Ctrl-C, as shells report */
 }
