@@ -31,6 +31,7 @@ int bench_learner(int argc, char **argv);
 int bench_ingest(int argc, char **argv);
 int bench_actor(int argc, char **argv);
 int bench_replay(int argc, char **argv);
+int bench_soak(int argc, char **argv);
 int bench_wire(int argc, char **argv);
 
 /* GFLOP/s of C (m, n) = A (m, k) · B (n, k)^T (row-major; a layer's forward GEMM at batch m)
