@@ -37,8 +37,10 @@ for f in config.ini log.txt metrics.csv eval.csv curve.png actor-0.log eval.log;
 done
 check "run directory has a TensorBoard event file" \
     eval 'ls "$run"/events.out.tfevents.* >/dev/null 2>&1'
+# (a progress line comes every 10 s without a tty; on a loaded machine the first may come
+# before the training actor registered, so 0 is allowed: what must never show is the evaluator)
 check "the progress line counts the one training actor, not the evaluator" \
-    eval 'grep -q "| actors 1 |" "$tmp/out1" && ! grep -q "| actors 2 |" "$tmp/out1"'
+    eval 'grep -Eq "\| actors [01] \|" "$tmp/out1" && ! grep -q "| actors 2 |" "$tmp/out1"'
 "$RLDT_ROOT/tests/tbevents.py" "$run" >"$tmp/tb1" 2>&1
 check "the event file groups its tags (eval/, rollout/, train/, time/)" \
     eval 'grep -q "^eval/return " "$tmp/tb1" && grep -q "^rollout/return " "$tmp/tb1" &&
