@@ -17,8 +17,9 @@ HDF5_CFLAGS := $(shell pkg-config --cflags hdf5 2>/dev/null)
 HDF5_LIBS   := $(shell pkg-config --libs hdf5 2>/dev/null)
 FINAL_CFLAGS := $(CFLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
            -I. -I$(BUILD)/gen $(PKG_CFLAGS) $(HDF5_CFLAGS) $(EXTRA_CFLAGS)
-FINAL_LDFLAGS := $(LDFLAGS) $(EXTRA_LDFLAGS)
-# PLplot draws curve.png (common/curve.c); as-needed: only binaries that call it depend on it
+# -rdynamic: task plug-ins (dlopen) call the programs' own functions (common/rng.h)
+FINAL_LDFLAGS := $(LDFLAGS) $(EXTRA_LDFLAGS) -rdynamic
+# PLplot draws curve.png (deploy/rldt/curve.c); as-needed: only binaries that call it depend on it
 LIBS    := $(PKG_LIBS) -lmujoco -linih -lhttp_parser -lpthread -lm \
            -Wl,--as-needed -lplplot $(HDF5_LIBS) -Wl,--no-as-needed
 
@@ -31,6 +32,8 @@ PROTO_SRC   := $(wildcard proto/*.c)
 ACTOR_SRC   := $(filter-out actor/main.c,$(wildcard actor/*.c))
 LEARNER_SRC := $(filter-out learner/main.c,$(wildcard learner/*.c learner/algo/*.c))
 TOOL_SRC    := $(wildcard deploy/rldt/*.c)
+# the CLI's modules its tests also link: PNG curves and the stats HTTP client
+CLI_SRC     := deploy/rldt/curve.c deploy/rldt/statsc.c
 TEST_SRC    := $(wildcard tests/test_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -39,6 +42,7 @@ LIB_COMMON  := $(BUILD)/libcommon.a
 LIB_PROTO   := $(BUILD)/libproto.a
 LIB_ACTOR   := $(BUILD)/libactor.a
 LIB_LEARNER := $(BUILD)/liblearner.a
+LIB_CLI     := $(BUILD)/libcli.a
 ALL_LIBS    := $(LIB_LEARNER) $(LIB_ACTOR) $(LIB_PROTO) $(LIB_COMMON)
 
 PROGS := $(BUILD)/rldt
@@ -49,10 +53,12 @@ ifneq ($(wildcard learner/main.c),)
 PROGS += $(BUILD)/rldt-learner
 endif
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+# the example task plug-in (and a copy built for another plug-in ABI, for the refusal test)
+PLUGINS := $(BUILD)/tests/task_plugin_example.so $(BUILD)/tests/task_plugin_badabi.so
 
 .SECONDARY:
 .PHONY: all deps test check san run bench format lint clean base-policies image
-all: $(PROGS) $(TESTS)
+all: $(PROGS) $(TESTS) $(PLUGINS)
 
 deps:
 	@./deploy/install-deps.sh
@@ -84,6 +90,7 @@ $(eval $(call mklib,$(LIB_COMMON),$(call obj,$(COMMON_SRC))))
 $(eval $(call mklib,$(LIB_PROTO),$(call obj,$(PROTO_SRC) $(GEN_SRC))))
 $(eval $(call mklib,$(LIB_ACTOR),$(call obj,$(ACTOR_SRC))))
 $(eval $(call mklib,$(LIB_LEARNER),$(call obj,$(LEARNER_SRC))))
+$(eval $(call mklib,$(LIB_CLI),$(call obj,$(CLI_SRC))))
 
 define link
 	@mkdir -p $(dir $@)
@@ -97,8 +104,15 @@ $(BUILD)/rldt-actor: $(call obj,actor/main.c) $(ALL_LIBS)
 	$(link)
 $(BUILD)/rldt-learner: $(call obj,learner/main.c) $(ALL_LIBS)
 	$(link)
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(ALL_LIBS)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB_CLI) $(ALL_LIBS)
 	$(link)
+$(BUILD)/tests/task_plugin_example.so: tests/task_plugin_example.c | $(GEN_HDR)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(FINAL_CFLAGS) -fPIC -shared -MMD -MP $< -o $@ -lmujoco
+$(BUILD)/tests/task_plugin_badabi.so: tests/task_plugin_example.c | $(GEN_HDR)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(FINAL_CFLAGS) -DTASK_EXAMPLE_BAD_ABI -fPIC -shared $< -o $@ -lmujoco
 
 # ---- user targets --------------------------------------------------------------------------
 # test and run install packages first, then build with a fresh make (so pkg-config sees them).

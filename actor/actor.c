@@ -21,6 +21,12 @@
 #include "proto/wire.h"
 
 #define MAX_MSG (64u << 20)
+/* the actor's own RNG stream, stream_base + 999 (its envs use + 0, 1, ...) */
+#define ACTOR_RNG_STREAM 999
+#define WELCOME_POLL_MS 100 /* wait for a Welcome in slices this long (re-checks the stop flag) */
+#define EVAL_WAIT_SECS 0.02 /* evaluator: between looks for newer weights or more steps */
+#define WEIGHTS_WAIT_SECS 0.005 /* collector: between looks for the first weights */
+#define BYE_FLUSH_SECS 0.05     /* after the Bye, before the sockets close */
 
 struct actor {
     struct rl_config local; /* as started */
@@ -34,6 +40,7 @@ struct actor {
     // registration
     uint32_t id;
     uint64_t epoch;
+    uint64_t stream_base;        /* first RNG stream of this actor's envs (assigned in Welcome) */
     struct wire_session session; /* the secret of this registration */
     double last_ack;
     bool registered;
@@ -170,14 +177,7 @@ static int on_welcome(struct actor *a, const struct wire_welcome *w)
         log_error("bad run config from learner: %s", err);
         return -EPROTO;
     }
-    // keep what is local to this process
-    memcpy(run.learner_host, a->local.learner_host, sizeof(run.learner_host));
-    memcpy(run.actor_name, a->local.actor_name, sizeof(run.actor_name));
-    run.control_port = a->local.control_port;
-    run.data_port = a->local.data_port;
-    run.params_port = a->local.params_port;
-    run.num_envs = a->local.num_envs;
-    memcpy(run.log_level, a->local.log_level, sizeof(run.log_level));
+    config_keep_local(&run, &a->local);
     bool restart = a->registered || a->epoch != 0;
     a->run = run;
     a->id = w->actor_id;
@@ -187,7 +187,8 @@ static int on_welcome(struct actor *a, const struct wire_welcome *w)
     a->last_ack = rl_now();
     a->latest = w->param_version;
     a->version = 0; /* weights of an earlier epoch are not trusted */
-    rng_init(&a->rng, w->seed, w->stream_base + 999);
+    a->stream_base = w->stream_base;
+    rng_init(&a->rng, w->seed, w->stream_base + ACTOR_RNG_STREAM);
     log_info("registered as actor %u (epoch %llu, params v%llu)%s", a->id,
              (unsigned long long)a->epoch, (unsigned long long)w->param_version,
              restart ? " after a learner restart" : "");
@@ -213,7 +214,7 @@ static int wait_welcome(struct actor *a)
             next_warn = rl_now() + 60;
         }
         zmq_pollitem_t it = {a->ctl, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, 100) <= 0)
+        if (zmq_poll(&it, 1, WELCOME_POLL_MS) <= 0)
             continue;
         struct wire_msg m;
         if (recv_decode(a, a->ctl, &m) == 0 && m.type == WIRE_WELCOME)
@@ -333,12 +334,7 @@ static int setup_sim(struct actor *a, uint64_t seed, uint64_t stream)
     if (a->venv)
         return 0; /* kept across re-registrations: same task */
     struct vecenv_config vc;
-    vecenv_config_default(&vc);
-    vc.task = a->run.env;
-    vc.model_file = a->run.model_file;
-    vc.num_envs = a->run.num_envs;
-    vc.chunk = a->run.chunk;
-    vc.max_episode_steps = a->run.max_episode_steps;
+    vecenv_config_from(&vc, &a->run);
     vc.seed = seed;
     vc.stream = stream;
     a->venv = vecenv_new(&vc, err, sizeof(err));
@@ -436,7 +432,7 @@ static int chunk_step(struct actor *a)
         a->env_steps += (uint64_t)r->steps;
         if (r->done) {
             a->episodes++;
-            wire_segbuf_add_episode(b, (float)r->ep_return, (uint32_t)r->ep_length);
+            wire_segbuf_add_episode(b, (float)r->ep_return, (uint32_t)r->ep_length, r->success);
         }
         if (!wire_segbuf_ready(b))
             continue;
@@ -475,7 +471,7 @@ static int eval_loop(struct actor *a)
     while (!*a->stop && !a->over && a->registered) {
         poll_learner(a);
         if (a->version == 0 || a->version < a->latest || a->learner_steps < next) {
-            rl_sleep(0.02);
+            rl_sleep(EVAL_WAIT_SECS);
             continue;
         }
         uint64_t at = a->learner_steps, version = a->version;
@@ -495,7 +491,8 @@ static int eval_loop(struct actor *a)
                                                   (float)st.return_std,
                                                   (float)st.length_mean,
                                                   (uint32_t)st.episodes,
-                                                  a->session};
+                                                  a->session,
+                                                  (uint32_t)st.successes};
         send_msg(a, a->ctl, &m, ZMQ_DONTWAIT);
         evals++;
         log_info("eval %d: return %.1f +- %.1f at env_steps=%llu (v%llu, %.1fs)", evals,
@@ -519,7 +516,7 @@ static int loop(struct actor *a)
             int rc = wait_welcome(a);
             if (rc < 0)
                 return rc == -EINTR ? 0 : rc;
-            rc = setup_sim(a, (uint64_t)a->run.seed, 1000000ull * a->id);
+            rc = setup_sim(a, (uint64_t)a->run.seed, a->stream_base);
             if (rc < 0)
                 return rc;
             restart_segments(a);
@@ -533,7 +530,7 @@ static int loop(struct actor *a)
         }
         poll_learner(a);
         if (a->version == 0 && !random_warmup) {
-            rl_sleep(0.005); /* wait for the first weights */
+            rl_sleep(WEIGHTS_WAIT_SECS);
             continue;
         }
         int rc = chunk_step(a);
@@ -577,7 +574,7 @@ int actor_run(const struct rl_config *c, volatile sig_atomic_t *stop)
         struct wire_msg m = {.type = WIRE_BYE};
         m.bye = (struct wire_bye){a->id, a->epoch, a->over ? "run over" : "stopped", a->session};
         send_msg(a, a->ctl, &m, ZMQ_DONTWAIT);
-        rl_sleep(0.05);
+        rl_sleep(BYE_FLUSH_SECS);
     }
     log_info("actor exits: env_steps=%llu episodes=%llu segments=%llu stalls=%llu wait=%.1fs",
              (unsigned long long)a->env_steps, (unsigned long long)a->episodes,

@@ -1,6 +1,6 @@
 /*
- * env.c — Gym-v4 locomotion tasks on MuJoCo 2.2.2: the task table (frame skip, reward
- * weights, health rules, reset noise), model lookup and loading, reset, step, observation.
+ * env.c — one env of any task table (actor/env_task.h) on MuJoCo 2.2.2: task lookup
+ * (built-in or plug-in), model lookup and loading, reset, step, observation, success.
  * MuJoCo's error hook longjmps back into the guarded call that raised it (per thread), so
  * MuJoCo never exits the process; its warnings go to the log (first few) and a counter.
  */
@@ -16,35 +16,22 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "actor/env_task.h"
 #include "common/log.h"
 #include "common/rng.h"
+#include "common/task.h"
 #include "common/util.h"
 
-enum health { HEALTH_NONE, HEALTH_HOPPER, HEALTH_WALKER };
-enum noise { NOISE_UNIFORM, NOISE_CHEETAH };
-
-// one Gym task: its model file, sizes and rules (actor/README.md)
-struct task {
-    const char *name;
-    const char *file;
-    int nq, nv, nu;
-    int frame_skip;
-    double qvel_clip; /* 0: no clipping */
-    double healthy_reward;
-    double ctrl_cost_weight;
-    enum health health;
-    enum noise noise;
-    double noise_scale;
-};
-
-static const struct task tasks[] = {
-    {"hopper", "hopper.xml", 6, 6, 3, 4, 10.0, 1.0, 1e-3, HEALTH_HOPPER, NOISE_UNIFORM, 5e-3},
-    {"walker2d", "walker2d.xml", 9, 9, 6, 4, 10.0, 1.0, 1e-3, HEALTH_WALKER, NOISE_UNIFORM, 5e-3},
-    {"halfcheetah", "halfcheetah.xml", 9, 9, 6, 5, 0.0, 0.0, 0.1, HEALTH_NONE, NOISE_CHEETAH, 0.1},
+static const struct env_task *const builtin[] = {
+    &env_task_hopper, &env_task_walker2d, &env_task_halfcheetah,
+    &env_task_lift,   &env_task_stack,    &env_task_peg,
 };
 
 struct env_model {
-    const struct task *task;
+    const struct env_task *task;
+    const struct task_info *facts;
+    int ids[ENV_TASK_MAX_IDS];
+    int obs_dim;
     mjModel *m;
     double dt;
     char path[PATH_MAX];
@@ -58,6 +45,7 @@ struct env {
     int t;            /* steps in the current episode */
     double ep_return; /* return of the current episode */
     bool done;        /* episode over: reset due */
+    void *state;      /* task state: task->state_size bytes */
     long nonfinite;
     long reset_failures;
 };
@@ -137,15 +125,16 @@ static mjData *guarded_make_data(const mjModel *m)
 
 const char *env_task_names(void)
 {
-    return "hopper, walker2d, halfcheetah";
+    return task_names();
 }
 
-static const struct task *find_task(const char *name)
+const struct env_task *env_task_find(const char *name)
 {
-    for (size_t i = 0; i < RL_ARRAY_LEN(tasks); i++)
-        if (name && !strcmp(tasks[i].name, name))
-            return &tasks[i];
-    return NULL;
+    for (size_t i = 0; i < RL_ARRAY_LEN(builtin); i++)
+        if (name && !strcmp(builtin[i]->info.name, name))
+            return builtin[i];
+    const struct task_info *t = task_find(name);
+    return t ? task_plugin_table(t) : NULL;
 }
 
 static bool readable(const char *path)
@@ -153,17 +142,25 @@ static bool readable(const char *path)
     return access(path, R_OK) == 0;
 }
 
+static int unknown_task(const char *task, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "unknown task '%s' (known: %s)", task ? task : "(null)",
+             env_task_names());
+    return -EINVAL;
+}
+
 int env_find_model(const char *task, char *out, size_t outlen, char *err, size_t errlen)
 {
-    const struct task *tk = find_task(task);
-    if (!tk) {
-        snprintf(err, errlen, "unknown task '%s' (known: %s)", task ? task : "(null)",
-                 env_task_names());
-        return -EINVAL;
+    const struct env_task *tk = env_task_find(task);
+    if (!tk)
+        return unknown_task(task, err, errlen);
+    if (!tk->model_file) {
+        snprintf(err, errlen, "task %s carries its model in its plug-in (no model file)", task);
+        return -ENOENT;
     }
     const char *dir = getenv("RLDT_MODELS");
     if (dir && *dir) {
-        snprintf(out, outlen, "%s/%s", dir, tk->file);
+        snprintf(out, outlen, "%s/%s", dir, tk->model_file);
         if (readable(out))
             return 0;
         snprintf(err, errlen, "model file %s not found (RLDT_MODELS=%s)", out, dir);
@@ -175,7 +172,7 @@ int env_find_model(const char *task, char *out, size_t outlen, char *err, size_t
         snprintf(err, errlen,
                  "cannot locate models: readlink /proc/self/exe failed; set "
                  "RLDT_MODELS to the directory holding %s",
-                 tk->file);
+                 tk->model_file);
         return -ENOENT;
     }
     exe[n] = 0;
@@ -184,32 +181,89 @@ int env_find_model(const char *task, char *out, size_t outlen, char *err, size_t
         *slash = 0;
     static const char *rel[] = {"../actor/models", "../../actor/models", "../share/rldt/models"};
     for (size_t i = 0; i < RL_ARRAY_LEN(rel); i++) {
-        snprintf(out, outlen, "%s/%s/%s", exe, rel[i], tk->file);
+        snprintf(out, outlen, "%s/%s/%s", exe, rel[i], tk->model_file);
         if (readable(out))
             return 0;
     }
-    snprintf(err, errlen, "model file %s not found in %s/{%s,%s,%s}; set RLDT_MODELS", tk->file,
-             exe, rel[0], rel[1], rel[2]);
+    snprintf(err, errlen, "model file %s not found in %s/{%s,%s,%s}; set RLDT_MODELS",
+             tk->model_file, exe, rel[0], rel[1], rel[2]);
     return -ENOENT;
 }
 
-static int check_dims(const struct env_model *em, bool builtin, char *err, size_t errlen)
+static int check_model(struct env_model *em, bool builtin_model, char *err, size_t errlen)
 {
     const mjModel *m = em->m;
-    const struct task *tk = em->task;
-    if (builtin && (m->nq != tk->nq || m->nv != tk->nv || m->nu != tk->nu)) {
+    const struct env_task *tk = em->task;
+    bool bad =
+        (tk->nq && m->nq != tk->nq) || (tk->nv && m->nv != tk->nv) || (tk->nu && m->nu != tk->nu);
+    if (builtin_model && bad) {
         snprintf(err, errlen, "%s: nq/nv/nu = %d/%d/%d, task %s needs %d/%d/%d", em->path, m->nq,
-                 m->nv, m->nu, tk->name, tk->nq, tk->nv, tk->nu);
+                 m->nv, m->nu, tk->info.name, tk->nq, tk->nv, tk->nu);
         return -EINVAL;
     }
-    if (m->nq < 3 || m->nv < 1 || m->nu < 1) {
-        snprintf(err, errlen,
-                 "%s: nq/nv/nu = %d/%d/%d, need nq >= 3 (x, z, pitch), nv >= 1, "
-                 "nu >= 1",
-                 em->path, m->nq, m->nv, m->nu);
+    char why[400] = "";
+    if (tk->bind && tk->bind(tk, m, em->ids, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "%s: %s", em->path, why);
+        return -EINVAL;
+    }
+    em->obs_dim = tk->obs_dim ? tk->obs_dim(m) : em->facts->obs_dim;
+    // a built-in model must match the facts the learner sizes its networks by
+    if (builtin_model && (em->obs_dim != em->facts->obs_dim || m->nu != em->facts->act_dim)) {
+        snprintf(err, errlen, "%s: obs/act = %d/%d, task %s needs %d/%d", em->path, em->obs_dim,
+                 m->nu, tk->info.name, em->facts->obs_dim, em->facts->act_dim);
         return -EINVAL;
     }
     return 0;
+}
+
+// MuJoCo's messages span lines; keep the report on one
+static void one_line(char *s)
+{
+    for (; *s; s++)
+        if (*s == '\n' || *s == '\r')
+            *s = ' ';
+}
+
+// parse a plug-in's inline MJCF through a virtual file
+static mjModel *load_xml_string(const char *name, const char *xml, char *mjerr, size_t len)
+{
+    mjVFS *vfs = calloc(1, sizeof(*vfs));
+    if (!vfs) {
+        snprintf(mjerr, len, "out of memory");
+        return NULL;
+    }
+    mj_defaultVFS(vfs);
+    char file[64];
+    snprintf(file, sizeof(file), "%.50s.xml", name);
+    int size = (int)strlen(xml);
+    mjModel *m = NULL;
+    if (mj_makeEmptyFileVFS(vfs, file, size) == 0) {
+        memcpy(vfs->filedata[vfs->nfile - 1], xml, (size_t)size);
+        m = mj_loadXML(file, vfs, mjerr, (int)len);
+    }
+    mj_deleteVFS(vfs);
+    free(vfs);
+    return m;
+}
+
+// resolve the model's path; returns whether it is the task's own model (sizes checked)
+static int model_path(struct env_model *em, const char *task, const char *model_file, char *err,
+                      size_t errlen)
+{
+    if (model_file && *model_file) {
+        snprintf(em->path, sizeof(em->path), "%s", model_file);
+        return 0;
+    }
+    if (!em->task->model_file) {
+        if (!em->task->model_xml) {
+            snprintf(err, errlen, "task %s has neither a model file nor inline MJCF", task);
+            return -EINVAL;
+        }
+        snprintf(em->path, sizeof(em->path), "(plug-in %s)", task);
+        return 1;
+    }
+    int rc = env_find_model(task, em->path, sizeof(em->path), err, errlen);
+    return rc < 0 ? rc : 1;
 }
 
 struct env_model *env_model_load(const char *task, const char *model_file, char *err, size_t errlen)
@@ -220,33 +274,29 @@ struct env_model *env_model_load(const char *task, const char *model_file, char 
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    em->task = find_task(task);
-    if (!em->task) {
-        snprintf(err, errlen, "unknown task '%s' (known: %s)", task ? task : "(null)",
-                 env_task_names());
+    em->task = env_task_find(task);
+    em->facts = task_find(task);
+    if (!em->task || !em->facts) {
+        unknown_task(task, err, errlen);
         goto err_free;
     }
-    bool builtin = !model_file || !*model_file;
-    if (builtin && env_find_model(task, em->path, sizeof(em->path), err, errlen) < 0)
+    int own = model_path(em, task, model_file, err, errlen);
+    if (own < 0)
         goto err_free;
-    if (!builtin)
-        snprintf(em->path, sizeof(em->path), "%s", model_file);
-
-    if (!readable(em->path)) {
+    bool inline_xml = own && !em->task->model_file;
+    if (!inline_xml && !readable(em->path)) {
         snprintf(err, errlen, "cannot read model file %s: %s", em->path, strerror(errno));
         goto err_free;
     }
     char mjerr[1000] = "";
-    em->m = mj_loadXML(em->path, NULL, mjerr, sizeof(mjerr));
+    em->m = inline_xml ? load_xml_string(task, em->task->model_xml, mjerr, sizeof(mjerr))
+                       : mj_loadXML(em->path, NULL, mjerr, sizeof(mjerr));
     if (!em->m) {
-        // MuJoCo's messages span lines; keep the report on one
-        for (char *p = mjerr; *p; p++)
-            if (*p == '\n' || *p == '\r')
-                *p = ' ';
+        one_line(mjerr);
         snprintf(err, errlen, "cannot load %s: %s", em->path, mjerr[0] ? mjerr : "unknown error");
         goto err_free;
     }
-    if (check_dims(em, builtin, err, errlen) < 0)
+    if (check_model(em, own, err, errlen) < 0)
         goto err_model;
     em->dt = em->m->opt.timestep * em->task->frame_skip;
     return em;
@@ -269,12 +319,17 @@ void env_model_destroy(struct env_model **pm)
 
 const char *env_model_task(const struct env_model *m)
 {
-    return m->task->name;
+    return m->facts->name;
+}
+
+const struct task_info *env_model_facts(const struct env_model *m)
+{
+    return m->facts;
 }
 
 int env_model_obs_dim(const struct env_model *m)
 {
-    return m->m->nq - 1 + m->m->nv;
+    return m->obs_dim;
 }
 
 int env_model_act_dim(const struct env_model *m)
@@ -311,8 +366,12 @@ struct env *env_new(const struct env_model *m, uint64_t seed, uint64_t stream,
     struct env *e = calloc(1, sizeof(*e));
     if (!e)
         return NULL;
+    e->state = calloc(1, m->task->state_size + 1);
     e->d = guarded_make_data(m->m);
-    if (!e->d) {
+    if (!e->d || !e->state) {
+        if (e->d)
+            mj_deleteData(e->d);
+        free(e->state);
         free(e);
         return NULL;
     }
@@ -328,43 +387,37 @@ void env_destroy(struct env **pe)
     if (!pe || !*pe)
         return;
     mj_deleteData((*pe)->d);
+    free((*pe)->state);
     free(*pe);
     *pe = NULL;
 }
 
+static struct env_task_ctx ctx_of(const struct env *e)
+{
+    return (struct env_task_ctx){e->model->task, e->model->m, e->d,
+                                 e->model->ids,  e->state,    (struct rng *)&e->rng};
+}
+
 void env_observe(const struct env *e, float *obs)
 {
-    const mjModel *m = e->model->m;
-    const mjData *d = e->d;
-    double clip = e->model->task->qvel_clip;
-    // obs: qpos[1:nq] (nq - 1) then qvel[0:nv] (nv), clipped to [-clip, clip] when clip > 0
-    for (int i = 1; i < m->nq; i++)
-        *obs++ = (float)d->qpos[i];
-    for (int i = 0; i < m->nv; i++) {
-        double v = d->qvel[i];
-        if (clip > 0)
-            v = v < -clip ? -clip : v > clip ? clip : v;
-        *obs++ = (float)v;
-    }
+    struct env_task_ctx c = ctx_of(e);
+    e->model->task->observe(&c, obs);
 }
 
 int env_reset(struct env *e, float *obs)
 {
     const mjModel *m = e->model->m;
     mjData *d = e->d;
-    const struct task *tk = e->model->task;
-    double s = tk->noise_scale;
+    const struct env_task *tk = e->model->task;
     mj_resetData(m, d);
-    // Gym order: all qpos noise, then all qvel noise
-    for (int i = 0; i < m->nq; i++)
-        d->qpos[i] = m->qpos0[i] + rng_range(&e->rng, -s, s);
-    for (int i = 0; i < m->nv; i++)
-        d->qvel[i] =
-            tk->noise == NOISE_CHEETAH ? s * rng_normal(&e->rng) : rng_range(&e->rng, -s, s);
+    memset(e->state, 0, tk->state_size);
+    struct env_task_ctx c = ctx_of(e);
+    if (tk->reset)
+        tk->reset(&c);
     int rc = guarded_sim(m, d, 0);
     if (rc < 0) {
         if (e->reset_failures++ == 0)
-            log_warn("env_reset %s: MuJoCo error: %s", tk->name, guard_msg);
+            log_warn("env_reset %s: MuJoCo error: %s", tk->info.name, guard_msg);
         mj_resetData(m, d);
     }
     e->t = 0;
@@ -373,34 +426,6 @@ int env_reset(struct env *e, float *obs)
     if (obs)
         env_observe(e, obs);
     return rc;
-}
-
-static bool in_open(double x, double lo, double hi)
-{
-    return lo < x && x < hi; // false for NaN
-}
-
-static bool healthy(const struct env *e)
-{
-    const mjModel *m = e->model->m;
-    const mjData *d = e->d;
-    double z = d->qpos[1];
-    double pitch = d->qpos[2];
-    switch (e->model->task->health) {
-    case HEALTH_HOPPER:
-        for (int i = 2; i < m->nq; i++)
-            if (!in_open(d->qpos[i], -100, 100))
-                return false;
-        for (int i = 0; i < m->nv; i++)
-            if (!in_open(d->qvel[i], -100, 100))
-                return false;
-        return z > 0.7 && in_open(pitch, -0.2, 0.2);
-    case HEALTH_WALKER:
-        return in_open(z, 0.8, 2.0) && in_open(pitch, -1, 1);
-    case HEALTH_NONE:
-        break;
-    }
-    return true;
 }
 
 static int bad_state_warnings(const mjData *d)
@@ -424,16 +449,21 @@ static bool state_finite(const mjModel *m, const mjData *d)
 static bool simulate(struct env *e, const float *action)
 {
     const mjModel *m = e->model->m;
+    const struct env_task *tk = e->model->task;
     mjData *d = e->d;
-    for (int i = 0; i < m->nu; i++)
-        d->ctrl[i] = action[i];
+    struct env_task_ctx c = ctx_of(e);
+    if (tk->control)
+        tk->control(&c, action);
+    else
+        for (int i = 0; i < m->nu; i++)
+            d->ctrl[i] = action[i];
     int warn0 = bad_state_warnings(d);
-    int rc = guarded_sim(m, d, e->model->task->frame_skip);
+    int rc = guarded_sim(m, d, tk->frame_skip);
     if (rc == 0 && bad_state_warnings(d) == warn0 && state_finite(m, d))
         return true;
     if (e->nonfinite++ == 0)
-        log_warn("env %s: simulator state became non-finite%s%s; episode terminated",
-                 e->model->task->name, rc < 0 ? ": " : "", rc < 0 ? guard_msg : "");
+        log_warn("env %s: simulator state became non-finite%s%s; episode terminated", tk->info.name,
+                 rc < 0 ? ": " : "", rc < 0 ? guard_msg : "");
     // leave a finite state behind (MuJoCo does the same on its own bad-state warnings)
     mj_resetData(m, d);
     if (guarded_sim(m, d, 0) < 0)
@@ -441,34 +471,42 @@ static bool simulate(struct env *e, const float *action)
     return false;
 }
 
+// reward, success and failure of the step just simulated
+static void outcome(struct env *e, const double *qpos0, const float *action,
+                    struct env_step_info *r)
+{
+    const struct env_task *tk = e->model->task;
+    struct env_task_ctx c = ctx_of(e);
+    r->success = tk->success && tk->success(&c);
+    if (tk->reward)
+        r->reward = tk->reward(&c, qpos0, action, r);
+    else
+        r->reward = r->success ? 1.0 : 0.0;
+    r->terminated = r->success || (tk->failed && tk->failed(&c));
+}
+
 int env_step(struct env *e, const float *action, int act_dim, float *obs,
              struct env_step_info *info)
 {
-    const struct task *tk = e->model->task;
     const mjModel *m = e->model->m;
     if (e->done || act_dim != m->nu)
         return -EINVAL;
-    double sq = 0;
-    for (int i = 0; i < act_dim; i++) {
+    for (int i = 0; i < act_dim; i++)
         if (!isfinite(action[i]))
             return -EINVAL;
-        sq += (double)action[i] * action[i];
-    }
 
-    double x0 = e->d->qpos[0];
+    // qpos before the step, for rewards on displacement (no allocation: nq is small)
+    double qpos0[64];
+    int nq = m->nq < 64 ? m->nq : 64;
+    memcpy(qpos0, e->d->qpos, sizeof(double) * (size_t)nq);
     bool ok = simulate(e, action);
     struct env_step_info r = {0};
-    r.ctrl_cost = tk->ctrl_cost_weight * sq;
     if (ok) {
-        r.x_velocity = (e->d->qpos[0] - x0) / e->model->dt;
-        r.forward_reward = r.x_velocity;
-        r.healthy_reward = tk->healthy_reward;
-        r.terminated = !healthy(e);
+        outcome(e, qpos0, action, &r);
     } else {
         r.nonfinite = true;
         r.terminated = true;
     }
-    r.reward = r.forward_reward + r.healthy_reward - r.ctrl_cost;
     e->t++;
     e->ep_return += r.reward;
     r.truncated = e->t >= e->max_steps;

@@ -1,7 +1,8 @@
 /*
- * env.h — one Gym-v4-compatible MuJoCo locomotion task instance (hopper, walker2d,
- * halfcheetah): model loading, seeded reset, step with frame skip, observation, reward with
- * its decomposition, termination (health rules) and truncation (time limit).
+ * env.h — one task instance on MuJoCo: model loading, seeded reset, step with frame skip,
+ * observation, reward with its decomposition, termination (failure or success) and truncation
+ * (time limit). The task's rules come from its table (actor/env_task.h): the Gym-v4 locomotion
+ * tasks (hopper, walker2d, halfcheetah), the table-top tasks (lift, stack, peg) or a plug-in.
  *
  * A struct env_model (the loaded mjModel + task rules) is read-only after loading and may be
  * shared by any number of envs and threads. A struct env owns one mjData and one rng stream;
@@ -20,14 +21,19 @@
 struct env_model;
 struct env;
 
-/* Per-step outcome; reward = forward_reward + healthy_reward - ctrl_cost. */
+/*
+ * Per-step outcome. Locomotion: reward = forward_reward + healthy_reward - ctrl_cost. Sparse
+ * tasks: reward = 1 on the step that succeeds (which terminates the episode), else 0.
+ */
 struct env_step_info {
     double reward;
+    bool success;          /* the task was solved on this step (implies terminated) */
     double forward_reward; /* forward weight (1) x x_velocity */
     double healthy_reward; /* 1 per step for hopper/walker2d (also on the terminating step) */
     double ctrl_cost;      /* weight x sum(a^2) over the action as passed (before clamping) */
     double x_velocity;     /* (qpos[0] after - qpos[0] before) / dt */
-    bool terminated;       /* unhealthy, or the state became non-finite / MuJoCo failed */
+    bool terminated;       /* unhealthy, succeeded, or the state became non-finite / MuJoCo
+                              failed */
     bool truncated;        /* episode length reached max_episode_steps (Gymnasium: may
                               coincide with terminated) */
     bool nonfinite;        /* the simulator state went bad (counted, implies terminated) */
@@ -35,7 +41,9 @@ struct env_step_info {
     double ep_return;      /* sum of rewards in this episode so far, including this one */
 };
 
-/* Comma-separated list of the known task names ("hopper, walker2d, halfcheetah"). */
+struct task_info;
+
+/* Comma-separated list of the known task names ("hopper, walker2d, ..., peg"). */
 const char *env_task_names(void);
 
 /*
@@ -48,7 +56,8 @@ int env_find_model(const char *task, char *out, size_t outlen, char *err, size_t
 
 /*
  * Load a task. model_file overrides the built-in model (e.g. a tiny test MJCF); the override
- * must have nq >= 3, nv >= 1, nu >= 1, while built-in models must match the task's nq/nv/nu.
+ * must pass the task's bind check (locomotion: nq >= 3, nv >= 1, nu >= 1; table-top: the
+ * named bodies and joints), while built-in models must also match the task's sizes.
  * Returns a model the caller owns (free with env_model_destroy), or NULL with a one-line
  * reason in err: unknown task (lists the known ones), missing file, MuJoCo's parse/compile
  * message, wrong dimensions. Nullable: model_file.
@@ -62,7 +71,10 @@ void env_model_destroy(struct env_model **pm);
 /* Task name ("hopper", ...). */
 const char *env_model_task(const struct env_model *m);
 
-/* Observation length: (nq - 1) + nv (11 / 17 / 17 for the built-in models). */
+/* The task's facts (common/task.h; borrowed, static). */
+const struct task_info *env_model_facts(const struct env_model *m);
+
+/* Observation length: locomotion (nq - 1) + nv (11 / 17 / 17); lift / stack / peg 17 / 27 / 20. */
 int env_model_obs_dim(const struct env_model *m);
 
 /* Action length: nu (3 / 6 / 6). */
@@ -93,14 +105,16 @@ struct env *env_new(const struct env_model *m, uint64_t seed, uint64_t stream,
 void env_destroy(struct env **pe);
 
 /*
- * Start an episode: qpos0 + noise, noise velocities, mj_forward. Writes the first observation
+ * Start an episode: the task's reset (locomotion: qpos0 + noise, noise velocities; table-top:
+ * objects at random places), mj_forward. Writes the first observation
  * to obs (obs_dim floats). Returns 0, or -EFAULT if MuJoCo failed (state left reset to
  * qpos0). Nullable: obs.
  */
 int env_reset(struct env *e, float *obs);
 
 /*
- * One env step: ctrl = action (MuJoCo clamps to [-1, 1]), frame_skip mj_steps, then reward,
+ * One env step: the task's control (locomotion: ctrl = action, MuJoCo clamps to [-1, 1];
+ * table-top: position targets moved by the action), frame_skip mj_steps, then reward, success,
  * termination and truncation. act_dim must equal env_model_act_dim. Writes the observation
  * after the step to obs and the outcome to info. Returns 0; -EINVAL for a wrong act_dim, a
  * non-finite action, or a step after the episode ended without env_reset (nothing done).

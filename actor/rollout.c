@@ -36,6 +36,22 @@ int rollout_zero_act(void *ctx, const float *obs, int num_envs, float *chunks)
     return 0;
 }
 
+void rollout_wilson(long k, long n, double *lo, double *hi)
+{
+    if (n <= 0) {
+        *lo = 0;
+        *hi = 1;
+        return;
+    }
+    const double z = 1.959963984540054; /* two-sided 95% */
+    double p = (double)k / n;
+    double z2n = z * z / n;
+    double centre = (p + z2n / 2) / (1 + z2n);
+    double half = z * sqrt(p * (1 - p) / n + z2n / (4.0 * n)) / (1 + z2n);
+    *lo = fmax(0, centre - half);
+    *hi = fmin(1, centre + half);
+}
+
 static void summarise(const double *ret, const int *len, int n, struct rollout_stats *st)
 {
     double sr = 0, sl = 0;
@@ -68,6 +84,7 @@ static int collect(const struct vecenv *v, int *quota, unsigned char *active, do
             (*n)++;
             st->terminated += res[i].terminated;
             st->nonfinite += res[i].nonfinite;
+            st->successes += res[i].success;
             if (--quota[i] == 0)
                 active[i] = 0;
         }
@@ -109,6 +126,8 @@ int rollout_eval(struct vecenv *v, rollout_act_fn act, void *ctx, int episodes, 
     }
     summarise(ret, len, n, st);
     st->env_steps = vecenv_stats(v).env_steps - steps0;
+    st->success_rate = n ? (double)st->successes / n : 0;
+    rollout_wilson(st->successes, n, &st->success_lo, &st->success_hi);
     st->secs = rl_now() - t0;
     if (returns)
         memcpy(returns, ret, sizeof(double) * (size_t)n);

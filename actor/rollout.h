@@ -27,8 +27,16 @@ struct rollout_stats {
     long env_steps;  /* all steps executed, including any discarded by early stops */
     long terminated; /* episodes that ended by termination (the rest were truncated) */
     long nonfinite;  /* episodes that ended in a non-finite simulator state */
-    double secs;     /* wall time of the rollout */
+    long successes;  /* episodes that ended in success (sparse tasks; 0 for locomotion) */
+    double success_rate, success_lo, success_hi; /* successes / episodes, 95% Wilson interval */
+    double secs;                                 /* wall time of the rollout */
 };
+
+/*
+ * 95% Wilson score interval of a success rate: k successes in n trials (n >= 0; n = 0 gives
+ * [0, 1]). Writes the bounds to lo and hi.
+ */
+void rollout_wilson(long k, long n, double *lo, double *hi);
 
 /* Context of rollout_random_act: uniform actions in [-1, 1] from its own rng stream. */
 struct rollout_random {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/config.h"
 #include "common/util.h"
 
 struct vecenv {
@@ -21,6 +22,18 @@ struct vecenv {
     struct vecenv_result *res; /* (M) */
     struct vecenv_stats stats;
 };
+
+void vecenv_config_from(struct vecenv_config *vc, const struct rl_config *c)
+{
+    *vc = (struct vecenv_config){
+        .task = c->env,
+        .model_file = c->model_file,
+        .num_envs = c->num_envs,
+        .chunk = c->chunk,
+        .max_episode_steps = c->max_episode_steps,
+        .seed = (uint64_t)c->seed,
+    };
+}
 
 void vecenv_config_default(struct vecenv_config *c)
 {
@@ -122,12 +135,6 @@ const struct env_model *vecenv_model(const struct vecenv *v)
     return v->model;
 }
 
-struct env *vecenv_env(struct vecenv *v, int i)
-{
-    RL_ASSERT(i >= 0 && i < v->M);
-    return v->envs[i];
-}
-
 int vecenv_reset(struct vecenv *v)
 {
     int rc = 0;
@@ -165,10 +172,12 @@ static void step_one(struct vecenv *v, int i, const float *acts, struct vecenv_r
     r->truncated = info.truncated;
     r->done = true;
     r->nonfinite = info.nonfinite;
+    r->success = info.success;
     r->ep_return = info.ep_return;
     r->ep_length = info.length;
     v->stats.episodes++;
     v->stats.nonfinite += info.nonfinite;
+    v->stats.successes += info.success;
     env_reset(e, o); // a MuJoCo failure leaves the model's rest state; env.c logs it
 }
 

@@ -16,10 +16,12 @@
 
 #include "actor/env.h"
 
+struct rl_config;
+
 struct vecenv;
 
 struct vecenv_config {
-    const char *task;       /* "hopper", "walker2d", "halfcheetah" */
+    const char *task;       /* a task name of common/task.h ("hopper", ..., "lift", ...) */
     const char *model_file; /* NULL or "": the task's built-in model */
     int num_envs;           /* M >= 1 */
     int chunk;              /* H >= 1 */
@@ -36,6 +38,7 @@ struct vecenv_result {
     bool truncated;   /* the episode hit the time limit inside this chunk */
     bool done;        /* terminated || truncated: final_obs ends it, obs starts a new one */
     bool nonfinite;   /* the terminating step had a non-finite simulator state */
+    bool success;     /* the episode ended because the task was solved (sparse tasks) */
     double ep_return; /* finished episode's return (valid when done) */
     int ep_length;    /* finished episode's length in env steps (valid when done) */
 };
@@ -45,10 +48,15 @@ struct vecenv_stats {
     long env_steps;
     long episodes;
     long nonfinite; /* steps that ended in a non-finite state */
+    long successes; /* episodes that ended in success */
 };
 
 /* Defaults: hopper, built-in model, M = 8, H = 4, 1000 steps, seed 1, stream 0. */
 void vecenv_config_default(struct vecenv_config *c);
+
+/* The vecenv of a run config: its task, model file, num_envs, chunk, max_episode_steps and
+ * seed; stream 0. vc borrows c's strings (valid while c lives). */
+void vecenv_config_from(struct vecenv_config *vc, const struct rl_config *c);
 
 /*
  * Load the task's model once and create M envs, all reset. Returns a caller-owned vecenv
@@ -67,9 +75,6 @@ int vecenv_act_dim(const struct vecenv *v);
 
 /* The shared model (borrowed, valid while v lives). */
 const struct env_model *vecenv_model(const struct vecenv *v);
-
-/* Env i (borrowed; for tests and diagnostics). */
-struct env *vecenv_env(struct vecenv *v, int i);
 
 /* Reset every env (new episodes, reset noise from each env's stream). 0 or -EFAULT. */
 int vecenv_reset(struct vecenv *v);

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/util.h"
+
 static void release(struct afile *a)
 {
     free(a->path);
@@ -54,19 +56,9 @@ FILE *afile_stream(struct afile *a)
 
 int afile_write(struct afile *a, const void *buf, size_t n)
 {
-    const char *p = buf;
     if (a->f && fflush(a->f) != 0) /* keep the order of stream and direct writes */
         return -errno;
-    while (n > 0) {
-        ssize_t w = write(a->fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? -errno : -EIO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
+    return rl_write_all(a->fd, buf, n);
 }
 
 static void fsync_dir(const char *path)

@@ -24,6 +24,7 @@
 #endif
 
 #define WATCH_MAX 8
+#define ZAP_POLL_MS 100 /* the handler waits in slices this long (re-checks its stop flag) */
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define HANDSHAKE_EVENTS                                                                           \
     (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                  \
@@ -515,7 +516,7 @@ static void *zap_main(void *arg)
             it[1 + i] = (zmq_pollitem_t){z->mon[i], 0, ZMQ_POLLIN, 0};
         pthread_mutex_unlock(&z->lock);
         it[0] = (zmq_pollitem_t){z->rep, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(it, 1 + n, 100) < 0) {
+        if (zmq_poll(it, 1 + n, ZAP_POLL_MS) < 0) {
             if (zmq_errno() == ETERM)
                 break;
             continue;
@@ -551,8 +552,9 @@ struct auth_zap *auth_zap_new(void *zctx, const char *allow_path, auth_fail_fn o
                  zmq_strerror(zmq_errno()));
         goto err_destroy;
     }
-    if (pthread_create(&z->th, NULL, zap_main, z) != 0) {
-        snprintf(err, errlen, "cannot start the ZAP handler thread");
+    int rc = pthread_create(&z->th, NULL, zap_main, z);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot start the ZAP handler thread: %s", strerror(rc));
         goto err_destroy;
     }
     z->started = true;

@@ -3,6 +3,7 @@
  * Files are parsed with inih (Debian libinih).
  */
 #include "common/config.h"
+#include "common/task.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -366,13 +367,58 @@ int config_parse_args(struct rl_config *c, int argc, char **argv, const char **p
     return 0;
 }
 
+void config_keep_local(struct rl_config *dst, const struct rl_config *src)
+{
+    for (size_t i = 0; i < config_nkeys; i++)
+        if (config_keys[i].flags & CONFIG_F_LOCAL)
+            memcpy((char *)dst + config_keys[i].offset, (const char *)src + config_keys[i].offset,
+                   config_keys[i].size);
+}
+
+// load the task plug-in, check the task exists, take its episode length when none is given
+static int validate_task(struct rl_config *c, char *err, size_t errlen)
+{
+    if (c->task_plugin[0]) {
+        char why[400];
+        if (task_load_plugin(c->task_plugin, why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "task_plugin: %s", why);
+            return -EINVAL;
+        }
+    }
+    const struct task_info *t = task_find(c->env);
+    if (!t) {
+        snprintf(err, errlen, "env: unknown task '%s' (known: %s)", c->env, task_names());
+        return -EINVAL;
+    }
+    if (c->max_episode_steps == 0)
+        c->max_episode_steps = t->max_episode_steps;
+    return 0;
+}
+
 int config_validate(struct rl_config *c, char *err, size_t errlen)
 {
-    if (c->chunk == 0)
+    if (validate_task(c, err, errlen) < 0)
+        return -EINVAL;
+    if (c->chunk == 0) /* each algorithm's default_chunk (learner/algo.h; test_config compares) */
         c->chunk = strcmp(c->algo, "sac") == 0 ? 1 : 4;
     if (c->chunk > c->max_episode_steps) {
         snprintf(err, errlen, "chunk (%d) is longer than max_episode_steps (%d)", c->chunk,
                  c->max_episode_steps);
+        return -EINVAL;
+    }
+    // combinations that stall a run: ingest would hold before training may start
+    if (c->replay_size < c->min_replay) {
+        snprintf(err, errlen,
+                 "replay_size (%lld) is smaller than min_replay (%lld): training "
+                 "would never start",
+                 (long long)c->replay_size, (long long)c->min_replay);
+        return -EINVAL;
+    }
+    if (c->updates_per_step > 0 && c->warmup_steps > c->min_replay + c->ingest_slack) {
+        snprintf(err, errlen,
+                 "warmup_steps (%lld) exceeds min_replay + ingest_slack (%lld): "
+                 "ingest would hold before training may start",
+                 (long long)c->warmup_steps, (long long)(c->min_replay + c->ingest_slack));
         return -EINVAL;
     }
     if (c->actor_timeout < 2 * c->heartbeat_secs) { /* one late heartbeat must not end a session */

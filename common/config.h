@@ -22,6 +22,7 @@ struct rl_config {
     // [run]
     char algo[32];
     char env[32];
+    char task_plugin[CONFIG_STR];
     int64_t seed;
     int64_t max_env_steps;
     char run_dir[CONFIG_STR];
@@ -55,6 +56,9 @@ struct rl_config {
     double updates_per_step;
     int64_t ingest_slack;
     int64_t max_policy_lag;
+    double obs_limit; /* value limits on ingested segments */
+    double action_limit;
+    double reward_limit;
     int publish_every;
     double fresh_frac;
     int64_t fresh_window;
@@ -90,6 +94,7 @@ struct rl_config {
     char dataset[CONFIG_STR];
     char out[CONFIG_STR];
     int64_t collect_steps;
+    double demo_noise;
     int64_t pretrain_steps;
     int pretrain_batch;
     double pretrain_lr;
@@ -146,7 +151,18 @@ struct config_key {
     const char *def;     /* default, as text */
     const char *choices; /* enums: "a|b|c" */
     const char *help;
+    unsigned flags; /* CONFIG_F_* */
 };
+
+/* Key flags. LOCAL: a setting of the actor's own process (where it connects, its size, its log
+ * level) that the run config a learner sends does not override. */
+#define CONFIG_F_LOCAL 1u
+
+/* Find a key by name ('-' and '_' are interchangeable). Returns NULL if unknown. */
+const struct config_key *config_find(const char *name);
+
+/* Copy the CONFIG_F_LOCAL keys of src into dst (the rest of dst stays). */
+void config_keep_local(struct rl_config *dst, const struct rl_config *src);
 
 /* The key table and its length (config_keys.c). */
 extern const struct config_key config_keys[];
@@ -154,9 +170,6 @@ extern const size_t config_nkeys;
 
 /* Fill c with every key's default. */
 void config_default(struct rl_config *c);
-
-/* Find a key by name ('-' and '_' are interchangeable). Returns NULL if unknown. */
-const struct config_key *config_find(const char *name);
 
 /*
  * Set one key from text, with type and range checks. Returns 0, or -EINVAL with a one-line

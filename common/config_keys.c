@@ -6,17 +6,25 @@
 
 #include "common/config.h"
 
-#define K(sec, field, type, min, max, def, choices, help)                                          \
+#define KF(sec, field, type, min, max, def, choices, help, flags)                                  \
     {                                                                                              \
         sec, #field, type, offsetof(struct rl_config, field),                                      \
-            sizeof(((struct rl_config *)0)->field), min, max, def, choices, help                   \
+            sizeof(((struct rl_config *)0)->field), min, max, def, choices, help, flags            \
     }
+#define K(sec, field, type, min, max, def, choices, help)                                          \
+    KF(sec, field, type, min, max, def, choices, help, 0)
+/* a key local to the actor process (CONFIG_F_LOCAL) */
+#define KL(sec, field, type, min, max, def, choices, help)                                         \
+    KF(sec, field, type, min, max, def, choices, help, CONFIG_F_LOCAL)
 #define BIG 1e15
 
 const struct config_key config_keys[] = {
     // ---- run
     K("run", algo, CONFIG_T_ENUM, 0, 0, "sac", "sac|rldt|rldt-delta", "training algorithm"),
-    K("run", env, CONFIG_T_ENUM, 0, 0, "hopper", "hopper|walker2d|halfcheetah", "task"),
+    K("run", env, CONFIG_T_STR, 0, 0, "hopper", NULL,
+      "task: hopper, walker2d, halfcheetah, lift, stack, peg, or a --task-plugin's task"),
+    K("run", task_plugin, CONFIG_T_STR, 0, 0, "", NULL,
+      "shared object defining a task (rldt_task, see actor/env_task.h); --env names it"),
     K("run", seed, CONFIG_T_I64, 0, 4611686018427387903.0, "1", NULL,
       "run seed; every random stream (actor, env, learner) derives from it"),
     K("run", max_env_steps, CONFIG_T_I64, 1, BIG, "1000000", NULL,
@@ -26,16 +34,17 @@ const struct config_key config_keys[] = {
     K("run", resume, CONFIG_T_BOOL, 0, 0, "false", NULL,
       "continue from the newest valid checkpoint in the run directory"),
     K("run", actors, CONFIG_T_INT, 1, 256, "2", NULL, "actor processes `rldt run` starts"),
-    K("run", log_level, CONFIG_T_ENUM, 0, 0, "info", "debug|info|warn|error", "log level"),
+    KL("run", log_level, CONFIG_T_ENUM, 0, 0, "info", "debug|info|warn|error", "log level"),
     K("run", checkpoint_secs, CONFIG_T_DBL, 1, 1e7, "300", NULL,
       "seconds between learner checkpoints"),
     // ---- env
-    K("env", num_envs, CONFIG_T_INT, 1, 4096, "8", NULL, "simulators per actor process"),
+    KL("env", num_envs, CONFIG_T_INT, 1, 4096, "8", NULL, "simulators per actor process"),
     K("env", chunk, CONFIG_T_INT, 0, 64, "0", NULL,
       "action chunk H: actions executed open loop per policy call (0 = the algorithm's "
       "default: 1 for sac, 4 for rldt)"),
-    K("env", max_episode_steps, CONFIG_T_INT, 1, 1000000, "1000", NULL,
-      "time limit: episodes are truncated (not terminated) after this many steps"),
+    K("env", max_episode_steps, CONFIG_T_INT, 0, 1000000, "0", NULL,
+      "time limit: episodes are truncated (not terminated) after this many steps (0 = the "
+      "task's: 1000 locomotion, 200 lift, 300 stack, 400 peg)"),
     K("env", model_file, CONFIG_T_STR, 0, 0, "", NULL,
       "MJCF file to load instead of the task's built-in model"),
     // ---- eval
@@ -51,13 +60,13 @@ const struct config_key config_keys[] = {
     // ---- net
     K("net", bind_host, CONFIG_T_STR, 0, 0, "127.0.0.1", NULL,
       "address the learner binds its sockets on (* = all interfaces)"),
-    K("net", learner_host, CONFIG_T_STR, 0, 0, "127.0.0.1", NULL,
-      "host name or address actors connect to"),
-    K("net", control_port, CONFIG_T_INT, 1, 65535, "5555", NULL,
-      "control socket (ROUTER): registration, heartbeats, params on request"),
-    K("net", data_port, CONFIG_T_INT, 1, 65535, "5556", NULL, "data socket (PULL): segments"),
-    K("net", params_port, CONFIG_T_INT, 1, 65535, "5557", NULL,
-      "params socket (PUB): versioned weights"),
+    KL("net", learner_host, CONFIG_T_STR, 0, 0, "127.0.0.1", NULL,
+       "host name or address actors connect to"),
+    KL("net", control_port, CONFIG_T_INT, 1, 65535, "5555", NULL,
+       "control socket (ROUTER): registration, heartbeats, params on request"),
+    KL("net", data_port, CONFIG_T_INT, 1, 65535, "5556", NULL, "data socket (PULL): segments"),
+    KL("net", params_port, CONFIG_T_INT, 1, 65535, "5557", NULL,
+       "params socket (PUB): versioned weights"),
     K("net", stats, CONFIG_T_STR, 0, 0, "127.0.0.1:5558", NULL,
       "stats HTTP socket ADDR:PORT (/stats JSON, /metrics Prometheus); empty = off"),
     // ---- learner
@@ -71,6 +80,13 @@ const struct config_key config_keys[] = {
       "chunk steps ingest may run ahead of updates_per_step before actors are held back"),
     K("learner", max_policy_lag, CONFIG_T_I64, 0, 1e12, "1000000", NULL,
       "drop segments acted by a policy more than this many versions old"),
+    K("learner", obs_limit, CONFIG_T_DBL, 1, 1e30, "1e6", NULL,
+      "segments with an observation beyond +-obs_limit are refused (obs_range)"),
+    K("learner", action_limit, CONFIG_T_DBL, 1, 1e30, "1e3", NULL,
+      "segments with an action beyond +-action_limit are refused (action_range)"),
+    K("learner", reward_limit, CONFIG_T_DBL, 1, 1e30, "1e6", NULL,
+      "segments with a chunk reward beyond +-reward_limit, or an episode return beyond "
+      "+-reward_limit per env step, are refused (reward_range)"),
     K("learner", publish_every, CONFIG_T_INT, 1, 1000000, "100", NULL,
       "training steps between parameter broadcasts"),
     K("learner", fresh_frac, CONFIG_T_DBL, 0, 1, "0", NULL,
@@ -91,7 +107,7 @@ const struct config_key config_keys[] = {
     K("actor", actor_timeout, CONFIG_T_DBL, 0.5, 3600, "10", NULL,
       "seconds without heartbeat before the learner marks an actor gone, or an actor "
       "re-registers"),
-    K("actor", actor_name, CONFIG_T_STR, 0, 0, "", NULL, "actor name (empty = host:pid)"),
+    KL("actor", actor_name, CONFIG_T_STR, 0, 0, "", NULL, "actor name (empty = host:pid)"),
     K("actor", actor_role, CONFIG_T_ENUM, 0, 0, "collect", "collect|eval",
       "collect: stream experience; eval: run deterministic evaluations for the learner"),
     K("actor", eval_every, CONFIG_T_I64, 0, 1e15, "20000", NULL,
@@ -127,6 +143,8 @@ const struct config_key config_keys[] = {
       "output file (collect: dataset; pretrain: policy checkpoint)"),
     K("pretrain", collect_steps, CONFIG_T_I64, 1, 1e10, "1000000", NULL,
       "environment steps `rldt collect` records (--steps=N is short for it)"),
+    K("pretrain", demo_noise, CONFIG_T_DBL, 0, 2, "0.3", NULL,
+      "`rldt demo`: std of the Gaussian noise on each scripted action (then clipped to [-1, 1])"),
     K("pretrain", pretrain_steps, CONFIG_T_I64, 1, 1e10, "40000", NULL,
       "conditional flow matching gradient steps"),
     K("pretrain", pretrain_batch, CONFIG_T_INT, 1, 65536, "256", NULL,

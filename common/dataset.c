@@ -51,6 +51,7 @@ void dataset_fini(struct dataset *d)
     free(d->term);
     free(d->trunc);
     free(d->ep);
+    free(d->label);
     free(d->final_obs);
     free(d->bounds);
     memset(d, 0, sizeof(*d));
@@ -83,6 +84,7 @@ static int reserve(struct dataset *d, long rows)
     if (d->n_episodes + 1 > d->ep_cap) {
         long cap = d->ep_cap ? 2 * d->ep_cap : 256;
         if (grow((void **)&d->ep, sizeof(*d->ep), cap) ||
+            grow((void **)&d->label, sizeof(*d->label), cap) ||
             grow((void **)&d->final_obs, O * sizeof(float), cap))
             return -ENOMEM;
         d->ep_cap = cap;
@@ -114,9 +116,24 @@ int dataset_add_episode(struct dataset *d, long len, const float *obs, const flo
     for (long i = 0; i < len; i++)
         e->ret += rew[i];
     e->flags = flags;
+    d->label[d->n_episodes] = (struct dataset_label){-1, -1};
     memcpy(d->final_obs + (size_t)d->n_episodes * O, final_obs, O * sizeof(float));
     d->n += len;
     d->n_episodes++;
+    return 0;
+}
+
+static bool label_ok(int64_t success, int64_t strategy)
+{
+    return success >= -1 && success <= 1 && strategy >= -1 && strategy < 64;
+}
+
+int dataset_label_last(struct dataset *d, int success, int strategy)
+{
+    if (d->n_episodes < 1 || !label_ok(success, strategy))
+        return -EINVAL;
+    d->label[d->n_episodes - 1] = (struct dataset_label){success, strategy};
+    d->has_labels = true;
     return 0;
 }
 
@@ -160,6 +177,11 @@ void dataset_stats(const struct dataset *d, struct dataset_stats *st)
         st->terminated += ep->flags == DATASET_EP_TERMINATED;
         st->timelimit += ep->flags == DATASET_EP_TIMELIMIT;
         st->cut += ep->flags == DATASET_EP_CUT;
+        const struct dataset_label *lb = &d->label[e];
+        st->labelled += lb->success >= 0;
+        st->successes += lb->success == 1;
+        if (lb->strategy >= 0 && lb->strategy < 8)
+            st->strategy[lb->strategy]++;
         if (ep->flags == DATASET_EP_CUT)
             continue;
         if (st->complete == 0 || ep->ret < st->ret_min)
@@ -215,6 +237,8 @@ int dataset_save(const struct dataset *d, const char *path, char *err, size_t er
     ADD("dataset.trunc", d->trunc, n);
     ADD("dataset.episodes", d->ep, E * sizeof(*d->ep));
     ADD("dataset.final_obs", d->final_obs, E * O * sizeof(float));
+    if (d->has_labels)
+        ADD("dataset.labels", d->label, E * sizeof(*d->label));
     if (d->has_bounds)
         ADD("dataset.bounds", d->bounds, (2 * O + 2 * A) * sizeof(float));
     ADD("dataset.source", d->source, strlen(d->source) + 1);
@@ -314,6 +338,30 @@ static int check_finite(const char *what, const float *x, size_t n, char *err, s
     return 0;
 }
 
+/* the optional labels: all unknown when the file has none */
+static int load_labels(struct dataset *d, const struct ckpt *k, char *err, size_t errlen)
+{
+    size_t E = (size_t)d->n_episodes, len = 0;
+    d->has_labels = ckpt_get(k, "dataset.labels", &len) != NULL;
+    if (!d->has_labels) {
+        d->label = malloc(E ? E * sizeof(*d->label) : 1);
+        if (!d->label)
+            return -ENOMEM;
+        for (size_t e = 0; e < E; e++)
+            d->label[e] = (struct dataset_label){-1, -1};
+        return 0;
+    }
+    int rc = take(k, "dataset.labels", (void **)&d->label, E * sizeof(*d->label), err, errlen);
+    for (size_t e = 0; !rc && e < E; e++) {
+        if (!label_ok(d->label[e].success, d->label[e].strategy)) {
+            snprintf(err, errlen, "episode %zu has bad labels (success %lld, strategy %lld)", e,
+                     (long long)d->label[e].success, (long long)d->label[e].strategy);
+            rc = -EPROTO;
+        }
+    }
+    return rc;
+}
+
 static int load_from(struct dataset *d, const struct ckpt *k, char *err, size_t errlen)
 {
     struct dataset_meta m;
@@ -352,6 +400,8 @@ static int load_from(struct dataset *d, const struct ckpt *k, char *err, size_t 
                   errlen);
         d->has_bounds = true;
     }
+    if (!rc)
+        rc = load_labels(d, k, err, errlen);
     if (!rc)
         rc = check_episodes(d, err, errlen);
     if (!rc)

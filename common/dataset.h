@@ -7,9 +7,10 @@
  * obs[i] is the observation action act[i] was taken in; the observation after an episode's
  * last step is final_obs[e]. Actions are the env's (as sent to the simulator).
  * File: the ckpt container (common/ckpt.h) of kind "DSET" (checksummed, atomically written),
- * sections dataset.meta, .obs, .act, .rew, .term, .trunc, .episodes, .final_obs, .bounds and
- * an optional .source text. A struct dataset is caller-embedded (dataset_init/_fini), not
- * thread-safe while being built; read-only use is.
+ * sections dataset.meta, .obs, .act, .rew, .term, .trunc, .episodes, .final_obs, .bounds, an
+ * optional .source text and optional per-episode .labels (success, demonstrator strategy:
+ * written by `rldt demo`; readers that do not know the section ignore it). A struct dataset is
+ * caller-embedded (dataset_init/_fini), not thread-safe while being built; read-only use is.
  */
 #ifndef RL_DATASET_H
 #define RL_DATASET_H
@@ -33,20 +34,28 @@ struct dataset_episode {
     int64_t flags; /* DATASET_EP_* (exactly one) */
 };
 
+/* Per-episode labels (-1: unknown). */
+struct dataset_label {
+    int64_t success;  /* 1 the task was solved, 0 not, -1 unknown */
+    int64_t strategy; /* demonstrator strategy id 0..63, -1 unknown */
+};
+
 struct dataset {
     char env[DATASET_ENV_MAX];
-    int obs_dim;                /* O */
-    int act_dim;                /* A */
-    long n;                     /* env steps (rows) */
-    long n_episodes;            /* E */
-    float *obs;                 /* (n, O) */
-    float *act;                 /* (n, A) */
-    float *rew;                 /* (n) */
-    uint8_t *term;              /* (n) 1 on the last step of a terminated episode */
-    uint8_t *trunc;             /* (n) 1 on the last step of a truncated (time limit or cut) one */
-    struct dataset_episode *ep; /* (E) */
-    float *final_obs;           /* (E, O) */
-    float *bounds;              /* (2O + 2A): obs_lo | obs_hi | act_lo | act_hi */
+    int obs_dim;                 /* O */
+    int act_dim;                 /* A */
+    long n;                      /* env steps (rows) */
+    long n_episodes;             /* E */
+    float *obs;                  /* (n, O) */
+    float *act;                  /* (n, A) */
+    float *rew;                  /* (n) */
+    uint8_t *term;               /* (n) 1 on the last step of a terminated episode */
+    uint8_t *trunc;              /* (n) 1 on the last step of a truncated (time limit or cut) one */
+    struct dataset_episode *ep;  /* (E) */
+    struct dataset_label *label; /* (E) */
+    bool has_labels;             /* some episode was labelled: the file gets .labels */
+    float *final_obs;            /* (E, O) */
+    float *bounds;               /* (2O + 2A): obs_lo | obs_hi | act_lo | act_hi */
     bool has_bounds;
     char source[256]; /* free text: how it was made */
     long cap, ep_cap; /* allocated rows / episodes */
@@ -58,6 +67,8 @@ struct dataset_stats {
     double ret_mean, ret_std, ret_min, ret_max; /* over complete episodes (0 if none) */
     double len_mean;                            /* over complete episodes */
     double rew_mean;                            /* per step, all rows */
+    long labelled, successes;                   /* episodes with a known success, successes */
+    long strategy[8];                           /* episodes per strategy id 0..7 */
 };
 
 /* An empty dataset for task env with the given dims. 0, or -EINVAL (bad dims or name). */
@@ -72,6 +83,12 @@ void dataset_fini(struct dataset *d);
  */
 int dataset_add_episode(struct dataset *d, long len, const float *obs, const float *act,
                         const float *rew, const float *final_obs, int flags);
+
+/*
+ * Label the last added episode: success 1/0/-1 and strategy 0..63 or -1. Returns 0, or -EINVAL
+ * (no episode yet, values out of range).
+ */
+int dataset_label_last(struct dataset *d, int success, int strategy);
 
 /* Fit bounds: per-dimension min and max of obs and of act. 0 or -EINVAL + err (empty, NaN). */
 int dataset_fit_bounds(struct dataset *d, char *err, size_t errlen);

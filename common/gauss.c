@@ -89,7 +89,8 @@ void gauss_log_prob(const float *out, const float *u, int B, int D, float *logp)
     }
 }
 
-void gauss_mean_action(const float *out, int B, int D, float *a)
+// deterministic action a (B, D) = tanh(mean) of out (B, 2D)
+static void gauss_mean_action(const float *out, int B, int D, float *a)
 {
     for (int i = 0; i < B; i++)
         for (int j = 0; j < D; j++)

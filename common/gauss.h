@@ -59,9 +59,6 @@ void gauss_sample(const float *out, const float *eps, int B, int D, float *u, fl
  */
 void gauss_log_prob(const float *out, const float *u, int B, int D, float *logp);
 
-/* Deterministic action a (B, D) = tanh(mean) of out (B, 2D). */
-void gauss_mean_action(const float *out, int B, int D, float *a);
-
 /*
  * Backward of a reparameterised sample (same out, eps, u as gauss_sample): given g_a (B, D) =
  * dL/da and g_lp (B) = dL/dlogπ, writes d_out (B, 2D) = dL/d(out), with eps held fixed.

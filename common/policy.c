@@ -89,6 +89,7 @@ struct policy {
     float *nobs;       /* (max_batch, O) normalised observations */
 };
 
+// the policy_kind of each algorithm's ops (learner/algo.h; test_config compares)
 const char *policy_kind_for_algo(const char *algo)
 {
     if (!strcmp(algo, "sac"))

@@ -37,6 +37,10 @@ double rl_wall(void);
  * restart on EINTR), so callers re-check their stop flag and state after it. */
 void rl_sleep(double secs);
 
+/* Write all n bytes of buf to fd, retrying short writes and EINTR. 0 or -errno (-EIO when the
+ * kernel accepts nothing). */
+int rl_write_all(int fd, const void *buf, size_t n);
+
 /* mkdir -p: create path and its missing parents (mode 0755). 0 or -errno. */
 int rl_mkdir_p(const char *path);
 

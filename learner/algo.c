@@ -12,10 +12,20 @@ static const struct algo_ops *const registry[] = {&sac_ops, &rldt_ops, &rldt_del
 
 const struct algo_ops *algo_find(const char *name)
 {
-    for (size_t i = 0; i < sizeof(registry) / sizeof(registry[0]); i++)
+    for (size_t i = 0; i < algo_count(); i++)
         if (!strcmp(registry[i]->name, name))
             return registry[i];
     return NULL;
+}
+
+size_t algo_count(void)
+{
+    return sizeof(registry) / sizeof(registry[0]);
+}
+
+const struct algo_ops *algo_at(size_t i)
+{
+    return i < algo_count() ? registry[i] : NULL;
 }
 
 void algo_report_set(struct algo_report *r, const char *name, double value)

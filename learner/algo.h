@@ -41,6 +41,7 @@ struct algo;
 struct algo_ops {
     const char *name;        /* "sac", "rldt", "rldt-delta" */
     const char *policy_kind; /* the actor-side sampler: "gauss" or "flow" (common/policy.h) */
+    int default_chunk;       /* action chunk H when the config says chunk = 0 */
 
     /* Build networks and optimisers from the config. NULL + message in err on failure. */
     struct algo *(*create)(const struct rl_config *c, const struct algo_dims *d, char *err,
@@ -73,5 +74,11 @@ struct algo_ops {
 
 /* The algorithm called `name`, or NULL. */
 const struct algo_ops *algo_find(const char *name);
+
+/* The registry in order: algorithm i for i < algo_count(), else NULL. Common code (config
+ * choices and chunk default, the actor's policy kind) cannot link the learner and keeps its
+ * own copies of these facts; test_config checks that they agree with this registry. */
+size_t algo_count(void);
+const struct algo_ops *algo_at(size_t i);
 
 #endif

@@ -48,19 +48,30 @@ static char (*sorted_files(const char *dir, int *n))[64]
     return names;
 }
 
-int checkpoint_latest(const char *dir, char *out, size_t outlen)
+int checkpoint_clean_tmp(const char *dir, const char *prefix)
 {
-    int n;
-    char(*names)[64] = sorted_files(dir, &n);
-    int rc = n > 0 ? 0 : -ENOENT;
-    if (n > 0)
-        snprintf(out, outlen, "%s/%s", dir, names[0]);
-    free(names);
-    return rc;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    size_t plen = strlen(prefix);
+    while ((e = readdir(d))) {
+        char path[CONFIG_STR + 320];
+        if (strncmp(e->d_name, prefix, plen) || !strstr(e->d_name + plen, ".tmp."))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        n += unlink(path) == 0;
+    }
+    closedir(d);
+    if (n)
+        log_info("removed %d unfinished file(s) %s*.tmp.* in %s", n, prefix, dir);
+    return n;
 }
 
 static void rotate(const char *dir, int keep)
 {
+    checkpoint_clean_tmp(dir, "ckpt-");
     int n;
     char(*names)[64] = sorted_files(dir, &n);
     for (int i = keep; i < n; i++) {
@@ -85,7 +96,10 @@ int checkpoint_save(const struct algo_ops *ops, struct algo *a, struct shared *s
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
+    uint64_t inserted = (uint64_t)replay_inserted(s->replay); /* read after the counters */
     int rc = ckpt_add(w, "learner.counters", ctr, sizeof(ctr));
+    if (!rc)
+        rc = ckpt_add(w, "learner.replay_inserted", &inserted, sizeof(inserted));
     if (!rc)
         rc = ckpt_add(w, "learner.config", s->cfg_text, strlen(s->cfg_text) + 1);
     if (!rc)
@@ -171,6 +185,10 @@ static int restore(const struct algo_ops *ops, struct algo *a, const struct rl_c
     atomic_store(&s->episodes, ctr[3]);
     atomic_store(&s->updates, ctr[4]);
     atomic_store(&s->version, ctr[5]);
+    const uint64_t *ins = ckpt_get(k, "learner.replay_inserted", &len);
+    s->resume_trim = ins && len == sizeof(*ins);
+    if (s->resume_trim)
+        memcpy(&s->resume_inserted, ins, sizeof(*ins));
     return 0;
 }
 

@@ -28,9 +28,10 @@ int checkpoint_resume(const struct algo_ops *ops, struct algo *a, const struct r
                       struct shared *s, char *err, size_t errlen);
 
 /*
- * Path of the newest checkpoint file in dir (by name), into out. Returns 0 or -ENOENT.
- * Used by tools that read a run's latest checkpoint.
+ * Remove the leftovers of interrupted writes (a killed process leaves `<file>.tmp.<pid>`):
+ * in dir, every file named prefix*.tmp.*. Call only when no write into dir is under way (at
+ * start-up; after a rotation). Returns how many were removed.
  */
-int checkpoint_latest(const char *dir, char *out, size_t outlen);
+int checkpoint_clean_tmp(const char *dir, const char *prefix);
 
 #endif

@@ -149,13 +149,14 @@ static void on_eval(struct ctl *c, const struct wire_eval_report *r)
     s->eval_return = r->return_mean;
     s->eval_std = r->return_std;
     s->eval_length = r->length_mean;
+    s->eval_success = (double)r->successes / r->episodes; /* episodes >= 1 (wire_check) */
     s->eval_steps = r->env_steps;
     s->eval_version = r->policy_version;
     pthread_mutex_unlock(&s->eval_lock);
-    log_info(
-        "eval: return %.1f +- %.1f, length %.0f over %u episodes (policy v%llu, env_steps=%llu)",
-        r->return_mean, r->return_std, r->length_mean, r->episodes,
-        (unsigned long long)r->policy_version, (unsigned long long)r->env_steps);
+    log_info("eval: return %.1f +- %.1f, length %.0f, success %u over %u episodes (policy v%llu, "
+             "env_steps=%llu)",
+             r->return_mean, r->return_std, r->length_mean, r->successes, r->episodes,
+             (unsigned long long)r->policy_version, (unsigned long long)r->env_steps);
 }
 
 // the current params to a registered actor, at most once per PARAMS_MIN_INTERVAL (the PUB

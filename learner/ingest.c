@@ -4,6 +4,7 @@
  * ingest runs ahead of training by more than the configured slack.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <zmq.h>
@@ -25,6 +26,8 @@ static void record_returns(struct shared *s, const struct wire_segment *g)
     if (!g->n_episodes)
         return;
     atomic_fetch_add(&s->episodes, g->n_episodes);
+    for (uint32_t i = 0; g->episode_success && i < g->n_episodes; i++)
+        atomic_fetch_add(&s->successes, g->episode_success[i]);
     pthread_mutex_lock(&s->ret_lock);
     for (uint32_t i = 0; i < g->n_episodes; i++) {
         s->ret[s->ret_head] = g->episode_return[i];
@@ -33,6 +36,48 @@ static void record_returns(struct shared *s, const struct wire_segment *g)
             s->ret_n++;
     }
     pthread_mutex_unlock(&s->ret_lock);
+}
+
+// index of the first |x[i]| > limit in x[0..n), or -1 (values are finite: wire_check)
+static long beyond(const float *x, size_t n, double limit)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fabsf(x[i]) > limit)
+            return (long)i;
+    return -1;
+}
+
+// the run's value limits (README: value limits); REJECT_COUNT when g is within them
+static enum learner_reject check_values(struct shared *s, const struct wire_segment *g, char *why,
+                                        size_t n)
+{
+    const struct rl_config *c = &s->cfg;
+    size_t T = g->T;
+    long i;
+    if ((i = beyond(g->obs, (T + 1) * g->obs_dim, c->obs_limit)) >= 0)
+        return snprintf(why, n, "obs[%ld] = %g beyond obs_limit", i, g->obs[i]), REJECT_OBS_RANGE;
+    if ((i = beyond(g->actions, T * g->D, c->action_limit)) >= 0)
+        return snprintf(why, n, "action[%ld] = %g beyond action_limit", i, g->actions[i]),
+               REJECT_ACTION_RANGE;
+    if ((i = beyond(g->rewards, T, c->reward_limit)) >= 0)
+        return snprintf(why, n, "reward[%ld] = %g beyond reward_limit", i, g->rewards[i]),
+               REJECT_REWARD_RANGE;
+    for (size_t t = 0; t < T; t++)
+        if (g->steps[t] > (uint32_t)s->dims.chunk)
+            return snprintf(why, n, "steps[%zu] = %u, chunk is %d", t, g->steps[t], s->dims.chunk),
+                   REJECT_BAD_STEPS;
+    // one summary exactly when the segment ends an episode, of a length the run allows
+    bool ended = g->terminal[T - 1] || g->truncated[T - 1];
+    if (g->n_episodes != (ended ? 1u : 0u) ||
+        (ended && g->episode_len[0] > (uint32_t)c->max_episode_steps))
+        return snprintf(why, n, "%u episode summaries (length %u) for end flag %d", g->n_episodes,
+                        g->n_episodes ? g->episode_len[0] : 0, ended),
+               REJECT_BAD_EPISODES;
+    if (ended && fabs(g->episode_return[0]) > c->reward_limit * g->episode_len[0])
+        return snprintf(why, n, "episode return %g beyond reward_limit per step",
+                        g->episode_return[0]),
+               REJECT_REWARD_RANGE;
+    return REJECT_COUNT;
 }
 
 // semantic checks of a structurally valid segment, then store it
@@ -54,6 +99,11 @@ static void accept_segment(struct shared *s, const struct wire_segment *g, const
         snprintf(why, sizeof(why), "policy version %llu, current %llu",
                  (unsigned long long)g->policy_version, (unsigned long long)cur);
         shared_reject(s, REJECT_STALE_POLICY, why);
+        return;
+    }
+    enum learner_reject bad = check_values(s, g, why, sizeof(why));
+    if (bad != REJECT_COUNT) {
+        shared_reject(s, bad, why);
         return;
     }
     int steps[WIRE_T_MAX];

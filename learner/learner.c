@@ -54,6 +54,8 @@ struct learner {
     struct control_args ca;
     struct actor_row rows[ACTORS_MAX];    /* refresh_stats: a copy of the actor table */
     struct stats_actor srows[ACTORS_MAX]; /* and its rows for the stats module */
+    uint64_t save_failures;               /* checkpoint and replay saves that failed */
+    char final_err[512];                  /* why the final checkpoint failed ("" if it did not) */
 };
 
 #define SEND_HWM 8 /* messages queued per peer on the ROUTER and the PUB */
@@ -117,6 +119,10 @@ static int open_run_dir(struct learner *l, char *err, size_t errlen)
     l->logcopy = fopen(path, "a");
     if (l->logcopy)
         log_set_copy(l->logcopy);
+    // writes a killed process left unfinished (no other learner writes into this run dir)
+    snprintf(path, sizeof(path), "%s/checkpoints", c->run_dir);
+    checkpoint_clean_tmp(path, "ckpt-");
+    checkpoint_clean_tmp(c->run_dir, "replay.rldt");
     snprintf(path, sizeof(path), "%s/config.ini", c->run_dir);
     if (config_save(c, path) < 0)
         log_warn("cannot write %s", path);
@@ -173,12 +179,13 @@ static int start_threads(struct learner *l, char *err, size_t errlen)
     }
     l->ia = (struct ingest_args){&l->s, pull};
     l->ca = (struct control_args){&l->s, router};
-    l->ingest_on = pthread_create(&l->ingest_th, NULL, ingest_main, &l->ia) == 0;
-    l->control_on = pthread_create(&l->control_th, NULL, control_main, &l->ca) == 0;
-    if (!l->ingest_on || !l->control_on) {
-        snprintf(err, errlen, "cannot start threads");
-        return -EAGAIN;
-    }
+    int rc = pthread_create(&l->ingest_th, NULL, ingest_main, &l->ia);
+    l->ingest_on = rc == 0;
+    if (!rc)
+        rc = pthread_create(&l->control_th, NULL, control_main, &l->ca);
+    l->control_on = l->ingest_on && rc == 0;
+    if (rc) /* pthread_create returns the error number (EAGAIN, ...) */
+        return rl_err(-rc, err, errlen, "cannot start threads: %s", strerror(rc));
     return 0;
 }
 
@@ -231,6 +238,15 @@ static void resume_replay(struct learner *l)
     else
         log_info("resume: replay restored: %ld chunk steps saved at env_steps=%llu", n,
                  (unsigned long long)at);
+    // a replay saved after the checkpoint holds data the resumed run has not counted: cut it
+    long cut = n > 0 && s->resume_trim ? replay_trim(s->replay, s->resume_inserted) : 0;
+    if (cut > 0)
+        log_info("resume: %ld chunk steps of the replay are newer than the checkpoint: dropped",
+                 cut);
+    else if (n > 0 && !s->resume_trim && at > atomic_load(&s->env_steps))
+        log_warn("resume: the replay (env_steps=%llu) is newer than the checkpoint (%llu), "
+                 "which does not say how much to drop: kept as it is",
+                 (unsigned long long)at, (unsigned long long)atomic_load(&s->env_steps));
 }
 
 struct learner *learner_new(const struct rl_config *c, char *err, size_t errlen)
@@ -356,7 +372,7 @@ static void eval_row(struct learner *l, double t0)
     pthread_mutex_lock(&s->eval_lock);
     bool fresh = s->eval_count != l->eval_seen;
     l->eval_seen = s->eval_count;
-    double ret = s->eval_return, sd = s->eval_std, len = s->eval_length;
+    double ret = s->eval_return, sd = s->eval_std, len = s->eval_length, succ = s->eval_success;
     uint64_t steps = s->eval_steps, ver = s->eval_version;
     pthread_mutex_unlock(&s->eval_lock);
     if (!fresh || !s->cfg.run_dir[0])
@@ -369,14 +385,16 @@ static void eval_row(struct learner *l, double t0)
     if (!f)
         return;
     if (empty)
-        fprintf(f, "wall_s,env_steps,policy_version,return_mean,return_std,length_mean\n");
-    fprintf(f, "%.3f,%llu,%llu,%.3f,%.3f,%.1f\n", rl_now() - t0, (unsigned long long)steps,
-            (unsigned long long)ver, ret, sd, len);
+        fprintf(f, "wall_s,env_steps,policy_version,return_mean,return_std,length_mean,"
+                   "success_rate\n");
+    fprintf(f, "%.3f,%llu,%llu,%.3f,%.3f,%.1f,%.4f\n", rl_now() - t0, (unsigned long long)steps,
+            (unsigned long long)ver, ret, sd, len, succ);
     fclose(f);
     // [tb] the evaluation at the env steps it was made
     tb_scalar(l, "eval/return", steps, ret);
     tb_scalar(l, "eval/return_std", steps, sd);
     tb_scalar(l, "eval/length", steps, len);
+    tb_scalar(l, "eval/success_rate", steps, succ);
     if (l->tb)
         tblog_flush(l->tb);
 }
@@ -432,6 +450,7 @@ static void refresh_stats(struct learner *l)
     stats_set_policy_version(st, atomic_load(&s->version));
     stats_set_finished(st, atomic_load(&s->finished));
     stats_set(st, "actors_alive", alive);
+    stats_set(st, "episodes_succeeded", (double)atomic_load(&s->successes));
     stats_set(st, "ingest_held", atomic_load(&s->ingest_held));
     stats_set(st, "ingest_held_secs", atomic_load(&s->held_secs_ms) / 1000.0);
     for (int i = 0; i < l->rep.n; i++)
@@ -441,6 +460,7 @@ static void refresh_stats(struct learner *l)
         stats_set(st, "eval_return", s->eval_return);
         stats_set(st, "eval_return_std", s->eval_std);
         stats_set(st, "eval_length", s->eval_length);
+        stats_set(st, "eval_success_rate", s->eval_success);
         stats_set(st, "eval_env_steps", (double)s->eval_steps);
     }
     pthread_mutex_unlock(&s->eval_lock);
@@ -514,29 +534,47 @@ static void metrics_row(struct learner *l, double t0)
         tblog_flush(l->tb);
 }
 
+// a failed save: counted, its error kept for /stats and /metrics, logged once per 100
+static void save_failed(struct learner *l, const char *what, const char *err)
+{
+    char counter[64];
+    snprintf(counter, sizeof(counter), "%s_failures", what);
+    stats_count(l->stats, counter, 1);
+    stats_note(l->stats, what, err);
+    uint64_t n = ++l->save_failures;
+    if (n == 1 || n % 100 == 0)
+        log_error("%s failed (%llu save failure(s) so far): %s", what, (unsigned long long)n, err);
+}
+
 // a checkpoint; with it the replay (so a resume trains on the same data) every
-// replay_save_secs, and always when `last` (the end of the run, or a stop)
-static void save_checkpoint(struct learner *l, bool last)
+// replay_save_secs, and always when `last` (the end of the run, or a stop).
+// Returns 0, or a negative errno when the checkpoint could not be written.
+static int save_checkpoint(struct learner *l, bool last)
 {
     struct shared *s = &l->s;
     if (!s->cfg.run_dir[0])
-        return;
+        return 0;
     char err[512];
-    if (checkpoint_save(l->ops, l->algo, s, err, sizeof(err)) < 0)
-        log_error("checkpoint failed: %s", err);
+    int rc = checkpoint_save(l->ops, l->algo, s, err, sizeof(err));
+    if (rc < 0) {
+        save_failed(l, "checkpoint", err);
+        if (last)
+            snprintf(l->final_err, sizeof(l->final_err), "%s", err);
+    }
     double now = rl_now();
     if (s->cfg.replay_save_secs <= 0 || (!last && now - l->replay_saved < s->cfg.replay_save_secs))
-        return;
+        return rc;
     char path[CONFIG_STR + 32];
     snprintf(path, sizeof(path), "%s/replay.rldt", s->cfg.run_dir);
     uint64_t steps = atomic_load(&s->env_steps);
     if (replay_save(s->replay, path, steps, err, sizeof(err)) < 0) {
-        log_error("replay save failed: %s", err);
+        save_failed(l, "replay_save", err);
     } else {
         log_info("replay saved: %ld chunk steps to %s (%.1f s)", replay_size(s->replay), path,
                  rl_now() - now);
     }
     l->replay_saved = now;
+    return rc;
 }
 
 // ---- the trainer loop --------------------------------------------------------------------
@@ -548,7 +586,7 @@ static bool step_due(struct learner *l)
     struct schedule sc;
     shared_schedule(s, &sc);
     if (sc.start) {
-        atomic_store(&s->train_start_updates, atomic_load(&s->updates));
+        atomic_store(&s->train_start_updates, atomic_load(&s->updates) + atomic_load(&s->skipped));
         atomic_store(&s->train_start, (int64_t)atomic_load(&s->chunk_steps));
         log_info("training starts: %ld chunk steps in replay", replay_size(s->replay));
         shared_schedule(s, &sc);
@@ -561,8 +599,10 @@ static int train_once(struct learner *l, uint64_t *nan_steps)
     struct shared *s = &l->s;
     int rc = l->ops->train_step(l->algo, s->replay, &l->rep);
     if (rc == -EDOM) {
+        // skipped, but it counts for the schedule: ingest goes on, and new data evicts the old
+        atomic_fetch_add(&s->skipped, 1);
         if ((*nan_steps)++ == 0)
-            log_warn("non-finite loss: step skipped (counted as nan_steps)");
+            log_warn("non-finite loss: step skipped (counted as nan_steps; the schedule moves on)");
         stats_count(l->stats, "nan_steps", 1);
         return 0;
     }
@@ -591,13 +631,14 @@ static void progress_log(struct learner *l, double *last, uint64_t *last_steps, 
     *last_steps = steps;
 }
 
-// the run is complete: final checkpoint, then tell the actors to exit
-static void finish(struct learner *l)
+// the run is complete: final checkpoint, then tell the actors to exit. Returns the
+// checkpoint's result.
+static int finish(struct learner *l)
 {
     struct shared *s = &l->s;
     atomic_store(&s->finished, true);
     refresh_stats(l);
-    save_checkpoint(l, true);
+    int rc = save_checkpoint(l, true);
     // tell actors: a stop Params on PUB, and the stop flag in every heartbeat ack meanwhile
     double until = rl_now() + RL_MIN(2.0, 2 * s->cfg.heartbeat_secs + 0.5);
     while (rl_now() < until) {
@@ -608,6 +649,7 @@ static void finish(struct learner *l)
             break;
         rl_sleep(0.1);
     }
+    return rc;
 }
 
 // A resumed run restarts at its checkpoint: rows of <run_dir>/<name> written after that checkpoint
@@ -724,12 +766,18 @@ int learner_run(struct learner *l, volatile sig_atomic_t *stop)
     }
     if (atomic_load(&s->updates) > 0)
         metrics_row(l, t0);
+    int final;
     if (*stop) {
         // interrupted, not finished: actors keep waiting for a learner to resume the run
         log_info("stopping on signal: final checkpoint");
-        save_checkpoint(l, true);
+        final = save_checkpoint(l, true);
     } else {
-        finish(l);
+        final = finish(l);
+    }
+    if (final < 0) { /* the run's state is lost: say so, and fail */
+        refresh_stats(l);
+        log_error("the final checkpoint could not be written: %s", l->final_err);
+        return rc < 0 ? rc : final;
     }
     return rc;
 }

@@ -122,6 +122,20 @@ int replay_add(struct replay *r, const struct replay_segment *s)
     return 0;
 }
 
+long replay_trim(struct replay *r, uint64_t inserted)
+{
+    pthread_mutex_lock(&r->lock);
+    long k = 0;
+    while (r->size > 0 && r->inserted > inserted) {
+        r->head = (r->head - 1 + r->cap) % r->cap;
+        r->size--;
+        r->inserted--;
+        k++;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return k;
+}
+
 long replay_size(struct replay *r)
 {
     pthread_mutex_lock(&r->lock);

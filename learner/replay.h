@@ -90,6 +90,13 @@ void replay_get(struct replay *r, int64_t index, struct replay_batch *out, int r
  * replay is left untouched. Returns 0 / the number of steps loaded, or -errno.
  */
 int replay_save(struct replay *r, const char *path, uint64_t env_steps, char *err, size_t errlen);
+/*
+ * Drop the newest chunk steps so that no step inserted at or after index `inserted` (the
+ * replay_inserted() of an earlier moment) remains: a resume uses the replay as of its
+ * checkpoint. Returns the number of steps dropped.
+ */
+long replay_trim(struct replay *r, uint64_t inserted);
+
 long replay_load(struct replay *r, const char *path, uint64_t *env_steps, char *err, size_t errlen);
 
 #endif

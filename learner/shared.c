@@ -79,7 +79,8 @@ void shared_schedule(struct shared *s, struct schedule *out)
         out->hold = paced && size > c->min_replay + c->ingest_slack;
     } else {
         double chunk = (double)atomic_load(&s->chunk_steps);
-        double done = (double)(atomic_load(&s->updates) - atomic_load(&s->train_start_updates));
+        uint64_t taken = atomic_load(&s->updates) + atomic_load(&s->skipped);
+        double done = (double)(taken - atomic_load(&s->train_start_updates));
         out->step = !paced || done < c->updates_per_step * (chunk - (double)start + 1);
         out->hold = paced && chunk > (double)start + done / c->updates_per_step + c->ingest_slack;
     }

@@ -36,6 +36,8 @@ struct shared {
     struct algo_dims dims;
     uint64_t run_epoch;
     void *zctx;
+    bool resume_trim;         /* the restored checkpoint says how much replay it had: */
+    uint64_t resume_inserted; /* replay_inserted() when it was written */
 
     struct actors *actors;
     struct replay *replay;
@@ -46,9 +48,11 @@ struct shared {
     atomic_uint_fast64_t chunk_steps; /* accepted chunk steps */
     atomic_uint_fast64_t env_steps;   /* accepted env steps */
     atomic_uint_fast64_t episodes;
+    atomic_uint_fast64_t successes;  /* episodes that ended in success (sparse tasks) */
     atomic_uint_fast64_t updates;    /* training steps done */
     atomic_int_fast64_t train_start; /* chunk_steps when training began (this process), -1 before */
-    atomic_uint_fast64_t train_start_updates; /* updates at that moment (restored ones count) */
+    atomic_uint_fast64_t skipped;    /* training steps skipped (non-finite loss), this process */
+    atomic_uint_fast64_t train_start_updates; /* updates + skipped at that moment */
     atomic_uint_fast64_t version;             /* latest published params version */
     atomic_bool finished;                     /* the run is over: tell actors to stop */
     atomic_bool quit;                         /* threads exit */
@@ -62,8 +66,8 @@ struct shared {
 
     // the latest evaluation report (control writes, trainer reads), under eval_lock
     pthread_mutex_t eval_lock;
-    uint64_t eval_count; /* reports received */
-    double eval_return, eval_std, eval_length;
+    uint64_t eval_count;                                     /* reports received */
+    double eval_return, eval_std, eval_length, eval_success; /* eval_success: rate */
     uint64_t eval_steps, eval_version;
 
     // the current params message (trainer swaps, control sends)
@@ -107,10 +111,10 @@ struct schedule {
 /*
  * The one schedule rule of ingest and trainer. Before training starts, ingest holds once the
  * replay exceeds min_replay + ingest_slack. Once training started at chunk step S with U
- * updates done since, at C chunk steps ingested: the trainer may step while
- * U < updates_per_step * (C - S + 1), and ingest holds while C > S + U / updates_per_step +
- * ingest_slack. updates_per_step <= 0 means unpaced: never hold, always step. A finished run
- * never holds.
+ * steps taken since (updates and skipped steps: a non-finite loss must not stall the run), at C
+ * chunk steps ingested: the trainer may step while U < updates_per_step * (C - S + 1), and ingest
+ * holds while C > S + U / updates_per_step + ingest_slack. updates_per_step <= 0 means unpaced:
+ * never hold, always step. A finished run never holds.
  */
 void shared_schedule(struct shared *s, struct schedule *out);
 

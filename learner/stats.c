@@ -69,6 +69,9 @@ struct state {
     struct table scalars;
     struct table counters;
     struct table rejects;
+    int nnotes;
+    char note_name[STATS_MAX_NOTES][STATS_NAME_MAX];
+    char note[STATS_MAX_NOTES][STATS_NOTE_MAX];
     int nactors;
     struct actor_stat actors[STATS_MAX_ACTORS]; // sorted by id
 };
@@ -223,6 +226,29 @@ static int table_add(struct stats *s, struct table *t, const char *name, uint64_
 int stats_count(struct stats *s, const char *name, uint64_t delta)
 {
     return table_add(s, &s->cur.counters, name, delta);
+}
+
+int stats_note(struct stats *s, const char *name, const char *text)
+{
+    if (!valid_name(name))
+        return -EINVAL;
+    pthread_mutex_lock(&s->mu);
+    struct state *st = &s->cur;
+    int i = 0;
+    while (i < st->nnotes && strcmp(st->note_name[i], name))
+        i++;
+    if (i < STATS_MAX_NOTES) {
+        if (i == st->nnotes)
+            strcpy(st->note_name[st->nnotes++], name);
+        size_t k = 0;
+        for (; text && text[k] && k < STATS_NOTE_MAX - 1; k++) {
+            unsigned char ch = (unsigned char)text[k];
+            st->note[i][k] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+        }
+        st->note[i][k] = '\0';
+    }
+    pthread_mutex_unlock(&s->mu);
+    return i < STATS_MAX_NOTES ? 0 : -ENOSPC;
 }
 
 int stats_reject(struct stats *s, const char *reason, uint64_t delta)
@@ -481,6 +507,10 @@ static char *render_json(const struct state *st, const struct derived *d, double
     jset(o, "rejected_total", jint(d->rejected), &ok);
     jset(o, "rejected", json_table(&st->rejects, false, &ok), &ok);
     jset(o, "counters", json_table(&st->counters, false, &ok), &ok);
+    json_t *notes = json_object();
+    jset(o, "last_error", notes, &ok);
+    for (int i = 0; notes && i < st->nnotes; i++)
+        jset(notes, st->note_name[i], json_string(st->note[i]), &ok);
     jset(o, "scalars", json_table(&st->scalars, true, &ok), &ok);
     jset(o, "actors", json_actors(st, d, now, &ok), &ok);
     char *text = ok ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
@@ -642,9 +672,13 @@ static const struct {
     {"ingest_held", NULL, "gauge", "1 while ingest holds actors back (replay backpressure)."},
     {"ingest_held_secs", "rldt_ingest_held_seconds_total", "counter",
      "Seconds ingest has held actors back (replay backpressure)."},
+    {"episodes_succeeded", "rldt_scalar_episodes_succeeded_total", "counter",
+     "Training episodes that reached the task's success condition."},
     {"eval_return", NULL, "gauge", "Mean return of the latest evaluation."},
     {"eval_return_std", NULL, "gauge", "Standard deviation of the latest evaluation's returns."},
     {"eval_length", NULL, "gauge", "Mean episode length of the latest evaluation."},
+    {"eval_success_rate", NULL, "gauge",
+     "Share of the latest evaluation's episodes that succeeded."},
     {"eval_env_steps", NULL, "gauge", "Environment steps when the latest evaluation was made."},
     {"critic_loss", NULL, "gauge", "Critic loss of the latest update."},
     {"actor_loss", NULL, "gauge", "SAC actor loss of the latest update."},
@@ -733,6 +767,14 @@ static char *render_prom(const struct state *st, const struct derived *d, double
     prom_table(f, "rldt_rejected_messages_total", "reason", "Messages rejected, by reason.",
                &st->rejects);
     prom_table(f, "rldt_events_total", "event", "Counted events, by name.", &st->counters);
+    prom_family(f, "rldt_last_error_info", "gauge", "Last error of an operation (value is 1).");
+    for (int i = 0; i < st->nnotes; i++) {
+        fputs("rldt_last_error_info{", f);
+        prom_label(f, "what", st->note_name[i]);
+        fputc(',', f);
+        prom_label(f, "error", st->note[i]);
+        fputs("} 1\n", f);
+    }
     for (int i = 0; i < st->scalars.n; i++)
         prom_scalar(f, st->scalars.e[i].name, st->scalars.e[i].v);
     prom_actors(f, st, d, now);

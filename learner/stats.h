@@ -26,6 +26,8 @@
 #define STATS_NAME_MAX 48     /* bytes of a name, including the NUL */
 #define STATS_MAX_SCALARS 64  /* named scalars (stats_set) */
 #define STATS_MAX_COUNTERS 64 /* named event counters (stats_count) and reject reasons, each */
+#define STATS_MAX_NOTES 8     /* named last errors (stats_note) */
+#define STATS_NOTE_MAX 160    /* bytes of one, including the NUL */
 #define STATS_MAX_ACTORS ACTORS_MAX /* rows of the actor table (the learner's table size) */
 #define STATS_RATE_WINDOW 1.0       /* seconds: rates are recomputed at most this often */
 #define STATS_JSON_VERSION 1        /* "version" field of the JSON document */
@@ -62,6 +64,13 @@ int stats_count(struct stats *s, const char *name, uint64_t delta);
 /* Add delta to the rejected-message counter for reason (e.g. "bad_size"); same naming rules
  * and returns as stats_set(). */
 int stats_reject(struct stats *s, const char *reason, uint64_t delta);
+
+/*
+ * Set the last error of the named operation (e.g. "checkpoint") to text (copied, printable
+ * ASCII, truncated to STATS_NOTE_MAX - 1 bytes): JSON "last_error", Prometheus
+ * rldt_last_error_info. Same naming rules as stats_set(); returns 0, -EINVAL or -ENOSPC.
+ */
+int stats_note(struct stats *s, const char *name, const char *text);
 
 // ---- run totals ------------------------------------------------------------------------
 

@@ -245,7 +245,7 @@ static void conn_respond(struct conn *c, int status, const char *reason, const c
                      "Cache-Control: no-store\r\n%sConnection: %s\r\n\r\n",
                      status, reason, ctype, blen, extra, c->keep_alive ? "keep-alive" : "close");
     RL_ASSERT(n > 0 && (size_t)n < sizeof(c->head));
-    bool head_only = c->head_req && status < 300;
+    bool head_only = c->head_req; /* a HEAD answer never has a body, whatever its status */
     uv_buf_t bufs[2] = {uv_buf_init(c->head, (unsigned)n), uv_buf_init((char *)body, blen)};
     c->snap = snap;
     c->state = CONN_WRITING;

@@ -43,20 +43,6 @@ static void put_le(uint8_t *p, uint64_t v, int n)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? -errno : -EIO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int tblog_flush(struct tblog *t)
 {
     if (t->err)
@@ -64,7 +50,7 @@ int tblog_flush(struct tblog *t)
     t->last_flush = rl_now();
     if (t->len == 0)
         return 0;
-    int rc = write_all(t->fd, t->buf, t->len);
+    int rc = rl_write_all(t->fd, t->buf, t->len);
     t->len = 0;
     if (rc < 0)
         t->err = rc;

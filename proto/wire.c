@@ -153,6 +153,8 @@ static void segment_to_pb(const struct wire_segment *s, Rldt__Segment *p)
     RL_ASSERT(s->episode_len || s->n_episodes == 0);
     p->n_episode_len = s->n_episodes;
     p->episode_len = s->n_episodes ? (uint32_t *)s->episode_len : NULL;
+    p->episode_success.len = s->episode_success ? s->n_episodes : 0;
+    p->episode_success.data = p->episode_success.len ? (uint8_t *)s->episode_success : NULL;
     p->session = session_out(&s->session);
 }
 
@@ -249,6 +251,7 @@ static void control_to_pb(const struct wire_msg *m, union pb_body *b, Rldt__Enve
         b->eval_report.length_mean = r->length_mean;
         b->eval_report.episodes = r->episodes;
         b->eval_report.session = session_out(&r->session);
+        b->eval_report.successes = r->successes;
         e->body_case = RLDT__ENVELOPE__BODY_EVAL_REPORT;
         e->eval_report = &b->eval_report;
         break;
@@ -333,7 +336,7 @@ size_t wire_segment_bound(uint32_t T, uint32_t obs_dim, uint32_t D, uint32_t n_e
 {
     size_t t = T;
     size_t floats = (t + 1) * obs_dim + t * D + t + n_episodes;
-    return 16 + 17 * 12 + 4 * floats + 5 * t + 2 * t + 5 * (size_t)n_episodes + 3 +
+    return 16 + 18 * 12 + 4 * floats + 5 * t + 2 * t + 6 * (size_t)n_episodes + 3 +
            WIRE_SESSION_LEN;
 }
 
@@ -369,6 +372,7 @@ static int segment_from_pb(const Rldt__Segment *p, struct wire_segment *s, char 
         .n_episodes = (uint32_t)RL_MIN(p->n_episode_return, UINT32_MAX),
         .episode_return = p->episode_return,
         .episode_len = p->episode_len,
+        .episode_success = p->episode_success.len ? p->episode_success.data : NULL,
     };
     if (!session_in(p->session, &s->session))
         return BAD("segment: session of %zu bytes, expected %d", p->session.len, WIRE_SESSION_LEN);
@@ -387,6 +391,9 @@ static int segment_from_pb(const Rldt__Segment *p, struct wire_segment *s, char 
     if (p->n_episode_len != p->n_episode_return)
         return BAD("segment: %zu episode returns but %zu lengths", p->n_episode_return,
                    p->n_episode_len);
+    if (p->episode_success.len && p->episode_success.len != p->n_episode_return)
+        return BAD("segment: %zu episode returns but %zu success flags", p->n_episode_return,
+                   p->episode_success.len);
     return 0;
 }
 
@@ -465,7 +472,7 @@ static bool control_from_pb(const Rldt__Envelope *e, struct wire_msg *m)
         m->type = WIRE_EVAL_REPORT;
         m->eval_report = (struct wire_eval_report){
             p->actor_id,   p->run_epoch,   p->policy_version, p->env_steps, p->return_mean,
-            p->return_std, p->length_mean, p->episodes,       {{0}}};
+            p->return_std, p->length_mean, p->episodes,       {{0}},        p->successes};
         ok = session_in(p->session, &m->eval_report.session);
         break;
     }

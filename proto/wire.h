@@ -118,6 +118,7 @@ struct wire_eval_report {
     float length_mean;  /* finite, >= 0 */
     uint32_t episodes;  /* >= 1 */
     struct wire_session session;
+    uint32_t successes; /* <= episodes: evaluation episodes that ended in success */
 };
 
 /* either way (control): leaving. */
@@ -164,6 +165,7 @@ struct wire_segment {
     const float *episode_return;
     const uint32_t *episode_len;
     struct wire_session session;
+    const uint8_t *episode_success; /* (n_episodes) 0/1; NULL: not reported */
 };
 
 /*
@@ -299,6 +301,7 @@ struct wire_segbuf {
     uint32_t n_episodes;
     float episode_return[WIRE_SEGBUF_EPISODES];
     uint32_t episode_len[WIRE_SEGBUF_EPISODES];
+    uint8_t episode_success[WIRE_SEGBUF_EPISODES];
 };
 
 /* Allocate buffers for segments of up to T_max chunk steps. Returns 0, -EINVAL or -ENOMEM. */
@@ -327,7 +330,7 @@ int wire_segbuf_push(struct wire_segbuf *b, const float *action, float reward, u
 
 /* Attach a finished-episode summary (up to WIRE_SEGBUF_EPISODES per segment). Returns 0 or -ENOSPC.
  */
-int wire_segbuf_add_episode(struct wire_segbuf *b, float ret, uint32_t len);
+int wire_segbuf_add_episode(struct wire_segbuf *b, float ret, uint32_t len, bool success);
 
 /* True when T_max chunk steps are recorded or the last one ended an episode. */
 bool wire_segbuf_ready(const struct wire_segbuf *b);

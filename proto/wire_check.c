@@ -145,6 +145,9 @@ static int check_segment(const struct wire_segment *s, char *err, size_t errlen)
     for (uint32_t i = 0; i < s->n_episodes; i++)
         if (s->episode_len[i] == 0)
             return BAD("segment episode_len[%u] = 0", i);
+    for (uint32_t i = 0; s->episode_success && i < s->n_episodes; i++)
+        if (s->episode_success[i] > 1)
+            return BAD("segment episode_success[%u] = %u, not 0/1", i, s->episode_success[i]);
     return 0;
 }
 
@@ -216,7 +219,9 @@ static int check_eval(const struct wire_eval_report *r, char *err, size_t errlen
     if (!isfinite(r->return_mean) || !isfinite(r->return_std) || r->return_std < 0 ||
         !isfinite(r->length_mean) || r->length_mean < 0)
         return BAD("eval_report: non-finite or negative statistics");
-    return check_range("eval_report episodes", r->episodes, 1, 1000000, err, errlen);
+    if ((rc = check_range("eval_report episodes", r->episodes, 1, 1000000, err, errlen)))
+        return rc;
+    return check_range("eval_report successes", r->successes, 0, r->episodes, err, errlen);
 }
 
 int wire_check(const struct wire_msg *m, char *err, size_t errlen)

@@ -85,12 +85,13 @@ int wire_segbuf_push(struct wire_segbuf *b, const float *action, float reward, u
     return 0;
 }
 
-int wire_segbuf_add_episode(struct wire_segbuf *b, float ret, uint32_t len)
+int wire_segbuf_add_episode(struct wire_segbuf *b, float ret, uint32_t len, bool success)
 {
     if (b->n_episodes >= WIRE_SEGBUF_EPISODES)
         return -ENOSPC;
     b->episode_return[b->n_episodes] = ret;
     b->episode_len[b->n_episodes] = len;
+    b->episode_success[b->n_episodes] = success;
     b->n_episodes++;
     return 0;
 }
@@ -115,4 +116,5 @@ void wire_segbuf_view(const struct wire_segbuf *b, struct wire_segment *s)
     s->n_episodes = b->n_episodes;
     s->episode_return = b->episode_return;
     s->episode_len = b->episode_len;
+    s->episode_success = b->episode_success;
 }

@@ -1,8 +1,8 @@
 #!/bin/bash
 # integ_docrefs.sh — every file that a comment or a document names exists in the repository,
-# so a reader who cloned it can follow every reference. Scanned: the comments of C, protobuf,
-# shell, INI, YAML, Makefile and Dockerfile sources (not code or string literals), MJCF files
-# and Markdown documents whole. A reference is
+# so a reader who cloned it can follow every reference. Scanned: the comments of C, JavaScript,
+# protobuf, shell, Python, INI, YAML, Makefile and Dockerfile sources (not code or string
+# literals), and MJCF files and Markdown documents whole. A reference is
 #   - a Markdown link target (`[text](path)`, resolved from the document's folder; URLs and
 #     pure #anchors are skipped),
 #   - any name ending in .md (bare names may live anywhere in the repository),
@@ -11,12 +11,16 @@
 #     naming a source, config, document or shipped result (.c .h .sh .ini .xml .proto .yml
 #     .yaml .sbatch .png .csv .rldt), or a folder written with a trailing slash.
 # Globs (`learner/algo/rldt*.c`, `proto/wire.[ch]`) must match something. Words holding a
-# template (`<task>`, `{a,b}`, `$VAR`, `%`) or a URL are not references. The scanner first
-# proves it can fail on a planted tree. Prints "integ_docrefs: N passed, N failed".
+# template (`<task>`, `{a,b}`, `$VAR`, `%`) or a URL are not references, nor are outputs: paths
+# inside a run directory (`runs/...`, or a placeholder such as `RUN_DIR/...`) and the names in
+# OUTPUTS, files the programs write. The scanner first proves it can fail on a planted tree.
+# Prints "integ_docrefs: N passed, N failed".
 set -u
 dc_name=integ_docrefs
 . "$(dirname "$0")/deploy_check.sh"
 root=${RLDT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+# files the programs write (not documents of the repository): `rldt report`'s summary
+OUTPUTS="report.md"
 
 # list_files ROOT: the repository's files (git's list when it is a work tree), one per line
 list_files() {
@@ -32,8 +36,10 @@ list_files() {
 kind_of() {
     case $1 in
     *.md | *.xml) kind=whole ;;
-    *.c | *.h | *.proto) kind=c ;;
-    *.sh | *.ini | *.yml | *.yaml | *.sbatch | Makefile | */Makefile | *Dockerfile* | .ci/*) kind=hash ;;
+    *.c | *.h | *.proto | *.js) kind=c ;;
+    *.sh | *.py | *.ini | *.yml | *.yaml | *.sbatch | Makefile | */Makefile | *Dockerfile* | .ci/*)
+        kind=hash
+        ;;
     *) kind=skip ;;
     esac
 }
@@ -42,7 +48,7 @@ kind_of() {
 candidates() {
     local md=0
     case $2 in *.md) md=1 ;; esac
-    awk -v kind="$1" -v md="$md" '
+    awk -v kind="$1" -v md="$md" -v outputs="$OUTPUTS" '
     # the comment text of one line of C: outside string and character literals
     function ctext(line,    out, i, n, c, c2) {
         out = ""; n = length(line); i = 1
@@ -75,6 +81,7 @@ candidates() {
         sub(/[.,:;]+$/, "", w)
         if (w !~ /[A-Za-z]/) return
         if (w in seen) return # a link target, checked as one
+        if (w ~ /^(runs|[A-Z][A-Z_]*)\// || index(" " outputs " ", " " w " ")) return # outputs
         if (w ~ /[A-Za-z0-9_*?]\.md$/ || w ~ /(^|\/)(shared|design)\/./) {
             print ln "\tref\t" w
             return
@@ -139,6 +146,7 @@ resolve() {
 scan() {
     local r=$1 f kind ln how tok badf
     files_list=$(mktemp)
+    scan_errs=$(mktemp)
     list_files "$r" >"$files_list"
     nfiles=0 nrefs=0 nbad=0
     while IFS= read -r f; do
@@ -151,12 +159,17 @@ scan() {
                 echo "  $f:$ln: '$tok' does not exist in the repository"
                 badf=$((badf + 1))
             fi
-        done < <(candidates "$kind" "$r/$f")
+        done < <(candidates "$kind" "$r/$f" 2>>"$scan_errs")
         nfiles=$((nfiles + 1))
         nbad=$((nbad + badf))
         [ "$badf" -eq 0 ] && dc_passed=$((dc_passed + 1)) || bad "$f: $badf broken reference(s)"
     done <"$files_list"
     rm -f "$files_list"
+    if [ -s "$scan_errs" ]; then # the scanner itself failed on some file
+        bad "the scanner runs cleanly: $(head -n 3 "$scan_errs" | tr '\n' ' ')"
+        nbad=$((nbad + 1))
+    fi
+    rm -f "$scan_errs"
 }
 
 # ---- the scanner must find planted broken references, and only those ----
@@ -167,6 +180,7 @@ cat >"$plant/learner/algo/x.c" <<'EOF'
 /* the math of learner/algo/README.md §3 and of ALGORITHM.md; see proto/wire.[ch] */
 static const char *p = "learner/nope.c /work/shared/design/X.md"; // shapes in learner/algo/y.h
 // a template: deploy/policies/<task>.rldt; a URL: https://example.org/a/B.md
+// outputs: runs/x/report.md, RUN_DIR/notes.md, report.md
 EOF
 printf '# see learner/algo/gone.c, ok: learner/algo/rldt*.c\nx = 1\n' >"$plant/deploy/configs/a.ini"
 printf 'syntax = "proto3";\n' >"$plant/proto/wire.h"

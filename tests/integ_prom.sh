@@ -47,7 +47,7 @@ wait_metric() {
     return 1
 }
 
-start_run rldt --algo=rldt --env=hopper --min-replay=300 \
+start_run rldt --algo=rldt --env=hopper --min-replay=300 --warmup-steps=300 \
     --base-policy="$RLDT_ROOT/deploy/policies/hopper.rldt"
 check "an RLDT learner reports its algorithm scalars" \
     wait_metric $port rldt_scalar_svgd_alpha "$T/rldt.prom"

@@ -24,12 +24,11 @@
 
 #include "common/auth.h"
 #include "common/config.h"
-#include "common/statsc.h"
+#include "deploy/rldt/statsc.h"
 #include "common/util.h"
 #include "proto/wire.h"
 #include "tests/harness.h"
-
-extern char **environ;
+#include "tests/spawn.h"
 
 static char dir[] = "/tmp/rldt-auth-XXXXXX";
 static char bin[512];
@@ -329,10 +328,7 @@ static pid_t start(const char *prog, const char *log, const char **extra, int ne
 {
     char path[600], ports[4][64], rd[300], logp[400];
     snprintf(path, sizeof(path), "%s/%s", bin, prog);
-    snprintf(ports[0], 64, "--control-port=%d", base);
-    snprintf(ports[1], 64, "--data-port=%d", base + 1);
-    snprintf(ports[2], 64, "--params-port=%d", base + 2);
-    snprintf(ports[3], 64, "--stats=127.0.0.1:%d", base + 3);
+    spawn_port_flags(ports, base);
     snprintf(rd, sizeof(rd), "--run-dir=%s/run", dir);
     snprintf(logp, sizeof(logp), "%s/%s", dir, log);
     char *argv[40] = {path,
@@ -360,46 +356,13 @@ static pid_t start(const char *prog, const char *log, const char **extra, int ne
     for (int i = 0; i < nextra && n < 39; i++)
         argv[n++] = (char *)extra[i];
     argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 2, logp, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 2, 1);
-    pid_t pid;
-    int rc = posix_spawn(&pid, path, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    return rc == 0 ? pid : -1;
-}
-
-static int wait_exit(pid_t pid, double secs)
-{
-    double until = rl_now() + secs;
-    int st;
-    while (rl_now() < until) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid)
-            return st;
-        if (r < 0)
-            return -2;
-        rl_sleep(0.02);
-    }
-    return -1;
-}
-
-static json_t *stats(void)
-{
-    char err[256];
-    return statsc_fetch("127.0.0.1", stats_port, 1.0, err, sizeof(err));
-}
-
-static double num(json_t *doc, const char *key)
-{
-    return json_number_value(json_object_get(doc, key));
+    return spawn_logged(path, argv, logp);
 }
 
 static double stat_now(const char *key)
 {
-    json_t *d = stats();
-    double v = d ? num(d, key) : -1;
+    json_t *d = spawn_stats(stats_port);
+    double v = d ? spawn_num(d, key) : -1;
     json_decref(d);
     return v;
 }
@@ -472,25 +435,19 @@ static void test_refused_clients(void)
     static uint8_t buf[1 << 16];
     size_t len;
     struct wire_msg m = {.type = WIRE_HELLO};
-    m.hello = (struct wire_hello){"intruder", 1, 1, "hopper", 11, 3, 1, 0, false};
+    m.hello = (struct wire_hello){.name = "intruder",
+                                  .pid = 1,
+                                  .num_envs = 1,
+                                  .task = "hopper",
+                                  .obs_dim = 11,
+                                  .act_dim = 3,
+                                  .chunk_h = 1,
+                                  .known_epoch = 0,
+                                  .evaluator = false};
     T_EQ_INT(wire_pack(&m, buf, sizeof(buf), &len), 0);
     zmq_send(ctl, buf, len, ZMQ_DONTWAIT);
-    float obs[3 * 11] = {0}, act[2 * 3] = {0}, rew[2] = {1, 1};
-    uint32_t steps[2] = {1, 1};
-    uint8_t flags[2] = {0, 0};
-    m = (struct wire_msg){.type = WIRE_SEGMENT};
-    m.segment = (struct wire_segment){.run_epoch = 1,
-                                      .actor_id = 1,
-                                      .seq = 1,
-                                      .T = 2,
-                                      .obs_dim = 11,
-                                      .D = 3,
-                                      .obs = obs,
-                                      .actions = act,
-                                      .rewards = rew,
-                                      .steps = steps,
-                                      .terminal = flags,
-                                      .truncated = flags};
+    struct spawn_seg st;
+    m = spawn_tiny_segment(&st);
     T_EQ_INT(wire_pack(&m, buf, sizeof(buf), &len), 0);
     zmq_send(push_bad, buf, len, ZMQ_DONTWAIT);
     zmq_send(push_plain, buf, len, ZMQ_DONTWAIT);
@@ -502,7 +459,7 @@ static void test_refused_clients(void)
     json_t *d = NULL;
     while (rl_now() < until) {
         json_decref(d);
-        d = stats();
+        d = spawn_stats(stats_port);
         failed =
             d ? json_number_value(json_object_get(json_object_get(d, "rejected"), "auth_failed"))
               : 0;
@@ -513,10 +470,10 @@ static void test_refused_clients(void)
     T_CHECK_MSG(failed >= 6, "auth_failed %g", failed);
     T_CHECK(d != NULL);
     if (d) {
-        T_EQ_INT((int)num(d, "rejected_total"), (int)failed); /* nothing else reached it */
-        T_EQ_INT((int)num(d, "env_steps"), 0);
-        T_EQ_INT((int)num(d, "segments"), 0);
-        T_EQ_INT((int)num(json_object_get(d, "replay"), "size"), 0);
+        T_EQ_INT((int)spawn_num(d, "rejected_total"), (int)failed); /* nothing else reached it */
+        T_EQ_INT((int)spawn_num(d, "env_steps"), 0);
+        T_EQ_INT((int)spawn_num(d, "segments"), 0);
+        T_EQ_INT((int)spawn_num(json_object_get(d, "replay"), "size"), 0);
         T_EQ_INT((int)json_array_size(json_object_get(d, "actors")), 0);
     }
     json_decref(d);
@@ -539,7 +496,7 @@ static void test_allowed_actor(void)
     good_actor = start("rldt-actor", "good.log", args, 4);
     T_CHECK(good_actor > 0);
     T_CHECK_MSG(wait_stat("env_steps", 1000, 30) >= 1000, "no env steps from the allowed actor");
-    json_t *d = stats();
+    json_t *d = spawn_stats(stats_port);
     T_CHECK(d != NULL);
     json_t *acts = d ? json_object_get(d, "actors") : NULL;
     T_EQ_INT((int)json_array_size(acts), 1); /* only the allowed actor registered */
@@ -573,11 +530,11 @@ static void test_allowed_actor(void)
 
 static void test_run_finishes(void)
 {
-    int st = wait_exit(learner, 60);
+    int st = spawn_wait(learner, 60);
     T_CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "learner exit %d", st);
     if (st >= 0)
         learner = 0;
-    st = wait_exit(good_actor, 15);
+    st = spawn_wait(good_actor, 15);
     T_CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "allowed actor exit %d", st);
     if (st >= 0)
         good_actor = 0;
@@ -586,7 +543,7 @@ static void test_run_finishes(void)
     pid_t refused[] = {bad_actor, plain_actor};
     for (int i = 0; i < 2; i++) {
         kill(refused[i], SIGTERM);
-        st = wait_exit(refused[i], 10);
+        st = spawn_wait(refused[i], 10);
         T_CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "refused actor exit %d", st);
     }
     bad_actor = plain_actor = 0;
@@ -600,46 +557,25 @@ static void test_startup_errors(void)
     snprintf(a2, sizeof(a2), "--curve-allow=%s/allow.txt", dir);
     const char *l1[] = {"--auth=curve", a1, a2, "--stats="};
     pid_t p = start("rldt-learner", "err1.log", l1, 4);
-    int st = wait_exit(p, 10);
+    int st = spawn_wait(p, 10);
     T_CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 1, "learner exit %d", st);
     T_CHECK(log_has("err1.log", "short.key:1: malformed key"));
     const char *l2[] = {"--auth=curve", "--stats="};
     p = start("rldt-learner", "err2.log", l2, 2);
-    st = wait_exit(p, 10);
+    st = spawn_wait(p, 10);
     T_CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 1, "learner exit %d", st);
     T_CHECK(log_has("err2.log", "auth = curve needs curve_server_key"));
     snprintf(a1, sizeof(a1), "--curve-server-key=%s/learner.pub", dir);
     snprintf(a2, sizeof(a2), "--curve-client-key=%s/missing.key", dir);
     const char *a[] = {"--auth=curve", a1, a2};
     p = start("rldt-actor", "err3.log", a, 3);
-    st = wait_exit(p, 10);
+    st = spawn_wait(p, 10);
     T_CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 1, "actor exit %d", st);
     T_CHECK(log_has("err3.log", "missing.key: No such file or directory"));
     const char *bad_enum[] = {"--auth=tls"};
     p = start("rldt-actor", "err4.log", bad_enum, 1);
-    st = wait_exit(p, 10);
+    st = spawn_wait(p, 10);
     T_CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 2, "actor exit %d", st);
-}
-
-// the first of n consecutive free TCP ports on 127.0.0.1 (below the ephemeral range)
-static int free_ports(int n)
-{
-    int first = 20000 + (int)(getpid() % 1000) * 12;
-    for (int tries = 0; tries < 50; tries++, first = 20000 + (first - 20000 + 4 * n) % 12000) {
-        int ok = 1;
-        for (int i = 0; i < n && ok; i++) {
-            int fd = socket(AF_INET, SOCK_STREAM, 0);
-            struct sockaddr_in a = {.sin_family = AF_INET,
-                                    .sin_port = htons((uint16_t)(first + i))};
-            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-            ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-            if (fd >= 0)
-                close(fd);
-        }
-        if (ok)
-            return first;
-    }
-    return first;
 }
 
 static void test_learner(void)
@@ -655,7 +591,7 @@ static void test_learner(void)
     path_of(p, sizeof(p), "allow.txt");
     snprintf(cmd, sizeof(cmd), "cat %s/good.pub > %s", dir, p);
     T_EQ_INT(system(cmd), 0);
-    base = free_ports(4);
+    base = spawn_free_ports(4);
     snprintf(stats_port, sizeof(stats_port), "%d", base + 3);
     char a1[700], a2[700];
     snprintf(a1, sizeof(a1), "--curve-server-key=%s/learner.key", dir);
@@ -669,17 +605,12 @@ static void test_learner(void)
 static void cleanup(void)
 {
     pid_t all[] = {learner, good_actor, bad_actor, plain_actor};
-    for (size_t i = 0; i < RL_ARRAY_LEN(all); i++)
-        if (all[i] > 0 && waitpid(all[i], NULL, WNOHANG) == 0) {
-            kill(all[i], SIGKILL);
-            waitpid(all[i], NULL, 0);
-        }
+    spawn_kill_all(all, RL_ARRAY_LEN(all));
 }
 
 int main(void)
 {
-    const char *root = getenv("RLDT_ROOT"), *b = getenv("BUILD");
-    snprintf(bin, sizeof(bin), "%s/%s", root ? root : ".", b ? b : "build");
+    spawn_bin_dir(bin, sizeof(bin));
     if (!mkdtemp(dir))
         return 1;
     T_RUN(test_keyfile_round_trip);

@@ -1,5 +1,8 @@
 /* test_config.c — defaults, flags, files, validation errors, round trip of the resolved config. */
 #include "common/config.h"
+#include "common/policy.h"
+#include "common/task.h"
+#include "learner/algo.h"
 #include "tests/harness.h"
 
 #include <errno.h>
@@ -32,8 +35,21 @@ static void test_defaults(void)
     T_EQ_INT(config_validate(&c, err, sizeof(err)), 0);
     T_EQ_INT(c.chunk, 4);
     T_EQ_INT(c.max_env_steps, 1000000);
-    T_EQ_INT(c.max_episode_steps, 1000);
+    T_EQ_INT(c.max_episode_steps, 1000); /* the task's episode length (0 before validation) */
     T_CHECK(!c.resume);
+    // table-top tasks have their own episode lengths unless one is given
+    const char *tt[] = {"lift", "stack", "peg"};
+    const int len[] = {200, 300, 400};
+    for (int k = 0; k < 3; k++) {
+        config_default(&c);
+        T_EQ_INT(c.max_episode_steps, 0);
+        T_EQ_INT(config_set(&c, "env", tt[k], err, sizeof(err)), 0);
+        T_EQ_INT(config_validate(&c, err, sizeof(err)), 0);
+        T_EQ_INT(c.max_episode_steps, len[k]);
+    }
+    T_EQ_INT(config_set(&c, "max_episode_steps", "50", err, sizeof(err)), 0);
+    T_EQ_INT(config_validate(&c, err, sizeof(err)), 0);
+    T_EQ_INT(c.max_episode_steps, 50);
     // every table default is in range and names are unique
     for (size_t i = 0; i < config_nkeys; i++)
         for (size_t j = i + 1; j < config_nkeys; j++)
@@ -69,8 +85,16 @@ static void test_errors(void)
     T_EQ_INT(parse(&c, err, 1, "--max-env-steps=0"), -EINVAL);
     T_CHECK_MSG(strstr(err, "out of range"), "%s", err);
     T_EQ_INT(parse(&c, err, 1, "--chunk=2.5"), -EINVAL);
-    T_EQ_INT(parse(&c, err, 1, "--env=ant"), -EINVAL);
-    T_CHECK_MSG(strstr(err, "hopper|walker2d|halfcheetah"), "%s", err);
+    // an unknown task parses but does not validate; the message lists the known ones
+    struct rl_config u;
+    config_default(&u);
+    T_EQ_INT(parse(&u, err, 1, "--env=ant"), 0);
+    T_EQ_INT(config_validate(&u, err, sizeof(err)), -EINVAL);
+    T_CHECK_MSG(strstr(err, "ant") && strstr(err, "hopper") && strstr(err, "peg"), "%s", err);
+    config_default(&u);
+    T_EQ_INT(parse(&u, err, 1, "--task-plugin=/nonexistent/task.so"), 0);
+    T_EQ_INT(config_validate(&u, err, sizeof(err)), -EINVAL);
+    T_CHECK_MSG(strstr(err, "task_plugin") && strstr(err, "/nonexistent/task.so"), "%s", err);
     T_EQ_INT(parse(&c, err, 1, "--resume=maybe"), -EINVAL);
     T_EQ_INT(parse(&c, err, 1, "--secs=nan"), -EINVAL);
     T_EQ_INT(parse(&c, err, 1, "--chunk"), -EINVAL); /* missing value */
@@ -130,6 +154,84 @@ static void test_file_roundtrip(void)
     rmdir(dir);
 }
 
+// the actor keeps its own connection, size and log level over the run config a learner sends
+static void test_keep_local(void)
+{
+    struct rl_config mine, run;
+    char err[256];
+    config_default(&mine);
+    config_default(&run);
+    T_EQ_INT(config_set(&mine, "learner_host", "10.1.2.3", err, sizeof(err)), 0);
+    T_EQ_INT(config_set(&mine, "control_port", "7001", err, sizeof(err)), 0);
+    T_EQ_INT(config_set(&mine, "num_envs", "3", err, sizeof(err)), 0);
+    T_EQ_INT(config_set(&mine, "log_level", "debug", err, sizeof(err)), 0);
+    T_EQ_INT(config_set(&mine, "actor_name", "a7", err, sizeof(err)), 0);
+    T_EQ_INT(config_set(&mine, "batch_size", "17", err, sizeof(err)), 0);
+    T_EQ_INT(config_set(&run, "num_envs", "64", err, sizeof(err)), 0);
+    T_EQ_INT(config_set(&run, "algo", "rldt", err, sizeof(err)), 0);
+    config_keep_local(&run, &mine);
+    T_EQ_STR(run.learner_host, "10.1.2.3");
+    T_EQ_INT(run.control_port, 7001);
+    T_EQ_INT(run.num_envs, 3);
+    T_EQ_STR(run.log_level, "debug");
+    T_EQ_STR(run.actor_name, "a7");
+    T_EQ_STR(run.algo, "rldt");    /* a run key stays the learner's */
+    T_CHECK(run.batch_size != 17); /* likewise */
+    // exactly the seven keys are local
+    int n = 0;
+    for (size_t i = 0; i < config_nkeys; i++)
+        n += (config_keys[i].flags & CONFIG_F_LOCAL) != 0;
+    T_EQ_INT(n, 7);
+}
+
+// common code keeps copies of the algorithm registry's facts: they must agree with it
+static void test_algo_registry(void)
+{
+    char err[256];
+    for (size_t i = 0; i < algo_count(); i++) {
+        const struct algo_ops *ops = algo_at(i);
+        struct rl_config c;
+        config_default(&c);
+        T_CHECK_MSG(config_set(&c, "algo", ops->name, err, sizeof(err)) == 0, "%s: %s", ops->name,
+                    err);
+        T_EQ_INT(config_validate(&c, err, sizeof(err)), 0);
+        T_CHECK_MSG(c.chunk == ops->default_chunk, "%s: config chunk %d, ops %d", ops->name,
+                    c.chunk, ops->default_chunk);
+        const char *kind = policy_kind_for_algo(ops->name);
+        T_CHECK_MSG(kind && !strcmp(kind, ops->policy_kind), "%s: kind %s, ops %s", ops->name,
+                    kind ? kind : "NULL", ops->policy_kind);
+        T_CHECK(algo_find(ops->name) == ops);
+    }
+    T_CHECK(algo_at(algo_count()) == NULL);
+    // and the config's choice list names no algorithm the registry lacks
+    const char *choices = "";
+    for (size_t i = 0; i < config_nkeys; i++)
+        if (!strcmp(config_keys[i].name, "algo"))
+            choices = config_keys[i].choices;
+    size_t n = choices[0] != 0;
+    for (const char *p = choices; *p; p++)
+        n += *p == '|';
+    T_EQ_INT((int)n, (int)algo_count());
+}
+
+// every task the config offers is in the task table
+static void test_task_choices(void)
+{
+    const char *choices = "";
+    for (size_t i = 0; i < config_nkeys; i++)
+        if (!strcmp(config_keys[i].name, "env"))
+            choices = config_keys[i].choices;
+    int n = 0;
+    for (const char *p = choices; *p; n++) {
+        char name[64];
+        size_t len = strcspn(p, "|");
+        snprintf(name, sizeof(name), "%.*s", (int)len, p);
+        T_CHECK_MSG(task_find(name) != NULL, "env choice '%s' is not in the task table", name);
+        p += len + (p[len] == '|');
+    }
+    T_CHECK(n >= 3);
+}
+
 static void test_file_errors(void)
 {
     struct rl_config c;
@@ -164,5 +266,8 @@ int main(void)
     T_RUN(test_positional);
     T_RUN(test_file_roundtrip);
     T_RUN(test_file_errors);
+    T_RUN(test_keep_local);
+    T_RUN(test_algo_registry);
+    T_RUN(test_task_choices);
     return T_DONE("config");
 }

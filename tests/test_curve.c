@@ -4,7 +4,7 @@
  * a crash) for missing, empty, malformed and garbage CSVs and unwritable outputs; `rldt plot`
  * exit codes when the tool is built.
  */
-#include "common/curve.h"
+#include "deploy/rldt/curve.h"
 #include "tests/harness.h"
 
 #include <dirent.h>

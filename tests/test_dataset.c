@@ -1,6 +1,6 @@
 /*
- * test_dataset.c — dataset files: round trip, statistics, bounds; damaged files (truncated,
- * corrupted, other format or dataset version, wrong dimensions, inconsistent episodes,
+ * test_dataset.c — dataset files: round trip, statistics, bounds, per-episode labels; damaged files
+ * (truncated, corrupted, other format or dataset version, wrong dimensions, inconsistent episodes,
  * non-finite values) refused with a reason; `rldt collect` records exactly the asked steps
  * and never leaves a half-written file (killed mid-run, or unable to write).
  */
@@ -162,6 +162,56 @@ static void damaged_content(const unsigned char *good, long n, const void *pat, 
     free(b);
 }
 
+// per-episode labels (success, strategy): optional, round-tripped, checked on load
+static void test_labels(void)
+{
+    struct dataset d, e;
+    char err[400], path[128];
+    build(&d);
+    // a file without labels reads back with every label unknown
+    path_in(path, sizeof(path), "nolabels.dset");
+    T_EQ_INT(dataset_save(&d, path, err, sizeof(err)), 0);
+    T_EQ_INT(dataset_load(&e, path, err, sizeof(err)), 0);
+    T_CHECK(!e.has_labels);
+    for (long k = 0; k < e.n_episodes; k++)
+        T_CHECK(e.label[k].success == -1 && e.label[k].strategy == -1);
+    struct dataset_stats st;
+    dataset_stats(&e, &st);
+    T_EQ_INT(st.labelled, 0);
+    dataset_fini(&e);
+
+    T_EQ_INT(dataset_label_last(&d, 2, 0), -EINVAL);
+    T_EQ_INT(dataset_label_last(&d, 1, 64), -EINVAL);
+    T_EQ_INT(dataset_label_last(&d, 1, 2), 0); /* the last (third) episode */
+    T_EQ_INT(d.label[0].success, -1);
+    path_in(path, sizeof(path), "labels.dset");
+    T_EQ_INT(dataset_save(&d, path, err, sizeof(err)), 0);
+    T_EQ_INT(dataset_load(&e, path, err, sizeof(err)), 0);
+    T_CHECK(e.has_labels);
+    T_EQ_INT(e.label[2].success, 1);
+    T_EQ_INT(e.label[2].strategy, 2);
+    T_EQ_INT(e.label[1].strategy, -1);
+    dataset_stats(&e, &st);
+    T_EQ_INT(st.labelled, 1);
+    T_EQ_INT(st.successes, 1);
+    T_EQ_INT(st.strategy[2], 1);
+    dataset_fini(&e);
+
+    // a file carrying an impossible label is refused with the episode named
+    d.label[1].success = 7;
+    path_in(path, sizeof(path), "badlabel.dset");
+    T_EQ_INT(dataset_save(&d, path, err, sizeof(err)), 0);
+    err[0] = 0;
+    T_EQ_INT(dataset_load(&e, path, err, sizeof(err)), -EPROTO);
+    T_CHECK_MSG(strstr(err, "episode 1") && strstr(err, "labels"), "%s", err);
+    T_CHECK(e.label == NULL && e.n == 0);
+    dataset_fini(&d);
+    struct dataset z;
+    dataset_init(&z, "hopper", O, A);
+    T_EQ_INT(dataset_label_last(&z, 1, 0), -EINVAL); /* no episode yet */
+    dataset_fini(&z);
+}
+
 static void test_damaged_files(void)
 {
     struct dataset d;
@@ -299,6 +349,7 @@ int main(int argc, char **argv)
     if (!mkdtemp(tmpdir))
         return 1;
     T_RUN(test_build_stats_roundtrip);
+    T_RUN(test_labels);
     T_RUN(test_damaged_files);
     T_RUN(test_collect);
     char cmd[128];

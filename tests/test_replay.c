@@ -26,7 +26,15 @@ static void make_seg(uint64_t traj, int T, float *obs, float *act, float *rew, u
         trunc[t] = 0;
         steps[t] = 4;
     }
-    *s = (struct replay_segment){T, obs, act, rew, steps, term, trunc, traj, 7};
+    *s = (struct replay_segment){.T = T,
+                                 .obs = obs,
+                                 .act = act,
+                                 .rew = rew,
+                                 .steps = steps,
+                                 .term = term,
+                                 .trunc = trunc,
+                                 .traj_id = traj,
+                                 .version = 7};
 }
 
 struct bufs {
@@ -38,8 +46,14 @@ struct bufs {
 
 static void bufs_init(struct bufs *x)
 {
-    x->b = (struct replay_batch){x->obs,  x->act,   x->rew,  x->nobs,
-                                 x->done, x->steps, x->traj, x->index};
+    x->b = (struct replay_batch){.obs = x->obs,
+                                 .act = x->act,
+                                 .rew = x->rew,
+                                 .next_obs = x->nobs,
+                                 .done = x->done,
+                                 .steps = x->steps,
+                                 .traj = x->traj,
+                                 .index = x->index};
 }
 
 static void test_store_and_sample(void)
@@ -325,6 +339,33 @@ static void test_save_load(void)
     rmdir(dir);
 }
 
+static void test_trim(void)
+{
+    // a ring that wrapped: 30 slots, 4 segments of 10; trim back to 25 inserted
+    struct replay *r = replay_new(30, O, D);
+    float obs[11 * O], act[10 * D], rew[10];
+    uint8_t term[10], trunc[10];
+    int steps[10];
+    struct replay_segment s;
+    for (uint64_t traj = 0; traj < 4; traj++) {
+        make_seg(traj, 10, obs, act, rew, term, trunc, steps, &s);
+        T_EQ_INT(replay_add(r, &s), 0);
+    }
+    T_EQ_INT(replay_size(r), 30);
+    T_EQ_INT(replay_trim(r, 25), 15);
+    T_EQ_INT(replay_size(r), 15);
+    T_EQ_INT(replay_inserted(r), 25);
+    T_EQ_INT(replay_trim(r, 40), 0); /* nothing newer */
+    // the next step lands where the trimmed ones were, and the newest kept is serial 24
+    make_seg(9, 10, obs, act, rew, term, trunc, steps, &s);
+    T_EQ_INT(replay_add(r, &s), 0);
+    T_EQ_INT(replay_size(r), 25);
+    T_EQ_INT(replay_inserted(r), 35);
+    T_EQ_INT(replay_trim(r, 0), 25); /* everything */
+    T_EQ_INT(replay_size(r), 0);
+    replay_destroy(&r);
+}
+
 int main(void)
 {
     T_RUN(test_store_and_sample);
@@ -332,5 +373,6 @@ int main(void)
     T_RUN(test_parity_and_next);
     T_RUN(test_threads);
     T_RUN(test_save_load);
+    T_RUN(test_trim);
     return T_DONE("replay");
 }

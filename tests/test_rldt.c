@@ -89,7 +89,14 @@ static void fill_replay(struct replay *r, const struct algo_dims *d, int nseg, i
         }
         term[T - 1] = k % 2 == 0;
         trunc[T - 1] = k % 2 == 1;
-        struct replay_segment seg = {T, obs, act, rew, steps, term, trunc, (uint64_t)k, 0};
+        struct replay_segment seg = {.T = T,
+                                     .obs = obs,
+                                     .act = act,
+                                     .rew = rew,
+                                     .steps = steps,
+                                     .term = term,
+                                     .trunc = trunc,
+                                     .traj_id = (uint64_t)k};
         replay_add(r, &seg);
     }
     free(obs);
@@ -261,7 +268,14 @@ static void test_td_lambda(void)
 /* Q̄ = mean over the M samples of min over the two target critics */
 static void test_qbar(void)
 {
-    struct critic_config cc = {3, 2, 8, 2, 1e-3f, 0.01f, 0.005f, 32};
+    struct critic_config cc = {.obs_dim = 3,
+                               .D = 2,
+                               .hidden = 8,
+                               .depth = 2,
+                               .lr = 1e-3f,
+                               .weight_decay = 0.01f,
+                               .tau = 0.005f,
+                               .max_batch = 32};
     struct rng r;
     rng_init(&r, 21, 0);
     char err[200];
@@ -340,7 +354,14 @@ static void check_targets(double lambda)
     // the last step of the truncated segment stopped early: 1 env step executed
     struct replay_batch rb;
     float o[3], no[3], ac[4], rw[6], dn[6], st[6];
-    rb = (struct replay_batch){o, ac, rw, no, dn, st, NULL, NULL};
+    rb = (struct replay_batch){.obs = o,
+                               .act = ac,
+                               .rew = rw,
+                               .next_obs = no,
+                               .done = dn,
+                               .steps = st,
+                               .traj = NULL,
+                               .index = NULL};
     struct critic *cr = rldt_critic(a);
     targets_ignore_action(cr, 3, 4);
     struct norm on;
@@ -396,7 +417,14 @@ static void test_targets_short_chunk(void)
     float obs[2 * 3] = {0.1f, 0.2f, 0.3f, -0.4f, 0.5f, 0.6f}, act[4] = {0}, rew[1] = {1.5f};
     int steps[1] = {1};
     uint8_t term[1] = {0}, trunc[1] = {1};
-    struct replay_segment seg = {1, obs, act, rew, steps, term, trunc, 0, 0};
+    struct replay_segment seg = {.T = 1,
+                                 .obs = obs,
+                                 .act = act,
+                                 .rew = rew,
+                                 .steps = steps,
+                                 .term = term,
+                                 .trunc = trunc,
+                                 .traj_id = 0};
     replay_add(r, &seg);
     struct critic *cr = rldt_critic(a);
     targets_ignore_action(cr, 3, 4);
@@ -427,7 +455,13 @@ static void test_reward_scale(void)
     for (int k = 0; k < 20; k++) {
         for (int t = 0; t < 8; t++)
             rew[t] = (t + k) % 2 ? 4.0f : -4.0f;
-        struct replay_segment seg = {8, obs, act, rew, NULL, term, trunc, (uint64_t)k, 0};
+        struct replay_segment seg = {.T = 8,
+                                     .obs = obs,
+                                     .act = act,
+                                     .rew = rew,
+                                     .term = term,
+                                     .trunc = trunc,
+                                     .traj_id = (uint64_t)k};
         replay_add(r, &seg);
     }
     struct algo_report rep = {0};
@@ -441,7 +475,13 @@ static void test_reward_scale(void)
     for (int k = 20; k < 200; k++) {
         for (int t = 0; t < 8; t++)
             rew[t] = 2.0f;
-        struct replay_segment seg = {8, obs, act, rew, NULL, term, trunc, (uint64_t)k, 0};
+        struct replay_segment seg = {.T = 8,
+                                     .obs = obs,
+                                     .act = act,
+                                     .rew = rew,
+                                     .term = term,
+                                     .trunc = trunc,
+                                     .traj_id = (uint64_t)k};
         replay_add(r, &seg);
     }
     double before = rldt_reward_scale(a);
@@ -743,7 +783,13 @@ static struct bandit_eval run_bandit(bool two, bool delta, int seed, struct band
             act[0] = acts[i * 2];
             act[1] = acts[i * 2 + 1];
             rew[0] = (float)bandit_reward(act, two);
-            struct replay_segment seg = {1, obs, act, rew, NULL, term, trunc, id++, 0};
+            struct replay_segment seg = {.T = 1,
+                                         .obs = obs,
+                                         .act = act,
+                                         .rew = rew,
+                                         .term = term,
+                                         .trunc = trunc,
+                                         .traj_id = id++};
             replay_add(r, &seg);
         }
         for (int k = 0; k < 16 && it >= 2; k++)

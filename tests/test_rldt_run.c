@@ -20,8 +20,7 @@
 #include "common/rng.h"
 #include "common/util.h"
 #include "tests/harness.h"
-
-extern char **environ;
+#include "tests/spawn.h"
 
 static char bin[512], dir[] = "/tmp/rldt-run-XXXXXX", base_path[600];
 static int port;
@@ -35,10 +34,7 @@ static pid_t start(const char *prog, const char *log, const char *extra)
 {
     char path[600], ports[4][64], rd[300], logp[400], bp[700];
     snprintf(path, sizeof(path), "%s/%s", bin, prog);
-    snprintf(ports[0], 64, "--control-port=%d", port);
-    snprintf(ports[1], 64, "--data-port=%d", port + 1);
-    snprintf(ports[2], 64, "--params-port=%d", port + 2);
-    snprintf(ports[3], 64, "--stats=127.0.0.1:%d", port + 3);
+    spawn_port_flags(ports, port);
     snprintf(rd, sizeof(rd), "--run-dir=%s/run", dir);
     snprintf(logp, sizeof(logp), "%s/%s", dir, log);
     snprintf(bp, sizeof(bp), "--base-policy=%s", base_path);
@@ -65,29 +61,7 @@ static pid_t start(const char *prog, const char *log, const char *extra)
     if (extra)
         argv[n++] = (char *)extra;
     argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 2, logp, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 2, 1);
-    pid_t pid;
-    int rc = posix_spawn(&pid, path, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    return rc == 0 ? pid : -1;
-}
-
-static int wait_exit(pid_t pid, double secs)
-{
-    double until = rl_now() + secs;
-    int st;
-    while (rl_now() < until) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid)
-            return st;
-        if (r < 0)
-            return -2;
-        rl_sleep(0.05);
-    }
-    return -1;
+    return spawn_logged(path, argv, logp);
 }
 
 /* a random flow policy of the run's sizes, with normalisation bounds */
@@ -194,10 +168,10 @@ static void test_run(void)
     actor = start("rldt-actor", "actor.log", "--actor-name=a0");
     evaluator = start("rldt-actor", "eval.log", "--actor-role=eval");
     T_CHECK(learner > 0 && actor > 0 && evaluator > 0);
-    int st = wait_exit(learner, 50);
+    int st = spawn_wait(learner, 50);
     T_CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "learner exit %d", st);
     for (int i = 0; i < 2; i++) {
-        int sa = wait_exit(i ? evaluator : actor, 15);
+        int sa = spawn_wait(i ? evaluator : actor, 15);
         T_CHECK_MSG(sa >= 0 && WIFEXITED(sa) && WEXITSTATUS(sa) == 0, "actor %d exit %d", i, sa);
     }
     // metrics: updates of both kinds, every diagnostic finite in the last row
@@ -243,20 +217,15 @@ static void test_run(void)
 static void cleanup(void)
 {
     pid_t all[] = {learner, actor, evaluator};
-    for (size_t i = 0; i < RL_ARRAY_LEN(all); i++)
-        if (all[i] > 0 && waitpid(all[i], NULL, WNOHANG) == 0) {
-            kill(all[i], SIGKILL);
-            waitpid(all[i], NULL, 0);
-        }
+    spawn_kill_all(all, RL_ARRAY_LEN(all));
 }
 
 int main(void)
 {
-    const char *root = getenv("RLDT_ROOT"), *b = getenv("BUILD");
-    snprintf(bin, sizeof(bin), "%s/%s", root ? root : ".", b ? b : "build");
+    spawn_bin_dir(bin, sizeof(bin));
     if (!mkdtemp(dir))
         return 1;
-    port = 30000 + (int)(getpid() % 8000) * 4;
+    port = spawn_free_ports(4);
     T_RUN(test_run);
     cleanup();
     char cmd[300];

@@ -18,12 +18,11 @@
 #include <zmq.h>
 
 #include "common/rng.h"
-#include "common/statsc.h"
+#include "deploy/rldt/statsc.h"
 #include "common/util.h"
 #include "proto/wire.h"
 #include "tests/harness.h"
-
-extern char **environ;
+#include "tests/spawn.h"
 
 static char bin[512], dir[] = "/tmp/rldt-rt-XXXXXX";
 static int base;
@@ -33,10 +32,7 @@ static pid_t start(const char *prog, const char *log, const char *extra1, const 
 {
     char path[600], ports[4][64], rd[300], logp[400];
     snprintf(path, sizeof(path), "%s/%s", bin, prog);
-    snprintf(ports[0], 64, "--control-port=%d", base);
-    snprintf(ports[1], 64, "--data-port=%d", base + 1);
-    snprintf(ports[2], 64, "--params-port=%d", base + 2);
-    snprintf(ports[3], 64, "--stats=127.0.0.1:%d", base + 3);
+    spawn_port_flags(ports, base);
     snprintf(rd, sizeof(rd), "--run-dir=%s", dir);
     snprintf(logp, sizeof(logp), "%s/%s", dir, log);
     char *argv[] = {path,
@@ -64,41 +60,7 @@ static pid_t start(const char *prog, const char *log, const char *extra1, const 
                     (char *)extra1,
                     (char *)extra2,
                     NULL};
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 2, logp, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 2, 1);
-    pid_t pid;
-    int rc = posix_spawn(&pid, path, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    return rc == 0 ? pid : -1;
-}
-
-// wait for pid to exit within secs; its status, or -1 on time-out
-static int wait_exit(pid_t pid, double secs)
-{
-    double until = rl_now() + secs;
-    int st;
-    while (rl_now() < until) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid)
-            return st;
-        if (r < 0)
-            return -2;
-        rl_sleep(0.02);
-    }
-    return -1;
-}
-
-static json_t *stats(void)
-{
-    char err[256];
-    return statsc_fetch("127.0.0.1", stats_port, 1.0, err, sizeof(err));
-}
-
-static double num(json_t *doc, const char *key)
-{
-    return json_number_value(json_object_get(doc, key));
+    return spawn_logged(path, argv, logp);
 }
 
 static double rejected(json_t *doc, const char *reason)
@@ -111,9 +73,9 @@ static double wait_stat(const char *key, double value, double secs)
 {
     double until = rl_now() + secs, v = -1;
     while (rl_now() < until) {
-        json_t *d = stats();
+        json_t *d = spawn_stats(stats_port);
         if (d) {
-            v = num(d, key);
+            v = spawn_num(d, key);
             json_decref(d);
             if (v >= value)
                 break;
@@ -125,8 +87,8 @@ static double wait_stat(const char *key, double value, double secs)
 
 static int alive_actors(void)
 {
-    json_t *d = stats();
-    int n = d ? (int)num(json_object_get(d, "scalars"), "actors_alive") : -1;
+    json_t *d = spawn_stats(stats_port);
+    int n = d ? (int)spawn_num(json_object_get(d, "scalars"), "actors_alive") : -1;
     json_decref(d);
     return n;
 }
@@ -136,11 +98,11 @@ static pid_t learner, actor[3];
 // the lowest policy version any registered actor acts with (-1 if none)
 static double min_actor_version(void)
 {
-    json_t *d = stats();
+    json_t *d = spawn_stats(stats_port);
     json_t *acts = d ? json_object_get(d, "actors") : NULL;
     double v = json_array_size(acts) ? 1e300 : -1;
     for (size_t i = 0; i < json_array_size(acts); i++) {
-        double x = num(json_array_get(acts, i), "policy_version");
+        double x = spawn_num(json_array_get(acts, i), "policy_version");
         v = x < v ? x : v;
     }
     json_decref(d);
@@ -165,22 +127,8 @@ static void test_bad_messages(void)
     snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", base);
     T_EQ_INT(zmq_connect(ctl, ep), 0);
     // a valid-looking segment to truncate and re-version
-    float obs[3 * 11] = {0}, act[2 * 3] = {0}, rew[2] = {1, 1};
-    uint32_t steps[2] = {1, 1};
-    uint8_t flags[2] = {0, 0};
-    struct wire_msg m = {.type = WIRE_SEGMENT};
-    m.segment = (struct wire_segment){.run_epoch = 1,
-                                      .actor_id = 1,
-                                      .seq = 1,
-                                      .T = 2,
-                                      .obs_dim = 11,
-                                      .D = 3,
-                                      .obs = obs,
-                                      .actions = act,
-                                      .rewards = rew,
-                                      .steps = steps,
-                                      .terminal = flags,
-                                      .truncated = flags};
+    struct spawn_seg st;
+    struct wire_msg m = spawn_tiny_segment(&st);
     static uint8_t buf[1 << 16];
     size_t len;
     T_EQ_INT(wire_pack(&m, buf, sizeof(buf), &len), 0);
@@ -221,7 +169,7 @@ static void test_bad_messages(void)
     free(big);
     rl_sleep(0.5);
     zmq_close(push);
-    json_t *d = stats();
+    json_t *d = spawn_stats(stats_port);
     T_CHECK(d != NULL);
     if (d) {
         T_CHECK_MSG(rejected(d, "decode_error") >= 4, "decode_error %g",
@@ -230,9 +178,9 @@ static void test_bad_messages(void)
         T_EQ_INT((int)rejected(d, "bad_version"), 2);
         T_EQ_INT((int)rejected(d, "stale_epoch"), 1);
         // nothing else changed
-        T_EQ_INT((int)num(d, "env_steps"), 0);
-        T_EQ_INT((int)num(json_object_get(d, "replay"), "size"), 0);
-        T_EQ_INT((int)num(d, "episodes"), 0);
+        T_EQ_INT((int)spawn_num(d, "env_steps"), 0);
+        T_EQ_INT((int)spawn_num(json_object_get(d, "replay"), "size"), 0);
+        T_EQ_INT((int)spawn_num(d, "episodes"), 0);
         json_decref(d);
     }
     zmq_close(data);
@@ -253,11 +201,11 @@ static void test_segments_flow(void)
     json_t *d = NULL;
     for (double until = rl_now() + 40; rl_now() < until; rl_sleep(0.2)) {
         json_decref(d);
-        d = stats();
+        d = spawn_stats(stats_port);
         json_t *acts = d ? json_object_get(d, "actors") : NULL;
         size_t n = json_array_size(acts), fed = 0;
         for (size_t i = 0; i < n; i++)
-            fed += num(json_array_get(acts, i), "env_steps") > 0;
+            fed += spawn_num(json_array_get(acts, i), "env_steps") > 0;
         if (n == 2 && fed == 2)
             break;
     }
@@ -270,15 +218,18 @@ static void test_segments_flow(void)
                           "policy_version", "run_epoch",       "uptime_s"};
     for (size_t i = 0; i < RL_ARRAY_LEN(keys); i++)
         T_CHECK_MSG(json_object_get(d, keys[i]) != NULL, "missing %s", keys[i]);
-    T_CHECK(num(json_object_get(d, "replay"), "size") > 0);
-    T_CHECK(num(d, "updates") > 0);
+    T_CHECK(spawn_num(json_object_get(d, "replay"), "size") > 0);
+    T_CHECK(spawn_num(d, "updates") > 0);
     json_t *scal = json_object_get(d, "scalars");
     T_CHECK(json_object_get(scal, "critic_loss") && json_object_get(scal, "alpha"));
+    // hopper never succeeds: the success counter is there and 0
+    T_CHECK(json_object_get(scal, "episodes_succeeded") &&
+            spawn_num(scal, "episodes_succeeded") == 0);
     json_t *acts = json_object_get(d, "actors");
     T_EQ_INT(json_array_size(acts), 2);
     for (size_t i = 0; i < json_array_size(acts); i++) {
         json_t *a = json_array_get(acts, i);
-        T_CHECK(num(a, "env_steps") > 0);
+        T_CHECK(spawn_num(a, "env_steps") > 0);
         T_CHECK(json_object_get(a, "heartbeat_age_s") && json_object_get(a, "policy_lag"));
     }
     json_decref(d);
@@ -297,6 +248,7 @@ static void test_segments_flow(void)
     T_EQ_INT(status, 200);
     T_CHECK(body && strstr(body, "# TYPE rldt_env_steps_total counter"));
     T_CHECK(body && strstr(body, "actor=\""));
+    T_CHECK(body && strstr(body, "rldt_scalar_episodes_succeeded 0"));
     free(body);
 }
 
@@ -304,7 +256,7 @@ static void test_actor_killed(void)
 {
     double before = wait_stat("env_steps", 0, 1);
     kill(actor[0], SIGKILL);
-    T_CHECK(wait_exit(actor[0], 5) >= 0);
+    T_CHECK(spawn_wait(actor[0], 5) >= 0);
     actor[2] = start("rldt-actor", "a2.log", "--actor-name=a2", NULL);
     T_CHECK(wait_stat("env_steps", before + 1000, 40) >= before + 1000);
     // the killed actor expires (actor_timeout 2 s); the two live ones remain
@@ -335,12 +287,12 @@ static double last_checkpoint(const char *log, const char *key)
 
 static void test_resume_and_finish(void)
 {
-    json_t *d = stats();
+    json_t *d = spawn_stats(stats_port);
     T_CHECK(d != NULL);
-    double updates = d ? num(d, "updates") : 0, steps = d ? num(d, "env_steps") : 0;
+    double updates = d ? spawn_num(d, "updates") : 0, steps = d ? spawn_num(d, "env_steps") : 0;
     json_decref(d);
     kill(learner, SIGTERM);
-    int st = wait_exit(learner, 20);
+    int st = spawn_wait(learner, 20);
     T_CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "learner exit %d", st);
     // the actors keep running, waiting for a learner to come back
     rl_sleep(0.5);
@@ -358,14 +310,16 @@ static void test_resume_and_finish(void)
     double until = rl_now() + 20;
     d = NULL;
     while (!d && rl_now() < until) {
-        d = stats();
+        d = spawn_stats(stats_port);
         if (!d)
             rl_sleep(0.1);
     }
     T_CHECK(d != NULL);
     if (d) {
-        T_CHECK_MSG(num(d, "updates") >= updates, "updates %g < %g", num(d, "updates"), updates);
-        T_CHECK_MSG(num(d, "env_steps") >= steps, "env_steps %g < %g", num(d, "env_steps"), steps);
+        T_CHECK_MSG(spawn_num(d, "updates") >= updates, "updates %g < %g", spawn_num(d, "updates"),
+                    updates);
+        T_CHECK_MSG(spawn_num(d, "env_steps") >= steps, "env_steps %g < %g",
+                    spawn_num(d, "env_steps"), steps);
         json_decref(d);
     }
     // the running actors register again by themselves and the run completes
@@ -373,7 +327,7 @@ static void test_resume_and_finish(void)
     while (alive_actors() < 2 && rl_now() < until)
         rl_sleep(0.2);
     T_CHECK(alive_actors() == 2 || waitpid(learner, NULL, WNOHANG) != 0);
-    st = wait_exit(learner, 60);
+    st = spawn_wait(learner, 60);
     T_CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "resumed learner exit %d", st);
     // training went on at the configured ratio (0.5 per chunk step) after the replay refilled
     double end_updates = last_checkpoint("learner2.log", " updates=");
@@ -400,7 +354,7 @@ static void test_resume_and_finish(void)
                 back);
     // told the run is over, the actors exit cleanly on their own
     for (int i = 1; i < 3; i++) {
-        int sa = wait_exit(actor[i], 15);
+        int sa = spawn_wait(actor[i], 15);
         T_CHECK_MSG(sa >= 0 && WIFEXITED(sa) && WEXITSTATUS(sa) == 0, "actor %d exit %d", i, sa);
         if (sa >= 0 || sa == -2)
             actor[i] = 0;
@@ -410,11 +364,7 @@ static void test_resume_and_finish(void)
 static void cleanup(void)
 {
     pid_t all[] = {learner, actor[0], actor[1], actor[2]};
-    for (size_t i = 0; i < RL_ARRAY_LEN(all); i++)
-        if (all[i] > 0 && waitpid(all[i], NULL, WNOHANG) == 0) {
-            kill(all[i], SIGKILL);
-            waitpid(all[i], NULL, 0);
-        }
+    spawn_kill_all(all, RL_ARRAY_LEN(all));
 }
 
 static void dump_logs(void)
@@ -430,11 +380,10 @@ static void dump_logs(void)
 
 int main(void)
 {
-    const char *root = getenv("RLDT_ROOT"), *b = getenv("BUILD");
-    snprintf(bin, sizeof(bin), "%s/%s", root ? root : ".", b ? b : "build");
+    spawn_bin_dir(bin, sizeof(bin));
     if (!mkdtemp(dir))
         return 1;
-    base = 20000 + (int)(getpid() % 10000) * 4;
+    base = spawn_free_ports(4);
     snprintf(stats_port, sizeof(stats_port), "%d", base + 3);
     learner = start("rldt-learner", "learner.log", NULL, NULL);
     T_CHECK(learner > 0);

@@ -227,6 +227,8 @@ static struct stats *populated(void)
     };
     T_EQ_INT(stats_set_actors(s, rows, 3), 3);
     stats_set_totals(s, &(struct stats_totals){200, 4, 2, 42, 2.0, 2});
+    T_EQ_INT(stats_note(s, "checkpoint", "disk full\n\"x\""), 0);
+    T_EQ_INT(stats_note(s, "bad name", "x"), -EINVAL);
     return s;
 }
 
@@ -290,6 +292,8 @@ static void test_json_fields(void)
     T_EQ_INT(num(rej, "bad_size"), 3);
     T_EQ_INT(num(rej, "stale_policy"), 0);
     T_EQ_INT(num(json_object_get(doc, "counters"), "nan_steps"), 2);
+    T_EQ_STR(json_string_value(json_object_get(json_object_get(doc, "last_error"), "checkpoint")),
+             "disk full?\"x\"");
 
     // scalars in insertion order, NaN as null
     json_t *sc = json_object_get(doc, "scalars");

@@ -348,6 +348,13 @@ static void test_endpoints(void)
     T_CHECK(client_send(c, "GET /healthz HTTP/1.1\r\n\r\n")); // same connection goes on
     T_CHECK(client_read(c, false) && c->status == 200);
     client_free(&c);
+    // HEAD of a missing path: 404 without a body, so a keep-alive client stays in step
+    c = get(port, "HEAD /nope HTTP/1.1\r\nHost: x\r\n\r\n", true);
+    T_EQ_INT(c->status, 404);
+    T_CHECK(client_send(c, "GET /healthz HTTP/1.1\r\n\r\n"));
+    T_CHECK(client_read(c, false) && c->status == 200);
+    T_EQ_STR(c->body, "ok\n");
+    client_free(&c);
 
     statsd_destroy(&sd);
     T_EQ_INT(stats_snap_refs(sn), 1); // the server dropped its reference

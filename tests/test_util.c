@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,6 +24,24 @@ static void test_err(void)
     T_EQ_INT(rl_err(-ENOMEM, NULL, 0, "x"), -ENOMEM);
     T_EQ_INT(rl_err(0, err, 0, "y"), 0);
     T_CHECK(err[0] == 'a');
+}
+
+static void test_write_all(void)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/w.bin", dir);
+    static char big[300000];
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = (char)(i * 7);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    T_CHECK(fd >= 0);
+    T_EQ_INT(rl_write_all(fd, big, sizeof(big)), 0);
+    T_EQ_INT(rl_write_all(fd, big, 0), 0);
+    close(fd);
+    struct stat st;
+    T_CHECK(stat(path, &st) == 0 && st.st_size == (off_t)sizeof(big));
+    unlink(path);
+    T_EQ_INT(rl_write_all(-1, big, 1), -EBADF);
 }
 
 static void read_text(const char *path, char *buf, size_t n)
@@ -124,6 +143,7 @@ int main(void)
     if (!mkdtemp(dir))
         return 1;
     T_RUN(test_err);
+    T_RUN(test_write_all);
     T_RUN(test_commit_abort);
     T_RUN(test_failures);
     rmdir(dir);

@@ -10,6 +10,7 @@
 
 #include "actor/rollout.h"
 #include "actor/vecenv.h"
+#include "common/config.h"
 #include "common/rng.h"
 #include "tests/harness.h"
 
@@ -56,6 +57,35 @@ static void test_config_errors(void)
  * Reference: M single envs on the same model with the same streams, stepped one action at a
  * time. The vecenv must agree exactly with it, chunk by chunk.
  */
+// a run config's env keys carry over; the stream starts at 0
+static void test_config_from(void)
+{
+    struct rl_config c;
+    char err[256];
+    config_default(&c);
+    T_EQ_INT(config_set(&c, "env", "walker2d", err, sizeof(err)), 0);
+    T_EQ_INT(config_set(&c, "num_envs", "5", err, sizeof(err)), 0);
+    T_EQ_INT(config_set(&c, "chunk", "3", err, sizeof(err)), 0);
+    T_EQ_INT(config_set(&c, "max_episode_steps", "77", err, sizeof(err)), 0);
+    T_EQ_INT(config_set(&c, "seed", "12", err, sizeof(err)), 0);
+    struct vecenv_config vc;
+    vecenv_config_default(&vc);
+    vc.stream = 9;
+    vecenv_config_from(&vc, &c);
+    T_EQ_STR(vc.task, "walker2d");
+    T_EQ_STR(vc.model_file, "");
+    T_EQ_INT(vc.num_envs, 5);
+    T_EQ_INT(vc.chunk, 3);
+    T_EQ_INT(vc.max_episode_steps, 77);
+    T_EQ_INT((int)vc.seed, 12);
+    T_EQ_INT((int)vc.stream, 0);
+    struct vecenv *v = vecenv_new(&vc, err, sizeof(err));
+    T_CHECK_MSG(v != NULL, "%s", err);
+    if (v)
+        T_EQ_INT(vecenv_obs_dim(v), 17);
+    vecenv_destroy(&v);
+}
+
 static void test_chunks_match_single_steps(void)
 {
     enum { M = 3, H = 4, A = 3, O = 11 };
@@ -270,6 +300,7 @@ static void test_random_returns(void)
 int main(void)
 {
     T_RUN(test_config_errors);
+    T_RUN(test_config_from);
     T_RUN(test_chunks_match_single_steps);
     T_RUN(test_truncation_in_chunks);
     T_RUN(test_active_mask_and_bad_actions);

@@ -245,14 +245,39 @@ static struct wire_msg sample_control(enum wire_type t)
     struct wire_msg m = {.type = t};
     switch (t) {
     case WIRE_HELLO:
-        m.hello = (struct wire_hello){"node7:4242", 4242, 8, "hopper", 11, 3, 4, 5, true};
+        m.hello = (struct wire_hello){.name = "node7:4242",
+                                      .pid = 4242,
+                                      .num_envs = 8,
+                                      .task = "hopper",
+                                      .obs_dim = 11,
+                                      .act_dim = 3,
+                                      .chunk_h = 4,
+                                      .known_epoch = 5,
+                                      .evaluator = true};
         break;
     case WIRE_WELCOME:
-        m.welcome = (struct wire_welcome){true, "", 12, 77, config_text, 9, 1ull << 50, 4096, sess};
+        m.welcome = (struct wire_welcome){.accepted = true,
+                                          .reason = "",
+                                          .actor_id = 12,
+                                          .run_epoch = 77,
+                                          .config = config_text,
+                                          .param_version = 9,
+                                          .seed = 1ull << 50,
+                                          .stream_base = 4096,
+                                          .session = sess};
         break;
     case WIRE_HEARTBEAT:
-        m.heartbeat =
-            (struct wire_heartbeat){12, 77, 1ull << 35, 1234, 9, 1e5f, 999, 3, 17, 2.5f, sess};
+        m.heartbeat = (struct wire_heartbeat){.actor_id = 12,
+                                              .run_epoch = 77,
+                                              .env_steps = 1ull << 35,
+                                              .episodes = 1234,
+                                              .policy_version = 9,
+                                              .steps_per_sec = 1e5f,
+                                              .segments_sent = 999,
+                                              .send_queue = 3,
+                                              .send_stalls = 17,
+                                              .send_wait_s = 2.5f,
+                                              .session = sess};
         break;
     case WIRE_HEARTBEAT_ACK:
         m.heartbeat_ack = (struct wire_heartbeat_ack){77, 10, true, 1ull << 40, false};
@@ -264,8 +289,16 @@ static struct wire_msg sample_control(enum wire_type t)
         m.params_request = (struct wire_params_request){12, 77, 8, sess};
         break;
     case WIRE_EVAL_REPORT:
-        m.eval_report =
-            (struct wire_eval_report){12, 77, 9, 123456, 1500.5f, 210.25f, 812.5f, 10, sess};
+        m.eval_report = (struct wire_eval_report){.actor_id = 12,
+                                                  .run_epoch = 77,
+                                                  .policy_version = 9,
+                                                  .env_steps = 123456,
+                                                  .return_mean = 1500.5f,
+                                                  .return_std = 210.25f,
+                                                  .length_mean = 812.5f,
+                                                  .episodes = 10,
+                                                  .session = sess,
+                                                  .successes = 4};
         break;
     default:
         RL_ASSERT(0);
@@ -353,6 +386,11 @@ static void test_roundtrip_control(void)
     T_NEAR(o.eval_report.length_mean, 812.5, 0);
     T_EQ_INT(o.eval_report.episodes, 10);
     T_CHECK(wire_session_equal(&o.eval_report.session, &sess));
+    T_EQ_INT(o.eval_report.successes, 4);
+    // more successes than episodes are refused
+    m.eval_report.successes = 11;
+    T_EQ_INT(pack_decode(d, &m, &o, NULL), -EPROTO);
+    m = sample_control(WIRE_EVAL_REPORT);
     // bad statistics and zero episodes are refused
     m.eval_report.return_mean = NAN;
     T_EQ_INT(pack_decode(d, &m, &o, NULL), -EPROTO);
@@ -982,8 +1020,15 @@ static void test_bounds(void)
     memset(text, 'c', WIRE_CONFIG_MAX);
     memset(reason, 'r', WIRE_REASON_MAX);
     m = sample_control(WIRE_WELCOME);
-    m.welcome = (struct wire_welcome){true,       reason,     UINT32_MAX, UINT64_MAX, text,
-                                      UINT64_MAX, UINT64_MAX, UINT64_MAX, sess};
+    m.welcome = (struct wire_welcome){.accepted = true,
+                                      .reason = reason,
+                                      .actor_id = UINT32_MAX,
+                                      .run_epoch = UINT64_MAX,
+                                      .config = text,
+                                      .param_version = UINT64_MAX,
+                                      .seed = UINT64_MAX,
+                                      .stream_base = UINT64_MAX,
+                                      .session = sess};
     n = wire_packed_size(&m);
     T_CHECK_MSG(n <= WIRE_CONTROL_BOUND, "welcome %zu > %d", n, WIRE_CONTROL_BOUND);
     struct wire_decoder *d = wire_decoder_new(WIRE_CONTROL_BOUND);
@@ -1035,14 +1080,25 @@ static void test_segbuf(void)
     T_EQ_INT(wire_segbuf_push(&b, act, 7.0f, 1, obs, false, false), -EINVAL);
     T_EQ_INT(wire_segbuf_carry(&b), -EINVAL); // after an end, start with the reset obs
     for (int i = 0; i < WIRE_SEGBUF_EPISODES; i++)
-        T_EQ_INT(wire_segbuf_add_episode(&b, 12.5f, 40), 0);
-    T_EQ_INT(wire_segbuf_add_episode(&b, 1, 1), -ENOSPC);
+        T_EQ_INT(wire_segbuf_add_episode(&b, 12.5f, 40, i % 3 == 1), 0);
+    T_EQ_INT(wire_segbuf_add_episode(&b, 1, 1, false), -ENOSPC);
     wire_segbuf_view(&b, &m.segment);
     T_EQ_INT(pack_decode(d, &m, &o, NULL), 0);
     T_EQ_INT(o.segment.T, 1);
     T_CHECK(o.segment.terminal[0] == 1 && !o.segment.episode_start);
     T_EQ_INT(o.segment.n_episodes, WIRE_SEGBUF_EPISODES);
     T_CHECK(o.segment.episode_return[7] == 12.5f && o.segment.episode_len[7] == 40);
+    // success flags travel with the episode summaries
+    T_CHECK(o.segment.episode_success != NULL);
+    for (int i = 0; o.segment.episode_success && i < WIRE_SEGBUF_EPISODES; i++)
+        T_EQ_INT(o.segment.episode_success[i], i % 3 == 1);
+    // a segment without them (an older actor) decodes with none; a flag other than 0/1 fails
+    m.segment.episode_success = NULL;
+    T_EQ_INT(pack_decode(d, &m, &o, NULL), 0);
+    T_CHECK(o.segment.episode_success == NULL);
+    uint8_t bad[WIRE_SEGBUF_EPISODES] = {0, 0, 2};
+    m.segment.episode_success = bad;
+    T_EQ_INT(pack_decode(d, &m, &o, NULL), -EPROTO);
     wire_segbuf_start(&b, obs, true);
     T_EQ_INT(b.n_episodes, 0);
     wire_segbuf_fini(&b);

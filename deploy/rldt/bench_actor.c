@@ -86,13 +86,8 @@ static double run_actor(struct bench_run *b, double secs, double *flops_per_step
 static int setup(struct bench_run *b, const struct rl_config *c, int M, char *err, size_t errlen)
 {
     struct vecenv_config vc;
-    vecenv_config_default(&vc);
-    vc.task = c->env;
-    vc.model_file = c->model_file;
+    vecenv_config_from(&vc, c);
     vc.num_envs = M;
-    vc.chunk = c->chunk;
-    vc.max_episode_steps = c->max_episode_steps;
-    vc.seed = (uint64_t)c->seed;
     b->c = c;
     b->M = M;
     b->v = vecenv_new(&vc, err, errlen);

@@ -133,13 +133,7 @@ int bench_env(int argc, char **argv)
     if (rc)
         return rc == 1 ? 0 : 2;
     struct vecenv_config vc;
-    vecenv_config_default(&vc);
-    vc.task = c.env;
-    vc.model_file = c.model_file;
-    vc.num_envs = c.num_envs;
-    vc.chunk = c.chunk;
-    vc.max_episode_steps = c.max_episode_steps;
-    vc.seed = (uint64_t)c.seed;
+    vecenv_config_from(&vc, &c);
     char err[512];
     struct vecenv *v = vecenv_new(&vc, err, sizeof(err));
     if (!v) {

@@ -23,7 +23,7 @@
 #include "common/auth.h"
 #include "common/config.h"
 #include "common/rng.h"
-#include "common/statsc.h"
+#include "deploy/rldt/statsc.h"
 #include "common/task.h"
 #include "common/util.h"
 #include "deploy/rldt/cmd.h"

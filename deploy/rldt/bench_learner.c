@@ -45,7 +45,13 @@ static int fill_random(struct replay *r, int S, int D, long n, struct rng *g)
             rew[t] = (float)rng_normal(g);
             term[t] = t == T - 1;
         }
-        struct replay_segment seg = {T, obs, act, rew, NULL, term, trunc, (uint64_t)k, 0};
+        struct replay_segment seg = {.T = T,
+                                     .obs = obs,
+                                     .act = act,
+                                     .rew = rew,
+                                     .term = term,
+                                     .trunc = trunc,
+                                     .traj_id = (uint64_t)k};
         rc = replay_add(r, &seg);
     }
     free(obs);

@@ -38,7 +38,14 @@ static void fill(struct replay *r, int O, int D, int T, uint64_t seed)
             act[i] = (float)rng_range(&g, -1, 1);
         for (int i = 0; i < T; i++)
             rew[i] = (float)rng_normal(&g);
-        struct replay_segment s = {T, obs, act, rew, NULL, term, trunc, traj, 1};
+        struct replay_segment s = {.T = T,
+                                   .obs = obs,
+                                   .act = act,
+                                   .rew = rew,
+                                   .term = term,
+                                   .trunc = trunc,
+                                   .traj_id = traj,
+                                   .version = 1};
         replay_add(r, &s);
     }
     free(obs);

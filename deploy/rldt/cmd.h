@@ -15,6 +15,7 @@ int cmd_top(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_diag(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 int cmd_dataset_info(int argc, char **argv);
 int cmd_dataset_import(int argc, char **argv);
 int cmd_dataset_export(int argc, char **argv);

@@ -32,7 +32,8 @@
 
 // the keys `rldt collect --help` lists
 #define COLLECT_KEYS                                                                               \
-    "-env,-seed,-num_envs,-max_episode_steps,-model_file,-policy,-deterministic,-out,"             \
+    "-env,-task_plugin,-seed,-num_envs,-max_episode_steps,-model_file,-policy,-deterministic,-"    \
+    "out,"                                                                                         \
     "-collect_steps,-force"
 
 #define COLLECT_POLICY_STREAM (1ull << 41)
@@ -123,13 +124,8 @@ static int collector_setup(struct collector *k)
         k->H = pc.chunk;
     }
     struct vecenv_config vc;
-    vecenv_config_default(&vc);
-    vc.task = c->env;
-    vc.model_file = c->model_file;
-    vc.num_envs = c->num_envs;
+    vecenv_config_from(&vc, c);
     vc.chunk = 1;
-    vc.max_episode_steps = c->max_episode_steps;
-    vc.seed = (uint64_t)c->seed;
     k->v = vecenv_new(&vc, err, sizeof(err));
     if (!k->v) {
         fprintf(stderr, "rldt collect: %s\n", err);

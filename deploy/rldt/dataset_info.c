@@ -38,13 +38,18 @@ static void print_text(const char *path, const struct dataset *d, const struct d
     if (st->complete) {
         printf("return  mean %.2f  std %.2f  min %.2f  max %.2f  (complete episodes)\n",
                st->ret_mean, st->ret_std, st->ret_min, st->ret_max);
-        if (t)
+        if (t && task_has_score(t))
             printf("D4RL score of the mean return: %.1f\n", task_score(t, st->ret_mean));
         printf("length  mean %.1f  reward per step %.4f\n", st->len_mean, st->rew_mean);
     } else {
         printf("return  n/a (no complete episode)\n");
         printf("length  n/a  reward per step %.4f\n", st->rew_mean);
     }
+    if (st->labelled)
+        printf("success %ld of %ld labelled episodes  strategies 0..7: %ld %ld %ld %ld %ld %ld %ld "
+               "%ld\n",
+               st->successes, st->labelled, st->strategy[0], st->strategy[1], st->strategy[2],
+               st->strategy[3], st->strategy[4], st->strategy[5], st->strategy[6], st->strategy[7]);
     if (d->has_bounds)
         print_bounds(d);
     else
@@ -67,6 +72,15 @@ static void print_json(const char *path, const struct dataset *d, const struct d
         (json_int_t)st->cut, "return_mean", stat_or_null(st, st->ret_mean), "return_std",
         stat_or_null(st, st->ret_std), "return_min", stat_or_null(st, st->ret_min), "return_max",
         stat_or_null(st, st->ret_max), "length_mean", stat_or_null(st, st->len_mean));
+    // per-episode labels (rldt demo): counts of successes and of each strategy id 0..7
+    json_t *strat = o ? json_array() : NULL;
+    for (int i = 0; strat && i < 8; i++)
+        json_array_append_new(strat, json_integer(st->strategy[i]));
+    if (o) {
+        json_object_set_new(o, "labelled", json_integer(st->labelled));
+        json_object_set_new(o, "successes", json_integer(st->successes));
+        json_object_set_new(o, "strategy", strat ? strat : json_null());
+    }
     char *s =
         o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) : NULL;
     printf("%s\n", s ? s : "{}");

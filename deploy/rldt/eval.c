@@ -1,7 +1,7 @@
 /*
  * eval.c — `rldt eval`: run a policy for N episodes on a task and print mean/std of return and
- * length (text, or one JSON line with --json). Policies: random (uniform in [-1, 1]) and zero;
- * checkpoint files come with the policy issues.
+ * length and the success rate with its 95% interval (text, or one JSON line with --json). Policies:
+ * random (uniform in [-1, 1]) and zero; checkpoint files come with the policy issues.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -17,12 +17,13 @@
 
 #define EVAL_USAGE                                                                                 \
     "rldt eval [--env=TASK] [--policy=random|zero] [--episodes=N] [--seed=N] [--num-envs=M]\n"     \
-    "          [--chunk=H] [--max-episode-steps=T] [--model-file=FILE] [--json]"
+    "          [--chunk=H] [--max-episode-steps=T] [--model-file=FILE] [--task-plugin=FILE.so]\n"  \
+    "          [--json]"
 
 // the keys `rldt eval --help` lists
 #define EVAL_KEYS                                                                                  \
-    "-env,-seed,-num_envs,-chunk,-max_episode_steps,-model_file,-episodes,-policy,-deterministic," \
-    "-json"
+    "-env,-task_plugin,-seed,-num_envs,-chunk,-max_episode_steps,-model_file,-episodes,-policy,"   \
+    "-deterministic,-json"
 
 // the random policy's rng stream, apart from the env streams 0..M-1
 #define EVAL_POLICY_STREAM (1ull << 40)
@@ -33,6 +34,8 @@ static void print_text(const struct rl_config *c, const struct rollout_stats *st
            st->episodes, (long long)c->seed, c->num_envs, c->chunk);
     printf("return  mean %.3f  std %.3f\n", st->return_mean, st->return_std);
     printf("length  mean %.2f  std %.2f\n", st->length_mean, st->length_std);
+    printf("success %ld/%d  rate %.3f  95%% interval [%.3f, %.3f]\n", st->successes, st->episodes,
+           st->success_rate, st->success_lo, st->success_hi);
     printf("terminated %ld/%d  nonfinite %ld  env_steps %ld  %.0f env steps/s\n", st->terminated,
            st->episodes, st->nonfinite, st->env_steps,
            st->secs > 0 ? st->env_steps / st->secs : 0.0);
@@ -41,11 +44,13 @@ static void print_text(const struct rl_config *c, const struct rollout_stats *st
 static void print_json(const struct rl_config *c, const struct rollout_stats *st)
 {
     json_t *o = json_pack(
-        "{s:f,s:f,s:f,s:i,s:f,s:s,s:s,s:I,s:I,s:I,s:I,s:f}", "return_mean", st->return_mean,
-        "return_std", st->return_std, "length_mean", st->length_mean, "episodes", st->episodes,
-        "length_std", st->length_std, "env", c->env, "policy", c->policy, "seed",
+        "{s:f,s:f,s:f,s:i,s:f,s:s,s:s,s:I,s:I,s:I,s:I,s:f,s:I,s:f,s:[f,f]}", "return_mean",
+        st->return_mean, "return_std", st->return_std, "length_mean", st->length_mean, "episodes",
+        st->episodes, "length_std", st->length_std, "env", c->env, "policy", c->policy, "seed",
         (json_int_t)c->seed, "terminated", (json_int_t)st->terminated, "nonfinite",
-        (json_int_t)st->nonfinite, "env_steps", (json_int_t)st->env_steps, "secs", st->secs);
+        (json_int_t)st->nonfinite, "env_steps", (json_int_t)st->env_steps, "secs", st->secs,
+        "successes", (json_int_t)st->successes, "success_rate", st->success_rate, "success_ci95",
+        st->success_lo, st->success_hi);
     char *s =
         o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) : NULL;
     printf("%s\n", s ? s : "{}");
@@ -101,13 +106,7 @@ int cmd_eval(int argc, char **argv)
         return rc;
 
     struct vecenv_config vc;
-    vecenv_config_default(&vc);
-    vc.task = c.env;
-    vc.model_file = c.model_file;
-    vc.num_envs = c.num_envs;
-    vc.chunk = c.chunk;
-    vc.max_episode_steps = c.max_episode_steps;
-    vc.seed = (uint64_t)c.seed;
+    vecenv_config_from(&vc, &c);
     char err[512];
     struct vecenv *v = vecenv_new(&vc, err, sizeof(err));
     if (!v) {

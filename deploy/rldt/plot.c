@@ -1,11 +1,11 @@
 /*
- * plot.c — `rldt plot RUN_DIR [--out=FILE]`: redraw RUN_DIR/curve.png (common/curve.h) from
+ * plot.c — `rldt plot RUN_DIR [--out=FILE]`: redraw RUN_DIR/curve.png (deploy/rldt/curve.h) from
  * the run's eval.csv, or metrics.csv before the first evaluation.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "common/curve.h"
+#include "deploy/rldt/curve.h"
 #include "deploy/rldt/cmd.h"
 
 static const char usage[] =

@@ -19,6 +19,7 @@
 #include "common/flow.h"
 #include "common/util.h"
 #include "deploy/rldt/cmd.h"
+#include "learner/algo.h"
 #include "learner/algo/pretrain.h"
 
 #define PRETRAIN_USAGE                                                                             \
@@ -56,7 +57,8 @@ static int parse(struct rl_config *c, int argc, char **argv)
         snprintf(err, sizeof(err), "--dataset=FILE and --out=CKPT are required");
         rc = -EINVAL;
     }
-    if (rc == 0 && !strncmp(c->algo, "sac", 3)) {
+    const struct algo_ops *ops = algo_find(c->algo);
+    if (rc == 0 && (!ops || strcmp(ops->policy_kind, "flow") != 0)) {
         snprintf(err, sizeof(err), "pre-training makes flow policies: --algo must be rldt*");
         rc = -EINVAL;
     }

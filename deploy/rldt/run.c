@@ -23,15 +23,17 @@
 #include <unistd.h>
 
 #include "common/config.h"
-#include "common/curve.h" /* [tb] */
+#include "deploy/rldt/curve.h" /* [tb] */
 #include "common/util.h"
 #include "deploy/rldt/cmd.h"
 #include "proto/tblog.h"
-#include "common/statsc.h"
+#include "deploy/rldt/statsc.h"
 
 #define MAX_ACTORS 256
 #define RESPAWN_LIMIT 20
-#define CURVE_SECS 60 /* [tb] redraw period of curve.png during a run */
+#define CURVE_SECS 60       /* [tb] redraw period of curve.png during a run */
+#define REAP_SECS 0.05      /* between looks at the children (exits, the progress line) */
+#define STATS_WAIT_SECS 0.1 /* between tries of the learner's stats socket at start-up */
 
 static volatile sig_atomic_t interrupted;
 
@@ -223,7 +225,7 @@ static void wait_all(struct launcher *L, double secs, int *learner_status)
     double until = rl_now() + secs;
     while (any_alive(L) && rl_now() < until) {
         reap(L, learner_status);
-        rl_sleep(0.05);
+        rl_sleep(REAP_SECS);
     }
 }
 
@@ -275,7 +277,7 @@ static int wait_learner(struct launcher *L, int *status)
             json_decref(doc);
             return 0;
         }
-        rl_sleep(0.1);
+        rl_sleep(STATS_WAIT_SECS);
     }
     return -ETIMEDOUT;
 }
@@ -320,8 +322,9 @@ static int newest_ckpt(const char *dir, char *out, size_t len)
 static json_t *eval_ckpt(struct launcher *L, const char *ckpt)
 {
     char prog[PATH_MAX + 8], env[96], pol[CONFIG_STR + 400], eps[48], seed[48],
-        log[CONFIG_STR + 16], len[48];
+        log[CONFIG_STR + 16], len[48], plug[CONFIG_STR + 16];
     snprintf(prog, sizeof(prog), "%s/rldt", L->bin);
+    snprintf(plug, sizeof(plug), "--task-plugin=%s", L->c.task_plugin);
     snprintf(env, sizeof(env), "--env=%s", L->c.env);
     snprintf(pol, sizeof(pol), "--policy=%s", ckpt);
     snprintf(eps, sizeof(eps), "--episodes=%d", L->c.eval_episodes);
@@ -344,7 +347,8 @@ static json_t *eval_ckpt(struct launcher *L, const char *ckpt)
             dup2(fd, STDERR_FILENO);
         close(fds[0]);
         close(fds[1]);
-        char *av[] = {prog, "eval", env, pol, eps, seed, len, "--deterministic", "--json", NULL};
+        char *av[] = {prog,     "eval", env, pol, eps, seed, len, plug, "--deterministic",
+                      "--json", NULL};
         execv(prog, av);
         _exit(127);
     }
@@ -430,6 +434,7 @@ static void final_eval(struct launcher *L)
     double ret = json_number_value(json_object_get(doc, "return_mean"));
     double sd = json_number_value(json_object_get(doc, "return_std"));
     double len = json_number_value(json_object_get(doc, "length_mean"));
+    double succ = json_number_value(json_object_get(doc, "success_rate"));
     json_decref(doc);
     char first[4096], last[4096], mfirst[4096], mlast[4096];
     csv_ends(L->dir, "eval.csv", first, last, sizeof(first));
@@ -442,8 +447,9 @@ static void final_eval(struct launcher *L)
     FILE *f = fopen(path, "a");
     if (f) {
         if (!first[0] && !last[0] && ftell(f) == 0)
-            fprintf(f, "wall_s,env_steps,policy_version,return_mean,return_std,length_mean\n");
-        fprintf(f, "%.3f,%.0f,%.0f,%.3f,%.3f,%.1f\n", wall, steps, ver, ret, sd, len);
+            fprintf(f, "wall_s,env_steps,policy_version,return_mean,return_std,length_mean,"
+                       "success_rate\n");
+        fprintf(f, "%.3f,%.0f,%.0f,%.3f,%.3f,%.1f,%.4f\n", wall, steps, ver, ret, sd, len, succ);
         fclose(f);
     }
     final_eval_events(L, steps, ret, sd, len);
@@ -613,7 +619,7 @@ int cmd_run(int argc, char **argv)
             curve_draw(L.dir, NULL, NULL, e, sizeof(e));
             last_plot = rl_now();
         }
-        rl_sleep(0.05);
+        rl_sleep(REAP_SECS);
     }
     // the learner is gone: actors stop on its stop message; make sure of it
     wait_all(&L, 5, &status);

@@ -1,6 +1,6 @@
 /*
  * top.c — `rldt top`: a live terminal view of a learner's stats socket. Polls GET /stats with
- * the small blocking HTTP/1.0 client of common/statsc.h, parses the JSON with jansson and
+ * the small blocking HTTP/1.0 client of deploy/rldt/statsc.h, parses the JSON with jansson and
  * redraws one compact frame per interval.
  * Everything printed from the document is filtered to printable ASCII (no terminal escapes
  * from the wire). Single-threaded; the only global is the SIGINT/SIGTERM stop flag.
@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "common/statsc.h"
+#include "deploy/rldt/statsc.h"
 #include "common/util.h"
 #include "deploy/rldt/cmd.h"
 

@@ -125,12 +125,6 @@ void critic_qbar(struct critic *c, const float *obs, const float *act, int P, in
     }
 }
 
-void critic_q(struct critic *c, int k, const float *obs, const float *act, int B, float *q)
-{
-    fill_qin(c, obs, act, B);
-    nn_infer(c->q[k], c->ctx[k], c->qin, q, B);
-}
-
 // ---- training ------------------------------------------------------------------------------
 
 double critic_loss_grad(struct critic *c, int k, const float *obs, const float *act, const float *y,

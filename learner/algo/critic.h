@@ -66,9 +66,6 @@ void critic_target_min(struct critic *c, const float *obs, const float *act, int
  */
 void critic_qbar(struct critic *c, const float *obs, const float *act, int P, int M, float *qbar);
 
-/* Online Q_k(obs, act) for B <= max_batch rows (inference): q (B). */
-void critic_q(struct critic *c, int k, const float *obs, const float *act, int B, float *q);
-
 /*
  * Gradients of critic k's loss mean_i (Q_k(obs_i, act_i) − y_i)² (its grads zeroed first),
  * B <= max_batch rows. Returns the loss; *q_sum receives Σ_i Q_k(obs_i, act_i).

@@ -555,6 +555,7 @@ void rldt_flops(const struct algo *a, double *round_targets, double *critic_step
 const struct algo_ops rldt_ops = {
     .name = "rldt",
     .policy_kind = "flow",
+    .default_chunk = 4,
     .create = rldt_create,
     .destroy = rldt_destroy,
     .train_step = rldt_train_step,
@@ -569,6 +570,7 @@ const struct algo_ops rldt_ops = {
 const struct algo_ops rldt_delta_ops = {
     .name = "rldt-delta",
     .policy_kind = "flow",
+    .default_chunk = 4,
     .create = rldt_delta_create,
     .destroy = rldt_destroy,
     .train_step = rldt_train_step,

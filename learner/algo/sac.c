@@ -570,6 +570,7 @@ double sac_flops_per_step(const struct algo *a)
 const struct algo_ops sac_ops = {
     .name = "sac",
     .policy_kind = "gauss",
+    .default_chunk = 1,
     .create = sac_create,
     .destroy = sac_destroy,
     .train_step = sac_train_step,

@@ -4,7 +4,7 @@
  * renamed into place. Wall-clock restarts at each learner start (resumed runs): the rows are
  * stitched end to end, so the time axis is training time without the pauses in between.
  */
-#include "common/curve.h"
+#include "deploy/rldt/curve.h"
 
 #include <errno.h>
 #include <math.h>

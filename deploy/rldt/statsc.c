@@ -1,7 +1,7 @@
 /*
  * statsc.c — blocking HTTP GET over plain sockets with poll() deadlines (see statsc.h).
  */
-#include "common/statsc.h"
+#include "deploy/rldt/statsc.h"
 
 #include <errno.h>
 #include <http_parser.h>

@@ -1,0 +1,149 @@
+/*
+ * spawn.h — what the tests that start real rldt-learner / rldt-actor processes share: the four
+ * loopback port flags, a logged posix_spawn, a bounded wait for exit, /stats reads and a small
+ * hand-made segment to send to a learner.
+ * Header-only like harness.h (static inline: a test uses what it needs). Not thread-safe.
+ */
+#ifndef RL_TEST_SPAWN_H
+#define RL_TEST_SPAWN_H
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <jansson.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "deploy/rldt/statsc.h"
+#include "common/util.h"
+#include "proto/wire.h"
+
+extern char **environ;
+
+#define SPAWN_POLL_SECS 0.02 /* how often spawn_wait looks at the child */
+
+/* The folder of the built programs: $RLDT_ROOT/$BUILD (defaults . and build). */
+static inline void spawn_bin_dir(char *out, size_t n)
+{
+    const char *root = getenv("RLDT_ROOT"), *b = getenv("BUILD");
+    snprintf(out, n, "%s/%s", root ? root : ".", b ? b : "build");
+}
+
+/* The first of n consecutive TCP ports free on 127.0.0.1 (below the ephemeral range), tried
+ * from a start that depends on the pid, so tests running at the same time pick apart. */
+static inline int spawn_free_ports(int n)
+{
+    int first = 20000 + (int)(getpid() % 1000) * 12;
+    for (int tries = 0; tries < 50; tries++, first = 20000 + (first - 20000 + 4 * n) % 12000) {
+        int ok = 1;
+        for (int i = 0; i < n && ok; i++) {
+            int fd = socket(AF_INET, SOCK_STREAM, 0);
+            struct sockaddr_in a = {.sin_family = AF_INET,
+                                    .sin_port = htons((uint16_t)(first + i))};
+            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+            if (fd >= 0)
+                close(fd);
+        }
+        if (ok)
+            return first;
+    }
+    return first;
+}
+
+/* SIGKILL and reap every pid of pids[0..n) that is still running (0 or negative: skipped). */
+static inline void spawn_kill_all(const pid_t *pids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (pids[i] > 0 && waitpid(pids[i], NULL, WNOHANG) == 0) {
+            kill(pids[i], SIGKILL);
+            waitpid(pids[i], NULL, 0);
+        }
+}
+
+/* The flags of a learner on base..base+3: control, data, params and the stats socket. */
+static inline void spawn_port_flags(char flags[4][64], int base)
+{
+    snprintf(flags[0], 64, "--control-port=%d", base);
+    snprintf(flags[1], 64, "--data-port=%d", base + 1);
+    snprintf(flags[2], 64, "--params-port=%d", base + 2);
+    snprintf(flags[3], 64, "--stats=127.0.0.1:%d", base + 3);
+}
+
+/* Start path with argv (NULL-terminated), stdout and stderr appended to logp. pid or -1. */
+static inline pid_t spawn_logged(const char *path, char **argv, const char *logp)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, logp, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 2, 1);
+    pid_t pid;
+    int rc = posix_spawn(&pid, path, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    return rc == 0 ? pid : -1;
+}
+
+/* Wait for pid to exit within secs: its wait status, -1 on time-out, -2 if waitpid fails. */
+static inline int spawn_wait(pid_t pid, double secs)
+{
+    double until = rl_now() + secs;
+    int st;
+    while (rl_now() < until) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            return st;
+        if (r < 0)
+            return -2;
+        rl_sleep(SPAWN_POLL_SECS);
+    }
+    return -1;
+}
+
+/* GET /stats of the learner whose stats socket is 127.0.0.1:port. Caller owns (json_decref);
+ * NULL when it does not answer within a second. */
+static inline json_t *spawn_stats(const char *port)
+{
+    char err[256];
+    return statsc_fetch("127.0.0.1", port, 1.0, err, sizeof(err));
+}
+
+/* The number at key of a stats document (0 when absent). Nullable: doc. */
+static inline double spawn_num(json_t *doc, const char *key)
+{
+    return json_number_value(json_object_get(doc, key));
+}
+
+/* The arrays behind spawn_tiny_segment's message (the caller's, zeroed: rewards are set). */
+struct spawn_seg {
+    float obs[3 * 11], act[2 * 3], rew[2];
+    uint32_t steps[2];
+    uint8_t flags[2];
+};
+
+/* A valid-looking segment of 2 Hopper chunk steps (obs 11, D 3; run epoch 1, actor 1, seq 1)
+ * over st's arrays (borrowed: st must outlive the message). */
+static inline struct wire_msg spawn_tiny_segment(struct spawn_seg *st)
+{
+    *st = (struct spawn_seg){.rew = {1, 1}, .steps = {1, 1}};
+    struct wire_msg m = {.type = WIRE_SEGMENT};
+    m.segment = (struct wire_segment){.run_epoch = 1,
+                                      .actor_id = 1,
+                                      .seq = 1,
+                                      .T = 2,
+                                      .obs_dim = 11,
+                                      .D = 3,
+                                      .obs = st->obs,
+                                      .actions = st->act,
+                                      .rewards = st->rew,
+                                      .steps = st->steps,
+                                      .terminal = st->flags,
+                                      .truncated = st->flags};
+    return m;
+}
+
+#endif
