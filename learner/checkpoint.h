@@ -9,6 +9,7 @@
 #define RL_CHECKPOINT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "learner/algo.h"
 
@@ -33,5 +34,11 @@ int checkpoint_resume(const struct algo_ops *ops, struct algo *a, const struct r
  * start-up; after a rotation). Returns how many were removed.
  */
 int checkpoint_clean_tmp(const char *dir, const char *prefix);
+
+/*
+ * A resumed run restarts at its checkpoint: rows of <run_dir>/<name> (a CSV whose second column
+ * is env steps) beyond steps move to <name>.superseded. Returns wall_s of the last row kept, or 0.
+ */
+double checkpoint_trim_csv(const char *run_dir, const char *name, uint64_t steps);
 
 #endif

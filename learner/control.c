@@ -266,7 +266,7 @@ void *control_main(void *arg)
                 receive(&c);
             }
         if (rl_now() - last_expire > 0.5) {
-            double confirm = RL_MAX(2.0, 3 * c.s->cfg.heartbeat_secs);
+            double confirm = RL_MAX(5.0, 5 * c.s->cfg.heartbeat_secs); /* a loaded host is slow */
             int gone = actors_expire(c.s->actors, c.s->cfg.actor_timeout, confirm);
             if (gone && log_ok(&c))
                 log_warn("%d actor(s) without a heartbeat for %.0f s (or unconfirmed for %.0f s): "

@@ -13,7 +13,6 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "common/afile.h"
 #include "common/auth.h"
 #include "common/log.h"
 #include "common/task.h"
@@ -652,67 +651,6 @@ static int finish(struct learner *l)
     return rc;
 }
 
-// A resumed run restarts at its checkpoint: rows of <run_dir>/<name> written after that checkpoint
-// (env_steps, the second column, beyond it) describe work that was lost, so they move to
-// <name>.superseded and the file keeps one timeline. Returns wall_s of the last row kept (or 0).
-static double trim_after(const char *run_dir, const char *name, uint64_t steps)
-{
-    char path[CONFIG_STR + 32], old[CONFIG_STR + 48];
-    snprintf(path, sizeof(path), "%s/%s", run_dir, name);
-    snprintf(old, sizeof(old), "%s.superseded", path);
-    FILE *in = fopen(path, "r");
-    if (!in)
-        return 0;
-    struct afile a;
-    int rc = afile_open(&a, path, 0644);
-    FILE *out = rc ? NULL : afile_stream(&a), *gone = NULL;
-    if (!out) {
-        fclose(in);
-        afile_abort(&a);
-        log_warn("resume: cannot rewrite %s: %s", path, strerror(rc ? -rc : errno));
-        return 0;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    double wall = 0;
-    long dropped = 0;
-    bool ok = true;
-    while (getline(&line, &cap, in) > 0) {
-        char *e, *f;
-        double w = strtod(line, &e);
-        unsigned long long at = *e == ',' ? strtoull(e + 1, &f, 10) : 0;
-        bool row = e != line && *e == ',' && f != e + 1 && (*f == ',' || *f == '\n');
-        if (row && at > steps) {
-            if (!gone && !(gone = fopen(old, "a")))
-                ok = false;
-            if (gone)
-                fputs(line, gone);
-            dropped++;
-            continue;
-        }
-        if (row && isfinite(w) && w > 0)
-            wall = w;
-        fputs(line, out);
-    }
-    free(line);
-    ok = ok && !ferror(in);
-    fclose(in);
-    if (gone && fclose(gone) != 0)
-        ok = false;
-    if (!ok || dropped == 0)
-        afile_abort(&a);
-    if (ok && dropped > 0 && afile_commit(&a) != 0)
-        ok = false;
-    if (!ok) {
-        log_warn("resume: cannot rewrite %s; rows after the checkpoint stay in it", path);
-        return wall;
-    }
-    if (dropped > 0)
-        log_info("resume: %ld row(s) of %s after env_steps=%llu moved to %s", dropped, name,
-                 (unsigned long long)steps, old);
-    return wall;
-}
-
 int learner_run(struct learner *l, volatile sig_atomic_t *stop)
 {
     struct shared *s = &l->s;
@@ -721,8 +659,8 @@ int learner_run(struct learner *l, volatile sig_atomic_t *stop)
     double prior = 0;
     if (c->resume && c->run_dir[0]) {
         uint64_t at = atomic_load(&s->env_steps);
-        prior = trim_after(c->run_dir, "metrics.csv", at);
-        trim_after(c->run_dir, "eval.csv", at);
+        prior = checkpoint_trim_csv(c->run_dir, "metrics.csv", at);
+        checkpoint_trim_csv(c->run_dir, "eval.csv", at);
     }
     double t0 = rl_now() - prior;
     double last_stats = 0, last_metrics = rl_now(), last_ckpt = last_metrics,

@@ -36,6 +36,8 @@ check "an unknown run option is refused (status 2)" test $? = 2
 "$bin/rldt" sweep --out="$sw" $grid --run-dir=x >"$tmp/bad2" 2>&1
 check "a key the sweep sets itself is refused (status 2)" test $? = 2
 check "... saying so" grep -q "set by the sweep" "$tmp/bad2"
+"$bin/rldt" sweep --out="$sw" --tasks=../escape >"$tmp/bad3" 2>&1
+check "a task that is not a directory name is refused (status 2)" test $? = 2
 check "... and nothing is created" test ! -e "$sw"
 # shellcheck disable=SC2086
 "$bin/rldt" sweep --out="$sw" $grid $tiny --dry-run >"$tmp/dry" 2>&1
@@ -108,6 +110,21 @@ check "sac's final mean ($got) is the mean of its runs' last evaluations ($want)
     test "$got" = "$want"
 check "report-hopper.png is a PNG" \
     eval '[ "$(head -c 8 "$sw/report-hopper.png" | od -An -tx1 | tr -d " \n")" = 89504e470d0a1a0a ]'
+# ---- report on known numbers ----
+# two runs of one variant: start = the version-1 row (at 85 env steps), worst after 10^5 env
+# steps / start = min(800/1000, 1500/1250) = 0.80; finals 1200 and 1400, bests 1200 and 1500
+k=$tmp/known/hopper/algo
+mkdir -p "$k/s1" "$k/s2"
+h="wall_s,env_steps,policy_version,return_mean,return_std,length_mean"
+printf '%s\n1,85,1,1000,0,1000\n2,150000,9,800,0,1000\n3,300000,20,1200,0,1000\n' "$h" \
+    >"$k/s1/eval.csv"
+printf '%s\n1,0,1,1250,0,1000\n2,150000,9,1500,0,1000\n3,300000,20,1400,0,1000\n' "$h" \
+    >"$k/s2/eval.csv"
+"$bin/rldt" report "$tmp/known" >"$tmp/rep3" 2>&1
+check "report on known runs succeeds" test $? = 0
+row=$(grep -E "^\| algo \|" "$tmp/known/report.md")
+check "... start 1125.0, final mean 1300.0, IQM 1300.0, best mean 1350.0, worst/start 0.80 ($row)" \
+    eval 'echo "$row" | grep -Eq "^\| algo \| 2 \| 300000 \| 1125\.0 \| 1300\.0 \[1200\.0, 1400\.0\] \| 1300\.0 \| 1350\.0 \[1200\.0, 1500\.0\] \| 1350\.0 \| 0\.80 \|"'
 mkdir -p "$tmp/empty"
 "$bin/rldt" report "$tmp/empty" >"$tmp/rep2" 2>&1
 rc=$?

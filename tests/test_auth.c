@@ -481,6 +481,67 @@ static void test_refused_clients(void)
     zmq_ctx_term(ctx);
 }
 
+// one control round trip on s: send m, the reply decoded into *out (0), or -1
+static int round_trip(void *s, struct wire_msg *m, struct wire_msg *out, struct wire_decoder *d)
+{
+    static uint8_t buf[1 << 19];
+    size_t len;
+    if (wire_pack(m, buf, sizeof(buf), &len) < 0 || zmq_send(s, buf, len, 0) < 0)
+        return -1;
+    zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, 5000) <= 0)
+        return -1;
+    int n = zmq_recv(s, buf, sizeof(buf), 0);
+    return n > 0 && wire_decode(d, buf, (size_t)n, out, NULL, 0) == 0 ? 0 : -1;
+}
+
+// with CURVE a session belongs to the key that registered it: another allowed key holding the
+// secret still cannot use it
+static void test_session_bound_to_key(void)
+{
+    void *ctx = zmq_ctx_new();
+    struct auth_keys good = raw_keys("good.key"), other = raw_keys("other.key");
+    void *mine = raw_socket(ctx, ZMQ_DEALER, base, &good);
+    void *theirs = raw_socket(ctx, ZMQ_DEALER, base, &other);
+    struct wire_decoder *d = wire_decoder_new(1 << 19);
+    struct wire_msg m = {.type = WIRE_HELLO}, w, ack;
+    m.hello = (struct wire_hello){"owner", 1, 1, "hopper", 11, 3, 1, 0, false};
+    T_EQ_INT(round_trip(mine, &m, &w, d), 0);
+    T_CHECK(w.type == WIRE_WELCOME && w.welcome.accepted);
+    struct wire_msg hb = {.type = WIRE_HEARTBEAT};
+    hb.heartbeat = (struct wire_heartbeat){.actor_id = w.welcome.actor_id,
+                                           .run_epoch = w.welcome.run_epoch,
+                                           .session = w.welcome.session};
+    json_t *doc0 = spawn_stats(stats_port);
+    double before =
+        json_number_value(json_object_get(json_object_get(doc0, "rejected"), "bad_session"));
+    json_decref(doc0);
+    T_EQ_INT(round_trip(theirs, &hb, &ack, d), 0); /* the stolen secret, another key */
+    T_CHECK(ack.type == WIRE_HEARTBEAT_ACK && ack.heartbeat_ack.register_again &&
+            ack.heartbeat_ack.run_epoch == 0);
+    T_EQ_INT(round_trip(mine, &hb, &ack, d), 0); /* the owner's key */
+    T_CHECK(ack.type == WIRE_HEARTBEAT_ACK && !ack.heartbeat_ack.register_again &&
+            ack.heartbeat_ack.run_epoch == w.welcome.run_epoch);
+    double after = before, until = rl_now() + 5;
+    while (rl_now() < until && after < before + 1) {
+        json_t *doc = spawn_stats(stats_port);
+        after = json_number_value(json_object_get(json_object_get(doc, "rejected"), "bad_session"));
+        json_decref(doc);
+        rl_sleep(0.1);
+    }
+    T_EQ_INT(after, before + 1);
+    m = (struct wire_msg){.type = WIRE_BYE}; /* leave the table to the real actor */
+    m.bye = (struct wire_bye){w.welcome.actor_id, w.welcome.run_epoch, "done", w.welcome.session};
+    size_t len;
+    static uint8_t b[4096];
+    T_EQ_INT(wire_pack(&m, b, sizeof(b), &len), 0);
+    zmq_send(mine, b, len, 0);
+    rl_sleep(0.2);
+    wire_decoder_destroy(&d);
+    zmq_close(mine), zmq_close(theirs);
+    zmq_ctx_term(ctx);
+}
+
 // an allowed actor trains; raw subscribers: the allowed key gets weights, the others none
 static void test_allowed_actor(void)
 {
@@ -582,14 +643,14 @@ static void test_learner(void)
 {
     char err[512];
     struct auth_keypair kp;
-    const char *names[] = {"learner", "good", "bad"};
-    for (int i = 0; i < 3; i++) {
+    const char *names[] = {"learner", "good", "bad", "other"};
+    for (int i = 0; i < 4; i++) {
         T_EQ_INT(auth_keypair_new(&kp), 0);
         T_EQ_INT(auth_keypair_save(&kp, dir, names[i], false, err, sizeof(err)), 0);
     }
     char p[600], cmd[1400];
     path_of(p, sizeof(p), "allow.txt");
-    snprintf(cmd, sizeof(cmd), "cat %s/good.pub > %s", dir, p);
+    snprintf(cmd, sizeof(cmd), "cat %s/good.pub %s/other.pub > %s", dir, dir, p);
     T_EQ_INT(system(cmd), 0);
     base = spawn_free_ports(4);
     snprintf(stats_port, sizeof(stats_port), "%d", base + 3);
@@ -620,6 +681,7 @@ int main(void)
     T_RUN(test_zap_in_process);
     T_RUN(test_learner);
     T_RUN(test_refused_clients);
+    T_RUN(test_session_bound_to_key);
     T_RUN(test_allowed_actor);
     T_RUN(test_run_finishes);
     T_RUN(test_startup_errors);

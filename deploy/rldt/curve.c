@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/afile.h"
+#include "common/util.h"
 
 #define MAX_FIELDS 512
 #define MAX_ROWS 10000000
@@ -384,36 +385,28 @@ static int check_png(const char *path, char *err, size_t errlen)
     if (f)
         fclose(f);
     if (n != 8 || memcmp(head, sig, 8) != 0) {
-        snprintf(err, errlen, "PLplot did not write a PNG to %s (disk full?)", path);
+        snprintf(err, errlen, "PLplot did not write a PNG to %s (no pngcairo device, disk full?)",
+                 path);
         return -EIO;
     }
     return 0;
 }
 
-// draw into a temp file beside dst, check it is a PNG, then rename it over dst
-static int render_atomic(const struct series *s, const char *dir, bool eval, const char *dst,
-                         char *err, size_t errlen)
+int curve_png_write(const char *dst, curve_draw_fn draw, void *user, char *err, size_t errlen)
 {
     struct afile a;
     int rc = afile_open(&a, dst, 0644);
-    if (rc < 0) {
-        snprintf(err, errlen, "cannot write %s: %s", dst, strerror(-rc));
-        return rc;
-    }
-    double *tmp = malloc(5 * (size_t)s->n * sizeof(double)); /* x, band polygon x and y */
-    int fd = tmp ? dup(a.fd) : -1;                           /* PLplot closes its stream */
+    int fd = rc ? -1 : dup(a.fd); /* PLplot closes its stream; a keeps its own descriptor */
     FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!f) {
-        rc = !tmp ? -ENOMEM : -errno;
-        snprintf(err, errlen, "cannot write %s: %s", a.tmp, strerror(-rc));
+        rc = rc ? rc : -errno;
+        snprintf(err, errlen, "cannot write %s: %s", dst, strerror(-rc));
         if (fd >= 0)
             close(fd);
-        free(tmp);
         afile_abort(&a);
         return rc;
     }
-    render(s, dir, eval, f, tmp);
-    free(tmp);
+    draw(user, f);
     rc = check_png(a.tmp, err, errlen);
     if (rc < 0) {
         afile_abort(&a);
@@ -423,6 +416,19 @@ static int render_atomic(const struct series *s, const char *dir, bool eval, con
     if (rc < 0)
         snprintf(err, errlen, "cannot write %s: %s", dst, strerror(-rc));
     return rc;
+}
+
+struct render_args {
+    const struct series *s;
+    const char *dir;
+    bool eval;
+    double *tmp;
+};
+
+static void render_cb(void *user, FILE *f)
+{
+    struct render_args *r = user;
+    render(r->s, r->dir, r->eval, f, r->tmp);
 }
 
 int curve_draw(const char *run_dir, const char *out, struct curve_info *info, char *err,
@@ -445,7 +451,13 @@ int curve_draw(const char *run_dir, const char *out, struct curve_info *info, ch
         rc = -ENODEV;
         goto out_free;
     }
-    rc = render_atomic(&s, run_dir, info->eval, dst, err, errlen);
+    struct render_args ra = {&s, run_dir, info->eval, malloc(5 * (size_t)s.n * sizeof(double))};
+    if (!ra.tmp) { /* x, band polygon x and y */
+        rc = rl_err(-ENOMEM, err, errlen, "out of memory");
+        goto out_free;
+    }
+    rc = curve_png_write(dst, render_cb, &ra, err, errlen);
+    free(ra.tmp);
 out_free:
     series_free(&s);
     return rc;

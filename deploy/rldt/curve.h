@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define CURVE_WIDTH 1400 /* PNG size in pixels */
 #define CURVE_HEIGHT 560
@@ -32,5 +33,15 @@ struct curve_info {
  */
 int curve_draw(const char *run_dir, const char *out, struct curve_info *info, char *err,
                size_t errlen);
+
+/* Draws a picture into f with PLplot (the pngcairo device), which closes f. */
+typedef void (*curve_draw_fn)(void *user, FILE *f);
+
+/*
+ * Write a PNG to dst atomically: draw(user, f) renders into a temp file beside dst, which must
+ * then hold a PNG signature, and is renamed over dst. 0, or a negative errno with a reason in
+ * err (-EIO when PLplot wrote no PNG); dst is untouched on failure.
+ */
+int curve_png_write(const char *dst, curve_draw_fn draw, void *user, char *err, size_t errlen);
 
 #endif

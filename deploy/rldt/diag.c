@@ -149,7 +149,9 @@ static void render(struct xy *data, char **runs, int nruns, char **cols, int nco
     for (int r = 0; r < nruns; r++) {
         plscol0(2, palette[r][0], palette[r][1], palette[r][2]);
         plcol0(2);
-        plmtex("t", -1.3 - 1.2 * (r % 3), 0.08 + 0.3 * (r / 3), 0.0, runs[r]);
+        const char *base = strrchr(runs[r], '/'); /* the run directory's own name */
+        base = base && base[1] ? base + 1 : runs[r];
+        plmtex("t", -1.3 - 1.2 * (r % 3), 0.08 + 0.3 * (r / 3), 0.0, base);
     }
     plend1();
 }

@@ -29,7 +29,7 @@ static const char usage[] =
     "Aggregates the runs of a sweep (`rldt sweep`): for each task and variant (algorithm plus\n"
     "grid values), across its seeds: mean, 95% bootstrap interval of the mean and interquartile\n"
     "mean (as rliable computes it) of the final and of the best evaluation return, and the\n"
-    "worst evaluation after 10^5 env steps as a fraction of the return at env step 0. Writes\n"
+    "worst evaluation after 10^5 env steps as a fraction of the initial policy's return. Writes\n"
     "SWEEP_DIR/report.md and SWEEP_DIR/report-<task>.png (every variant's mean curve with its\n"
     "shaded 95% interval, at the evaluation points all its runs have reached).\n";
 
@@ -127,19 +127,24 @@ static int read_eval(const char *dir, struct report_run *u, int *bad)
     FILE *f = fopen(path, "r");
     if (!f)
         return -errno;
-    int cs = -1, cr = -1, cap = 0, rc = 0;
+    int cs = -1, cr = -1, cv = -1, cap = 0, rc = 0;
     if (fgets(line, sizeof(line), f)) {
         cs = col_index(line, "env_steps");
         cr = col_index(line, "return_mean");
+        cv = col_index(line, "policy_version");
     }
+    u->first_version = NAN;
     while (cs >= 0 && cr >= 0 && rc == 0 && fgets(line, sizeof(line), f)) {
-        double s, r;
+        double s, r, v;
         if (!strchr(line, '\n'))
             break; /* a row still being written */
-        if (field(line, cs, &s) && field(line, cr, &r) && s >= 0)
+        if (field(line, cs, &s) && field(line, cr, &r) && s >= 0) {
+            if (u->n == 0 && cv >= 0 && field(line, cv, &v))
+                u->first_version = v;
             rc = push_row(u, s, r, &cap);
-        else
+        } else {
             (*bad)++;
+        }
     }
     fclose(f);
     return rc ? rc : cs < 0 || cr < 0 ? -EPROTO : 0;
@@ -161,7 +166,8 @@ static double config_every(const char *dir)
 
 static void derive(struct report_run *u)
 {
-    u->start = u->steps[0] == 0 ? u->ret[0] : NAN;
+    // the start: an evaluation of the initial weights (version 1), or one at env step 0
+    u->start = u->steps[0] == 0 || u->first_version <= 1 ? u->ret[0] : NAN;
     u->final = u->ret[u->n - 1];
     u->best = -INFINITY;
     u->worst_late = NAN;
@@ -362,7 +368,7 @@ static int write_md(const struct report *r, double *work)
             "resamples), and the interquartile mean (IQM, as rliable: 25%% cut at each end). "
             "*final*: each run's last evaluation; *best*: its best one; *env steps*: the "
             "fewest any run has reached; *worst/start*: the lowest evaluation after 10^5 env "
-            "steps divided by the return at env step 0 (the lowest over the runs).\n",
+            "steps divided by the initial policy's return (the lowest over the runs).\n",
             BOOT_REPS);
     for (int t = 0; t < r->ntask; t++) {
         const struct report_task *task = &r->task[t];

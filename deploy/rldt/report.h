@@ -19,10 +19,11 @@ struct report_run {
     char name[REPORT_NAME];
     double *steps, *ret; /* n rows */
     int n;
-    double every;       /* eval_every of its config.ini (0 unknown) */
-    double start;       /* return at env step 0, NaN without one */
-    double final, best; /* last row's return, best return */
-    double worst_late;  /* lowest return after REPORT_STABLE_AFTER env steps (NaN: none) */
+    double every;         /* eval_every of its config.ini (0 unknown) */
+    double start;         /* return of the initial policy (version 1 or env step 0), else NaN */
+    double first_version; /* policy_version of the first row (NaN: no such column) */
+    double final, best;   /* last row's return, best return */
+    double worst_late;    /* lowest return after REPORT_STABLE_AFTER env steps (NaN: none) */
 };
 
 /* Curve of a variant: mean and 95% interval of the runs' returns at common evaluation points. */

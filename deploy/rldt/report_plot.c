@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
+#include "deploy/rldt/curve.h"
+
 #define PLOT_W 1100
 #define PLOT_H 700
 #define NCOLORS 8
@@ -111,20 +114,16 @@ static void render(const struct report *r, int t, FILE *f, double *px, double *p
     plend1();
 }
 
-static int check_png(const char *path, char *err, size_t errlen)
+struct task_plot {
+    const struct report *r;
+    int t;
+    double *px, *py;
+};
+
+static void render_cb(void *user, FILE *f)
 {
-    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    unsigned char head[8];
-    FILE *f = fopen(path, "rb");
-    size_t n = f ? fread(head, 1, 8, f) : 0;
-    if (f)
-        fclose(f);
-    if (n != 8 || memcmp(head, sig, 8) != 0) {
-        snprintf(err, errlen, "PLplot did not write a PNG to %s (no pngcairo device, disk full?)",
-                 path);
-        return -EIO;
-    }
-    return 0;
+    struct task_plot *p = user;
+    render(p->r, p->t, f, p->px, p->py);
 }
 
 int report_plot_task(const struct report *r, int t, const char *path, char *err, size_t errlen)
@@ -132,24 +131,11 @@ int report_plot_task(const struct report *r, int t, const char *path, char *err,
     int most = 1;
     for (int i = 0; i < r->task[t].nvar; i++)
         most = most > r->task[t].var[i].curve.n ? most : r->task[t].var[i].curve.n;
-    char tmp[2100];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    double *px = malloc(4 * (size_t)most * sizeof(double)), *py = px ? px + 2 * most : NULL;
-    FILE *f = px ? fopen(tmp, "wb") : NULL;
-    if (!f) {
-        int rc = px ? -errno : -ENOMEM;
-        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(-rc));
-        free(px);
-        return rc;
-    }
-    render(r, t, f, px, py); /* PLplot closes f */
+    double *px = malloc(4 * (size_t)most * sizeof(double));
+    if (!px)
+        return rl_err(-ENOMEM, err, errlen, "out of memory");
+    struct task_plot p = {r, t, px, px + 2 * most};
+    int rc = curve_png_write(path, render_cb, &p, err, errlen);
     free(px);
-    int rc = check_png(tmp, err, errlen);
-    if (rc == 0 && rename(tmp, path) != 0) {
-        rc = -errno;
-        snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(-rc));
-    }
-    if (rc < 0)
-        remove(tmp);
     return rc;
 }

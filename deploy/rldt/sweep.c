@@ -76,12 +76,17 @@ static int split_list(char *text, struct list *l, const char *what)
     return 0;
 }
 
-// each value of l must be accepted for key (config_set's type and range checks)
+// each value of l must be accepted for key (config_set's type and range checks) and make a
+// directory name (no '/', not starting with '.')
 static int check_values(const char *key, const struct list *l)
 {
     struct rl_config c;
     char err[256];
     for (int i = 0; i < l->n; i++) {
+        if (strchr(l->v[i], '/') || l->v[i][0] == '.') {
+            fprintf(stderr, "rldt sweep: %s: '%s' cannot name a run directory\n", key, l->v[i]);
+            return -EINVAL;
+        }
         config_default(&c);
         if (config_set(&c, key, l->v[i], err, sizeof(err)) < 0) {
             fprintf(stderr, "rldt sweep: %s\n", err);
