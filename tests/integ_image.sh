@@ -20,7 +20,7 @@ fi
 T=$(mktemp -d "${TMPDIR:-/tmp}/rldt-image.XXXXXX")
 store=$RLDT_ROOT/build/image/storage # image.sh's podman store (reused: its layer cache)
 pod="podman --root=$store --runroot=$store.run --storage-driver=vfs --cgroup-manager=cgroupfs"
-run_opts="--runtime=runc --ulimit nofile=20000:20000 --network=host"
+run_opts="--runtime=runc --ulimit nofile=20000:20000 --ulimit nproc=4096:4096 --network=host"
 tag=rldt:integ
 cleanup() {
     $pod rm -f -t 1 rldt-integ-learner-$$ rldt-integ-actor-$$ >/dev/null 2>&1
