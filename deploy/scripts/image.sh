@@ -12,7 +12,9 @@ work=${WORK:-$root/build/image}
 mirror=${MIRROR:-http://deb.debian.org/debian}
 # podman keeps this image in its own store (vfs driver: works without overlay support) under
 # build/image, apart from any other podman use of the machine; PODMAN_ROOT=... to choose it.
-# Use it with the same flags, e.g. `podman --root=build/image/storage --storage-driver=vfs run`.
+# Use it with the same flags, e.g. `podman --root=build/image/storage --storage-driver=vfs run`;
+# on the development machine running needed `--cgroup-manager=cgroupfs` and `run --runtime=runc
+# --ulimit nofile=20000:20000 --ulimit nproc=4096:4096` (tests/integ_image.sh does so).
 store=${PODMAN_ROOT:-$work/storage}
 if command -v podman >/dev/null 2>&1; then
     engine="podman --root=$store --runroot=$store.run --storage-driver=vfs"
