@@ -36,6 +36,7 @@ TOOL_SRC    := $(wildcard deploy/rldt/*.c)
 CLI_SRC     := deploy/rldt/curve.c deploy/rldt/statsc.c
 TEST_SRC    := $(wildcard tests/test_*.c)
 
+comma := ,
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIB_COMMON  := $(BUILD)/libcommon.a
@@ -53,11 +54,14 @@ ifneq ($(wildcard learner/main.c),)
 PROGS += $(BUILD)/rldt-learner
 endif
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC)) $(BUILD)/fuzz/gen_seeds
 # the example task plug-in (and a copy built for another plug-in ABI, for the refusal test)
 PLUGINS := $(BUILD)/tests/task_plugin_example.so $(BUILD)/tests/task_plugin_badabi.so
 
 .SECONDARY:
-.PHONY: all deps test check san run bench format lint clean base-policies image
+.PHONY: all deps test check san run bench format lint clean base-policies image fuzz fuzz-bins \
+        fuzz-seeds
 all: $(PROGS) $(TESTS) $(PLUGINS)
 
 deps:
@@ -113,11 +117,21 @@ $(BUILD)/tests/task_plugin_example.so: tests/task_plugin_example.c | $(GEN_HDR)
 $(BUILD)/tests/task_plugin_badabi.so: tests/task_plugin_example.c | $(GEN_HDR)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(FINAL_CFLAGS) -DTASK_EXAMPLE_BAD_ABI -fPIC -shared $< -o $@ -lmujoco
+# libFuzzer targets: built by `make fuzz` with clang in build-fuzz/ (FUZZ_CFLAGS below)
+$(BUILD)/fuzz/gen_seeds: $(call obj,tests/fuzz/gen_seeds.c) $(ALL_LIBS)
+	$(link)
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(call obj,tests/fuzz/util.c) $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer $(FINAL_LDFLAGS) -o $@ $^ $(LIBS)
+fuzz-bins: $(FUZZ_BINS)
 
 # ---- user targets --------------------------------------------------------------------------
 # test and run install packages first, then build with a fresh make (so pkg-config sees them).
 test check: deps
 	@$(MAKE) --no-print-directory all
+	@command -v clang >/dev/null && $(MAKE) --no-print-directory BUILD=$(BUILD)-fuzz CC=clang \
+	    CFLAGS="$(FUZZ_CFLAGS)" fuzz-bins || echo "fuzz targets not built (tests/integ_fuzz.sh says why)"
 	@BUILD=$(BUILD) ./tests/run.sh
 
 # The main job: RLDT fine-tunes the shipped Hopper base policy (deploy/policies/hopper.rldt)
@@ -138,24 +152,42 @@ san: deps
 # The shipped base policies deploy/policies/<task>.rldt: SAC stopped at D4RL-medium level ->
 # collect -> pre-train -> eval (hours; resumable: rerun to continue). TASKS="hopper" for one;
 # options (SAC_RUN_hopper=runs/..., COLLECT_STEPS, ...) in deploy/scripts/base-policies.sh.
+# The table-top tasks (lift stack peg) go through deploy/scripts/manip-base-policies.sh instead:
+# scripted demos -> flow BC -> stochastic eval, shipped when its success rate is in [0.2, 0.6].
+LOCO_TASKS  := $(filter-out lift stack peg,$(TASKS))
+MANIP_TASKS := $(filter lift stack peg,$(TASKS))
 base-policies: all
-	RLDT=./$(BUILD)/rldt ./deploy/scripts/base-policies.sh $(TASKS)
+	$(if $(TASKS),$(if $(LOCO_TASKS),RLDT=./$(BUILD)/rldt ./deploy/scripts/base-policies.sh $(LOCO_TASKS),@:),RLDT=./$(BUILD)/rldt ./deploy/scripts/base-policies.sh)
+	$(if $(TASKS),$(if $(MANIP_TASKS),RLDT=./$(BUILD)/rldt ./deploy/scripts/manip-base-policies.sh $(MANIP_TASKS),@:),RLDT=./$(BUILD)/rldt ./deploy/scripts/manip-base-policies.sh)
 
 # the container image rldt:latest (podman, Debian base made by debootstrap, no registry; root)
 image:
 	./deploy/scripts/image.sh
+# Fuzzing: every tests/fuzz/fuzz_*.c target under libFuzzer with ASan and UBSan, FUZZ_SECS
+# seconds each (FUZZ=wire,ckpt for a subset), from the committed seeds; new inputs go to
+# build-fuzz/corpus/, crashes to build-fuzz/findings/. `make fuzz-seeds` rewrites the generated
+# seeds (the regress-* inputs of past findings stay).
+FUZZ_SECS ?= 60
+FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+               -fno-sanitize-recover=all
+fuzz: deps
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang CFLAGS="$(FUZZ_CFLAGS)" fuzz-bins
+	@BUILD=build-fuzz FUZZ_SECS=$(FUZZ_SECS) ./tests/fuzz/run.sh $(subst $(comma), ,$(FUZZ))
+fuzz-seeds:
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang CFLAGS="$(FUZZ_CFLAGS)" fuzz-bins
+	./build-fuzz/fuzz/gen_seeds tests/fuzz/seeds
 
 bench: all
 	./$(BUILD)/rldt bench nn
 
 FORMAT_SRC = $(wildcard common/*.[ch] proto/*.[ch] actor/*.[ch] learner/*.[ch] learner/algo/*.[ch] \
-               deploy/rldt/*.[ch] tests/*.[ch])
+               deploy/rldt/*.[ch] tests/*.[ch] tests/fuzz/*.[ch])
 format:
 	clang-format -i $(FORMAT_SRC)
 lint:
 	clang-format --dry-run --Werror $(FORMAT_SRC)
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -52,6 +52,7 @@ struct actor {
     uint64_t version;       /* params in use; 0 = none (random warm-up) */
     uint64_t latest;        /* latest version the learner announced */
     uint64_t learner_steps; /* env steps the learner has ingested (from acks) */
+    bool acked;             /* a heartbeat answer arrived since the last registration */
     double last_request;
     struct wire_segbuf *seg;
     uint64_t *seg_version;
@@ -185,6 +186,7 @@ static int on_welcome(struct actor *a, const struct wire_welcome *w)
     a->session = w->session;
     a->registered = true;
     a->last_ack = rl_now();
+    a->acked = false; /* learner_steps is stale until the new session's first answer */
     a->latest = w->param_version;
     a->version = 0; /* weights of an earlier epoch are not trusted */
     a->stream_base = w->stream_base;
@@ -295,6 +297,7 @@ static void read_control(struct actor *a, bool params)
             if (m.heartbeat_ack.param_version > a->latest)
                 a->latest = m.heartbeat_ack.param_version;
             a->learner_steps = m.heartbeat_ack.env_steps;
+            a->acked = true;
         } else if (m.type == WIRE_PARAMS && params) {
             on_params(a, &m.params);
         }
@@ -470,7 +473,9 @@ static int eval_loop(struct actor *a)
     int evals = 0;
     while (!*a->stop && !a->over && a->registered) {
         poll_learner(a);
-        if (a->version == 0 || a->version < a->latest || a->learner_steps < next) {
+        /* an evaluator that (re)started evaluates only once it knows the learner's env steps:
+         * a report stamped with a stale count would make eval.csv go back */
+        if (!a->acked || a->version == 0 || a->version < a->latest || a->learner_steps < next) {
             rl_sleep(EVAL_WAIT_SECS);
             continue;
         }

@@ -48,8 +48,9 @@ void rollout_wilson(long k, long n, double *lo, double *hi)
     double z2n = z * z / n;
     double centre = (p + z2n / 2) / (1 + z2n);
     double half = z * sqrt(p * (1 - p) / n + z2n / (4.0 * n)) / (1 + z2n);
-    *lo = fmax(0, centre - half);
-    *hi = fmin(1, centre + half);
+    // exact ends at k = 0 and k = n (rounding would leave ~1e-18 there)
+    *lo = k == 0 ? 0 : fmax(0, centre - half);
+    *hi = k == n ? 1 : fmin(1, centre + half);
 }
 
 static void summarise(const double *ret, const int *len, int n, struct rollout_stats *st)

@@ -269,6 +269,10 @@ static int parse(struct ckpt *c, const char *path, const char *kind, char *err, 
             snprintf(err, errlen, "%s: section '%s' lies outside the file", path, s->name);
             return -EPROTO;
         }
+        if (s->offset % ALIGN) { // readers use payloads as float/u64 arrays in place
+            snprintf(err, errlen, "%s: section '%s' is not %d-byte aligned", path, s->name, ALIGN);
+            return -EPROTO;
+        }
         s->data = b + s->offset;
     }
     c->n = (int)n;

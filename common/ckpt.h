@@ -7,7 +7,8 @@
  * aligned), and a trailing CRC-32C of everything before it. Files are written to a temporary
  * name, fsynced, renamed over the final name, and the directory is fsynced: a reader sees the
  * old file or the new one, never a torn one. Loading checks magic, kind, version, size
- * (truncation), checksum (corruption) and, if asked, the layout hash.
+ * (truncation), checksum (corruption), section bounds and alignment and, if asked, the layout
+ * hash.
  *
  * A writer borrows the payload pointers until ckpt_writer_save(); a loaded struct ckpt owns
  * its bytes. Neither is thread-safe; different objects may be used on different threads.
@@ -52,7 +53,10 @@ void ckpt_destroy(struct ckpt **c);
 /* Layout hash recorded in the file. */
 uint64_t ckpt_layout_hash(const struct ckpt *c);
 
-/* Section payload, or NULL if absent; *size receives its length (borrowed, valid until destroy). */
+/*
+ * Section payload, or NULL if absent; *size receives its length (borrowed, valid until destroy).
+ * Payloads are at least 16-byte aligned (offsets that are not multiples of 64 are refused).
+ */
 const void *ckpt_get(const struct ckpt *c, const char *name, size_t *size);
 
 /*

@@ -5,6 +5,7 @@
 #include "common/config.h"
 #include "common/task.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
@@ -119,8 +120,10 @@ static int set_number(void *field, const struct config_key *k, const char *v, ch
         // accept 1e6-style integers too, when exact
         if (*end == 'e' || *end == 'E' || *end == '.') {
             double d = strtod(v, &end);
-            i = (long long)d;
-            if ((double)i != d)
+            // beyond long long (e.g. 3e70) the cast is undefined: refused as not an integer
+            if (!(d > -9.2e18 && d < 9.2e18))
+                end = (char *)v;
+            else if ((double)(i = (long long)d) != d)
                 end = (char *)v;
         }
         x = (double)i;
@@ -141,6 +144,32 @@ static int set_number(void *field, const struct config_key *k, const char *v, ch
     else
         *(double *)field = x;
     return 0;
+}
+
+/*
+ * A string value must survive the resolved config (a `key = value` line that inih reads back,
+ * e.g. on every actor): no control bytes, no leading or trailing blanks (stripped), no ';' at
+ * the start or after a blank (an inline comment), and the line within inih's INI_MAX_LINE.
+ */
+static int check_storable(const struct config_key *k, const char *v, char *err, size_t errlen)
+{
+    size_t n = strlen(v);
+    const char *why = NULL;
+    for (size_t i = 0; i < n && !why; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        if (ch < 0x20 || ch == 0x7f)
+            why = "holds a control character";
+        else if (ch == ';' && (i == 0 || v[i - 1] == ' ' || v[i - 1] == '\t'))
+            why = "holds ' ;' (a comment in a config file)";
+    }
+    if (!why && n && (isspace((unsigned char)v[0]) || isspace((unsigned char)v[n - 1])))
+        why = "starts or ends with a blank";
+    if (!why && strlen(k->name) + n + 4 >= INI_MAX_LINE)
+        why = "is too long for a config line";
+    if (!why)
+        return 0;
+    snprintf(err, errlen, "%s: value %s", k->name, why);
+    return -EINVAL;
 }
 
 int config_set(struct rl_config *c, const char *key, const char *value, char *err, size_t errlen)
@@ -169,6 +198,8 @@ int config_set(struct rl_config *c, const char *key, const char *value, char *er
         }
         break;
     case CONFIG_T_STR:
+        if (check_storable(k, value, err, errlen) < 0)
+            return -EINVAL;
         break;
     }
     if (strlen(value) >= k->size) {

@@ -90,6 +90,7 @@ struct rl_config {
     int flow_depth;
     int flow_temb;
     int flow_steps;
+    bool flow_small_batch;
     // [pretrain]
     char dataset[CONFIG_STR];
     char out[CONFIG_STR];

@@ -137,6 +137,9 @@ const struct config_key config_keys[] = {
       "flow time embedding size (even): sinusoidal(n) -> Linear(n,2n) -> Mish -> Linear(2n,n)"),
     K("flow", flow_steps, CONFIG_T_INT, 1, 1000, "8", NULL,
       "Euler steps N of the flow sampler (t_k = k/N)"),
+    K("flow", flow_small_batch, CONFIG_T_BOOL, 0, 0, "true", NULL,
+      "actors: batches of at most 32 envs through weights pre-packed for an AVX2/FMA kernel "
+      "(about 2x OpenBLAS at 8 rows); false = OpenBLAS sgemm for every batch"),
     // ---- pretrain
     K("pretrain", dataset, CONFIG_T_STR, 0, 0, "", NULL, "dataset file (rldt collect, pretrain)"),
     K("pretrain", out, CONFIG_T_STR, 0, 0, "", NULL,

@@ -251,10 +251,19 @@ int dataset_save(const struct dataset *d, const char *path, char *err, size_t er
     return rc;
 }
 
-/* copy a section of exactly `size` bytes into a new buffer at *dst */
+/*
+ * copy a section of exactly `size` bytes into a new buffer at *dst; the size comes from the
+ * file's header, so it is compared with the section before anything is allocated
+ */
 static int take(const struct ckpt *k, const char *name, void **dst, size_t size, char *err,
                 size_t errlen)
 {
+    size_t have = 0;
+    *dst = NULL;
+    if (!ckpt_get(k, name, &have) || have != size) {
+        char one;
+        return ckpt_read(k, name, &one, size, err, errlen); // absent or wrong size: no copy
+    }
     *dst = malloc(size ? size : 1);
     if (!*dst) {
         snprintf(err, errlen, "out of memory (%s, %zu bytes)", name, size);

@@ -29,15 +29,16 @@ struct flow_ctx {
     int max_batch;
     int rows_t; /* rows of the time-net ctx: max(max_batch, N) */
     bool train;
-    int B;              /* rows of the last flow_forward */
-    struct nn_ctx *tcx; /* time net */
-    struct nn_ctx *kcx; /* trunk */
-    float *in;          /* (max_batch, in_dim) trunk input */
-    float *temb;        /* (rows_t, E) embeddings (inference) */
-    float *tk;          /* (rows_t) times t_k of the sampler */
-    float *v;           /* (max_batch, D) velocities of the sampler */
-    float *d_in;        /* train: (max_batch, in_dim) */
-    float *d_temb;      /* train: (max_batch, E) */
+    int B;                      /* rows of the last flow_forward */
+    struct nn_ctx *tcx;         /* time net */
+    struct nn_ctx *kcx;         /* trunk */
+    float *in;                  /* (max_batch, in_dim) trunk input */
+    float *temb;                /* (rows_t, E) embeddings (inference) */
+    float *tk;                  /* (rows_t) times t_k of the sampler */
+    float *v;                   /* (max_batch, D) velocities of the sampler */
+    float *d_in;                /* train: (max_batch, in_dim) */
+    float *d_temb;              /* train: (max_batch, E) */
+    const struct nn_pack *pack; /* borrowed: the trunk's packed weights for small batches */
 };
 
 // ---- spec ----------------------------------------------------------------------------------
@@ -329,10 +330,15 @@ void flow_sample(const struct flow *f, struct flow_ctx *ctx, const float *obs, i
             memcpy(row, x + (size_t)i * D, (size_t)D * sizeof(float));
             memcpy(row + D, e, (size_t)E * sizeof(float));
         }
-        nn_infer(f->trunk, ctx->kcx, ctx->in, ctx->v, B);
+        nn_infer_packed(f->trunk, ctx->pack, ctx->kcx, ctx->in, ctx->v, B);
         for (size_t j = 0; j < BD; j++)
             y[j] = x[j] + h * ctx->v[j];
     }
+}
+
+void flow_ctx_set_pack(struct flow_ctx *ctx, const struct nn_pack *trunk)
+{
+    ctx->pack = trunk;
 }
 
 void flow_expected_target(const float *x, const float *t, const float *v, int B, int D, float *ahat)
@@ -388,7 +394,8 @@ void flow_chain_actions(const float *chain, int N, int B, int D, struct rng *r, 
 struct flow_policy {
     struct flow *f;
     struct flow_ctx *ctx;
-    float *chain; /* ((N+1), max_batch, D) */
+    struct nn_pack *pack; /* the trunk for small batches; NULL without the kernel */
+    float *chain;         /* ((N+1), max_batch, D) */
     int max_batch;
 };
 
@@ -398,6 +405,7 @@ static void fp_destroy(void *impl)
     if (!p)
         return;
     flow_ctx_destroy(&p->ctx);
+    nn_pack_destroy(&p->pack);
     flow_destroy(&p->f);
     free(p->chain);
     free(p);
@@ -421,6 +429,9 @@ static void *fp_create(const struct rl_config *c, const struct policy_dims *d, i
         return NULL;
     }
     p->ctx = flow_ctx_new(p->f, max_batch, false);
+    p->pack = c->flow_small_batch ? nn_pack_new(p->f->trunk) : NULL; /* NULL: sgemm always */
+    if (p->ctx)
+        flow_ctx_set_pack(p->ctx, p->pack);
     p->chain = calloc((size_t)(s.steps + 1) * max_batch * p->f->D, sizeof(float));
     if (!p->ctx || !p->chain) {
         snprintf(err, errlen, "flow: out of memory");
@@ -448,6 +459,13 @@ static float *fp_params(void *impl)
     return p->f->params;
 }
 
+static void fp_params_changed(void *impl)
+{
+    struct flow_policy *p = impl;
+    if (p->pack)
+        nn_pack_update(p->pack, p->f->trunk);
+}
+
 static void fp_act(void *impl, const float *obs, int B, struct rng *r, bool deterministic,
                    float *out)
 {
@@ -469,6 +487,7 @@ const struct policy_ops flow_policy_ops = {
     .nparams = fp_nparams,
     .layout = fp_layout,
     .params = fp_params,
+    .params_changed = fp_params_changed,
     .act = fp_act,
 };
 

@@ -15,6 +15,7 @@
 
 #include "common/hash.h"
 #include "common/nn_act.h"
+#include "common/nn_small.h"
 #include "common/rng.h"
 #include "common/util.h"
 
@@ -386,17 +387,16 @@ static void time_bwd(const float *freq, int half, const float *emb, const float 
 }
 
 /*
- * One layer forward: z = x W^T + b in pre, y = act(..) (+ x). When caching (pre != y), pre
+ * One layer forward (layer_fwd: the GEMM, then layer_post): z = x W^T + b in pre, y = act(..)
+ * (+ x). When caching (pre != y), pre
  * keeps what backward needs: act'(z), or x̂ and rstd with LayerNorm. With pre == y (inference,
  * identity layers) nothing is kept; rstd is NULL unless caching LayerNorm.
  */
-static void layer_fwd(const struct nn *net, const struct nn_layer *L, const float *x, float *pre,
-                      float *y, float *rstd, int B)
+static void layer_post(const struct nn *net, const struct nn_layer *L, const float *x, float *pre,
+                       float *y, float *rstd, int B)
 {
     const float *p = net->params;
     int n = L->out;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, n, L->in, 1.0f, x, L->in, p + L->w,
-                L->in, 0.0f, pre, n);
     for (int i = 0; i < B; i++) {
         float *z = pre + (size_t)i * n;
         float *yr = y + (size_t)i * n;
@@ -413,6 +413,14 @@ static void layer_fwd(const struct nn *net, const struct nn_layer *L, const floa
         if (L->skip)
             nn_add_row(yr, x + (size_t)i * n, n);
     }
+}
+
+static void layer_fwd(const struct nn *net, const struct nn_layer *L, const float *x, float *pre,
+                      float *y, float *rstd, int B)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, L->out, L->in, 1.0f, x, L->in,
+                net->params + L->w, L->in, 0.0f, pre, L->out);
+    layer_post(net, L, x, pre, y, rstd, B);
 }
 
 /*
@@ -504,6 +512,78 @@ void nn_infer(const struct nn *net, struct nn_ctx *ctx, const float *in, float *
     for (int i = 0; i < net->n_layers; i++) {
         float *y = i == net->n_layers - 1 ? out : x == ctx->s0 ? ctx->s1 : ctx->s0;
         layer_fwd(net, &net->layer[i], x, y, y, NULL, B);
+        x = y;
+    }
+}
+
+// ---- small-batch inference with pre-packed weights -------------------------------------------
+
+struct nn_pack {
+    uint64_t hash;
+    float *w[NN_MAX_HIDDEN + 1]; /* each layer's W packed (nn_small.h) */
+    float *mem;
+};
+
+struct nn_pack *nn_pack_new(const struct nn *net)
+{
+    if (!nn_small_available())
+        return NULL;
+    struct nn_pack *p = calloc(1, sizeof(*p));
+    size_t n = 0;
+    for (int i = 0; i < net->n_layers; i++)
+        n += nn_small_packed_size(net->layer[i].out, net->layer[i].in);
+    if (!p || !(p->mem = malloc(n * sizeof(float)))) {
+        free(p);
+        return NULL;
+    }
+    p->hash = net->hash;
+    n = 0;
+    for (int i = 0; i < net->n_layers; i++) {
+        p->w[i] = p->mem + n;
+        n += nn_small_packed_size(net->layer[i].out, net->layer[i].in);
+    }
+    nn_pack_update(p, net);
+    return p;
+}
+
+void nn_pack_update(struct nn_pack *p, const struct nn *net)
+{
+    RL_ASSERT(p->hash == net->hash);
+    for (int i = 0; i < net->n_layers; i++) {
+        const struct nn_layer *L = &net->layer[i];
+        nn_small_pack(net->params + L->w, L->out, L->in, p->w[i]);
+    }
+}
+
+void nn_pack_destroy(struct nn_pack **p)
+{
+    if (!p || !*p)
+        return;
+    free((*p)->mem);
+    free(*p);
+    *p = NULL;
+}
+
+void nn_infer_packed(const struct nn *net, const struct nn_pack *pk, struct nn_ctx *ctx,
+                     const float *in, float *out, int B)
+{
+    if (!pk || B > NN_PACK_MAX_ROWS) {
+        nn_infer(net, ctx, in, out, B);
+        return;
+    }
+    RL_ASSERT(ctx->hash == net->hash && pk->hash == net->hash);
+    RL_ASSERT(B >= 1 && B <= ctx->max_batch);
+    const struct nn_spec *s = &net->spec;
+    const float *x = in;
+    if (s->time_dim) {
+        time_fwd(ctx->freq, s->time_dim / 2, in, ctx->s0, B);
+        x = ctx->s0;
+    }
+    for (int i = 0; i < net->n_layers; i++) {
+        const struct nn_layer *L = &net->layer[i];
+        float *y = i == net->n_layers - 1 ? out : x == ctx->s0 ? ctx->s1 : ctx->s0;
+        nn_small_gemm(x, B, L->in, pk->w[i], L->out, y);
+        layer_post(net, L, x, y, y, NULL, B);
         x = y;
     }
 }

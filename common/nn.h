@@ -168,6 +168,24 @@ void nn_backward(struct nn *net, struct nn_ctx *ctx, const float *d_out, float *
  */
 void nn_infer(const struct nn *net, struct nn_ctx *ctx, const float *in, float *out, int B);
 
+/*
+ * Small-batch inference (an actor's few envs): a copy of net's weights pre-packed for a
+ * register-blocked kernel (AVX2 + FMA), about twice OpenBLAS's speed at 8 rows, where a
+ * general sgemm re-packs all weights on every call. nn_pack_new returns NULL when this CPU
+ * lacks the kernel (or out of memory): nn_infer_packed then simply calls nn_infer. After any
+ * change of net->params call nn_pack_update (the pack is a copy). Caller owns; free with
+ * nn_pack_destroy() (NULL-safe). Results equal nn_infer's up to float rounding.
+ */
+#define NN_PACK_MAX_ROWS 32 /* larger batches go to sgemm (as fast from about 32 rows) */
+struct nn_pack;
+struct nn_pack *nn_pack_new(const struct nn *net);
+void nn_pack_update(struct nn_pack *p, const struct nn *net);
+void nn_pack_destroy(struct nn_pack **p);
+
+/* nn_infer, through pk when pk is not NULL and B <= NN_PACK_MAX_ROWS. Nullable: pk. */
+void nn_infer_packed(const struct nn *net, const struct nn_pack *pk, struct nn_ctx *ctx,
+                     const float *in, float *out, int B);
+
 /* Copy a rows×cols block between row-major matrices with row strides ld_dst, ld_src (floats). */
 void nn_copy_cols(float *dst, int ld_dst, const float *src, int ld_src, int rows, int cols);
 

@@ -70,8 +70,13 @@ static void random_act(void *impl, const float *obs, int B, struct rng *r, bool 
 }
 
 static const struct policy_ops random_ops = {
-    "random",      random_create, random_destroy, random_nparams,
-    random_layout, random_params, random_act,
+    .kind = "random",
+    .create = random_create,
+    .destroy = random_destroy,
+    .nparams = random_nparams,
+    .layout = random_layout,
+    .params = random_params,
+    .act = random_act,
 };
 
 // ---- dispatch ----------------------------------------------------------------------------
@@ -172,6 +177,8 @@ int policy_set_params(struct policy *p, const float *w, size_t n, uint64_t layou
     }
     if (n)
         memcpy(p->ops->params(p->impl), w, n * sizeof(float));
+    if (p->ops->params_changed)
+        p->ops->params_changed(p->impl);
     return 0;
 }
 

@@ -31,7 +31,8 @@ struct policy_ops {
     void (*destroy)(void *impl);
     size_t (*nparams)(const void *impl);
     uint64_t (*layout)(const void *impl);
-    float *(*params)(void *impl); /* the flat weight block (nparams floats) */
+    float *(*params)(void *impl);       /* the flat weight block (nparams floats) */
+    void (*params_changed)(void *impl); /* optional: called after the block was written */
     /* obs (B, obs_dim) raw; out (B, D) in [-1, 1]. */
     void (*act)(void *impl, const float *obs, int B, struct rng *r, bool deterministic, float *out);
 };

@@ -538,6 +538,8 @@ static bool read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
  */
 static unsigned count_bodies(const uint8_t *p, size_t len)
 {
+    if (len == 0) /* p may be NULL, and NULL + 0 is undefined */
+        return 0;
     const uint8_t *end = p + len;
     unsigned n = 0;
     uint64_t tag, v;

@@ -2,8 +2,9 @@
 # integ_netns.sh — a run across a real network interface with CURVE on: the learner in one
 # network namespace, two actors (and one with a key the learner does not allow) in another,
 # joined by a veth pair on the private test subnet 10.213.7.0/24 that exists only inside the
-# two namespaces this script creates and deletes (trap on exit). Needs root and `ip netns`;
-# without them it says why and counts as skipped (passes). Prints "integ_netns: N passed, N failed".
+# two namespaces this script creates and deletes (trap on exit). Needs root and namespaces
+# the kernel lets us create; without them it says why and is skipped. Without `ip` (iproute2,
+# in deploy/packages.txt) it fails. Prints "integ_netns: N passed, N failed".
 name=integ_netns
 root=${RLDT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 bin=$root/${BUILD:-build}
@@ -27,7 +28,8 @@ skip() {
 }
 
 [ "$(id -u)" = 0 ] || skip "not root (network namespaces need root)"
-command -v ip >/dev/null 2>&1 || skip "no ip command (iproute2)"
+# iproute2 is in deploy/packages.txt: a missing `ip` is a failure (make deps), not a skip
+command -v ip >/dev/null 2>&1 || { echo "FAIL ip is installed (iproute2: run make deps)"; echo "$name: 0 passed, 1 failed"; exit 1; }
 for b in rldt rldt-learner rldt-actor; do
     [ -x "$bin/$b" ] || { echo "missing $bin/$b"; echo "$name: 0 passed, 1 failed"; exit 1; }
 done

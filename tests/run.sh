@@ -1,7 +1,10 @@
 #!/bin/sh
 # Run every test binary under a time-out. A crash, a time-out, a non-zero exit or a missing
-# summary line counts as one failure. Ends with "total: N passed, N failed".
-# Also runs tests/integ_*.sh scripts (same rules). Usage: tests/run.sh [name-filter]
+# summary line counts as one failure. Also runs tests/integ_*.sh scripts (same rules).
+# A test that ran zero checks ("0 passed, 0 failed") is skipped if it printed a line
+# "skipped: <why>" (or "<name>: skipped: <why>"), and a failure otherwise. Ends with
+# "skipped: N (names)" and then "total: N passed, N failed". Time-out: TEST_TIMEOUT (120 s), or
+# more for a script with a line "# test-timeout: SECONDS". Usage: tests/run.sh [name-filter]
 BUILD=${BUILD:-build}
 TIMEOUT=${TEST_TIMEOUT:-120}
 filter=${1:-}
@@ -9,6 +12,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 passed=0
 failed=0
+skipped=0
+skipped_names=""
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 for t in "$root/$BUILD"/tests/test_* "$here"/integ_*.sh; do
@@ -16,7 +21,10 @@ for t in "$root/$BUILD"/tests/test_* "$here"/integ_*.sh; do
     name=$(basename "$t")
     case "$name" in *"$filter"*) ;; *) continue ;; esac
     start=$(date +%s)
+    # a script may ask for more time with a line "# test-timeout: SECONDS"
     limit=$TIMEOUT
+    own=$(sed -n 's/^# test-timeout: *\([0-9][0-9]*\).*/\1/p' "$t" 2>/dev/null | head -n 1)
+    [ -n "$own" ] && [ "$own" -gt "$limit" ] && limit=$own
     [ "$name" = integ_image.sh ] && limit=${IMAGE_TIMEOUT:-1800} # a first image build is slow
     BUILD=$BUILD RLDT_ROOT="$root" timeout -k 5 "$limit" "$t" >"$out" 2>&1
     rc=$?
@@ -35,6 +43,17 @@ for t in "$root/$BUILD"/tests/test_* "$here"/integ_*.sh; do
         f=1   # crashed or exited non-zero after printing a clean summary
         echo "FAIL $name (exit $rc after summary)"
     fi
+    if [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ $rc -eq 0 ]; then
+        why=$(grep -E '^([A-Za-z0-9_.-]+: )?skipped: ' "$out" | head -n 1 | sed -E 's/^([A-Za-z0-9_.-]+: )?skipped: //')
+        if [ -n "$why" ]; then
+            echo "skip $name: $why"
+            skipped=$((skipped + 1))
+            skipped_names="$skipped_names $name"
+            continue
+        fi
+        f=1
+        echo "FAIL $name (ran zero checks and did not say why it skipped)"
+    fi
     passed=$((passed + p))
     failed=$((failed + f))
     if [ "$f" -ne 0 ]; then
@@ -44,5 +63,6 @@ for t in "$root/$BUILD"/tests/test_* "$here"/integ_*.sh; do
         echo "ok   $name: $p passed (${secs}s)"
     fi
 done
+echo "skipped: $skipped${skipped_names:+ (${skipped_names# })}"
 echo "total: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -154,6 +154,56 @@ static void test_file_roundtrip(void)
     rmdir(dir);
 }
 
+// string values either round-trip through the resolved text or are refused by config_set
+// (found by tests/fuzz/fuzz_config_args: a trailing blank, a leading ';', and paths longer than
+// an inih line)
+static void test_string_values(void)
+{
+    static const char *bad[] = {"x ", " x", "a\nb", "a\tb", "a ;b", "tab\t;x", ";x"};
+    char longv[240];
+    memset(longv, 'p', sizeof(longv) - 1);
+    longv[sizeof(longv) - 1] = 0;
+    struct rl_config c, d;
+    char err[256];
+    config_default(&c);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        T_CHECK_MSG(config_set(&c, "run_dir", bad[i], err, sizeof(err)) == -EINVAL, "'%s'", bad[i]);
+    T_EQ_INT(config_set(&c, "run_dir", longv, err, sizeof(err)), -EINVAL);
+    T_CHECK_MSG(strstr(err, "too long"), "%s", err);
+    static const char *good[] = {"a;b", "a#b", "a=b:c", "x y", "", "runs/\xce\xc8"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        config_default(&c);
+        T_EQ_INT(config_set(&c, "run_dir", good[i], err, sizeof(err)), 0);
+        char *text = config_to_string(&c);
+        config_default(&d);
+        T_EQ_INT(config_load_string(&d, text, err, sizeof(err)), 0);
+        T_EQ_STR(d.run_dir, good[i]);
+        free(text);
+    }
+    longv[150] = 0; // a long path that still fits a line
+    T_EQ_INT(config_set(&c, "run_dir", longv, err, sizeof(err)), 0);
+    char *text = config_to_string(&c);
+    config_default(&d);
+    T_EQ_INT(config_load_string(&d, text, err, sizeof(err)), 0);
+    T_EQ_STR(d.run_dir, longv);
+    free(text);
+}
+
+// exponent-form integers beyond long long are refused, not cast (found by fuzz_config_args:
+// --seed=3.E70, undefined behaviour in the conversion)
+static void test_huge_integers(void)
+{
+    struct rl_config c;
+    char err[256];
+    config_default(&c);
+    T_EQ_INT(config_set(&c, "seed", "3.E70", err, sizeof(err)), -EINVAL);
+    T_CHECK_MSG(strstr(err, "not a valid integer"), "%s", err);
+    T_EQ_INT(config_set(&c, "seed", "-1e19", err, sizeof(err)), -EINVAL);
+    T_EQ_INT(config_set(&c, "replay_size", "2.44445e+53", err, sizeof(err)), -EINVAL);
+    T_EQ_INT(config_set(&c, "replay_size", "1e6", err, sizeof(err)), 0);
+    T_EQ_INT(c.replay_size, 1000000);
+}
+
 // the actor keeps its own connection, size and log level over the run config a learner sends
 static void test_keep_local(void)
 {
@@ -270,6 +320,8 @@ int main(void)
     T_RUN(test_positional);
     T_RUN(test_file_roundtrip);
     T_RUN(test_file_errors);
+    T_RUN(test_string_values);
+    T_RUN(test_huge_integers);
     T_RUN(test_keep_local);
     T_RUN(test_algo_registry);
     T_RUN(test_task_choices);

@@ -3,7 +3,8 @@
  * documented layout, sgemm Linear against a triple loop, central finite-difference gradient
  * checks (parameters and inputs) for every layer kind and for whole networks, a proof that the
  * checker catches a wrong gradient, batch independence, two contexts on one net, gradient
- * accumulation, inference == cached forward, spec validation, hashes, FLOP counts.
+ * accumulation, inference == cached forward, the packed small-batch path == inference, spec
+ * validation, hashes, FLOP counts.
  */
 #include <errno.h>
 #include <math.h>
@@ -712,6 +713,57 @@ static void test_infer_equals_forward(void)
     T_EQ_INT(diffs, 0);
 }
 
+/* the packed small-batch path (nn_pack) against nn_infer at every row count it serves and past
+ * it, for random layer kinds; a changed parameter block reaches it only through nn_pack_update */
+static void test_packed_equals_infer(void)
+{
+    struct rng r;
+    rng_init(&r, 73, 0);
+    struct nn_spec s;
+    double worst = 0;
+    int rows[] = {1, 2, 3, 5, 7, 8, 9, 15, 16, 31, 32, 33};
+    for (int rep = 0; rep < 12; rep++) {
+        rand_spec(&r, &s, (enum nn_act)rng_below(&r, NN_ACT_COUNT), rep & 1, rep & 2);
+        if (rep % 3 == 0) { /* the flow trunk's kind: several 8-column panels and a tail */
+            nn_spec_mlp(&s, 39, 12, 44, 3, NN_ACT_RELU);
+            s.residual = true;
+        }
+        struct nn *net = mk(&s, 500 + rep);
+        struct nn_pack *pk = nn_pack_new(net);
+        int B = rows[rep], n = B * net->spec.out_dim;
+        struct nn_ctx *ci = nn_ctx_new_infer(net, 64);
+        float *x = randn(&r, (size_t)B * s.in_dim, 1), out[64 * 12], out2[64 * 12];
+        nn_infer(net, ci, x, out, B);
+        nn_infer_packed(net, pk, ci, x, out2, B);
+        if (!pk) { /* no AVX2/FMA here: the packed call is nn_infer */
+            printf("note: no small-batch kernel on this CPU\n");
+            T_CHECK(memcmp(out, out2, sizeof(float) * n) == 0);
+            free(x);
+            nn_ctx_destroy(&ci);
+            nn_destroy(&net);
+            return;
+        }
+        for (int j = 0; j < n; j++)
+            worst = fmax(worst, fabs(out[j] - out2[j]) / (1e-3 + fabs(out[j])));
+        net->params[net->layer[0].w] += 1.0f; /* stale pack: differs until updated */
+        nn_infer(net, ci, x, out, B);
+        nn_infer_packed(net, pk, ci, x, out2, B);
+        double stale = 0;
+        for (int j = 0; j < n; j++)
+            stale = fmax(stale, fabs(out[j] - out2[j]));
+        T_CHECK(B > NN_PACK_MAX_ROWS || stale > 1e-4);
+        nn_pack_update(pk, net);
+        nn_infer_packed(net, pk, ci, x, out2, B);
+        for (int j = 0; j < n; j++)
+            worst = fmax(worst, fabs(out[j] - out2[j]) / (1e-3 + fabs(out[j])));
+        free(x);
+        nn_ctx_destroy(&ci);
+        nn_pack_destroy(&pk);
+        nn_destroy(&net);
+    }
+    T_CHECK_MSG(worst < 1e-4, "packed vs sgemm: worst relative difference %g", worst);
+}
+
 static void test_spec_validation(void)
 {
     struct nn_spec s;
@@ -861,6 +913,7 @@ int main(void)
     T_RUN(test_batch_independence);
     T_RUN(test_two_contexts_and_accumulation);
     T_RUN(test_infer_equals_forward);
+    T_RUN(test_packed_equals_infer);
     T_RUN(test_spec_validation);
     T_RUN(test_shapes_hash_flops);
     T_RUN(test_init_and_copy);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/util.h"
 #include "deploy/rldt/cmd.h"
@@ -23,6 +24,7 @@ static const struct target targets[] = {
     {"actor", bench_actor, "actor env steps/s with the flow policy vs 1/(physics + FLOPs/sgemm)"},
     {"wire", bench_wire, "segment pack and decode+validate time vs memcpy of the same bytes"},
     {"replay", bench_replay, "replay save/load (checkpoint, --resume) vs raw write+fsync/read"},
+    {"soak", bench_soak, "learner and actor RSS slopes over --minutes=N of a run (leak check)"},
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -37,7 +39,19 @@ double bench_median(double *v, int n)
     return v[n / 2];
 }
 
+double bench_cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 double bench_sgemm_rate(int m, int n, int k, double secs)
+{
+    return bench_sgemm_rate_on(m, n, k, secs, rl_now);
+}
+
+double bench_sgemm_rate_on(int m, int n, int k, double secs, double (*now)(void))
 {
     float *buf = calloc((size_t)m * k + (size_t)n * k + (size_t)m * n, sizeof(float));
     if (!buf)
@@ -48,8 +62,8 @@ double bench_sgemm_rate(int m, int n, int k, double secs)
     /* one untimed call warms caches and OpenBLAS's thread pool */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, A, k, B, k, 0.0f, C, n);
     long it = 0;
-    double t0 = rl_now(), t = t0;
-    for (; t - t0 < secs || it < 3; it++, t = rl_now())
+    double t0 = now(), t = t0;
+    for (; t - t0 < secs || it < 3; it++, t = now())
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, A, k, B, k, 0.0f, C, n);
     free(buf);
     return it * 2.0 * m * n * k / (t - t0) / 1e9;

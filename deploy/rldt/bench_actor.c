@@ -6,7 +6,9 @@
  * the same vecenv stepped with random actions (no policy), FLOPs per env step counted from the
  * flow's layers over the env steps the loop executed, the sgemm rate of one thread at
  * 256×512×512 (the peak) and at the trunk's own shape M×W×W. Also the resident memory per env.
- * OpenBLAS runs one thread, as in actors.
+ * OpenBLAS runs one thread, as in actors. Every rate is per second of this process's CPU time
+ * (bench_cpu_now): on a shared machine, wall-clock rates mostly measure the other jobs.
+ * --flow_small_batch=false gives the OpenBLAS-only inference path for an A/B comparison.
  */
 #include <cblas.h>
 #include <stdio.h>
@@ -54,13 +56,13 @@ static long rss_kb(void)
 static double run_physics(struct bench_run *b, double secs)
 {
     long s0 = vecenv_stats(b->v).env_steps;
-    double t0 = rl_now(), t = t0;
+    double t0 = bench_cpu_now(), t = t0;
     while (t - t0 < secs) {
         for (int k = 0; k < 8; k++) {
             rollout_random_act(&b->rnd, vecenv_obs(b->v), b->M, b->chunks);
             vecenv_step(b->v, b->chunks, NULL);
         }
-        t = rl_now();
+        t = bench_cpu_now();
     }
     return (t - t0) / (double)(vecenv_stats(b->v).env_steps - s0);
 }
@@ -69,14 +71,14 @@ static double run_physics(struct bench_run *b, double secs)
 static double run_actor(struct bench_run *b, double secs, double *flops_per_step)
 {
     long s0 = vecenv_stats(b->v).env_steps, calls = 0;
-    double t0 = rl_now(), t = t0;
+    double t0 = bench_cpu_now(), t = t0;
     while (t - t0 < secs) {
         for (int k = 0; k < 8; k++) {
             policy_act(b->p, vecenv_obs(b->v), b->M, &b->rng, false, b->chunks);
             vecenv_step(b->v, b->chunks, NULL);
             calls++;
         }
-        t = rl_now();
+        t = bench_cpu_now();
     }
     long steps = vecenv_stats(b->v).env_steps - s0;
     *flops_per_step = flow_flops_sample(b->f, b->M) * calls / (double)steps;
@@ -145,7 +147,7 @@ static int bench_one(const struct rl_config *c, int M, double peak)
     double med = bench_median(ratio, ROUNDS);
     long rss1 = rss_kb();
     int W = c->flow_hidden;
-    double same = bench_sgemm_rate(M, W, W, c->secs / 10);
+    double same = bench_sgemm_rate_on(M, W, W, c->secs / 10, bench_cpu_now);
     double ceil_peak = 1.0 / (phys_best + fl / (peak * 1e9));
     double ceil_same = 1.0 / (phys_best + fl / (same * 1e9));
     printf("%5d %10.0f %9.1f %9.2f %10.0f %7.2f %9.1f %10.0f %7.2f %9.1f %9.1f %9ld\n", M, best,
@@ -184,7 +186,7 @@ int bench_actor(int argc, char **argv)
         list[0] = c.num_envs;
     openblas_set_num_threads(1);
     long rss_base = rss_kb();
-    double peak = bench_sgemm_rate(256, 512, 512, RL_MAX(0.2, c.secs / 5));
+    double peak = bench_sgemm_rate_on(256, 512, 512, RL_MAX(0.2, c.secs / 5), bench_cpu_now);
     printf("bench actor %s: flow N=%d H=%d width %d depth %d temb %d, 1 OpenBLAS thread, "
            "%d rounds of %.2fs\n",
            c.env, c.flow_steps, c.chunk, c.flow_hidden, c.flow_depth, c.flow_temb, ROUNDS,
@@ -196,7 +198,8 @@ int bench_actor(int argc, char **argv)
            "policy_kB");
     for (int i = 0; i < n && !rc; i++)
         rc = bench_one(&c, list[i], peak);
-    printf("steps/s: best round; phys_us: vecenv time per env step with random actions;\n"
+    printf("rates per CPU second of this process; steps/s: best round; phys_us: vecenv time per "
+           "env step with random actions;\n"
            "ceiling = 1/(phys + FLOPs/peak sgemm); ratio = median over rounds of steps/s / ceiling;"
            "\n*_M: the same with the sgemm rate at the trunk's own shape MxWxW; kB/env: RSS growth"
            " / M,\nof which envkB/env by the vecenv (MuJoCo data) and policy_kB by the policy and "

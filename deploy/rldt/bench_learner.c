@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/config.h"
 #include "common/flow.h"
@@ -117,20 +116,13 @@ struct phase {
     double secs, cpu; /* wall-clock and process CPU seconds */
 };
 
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* whole critic rounds of R steps for about secs, after one untimed round */
 static int critic_phase(struct algo *a, struct replay *r, int R, double secs, struct phase *p)
 {
     struct algo_report rep = {0};
     *p = (struct phase){0};
     for (int warm = 1; warm >= 0; warm--) {
-        double t0 = rl_now(), c0 = cpu_now();
+        double t0 = rl_now(), c0 = bench_cpu_now();
         do {
             for (int i = 0; i < R; i++)
                 if (rldt_critic_step(a, r, &rep) < 0)
@@ -138,7 +130,7 @@ static int critic_phase(struct algo *a, struct replay *r, int R, double secs, st
             p->steps += warm ? 0 : R;
             p->rounds += !warm;
             p->secs = rl_now() - t0;
-            p->cpu = cpu_now() - c0;
+            p->cpu = bench_cpu_now() - c0;
         } while (!warm && p->secs < secs);
     }
     return 0;
@@ -150,13 +142,13 @@ static int actor_phase(struct algo *a, struct replay *r, double secs, struct pha
     *p = (struct phase){0};
     if (rldt_actor_step(a, r, &rep) < 0)
         return -EIO;
-    double t0 = rl_now(), c0 = cpu_now();
+    double t0 = rl_now(), c0 = bench_cpu_now();
     do {
         if (rldt_actor_step(a, r, &rep) < 0)
             return -EIO;
         p->steps++;
         p->secs = rl_now() - t0;
-        p->cpu = cpu_now() - c0;
+        p->cpu = bench_cpu_now() - c0;
     } while (p->secs < secs);
     return 0;
 }

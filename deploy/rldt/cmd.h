@@ -31,6 +31,7 @@ int bench_learner(int argc, char **argv);
 int bench_ingest(int argc, char **argv);
 int bench_actor(int argc, char **argv);
 int bench_replay(int argc, char **argv);
+int bench_soak(int argc, char **argv);
 int bench_wire(int argc, char **argv);
 
 /* GFLOP/s of C (m, n) = A (m, k) · B (n, k)^T (row-major; a layer's forward GEMM at batch m)
@@ -38,7 +39,14 @@ int bench_wire(int argc, char **argv);
  * of memory. The peer every speed figure of a bench is a ratio against. */
 double bench_sgemm_rate(int m, int n, int k, double secs);
 
+/* The same timed on the clock `now` (e.g. bench_cpu_now for one-thread rates). */
+double bench_sgemm_rate_on(int m, int n, int k, double secs, double (*now)(void));
+
 /* median of v[0..n-1] (sorts v in place; n odd in our benches) */
 double bench_median(double *v, int n);
+
+/* seconds of CPU time of this process (all its threads): single-threaded benchmark rates per
+ * CPU second do not count the time other jobs of a shared machine hold the core */
+double bench_cpu_now(void);
 
 #endif

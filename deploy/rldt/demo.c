@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "actor/demo.h"
 #include "actor/rollout.h"
@@ -20,10 +21,11 @@
 
 #define DEMO_USAGE                                                                                 \
     "rldt demo --env=lift|stack|peg --episodes=N --out=FILE.dset [--demo-noise=S] [--seed=N]\n"    \
-    "          [--num-envs=M] [--max-episode-steps=T]"
+    "          [--num-envs=M] [--max-episode-steps=T] [--force]"
 
 // the keys `rldt demo --help` lists
-#define DEMO_KEYS "-env,-seed,-num_envs,-max_episode_steps,-model_file,-episodes,-out,-demo_noise"
+#define DEMO_KEYS                                                                                  \
+    "-env,-seed,-num_envs,-max_episode_steps,-model_file,-episodes,-out,-demo_noise,-force"
 
 // demonstrator streams, apart from the env streams 0..M-1 and the eval policy stream
 #define DEMO_STREAM (1ull << 42)
@@ -169,6 +171,10 @@ int cmd_demo(int argc, char **argv)
         return rc == 1 ? 0 : 2;
     if (!r.c.out[0]) {
         fprintf(stderr, "rldt demo: --out=FILE is required\nusage: %s\n", DEMO_USAGE);
+        return 2;
+    }
+    if (!r.c.force && access(r.c.out, F_OK) == 0) {
+        fprintf(stderr, "rldt demo: %s exists (--force to replace it)\n", r.c.out);
         return 2;
     }
     char err[600];

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# manip-base-policies.sh — base policies for the table-top tasks (deploy/policies/<task>.rldt):
+#   1. rldt demo: DEMO_EPISODES scripted demonstrations with action noise (demos.dset);
+#   2. rldt pretrain: flow behaviour cloning on them (flow.rldt, loss curve flow.loss.csv;
+#      chunk 4, time embedding 32);
+#   3. rldt eval, stochastic, EVAL_EPISODES episodes (flow.json); when its success_rate lies in
+#      the band [BAND_LO, BAND_HI] (a base that works sometimes) it is copied to
+#      $OUT/<task>.rldt with <task>.json.
+# Every stage writes its output atomically and is skipped when the output exists: rerun the
+# same command to resume. A policy outside the band is reported and not shipped; retrain with
+# other PRETRAIN_STEPS_<task> after deleting flow.rldt and flow.json.
+#
+# usage: deploy/scripts/manip-base-policies.sh [TASK ...]   (default: lift stack peg)
+# environment (defaults in brackets):
+#   RLDT [build/rldt]  WORK [runs/base]  OUT [deploy/policies]  SEED [1]
+#   DEMO_EPISODES [200] DEMO_NOISE [0.3] PRETRAIN_STEPS_<task> [lift 600, stack 12000, peg 3000]
+#   FLOW_ARGS [--flow-hidden=256 --flow-temb=32] PRETRAIN_ARGS [] EVAL_EPISODES [100]
+#   BAND_LO [0.2] BAND_HI [0.6]
+#   TINY=1: a smoke test (6 demos, 20 pretrain steps, 4 eval episodes, any rate accepted,
+#   output under $WORK/policies)
+set -u
+
+RLDT=${RLDT:-build/rldt}
+WORK=${WORK:-runs/base}
+OUT=${OUT:-deploy/policies}
+SEED=${SEED:-1}
+DEMO_EPISODES=${DEMO_EPISODES:-200}
+DEMO_NOISE=${DEMO_NOISE:-0.3}
+PRETRAIN_ARGS=${PRETRAIN_ARGS:-}
+FLOW_ARGS=${FLOW_ARGS:---flow-hidden=256 --flow-temb=32}
+EVAL_EPISODES=${EVAL_EPISODES:-100}
+BAND_LO=${BAND_LO:-0.2}
+BAND_HI=${BAND_HI:-0.6}
+if [ -n "${TINY:-}" ]; then
+    DEMO_EPISODES=6 EVAL_EPISODES=4 BAND_LO=0 BAND_HI=1 OUT=$WORK/policies
+fi
+
+log() { printf '%s manip-base-policies: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+put() { cp "$1" "$2.tmp.$$" && mv "$2.tmp.$$" "$2"; }
+
+pretrain_steps() {
+    local v="PRETRAIN_STEPS_$1"
+    if [ -n "${TINY:-}" ]; then echo 20; return; fi
+    if [ -n "${!v:-}" ]; then echo "${!v}"; return; fi
+    case $1 in lift) echo 600 ;; stack) echo 12000 ;; peg) echo 3000 ;; *) die "no task $1" ;; esac
+}
+
+one_task() {
+    local task=$1 dir=$WORK/$1
+    mkdir -p "$dir" "$OUT" || die "cannot create $dir or $OUT"
+    if [ ! -s "$dir/demos.dset" ]; then
+        log "$task: $DEMO_EPISODES demonstrations (noise $DEMO_NOISE)"
+        "$RLDT" demo --env="$task" --episodes="$DEMO_EPISODES" --demo-noise="$DEMO_NOISE" \
+            --seed="$SEED" --force --out="$dir/demos.tmp.dset" >"$dir/demo.txt" ||
+            die "$task: rldt demo failed"
+        mv "$dir/demos.tmp.dset" "$dir/demos.dset"
+    fi
+    if [ ! -s "$dir/flow.rldt" ]; then
+        local n
+        n=$(pretrain_steps "$task")
+        log "$task: flow behaviour cloning, $n steps"
+        # shellcheck disable=SC2086
+        "$RLDT" pretrain --dataset="$dir/demos.dset" --env="$task" --algo=rldt --chunk=4 \
+            $FLOW_ARGS --pretrain-steps="$n" --seed="$SEED" $PRETRAIN_ARGS \
+            --out="$dir/flow.tmp.rldt" >"$dir/pretrain.txt" 2>&1 || die "$task: pretrain failed"
+        mv "$dir/flow.tmp.rldt" "$dir/flow.rldt"
+        mv "$dir/flow.tmp.loss.csv" "$dir/flow.loss.csv" 2>/dev/null
+    fi
+    if [ ! -s "$dir/flow.json" ]; then
+        log "$task: stochastic evaluation, $EVAL_EPISODES episodes"
+        "$RLDT" eval --env="$task" --policy="$dir/flow.rldt" --episodes="$EVAL_EPISODES" \
+            --seed="$SEED" --json >"$dir/flow.tmp.json" 2>"$dir/eval.log" ||
+            die "$task: eval failed (see $dir/eval.log)"
+        mv "$dir/flow.tmp.json" "$dir/flow.json"
+    fi
+    local r
+    r=$(sed -nE 's/.*"success_rate":([0-9.e+-]+).*/\1/p' "$dir/flow.json")
+    [ -n "$r" ] || die "$task: no success_rate in $dir/flow.json"
+    log "$task: stochastic success rate $r (band $BAND_LO..$BAND_HI)"
+    if ! awk -v r="$r" -v lo="$BAND_LO" -v hi="$BAND_HI" 'BEGIN { exit !(r >= lo && r <= hi) }'; then
+        log "$task: outside the band: not shipped (delete $dir/flow.rldt and flow.json to retrain)"
+        return 1
+    fi
+    put "$dir/flow.rldt" "$OUT/$task.rldt" && put "$dir/flow.json" "$OUT/$task.json" ||
+        die "$task: cannot write $OUT"
+    log "$task: shipped $OUT/$task.rldt"
+}
+
+[ -x "$RLDT" ] || die "$RLDT is not built (make all)"
+status=0
+for task in "${@:-lift stack peg}"; do
+    for t in $task; do one_task "$t" || status=1; done
+done
+exit $status

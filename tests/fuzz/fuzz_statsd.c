@@ -1,0 +1,129 @@
+/*
+ * fuzz_statsd.c — libFuzzer target: the stats socket's request path (learner/statsd.c: HTTP
+ * parsing callbacks, limits, dispatch, keep-alive and pipelining), driven through its only
+ * input, a TCP connection.
+ *
+ * One server (port 0 on 127.0.0.1, a published snapshot) for the whole process; each input is
+ * sent on a new connection, the write side is shut and every byte of the answer is read until
+ * the server closes. Each answer must start with an HTTP/1.1 status line, and the server must
+ * keep answering /healthz (checked every HEALTH_EVERY inputs) (a wedged or crashed server is a
+ * finding).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "learner/statsd.h"
+#include "tests/fuzz/fuzz.h"
+
+#define ANSWER_MAX 4096
+#define WAIT_MS 50000   /* generous: a niced run on a loaded machine stalls for 10-20 s */
+#define HEALTH_EVERY 16 /* inputs between checks that the server still answers */
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct statsd *sd;
+static char answer[ANSWER_MAX];
+
+static void setup(void)
+{
+    static const char json[] = "{\"env_steps\":1}";
+    static const char prom[] = "rldt_env_steps 1\n";
+    char err[256];
+    fuzz_write_scratch(NULL, 0); // quiets the log
+    sd = statsd_new("127.0.0.1", 0, err, sizeof(err));
+    if (!sd)
+        fuzz_fail(err);
+    struct stats_snap *sn = stats_snap_new(json, sizeof(json) - 1, prom, sizeof(prom) - 1);
+    if (!sn)
+        fuzz_fail("stats_snap_new failed");
+    statsd_publish(sd, sn);
+    stats_snap_unref(&sn);
+}
+
+// a new connection; closed with SO_LINGER 0 (a reset, no TIME_WAIT: one connection per input
+// would otherwise use up the ephemeral ports), retried while ports are still short
+static int dial(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)statsd_port(sd))};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    for (int tries = 0; tries < 200; tries++) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            break;
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+            return fd;
+        int e = errno;
+        close(fd);
+        if (e != EADDRNOTAVAIL && e != EAGAIN)
+            break;
+        usleep(10000);
+    }
+    fuzz_fail("cannot connect to the stats server");
+    return -1;
+}
+
+// send req while reading (pipelined answers must not deadlock us), shut the write side once
+// sent, read until the server closes; answer[] keeps the first bytes, the total is returned
+static size_t exchange(const void *req, size_t len)
+{
+    int fd = dial();
+    size_t off = 0, got = 0;
+    bool wr = len > 0;
+    if (!wr)
+        shutdown(fd, SHUT_WR);
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = (short)(POLLIN | (wr ? POLLOUT : 0))};
+        if (poll(&p, 1, WAIT_MS) != 1)
+            fuzz_fail("the stats server neither answered nor closed in time");
+        if (wr && (p.revents & (POLLOUT | POLLERR | POLLHUP))) {
+            ssize_t k = send(fd, (const char *)req + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (k > 0)
+                off += (size_t)k;
+            if (k <= 0 || off == len) { // done, or the server closed early (an error answer)
+                wr = false;
+                shutdown(fd, SHUT_WR);
+            }
+        }
+        if (!(p.revents & (POLLIN | POLLERR | POLLHUP)))
+            continue;
+        char tmp[4096];
+        ssize_t k = recv(fd, tmp, sizeof(tmp), MSG_DONTWAIT);
+        if (k < 0 && errno == EAGAIN)
+            continue;
+        if (k <= 0)
+            break;
+        if (got < sizeof(answer) - 1)
+            memcpy(answer + got, tmp, RL_MIN((size_t)k, sizeof(answer) - 1 - got));
+        got += (size_t)k;
+    }
+    close(fd);
+    answer[RL_MIN(got, sizeof(answer) - 1)] = 0;
+    return got;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const char health[] = "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n";
+    static unsigned n;
+    if (!sd)
+        setup();
+    size_t got = exchange(data, size);
+    if (got > 0 && strncmp(answer, "HTTP/1.1 ", 9) != 0)
+        fuzz_fail("an answer does not start with a status line");
+    if (++n % HEALTH_EVERY)
+        return 0;
+    exchange(health, sizeof(health) - 1);
+    if (strncmp(answer, "HTTP/1.1 200 OK\r\n", 17) != 0 || !strstr(answer, "\r\n\r\nok\n"))
+        fuzz_fail("/healthz stopped answering after an input");
+    return 0;
+}

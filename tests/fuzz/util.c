@@ -1,0 +1,88 @@
+/*
+ * util.c — see fuzz.h. Linked into every fuzz target.
+ */
+#include "tests/fuzz/fuzz.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/hash.h"
+#include "common/log.h"
+
+#define HEADER_SIZE 48 /* common/ckpt.c: magic, kind, version, count, hash, total size, ... */
+
+static char scratch[256];
+
+static void scratch_unlink(void)
+{
+    unlink(scratch);
+}
+
+static const char *scratch_path(void)
+{
+    if (scratch[0])
+        return scratch;
+    // tmpfs when there is one: truncating and rewriting a disk file costs ~2 ms per input
+    struct stat st;
+    const char *dir = getenv("TMPDIR");
+    if (stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0)
+        dir = "/dev/shm";
+    snprintf(scratch, sizeof(scratch), "%s/rldt-fuzz-%ld.bin", dir && *dir ? dir : "/tmp",
+             (long)getpid());
+    log_set_level(LOG_OFF); // readers' warnings would flood the fuzzer's output
+    atexit(scratch_unlink);
+    return scratch;
+}
+
+const char *fuzz_write_scratch(const uint8_t *data, size_t size)
+{
+    const char *path = scratch_path();
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return NULL;
+    size_t off = 0;
+    while (off < size) {
+        ssize_t k = write(fd, data + off, size - off);
+        if (k <= 0)
+            break;
+        off += (size_t)k;
+    }
+    close(fd);
+    return off == size ? path : NULL;
+}
+
+static void put_le(uint8_t *p, uint64_t x, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(x >> (8 * i));
+}
+
+const char *fuzz_container_file(const uint8_t *data, size_t size)
+{
+    if (size == 0)
+        return NULL;
+    int fix = data[0] & 1;
+    data++;
+    size--;
+    if (!fix || size < HEADER_SIZE + 4)
+        return fuzz_write_scratch(data, size);
+    uint8_t *b = malloc(size);
+    if (!b)
+        return NULL;
+    memcpy(b, data, size);
+    put_le(b + 24, size, 8);
+    put_le(b + size - 4, hash_crc32c(0, b, size - 4), 4);
+    const char *path = fuzz_write_scratch(b, size);
+    free(b);
+    return path;
+}
+
+void fuzz_fail(const char *what)
+{
+    fprintf(stderr, "fuzz finding: %s\n", what);
+    abort();
+}
