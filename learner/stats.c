@@ -12,8 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "common/util.h"
+#include "common/version.h"
 
 #define TABLE_MAX RL_MAX(STATS_MAX_SCALARS, STATS_MAX_COUNTERS)
 
@@ -479,6 +482,7 @@ static char *render_json(const struct state *st, const struct derived *d, double
     if (!o)
         return NULL;
     jset(o, "version", json_integer(STATS_JSON_VERSION), &ok);
+    jset(o, "rldt_version", json_string(RLDT_VERSION), &ok);
     jset(o, "algo", json_string(st->algo), &ok);
     jset(o, "task", json_string(st->task), &ok);
     jset(o, "run_epoch", jint(st->run_epoch), &ok);
@@ -658,6 +662,100 @@ static void prom_actors(FILE *f, const struct state *st, const struct derived *d
     }
 }
 
+// ---- scalars: the learner's and the algorithms' named values ------------------------------
+
+/* Prometheus name (NULL: rldt_scalar_<name>), type and help of the scalars we know */
+static const struct {
+    const char *scalar, *metric, *type, *help;
+} scalar_meta[] = {
+    {"actors_alive", NULL, "gauge", "Actors whose heartbeat is recent."},
+    {"ingest_held", NULL, "gauge", "1 while ingest holds actors back (replay backpressure)."},
+    {"ingest_held_secs", "rldt_ingest_held_seconds_total", "counter",
+     "Seconds ingest has held actors back (replay backpressure)."},
+    {"episodes_succeeded", "rldt_scalar_episodes_succeeded_total", "counter",
+     "Training episodes that reached the task's success condition."},
+    {"eval_return", NULL, "gauge", "Mean return of the latest evaluation."},
+    {"eval_return_std", NULL, "gauge", "Standard deviation of the latest evaluation's returns."},
+    {"eval_length", NULL, "gauge", "Mean episode length of the latest evaluation."},
+    {"eval_success_rate", NULL, "gauge",
+     "Share of the latest evaluation's episodes that succeeded."},
+    {"eval_env_steps", NULL, "gauge", "Environment steps when the latest evaluation was made."},
+    {"critic_loss", NULL, "gauge", "Critic loss of the latest update."},
+    {"actor_loss", NULL, "gauge", "SAC actor loss of the latest update."},
+    {"alpha", NULL, "gauge", "SAC entropy temperature alpha."},
+    {"alpha_loss", NULL, "gauge", "SAC temperature loss of the latest update."},
+    {"entropy", NULL, "gauge", "SAC policy entropy estimate (nats)."},
+    {"q_mean", NULL, "gauge", "Mean Q value over the latest batch."},
+    {"target_mean", NULL, "gauge", "RLDT mean critic target over the latest batch."},
+    {"reward_scale", NULL, "gauge", "RLDT reward normalisation scale."},
+    {"grad_q_norm", NULL, "gauge", "RLDT mean norm of the action gradient of Q."},
+    {"kernel_grad_norm", NULL, "gauge", "RLDT mean norm of the SVGD kernel gradient."},
+    {"particle_diversity", NULL, "gauge", "RLDT mean distance between action particles."},
+    {"alpha_s", "rldt_scalar_svgd_alpha", "gauge", "RLDT SVGD repulsion scale alpha_s."},
+    {"bandwidth", NULL, "gauge", "RLDT SVGD kernel bandwidth."},
+    {"phi_norm", NULL, "gauge", "RLDT mean norm of the SVGD update direction."},
+    {"loss_transport", NULL, "gauge", "RLDT transport loss of the latest actor step."},
+    {"loss_consistency", NULL, "gauge", "RLDT consistency loss of the latest actor step."},
+    {"loss_trust", NULL, "gauge", "RLDT trust-region loss of the latest actor step."},
+    {"critic_steps", "rldt_scalar_critic_steps_total", "counter", "RLDT critic updates done."},
+    {"actor_steps", "rldt_scalar_actor_steps_total", "counter", "RLDT actor steps done."},
+    {"actor_skipped", "rldt_scalar_actor_steps_skipped_total", "counter",
+     "RLDT actor steps skipped (non-finite loss)."},
+};
+
+static void prom_scalar(FILE *f, const char *scalar, double v)
+{
+    char name[STATS_NAME_MAX + 40], help[STATS_NAME_MAX + 64];
+    const char *type = "gauge";
+    snprintf(name, sizeof(name), "rldt_scalar_%s", scalar);
+    snprintf(help, sizeof(help), "Algorithm diagnostic %s.", scalar);
+    for (size_t i = 0; i < sizeof(scalar_meta) / sizeof(scalar_meta[0]); i++) {
+        if (strcmp(scalar_meta[i].scalar, scalar) != 0)
+            continue;
+        if (scalar_meta[i].metric)
+            snprintf(name, sizeof(name), "%s", scalar_meta[i].metric);
+        type = scalar_meta[i].type;
+        snprintf(help, sizeof(help), "%s", scalar_meta[i].help);
+    }
+    // an unknown name spelled with an abbreviated unit still follows the conventions
+    size_t n = strlen(name);
+    if (n > 5 && !strcmp(name + n - 5, "_secs"))
+        snprintf(name + n - 5, sizeof(name) - n + 5, "_seconds");
+    prom_family(f, name, type, help);
+    fprintf(f, "%s ", name);
+    prom_value(f, v);
+}
+
+// ---- build and process ----------------------------------------------------------------------
+
+/* rldt_build_info and the standard process metrics (resident memory, CPU time, start time) */
+static void prom_process(FILE *f)
+{
+    prom_family(f, "rldt_build_info", "gauge", "Build description (value is always 1).");
+    fprintf(f, "rldt_build_info{");
+    prom_label(f, "version", RLDT_VERSION);
+    fputs("} 1\n", f);
+    long size = 0, pages = -1;
+    FILE *sm = fopen("/proc/self/statm", "r");
+    if (sm && fscanf(sm, "%ld %ld", &size, &pages) != 2)
+        pages = -1;
+    if (sm)
+        fclose(sm);
+    if (pages >= 0) {
+        prom_family(f, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+        fprintf(f, "process_resident_memory_bytes %.0f\n",
+                (double)pages * (double)sysconf(_SC_PAGESIZE));
+    }
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        prom_family(f, "process_cpu_seconds_total", "counter",
+                    "Total user and system CPU time spent in seconds.");
+        fprintf(f, "process_cpu_seconds_total %.3f\n",
+                (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+    }
+}
+
 // the Prometheus text (malloc'd, caller frees) or NULL; its length in *len
 static char *render_prom(const struct state *st, const struct derived *d, double now, size_t *len)
 {
@@ -677,14 +775,10 @@ static char *render_prom(const struct state *st, const struct derived *d, double
         prom_label(f, "error", st->note[i]);
         fputs("} 1\n", f);
     }
-    for (int i = 0; i < st->scalars.n; i++) {
-        char name[STATS_NAME_MAX + 16];
-        snprintf(name, sizeof(name), "rldt_scalar_%s", st->scalars.e[i].name);
-        prom_family(f, name, "gauge", "Algorithm diagnostic.");
-        fprintf(f, "%s ", name);
-        prom_value(f, st->scalars.e[i].v);
-    }
+    for (int i = 0; i < st->scalars.n; i++)
+        prom_scalar(f, st->scalars.e[i].name, st->scalars.e[i].v);
     prom_actors(f, st, d, now);
+    prom_process(f);
     bool failed = ferror(f) != 0;
     if (fclose(f) != 0 || failed) {
         free(buf);

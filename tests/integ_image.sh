@@ -10,15 +10,17 @@
 dc_name=integ_image
 . "$(dirname "$0")/deploy_check.sh" # check / ok / bad, free_ports, dc_bins and dc_finish
 dc_bins
-if [ "$(id -u)" != 0 ] || ! command -v podman >/dev/null || ! command -v debootstrap >/dev/null; then
-    echo "SKIP: the image test needs root, podman and debootstrap (uid $(id -u);" \
-        "podman: $(command -v podman || echo missing); debootstrap:" \
-        "$(command -v debootstrap || echo missing))"
+if [ "$(id -u)" != 0 ] || ! command -v podman >/dev/null || ! command -v debootstrap >/dev/null ||
+    ! command -v runc >/dev/null; then
+    echo "SKIP: the image test needs root, podman, runc and debootstrap (uid $(id -u);" \
+        "podman: $(command -v podman || echo missing); runc: $(command -v runc || echo missing);" \
+        "debootstrap: $(command -v debootstrap || echo missing))"
     dc_finish
 fi
 T=$(mktemp -d "${TMPDIR:-/tmp}/rldt-image.XXXXXX")
-pod="podman --storage-driver=vfs --cgroup-manager=cgroupfs"
-run_opts="--runtime=runc --ulimit nofile=20000:20000 --network=host"
+store=$RLDT_ROOT/build/image/storage # image.sh's podman store (reused: its layer cache)
+pod="podman --root=$store --runroot=$store.run --storage-driver=vfs --cgroup-manager=cgroupfs"
+run_opts="--runtime=runc --ulimit nofile=20000:20000 --ulimit nproc=4096:4096 --network=host"
 tag=rldt:integ
 cleanup() {
     $pod rm -f -t 1 rldt-integ-learner-$$ rldt-integ-actor-$$ >/dev/null 2>&1
@@ -26,7 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-nice -n 10 "$RLDT_ROOT/deploy/scripts/image.sh" "$tag" >"$T/build.log" 2>&1
+PODMAN_ROOT=$store nice -n 10 "$RLDT_ROOT/deploy/scripts/image.sh" "$tag" >"$T/build.log" 2>&1
 rc=$?
 check "the image builds without a registry (status $rc$([ $rc != 0 ] && tail -n 5 "$T/build.log" | tr '\n' ' '))" \
     test $rc = 0

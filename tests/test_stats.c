@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "common/version.h"
 #include "learner/stats.h"
 #include "tests/harness.h"
 
@@ -121,7 +122,8 @@ static const char *check_labels(const char *p)
 static bool check_sample(struct prom_check *pc, const char *line)
 {
     size_t n = name_len(line);
-    if (!is_name(line, n, true) || strncmp(line, "rldt_", 5)) {
+    // ours are rldt_*; process_* are the standard process metrics
+    if (!is_name(line, n, true) || (strncmp(line, "rldt_", 5) && strncmp(line, "process_", 8))) {
         snprintf(pc->why, sizeof(pc->why), "bad or unprefixed name: '%s'", line);
         return false;
     }
@@ -371,6 +373,11 @@ static void test_prometheus(void)
         "rldt_actor_segments_total{actor=\"9\"} 1\n",
         "# TYPE rldt_env_steps_total counter\n",
         "# TYPE rldt_actor_heartbeat_age_seconds gauge\n",
+        "# HELP rldt_scalar_critic_loss Critic loss of the latest update.\n",
+        "# TYPE rldt_build_info gauge\n",
+        "rldt_build_info{version=\"" RLDT_VERSION "\"} 1\n",
+        "# TYPE process_cpu_seconds_total counter\n",
+        "# TYPE process_resident_memory_bytes gauge\n",
     };
     for (size_t i = 0; i < RL_ARRAY_LEN(want); i++)
         T_CHECK_MSG(strstr(text, want[i]), "missing: %s", want[i]);
