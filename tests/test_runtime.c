@@ -248,7 +248,7 @@ static void test_segments_flow(void)
     T_EQ_INT(status, 200);
     T_CHECK(body && strstr(body, "# TYPE rldt_env_steps_total counter"));
     T_CHECK(body && strstr(body, "actor=\""));
-    T_CHECK(body && strstr(body, "rldt_scalar_episodes_succeeded 0"));
+    T_CHECK(body && strstr(body, "rldt_scalar_episodes_succeeded_total 0"));
     free(body);
 }
 
