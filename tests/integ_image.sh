@@ -5,26 +5,41 @@
 # CURVE keys from `rldt keygen` mounted read-only as documented (chowned to the image's user
 # 10001:10001, the k8s manifests' ids), train to a checkpoint in a mounted run directory.
 # Skips (with the reason) where podman or debootstrap is missing or we are not root. The first
-# build takes minutes (tests/run.sh gives this test IMAGE_TIMEOUT, default 1800 s); later ones
-# reuse podman's layer cache. Prints "integ_image: N passed, N failed".
+# build takes minutes (tests/run.sh gives this test IMAGE_TIMEOUT, default 1800 s); the podman
+# store (10+ GB with the vfs driver) is removed afterwards unless RLDT_KEEP_IMAGE=1. Prints "integ_image: N passed, N failed".
 dc_name=integ_image
 . "$(dirname "$0")/deploy_check.sh" # check / ok / bad, free_ports, dc_bins and dc_finish
 dc_bins
 if [ "$(id -u)" != 0 ] || ! command -v podman >/dev/null || ! command -v debootstrap >/dev/null ||
     ! command -v runc >/dev/null; then
-    echo "SKIP: the image test needs root, podman, runc and debootstrap (uid $(id -u);" \
+    echo "skipped: the image test needs root, podman, runc and debootstrap (uid $(id -u);" \
         "podman: $(command -v podman || echo missing); runc: $(command -v runc || echo missing);" \
         "debootstrap: $(command -v debootstrap || echo missing))"
     dc_finish
 fi
+store=$RLDT_ROOT/build/image/storage # image.sh's podman store (its layer cache)
+# podman's vfs driver stores a full copy of the tree per layer: one build of the image took
+# 10-13 GB here. Refuse to fill the disk (a full disk fails every other test as well).
+mkdir -p "$RLDT_ROOT/build/image"
+need_gb=${IMAGE_MIN_FREE_GB:-20}
+free_gb=$(df -P -B1G "$RLDT_ROOT/build/image" | awk 'NR == 2 { print $4 }')
+if [ ! -d "$store" ] && [ "${free_gb:-0}" -lt "$need_gb" ]; then
+    echo "skipped: building the image needs ${need_gb} GB free for podman's vfs store, " \
+        "${free_gb} GB free under build/ (IMAGE_MIN_FREE_GB sets the bound)"
+    dc_finish
+fi
 T=$(mktemp -d "${TMPDIR:-/tmp}/rldt-image.XXXXXX")
-store=$RLDT_ROOT/build/image/storage # image.sh's podman store (reused: its layer cache)
 pod="podman --root=$store --runroot=$store.run --storage-driver=vfs --cgroup-manager=cgroupfs"
 run_opts="--runtime=runc --ulimit nofile=20000:20000 --ulimit nproc=4096:4096 --network=host"
 tag=rldt:integ
 cleanup() {
     $pod rm -f -t 1 rldt-integ-learner-$$ rldt-integ-actor-$$ >/dev/null 2>&1
     rm -rf "$T"
+    # the store is many GB: kept only when asked (RLDT_KEEP_IMAGE=1 reuses its layer cache)
+    if [ "${RLDT_KEEP_IMAGE:-0}" != 1 ]; then
+        $pod rmi -a -f >/dev/null 2>&1
+        rm -rf "$store" "$store.run"
+    fi
 }
 trap cleanup EXIT
 
