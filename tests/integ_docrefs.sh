@@ -177,8 +177,8 @@ plant=$(mktemp -d "${TMPDIR:-/tmp}/rldt-docrefs.XXXXXX")
 trap 'rm -rf "$plant"' EXIT
 mkdir -p "$plant/learner/algo" "$plant/deploy/configs" "$plant/proto"
 cat >"$plant/learner/algo/x.c" <<'EOF'
-/* the math of learner/algo/README.md §3 and of ALGORITHM.md; see proto/wire.[ch] */
-static const char *p = "learner/nope.c /work/shared/design/X.md"; // shapes in learner/algo/y.h
+/* the math of learner/algo/README.md §3 and of MISSING-NOTES.md; see proto/wire.[ch] */
+static const char *p = "learner/nope.c /srv/notes/X.md"; // shapes in learner/algo/y.h
 // a template: deploy/policies/<task>.rldt; a URL: https://example.org/a/B.md
 // outputs: runs/x/report.md, RUN_DIR/notes.md, report.md
 EOF
@@ -187,18 +187,18 @@ printf 'syntax = "proto3";\n' >"$plant/proto/wire.h"
 cat >"$plant/learner/algo/README.md" <<'EOF'
 # Doc
 [up](../README.md), [here](x.c#L1), [gone](../missing.md), [web](https://example.org),
-read /work/shared/design/STYLE.md and `deploy/configs/` and `tests/`.
+read /srv/notes/GUIDE.md and `deploy/configs/` and `tests/`.
 EOF
 printf 'int x;\n' >"$plant/learner/algo/rldt_a.c"
 touch "$plant/learner/README.md"
 saved_passed=$dc_passed saved_failed=$dc_failed
 scan "$plant" >"$plant.out" 2>&1
 got=$(grep -c "does not exist" "$plant.out")
-want="x.c:1: 'ALGORITHM.md'
+want="x.c:1: 'MISSING-NOTES.md'
 x.c:2: 'learner/algo/y.h'
 a.ini:1: 'learner/algo/gone.c'
 README.md:2: '../missing.md'
-README.md:3: '/work/shared/design/STYLE.md'
+README.md:3: '/srv/notes/GUIDE.md'
 README.md:3: 'tests/'"
 missing=""
 while IFS= read -r w; do grep -qF "$w" "$plant.out" || missing="$missing [$w]"; done <<<"$want"
