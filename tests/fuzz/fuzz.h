@@ -27,4 +27,15 @@ const char *fuzz_write_scratch(const uint8_t *data, size_t size);
 /* Abort with a message (a finding: libFuzzer saves the input). */
 void fuzz_fail(const char *what);
 
+struct rl_config;
+
+/* *c = the default config (config_default() computed once per process: it walks every key). */
+void fuzz_config_reset(struct rl_config *c);
+
+/*
+ * A config that validated must round-trip: its resolved text loads and validates again and
+ * resolves to the same text; otherwise a finding (`what` names the input kind in the message).
+ */
+void fuzz_config_round_trip(const struct rl_config *c, const char *what);
+
 #endif

@@ -18,39 +18,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct rl_config defaults;
-static bool have_defaults;
-
-// config_default() is deterministic and walks the whole key table: computed once
-static void reset(struct rl_config *c)
-{
-    if (!have_defaults) {
-        config_default(&defaults);
-        have_defaults = true;
-    }
-    memcpy(c, &defaults, sizeof(*c));
-}
-
-static void round_trip(struct rl_config *c)
-{
-    char err[512];
-    char *a = config_to_string(c);
-    struct rl_config c2;
-    reset(&c2);
-    if (!a)
-        fuzz_fail("config_to_string failed");
-    if (config_load_string(&c2, a, err, sizeof(err)) != 0 ||
-        config_validate(&c2, err, sizeof(err)) != 0) {
-        fprintf(stderr, "reload: %s\n", err);
-        fuzz_fail("flags resolve to a config that does not load");
-    }
-    char *b = config_to_string(&c2);
-    if (!b || strcmp(a, b) != 0)
-        fuzz_fail("flags resolve to a config that changes when reloaded");
-    free(a);
-    free(b);
-}
-
 static bool names_config(const uint8_t *d, size_t n)
 {
     for (size_t i = 0; i + 5 <= n; i++)
@@ -78,12 +45,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *pos[CONFIG_MAX_POS];
     int npos = 0;
     char err[512];
-    reset(&c);
+    fuzz_config_reset(&c);
     int rc = config_parse_args(&c, argc, argv, pos, &npos, err, sizeof(err));
     if (rc == 0 && (npos < 0 || npos > CONFIG_MAX_POS))
         fuzz_fail("positional count out of range");
     if (rc == 0 && config_validate(&c, err, sizeof(err)) == 0)
-        round_trip(&c);
+        fuzz_config_round_trip(&c, "a flag list");
     free(buf);
     return 0;
 }

@@ -18,19 +18,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct rl_config defaults;
-static bool have_defaults;
-
-// config_default() is deterministic and walks the whole key table: computed once
-static void reset(struct rl_config *c)
-{
-    if (!have_defaults) {
-        config_default(&defaults);
-        have_defaults = true;
-    }
-    memcpy(c, &defaults, sizeof(*c));
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > TEXT_MAX)
@@ -42,24 +29,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     text[size] = 0;
     struct rl_config c;
     char err[512];
-    reset(&c);
+    fuzz_config_reset(&c);
     if (config_load_string(&c, text, err, sizeof(err)) == 0 &&
         config_validate(&c, err, sizeof(err)) == 0) {
-        char *a = config_to_string(&c);
-        struct rl_config c2;
-        reset(&c2);
-        if (!a)
-            fuzz_fail("config_to_string failed");
-        if (config_load_string(&c2, a, err, sizeof(err)) != 0 ||
-            config_validate(&c2, err, sizeof(err)) != 0) {
-            fprintf(stderr, "reload: %s\n", err);
-            fuzz_fail("a resolved config does not load again");
-        }
-        char *b = config_to_string(&c2);
-        if (!b || strcmp(a, b) != 0)
-            fuzz_fail("a resolved config changes when reloaded");
-        free(a);
-        free(b);
+        fuzz_config_round_trip(&c, "a config text");
     }
     free(text);
     return 0;

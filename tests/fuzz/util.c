@@ -4,12 +4,14 @@
 #include "tests/fuzz/fuzz.h"
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/config.h"
 #include "common/hash.h"
 #include "common/log.h"
 
@@ -85,4 +87,39 @@ void fuzz_fail(const char *what)
 {
     fprintf(stderr, "fuzz finding: %s\n", what);
     abort();
+}
+
+static struct rl_config config_defaults;
+static bool have_config_defaults;
+
+void fuzz_config_reset(struct rl_config *c)
+{
+    if (!have_config_defaults) {
+        config_default(&config_defaults);
+        have_config_defaults = true;
+    }
+    memcpy(c, &config_defaults, sizeof(*c));
+}
+
+void fuzz_config_round_trip(const struct rl_config *c, const char *what)
+{
+    char err[512], msg[160];
+    char *a = config_to_string(c);
+    if (!a)
+        fuzz_fail("config_to_string failed");
+    struct rl_config c2;
+    fuzz_config_reset(&c2);
+    if (config_load_string(&c2, a, err, sizeof(err)) != 0 ||
+        config_validate(&c2, err, sizeof(err)) != 0) {
+        fprintf(stderr, "reload: %s\n", err);
+        snprintf(msg, sizeof(msg), "%s resolves to a config that does not load", what);
+        fuzz_fail(msg);
+    }
+    char *b = config_to_string(&c2);
+    if (!b || strcmp(a, b) != 0) {
+        snprintf(msg, sizeof(msg), "%s resolves to a config that changes when reloaded", what);
+        fuzz_fail(msg);
+    }
+    free(a);
+    free(b);
 }
