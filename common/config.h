@@ -62,6 +62,8 @@ struct rl_config {
     int publish_every;
     double fresh_frac;
     int64_t fresh_window;
+    double success_threshold; /* sparse-reward mode (replay_set_sparse) */
+    bool stratify;
     double metrics_secs;
     int keep_checkpoints;
     double replay_save_secs;
@@ -74,6 +76,7 @@ struct rl_config {
     char actor_role[16];
     int64_t eval_every;
     int eval_episodes;
+    bool eval_stochastic;
     // [train]
     double gamma;
     int batch_size;
@@ -130,6 +133,7 @@ struct rl_config {
     int rldt_critic_round;
     int rldt_target_reuse;
     double rldt_reward_ema;
+    bool rldt_clip_targets;
     int rldt_threads;
 };
 
