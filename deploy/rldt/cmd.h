@@ -23,6 +23,7 @@ int cmd_pretrain(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_act(int argc, char **argv);
+int cmd_render(int argc, char **argv);
 
 /* bench targets, called by cmd_bench with argv[0] = target name */
 int bench_nn(int argc, char **argv);
