@@ -195,6 +195,12 @@ int render_height(const struct render *r)
     return r->h;
 }
 
+void render_set_effects(struct render *r, bool shadows, bool reflections)
+{
+    r->scn.flags[mjRND_SHADOW] = shadows;
+    r->scn.flags[mjRND_REFLECTION] = reflections;
+}
+
 int render_camera_id(const mjModel *m, const char *camera, char *err, size_t errlen)
 {
     if (!camera || !camera[0] || !strcmp(camera, "free"))

@@ -12,6 +12,7 @@
 #ifndef RL_RENDER_H
 #define RL_RENDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,13 @@ void render_destroy(struct render **pr);
 /* Frame width and height in pixels. */
 int render_width(const struct render *r);
 int render_height(const struct render *r);
+
+/*
+ * Shadows and floor reflections on or off (both on after render_new: the look of Gym's
+ * videos). Off, an 84 px frame takes about a quarter of the CPU (`rldt bench render`): a choice for
+ * pixel observations, where the picture need not be pretty.
+ */
+void render_set_effects(struct render *r, bool shadows, bool reflections);
 
 /*
  * Id of the model's camera named camera, or -1 for the free camera (NULL, "" or "free"), or

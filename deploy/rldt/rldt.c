@@ -37,7 +37,8 @@ static const struct command commands[] = {
     {"act", cmd_act, "print a policy's action chunks for observations in a CSV file"},
     {"keygen", cmd_keygen, "write a CURVE key pair (NAME.key, NAME.pub) for auth = curve"},
     {"bench", cmd_bench,
-     "benchmarks: nn, env, learner, ingest, actor (each next to a limit measured in the same run)"},
+     "benchmarks: nn, env, learner, ingest, actor, render (each next to a limit measured in the "
+     "same run)"},
 };
 
 static void usage(FILE *f)
