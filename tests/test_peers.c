@@ -416,23 +416,49 @@ static void test_params_flood(void)
     zmq_close(a.ctl);
 }
 
-static void test_hello_flood(void)
+// n Hellos on flood (replies never read)
+static void hello_burst(void *flood, int n)
 {
-    void *flood = sock_to(ZMQ_DEALER, port[0]);
     struct wire_msg m = hello_msg("flood", false);
     size_t len;
     T_EQ_INT(wire_pack(&m, buf, sizeof(buf), &len), 0);
-    for (int i = 0; i < 1100; i++) /* more than the table holds; replies never read */
+    for (int i = 0; i < n; i++) /* blocking: none is dropped on our side */
         zmq_send(flood, buf, len, 0);
-    rl_sleep(1.0); /* let the learner take them all */
-    // a newcomer is let in at once (the oldest unconfirmed row makes room)
+}
+
+static void test_hello_flood(void)
+{
+    // one connection floods with more Hellos than the table holds, before, while and after a
+    // newcomer registers: the flood is throttled per connection, so the newcomer gets in at
+    // once and its unconfirmed row is not pushed out before its first heartbeat
+    double nb = rejected("hello_rate");
+    void *flood = sock_to(ZMQ_DEALER, port[0]);
+    hello_burst(flood, 1100);
+    T_CHECK(wait_rejected("hello_rate", nb + 1000) >= nb + 1000);
     double t = rl_now();
-    struct peer n;
-    T_CHECK_MSG(join(&n, "newcomer", false), "newcomer locked out");
+    struct peer n = {.ctl = sock_to(ZMQ_DEALER, port[0])};
+    struct wire_msg m = hello_msg("newcomer", false);
+    send_msg(n.ctl, &m);
+    hello_burst(flood, 1100); /* between the newcomer's Hello and its first heartbeat */
+    T_CHECK_MSG(recv_type(n.ctl, WIRE_WELCOME, &m) == 0 && m.welcome.accepted,
+                "newcomer locked out");
+    n.id = m.welcome.actor_id;
+    n.epoch = m.welcome.run_epoch;
+    n.session = m.welcome.session;
     printf("hello flood: newcomer registered %.2f s after asking\n", rl_now() - t);
+    T_CHECK(rl_now() - t < 3);
     struct wire_heartbeat_ack ack;
     T_EQ_INT(heartbeat(&n, &n.session, &ack), 0);
-    T_CHECK(!ack.register_again);
+    T_CHECK_MSG(!ack.register_again, "the newcomer's row was pushed out by the flood");
+    double nr = wait_rejected("hello_rate", nb + 2150);
+    // the flood got at most a burst of rows; the rest was refused and counted
+    json_t *d = spawn_stats(stats_port);
+    size_t rows = json_array_size(d ? json_object_get(d, "actors") : NULL);
+    json_decref(d);
+    printf("hello flood: %.0f of 2200 Hellos refused (hello_rate), %zu rows in the table\n",
+           nr - nb, rows);
+    T_CHECK(nr - nb >= 2150);
+    T_CHECK_MSG(rows < 50, "%zu rows", rows);
     zmq_close(flood);
     zmq_close(n.ctl);
 }
