@@ -28,6 +28,8 @@ static void ema_update(struct rldt *s, const float *rew, int n)
     for (int i = 0; i < n; i++)
         m += fabs((double)rew[i]);
     m /= n;
+    if (!isfinite(m))
+        return; /* a poisoned batch (its rows are quarantined when a step fails) */
     s->st.ema = s->st.ema_n == 0 ? m : s->st.ema + s->ema_rate * (m - s->st.ema);
     s->st.ema_n++;
 }
