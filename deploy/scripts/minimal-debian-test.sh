@@ -12,6 +12,9 @@
 #   MIRROR=URL   Debian mirror (default http://deb.debian.org/debian)
 #   WORK=DIR     where the root is made (default build/minimal-debian); deleted at the end
 #                unless KEEP=1 (a kept root is reused by the next run, saving the download)
+#   APT_CACHE=DIR  .deb cache shared with the root (bind mount; default the host's
+#                /var/cache/apt/archives, so packages this host already fetched are not fetched
+#                again; apt still checks each against the root's own package index); empty: none
 # Prints the run.sh lines of each filter and ends with "minimal-debian: N passed, N failed"
 # (passed/failed counted over the filters' run.sh totals; the build counts as one check).
 set -u
@@ -29,7 +32,12 @@ log=$work/log
 : >"$log"
 say() { echo "minimal-debian: $*" | tee -a "$log" >&2; }
 done_all() {
-    [ "${KEEP:-0}" = 1 ] || rm -rf "$rootfs"
+    # never rm -rf through a mount point (a bind of /dev would take the host's device nodes)
+    if grep -q " $rootfs/" /proc/mounts; then
+        say "something is still mounted under $rootfs: not deleting it"
+    elif [ "${KEEP:-0}" != 1 ]; then
+        rm -rf "$rootfs"
+    fi
     echo "minimal-debian: $1 passed, $2 failed"
     [ "$2" -eq 0 ]
     exit
@@ -38,7 +46,9 @@ done_all() {
 if [ ! -e "$rootfs/.rldt-bootstrapped" ]; then
     rm -rf "$rootfs"
     say "debootstrap --variant=minbase bookworm ($mirror)"
-    debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >>"$log" 2>&1 ||
+    # in its own mount namespace: the /proc it mounts in the root goes away with it
+    unshare --mount --propagation private \
+        debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >>"$log" 2>&1 ||
         { tail -n 20 "$log" >&2; say "debootstrap failed (log: $log)"; done_all 0 1; }
     echo "deb $mirror bookworm main" >"$rootfs/etc/apt/sources.list"
     # no package's maintainer script may start a service in the root
@@ -72,11 +82,14 @@ done
 EOF
 mkdir -p "$rootfs/run" "$rootfs/tmp"
 say "installing deploy/packages.txt, building and testing inside (log: $log)"
+cache=${APT_CACHE-/var/cache/apt/archives}
+[ -d "$cache" ] || cache=""
 unshare --mount --propagation private -- sh -c '
-    r=$1; shift
+    r=$1 cache=$2; shift 2
     mount --rbind /dev "$r/dev" && mount -t proc proc "$r/proc" && mount -t sysfs sys "$r/sys" &&
         mount -t tmpfs tmpfs "$r/run" || exit 1
-    exec chroot "$r" /bin/sh /src/.minimal-run.sh "$@"' sh "$rootfs" "$@" >"$work/run.log" 2>&1
+    if [ -n "$cache" ]; then mount --bind "$cache" "$r/var/cache/apt/archives" || exit 1; fi
+    exec chroot "$r" /bin/sh /src/.minimal-run.sh "$@"' sh "$rootfs" "$cache" "$@" >"$work/run.log" 2>&1
 cat "$work/run.log" >>"$log"
 grep -E '^(STEP|ok |FAIL|skip |skipped:|total:)|^    ' "$work/run.log"
 grep -q '^STEP build ok' "$work/run.log" || done_all 0 1
