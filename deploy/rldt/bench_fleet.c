@@ -44,6 +44,7 @@ struct fleet {
     FILE **out;
     double t0, w0, w1; /* wall times: start, measurement window */
     double publish_secs;
+    double secs; /* window length */
 };
 
 // what one run measured
@@ -333,6 +334,26 @@ static int collect(const struct fleet *f, int n, struct fleet_result *r)
     return 0;
 }
 
+// params bytes per second that reached the SUB sockets in the window
+static double mbps(const struct fleet *f, const struct fleet_result *r,
+                   const struct fleet_result *which)
+{
+    return (double)which->receipts * (double)r->params_bytes / 1e6 / f->secs;
+}
+
+// learner CPU seconds per stored segment in the window (0 if none)
+static double cpu_per_segment(const struct fleet_result *r)
+{
+    return r->seg_rate > 0 ? r->cpu_learner / r->seg_rate : 0;
+}
+
+// actors one learner core serves at fleet_sps each, from the CPU per segment (0 if unknown)
+static double actors_per_core(const struct rl_config *c, const struct fleet_result *r)
+{
+    double per_actor = c->fleet_sps / ((double)c->segment_len * c->chunk); /* segments/s */
+    return cpu_per_segment(r) > 0 ? 1 / (cpu_per_segment(r) * per_actor) : 0;
+}
+
 static void print_table(const struct rl_config *c, const struct fleet *f,
                         const struct fleet_result *r, const struct fleet_result *raw)
 {
@@ -346,9 +367,9 @@ static void print_table(const struct rl_config *c, const struct fleet *f,
     printf("%-28s %lld of %d (alive at the end %d, refused %llu)\n", "registered",
            (long long)r->tot.registered, n, r->alive, (unsigned long long)r->tot.refused);
     printf("%-28s p50 %.1f ms, p99 %.1f ms, max %.1f ms (%ld receipts of %ld broadcasts; "
-           "p99/goal 200 ms = %.2f)\n",
-           "broadcast latency", r->p50, r->p99, r->pmax, r->receipts, r->broadcasts,
-           r->p99 / 200.0);
+           "p99/goal 200 ms = %.2f); %.0f MB/s delivered\n",
+           "broadcast latency", r->p50, r->p99, r->pmax, r->receipts, r->broadcasts, r->p99 / 200.0,
+           mbps(f, r, r));
     printf("%-28s p50 %.1f ms, p99 %.1f ms, max %.1f ms, missed %ld of %ld (bare PUB, same "
            "size and SUBs; learner/raw p99 = %.2f)\n",
            "raw zeromq broadcast", raw->p50, raw->p99, raw->pmax, raw->missed, raw->broadcasts * n,
@@ -357,10 +378,13 @@ static void print_table(const struct rl_config *c, const struct fleet *f,
            "(ratio %.3f)\n",
            "ingest", r->seg_rate, r->seg_rate * T, r->offered_rate,
            r->offered_rate > 0 ? r->seg_rate / r->offered_rate : 0);
-    printf("%-28s %.3f cores (ZeroMQ I/O thread %.3f) = %.2f%% of a core per actor (%.0f actors "
-           "per learner core at this rate); simulated actors used %.2f cores\n",
-           "learner CPU", r->cpu_learner, r->cpu_zmq, 100 * r->cpu_learner / n,
-           r->cpu_learner > 0 ? n / r->cpu_learner : 0, r->cpu_sims);
+    printf("%-28s %.3f cores (ZeroMQ I/O thread %.3f) = %.2f%% of a core per actor; simulated "
+           "actors used %.2f cores\n",
+           "learner CPU", r->cpu_learner, r->cpu_zmq, 100 * r->cpu_learner / n, r->cpu_sims);
+    printf("%-28s %.1f us per stored segment (heartbeats, broadcasts included) = %.0f actors "
+           "per learner core at %.0f env steps/s each\n",
+           "learner CPU per segment", 1e6 * cpu_per_segment(r), actors_per_core(c, r),
+           c->fleet_sps);
     printf("%-28s %.1f MB before actors, %.1f MB with %d (%.1f kB per actor), peak %.1f MB\n",
            "learner RSS", r->rss0_kb / 1024.0, r->rss_kb / 1024.0, n,
            (double)(r->rss_kb - r->rss0_kb) / n, r->hwm_kb / 1024.0);
@@ -393,18 +417,18 @@ static void print_json(const struct rl_config *c, const struct fleet *f,
         (json_int_t)r->missed, "segments_per_s", r->seg_rate, "offered_segments_per_s",
         r->offered_rate);
     json_t *o2 = json_pack(
-        "{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:I, "
-        "s:I}",
+        "{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:f, s:f, s:f, s:I, s:I, s:I, s:I, "
+        "s:I, s:I}",
         "chunk_steps_per_s", r->seg_rate * c->segment_len, "learner_cores", r->cpu_learner,
-        "learner_core_per_actor", r->cpu_learner / c->actors, "learner_zmq_cores", r->cpu_zmq,
-        "sim_cores", r->cpu_sims, "learner_rss0_mb", r->rss0_kb / 1024.0, "learner_rss_mb",
-        r->rss_kb / 1024.0, "rss_kb_per_actor", (double)(r->rss_kb - r->rss0_kb) / c->actors,
-        "segments_sent", (json_int_t)r->tot.segments_sent, "segments_accepted", r->accepted,
-        "messages_rejected", r->rejected, "segments_lost",
-        (double)r->tot.segments_sent - r->accepted, "segments_due", (json_int_t)r->tot.segments_due,
-        "send_stalls", (json_int_t)r->tot.send_stalls, "heartbeats", (json_int_t)r->tot.heartbeats,
-        "acks", (json_int_t)r->tot.acks, "params_sub", (json_int_t)r->tot.params_sub,
-        "bad_messages", (json_int_t)r->tot.bad_messages);
+        "learner_us_per_segment", 1e6 * cpu_per_segment(r), "actors_per_learner_core",
+        actors_per_core(c, r), "learner_zmq_cores", r->cpu_zmq, "sim_cores", r->cpu_sims,
+        "learner_rss0_mb", r->rss0_kb / 1024.0, "learner_rss_mb", r->rss_kb / 1024.0,
+        "rss_kb_per_actor", (double)(r->rss_kb - r->rss0_kb) / c->actors, "segments_sent",
+        (json_int_t)r->tot.segments_sent, "segments_accepted", r->accepted, "messages_rejected",
+        r->rejected, "segments_lost", (double)r->tot.segments_sent - r->accepted, "segments_due",
+        (json_int_t)r->tot.segments_due, "send_stalls", (json_int_t)r->tot.send_stalls,
+        "heartbeats", (json_int_t)r->tot.heartbeats, "acks", (json_int_t)r->tot.acks, "params_sub",
+        (json_int_t)r->tot.params_sub, "bad_messages", (json_int_t)r->tot.bad_messages);
     json_t *o3 = json_pack("{s:f, s:f, s:f, s:I, s:I}", "raw_p50_ms", raw->p50, "raw_p99_ms",
                            raw->p99, "raw_max_ms", raw->pmax, "raw_broadcasts",
                            (json_int_t)raw->broadcasts, "raw_missed", (json_int_t)raw->missed);
@@ -602,7 +626,8 @@ int bench_fleet(int argc, char **argv)
         fprintf(stderr, "rldt bench fleet: unknown env '%s'\n", c.env);
         return 2;
     }
-    struct fleet f = {.c = &c, .publish_secs = c.publish_secs > 0 ? c.publish_secs : 1.0};
+    struct fleet f = {
+        .c = &c, .publish_secs = c.publish_secs > 0 ? c.publish_secs : 1.0, .secs = c.secs};
     if (!statsc_split(c.stats, "5558", f.host, sizeof(f.host), f.port, sizeof(f.port))) {
         fprintf(stderr, "rldt bench fleet: bad --stats address\n");
         return 2;
