@@ -364,8 +364,10 @@ static void print_table(const struct rl_config *c, const struct fleet *f,
            n, f->procs, c->algo, c->env, c->chunk, T, c->fleet_sps, mb, f->publish_secs,
            f->w1 - f->w0);
     printf("%-28s %s\n", "figure", "value");
-    printf("%-28s %lld of %d (alive at the end %d, refused %llu)\n", "registered",
-           (long long)r->tot.registered, n, r->alive, (unsigned long long)r->tot.refused);
+    printf(
+        "%-28s %lld Welcomes for %d actors (alive at the end %d, refused %llu)%s\n", "registered",
+        (long long)r->tot.registered, n, r->alive, (unsigned long long)r->tot.refused,
+        r->tot.registered > (uint64_t)n ? "; the learner expired some, they registered again" : "");
     printf("%-28s p50 %.1f ms, p99 %.1f ms, max %.1f ms (%ld receipts of %ld broadcasts; "
            "p99/goal 200 ms = %.2f); %.0f MB/s delivered\n",
            "broadcast latency", r->p50, r->p99, r->pmax, r->receipts, r->broadcasts, r->p99 / 200.0,
