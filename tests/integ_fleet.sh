@@ -15,7 +15,7 @@ run() { # run OUT [flags]: the bench on four fresh loopback ports
     local out=$1 p
     shift
     p=$(free_ports 4)
-    "$bin/rldt" bench fleet --actors=2 --secs=1.5 --control-port="$p" --data-port=$((p + 1)) \
+    "$bin/rldt" bench fleet --actors=2 --secs=1.5 --publish-secs=0.5 --control-port="$p" --data-port=$((p + 1)) \
         --params-port=$((p + 2)) --stats=127.0.0.1:$((p + 3)) "$@" >"$out" 2>"$out.err"
 }
 
