@@ -389,6 +389,11 @@ static void print_table(const struct rl_config *c, const struct fleet *f,
            "included) = %.0f actors per learner core at %.0f env steps/s each\n",
            "learner CPU per segment", 1e6 * cpu_per_segment(r), r->cpu_idle, actors_per_core(c, r),
            c->fleet_sps);
+    double target = n * c->fleet_sps / ((double)c->segment_len * c->chunk);
+    if (r->offered_rate < 0.9 * target)
+        printf("%-28s the actors sent %.0f of the %.0f segments/s asked (the host is too busy): "
+               "fewer, larger batches make the CPU per segment smaller at the full rate\n",
+               "note", r->offered_rate, target);
     printf("%-28s %.1f MB before actors, %.1f MB with %d (%.1f kB per actor), peak %.1f MB\n",
            "learner RSS", r->rss0_kb / 1024.0, r->rss_kb / 1024.0, n,
            (double)(r->rss_kb - r->rss0_kb) / n, r->hwm_kb / 1024.0);
