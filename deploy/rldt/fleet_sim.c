@@ -261,7 +261,7 @@ static void heartbeat(struct sim *s, struct sim_actor *a, double now)
                                           .session = a->session};
     send_msg(s, a->ctl, &m);
     s->tot.heartbeats++;
-    a->next_hb += s->f->c->heartbeat_secs;
+    a->next_hb = now + s->f->c->heartbeat_secs; /* no catch-up burst after a stall */
 }
 
 static void send_segment(struct sim *s, struct sim_actor *a)
@@ -291,7 +291,7 @@ static void tick(struct sim *s, double now)
         struct sim_actor *a = &s->a[i];
         if (!a->id) {
             if (now - a->hello_at > s->f->c->actor_timeout)
-                hello(s, i); /* unanswered: the learner lost it, or we were refused */
+                hello(s, i); /* no Welcome within actor_timeout: ask again */
             continue;
         }
         if (now >= a->next_hb)
