@@ -619,8 +619,8 @@ int bench_fleet(int argc, char **argv)
         "rldt bench fleet [--actors=N] [--secs=S] [--env=hopper] [--algo=rldt] [--fleet-sps=R] "
         "[--publish-secs=P] [--json] [ports]\n"
         "  N simulated actors (real sockets and messages, random observations) against one real\n"
-        "  rldt-learner on loopback that broadcasts its policy every P seconds (default 2.5:\n"
-        "  publish_every = 100 steps at the ~40 RLDT Hopper steps/s of one learner core)",
+        "  rldt-learner on loopback that broadcasts its policy every P seconds (default 1;\n"
+        "  rldt-cpu.ini's publish_every = 17 is about 0.4 s at one learner core's ~40 steps/s)",
         "net,bench,-base_policy,-actors,-env,-algo,-chunk,-num_envs,-segment_len,-send_hwm,"
         "-heartbeat_secs,-actor_timeout,-publish_secs,-json,-seed",
         argc, argv, NULL, NULL);
@@ -642,7 +642,7 @@ int bench_fleet(int argc, char **argv)
         return 2;
     }
     struct fleet f = {
-        .c = &c, .publish_secs = c.publish_secs > 0 ? c.publish_secs : 2.5, .secs = c.secs};
+        .c = &c, .publish_secs = c.publish_secs > 0 ? c.publish_secs : 1.0, .secs = c.secs};
     if (!statsc_split(c.stats, "5558", f.host, sizeof(f.host), f.port, sizeof(f.port))) {
         fprintf(stderr, "rldt bench fleet: bad --stats address\n");
         return 2;
