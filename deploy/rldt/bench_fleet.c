@@ -478,7 +478,8 @@ static int measure(struct fleet *f, struct fleet_result *r)
 {
     const struct rl_config *c = f->c;
     int n = c->actors;
-    double warm = 1 + n / 50.0, drain = 2 + RL_MIN(f->publish_secs, 5.0);
+    // registrations before the window (slow on a busy host), late broadcasts after it
+    double warm = 2 + n / 50.0, drain = 3 + RL_MIN(f->publish_secs, 5.0);
     r->rss0_kb = proc_kb(f->learner, "VmRSS:");
     // the learner's own cost without actors (its loops and timers), taken off per segment
     double i0 = proc_cpu(f->learner), ti = rl_now();
@@ -551,7 +552,7 @@ static void raw_publisher(const struct fleet *f, size_t bytes)
         zmq_send(pub, buf, bytes, ZMQ_DONTWAIT);
         rl_sleep(f->publish_secs);
     }
-    rl_sleep(2);
+    rl_sleep(3 + RL_MIN(f->publish_secs, 5.0)); /* as long as the SUBs listen */
     _exit(0);
 }
 
@@ -560,7 +561,7 @@ static int measure_raw(struct fleet *f, uint64_t bytes, struct fleet_result *r)
 {
     int n = f->c->actors;
     f->t0 = rl_wall();
-    f->w0 = f->t0 + 1 + n / 50.0;
+    f->w0 = f->t0 + 2 + n / 50.0;
     f->w1 = f->w0 + f->c->secs;
     fflush(stdout), fflush(stderr);
     pid_t pub = fork();
@@ -568,7 +569,7 @@ static int measure_raw(struct fleet *f, uint64_t bytes, struct fleet_result *r)
         raw_publisher(f, bytes > sizeof(struct fleet_raw_header) ? bytes : 4096);
     if (pub < 0)
         return -errno;
-    int rc = start_sims(f, n, f->c->fleet_sps, f->w1 + 2 + RL_MIN(f->publish_secs, 5.0),
+    int rc = start_sims(f, n, f->c->fleet_sps, f->w1 + 3 + RL_MIN(f->publish_secs, 5.0),
                         f->c->params_port);
     for (int p = 0; p < f->nproc; p++)
         if (f->sims[p] > 0)
