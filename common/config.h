@@ -43,6 +43,7 @@ struct rl_config {
     // [bench]
     double secs;
     int threads;
+    double fleet_sps;
     // [net]
     char bind_host[CONFIG_STR];
     char learner_host[CONFIG_STR];
@@ -60,6 +61,7 @@ struct rl_config {
     double action_limit;
     double reward_limit;
     int publish_every;
+    double publish_secs;
     double fresh_frac;
     int64_t fresh_window;
     double metrics_secs;

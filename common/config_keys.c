@@ -33,7 +33,8 @@ const struct config_key config_keys[] = {
       "run directory (config, metrics.csv, log, checkpoints); empty = runs/<algo>-<env>"),
     K("run", resume, CONFIG_T_BOOL, 0, 0, "false", NULL,
       "continue from the newest valid checkpoint in the run directory"),
-    K("run", actors, CONFIG_T_INT, 1, 256, "2", NULL, "actor processes `rldt run` starts"),
+    K("run", actors, CONFIG_T_INT, 1, 1024, "2", NULL,
+      "actor processes `rldt run` starts (`rldt bench fleet`: simulated actors)"),
     KL("run", log_level, CONFIG_T_ENUM, 0, 0, "info", "debug|info|warn|error", "log level"),
     K("run", checkpoint_secs, CONFIG_T_DBL, 1, 1e7, "300", NULL,
       "seconds between learner checkpoints"),
@@ -57,6 +58,9 @@ const struct config_key config_keys[] = {
     // ---- bench
     K("bench", secs, CONFIG_T_DBL, 0.01, 3600, "1", NULL, "seconds per benchmark measurement"),
     K("bench", threads, CONFIG_T_INT, 1, 256, "1", NULL, "OpenBLAS threads for benchmarks"),
+    K("bench", fleet_sps, CONFIG_T_DBL, 1, 1e7, "8000", NULL,
+      "`rldt bench fleet`: env steps/s each simulated actor sends (8000: one core of a Hopper "
+      "actor with 8 envs)"),
     // ---- net
     K("net", bind_host, CONFIG_T_STR, 0, 0, "127.0.0.1", NULL,
       "address the learner binds its sockets on (* = all interfaces)"),
@@ -89,6 +93,9 @@ const struct config_key config_keys[] = {
       "+-reward_limit per env step, are refused (reward_range)"),
     K("learner", publish_every, CONFIG_T_INT, 1, 1000000, "100", NULL,
       "training steps between parameter broadcasts"),
+    K("learner", publish_secs, CONFIG_T_DBL, 0, 3600, "0", NULL,
+      "also broadcast the current parameters every this many seconds, trained or not "
+      "(`rldt bench fleet`; 0 = only after training steps)"),
     K("learner", fresh_frac, CONFIG_T_DBL, 0, 1, "0", NULL,
       "minimum share of each batch drawn from the freshest fresh_window chunk steps"),
     K("learner", fresh_window, CONFIG_T_I64, 1, 1e9, "10000", NULL, "chunk steps counted as fresh"),

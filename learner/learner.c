@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -55,6 +56,7 @@ struct learner {
     struct stats_actor srows[ACTORS_MAX]; /* and its rows for the stats module */
     uint64_t save_failures;               /* checkpoint and replay saves that failed */
     char final_err[512];                  /* why the final checkpoint failed ("" if it did not) */
+    double published;                     /* rl_now() of the last broadcast */
 };
 
 #define SEND_HWM 8              /* messages queued per peer on the ROUTER and the PUB */
@@ -328,6 +330,9 @@ static void publish(struct learner *l, bool stop)
     p->layout_hash = l->ops->policy_layout(l->algo);
     p->algo = l->ops->name;
     p->stop = stop;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    p->publish_unix_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
     if (!stop) {
         l->ops->policy_export(l->algo, l->weights);
         p->n_weights = l->nweights;
@@ -362,6 +367,7 @@ static void publish(struct learner *l, bool stop)
     }
     atomic_store(&s->version, version);
     zmq_send(l->pub, l->pbuf, len, ZMQ_DONTWAIT);
+    l->published = rl_now();
 }
 
 // ---- reporting ---------------------------------------------------------------------------
@@ -716,6 +722,8 @@ int learner_run(struct learner *l, volatile sig_atomic_t *stop)
         }
         if (now - last_log > 10)
             progress_log(l, &last_log, &last_steps, t0);
+        if (c->publish_secs > 0 && now - l->published >= c->publish_secs)
+            publish(l, false);
         if (now - last_ckpt > c->checkpoint_secs && atomic_load(&s->updates) != ckpt_updates) {
             save_checkpoint(l, false);
             ckpt_updates = atomic_load(&s->updates);

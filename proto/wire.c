@@ -174,6 +174,7 @@ static void params_to_pb(const struct wire_params *s, Rldt__Params *p)
     p->act_lo = floats_in(s->act_lo, s->act_dim);
     p->act_hi = floats_in(s->act_hi, s->act_dim);
     p->stop = s->stop;
+    p->publish_unix_ns = s->publish_unix_ns;
 }
 
 static void control_to_pb(const struct wire_msg *m, union pb_body *b, Rldt__Envelope *e)
@@ -418,6 +419,7 @@ static int params_from_pb(const Rldt__Params *p, struct wire_params *s, char *er
         .act_lo = p->act_lo,
         .act_hi = p->act_hi,
         .stop = p->stop,
+        .publish_unix_ns = p->publish_unix_ns,
     };
     return 0;
 }

@@ -186,7 +186,9 @@ struct wire_params {
     uint32_t act_dim; /* length of act_lo and act_hi, 0..WIRE_DIM_MAX */
     const float *act_lo;
     const float *act_hi;
-    bool stop; /* the run is over: actors exit */
+    bool stop;                /* the run is over: actors exit */
+    uint64_t publish_unix_ns; /* publish time, CLOCK_REALTIME ns (0: unset); one host's
+                               * clock, so only a latency between processes of one host */
 };
 
 /* wire_msg.version after a decode that could not read the envelope at all. */

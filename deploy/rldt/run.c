@@ -506,6 +506,11 @@ static int preflight(struct launcher *L)
         fprintf(stderr, "rldt run: %s\n", err);
         return 2;
     }
+    if (L->c.actors > MAX_ACTORS) {
+        fprintf(stderr, "rldt run: at most %d actors on one host (--actors=%d)\n", MAX_ACTORS,
+                L->c.actors);
+        return 2;
+    }
     if (!L->c.stats[0] ||
         !statsc_split(L->c.stats, "5558", L->host, sizeof(L->host), L->port, sizeof(L->port))) {
         fprintf(stderr, "rldt run: needs the stats socket (--stats=ADDR:PORT) for progress\n");
