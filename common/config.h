@@ -127,6 +127,9 @@ struct rl_config {
     int rldt_actor_batch;
     int64_t rldt_actor_every;
     int64_t rldt_actor_start;
+    int64_t rldt_actor_every0;
+    int64_t rldt_actor_ramp;
+    double rldt_warmup_tau;
     int64_t rldt_trust_refresh;
     double rldt_critic_lr;
     double rldt_critic_wd;

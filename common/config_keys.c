@@ -208,6 +208,13 @@ const struct config_key config_keys[] = {
       "critic steps per actor step (actor steps run when a critic round ends)"),
     K("rldt", rldt_actor_start, CONFIG_T_I64, 0, 1e12, "1024", NULL,
       "critic steps before the first actor step (critic warm-up)"),
+    K("rldt", rldt_actor_every0, CONFIG_T_I64, 0, 1e9, "0", NULL,
+      "critic steps per actor step at the first actor step, ramped linearly to rldt_actor_every "
+      "over rldt_actor_ramp actor steps (0 = no ramp)"),
+    K("rldt", rldt_actor_ramp, CONFIG_T_I64, 0, 1e9, "0", NULL,
+      "actor steps over which rldt_actor_every0 ramps to rldt_actor_every (0 = no ramp)"),
+    K("rldt", rldt_warmup_tau, CONFIG_T_DBL, 0, 1, "0", NULL,
+      "critic Polyak rate during the critic warm-up (before rldt_actor_start; 0 = tau)"),
     K("rldt", rldt_trust_refresh, CONFIG_T_I64, 1, 1e9, "32", NULL,
       "actor steps between refreshes of the frozen trust-region copy"),
     K("rldt", rldt_critic_lr, CONFIG_T_DBL, 0, 1, "1e-3", NULL, "critic AdamW learning rate"),
