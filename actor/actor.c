@@ -362,6 +362,11 @@ static int setup_sim(struct actor *a, uint64_t seed, uint64_t stream)
         if (wire_segbuf_init(&a->seg[i], (uint32_t)O, (uint32_t)D, (uint32_t)a->run.segment_len) <
             0)
             return -ENOMEM;
+        int C = policy_chain_len(a->pol); /* the sampler's chain travels with each step */
+        if (C > 0 && wire_segbuf_set_chain(&a->seg[i], (uint32_t)C) < 0) {
+            log_error("policy: a chain of %d floats per step cannot be sent", C);
+            return -EINVAL;
+        }
         wire_segbuf_start(&a->seg[i], vecenv_obs(a->venv) + (size_t)i * O, true);
     }
     return 0;
@@ -418,6 +423,9 @@ static int chunk_step(struct actor *a)
     int D = a->run.chunk * vecenv_act_dim(a->venv);
     // weights only change here, between chunk steps
     policy_act(a->pol, vecenv_obs(a->venv), M, &a->rng, false, a->actions);
+    const float *chain = NULL, *logp = NULL;
+    if (policy_chain_len(a->pol) > 0)
+        policy_chain(a->pol, &chain, &logp);
     if (a->version == 0)
         for (long i = 0; i < (long)M * D; i++)
             a->actions[i] = (float)rng_range(&a->rng, -1.0, 1.0); /* random warm-up */
@@ -432,6 +440,8 @@ static int chunk_step(struct actor *a)
             (r->done ? vecenv_final_obs(a->venv) : vecenv_obs(a->venv)) + (size_t)i * O;
         wire_segbuf_push(b, a->actions + (size_t)i * D, (float)r->reward, (uint32_t)r->steps, next,
                          r->terminated, r->truncated && !r->terminated);
+        if (b->chain_len)
+            wire_segbuf_chain(b, chain + (size_t)i * b->chain_len, logp[i]);
         a->env_steps += (uint64_t)r->steps;
         if (r->done) {
             a->episodes++;
