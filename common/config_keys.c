@@ -241,7 +241,7 @@ const struct config_key config_keys[] = {
       "value network hidden layers (Mish, residual)"),
     K("reinflow", reinflow_ent, CONFIG_T_DBL, 0, 100, "0.03", NULL,
       "entropy bonus weight (mean log std of the chain's transitions)"),
-    K("reinflow", reinflow_grad_clip, CONFIG_T_DBL, 0, 1e6, "1", NULL,
+    K("reinflow", reinflow_grad_clip, CONFIG_T_DBL, 0, 1e6, "0", NULL,
       "global gradient-norm clip per network and minibatch (0 = off)"),
     K("reinflow", reinflow_critic_warmup, CONFIG_T_INT, 0, 100000, "0", NULL,
       "first PPO iterations that train only the value network"),

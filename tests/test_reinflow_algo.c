@@ -419,8 +419,9 @@ static void test_config_on_policy(void)
     c.max_policy_lag = 3;
     c.warmup_steps = 500;
     c.replay_size = 1000;
-    c.min_replay = 100;
+    c.min_replay = 500; /* more than a batch: training would never start */
     T_EQ_INT(config_validate(&c, err, sizeof(err)), 0);
+    T_EQ_INT((int)c.min_replay, 64);
     T_NEAR(c.updates_per_step, 0, 0);
     T_EQ_INT(c.publish_every, 1);
     T_EQ_INT((int)c.max_policy_lag, 0);

@@ -178,8 +178,11 @@ static bool policy_update(struct reinflow *s, const long *idx, int m, struct mb_
 {
     int N = s->N, D = s->D;
     const float *u = chain_forward(s, idx, m);
+    // the ratio is of log-likelihoods averaged per element of x_0..x_N (as published)
+    double per = 1.0 / ((double)(N + 1) * D);
     for (int i = 0; i < m; i++) {
-        s->lpo[i] = s->lp_old[idx[i]];
+        s->lp[i] *= per;
+        s->lpo[i] = s->lp_old[idx[i]] * per;
         s->madv[i] = s->adv[idx[i]];
     }
     double cf = 0, kl = 0, lsd = 0;
@@ -191,8 +194,9 @@ static bool policy_update(struct reinflow *s, const long *idx, int m, struct mb_
         kl += expm1(lr) - lr;
         for (size_t j = (size_t)i * N * D; j < (size_t)(i + 1) * N * D; j++) {
             lsd += log(s->sd[j]);
-            double dsd = s->dlp[i] * s->dsd[j] - w_ent / s->sd[j];
-            s->dmu[j] = (float)(s->dlp[i] * s->dmu[j] / N); /* μ = x + v/N */
+            double g = s->dlp[i] * per; /* ∂L/∂(summed logp) */
+            double dsd = g * s->dsd[j] - w_ent / s->sd[j];
+            s->dmu[j] = (float)(g * s->dmu[j] / N); /* μ = x + v/N */
             s->dsd[j] = (float)dsd * (float)reinflow_bound_std_grad(u[j], s->lo, s->hi);
         }
     }
