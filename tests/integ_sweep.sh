@@ -6,6 +6,7 @@
 # row per algorithm, the final mean recomputed from the runs' eval.csv) and the task's PNG.
 # Bad input: an unknown key, a key the sweep owns, an empty directory for the report.
 # Prints "integ_sweep: N passed, N failed".
+# test-timeout: 300
 dc_name=integ_sweep
 . "$(dirname "$0")/deploy_check.sh" # check / ok / bad, free_ports, dc_bins and dc_finish
 dc_bins                             # RLDT_ROOT, bin
