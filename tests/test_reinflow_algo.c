@@ -4,7 +4,8 @@
  * sampling is the plain flow), chains on the wire (round trip, bad lengths refused), chains in
  * the replay (newest version, chainless steps ignored), and the algorithm on a replay: it waits
  * for a full batch, trains on one policy version once, never on steps of a version it already
- * trained on (stale), recomputes the actors' log-likelihoods, and restores from a checkpoint.
+ * trained on (stale), recomputes the actors' log-likelihoods, and restores from a checkpoint;
+ * the gradient of its policy loss (through flow and noise nets) against central differences.
  */
 #include <errno.h>
 #include <math.h>
@@ -22,6 +23,7 @@
 #include "common/rng.h"
 #include "learner/algo.h"
 #include "learner/algo/reinflow.h"
+#include "learner/algo/reinflow_impl.h"
 #include "learner/algo/reinflow_math.h"
 #include "learner/replay.h"
 #include "proto/wire.h"
@@ -410,6 +412,71 @@ static void test_iterations(void)
     flow_destroy(&f);
 }
 
+// the 4 largest-gradient parameters of a block: the policy loss's central differences agree
+// (grads is a copy of the block's gradient; picked entries are zeroed)
+static void check_fd(struct reinflow *s, float *params, float *grads, size_t n)
+{
+    long idx[16];
+    for (int i = 0; i < 16; i++)
+        idx[i] = i;
+    for (int pick = 0; pick < 4; pick++) {
+        size_t best = 0;
+        for (size_t j = 0; j < n; j++)
+            if (fabsf(grads[j]) > fabsf(grads[best]))
+                best = j;
+        double g = grads[best], parts[4];
+        float keep = params[best], h = 1e-2f * fmaxf(fabsf(keep), 0.05f);
+        params[best] = keep + h;
+        double up = reinflow_policy_grad(s, idx, 16, parts);
+        params[best] = keep - h;
+        double dn = reinflow_policy_grad(s, idx, 16, parts);
+        params[best] = keep;
+        double fd = (up - dn) / (2.0 * h);
+        printf("  param %zu: gradient %.6g, central difference %.6g\n", best, g, fd);
+        T_NEAR(g, fd, 0.05 * fabs(fd) + 1e-6);
+        grads[best] = 0; /* the next pick is another parameter */
+    }
+}
+
+static void test_policy_gradient(void)
+{
+    struct rl_config c;
+    small_config(&c);
+    struct flow *f = random_flow(&c, 21);
+    struct algo_dims dims = {S, A, H, D};
+    struct algo *a = reinflow_new(&c, &dims, f, NULL, err, sizeof(err));
+    struct replay *r = replay_new(1000, S, D);
+    T_EQ_INT(replay_set_chain(r, C), 0);
+    struct rng g;
+    rng_init(&g, 17, 1);
+    uint64_t traj = 0;
+    struct policy *p = sampler_of(&c, a);
+    add_steps(r, p, 1, 64, true, &traj, &g);
+    struct algo_report rep = {0};
+    T_EQ_INT(reinflow_ops.train_step(a, r, &rep), 0); /* a batch with advantages, old logps */
+    struct reinflow *s = (struct reinflow *)a;
+    s->clip = 100; /* no clipping: the loss is smooth in the parameters */
+    s->ent = 0.05f;
+    long idx[16];
+    for (int i = 0; i < 16; i++)
+        idx[i] = i;
+    double parts[4];
+    reinflow_policy_grad(s, idx, 16, parts);
+    size_t na = s->actor->n_params, nn = s->noise->n_params;
+    float *ga = malloc(na * sizeof(float)), *gn = malloc(nn * sizeof(float));
+    memcpy(ga, s->actor->grads, na * sizeof(float));
+    memcpy(gn, s->noise->grads, nn * sizeof(float));
+    T_CHECK(isfinite(parts[0]) && parts[1] == 0);
+    check_fd(s, s->actor->params, ga, na);
+    check_fd(s, s->noise->params, gn, nn);
+    free(ga);
+    free(gn);
+    policy_destroy(&p);
+    replay_destroy(&r);
+    reinflow_ops.destroy(a);
+    flow_destroy(&f);
+}
+
 static void test_config_on_policy(void)
 {
     struct rl_config c;
@@ -438,6 +505,7 @@ int main(void)
     T_RUN(test_wire_chain);
     T_RUN(test_replay_chain);
     T_RUN(test_iterations);
+    T_RUN(test_policy_gradient);
     T_RUN(test_config_on_policy);
     return T_DONE("reinflow_algo");
 }

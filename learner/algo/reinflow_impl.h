@@ -103,4 +103,12 @@ extern const char *const reinflow_stat_names[RF_COUNT];
  */
 int reinflow_iterate(struct reinflow *s, struct replay *r);
 
+/*
+ * The policy loss L = PPO surrogate − ent · mean log σ on batch rows idx[0..m) with its gradient
+ * in actor->grads and noise->grads (overwritten; nothing applied). parts receives the surrogate,
+ * the clip fraction, the approximate KL and the mean log σ. Uses the state of the last
+ * iteration's batch (rows, advantages, old log-likelihoods).
+ */
+double reinflow_policy_grad(struct reinflow *s, const long *idx, int m, double *parts);
+
 #endif

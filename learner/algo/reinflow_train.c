@@ -174,7 +174,7 @@ struct mb_stats {
 };
 
 /* the clipped surrogate plus entropy bonus on rows idx[0..m): flow and noise nets */
-static bool policy_update(struct reinflow *s, const long *idx, int m, struct mb_stats *st)
+double reinflow_policy_grad(struct reinflow *s, const long *idx, int m, double *parts)
 {
     int N = s->N, D = s->D;
     const float *u = chain_forward(s, idx, m);
@@ -204,14 +204,26 @@ static bool policy_update(struct reinflow *s, const long *idx, int m, struct mb_
     flow_backward(s->actor, s->fctx, s->dmu, NULL, NULL);
     nn_zero_grad(s->noise);
     nn_backward(s->noise, s->nctx, s->dsd, NULL);
-    if (!isfinite(pl) || !isfinite(lsd))
+    parts[0] = pl;
+    parts[1] = cf;
+    parts[2] = kl / m;
+    parts[3] = lsd / (double)n;
+    return pl - s->ent * parts[3];
+}
+
+/* the clipped surrogate plus entropy bonus on rows idx[0..m): flow and noise nets */
+static bool policy_update(struct reinflow *s, const long *idx, int m, struct mb_stats *st)
+{
+    double parts[4];
+    double loss = reinflow_policy_grad(s, idx, m, parts);
+    if (!isfinite(loss))
         return false;
     bool ok = apply(s, s->aopt, s->actor->params, s->actor->grads, s->actor->n_params);
     ok = ok && apply(s, s->nopt, s->noise->params, s->noise->grads, s->noise->n_params);
-    st->pl += pl;
-    st->cf += cf;
-    st->kl += kl / m;
-    st->sd += lsd / (double)n;
+    st->pl += parts[0];
+    st->cf += parts[1];
+    st->kl += parts[2];
+    st->sd += parts[3];
     return ok;
 }
 
