@@ -56,6 +56,7 @@ struct actor {
     double last_request;
     struct wire_segbuf *seg;
     uint64_t *seg_version;
+    bool seg_restart; /* on-policy: start new segments before the next chunk step */
     float *actions;
     uint64_t seq;
     // progress
@@ -252,6 +253,9 @@ static void on_params(struct actor *a, const struct wire_params *p)
     a->version = p->version;
     if (p->version > a->latest)
         a->latest = p->version;
+    // on-policy samplers (a chain per step): a segment holds one version, so the steps recorded
+    // with the old one (the learner drops them as stale) go, and new segments start here
+    a->seg_restart = a->seg && policy_chain_len(a->pol) > 0;
 }
 
 static void send_heartbeat(struct actor *a)
@@ -421,6 +425,10 @@ static int chunk_step(struct actor *a)
 {
     int M = a->run.num_envs, O = vecenv_obs_dim(a->venv);
     int D = a->run.chunk * vecenv_act_dim(a->venv);
+    if (a->seg_restart) { /* new weights of an on-policy sampler (on_params) */
+        restart_segments(a);
+        a->seg_restart = false;
+    }
     // weights only change here, between chunk steps
     policy_act(a->pol, vecenv_obs(a->venv), M, &a->rng, false, a->actions);
     const float *chain = NULL, *logp = NULL;
