@@ -142,6 +142,25 @@ struct rl_config {
     int rldt_target_reuse;
     double rldt_reward_ema;
     int rldt_threads;
+    // [reinflow]
+    double reinflow_std_min;
+    double reinflow_std_max;
+    int reinflow_noise_hidden;
+    int64_t reinflow_batch;
+    int reinflow_minibatch;
+    int reinflow_epochs;
+    double reinflow_clip;
+    double reinflow_lambda;
+    double reinflow_actor_lr;
+    double reinflow_noise_lr;
+    double reinflow_critic_lr;
+    double reinflow_critic_wd;
+    int reinflow_critic_hidden;
+    int reinflow_critic_depth;
+    double reinflow_ent;
+    double reinflow_grad_clip;
+    int reinflow_critic_warmup;
+    bool reinflow_reward_scale;
 };
 
 enum config_type {

@@ -284,6 +284,11 @@ struct learner *learner_new(const struct rl_config *c, char *err, size_t errlen)
             snprintf(err, errlen, "out of memory");
         goto err_destroy;
     }
+    int C = ops->chain_len ? ops->chain_len(l->algo) : 0; /* on-policy chains in the replay */
+    if (C > 0 && replay_set_chain(s->replay, C) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto err_destroy;
+    }
     l->nweights = ops->policy_size(l->algo);
     l->weights = malloc(l->nweights * sizeof(float));
     l->pcap = l->nweights * sizeof(float) + 4 * WIRE_DIM_MAX * sizeof(float) + 4096;
@@ -706,6 +711,8 @@ int learner_run(struct learner *l, volatile sig_atomic_t *stop)
             rc = train_once(l, &nan_steps);
             if (rc < 0 && rc != -EAGAIN)
                 break;
+            if (rc == -EAGAIN)
+                rl_sleep(0.001); /* the algorithm waits for data (an on-policy batch) */
             rc = 0;
         } else {
             rl_sleep(0.001);

@@ -518,11 +518,11 @@ static int preflight(struct launcher *L)
     }
     if (check_stats_addr(L) < 0)
         return 2;
-    if (!strncmp(L->c.algo, "rldt", 4) && access(L->c.base_policy, R_OK) != 0) {
-        fprintf(stderr,
-                "rldt run: base_policy %s: %s (RLDT fine-tunes a pre-trained flow policy)\n",
+    bool flow = !strncmp(L->c.algo, "rldt", 4) || !strcmp(L->c.algo, "reinflow");
+    if (flow && access(L->c.base_policy, R_OK) != 0) {
+        fprintf(stderr, "rldt run: base_policy %s: %s (%s fine-tunes a pre-trained flow policy)\n",
                 L->c.base_policy[0] ? L->c.base_policy : "(not set)",
-                L->c.base_policy[0] ? strerror(errno) : "required");
+                L->c.base_policy[0] ? strerror(errno) : "required", L->c.algo);
         return 2;
     }
     return 0;
