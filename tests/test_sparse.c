@@ -188,6 +188,40 @@ static void test_stratify(void)
     replay_destroy(&r);
 }
 
+/* quarantined steps (replay_quarantine) never come out of a stratified draw; a class emptied by
+ * quarantine leaves its rows to the other class */
+static void test_stratify_quarantine(void)
+{
+    static struct batch x;
+    batch_init(&x);
+    struct rng g;
+    rng_init(&g, 9, 0);
+    struct replay *r = replay_new(1000, O, D);
+    replay_set_sparse(r, 1.0, true);
+    fill_mixed(r, 40);
+    struct replay_quarantined q;
+    const int64_t seg3[1] = {15}; /* succeeded segment 3: slots 15..19 */
+    T_EQ_INT(replay_quarantine(r, seg3, 1, 10.0, &q), 0);
+    T_CHECK(q.segments == 1 && q.steps == 5);
+    double share = succ_share(r, &g, 0, 1, -1, &x);
+    T_CHECK_MSG(fabs(share - 0.5) < 0.03, "share with one succeeded segment quarantined %.3f",
+                share);
+    long seen3 = 0;
+    for (int k = 0; k < 40; k++) {
+        T_EQ_INT(replay_sample(r, &g, 60, 0, 1, -1, &x.b), 60);
+        for (int i = 0; i < 60; i++)
+            seen3 += x.traj[i] == 3;
+    }
+    T_EQ_INT(seen3, 0);
+    for (int64_t s = 65; s < 200; s += 50) { /* segments 13, 23, 33 */
+        const int64_t one[1] = {s};
+        T_EQ_INT(replay_quarantine(r, one, 1, 10.0, &q), 0);
+        T_CHECK(q.steps == 5);
+    }
+    T_CHECK(succ_share(r, &g, 0, 1, -1, &x) == 0); /* only failed steps are alive */
+    replay_destroy(&r);
+}
+
 // ---- targets -------------------------------------------------------------------------------
 
 /* target critics that answer c everywhere */
@@ -317,6 +351,7 @@ int main(void)
 {
     T_RUN(test_mask);
     T_RUN(test_stratify);
+    T_RUN(test_stratify_quarantine);
     T_RUN(test_targets_hand);
     T_RUN(test_clip_needs_threshold);
     return T_DONE("sparse");
