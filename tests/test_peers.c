@@ -419,6 +419,20 @@ static void test_params_flood(void)
     zmq_close(a.ctl);
 }
 
+// lines of the first learner's log that hold text
+static int log_lines(const char *text)
+{
+    char path[400], line[1024];
+    snprintf(path, sizeof(path), "%s/learner.log", dir);
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    while (f && fgets(line, sizeof(line), f))
+        n += strstr(line, text) != NULL;
+    if (f)
+        fclose(f);
+    return n;
+}
+
 // n Hellos on flood (replies never read)
 static void hello_burst(void *flood, int n)
 {
@@ -462,6 +476,12 @@ static void test_hello_flood(void)
            nr - nb, rows);
     T_CHECK(nr - nb >= 2150);
     T_CHECK_MSG(rows < 50, "%zu rows", rows);
+    // repeated refusals are logged once, then once per 1000 (not a line per message)
+    int lines = log_lines("(hello_rate,"), rl = log_lines("(rate_limited,");
+    printf("hello flood: %d log lines for the hello_rate refusals, %d for rate_limited\n", lines,
+           rl);
+    T_CHECK_MSG(lines >= 1 && lines <= 4, "%d log lines", lines);
+    T_CHECK_MSG(rl >= 1 && rl <= 3, "%d log lines", rl);
     zmq_close(flood);
     zmq_close(n.ctl);
 }
