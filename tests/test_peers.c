@@ -5,8 +5,9 @@
  * values never reach the replay, a params-request flood keeps the learner's memory bounded,
  * a Hello flood does not lock out a newcomer, and liveness follows heartbeats, not data.
  * Bad days, each on a learner of its own: a deadlocking config is refused, a final checkpoint
- * that cannot be written fails the run, non-finite training steps quarantine their poison, and
- * failing checkpoint and replay saves are counted in /stats and /metrics with their last error.
+ * that cannot be written fails the run, non-finite training steps quarantine their poison,
+ * failing checkpoint and replay saves are counted in /stats and /metrics with their last error,
+ * and an unconfirmed registration expires long before actor_timeout.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -674,6 +675,19 @@ static void check_save_failures(const char *run_dir, struct peer *a, void *push,
     T_CHECK(metrics_has("rldt_last_error_info{what=\"checkpoint\""));
 }
 
+// a registration never confirmed by a heartbeat (m joined at `since`) is freed after 5 s,
+// although this learner's actor_timeout is 60 s: its session is unknown then
+static void check_unconfirmed_expiry(struct peer *m, double since)
+{
+    double wait = since + 6 - rl_now();
+    if (wait > 0)
+        rl_sleep(wait);
+    struct wire_heartbeat_ack ack;
+    T_EQ_INT(heartbeat(m, &m->session, &ack), 0);
+    T_CHECK_MSG(ack.register_again, "an unconfirmed registration outlived 6 s");
+    zmq_close(m->ctl);
+}
+
 static void test_nonfinite_training(void)
 {
     // absurd values let in on purpose (limits raised): the steps that read them are non-finite;
@@ -696,6 +710,9 @@ static void test_nonfinite_training(void)
     T_CHECK(p > 0 && wait_up());
     struct peer a;
     T_CHECK(join(&a, "poison", false));
+    struct peer mute;
+    T_CHECK(join(&mute, "mute", false));
+    double mute_at = rl_now();
     struct wire_heartbeat_ack ack;
     T_EQ_INT(heartbeat(&a, &a.session, &ack), 0);
     void *push = sock_to(ZMQ_PUSH, port[1]);
@@ -742,6 +759,7 @@ static void test_nonfinite_training(void)
     T_EQ_INT(g.nan, n0);
     T_CHECK(metrics_quarantined(1));
     check_save_failures(d2, &a, push, &seq);
+    check_unconfirmed_expiry(&mute, mute_at);
     zmq_close(push);
     zmq_close(a.ctl);
     kill(p, SIGKILL);
