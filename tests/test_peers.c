@@ -4,6 +4,10 @@
  * a stray heartbeat learns no epoch, a spoofed Bye and forged evaluations are refused, absurd
  * values never reach the replay, a params-request flood keeps the learner's memory bounded,
  * a Hello flood does not lock out a newcomer, and liveness follows heartbeats, not data.
+ * Bad days, each on a learner of its own: a deadlocking config is refused, a final checkpoint
+ * that cannot be written fails the run, non-finite training steps quarantine their poison,
+ * failing checkpoint and replay saves are counted in /stats and /metrics with their last error,
+ * and an unconfirmed registration expires long before actor_timeout.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -416,6 +420,20 @@ static void test_params_flood(void)
     zmq_close(a.ctl);
 }
 
+// lines of the first learner's log that hold text
+static int log_lines(const char *text)
+{
+    char path[400], line[1024];
+    snprintf(path, sizeof(path), "%s/learner.log", dir);
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    while (f && fgets(line, sizeof(line), f))
+        n += strstr(line, text) != NULL;
+    if (f)
+        fclose(f);
+    return n;
+}
+
 // n Hellos on flood (replies never read)
 static void hello_burst(void *flood, int n)
 {
@@ -459,6 +477,12 @@ static void test_hello_flood(void)
            nr - nb, rows);
     T_CHECK(nr - nb >= 2150);
     T_CHECK_MSG(rows < 50, "%zu rows", rows);
+    // repeated refusals are logged once, then once per 1000 (not a line per message)
+    int lines = log_lines("(hello_rate,"), rl = log_lines("(rate_limited,");
+    printf("hello flood: %d log lines for the hello_rate refusals, %d for rate_limited\n", lines,
+           rl);
+    T_CHECK_MSG(lines >= 1 && lines <= 4, "%d log lines", lines);
+    T_CHECK_MSG(rl >= 1 && rl <= 3, "%d log lines", rl);
     zmq_close(flood);
     zmq_close(n.ctl);
 }
@@ -603,6 +627,67 @@ static bool metrics_quarantined(double min)
     return v >= min;
 }
 
+// a /metrics line starting with prefix is there
+static bool metrics_has(const char *prefix)
+{
+    char *body = NULL, err[128];
+    int status = 0;
+    bool found = statsc_get("127.0.0.1", stats_port, "/metrics", 5, &status, &body, NULL, err,
+                            sizeof(err)) == 0 &&
+                 status == 200 && strstr(body, prefix) != NULL;
+    free(body);
+    return found;
+}
+
+// a training learner whose checkpoints and replay saves start failing (the checkpoint directory
+// becomes a file, the replay file a directory): each failure is counted in /stats and /metrics
+// with its last error, and training goes on
+static void check_save_failures(const char *run_dir, struct peer *a, void *push, uint64_t *seq)
+{
+    char cmd[2000];
+    snprintf(cmd, sizeof(cmd),
+             "rm -rf %s/checkpoints %s/replay.rldt && touch %s/checkpoints && "
+             "mkdir %s/replay.rldt",
+             run_dir, run_dir, run_dir, run_dir);
+    T_EQ_INT(system(cmd), 0);
+    double ck = 0, rs = 0, until = rl_now() + 30;
+    const char *err = NULL;
+    json_t *d = NULL;
+    while (rl_now() < until && (ck < 2 || rs < 1 || !err)) {
+        for (int i = 0; i < 20; i++, (*seq)++) /* new updates: a checkpoint is due again */
+            send_segment(push, a, *seq, 1.0f, 0.1f * (float)(i % 10), 1, false);
+        struct wire_heartbeat_ack ack;
+        heartbeat(a, &a->session, &ack);
+        rl_sleep(0.3);
+        json_decref(d);
+        d = spawn_stats(stats_port);
+        json_t *c = d ? json_object_get(d, "counters") : NULL;
+        ck = spawn_num(c, "checkpoint_failures");
+        rs = spawn_num(c, "replay_save_failures");
+        err = json_string_value(json_object_get(json_object_get(d, "last_error"), "checkpoint"));
+    }
+    printf("failing saves: %.0f checkpoint and %.0f replay-save failures counted; last error: %s\n",
+           ck, rs, err ? err : "(none)");
+    T_CHECK_MSG(ck >= 2 && rs >= 1, "checkpoint_failures %.0f, replay_save_failures %.0f", ck, rs);
+    T_CHECK(err && *err);
+    json_decref(d);
+    T_CHECK(metrics_has("rldt_events_total{event=\"checkpoint_failures\"}"));
+    T_CHECK(metrics_has("rldt_last_error_info{what=\"checkpoint\""));
+}
+
+// a registration never confirmed by a heartbeat (m joined at `since`) is freed after 5 s,
+// although this learner's actor_timeout is 60 s: its session is unknown then
+static void check_unconfirmed_expiry(struct peer *m, double since)
+{
+    double wait = since + 6 - rl_now();
+    if (wait > 0)
+        rl_sleep(wait);
+    struct wire_heartbeat_ack ack;
+    T_EQ_INT(heartbeat(m, &m->session, &ack), 0);
+    T_CHECK_MSG(ack.register_again, "an unconfirmed registration outlived 6 s");
+    zmq_close(m->ctl);
+}
+
 static void test_nonfinite_training(void)
 {
     // absurd values let in on purpose (limits raised): the steps that read them are non-finite;
@@ -610,15 +695,24 @@ static void test_nonfinite_training(void)
     char d2[400];
     snprintf(d2, sizeof(d2), "%s/nan", dir);
     T_EQ_INT(rl_mkdir_p(d2), 0);
-    const char *extra[] = {"--min-replay=100",     "--ingest-slack=50",
-                           "--updates-per-step=1", "--reward-limit=1e30",
-                           "--obs-limit=1e30",     "--sac-hidden=16",
-                           "--batch-size=16",      "--actor-timeout=60",
-                           "--replay-save-secs=0", NULL};
+    const char *extra[] = {"--min-replay=100",
+                           "--ingest-slack=50",
+                           "--updates-per-step=1",
+                           "--reward-limit=1e30",
+                           "--obs-limit=1e30",
+                           "--sac-hidden=16",
+                           "--batch-size=16",
+                           "--actor-timeout=60",
+                           "--checkpoint-secs=1",
+                           "--replay-save-secs=1",
+                           NULL};
     pid_t p = start_learner(d2, extra);
     T_CHECK(p > 0 && wait_up());
     struct peer a;
     T_CHECK(join(&a, "poison", false));
+    struct peer mute;
+    T_CHECK(join(&mute, "mute", false));
+    double mute_at = rl_now();
     struct wire_heartbeat_ack ack;
     T_EQ_INT(heartbeat(&a, &a.session, &ack), 0);
     void *push = sock_to(ZMQ_PUSH, port[1]);
@@ -664,6 +758,8 @@ static void test_nonfinite_training(void)
                 g.updates);
     T_EQ_INT(g.nan, n0);
     T_CHECK(metrics_quarantined(1));
+    check_save_failures(d2, &a, push, &seq);
+    check_unconfirmed_expiry(&mute, mute_at);
     zmq_close(push);
     zmq_close(a.ctl);
     kill(p, SIGKILL);
