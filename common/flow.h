@@ -136,6 +136,18 @@ void flow_velocity(const struct flow *f, struct flow_ctx *ctx, const float *x, c
 void flow_sample(const struct flow *f, struct flow_ctx *ctx, const float *obs, int B, float *chain);
 
 /*
+ * flow_sample on a training ctx that is also flow_forward of each row at its drawn step:
+ * row i at x_{step[i]} (its own chain), t = step[i]/N, 0 <= step[i] < N. The Euler pass
+ * computes those velocities anyway, so the forward costs no extra trunk evaluation (the drawn
+ * rows of each step go through the cached forward, the others through inference). Returns v
+ * (B, D) in row order, borrowed from ctx until its next forward; flow_backward then takes d_v
+ * (and gives d_x, d_t) in row order as after flow_forward. The chain equals flow_sample's up
+ * to float rounding.
+ */
+const float *flow_sample_forward(const struct flow *f, struct flow_ctx *ctx, const float *obs,
+                                 int B, float *chain, const int *step);
+
+/*
  * Let flow_sample on ctx run the trunk through trunk's packed weights (nn.h nn_pack) when the
  * batch is small; borrowed: the caller keeps it up to date with the flow's parameters and
  * alive while ctx uses it. NULL turns it off (the default).

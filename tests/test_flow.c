@@ -1,8 +1,9 @@
 /*
  * test_flow.c — flow policy math: gradients of the velocity net (parameters of both nets,
  * inputs, time) against finite differences, Euler chain against a naive per-row reference,
- * chain end == returned action, reproducible sampling, exploration noise, expected target,
- * policy files (round trip, damaged and wrong-shape files refused).
+ * chain end == returned action, the sampling pass that doubles as the training forward,
+ * reproducible sampling, exploration noise, expected target, policy files (round trip, damaged and
+ * wrong-shape files refused).
  */
 #include <errno.h>
 #include <math.h>
@@ -174,6 +175,71 @@ static void test_sampler_matches_reference(void)
     T_CHECK(worst < 1e-5);
     flow_ctx_destroy(&c1);
     flow_ctx_destroy(&cx);
+    flow_destroy(&f);
+}
+
+/* grads, d_x and d_t of L = Σ w ⊙ v after a forward already on cx */
+static void backward_of(struct flow *f, struct flow_ctx *cx, const float *w, float *g, float *dx,
+                        float *dt)
+{
+    flow_zero_grad(f);
+    flow_backward(f, cx, w, dx, dt);
+    memcpy(g, f->grads, f->n_params * sizeof(float));
+}
+
+/* the sampling pass that is also the forward at drawn steps equals flow_sample + flow_forward */
+static void test_sample_forward(void)
+{
+    struct flow *f = tiny_flow(4);
+    enum { B = 9, NS = 4, DD = 4, OO = 3 };
+    int D = f->D, N = f->spec.steps;
+    int step[B] = {2, 0, 3, 2, 1, 0, 2, 3, 2}; /* unsorted, repeats; step 1 drawn once */
+    float obs[B * OO], c1[(NS + 1) * B * DD], c2[(NS + 1) * B * DD], w[B * DD];
+    float xt[B * DD], t[B], v1[B * DD], dx1[B * DD], dx2[B * DD], dt1[B], dt2[B];
+    struct rng r;
+    rng_init(&r, 7, 0);
+    rng_normal_fill(&r, obs, B * OO);
+    rng_normal_fill(&r, c1, B * D);
+    rng_normal_fill(&r, w, B * D);
+    memcpy(c2, c1, sizeof(float) * B * D);
+    struct flow_ctx *cs = flow_ctx_new(f, B, false), *ct = flow_ctx_new(f, B, true);
+    float *g1 = calloc(f->n_params, sizeof(float)), *g2 = calloc(f->n_params, sizeof(float));
+    T_CHECK(cs && ct && g1 && g2);
+    // reference: the chain, then the forward of each row at its drawn step
+    flow_sample(f, cs, obs, B, c1);
+    for (int i = 0; i < B; i++) {
+        t[i] = (float)step[i] / N;
+        memcpy(xt + i * D, c1 + ((size_t)step[i] * B + i) * D, sizeof(float) * D);
+    }
+    memcpy(v1, flow_forward(f, ct, xt, t, obs, B), sizeof(v1));
+    backward_of(f, ct, w, g1, dx1, dt1);
+    // one pass
+    const float *v2 = flow_sample_forward(f, ct, obs, B, c2, step);
+    double dc = 0, dv = 0, dg = 0, dd = 0;
+    for (int j = 0; j < (N + 1) * B * D; j++)
+        dc = fmax(dc, fabs(c1[j] - c2[j]));
+    for (int j = 0; j < B * D; j++)
+        dv = fmax(dv, fabs(v1[j] - v2[j]));
+    backward_of(f, ct, w, g2, dx2, dt2);
+    for (size_t j = 0; j < f->n_params; j++)
+        dg = fmax(dg, fabs(g1[j] - g2[j]) / (1e-3 + fabs(g1[j])));
+    for (int j = 0; j < B * D; j++)
+        dd = fmax(dd, fabs(dx1[j] - dx2[j]));
+    for (int i = 0; i < B; i++)
+        dd = fmax(dd, fabs(dt1[i] - dt2[i]) / (1e-3 + fabs(dt1[i])));
+    printf("sample+forward in one pass vs separate: chain %.3g, v %.3g, grads %.3g (rel), d_x/d_t "
+           "%.3g\n",
+           dc, dv, dg, dd);
+    T_CHECK(dc < 1e-5 && dv < 1e-5 && dg < 1e-4 && dd < 1e-4);
+    // a plain flow_forward on the same ctx afterwards is unpermuted again
+    memcpy(v1, flow_forward(f, ct, xt, t, obs, B), sizeof(v1));
+    backward_of(f, ct, w, g2, dx2, dt2);
+    for (size_t j = 0; j < f->n_params; j++)
+        T_NEAR(g2[j], g1[j], 1e-5 + 1e-5 * fabs(g1[j]));
+    free(g1);
+    free(g2);
+    flow_ctx_destroy(&cs);
+    flow_ctx_destroy(&ct);
     flow_destroy(&f);
 }
 
@@ -459,6 +525,7 @@ int main(void)
         return 1;
     T_RUN(test_gradients);
     T_RUN(test_sampler_matches_reference);
+    T_RUN(test_sample_forward);
     T_RUN(test_policy_chain_end_is_action);
     T_RUN(test_exploration_and_target);
     T_RUN(test_spec_and_layout);

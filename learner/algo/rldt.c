@@ -107,6 +107,7 @@ static size_t carve(struct rldt *s, float *base)
     TAKE(s->a_sobs, (size_t)s->Ba * S);
     TAKE(s->a_t, blk);
     TAKE(s->a_tau, blk);
+    TAKE(s->a_k, blk);
     float **rows[] = {&s->a_xt, &s->a_ahat, &s->a_g, &s->a_phi, &s->a_dv, &s->a_xtil, &s->a_vold};
     for (size_t i = 0; i < RL_ARRAY_LEN(rows); i++)
         TAKE(*rows[i], blk * D);
@@ -572,12 +573,13 @@ void rldt_flops(const struct algo *a, double *round_targets, double *critic_step
     int rows = 2 * s->pool * s->L * s->M, P = s->Ba * s->K, N = s->N;
     *round_targets = N * nn_flops_forward(trunk, rows) + 2 * nn_flops_forward(q, rows);
     *critic_step = 2 * (nn_flops_forward(q, s->B) + nn_flops_backward(q, s->B, false));
-    double train = nn_flops_forward(tnet, P) + nn_flops_forward(trunk, P) +
-                   nn_flops_backward(trunk, P, true) + nn_flops_backward(tnet, P, false);
+    // the drawn steps' forward is part of the Euler pass; ∇ₐQ needs no critic weight gradients
+    double train = nn_flops_forward(tnet, P) + nn_flops_backward(trunk, P, true) +
+                   nn_flops_backward(tnet, P, false);
     double f = N * nn_flops_forward(trunk, P) + train;
     if (s->w_trust > 0)
-        f += train + flow_flops_velocity(s->trust, P);
-    f += 2 * (nn_flops_forward(q, P) + nn_flops_backward(q, P, true));
+        f += train + nn_flops_forward(trunk, P) + flow_flops_velocity(s->trust, P);
+    f += 2 * 2 * nn_flops_forward(q, P);
     *actor_step = f;
 }
 
