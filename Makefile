@@ -32,8 +32,8 @@ PROTO_SRC   := $(wildcard proto/*.c)
 ACTOR_SRC   := $(filter-out actor/main.c,$(wildcard actor/*.c))
 LEARNER_SRC := $(filter-out learner/main.c,$(wildcard learner/*.c learner/algo/*.c))
 TOOL_SRC    := $(wildcard deploy/rldt/*.c)
-# the CLI's modules its tests also link: PNG curves and the stats HTTP client
-CLI_SRC     := deploy/rldt/curve.c deploy/rldt/statsc.c
+# the CLI's modules its tests also link: PNG curves, the stats HTTP client, synthetic replays
+CLI_SRC     := deploy/rldt/curve.c deploy/rldt/statsc.c deploy/rldt/synth.c
 TEST_SRC    := $(wildcard tests/test_*.c)
 
 comma := ,

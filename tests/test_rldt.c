@@ -24,6 +24,7 @@
 #include "common/util.h"
 #include "learner/algo/critic.h"
 #include "learner/algo/rldt.h"
+#include "deploy/rldt/synth.h"
 #include "learner/replay.h"
 #include "tests/harness.h"
 
@@ -73,36 +74,16 @@ static struct flow *new_flow(const struct rl_config *c, const struct algo_dims *
  * terminal on even segments and truncated on odd ones */
 static void fill_replay(struct replay *r, const struct algo_dims *d, int nseg, int T, struct rng *g)
 {
-    int S = d->obs_dim, D = d->D;
-    float *obs = malloc(sizeof(float) * ((size_t)(T + 1) * S + (size_t)T * D + T));
-    float *act = obs + (size_t)(T + 1) * S, *rew = act + (size_t)T * D;
-    int *steps = malloc(sizeof(int) * T);
-    uint8_t *term = calloc(T, 1), *trunc = calloc(T, 1);
-    for (int k = 0; k < nseg; k++) {
-        for (int i = 0; i < (T + 1) * S; i++)
-            obs[i] = (float)rng_range(g, -2, 3);
-        for (int i = 0; i < T * D; i++)
-            act[i] = (float)rng_range(g, -0.5, 0.7);
-        for (int t = 0; t < T; t++) {
-            rew[t] = (float)rng_normal(g);
-            steps[t] = d->chunk;
-        }
-        term[T - 1] = k % 2 == 0;
-        trunc[T - 1] = k % 2 == 1;
-        struct replay_segment seg = {.T = T,
-                                     .obs = obs,
-                                     .act = act,
-                                     .rew = rew,
-                                     .steps = steps,
-                                     .term = term,
-                                     .trunc = trunc,
-                                     .traj_id = (uint64_t)k};
-        replay_add(r, &seg);
-    }
-    free(obs);
-    free(steps);
-    free(term);
-    free(trunc);
+    struct synth_spec sp = {.S = d->obs_dim,
+                            .D = d->D,
+                            .T = T,
+                            .steps = d->chunk,
+                            .obs_lo = -2,
+                            .obs_hi = 3,
+                            .act_lo = -0.5f,
+                            .act_hi = 0.7f,
+                            .end = SYNTH_END_ALTERNATE};
+    T_EQ_INT(synth_fill_replay(r, g, &sp, nseg), 0);
 }
 
 /* bounds (obs lo, obs hi, act lo, act hi) matching fill_replay's ranges */

@@ -1,0 +1,39 @@
+/*
+ * synth.h — synthetic replay contents for the bench commands and the tests: segments of random
+ * observations, actions and rewards drawn from a caller's seeded rng (one helper instead of a
+ * fill loop in every bench and test). Not thread-safe (the rng and the replay are the caller's).
+ */
+#ifndef RL_SYNTH_H
+#define RL_SYNTH_H
+
+#include <stdint.h>
+
+struct replay;
+struct rng;
+
+enum synth_end {
+    SYNTH_END_NONE,      /* segments end neither terminal nor truncated */
+    SYNTH_END_TERM,      /* the last step of every segment is terminal */
+    SYNTH_END_ALTERNATE, /* the last step is terminal on even segments, truncated on odd ones */
+};
+
+/* What synth_fill_replay writes. Observations are U[obs_lo, obs_hi] (standard normal when
+ * obs_lo == obs_hi), actions U[act_lo, act_hi], rewards standard normal; per segment the rng is
+ * drawn in that order (observations, actions, rewards). */
+struct synth_spec {
+    int S, D;  /* observation and (chunked) action widths of the replay */
+    int T;     /* chunk steps per segment */
+    int steps; /* env steps per chunk step (0: none given, the replay counts H) */
+    float obs_lo, obs_hi;
+    float act_lo, act_hi;
+    enum synth_end end;
+    uint64_t version; /* policy version stamped on every segment */
+};
+
+/*
+ * Add nseg segments to r (nseg < 0: until r is full, at least one), traj ids 0, 1, ... Returns 0,
+ * -ENOMEM, or replay_add's error (segments added before it stay).
+ */
+int synth_fill_replay(struct replay *r, struct rng *g, const struct synth_spec *s, long nseg);
+
+#endif
