@@ -238,16 +238,7 @@ static pid_t spawn_learner(const struct rl_config *c, const char *keydir)
 
 static long peak_rss_kb(pid_t pid)
 {
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kb = -1;
-    while (f && fgets(line, sizeof(line), f))
-        if (!strncmp(line, "VmHWM:", 6))
-            kb = strtol(line + 6, NULL, 10);
-    if (f)
-        fclose(f);
-    return kb;
+    return rl_proc_status_kb((int)pid, "VmHWM");
 }
 
 static double stat_num(const char *host, const char *port, const char *key)

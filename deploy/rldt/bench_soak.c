@@ -36,26 +36,10 @@ struct soak {
     char dir[CONFIG_STR], cfg[CONFIG_STR + 32];
 };
 
-static volatile sig_atomic_t soak_stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    soak_stop = 1;
-}
-
 static double rss_mb(pid_t pid)
 {
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    double mb = -1;
-    while (f && fgets(line, sizeof(line), f))
-        if (!strncmp(line, "VmRSS:", 6))
-            mb = (double)strtol(line + 6, NULL, 10) / 1024.0;
-    if (f)
-        fclose(f);
-    return mb;
+    long kb = rl_proc_status_kb((int)pid, "VmRSS");
+    return kb < 0 ? -1 : kb / 1024.0;
 }
 
 // start prog (next to this binary) with the soak's config file and extra args; output to log
@@ -117,7 +101,7 @@ static void report(const struct soak *s, double minutes)
 static void sample(struct soak *s, double minutes, double every)
 {
     double t0 = rl_now(), end = t0 + minutes * 60;
-    while (!soak_stop && s->ns < SOAK_SAMPLES && rl_now() < end) {
+    while (!rl_stop_signals && s->ns < SOAK_SAMPLES && rl_now() < end) {
         s->t[s->ns] = rl_now() - t0;
         for (int p = 0; p < s->n; p++)
             s->rss[s->ns][p] = (float)rss_mb(s->pid[p]);
@@ -206,8 +190,7 @@ int bench_soak(int argc, char **argv)
         free(s);
         return 1;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    rl_stop_on_signals();
     s->pid[0] = spawn(s, "rldt-learner", NULL, "learner.stderr");
     snprintf(s->name[0], sizeof(s->name[0]), "learner");
     rl_sleep(1.0);
@@ -232,5 +215,5 @@ int bench_soak(int argc, char **argv)
             fprintf(stderr, "rldt bench soak: could not remove %s\n", s->dir);
     }
     free(s);
-    return died || soak_stop ? 1 : 0;
+    return died || rl_stop_signals ? 1 : 0;
 }

@@ -552,32 +552,15 @@ void rldt_flops(const struct algo *a, double *round_targets, double *critic_step
     *actor_step = f;
 }
 
-const struct algo_ops rldt_ops = {
-    .name = "rldt",
-    .policy_kind = "flow",
-    .default_chunk = 4,
-    .create = rldt_create,
-    .destroy = rldt_destroy,
-    .train_step = rldt_train_step,
-    .policy_size = rldt_policy_size,
-    .policy_layout = rldt_policy_layout,
-    .policy_export = rldt_policy_export,
-    .bounds = rldt_bounds,
-    .save = rldt_save,
-    .load = rldt_load,
-};
+/* rldt and rldt-delta (the ablation: no kernel, no repulsion) differ only in their name and
+ * constructor; one initialiser keeps the rest in one place */
+#define RLDT_OPS(NAME, CREATE)                                                                     \
+    {                                                                                              \
+        .name = NAME, .policy_kind = "flow", .default_chunk = 4, .create = CREATE,                 \
+        .destroy = rldt_destroy, .train_step = rldt_train_step, .policy_size = rldt_policy_size,   \
+        .policy_layout = rldt_policy_layout, .policy_export = rldt_policy_export,                  \
+        .bounds = rldt_bounds, .save = rldt_save, .load = rldt_load,                               \
+    }
 
-const struct algo_ops rldt_delta_ops = {
-    .name = "rldt-delta",
-    .policy_kind = "flow",
-    .default_chunk = 4,
-    .create = rldt_delta_create,
-    .destroy = rldt_destroy,
-    .train_step = rldt_train_step,
-    .policy_size = rldt_policy_size,
-    .policy_layout = rldt_policy_layout,
-    .policy_export = rldt_policy_export,
-    .bounds = rldt_bounds,
-    .save = rldt_save,
-    .load = rldt_load,
-};
+const struct algo_ops rldt_ops = RLDT_OPS("rldt", rldt_create);
+const struct algo_ops rldt_delta_ops = RLDT_OPS("rldt-delta", rldt_delta_create);
