@@ -101,7 +101,8 @@ static bool column(const char *head, const char *row, const char *name, double *
     return p && idx >= 0 && end != p;
 }
 
-bool sweep_run_steps(const char *dir, double *steps, double *budget)
+// the env steps a run directory has reached and its budget (config.ini); false if unknown
+static bool sweep_run_steps(const char *dir, double *steps, double *budget)
 {
     char path[SWEEP_PATH + 32], head[8192], row[8192], line[512];
     *steps = 0;
