@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "actor/evalvideo.h"
 #include "actor/rollout.h"
 #include "actor/vecenv.h"
 #include "common/auth.h"
@@ -48,6 +49,7 @@ struct actor {
     // simulation
     struct vecenv *venv;
     struct policy *pol;
+    struct evalvideo *video; /* evaluator: its videos (NULL when off) */
     struct rng rng;
     uint64_t version;       /* params in use; 0 = none (random warm-up) */
     uint64_t latest;        /* latest version the learner announced */
@@ -471,6 +473,12 @@ static int eval_loop(struct actor *a)
 {
     uint64_t next = 0;
     int evals = 0;
+    if (!a->video) {
+        /* the run's keys, this process's run_dir (where `rldt run` runs it) */
+        struct rl_config vc = a->run;
+        snprintf(vc.run_dir, sizeof(vc.run_dir), "%s", a->local.run_dir);
+        a->video = evalvideo_new(&vc);
+    }
     while (!*a->stop && !a->over && a->registered) {
         poll_learner(a);
         /* an evaluator that (re)started evaluates only once it knows the learner's env steps:
@@ -505,6 +513,7 @@ static int eval_loop(struct actor *a)
                  st.secs);
         uint64_t every = (uint64_t)a->run.eval_every;
         next = every ? (at / every + 1) * every : UINT64_MAX;
+        evalvideo_after_eval(a->video, at, eval_act, &(struct eval_ctx){a}, a->run.chunk);
     }
     return 0;
 }
@@ -591,6 +600,7 @@ out:
     free(a->seg_version);
     free(a->actions);
     policy_destroy(&a->pol);
+    evalvideo_destroy(&a->video);
     vecenv_destroy(&a->venv);
     if (a->ctl)
         zmq_close(a->ctl);

@@ -74,6 +74,12 @@ struct rl_config {
     char actor_role[16];
     int64_t eval_every;
     int eval_episodes;
+    int video_every;
+    int video_size;
+    // [render]
+    int width;
+    int height;
+    char camera[64];
     // [train]
     double gamma;
     int batch_size;

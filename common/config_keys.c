@@ -113,6 +113,17 @@ const struct config_key config_keys[] = {
     K("actor", eval_every, CONFIG_T_I64, 0, 1e15, "20000", NULL,
       "env steps between deterministic evaluations (0 = none; `rldt run` starts an evaluator)"),
     K("actor", eval_episodes, CONFIG_T_INT, 1, 1000, "10", NULL, "episodes per evaluation"),
+    K("actor", video_every, CONFIG_T_INT, 0, 1000000, "5", NULL,
+      "the evaluator records one more episode every this many evaluations (the first one "
+      "included) into <run_dir>/videos/ (MP4) and TensorBoard (GIF); 0 = no videos"),
+    K("actor", video_size, CONFIG_T_INT, 16, 1024, "240", NULL,
+      "side in pixels of the evaluator's square videos (even; the GIF is half of it)"),
+    // ---- render
+    K("render", width, CONFIG_T_INT, 2, 4096, "480", NULL, "frame width in pixels (even)"),
+    K("render", height, CONFIG_T_INT, 2, 4096, "480", NULL, "frame height in pixels (even)"),
+    K("render", camera, CONFIG_T_STR, 0, 0, "default", NULL,
+      "camera: default (the task's: track for locomotion, front for table-top), free, or a "
+      "model camera's name (track; front, wrist)"),
     // ---- train
     K("train", gamma, CONFIG_T_DBL, 0, 1, "0.99", NULL, "discount per env step"),
     K("train", batch_size, CONFIG_T_INT, 1, 65536, "256", NULL, "rows per training batch"),

@@ -55,6 +55,15 @@ struct algo_ops {
      */
     int (*train_step)(struct algo *a, struct replay *r, struct algo_report *rep);
 
+    /*
+     * After a train_step that returned -EDOM: the replay ring slots (replay_batch.index) of
+     * the rows that step read, in *slots (borrowed until the next call); returns the count, 0
+     * when unknown. The runtime quarantines the poison among them (replay_quarantine), so the
+     * algorithm also forgets what it kept of those rows: its next step draws afresh. NULL: no
+     * blame (the replay keeps the rows until the ring overwrites them).
+     */
+    int (*blame)(struct algo *a, const int64_t **slots);
+
     /* Policy weights for the actors: count, layout hash, and a copy into dst. */
     size_t (*policy_size)(const struct algo *a);
     uint64_t (*policy_layout)(const struct algo *a);

@@ -2,7 +2,9 @@
  * control.c — the control thread: a ROUTER socket where actors register (Hello → Welcome),
  * send heartbeats (→ HeartbeatAck with the latest params version and the stop flag), ask for
  * the current params, and say Bye. Also expires silent actors. Every message after the Hello
- * must carry the actor's session (actors.h); the run epoch goes only to registrants.
+ * must carry the actor's session (actors.h); the run epoch goes only to registrants. Hellos are
+ * limited per connection (hello_limit.h) and, with CURVE, checked against the client key's
+ * allow-list entry (names=, role=).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "learner/hello_limit.h"
 #include "learner/shared.h"
 #include "proto/wire.h"
 
@@ -21,16 +24,19 @@ struct ctl {
     struct wire_decoder *dec;
     uint8_t *buf; /* reply buffer */
     size_t cap;
-    zmq_msg_t id;      /* routing id of the current peer */
-    const char *key;   /* client key of the current message ("" without CURVE), borrowed */
-    double log_t0;     /* registration log lines: the current LOG_WINDOW_SECS window */
-    int logged;        /* lines logged in it */
-    uint64_t unlogged; /* lines left out since the last summary */
+    zmq_msg_t id;               /* routing id of the current peer */
+    const char *key;            /* client key of the current message ("" without CURVE), borrowed */
+    struct hello_limit *hellos; /* per-connection registration rate */
+    double log_t0;              /* registration log lines: the current LOG_WINDOW_SECS window */
+    int logged;                 /* lines logged in it */
+    uint64_t unlogged;          /* lines left out since the last summary */
 };
 
 #define PARAMS_MIN_INTERVAL 0.4 /* seconds between answered params requests of one session */
 #define LOG_WINDOW_SECS 10      /* registration lines are rate-limited per window this long */
 #define LOG_BURST 10            /* registration lines logged per window, then a summary */
+#define HELLO_BURST 5           /* Hellos one connection may send at once, */
+#define HELLO_PER_SEC 1.0       /* and per second after that (actors retry once a second) */
 #define POLL_MS 100             /* wait for a message this long, then look at quit and expiry */
 #define RECV_BATCH 64           /* messages handled per wake-up before expiry is looked at */
 #define EXPIRE_EVERY_SECS 0.5   /* how often silent actors are looked for (well under timeouts) */
@@ -77,20 +83,40 @@ static void reply(struct ctl *c, const struct wire_msg *m)
     zmq_send(c->sock, c->buf, len, ZMQ_DONTWAIT);
 }
 
+// why a Hello is refused before the table is looked at ("" if it is not): the connection's
+// rate, then (CURVE) the client key's allow-list entry; each counted
+static void hello_gate(struct ctl *c, const struct wire_hello *h, char *why, size_t whylen)
+{
+    struct shared *s = c->s;
+    if (!hello_limit_take(c->hellos, zmq_msg_data(&c->id), zmq_msg_size(&c->id), rl_now())) {
+        snprintf(why, whylen, "too many registrations from this connection (%d at once, then %g/s)",
+                 HELLO_BURST, HELLO_PER_SEC);
+        shared_reject(s, REJECT_HELLO_RATE, "hello");
+        return;
+    }
+    char e[200];
+    if (s->zap && auth_zap_identity(s->zap, c->key, h->name, h->evaluator, e, sizeof(e)) < 0) {
+        snprintf(why, whylen, "%s", e);
+        shared_reject(s, REJECT_KEY_IDENTITY, e);
+    }
+}
+
 static void on_hello(struct ctl *c, const struct wire_hello *h)
 {
     struct shared *s = c->s;
     struct wire_msg m = {.type = WIRE_WELCOME};
     struct wire_welcome *w = &m.welcome;
     char why[256] = "";
-    if ((int)h->obs_dim != s->dims.obs_dim || (int)h->act_dim != s->dims.act_dim ||
-        (int)h->chunk_h != s->dims.chunk || strcmp(h->task, s->cfg.env) != 0)
+    hello_gate(c, h, why, sizeof(why));
+    bool dims_differ = (int)h->obs_dim != s->dims.obs_dim || (int)h->act_dim != s->dims.act_dim ||
+                       (int)h->chunk_h != s->dims.chunk || strcmp(h->task, s->cfg.env) != 0;
+    if (!why[0] && dims_differ)
         snprintf(why, sizeof(why),
                  "run is %s obs %d act %d chunk %d; actor has %s obs %u act %u "
                  "chunk %u",
                  s->cfg.env, s->dims.obs_dim, s->dims.act_dim, s->dims.chunk, h->task, h->obs_dim,
                  h->act_dim, h->chunk_h);
-    else if (atomic_load(&s->finished))
+    else if (!why[0] && atomic_load(&s->finished))
         snprintf(why, sizeof(why), "the run is over");
     uint32_t id = why[0] ? 0
                          : actors_register(s->actors, h->name, (int)h->num_envs, h->evaluator,
@@ -257,8 +283,9 @@ void *control_main(void *arg)
     c.dec = wire_decoder_new(CONTROL_MAX_MSG);
     c.cap = WIRE_CONFIG_MAX + REPLY_ENVELOPE;
     c.buf = malloc(c.cap);
+    c.hellos = hello_limit_new(HELLO_BURST, HELLO_PER_SEC);
     zmq_msg_init(&c.id);
-    if (!c.dec || !c.buf) {
+    if (!c.dec || !c.buf || !c.hellos) {
         log_error("control: out of memory");
         goto out;
     }
@@ -286,6 +313,7 @@ void *control_main(void *arg)
     }
 out:
     zmq_msg_close(&c.id);
+    hello_limit_destroy(&c.hellos);
     free(c.buf);
     wire_decoder_destroy(&c.dec);
     zmq_close(c.sock);

@@ -71,6 +71,7 @@ struct learner {
 #define TRAIN_IDLE_SECS 0.001 /* trainer sleep when no step is due (data or warm-up pending) */
 #define STATS_EVERY_SECS 0.5  /* stats snapshot and eval rows: fresh enough for `rldt top` */
 #define PROGRESS_LOG_SECS 10  /* one progress line in log.txt this often (never per step) */
+#define QUARANTINE_RATIO 1000.0 /* outlier rows of a non-finite step: replay_quarantine */
 
 static void *bind_socket(struct learner *l, int type, int port, char *err, size_t errlen)
 {
@@ -175,6 +176,7 @@ static int start_threads(struct learner *l, char *err, size_t errlen)
     if (l->auth.curve &&
         !(l->zap = auth_zap_new(l->s.zctx, c->curve_allow, on_auth_fail, l, err, errlen)))
         return -EINVAL;
+    l->s.zap = l->zap; /* the control thread checks Hellos against the allow-list entries */
     void *pull = bind_socket(l, ZMQ_PULL, c->data_port, err, errlen);
     if (!pull)
         return -EADDRINUSE;
@@ -601,16 +603,34 @@ static bool step_due(struct learner *l)
     return sc.step;
 }
 
+// a non-finite step: quarantine the poison among the rows it read (replay_quarantine), count
+// it (quarantined_segments, quarantined_steps); logged for the first and every 100th time
+static void quarantine(struct learner *l, uint64_t nan_steps)
+{
+    const int64_t *slots;
+    int n = l->ops->blame ? l->ops->blame(l->algo, &slots) : 0;
+    struct replay_quarantined q = {0};
+    if (n <= 0 || replay_quarantine(l->s.replay, slots, n, QUARANTINE_RATIO, &q) < 0)
+        return;
+    stats_count(l->stats, "quarantined_segments", (uint64_t)q.segments);
+    stats_count(l->stats, "quarantined_steps", (uint64_t)q.steps);
+    if (nan_steps == 1 || nan_steps % 100 == 0)
+        log_warn("non-finite step %llu: %ld segment(s) (%ld chunk steps) of the %d rows it read "
+                 "quarantined (%ld outlier rows)",
+                 (unsigned long long)nan_steps, q.segments, q.steps, n, q.outliers);
+}
+
 static int train_once(struct learner *l, uint64_t *nan_steps)
 {
     struct shared *s = &l->s;
     int rc = l->ops->train_step(l->algo, s->replay, &l->rep);
     if (rc == -EDOM) {
-        // skipped, but it counts for the schedule: ingest goes on, and new data evicts the old
+        // skipped, but it counts for the schedule: ingest goes on; the poison leaves the replay
         atomic_fetch_add(&s->skipped, 1);
         if ((*nan_steps)++ == 0)
             log_warn("non-finite loss: step skipped (counted as nan_steps; the schedule moves on)");
         stats_count(l->stats, "nan_steps", 1);
+        quarantine(l, *nan_steps);
         return 0;
     }
     if (rc < 0)

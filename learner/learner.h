@@ -37,6 +37,8 @@ enum learner_reject {
     REJECT_REWARD_RANGE,  /* a reward (or episode return) beyond reward_limit */
     REJECT_BAD_STEPS,     /* env steps of a chunk step beyond the run's chunk length H */
     REJECT_BAD_EPISODES,  /* episode summaries that do not match the segment's end flags */
+    REJECT_HELLO_RATE,    /* a Hello beyond its connection's registration rate */
+    REJECT_KEY_IDENTITY,  /* a Hello whose name or role the CURVE allow-list entry forbids */
     REJECT_COUNT,
 };
 

@@ -27,8 +27,10 @@ struct replay {
     int O, D;
     struct rows d;
     long head; /* next slot to write */
-    long size;
+    long size; /* slots in use, quarantined ones included */
     uint64_t inserted, evicted;
+    uint8_t *dead; /* per slot: quarantined (never sampled, saved or walked into) */
+    long ndead;
     pthread_mutex_t lock;
 };
 
@@ -78,7 +80,8 @@ struct replay *replay_new(long capacity, int obs_dim, int act_dim)
     r->O = obs_dim;
     r->D = act_dim;
     pthread_mutex_init(&r->lock, NULL);
-    if (!rows_alloc(&r->d, capacity, obs_dim, act_dim))
+    r->dead = calloc((size_t)capacity, 1);
+    if (!r->dead || !rows_alloc(&r->d, capacity, obs_dim, act_dim))
         replay_destroy(&r);
     return r;
 }
@@ -89,6 +92,7 @@ void replay_destroy(struct replay **pr)
     if (!r)
         return;
     rows_free(&r->d);
+    free(r->dead);
     pthread_mutex_destroy(&r->lock);
     free(r);
     *pr = NULL;
@@ -112,6 +116,10 @@ int replay_add(struct replay *r, const struct replay_segment *s)
         r->d.pos[i] = t;
         r->d.len[i] = s->T;
         r->d.serial[i] = r->inserted++;
+        if (r->dead[i]) { /* a quarantined step overwritten (or a trimmed slot reused) */
+            r->dead[i] = 0;
+            r->ndead--;
+        }
         r->head = (i + 1) % r->cap;
         if (r->size < r->cap)
             r->size++;
@@ -128,6 +136,10 @@ long replay_trim(struct replay *r, uint64_t inserted)
     long k = 0;
     while (r->size > 0 && r->inserted > inserted) {
         r->head = (r->head - 1 + r->cap) % r->cap;
+        if (r->dead[r->head]) {
+            r->dead[r->head] = 0;
+            r->ndead--;
+        }
         r->size--;
         r->inserted--;
         k++;
@@ -142,7 +154,7 @@ enum counter { COUNTER_SIZE, COUNTER_INSERTED, COUNTER_EVICTED };
 static uint64_t counter(struct replay *r, enum counter which)
 {
     pthread_mutex_lock(&r->lock);
-    uint64_t n = which == COUNTER_SIZE       ? (uint64_t)r->size
+    uint64_t n = which == COUNTER_SIZE       ? (uint64_t)(r->size - r->ndead)
                  : which == COUNTER_INSERTED ? r->inserted
                                              : r->evicted;
     pthread_mutex_unlock(&r->lock);
@@ -198,14 +210,14 @@ static long pick(struct replay *r, struct rng *g, long window, int parity)
     for (int tries = 0; tries < 64; tries++) {
         long k = r->size - window + (long)rng_below(g, (uint64_t)window);
         long i = slot_of(r, k);
-        if (parity < 0 || (int)(r->d.traj[i] % 2) == parity)
+        if (!r->dead[i] && (parity < 0 || (int)(r->d.traj[i] % 2) == parity))
             return i;
     }
     // fall back to a scan from a random start
     long start = (long)rng_below(g, (uint64_t)window);
     for (long n = 0; n < window; n++) {
         long i = slot_of(r, r->size - window + (start + n) % window);
-        if ((int)(r->d.traj[i] % 2) == parity)
+        if (!r->dead[i] && (parity < 0 || (int)(r->d.traj[i] % 2) == parity))
             return i;
     }
     return -1;
@@ -242,7 +254,8 @@ int64_t replay_next(struct replay *r, int64_t index)
     if (i >= 0 && i < r->cap && r->d.pos[i] + 1 < r->d.len[i]) {
         long j = (i + 1) % r->cap;
         // the next slot holds the same segment unless it was overwritten since
-        if (j != r->head && r->d.serial[j] == r->d.serial[i] + 1 && r->d.traj[j] == r->d.traj[i])
+        if (j != r->head && !r->dead[j] && r->d.serial[j] == r->d.serial[i] + 1 &&
+            r->d.traj[j] == r->d.traj[i])
             out = j;
     }
     pthread_mutex_unlock(&r->lock);
@@ -255,6 +268,107 @@ void replay_get(struct replay *r, int64_t index, struct replay_batch *out, int r
     RL_ASSERT(index >= 0 && index < r->cap);
     copy_row(r, (long)index, out, row);
     pthread_mutex_unlock(&r->lock);
+}
+
+// ---- quarantine ----------------------------------------------------------------------------
+
+// is ring slot i one of the stored steps?
+static bool stored(const struct replay *r, long i)
+{
+    long oldest = (r->head - r->size + r->cap) % r->cap;
+    return i >= 0 && i < r->cap && (i - oldest + r->cap) % r->cap < r->size;
+}
+
+// are slots i and j = i + 1 (ring order) consecutive steps of one segment?
+static bool same_segment(const struct replay *r, long i, long j)
+{
+    return stored(r, i) && stored(r, j) && j != r->head && r->d.pos[j] == r->d.pos[i] + 1 &&
+           r->d.serial[j] == r->d.serial[i] + 1 && r->d.traj[j] == r->d.traj[i];
+}
+
+// mark the stored steps of slot i's segment dead; returns how many were newly marked
+static long quarantine_segment(struct replay *r, long i)
+{
+    long first = i, k = 0;
+    while (r->d.pos[first] > 0 && same_segment(r, (first - 1 + r->cap) % r->cap, first))
+        first = (first - 1 + r->cap) % r->cap;
+    for (long j = first;; j = (j + 1) % r->cap) {
+        if (!r->dead[j]) {
+            r->dead[j] = 1;
+            r->ndead++;
+            k++;
+        }
+        if (!same_segment(r, j, (j + 1) % r->cap))
+            break;
+    }
+    return k;
+}
+
+// the largest magnitude among a step's values (+inf for a non-finite one)
+static float step_magnitude(const struct replay *r, long i)
+{
+    size_t O = (size_t)r->O, D = (size_t)r->D;
+    float m = fabsf(r->d.rew[i]);
+    const float *v[3] = {r->d.obs + (size_t)i * O, r->d.next_obs + (size_t)i * O,
+                         r->d.act + (size_t)i * D};
+    size_t n[3] = {O, O, D};
+    for (int a = 0; a < 3; a++)
+        for (size_t j = 0; j < n[a]; j++)
+            m = fmaxf(m, fabsf(v[a][j])); /* fmaxf ignores NaN: counted below */
+    for (int a = 0; a < 3; a++)
+        for (size_t j = 0; j < n[a]; j++)
+            if (!isfinite(v[a][j]))
+                return INFINITY;
+    return isfinite(r->d.rew[i]) ? m : INFINITY;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+int replay_quarantine(struct replay *r, const int64_t *slots, int n, double ratio,
+                      struct replay_quarantined *out)
+{
+    *out = (struct replay_quarantined){0};
+    float *mag = malloc((size_t)(n > 0 ? n : 1) * 2 * sizeof(float));
+    if (!mag)
+        return -ENOMEM;
+    float *sorted = mag + n;
+    pthread_mutex_lock(&r->lock);
+    int live = 0, top = -1;
+    for (int k = 0; k < n; k++) {
+        long i = (long)slots[k];
+        mag[k] = stored(r, i) && !r->dead[i] ? step_magnitude(r, i) : -1;
+        if (mag[k] >= 0) {
+            sorted[live++] = mag[k];
+            if (top < 0 || mag[k] > mag[top])
+                top = k;
+        }
+    }
+    if (live > 0) {
+        qsort(sorted, (size_t)live, sizeof(float), cmp_float);
+        double limit = ratio * ((double)sorted[live / 2] + 1.0);
+        for (int k = 0; k < n; k++) {
+            long i = (long)slots[k];
+            if (mag[k] < 0 || (isfinite(mag[k]) && !((double)mag[k] > limit)))
+                continue; /* a non-finite row is always an outlier */
+            out->outliers++;
+            if (r->dead[i])
+                continue; /* its segment went with an earlier row of this batch */
+            out->steps += quarantine_segment(r, i);
+            out->segments++;
+        }
+        // no outlier: the step with the largest magnitude goes (each failure removes one)
+        if (out->segments == 0 && top >= 0 && !r->dead[slots[top]]) {
+            out->steps += quarantine_segment(r, (long)slots[top]);
+            out->segments++;
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+    free(mag);
+    return 0;
 }
 
 // ---- persistence -------------------------------------------------------------------------
@@ -290,11 +404,12 @@ int replay_save(struct replay *r, const char *path, uint64_t env_steps, char *er
     uint64_t meta[REPLAY_META] = {0};
     // copy under the lock (oldest first), write without it: ingest goes on meanwhile
     pthread_mutex_lock(&r->lock);
-    long n = r->size;
+    long n = r->size - r->ndead; /* quarantined steps are not saved */
     bool ok = rows_alloc(&s, n, r->O, r->D);
     if (ok) {
-        for (long k = 0; k < n; k++)
-            copy_step(&r->d, slot_of(r, k), &s, k, (size_t)r->O, (size_t)r->D);
+        for (long k = 0, m = 0; k < r->size; k++)
+            if (!r->dead[slot_of(r, k)])
+                copy_step(&r->d, slot_of(r, k), &s, m++, (size_t)r->O, (size_t)r->D);
         meta[0] = (uint64_t)r->O;
         meta[1] = (uint64_t)r->D;
         meta[2] = (uint64_t)n;

@@ -57,7 +57,7 @@ void replay_destroy(struct replay **r);
  */
 int replay_add(struct replay *r, const struct replay_segment *s);
 
-/* Chunk steps stored now (<= capacity), ever inserted, evicted. */
+/* Chunk steps stored now (<= capacity; quarantined ones left out), ever inserted, evicted. */
 long replay_size(struct replay *r);
 uint64_t replay_inserted(struct replay *r);
 uint64_t replay_evicted(struct replay *r);
@@ -80,6 +80,27 @@ int64_t replay_next(struct replay *r, int64_t index);
 
 /* Copy the row at ring slot `index` into row `row` of out (same fields as replay_sample). */
 void replay_get(struct replay *r, int64_t index, struct replay_batch *out, int row);
+
+/* What replay_quarantine removed. */
+struct replay_quarantined {
+    long segments; /* segments quarantined */
+    long steps;    /* their stored chunk steps */
+    long outliers; /* rows of the batch beyond the outlier limit */
+};
+
+/*
+ * Drop the poison a non-finite training step read: slots[0..n) are the ring slots of its rows
+ * (algo_ops.blame). A row is an outlier when the largest magnitude among its values
+ * (observation, next observation, action, reward; a non-finite value is infinite) exceeds
+ * ratio * (median of the rows' magnitudes + 1), or is infinite; the whole segment of every outlier
+ * is quarantined, or, when there is no outlier, the segment of the row with the largest magnitude
+ * (so every failed step removes something, the worst first). Quarantined steps are never sampled,
+ * walked into (replay_next) or saved, and leave replay_size(); their slots are reused as the ring
+ * moves on. Rows already overwritten or quarantined are ignored. Returns 0 (counts in *out) or
+ * -ENOMEM.
+ */
+int replay_quarantine(struct replay *r, const int64_t *slots, int n, double ratio,
+                      struct replay_quarantined *out);
 
 /*
  * Persistence (the replay survives a resume). replay_save copies the stored steps (oldest

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/auth.h"
 #include "common/config.h"
 #include "learner/actors.h"
 #include "learner/algo.h"
@@ -36,8 +37,9 @@ struct shared {
     struct algo_dims dims;
     uint64_t run_epoch;
     void *zctx;
-    bool resume_trim;         /* the restored checkpoint says how much replay it had: */
-    uint64_t resume_inserted; /* replay_inserted() when it was written */
+    const struct auth_zap *zap; /* [auth] the allow list's identity rules; NULL without CURVE */
+    bool resume_trim;           /* the restored checkpoint says how much replay it had: */
+    uint64_t resume_inserted;   /* replay_inserted() when it was written */
 
     struct actors *actors;
     struct replay *replay;

@@ -57,6 +57,8 @@ static void rldt_destroy(struct algo *a)
     norm_fini(&s->act_n);
     free(s->bnd);
     free(s->index);
+    free(s->pool_slot);
+    free(s->blamed);
     free(s->work);
     free(s->mem);
     free(s);
@@ -249,12 +251,17 @@ struct algo *rldt_new(const struct rl_config *c, const struct algo_dims *d, bool
         goto err_free;
     s->mem = calloc(carve(s, NULL), sizeof(float));
     s->index = calloc((size_t)RL_MAX(s->B, s->Ba), sizeof(int64_t));
+    s->pool_slot = malloc(2 * (size_t)s->pool * sizeof(int64_t));
+    s->blamed = malloc((size_t)RL_MAX(2 * s->B, s->Ba) * sizeof(int64_t));
+    s->c_rows = malloc(2 * (size_t)s->B * sizeof(int32_t));
     s->work = calloc(svgd_work_size(s->K, s->D), sizeof(double));
-    if (!s->mem || !s->index || !s->work) {
+    if (!s->mem || !s->index || !s->pool_slot || !s->blamed || !s->c_rows || !s->work) {
         rl_err(0, err, errlen, "rldt: out of memory");
         goto err_free;
     }
     carve(s, s->mem);
+    for (int i = 0; i < 2 * s->pool; i++)
+        s->pool_slot[i] = -1; /* unknown until a round is drawn here */
     s->batch.index = s->index;
     if (c->rldt_threads > 0)
         openblas_set_num_threads(c->rldt_threads);
@@ -557,7 +564,8 @@ void rldt_flops(const struct algo *a, double *round_targets, double *critic_step
 #define RLDT_OPS(NAME, CREATE)                                                                     \
     {                                                                                              \
         .name = NAME, .policy_kind = "flow", .default_chunk = 4, .create = CREATE,                 \
-        .destroy = rldt_destroy, .train_step = rldt_train_step, .policy_size = rldt_policy_size,   \
+        .destroy = rldt_destroy, .train_step = rldt_train_step, .blame = rldt_blame,                \
+        .policy_size = rldt_policy_size,                                                           \
         .policy_layout = rldt_policy_layout, .policy_export = rldt_policy_export,                  \
         .bounds = rldt_bounds, .save = rldt_save, .load = rldt_load,                               \
     }
