@@ -64,13 +64,13 @@ struct learner {
 #define DATA_RCVHWM 8
 /* control messages queued: every actor of a large run may register at the same moment */
 #define CONTROL_RCVHWM 1000
-#define PUB_LINGER_MS 500     /* at close: time for the last params (the stop flag) to go out */
-#define SUB_MAX_MSG 4096      /* the PUB socket only receives subscriptions: a few bytes */
-#define DATA_RCVBUF 65536     /* bounded kernel buffers keep backpressure tight (policy lag) */
-#define PARAMS_ENVELOPE 4096  /* a params message beyond its weights and bounds: the header */
-#define TRAIN_IDLE_SECS 0.001 /* trainer sleep when no step is due (data or warm-up pending) */
-#define STATS_EVERY_SECS 0.5  /* stats snapshot and eval rows: fresh enough for `rldt top` */
-#define PROGRESS_LOG_SECS 10  /* one progress line in log.txt this often (never per step) */
+#define PUB_LINGER_MS 500       /* at close: time for the last params (the stop flag) to go out */
+#define SUB_MAX_MSG 4096        /* the PUB socket only receives subscriptions: a few bytes */
+#define DATA_RCVBUF 65536       /* bounded kernel buffers keep backpressure tight (policy lag) */
+#define PARAMS_ENVELOPE 4096    /* a params message beyond its weights and bounds: the header */
+#define TRAIN_IDLE_SECS 0.001   /* trainer sleep when no step is due (data or warm-up pending) */
+#define STATS_EVERY_SECS 0.5    /* stats snapshot and eval rows: fresh enough for `rldt top` */
+#define PROGRESS_LOG_SECS 10    /* one progress line in log.txt this often (never per step) */
 #define QUARANTINE_RATIO 1000.0 /* outlier rows of a non-finite step: replay_quarantine */
 
 static void *bind_socket(struct learner *l, int type, int port, char *err, size_t errlen)

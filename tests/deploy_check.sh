@@ -80,6 +80,16 @@ dc_cleanup() {
     rm -rf "$tmp"
 }
 
+# dc_workdir: dc_bins, then T (a temp dir, removed on exit) as the current directory, and rldt
+# (the command-line tool)
+dc_workdir() {
+    dc_bins
+    T=$(mktemp -d "${TMPDIR:-/tmp}/rldt-$dc_name.XXXXXX")
+    trap 'rm -rf "$T"' EXIT
+    rldt=$bin/rldt
+    cd "$T" || exit 1
+}
+
 # dc_ports: p, the first of four free loopback ports, and ports, the learner's four port flags
 dc_ports() {
     p=$(free_ports 4)

@@ -8,12 +8,8 @@
 # Prints "integ_cli: N passed, N failed".
 dc_name=integ_cli
 . "$(dirname "$0")/deploy_check.sh" # check / ok / bad, free_ports, dc_bins and dc_finish
-dc_bins
 py=/usr/bin/python3
-T=$(mktemp -d "${TMPDIR:-/tmp}/rldt-cli.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-rldt=$bin/rldt
-cd "$T" || exit 1
+dc_workdir # RLDT_ROOT, bin, T (the current directory), rldt
 
 # ---- version and help ----
 v=$("$rldt" --version)

@@ -366,15 +366,12 @@ static bool sampled_traj(struct replay *r, struct rng *g, int traj)
 static void test_quarantine(void)
 {
     struct replay *r = replay_new(40, O, D);
-    float obs[9 * O], act[8 * D], rew[8];
-    uint8_t term[8], trunc[8];
-    int steps[8];
-    struct replay_segment s;
+    struct seg sg;
     for (uint64_t traj = 0; traj < 5; traj++) { /* 5 x 8 steps: full, traj 4 poisoned */
-        make_seg(traj, 8, obs, act, rew, term, trunc, steps, &s);
+        make_seg(&sg, traj, 8);
         if (traj == 4)
-            rew[2] = 1e30f;
-        replay_add(r, &s);
+            sg.rew[2] = 1e30f;
+        replay_add(r, &sg.s);
     }
     struct rng g;
     rng_init(&g, 9, 0);
@@ -413,9 +410,9 @@ static void test_quarantine(void)
     if (had3)
         T_CHECK(!sampled_traj(r, &g, 3));
     // a NaN observation is an outlier whatever the median
-    make_seg(7, 8, obs, act, rew, term, trunc, steps, &s);
-    obs[3 * O + 1] = NAN; /* step 3's obs, step 2's next obs */
-    replay_add(r, &s);
+    make_seg(&sg, 7, 8);
+    sg.obs[3 * O + 1] = NAN; /* step 3's obs, step 2's next obs */
+    replay_add(r, &sg.s);
     int64_t nan_slot = -1;
     for (int k = 0; k < 200 && nan_slot < 0; k++) {
         T_EQ_INT(replay_sample(r, &g, 1, 0, 0, -1, &x.b), 1);
@@ -445,10 +442,8 @@ static void test_quarantine(void)
     unlink(path);
     rmdir(dir);
     // the ring moves on: quarantined slots are reused and count again
-    for (uint64_t traj = 10; traj < 15; traj++) {
-        make_seg(traj, 8, obs, act, rew, term, trunc, steps, &s);
-        replay_add(r, &s);
-    }
+    for (uint64_t traj = 10; traj < 15; traj++)
+        replay_add(r, make_seg(&sg, traj, 8));
     T_EQ_INT(replay_size(r), 40);
     replay_destroy(&r);
 }

@@ -486,26 +486,49 @@ static double rep_get(const struct algo_report *rep, const char *name)
     return NAN;
 }
 
+/* what the schedule and checkpoint tests start from: the tiny config, dims (S 3, A 2, H 2), a
+ * base flow, an RLDT instance on it (bounds nullable) and a replay of 20 random segments of 10 */
+struct fix {
+    struct rl_config c;
+    struct algo_dims d;
+    struct flow *base;
+    struct algo *a;
+    struct replay *r;
+    struct rng g;
+};
+
+static void fix_init(struct fix *x, const float *bounds, uint64_t seed)
+{
+    tiny_config(&x->c);
+    x->d = (struct algo_dims){3, 2, 2, 4};
+    x->base = new_flow(&x->c, &x->d, 1);
+    char err[300];
+    x->a = rldt_new(&x->c, &x->d, false, x->base, bounds, err, sizeof(err));
+    T_CHECK_MSG(x->a != NULL, "%s", err);
+    x->r = replay_new(1000, 3, 4);
+    rng_init(&x->g, seed, 0);
+    fill_replay(x->r, &x->d, 20, 10, &x->g);
+}
+
+static void fix_fini(struct fix *x)
+{
+    replay_destroy(&x->r);
+    rldt_ops.destroy(x->a);
+    flow_destroy(&x->base);
+}
+
 /* round 4, actor_start 4, actor_every 2: C C C C | C C C C A A | C C C C A A ... */
 static void test_schedule(void)
 {
-    struct rl_config c;
-    tiny_config(&c);
-    struct algo_dims d = {3, 2, 2, 4};
-    struct flow *base = new_flow(&c, &d, 1);
-    char err[300];
-    struct algo *a = rldt_new(&c, &d, false, base, NULL, err, sizeof(err));
-    struct replay *r = replay_new(1000, 3, 4);
-    struct rng g;
-    rng_init(&g, 3, 0);
-    fill_replay(r, &d, 20, 10, &g);
+    struct fix x;
+    fix_init(&x, NULL, 3);
     struct algo_report rep = {0};
     const char *want = "CCCCCCCCAACCCCAACCCCAA";
     char got[32] = "";
     double actor_nan = 0;
     for (int i = 0; i < (int)strlen(want); i++) {
         double a0 = rep.n ? rep_get(&rep, "actor_steps") : 0;
-        T_EQ_INT(rldt_ops.train_step(a, r, &rep), 0);
+        T_EQ_INT(rldt_ops.train_step(x.a, x.r, &rep), 0);
         got[i] = rep_get(&rep, "actor_steps") > a0 ? 'A' : 'C';
         if (i == 0)
             actor_nan = rep_get(&rep, "loss_transport");
@@ -520,14 +543,13 @@ static void test_schedule(void)
     T_CHECK(rep_get(&rep, "particle_diversity") > 0 && rep_get(&rep, "alpha_s") > 0);
     // not enough data of one parity: -EAGAIN, nothing happens
     struct replay *e = replay_new(100, 3, 4);
-    fill_replay(e, &d, 1, 10, &g);
-    struct algo *b = rldt_new(&c, &d, false, base, NULL, err, sizeof(err));
+    fill_replay(e, &x.d, 1, 10, &x.g);
+    char err[300];
+    struct algo *b = rldt_new(&x.c, &x.d, false, x.base, NULL, err, sizeof(err));
     T_EQ_INT(rldt_ops.train_step(b, e, &rep), -EAGAIN);
     rldt_ops.destroy(b);
     replay_destroy(&e);
-    replay_destroy(&r);
-    rldt_ops.destroy(a);
-    flow_destroy(&base);
+    fix_fini(&x);
 }
 
 static int save_to(struct algo *a, const char *path)
@@ -558,32 +580,27 @@ static bool same_state(struct algo *a, struct algo *b)
 /* save mid-round, load into a differently seeded instance: the next steps are bit-identical */
 static void test_checkpoint_roundtrip(void)
 {
-    struct rl_config c;
-    tiny_config(&c);
-    struct algo_dims d = {3, 2, 2, 4};
-    struct flow *base = new_flow(&c, &d, 1);
     float bnd[10];
     make_bounds(bnd, 3, 2);
+    struct fix x;
+    fix_init(&x, bnd, 4);
+    struct rl_config c = x.c;
+    struct algo *a = x.a;
     char err[300], path[300];
-    struct algo *a = rldt_new(&c, &d, false, base, bnd, err, sizeof(err));
-    struct replay *r = replay_new(1000, 3, 4);
-    struct rng g;
-    rng_init(&g, 4, 0);
-    fill_replay(r, &d, 20, 10, &g);
     struct algo_report ra = {0}, rb = {0};
     for (int i = 0; i < 11; i++) /* past actor steps, stopping mid-round */
-        rldt_ops.train_step(a, r, &ra);
+        rldt_ops.train_step(a, x.r, &ra);
     snprintf(path, sizeof(path), "%s/rt.ckpt", tmpdir);
     T_EQ_INT(save_to(a, path), 0);
     c.seed = 99;
-    struct algo *b = rldt_new(&c, &d, false, base, bnd, err, sizeof(err));
+    struct algo *b = rldt_new(&c, &x.d, false, x.base, bnd, err, sizeof(err));
     struct ckpt *k = ckpt_load(path, "CKPT", 0, err, sizeof(err));
     T_CHECK_MSG(k != NULL, "%s", err);
     T_EQ_INT(rldt_ops.load(b, k, err, sizeof(err)), 0);
     T_CHECK(same_state(a, b));
     for (int i = 0; i < 8; i++) { /* the rest of the round, the next round, actor steps */
-        T_EQ_INT(rldt_ops.train_step(a, r, &ra), 0);
-        T_EQ_INT(rldt_ops.train_step(b, r, &rb), 0);
+        T_EQ_INT(rldt_ops.train_step(a, x.r, &ra), 0);
+        T_EQ_INT(rldt_ops.train_step(b, x.r, &rb), 0);
     }
     T_CHECK(same_state(a, b));
     T_EQ_INT(ra.n, rb.n);
@@ -591,20 +608,18 @@ static void test_checkpoint_roundtrip(void)
         T_CHECK_MSG(ra.value[i] == rb.value[i] || (isnan(ra.value[i]) && isnan(rb.value[i])),
                     "%s %g vs %g", ra.name[i], ra.value[i], rb.value[i]);
     // a delta instance, or other critic sizes, refuse it and stay unchanged
-    struct algo *dl = rldt_new(&c, &d, true, base, bnd, err, sizeof(err));
+    struct algo *dl = rldt_new(&c, &x.d, true, x.base, bnd, err, sizeof(err));
     T_CHECK(rldt_ops.load(dl, k, err, sizeof(err)) == -EINVAL && strstr(err, "rldt-delta"));
     c.rldt_critic_hidden = 8;
-    struct algo *o = rldt_new(&c, &d, false, base, bnd, err, sizeof(err));
+    struct algo *o = rldt_new(&c, &x.d, false, x.base, bnd, err, sizeof(err));
     float before = rldt_actor(o)->params[0];
     T_EQ_INT(rldt_ops.load(o, k, err, sizeof(err)), -EINVAL);
     T_CHECK(rldt_actor(o)->params[0] == before);
     ckpt_destroy(&k);
     rldt_ops.destroy(o);
     rldt_ops.destroy(dl);
-    rldt_ops.destroy(a);
     rldt_ops.destroy(b);
-    replay_destroy(&r);
-    flow_destroy(&base);
+    fix_fini(&x);
 }
 
 /* create(): base_policy missing, unreadable, of another shape; bounds travel with it */
