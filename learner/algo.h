@@ -39,8 +39,8 @@ void algo_report_set(struct algo_report *r, const char *name, double value);
 struct algo;
 
 struct algo_ops {
-    const char *name;        /* "sac", "rldt", "rldt-delta" */
-    const char *policy_kind; /* the actor-side sampler: "gauss" or "flow" (common/policy.h) */
+    const char *name;        /* "sac", "rldt", "rldt-delta", "reinflow" */
+    const char *policy_kind; /* the actor-side sampler: "gauss", "flow", "reinflow" (policy.h) */
     int default_chunk;       /* action chunk H when the config says chunk = 0 */
 
     /* Build networks and optimisers from the config. NULL + message in err on failure. */
@@ -75,6 +75,13 @@ struct algo_ops {
      */
     int (*bounds)(const struct algo *a, const float **obs_lo, const float **obs_hi,
                   const float **act_lo, const float **act_hi);
+
+    /*
+     * Optional (NULL: none): floats of denoising chain the algorithm trains on per chunk step;
+     * > 0 makes the replay keep the chains actors send (replay_set_chain) and ingest reject
+     * steps without one of that size.
+     */
+    int (*chain_len)(const struct algo *a);
 
     /* Checkpoint: add sections (borrowed until the writer saves) / restore them. */
     int (*save)(struct algo *a, struct ckpt_writer *w);

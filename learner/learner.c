@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -55,6 +56,7 @@ struct learner {
     struct stats_actor srows[ACTORS_MAX]; /* and its rows for the stats module */
     uint64_t save_failures;               /* checkpoint and replay saves that failed */
     char final_err[512];                  /* why the final checkpoint failed ("" if it did not) */
+    double published;                     /* rl_now() of the last broadcast */
 };
 
 // socket sizes and the trainer loop's periods
@@ -295,6 +297,11 @@ struct learner *learner_new(const struct rl_config *c, char *err, size_t errlen)
             snprintf(err, errlen, "out of memory");
         goto err_destroy;
     }
+    int C = ops->chain_len ? ops->chain_len(l->algo) : 0; /* on-policy chains in the replay */
+    if (C > 0 && replay_set_chain(s->replay, C) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto err_destroy;
+    }
     l->nweights = ops->policy_size(l->algo);
     l->weights = malloc(l->nweights * sizeof(float));
     l->pcap = l->nweights * sizeof(float) + 4 * WIRE_DIM_MAX * sizeof(float) + PARAMS_ENVELOPE;
@@ -336,6 +343,9 @@ static void publish(struct learner *l, bool stop)
     p->layout_hash = l->ops->policy_layout(l->algo);
     p->algo = l->ops->name;
     p->stop = stop;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    p->publish_unix_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
     if (!stop) {
         l->ops->policy_export(l->algo, l->weights);
         p->n_weights = l->nweights;
@@ -370,6 +380,7 @@ static void publish(struct learner *l, bool stop)
     }
     atomic_store(&s->version, version);
     zmq_send(l->pub, l->pbuf, len, ZMQ_DONTWAIT);
+    l->published = rl_now();
 }
 
 // ---- reporting ---------------------------------------------------------------------------
@@ -708,6 +719,8 @@ int learner_run(struct learner *l, volatile sig_atomic_t *stop)
             rc = train_once(l, &nan_steps);
             if (rc < 0 && rc != -EAGAIN)
                 break;
+            if (rc == -EAGAIN)
+                rl_sleep(0.001); /* the algorithm waits for data (an on-policy batch) */
             rc = 0;
         } else {
             rl_sleep(TRAIN_IDLE_SECS);
@@ -724,6 +737,8 @@ int learner_run(struct learner *l, volatile sig_atomic_t *stop)
         }
         if (now - last_log > PROGRESS_LOG_SECS)
             progress_log(l, &last_log, &last_steps, t0);
+        if (c->publish_secs > 0 && now - l->published >= c->publish_secs)
+            publish(l, false);
         if (now - last_ckpt > c->checkpoint_secs && atomic_load(&s->updates) != ckpt_updates) {
             save_checkpoint(l, false);
             ckpt_updates = atomic_load(&s->updates);

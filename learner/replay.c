@@ -31,6 +31,11 @@ struct replay {
     uint64_t inserted, evicted;
     uint8_t *dead; /* per slot: quarantined (never sampled, saved or walked into) */
     long ndead;
+    int C;         /* chain floats per slot, 0: no chains */
+    float *chain;  /* cap x C */
+    float *logp;   /* cap */
+    uint64_t *ver; /* cap: acting policy version */
+    uint8_t *has;  /* cap: the slot's step carries a chain */
     pthread_mutex_t lock;
 };
 
@@ -93,9 +98,25 @@ void replay_destroy(struct replay **pr)
         return;
     rows_free(&r->d);
     free(r->dead);
+    free(r->chain);
+    free(r->logp);
+    free(r->ver);
+    free(r->has);
     pthread_mutex_destroy(&r->lock);
     free(r);
     *pr = NULL;
+}
+
+// the chain part of step t of s into slot i (chainless when s carries none)
+static void put_chain(struct replay *r, long i, const struct replay_segment *s, int t)
+{
+    size_t C = (size_t)r->C;
+    r->has[i] = s->chain && s->logp;
+    r->ver[i] = s->version;
+    if (!r->has[i])
+        return;
+    memcpy(r->chain + (size_t)i * C, s->chain + (size_t)t * C, C * sizeof(float));
+    r->logp[i] = s->logp[t];
 }
 
 int replay_add(struct replay *r, const struct replay_segment *s)
@@ -120,6 +141,8 @@ int replay_add(struct replay *r, const struct replay_segment *s)
             r->dead[i] = 0;
             r->ndead--;
         }
+        if (r->C)
+            put_chain(r, i, s, t);
         r->head = (i + 1) % r->cap;
         if (r->size < r->cap)
             r->size++;
@@ -535,6 +558,8 @@ long replay_load(struct replay *r, const char *path, uint64_t *env_steps, char *
     }
     for (long j = 0; j < keep; j++)
         copy_step(&s, skip + j, &r->d, j, (size_t)r->O, (size_t)r->D);
+    if (r->has)
+        memset(r->has, 0, (size_t)r->cap);
     r->size = keep;
     r->head = keep % r->cap;
     r->inserted = meta[3];
@@ -544,4 +569,78 @@ long replay_load(struct replay *r, const char *path, uint64_t *env_steps, char *
         *env_steps = meta[5];
     ckpt_destroy(&k);
     return keep;
+}
+
+// ---- on-policy chains ----------------------------------------------------------------------
+
+int replay_set_chain(struct replay *r, int chain_len)
+{
+    if (chain_len < 1)
+        return -EINVAL;
+    size_t n = (size_t)r->cap;
+    float *c = calloc(n * (size_t)chain_len, sizeof(*c));
+    float *lp = calloc(n, sizeof(*lp));
+    uint64_t *ver = calloc(n, sizeof(*ver));
+    uint8_t *has = calloc(n, 1);
+    if (!c || !lp || !ver || !has) {
+        free(c);
+        free(lp);
+        free(ver);
+        free(has);
+        return -ENOMEM;
+    }
+    pthread_mutex_lock(&r->lock);
+    r->chain = c;
+    r->logp = lp;
+    r->ver = ver;
+    r->has = has;
+    r->C = chain_len;
+    pthread_mutex_unlock(&r->lock);
+    return 0;
+}
+
+int replay_chain_len(const struct replay *r)
+{
+    return r->C;
+}
+
+static void copy_chain_row(struct replay *r, long i, struct replay_chain_rows *o, long row)
+{
+    size_t O = (size_t)r->O, C = (size_t)r->C, k = (size_t)row;
+    memcpy(o->obs + k * O, r->d.obs + (size_t)i * O, O * sizeof(float));
+    memcpy(o->next_obs + k * O, r->d.next_obs + (size_t)i * O, O * sizeof(float));
+    memcpy(o->chain + k * C, r->chain + (size_t)i * C, C * sizeof(float));
+    o->rew[k] = r->d.rew[i];
+    o->steps[k] = r->d.steps[i];
+    o->done[k] = r->d.term[i];
+    o->traj[k] = r->d.traj[i];
+    o->logp[k] = r->logp[i];
+}
+
+long replay_chain_latest(struct replay *r, uint64_t min_version, long max,
+                         struct replay_chain_rows *out, uint64_t *version)
+{
+    pthread_mutex_lock(&r->lock);
+    uint64_t v = 0;
+    bool any = false;
+    for (long k = 0; r->C && k < r->size; k++) {
+        long i = slot_of(r, k);
+        if (r->has[i] && !r->dead[i] && (!any || r->ver[i] > v)) {
+            v = r->ver[i];
+            any = true;
+        }
+    }
+    long n = 0;
+    for (long k = 0; any && v >= min_version && k < r->size; k++) {
+        long i = slot_of(r, k);
+        if (!r->has[i] || r->dead[i] || r->ver[i] != v) /* quarantined steps never train */
+            continue;
+        if (out && n < max)
+            copy_chain_row(r, i, out, n);
+        n++;
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (version)
+        *version = v;
+    return n;
 }

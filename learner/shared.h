@@ -60,6 +60,9 @@ struct shared {
     atomic_bool quit;                         /* threads exit */
     atomic_bool ingest_held;                  /* ingest is holding actors back (backpressure) */
     atomic_uint_fast64_t held_secs_ms;
+    /* on-policy runs (replay with chains): chunk steps accepted from policy batch_version; ingest
+     * holds once a batch (reinflow_batch) of the current version is in, until the next publish */
+    atomic_uint_fast64_t batch_version, batch_steps;
 
     // recent episode returns (ingest writes, trainer reads), under ret_lock
     pthread_mutex_t ret_lock;

@@ -25,6 +25,7 @@
 #define WIRE_DIM_MAX 4096           /* obs_dim, act_dim, H, and D = H * act_dim */
 #define WIRE_ENVS_MAX 4096          /* envs per actor */
 #define WIRE_EPISODES_MAX 4096      /* episode summaries per segment */
+#define WIRE_CHAIN_MAX 65           /* states x_0..x_N of a chain per chunk step (N <= 64) */
 
 enum wire_type {
     WIRE_NONE = 0,
@@ -166,6 +167,10 @@ struct wire_segment {
     const uint32_t *episode_len;
     struct wire_session session;
     const uint8_t *episode_success; /* (n_episodes) 0/1; NULL: not reported */
+    /* the noisy denoising chain of each chunk step (ReinFlow); chain_len 0: none */
+    uint32_t chain_len;      /* floats per chunk step, k * D with k in 2..WIRE_CHAIN_MAX */
+    const float *chain;      /* (T, chain_len): x_0..x_N in the policy's action space */
+    const float *chain_logp; /* (T): log-likelihood of x_1..x_N given x_0 */
 };
 
 /*
@@ -186,7 +191,9 @@ struct wire_params {
     uint32_t act_dim; /* length of act_lo and act_hi, 0..WIRE_DIM_MAX */
     const float *act_lo;
     const float *act_hi;
-    bool stop; /* the run is over: actors exit */
+    bool stop;                /* the run is over: actors exit */
+    uint64_t publish_unix_ns; /* publish time, CLOCK_REALTIME ns (0: unset); one host's
+                               * clock, so only a latency between processes of one host */
 };
 
 /* wire_msg.version after a decode that could not read the envelope at all. */
@@ -231,6 +238,9 @@ int wire_pack(const struct wire_msg *m, uint8_t *buf, size_t cap, size_t *len);
  * dims (any ids and values), any params of these sizes, any valid control message.
  */
 size_t wire_segment_bound(uint32_t T, uint32_t obs_dim, uint32_t D, uint32_t n_episodes);
+
+/* The bytes a segment's chain fields add to wire_segment_bound (T steps of chain_len floats). */
+size_t wire_chain_bound(uint32_t T, uint32_t chain_len);
 size_t wire_params_bound(size_t n_weights, uint32_t obs_dim, uint32_t act_dim);
 #define WIRE_CONTROL_BOUND (WIRE_CONFIG_MAX + WIRE_REASON_MAX + 512)
 
@@ -302,6 +312,9 @@ struct wire_segbuf {
     float episode_return[WIRE_SEGBUF_EPISODES];
     uint32_t episode_len[WIRE_SEGBUF_EPISODES];
     uint8_t episode_success[WIRE_SEGBUF_EPISODES];
+    uint32_t chain_len; /* 0 unless wire_segbuf_set_chain was called */
+    float *chain;       /* (T_max, chain_len) */
+    float *chain_logp;  /* (T_max) */
 };
 
 /* Allocate buffers for segments of up to T_max chunk steps. Returns 0, -EINVAL or -ENOMEM. */
@@ -309,6 +322,19 @@ int wire_segbuf_init(struct wire_segbuf *b, uint32_t obs_dim, uint32_t D, uint32
 
 /* Free the buffers (safe on a zeroed or already finished struct). */
 void wire_segbuf_fini(struct wire_segbuf *b);
+
+/*
+ * Make every later step carry a chain of chain_len floats and its log-likelihood (wire_segbuf_
+ * chain). Call before the first push. Returns 0, -EINVAL (chain_len not k * D with k in
+ * 2..WIRE_CHAIN_MAX) or -ENOMEM.
+ */
+int wire_segbuf_set_chain(struct wire_segbuf *b, uint32_t chain_len);
+
+/*
+ * Attach the chain (chain_len floats) and its log-likelihood to the step pushed last. Returns 0,
+ * or -EINVAL when no step is recorded or the buffer carries no chains.
+ */
+int wire_segbuf_chain(struct wire_segbuf *b, const float *chain, float logp);
 
 /* Begin a segment at observation obs0 (obs_dim floats); forgets any recorded steps. */
 void wire_segbuf_start(struct wire_segbuf *b, const float *obs0, bool episode_start);

@@ -42,7 +42,38 @@ void wire_segbuf_fini(struct wire_segbuf *b)
     free(b->steps);
     free(b->terminal);
     free(b->truncated);
+    free(b->chain);
+    free(b->chain_logp);
     *b = (struct wire_segbuf){0};
+}
+
+int wire_segbuf_set_chain(struct wire_segbuf *b, uint32_t chain_len)
+{
+    if (chain_len % b->D || chain_len / b->D < 2 || chain_len / b->D > WIRE_CHAIN_MAX)
+        return -EINVAL;
+    float *c = calloc((size_t)b->T_max * chain_len, sizeof(*c));
+    float *lp = calloc(b->T_max, sizeof(*lp));
+    if (!c || !lp) {
+        free(c);
+        free(lp);
+        return -ENOMEM;
+    }
+    free(b->chain);
+    free(b->chain_logp);
+    b->chain = c;
+    b->chain_logp = lp;
+    b->chain_len = chain_len;
+    return 0;
+}
+
+int wire_segbuf_chain(struct wire_segbuf *b, const float *chain, float logp)
+{
+    if (b->T == 0 || b->chain_len == 0)
+        return -EINVAL;
+    size_t t = b->T - 1;
+    memcpy(b->chain + t * b->chain_len, chain, (size_t)b->chain_len * sizeof(*b->chain));
+    b->chain_logp[t] = logp;
+    return 0;
 }
 
 void wire_segbuf_start(struct wire_segbuf *b, const float *obs0, bool episode_start)
@@ -117,4 +148,7 @@ void wire_segbuf_view(const struct wire_segbuf *b, struct wire_segment *s)
     s->episode_return = b->episode_return;
     s->episode_len = b->episode_len;
     s->episode_success = b->episode_success;
+    s->chain_len = b->chain_len;
+    s->chain = b->chain_len ? b->chain : NULL;
+    s->chain_logp = b->chain_len ? b->chain_logp : NULL;
 }

@@ -34,6 +34,7 @@ int bench_actor(int argc, char **argv);
 int bench_replay(int argc, char **argv);
 int bench_soak(int argc, char **argv);
 int bench_wire(int argc, char **argv);
+int bench_fleet(int argc, char **argv);
 int bench_render(int argc, char **argv);
 
 /* GFLOP/s of C (m, n) = A (m, k) · B (n, k)^T (row-major; a layer's forward GEMM at batch m)

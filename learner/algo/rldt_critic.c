@@ -203,6 +203,7 @@ int rldt_critic_update(struct rldt *s, struct replay *r)
                      (long long)s->st.critic_steps + 1, loss);
         return -EDOM;
     }
+    s->critic->cfg.tau = s->st.critic_steps < s->actor_start ? s->warm_tau : s->tau;
     critic_apply(s->critic);
     s->st.critic_steps++;
     s->st.diag[DG_CRITIC_LOSS] = loss / 2;

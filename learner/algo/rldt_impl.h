@@ -60,6 +60,8 @@ struct rldt {
     float gamma, lambda, w_cons, w_trust, ema_rate;
     double fresh_frac;
     long fresh_window, actor_every, actor_start, trust_refresh;
+    long actor_every0, actor_ramp; /* schedule ramp (0 = none) */
+    float tau, warm_tau;           /* critic Polyak rate after / during the warm-up */
 
     struct flow *actor, *trust;
     struct optim *aopt;

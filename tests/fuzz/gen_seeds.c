@@ -161,7 +161,8 @@ static void gen_replay(const char *tmp)
             steps[t] = 4;
         }
         term[T - 1] = s == 2;
-        struct replay_segment seg = {T, obs, act, rew, steps, term, trunc, (uint64_t)s, 1};
+        struct replay_segment seg = {T,     obs,         act, rew,  steps, term,
+                                     trunc, (uint64_t)s, 1,   NULL, NULL};
         replay_add(r, &seg);
     }
     if (!r || replay_save(r, tmp, 48, err, sizeof(err)) != 0)
