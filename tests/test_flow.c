@@ -18,6 +18,7 @@
 #include "common/policy.h"
 #include "common/rng.h"
 #include "common/task.h"
+#include "tests/algotest.h"
 #include "tests/harness.h"
 
 static struct flow_spec tiny_spec(void)
@@ -181,14 +182,8 @@ static void test_sampler_matches_reference(void)
 // a config for a tiny flow policy on hopper (O 11, A 3)
 static void tiny_config(struct rl_config *c, int chunk)
 {
-    config_default(c);
-    snprintf(c->algo, sizeof(c->algo), "rldt");
-    snprintf(c->env, sizeof(c->env), "hopper");
+    algotest_config(c, "algo=rldt env=hopper flow_hidden=16 flow_depth=2 flow_temb=4 flow_steps=5");
     c->chunk = chunk;
-    c->flow_hidden = 16;
-    c->flow_depth = 2;
-    c->flow_temb = 4;
-    c->flow_steps = 5;
 }
 
 static void test_policy_chain_end_is_action(void)

@@ -20,6 +20,7 @@
 #include "learner/algo/rldt.h"
 #include "learner/algo/sac.h"
 #include "learner/replay.h"
+#include "tests/algotest.h"
 #include "tests/harness.h"
 
 #define SEGS 60     /* clean segments */
@@ -44,15 +45,8 @@ static void add_segment(struct replay *r, const struct algo_dims *d, uint64_t id
         steps[t] = d->chunk;
     }
     trunc[SEG_T - 1] = 1;
-    struct replay_segment seg = {.T = SEG_T,
-                                 .obs = obs,
-                                 .act = act,
-                                 .rew = rew,
-                                 .steps = steps,
-                                 .term = term,
-                                 .trunc = trunc,
-                                 .traj_id = id};
-    replay_add(r, &seg);
+    struct algotest_seg seg = {SEG_T, obs, act, rew, steps, term, trunc};
+    algotest_add(r, &seg, id);
 }
 
 // clean segments with the two poisoned ones in the middle
@@ -133,10 +127,7 @@ static void train_through(const struct algo_ops *ops, struct algo *a, struct rep
 static void test_sac(void)
 {
     struct rl_config c;
-    config_default(&c);
-    c.seed = 4;
-    c.sac_hidden = 32;
-    c.batch_size = 32;
+    algotest_config(&c, "seed=4 sac_hidden=32 batch_size=32");
     struct algo_dims d = {4, 2, 1, 2};
     char err[256] = "";
     struct algo *a = sac_ops.create(&c, &d, err, sizeof(err));
@@ -152,23 +143,10 @@ static void test_sac(void)
 static void test_rldt(void)
 {
     struct rl_config c;
-    config_default(&c);
-    snprintf(c.algo, sizeof(c.algo), "rldt");
-    c.chunk = 2;
-    c.flow_hidden = 16;
-    c.flow_depth = 2;
-    c.flow_temb = 4;
-    c.flow_steps = 4;
-    c.batch_size = 8;
-    c.rldt_particles = 4;
-    c.rldt_actor_batch = 6;
-    c.rldt_critic_hidden = 16;
-    c.rldt_critic_depth = 2;
-    c.rldt_critic_round = 4;
-    c.rldt_target_reuse = 2;
-    c.rldt_actor_start = 4;
-    c.rldt_actor_every = 2;
-    c.rldt_actor_warmup = 0;
+    algotest_config(&c, "algo=rldt chunk=2 flow_hidden=16 flow_depth=2 flow_temb=4 flow_steps=4 "
+                        "batch_size=8 rldt_particles=4 rldt_actor_batch=6 rldt_critic_hidden=16 "
+                        "rldt_critic_depth=2 rldt_critic_round=4 rldt_target_reuse=2 "
+                        "rldt_actor_start=4 rldt_actor_every=2 rldt_actor_warmup=0");
     struct algo_dims d = {3, 2, 2, 4};
     struct flow_spec fs;
     char err[300] = "";

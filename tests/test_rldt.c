@@ -26,48 +26,18 @@
 #include "learner/algo/rldt.h"
 #include "deploy/rldt/synth.h"
 #include "learner/replay.h"
+#include "tests/algotest.h"
 #include "tests/harness.h"
 
 static char tmpdir[] = "/tmp/rldt-test-XXXXXX";
 
 static void tiny_config(struct rl_config *c)
 {
-    config_default(c);
-    snprintf(c->algo, sizeof(c->algo), "rldt");
-    c->chunk = 2;
-    c->flow_hidden = 16;
-    c->flow_depth = 2;
-    c->flow_temb = 4;
-    c->flow_steps = 4;
-    c->batch_size = 8;
-    c->rldt_particles = 4;
-    c->rldt_actor_batch = 6;
-    c->rldt_critic_hidden = 16;
-    c->rldt_critic_depth = 2;
-    c->rldt_critic_round = 4;
-    c->rldt_target_reuse = 2;
-    c->rldt_actor_start = 4;
-    c->rldt_actor_every = 2;
-    c->rldt_trust_refresh = 3;
-    c->rldt_actor_warmup = 0;
-    c->fresh_frac = 0.25;
-    c->fresh_window = 40;
-}
-
-static struct flow *new_flow(const struct rl_config *c, const struct algo_dims *d, uint64_t seed)
-{
-    struct flow_spec s;
-    char err[300];
-    if (flow_spec_from_config(&s, c, d->obs_dim, d->act_dim, d->chunk, err, sizeof(err)) < 0) {
-        fprintf(stderr, "%s\n", err);
-        return NULL;
-    }
-    struct flow *f = flow_new(&s, err, sizeof(err));
-    struct rng r;
-    rng_init(&r, seed, 5);
-    if (f)
-        flow_init(f, &r);
-    return f;
+    algotest_config(c, "algo=rldt chunk=2 flow_hidden=16 flow_depth=2 flow_temb=4 flow_steps=4 "
+                       "batch_size=8 rldt_particles=4 rldt_actor_batch=6 rldt_critic_hidden=16 "
+                       "rldt_critic_depth=2 rldt_critic_round=4 rldt_target_reuse=2 "
+                       "rldt_actor_start=4 rldt_actor_every=2 rldt_trust_refresh=3 "
+                       "rldt_actor_warmup=0 fresh_frac=0.25 fresh_window=40");
 }
 
 /* segments of T steps with random data in the bounds' range; the last step of each segment is
@@ -171,7 +141,7 @@ static void test_loss_grad_params(void)
     tiny_config(&c);
     c.flow_hidden = 12;
     struct algo_dims d = {3, 3, 1, 3};
-    struct flow *f = new_flow(&c, &d, 3);
+    struct flow *f = algotest_flow(&c, &d, 3);
     struct flow_ctx *tx = flow_ctx_new(f, FP, true), *ix = flow_ctx_new(f, FP, false);
     struct rng r;
     rng_init(&r, 12, 0);
@@ -322,7 +292,7 @@ static void check_targets(double lambda)
     c.rldt_lambda = lambda;
     c.gamma = 0.9;
     struct algo_dims d = {3, 2, 2, 4};
-    struct flow *base = new_flow(&c, &d, 1);
+    struct flow *base = algotest_flow(&c, &d, 1);
     float b[2 * 3 + 2 * 2];
     make_bounds(b, 3, 2);
     char err[300];
@@ -391,22 +361,15 @@ static void test_targets_short_chunk(void)
     c.rldt_reward_ema = 0;
     c.gamma = 0.9;
     struct algo_dims d = {3, 2, 2, 4};
-    struct flow *base = new_flow(&c, &d, 1);
+    struct flow *base = algotest_flow(&c, &d, 1);
     char err[300];
     struct algo *a = rldt_new(&c, &d, false, base, NULL, err, sizeof(err));
     struct replay *r = replay_new(100, 3, 4);
     float obs[2 * 3] = {0.1f, 0.2f, 0.3f, -0.4f, 0.5f, 0.6f}, act[4] = {0}, rew[1] = {1.5f};
     int steps[1] = {1};
     uint8_t term[1] = {0}, trunc[1] = {1};
-    struct replay_segment seg = {.T = 1,
-                                 .obs = obs,
-                                 .act = act,
-                                 .rew = rew,
-                                 .steps = steps,
-                                 .term = term,
-                                 .trunc = trunc,
-                                 .traj_id = 0};
-    replay_add(r, &seg);
+    struct algotest_seg seg = {1, obs, act, rew, steps, term, trunc};
+    algotest_add(r, &seg, 0);
     struct critic *cr = rldt_critic(a);
     targets_ignore_action(cr, 3, 4);
     float q, zero[4] = {0}, y;
@@ -425,7 +388,7 @@ static void test_reward_scale(void)
     struct rl_config c;
     tiny_config(&c);
     struct algo_dims d = {3, 2, 2, 4};
-    struct flow *base = new_flow(&c, &d, 1);
+    struct flow *base = algotest_flow(&c, &d, 1);
     char err[300];
     struct algo *a = rldt_new(&c, &d, false, base, NULL, err, sizeof(err));
     T_NEAR(rldt_reward_scale(a), 1.0, 0);
@@ -436,14 +399,8 @@ static void test_reward_scale(void)
     for (int k = 0; k < 20; k++) {
         for (int t = 0; t < 8; t++)
             rew[t] = (t + k) % 2 ? 4.0f : -4.0f;
-        struct replay_segment seg = {.T = 8,
-                                     .obs = obs,
-                                     .act = act,
-                                     .rew = rew,
-                                     .term = term,
-                                     .trunc = trunc,
-                                     .traj_id = (uint64_t)k};
-        replay_add(r, &seg);
+        struct algotest_seg seg = {8, obs, act, rew, NULL, term, trunc};
+        algotest_add(r, &seg, (uint64_t)k);
     }
     struct algo_report rep = {0};
     T_EQ_INT(rldt_critic_step(a, r, &rep), 0);
@@ -456,14 +413,8 @@ static void test_reward_scale(void)
     for (int k = 20; k < 200; k++) {
         for (int t = 0; t < 8; t++)
             rew[t] = 2.0f;
-        struct replay_segment seg = {.T = 8,
-                                     .obs = obs,
-                                     .act = act,
-                                     .rew = rew,
-                                     .term = term,
-                                     .trunc = trunc,
-                                     .traj_id = (uint64_t)k};
-        replay_add(r, &seg);
+        struct algotest_seg seg = {8, obs, act, rew, NULL, term, trunc};
+        algotest_add(r, &seg, (uint64_t)k);
     }
     double before = rldt_reward_scale(a);
     for (int i = 0; i < 4; i++) /* next round: 2 halves x pool/B = 2 batches each → 4 updates */
@@ -501,7 +452,7 @@ static void fix_init(struct fix *x, const float *bounds, uint64_t seed)
 {
     tiny_config(&x->c);
     x->d = (struct algo_dims){3, 2, 2, 4};
-    x->base = new_flow(&x->c, &x->d, 1);
+    x->base = algotest_flow(&x->c, &x->d, 1);
     char err[300];
     x->a = rldt_new(&x->c, &x->d, false, x->base, bounds, err, sizeof(err));
     T_CHECK_MSG(x->a != NULL, "%s", err);
@@ -634,7 +585,7 @@ static void test_base_policy_file(void)
     snprintf(c.base_policy, sizeof(c.base_policy), "%s/missing.rldt", tmpdir);
     T_CHECK(rldt_ops.create(&c, &d, err, sizeof(err)) == NULL && strstr(err, "missing.rldt"));
     // a valid policy file with bounds
-    struct flow *f = new_flow(&c, &d, 8);
+    struct flow *f = algotest_flow(&c, &d, 8);
     float bnd[2 * 11 + 2 * 3];
     make_bounds(bnd, 11, 3);
     char *text = config_to_string(&c);
@@ -759,7 +710,7 @@ static struct bandit_eval run_bandit(bool two, bool delta, int seed, struct band
     struct algo_dims d = {1, 2, 1, 2};
     struct rng g;
     rng_init(&g, 16 + (uint64_t)seed, 0);
-    struct flow *base = new_flow(&c, &d, 2 + (uint64_t)seed);
+    struct flow *base = algotest_flow(&c, &d, 2 + (uint64_t)seed);
     pretrain_broad(base, &g);
     *start = bandit_eval(base, two, &g);
     char err[300];
@@ -779,14 +730,8 @@ static struct bandit_eval run_bandit(bool two, bool delta, int seed, struct band
             act[0] = acts[i * 2];
             act[1] = acts[i * 2 + 1];
             rew[0] = (float)bandit_reward(act, two);
-            struct replay_segment seg = {.T = 1,
-                                         .obs = obs,
-                                         .act = act,
-                                         .rew = rew,
-                                         .term = term,
-                                         .trunc = trunc,
-                                         .traj_id = id++};
-            replay_add(r, &seg);
+            struct algotest_seg seg = {1, obs, act, rew, NULL, term, trunc};
+            algotest_add(r, &seg, id++);
         }
         for (int k = 0; k < 16 && it >= 2; k++)
             rldt_ops.train_step(a, r, &rep);

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
-#include <libgen.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -195,12 +194,9 @@ static void *blast_main(void *arg)
 // start rldt-learner next to this binary; keydir: CURVE keys made for the run (NULL = plain)
 static pid_t spawn_learner(const struct rl_config *c, const char *keydir)
 {
-    char dir[PATH_MAX], path[PATH_MAX + 32];
-    ssize_t k = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
-    if (k <= 0)
+    char path[PATH_MAX + 32];
+    if (cmd_beside_exe(path, sizeof(path), "rldt-learner") < 0)
         return -1;
-    dir[k] = 0;
-    snprintf(path, sizeof(path), "%s/rldt-learner", dirname(dir));
     char a[9][PATH_MAX + 32];
     snprintf(a[0], sizeof(a[0]), "--control-port=%d", c->control_port);
     snprintf(a[1], sizeof(a[1]), "--data-port=%d", c->data_port);

@@ -8,7 +8,6 @@
  * (removed) unless --run-dir is given.
  */
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -45,12 +44,9 @@ static double rss_mb(pid_t pid)
 // start prog (next to this binary) with the soak's config file and extra args; output to log
 static pid_t spawn(const struct soak *s, const char *prog, const char *extra, const char *log)
 {
-    char dir[PATH_MAX], path[PATH_MAX + 32], logpath[CONFIG_STR + 64];
-    ssize_t k = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
-    if (k <= 0)
+    char path[PATH_MAX + 32], logpath[CONFIG_STR + 64];
+    if (cmd_beside_exe(path, sizeof(path), prog) < 0)
         return -1;
-    dir[k] = 0;
-    snprintf(path, sizeof(path), "%s/%s", dirname(dir), prog);
     snprintf(logpath, sizeof(logpath), "%s/%s", s->dir, log);
     pid_t pid = fork();
     if (pid != 0)

@@ -48,16 +48,16 @@ struct launcher {
     bool tty;
 };
 
-// the directory holding this executable (rldt-learner and rldt-actor live beside it)
-static int exe_dir(char *out, size_t len)
+int cmd_beside_exe(char *out, size_t len, const char *name)
 {
     char buf[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
     if (n <= 0)
-        return -errno;
+        return n < 0 ? -errno : -ENOENT;
     buf[n] = 0;
-    snprintf(out, len, "%s", dirname(buf));
-    return 0;
+    int k = name ? snprintf(out, len, "%s/%s", dirname(buf), name)
+                 : snprintf(out, len, "%s", dirname(buf));
+    return k < 0 || (size_t)k >= len ? -ENAMETOOLONG : 0;
 }
 
 static pid_t spawn(struct launcher *L, const char *prog, const char *logname, const char *extra,
@@ -565,7 +565,7 @@ int cmd_run(int argc, char **argv)
     }
     if ((rc = preflight(&L)) != 0)
         return rc;
-    if (exe_dir(L.bin, sizeof(L.bin)) < 0 || prepare_dir(&L) < 0)
+    if (cmd_beside_exe(L.bin, sizeof(L.bin), NULL) < 0 || prepare_dir(&L) < 0)
         return 1;
     L.tty = isatty(STDERR_FILENO);
     rl_stop_on_signals();
