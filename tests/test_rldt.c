@@ -689,24 +689,12 @@ static struct bandit_eval bandit_eval(struct flow *f, bool two, struct rng *r)
 static struct bandit_eval run_bandit(bool two, bool delta, int seed, struct bandit_eval *start)
 {
     struct rl_config c;
-    config_default(&c);
+    algotest_config(&c, "chunk=1 flow_hidden=48 flow_depth=2 flow_temb=8 flow_steps=8 "
+                        "batch_size=128 rldt_critic_hidden=64 rldt_critic_depth=3 "
+                        "rldt_actor_batch=32 rldt_critic_round=8 rldt_actor_every=8 "
+                        "rldt_actor_start=1000 rldt_actor_lr=3e-4 rldt_actor_warmup=10 "
+                        "rldt_trust_refresh=32 rldt_reward_ema=0");
     c.seed = seed;
-    c.chunk = 1;
-    c.flow_hidden = 48;
-    c.flow_depth = 2;
-    c.flow_temb = 8;
-    c.flow_steps = 8;
-    c.batch_size = 128;
-    c.rldt_critic_hidden = 64;
-    c.rldt_critic_depth = 3;
-    c.rldt_actor_batch = 32;
-    c.rldt_critic_round = 8;
-    c.rldt_actor_every = 8;
-    c.rldt_actor_start = 1000;
-    c.rldt_actor_lr = 3e-4;
-    c.rldt_actor_warmup = 10;
-    c.rldt_trust_refresh = 32;
-    c.rldt_reward_ema = 0;
     struct algo_dims d = {1, 2, 1, 2};
     struct rng g;
     rng_init(&g, 16 + (uint64_t)seed, 0);

@@ -71,6 +71,15 @@ static void fix_fini(struct fix *x)
     flow_destroy(&x->base);
 }
 
+/* body(a, r) on the fixture of config c (not run when the instance cannot be made) */
+static void with_fix(const struct rl_config *c, void (*body)(struct algo *a, struct replay *r))
+{
+    struct fix x;
+    if (fix_init(&x, c))
+        body(x.a, x.r);
+    fix_fini(&x);
+}
+
 /* intervals 8, 6, 4, then 2: due after 8, 14, 18, 20, 22 critic steps */
 static void test_cum(void)
 {
@@ -94,36 +103,35 @@ static void test_cum(void)
  * round 4, actor_start 4, intervals 8, 6, 4, then 2 (actor steps run when a round ends):
  * critic steps 12 -> 1 actor step (8 due), 20 -> 1 (14), 24 -> 2 (18, 20), 28 -> 2 (22, 24)
  */
+// the report's actor_steps, or none when it has none
+static long actor_steps(const struct algo_report *rep, long none)
+{
+    for (int k = 0; k < rep->n; k++)
+        if (!strcmp(rep->name[k], "actor_steps"))
+            return (long)rep->value[k];
+    return none;
+}
+
+static void ramp_order(struct algo *a, struct replay *r)
+{
+    const char *want = "CCCCCCCCCCCCACCCCCCCCACCCCAACCCCAA";
+    char got[64] = "";
+    struct algo_report rep = {0};
+    for (int i = 0; i < (int)strlen(want); i++) {
+        long before = actor_steps(&rep, 0);
+        T_EQ_INT(rldt_ops.train_step(a, r, &rep), 0);
+        got[i] = actor_steps(&rep, -1) > before ? 'A' : 'C';
+    }
+    T_EQ_STR(got, want);
+}
+
 static void test_ramp_order(void)
 {
     struct rl_config c;
     tiny_config(&c);
     c.rldt_actor_every0 = 8;
     c.rldt_actor_ramp = 3;
-    struct fix x;
-    if (!fix_init(&x, &c)) {
-        fix_fini(&x);
-        return;
-    }
-    struct algo *a = x.a;
-    struct replay *r = x.r;
-    const char *want = "CCCCCCCCCCCCACCCCCCCCACCCCAACCCCAA";
-    char got[64] = "";
-    struct algo_report rep = {0};
-    for (int i = 0; i < (int)strlen(want); i++) {
-        long before = 0;
-        for (int k = 0; k < rep.n; k++)
-            if (!strcmp(rep.name[k], "actor_steps"))
-                before = (long)rep.value[k];
-        T_EQ_INT(rldt_ops.train_step(a, r, &rep), 0);
-        long after = -1;
-        for (int k = 0; k < rep.n; k++)
-            if (!strcmp(rep.name[k], "actor_steps"))
-                after = (long)rep.value[k];
-        got[i] = after > before ? 'A' : 'C';
-    }
-    T_EQ_STR(got, want);
-    fix_fini(&x);
+    with_fix(&c, ramp_order);
 }
 
 /* largest |targ_new - ((1 - t) targ_old + t q_new)| over critic 0's parameters */
@@ -139,20 +147,8 @@ static double polyak_error(const struct critic *q, const float *old, double t)
 }
 
 /* warm-up tau 0.3 for the 4 critic steps before actor_start, tau 0.01 after */
-static void test_warmup_tau(void)
+static void warmup_tau(struct algo *a, struct replay *r)
 {
-    struct rl_config c;
-    tiny_config(&c);
-    c.tau = 0.01;
-    c.rldt_warmup_tau = 0.3;
-    c.rldt_actor_every = 1000; /* critic steps only */
-    struct fix x;
-    if (!fix_init(&x, &c)) {
-        fix_fini(&x);
-        return;
-    }
-    struct algo *a = x.a;
-    struct replay *r = x.r;
     struct critic *q = rldt_critic(a);
     size_t n = q->targ[0]->n_params;
     float *old = malloc(n * sizeof(float));
@@ -165,7 +161,16 @@ static void test_warmup_tau(void)
         T_CHECK_MSG(polyak_error(q, old, other) > 1e-4, "step %d: not rate %g", step, other);
     }
     free(old);
-    fix_fini(&x);
+}
+
+static void test_warmup_tau(void)
+{
+    struct rl_config c;
+    tiny_config(&c);
+    c.tau = 0.01;
+    c.rldt_warmup_tau = 0.3;
+    c.rldt_actor_every = 1000; /* critic steps only */
+    with_fix(&c, warmup_tau);
 }
 
 int main(void)
