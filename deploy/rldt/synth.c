@@ -10,6 +10,7 @@
 
 #include "common/rng.h"
 #include "learner/replay.h"
+#include "proto/wire.h"
 
 static void draw(struct rng *g, float *x, long n, float lo, float hi)
 {
@@ -51,4 +52,37 @@ int synth_fill_replay(struct replay *r, struct rng *g, const struct synth_spec *
     free(steps);
     free(ends);
     return rc;
+}
+
+int synth_wire_segment(struct wire_segment *w, struct rng *g, int T, int O, int D, int H)
+{
+    float *obs = malloc(sizeof(float) * (size_t)(T + 1) * O);
+    float *act = malloc(sizeof(float) * (size_t)T * D), *rew = malloc(sizeof(float) * T);
+    uint32_t *steps = malloc(sizeof(uint32_t) * T);
+    uint8_t *flags = calloc((size_t)T, 1);
+    if (!obs || !act || !rew || !steps || !flags) {
+        free(obs), free(act), free(rew), free(steps), free(flags);
+        return -ENOMEM;
+    }
+    rng_normal_fill(g, obs, (long)(T + 1) * O);
+    draw(g, act, (long)T * D, -1, 1);
+    draw(g, rew, T, 0, 4);
+    for (int i = 0; i < T; i++)
+        steps[i] = (uint32_t)H;
+    *w = (struct wire_segment){.T = (uint32_t)T,
+                               .obs_dim = (uint32_t)O,
+                               .D = (uint32_t)D,
+                               .obs = obs,
+                               .actions = act,
+                               .rewards = rew,
+                               .steps = steps,
+                               .terminal = flags,
+                               .truncated = flags};
+    return 0;
+}
+
+void synth_wire_free(struct wire_segment *w)
+{
+    free((void *)w->obs), free((void *)w->actions), free((void *)w->rewards);
+    free((void *)w->steps), free((void *)w->terminal);
 }

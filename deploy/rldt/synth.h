@@ -36,4 +36,17 @@ struct synth_spec {
  */
 int synth_fill_replay(struct replay *r, struct rng *g, const struct synth_spec *s, long nseg);
 
+struct wire_segment;
+
+/*
+ * *w = a segment message body of T chunk steps (H env steps each), O-dim observations and D-dim
+ * actions: observations standard normal, actions U[-1, 1], rewards U[0, 4], no episode ends, in
+ * arrays it allocates (synth_wire_free); the caller stamps the header (epoch, session, ids,
+ * seq). 0 or -ENOMEM (nothing allocated).
+ */
+int synth_wire_segment(struct wire_segment *w, struct rng *g, int T, int O, int D, int H);
+
+/* Free the arrays synth_wire_segment allocated (a zeroed *w is fine). */
+void synth_wire_free(struct wire_segment *w);
+
 #endif
