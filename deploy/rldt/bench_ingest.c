@@ -26,6 +26,7 @@
 #include "common/task.h"
 #include "common/util.h"
 #include "deploy/rldt/cmd.h"
+#include "deploy/rldt/synth.h"
 #include "proto/wire.h"
 
 struct sender {
@@ -95,29 +96,18 @@ static void *send_main(void *arg)
         return NULL;
     }
     // one segment of plausible data, re-stamped with a new sequence number per send
-    float *obs = malloc(sizeof(float) * (size_t)(T + 1) * O), *act = malloc(sizeof(float) * T * D);
-    float *rew = malloc(sizeof(float) * T);
-    uint32_t *steps = malloc(sizeof(uint32_t) * T);
-    uint8_t *flags = calloc((size_t)T, 1), *buf = malloc(1 << 22);
     struct rng r;
     rng_init(&r, 7, (uint64_t)s->id);
-    rng_normal_fill(&r, obs, (long)(T + 1) * O);
-    rng_normal_fill(&r, act, (long)T * D);
-    for (int i = 0; i < T; i++)
-        rew[i] = 1, steps[i] = (uint32_t)c->chunk;
     struct wire_msg m = {.type = WIRE_SEGMENT};
-    m.segment = (struct wire_segment){.run_epoch = epoch,
-                                      .session = session,
-                                      .actor_id = id,
-                                      .T = (uint32_t)T,
-                                      .obs_dim = (uint32_t)O,
-                                      .D = (uint32_t)D,
-                                      .obs = obs,
-                                      .actions = act,
-                                      .rewards = rew,
-                                      .steps = steps,
-                                      .terminal = flags,
-                                      .truncated = flags};
+    uint8_t *buf = malloc(1 << 22);
+    if (!buf || synth_wire_segment(&m.segment, &r, T, O, D, c->chunk) < 0) {
+        fprintf(stderr, "rldt bench ingest: out of memory\n");
+        free(buf);
+        return NULL;
+    }
+    m.segment.run_epoch = epoch;
+    m.segment.session = session;
+    m.segment.actor_id = id;
     void *push = zmq_socket(s->zctx, ZMQ_PUSH);
     int linger = 0, hwm = c->send_hwm, tmo = 100;
     zmq_setsockopt(push, ZMQ_LINGER, &linger, sizeof(linger));
@@ -140,7 +130,8 @@ static void *send_main(void *arg)
     if (s->id == 0)
         s->msg_len = len;
     zmq_close(push);
-    free(obs), free(act), free(rew), free(steps), free(flags), free(buf);
+    synth_wire_free(&m.segment);
+    free(buf);
     return NULL;
 }
 
@@ -197,7 +188,7 @@ static pid_t spawn_learner(const struct rl_config *c, const char *keydir)
     char path[PATH_MAX + 32];
     if (cmd_beside_exe(path, sizeof(path), "rldt-learner") < 0)
         return -1;
-    char a[9][PATH_MAX + 32];
+    char a[10][PATH_MAX + 32];
     snprintf(a[0], sizeof(a[0]), "--control-port=%d", c->control_port);
     snprintf(a[1], sizeof(a[1]), "--data-port=%d", c->data_port);
     snprintf(a[2], sizeof(a[2]), "--params-port=%d", c->params_port);
@@ -207,6 +198,8 @@ static pid_t spawn_learner(const struct rl_config *c, const char *keydir)
     snprintf(a[6], sizeof(a[6]), "--auth=%s", keydir ? "curve" : "none");
     snprintf(a[7], sizeof(a[7]), "--curve-server-key=%s/learner.key", keydir ? keydir : "");
     snprintf(a[8], sizeof(a[8]), "--curve-allow=%s/sender.pub", keydir ? keydir : "");
+    // no training while the replay fills (a larger min_replay is refused: it could never start)
+    snprintf(a[9], sizeof(a[9]), "--min-replay=%lld", (long long)c->replay_size);
     pid_t pid = fork();
     if (pid == 0) {
         char *argv[] = {path,
@@ -219,9 +212,9 @@ static pid_t spawn_learner(const struct rl_config *c, const char *keydir)
                         a[6],
                         a[7],
                         a[8],
+                        a[9],
                         "--algo=sac",
                         "--chunk=1",
-                        "--min-replay=1000000000",
                         "--updates-per-step=0",
                         "--log-level=warn",
                         "--max-env-steps=1000000000000",
