@@ -70,7 +70,8 @@ static bool sampled(struct replay *r, const struct algo_dims *d, uint64_t id)
 {
     float obs[64 * 8], nobs[64 * 8], act[64 * 8], rew[64], done[64];
     uint64_t traj[64];
-    struct replay_batch b = {obs, act, rew, nobs, done, NULL, traj, NULL};
+    struct replay_batch b = {
+        .obs = obs, .act = act, .rew = rew, .next_obs = nobs, .done = done, .traj = traj};
     struct rng g;
     rng_init(&g, 5, 1);
     (void)d;
