@@ -71,7 +71,7 @@ static int find_policy(struct rl_config *c)
         snprintf(name, sizeof(name), "%s/%s.rldt", where[i], c->env);
         if (cmd_beside_exe(path, sizeof(path), name) == 0 && access(path, R_OK) == 0 &&
             strlen(path) < sizeof(c->base_policy)) {
-            snprintf(c->base_policy, sizeof(c->base_policy), "%s", path);
+            memcpy(c->base_policy, path, strlen(path) + 1);
             return 0;
         }
     }
