@@ -83,7 +83,7 @@ check "deploy/configs/rldt-cpu.ini names an existing base policy from any direct
 
 # ---- bench ingest: its learner starts and stores what the senders send ----
 dc_ports
-"$rldt" bench ingest --secs=0.5 --actors=1 --replay-size=100000 $ports >ingest.txt 2>ingest.err
+"$rldt" bench ingest --secs=2 --actors=1 --replay-size=100000 $ports >ingest.txt 2>ingest.err
 rc=$?
 check "bench ingest runs (exit $rc: $(grep -v '^ *[0-9.]* learner' ingest.err | head -n 1))" \
     test "$rc" = 0

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <jansson.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,6 +191,23 @@ static inline double spawn_wait_stat(const char *port, const char *key, double v
     double v = d ? spawn_num(d, key) : -1;
     json_decref(d);
     return v;
+}
+
+/* A Hello as an actor of one Hopper env sends it (pid 1, chunk 1, no known epoch); name borrowed.
+ */
+static inline struct wire_msg spawn_hello(const char *name, bool evaluator)
+{
+    struct wire_msg m = {.type = WIRE_HELLO};
+    m.hello = (struct wire_hello){.name = name,
+                                  .pid = 1,
+                                  .num_envs = 1,
+                                  .task = "hopper",
+                                  .obs_dim = 11,
+                                  .act_dim = 3,
+                                  .chunk_h = 1,
+                                  .known_epoch = 0,
+                                  .evaluator = evaluator};
+    return m;
 }
 
 /* The arrays behind spawn_tiny_segment's message (the caller's, zeroed: rewards are set). */

@@ -448,16 +448,7 @@ static void test_refused_clients(void)
     // a Hello as a real actor sends it, and a well-formed segment
     static uint8_t buf[1 << 16];
     size_t len;
-    struct wire_msg m = {.type = WIRE_HELLO};
-    m.hello = (struct wire_hello){.name = "intruder",
-                                  .pid = 1,
-                                  .num_envs = 1,
-                                  .task = "hopper",
-                                  .obs_dim = 11,
-                                  .act_dim = 3,
-                                  .chunk_h = 1,
-                                  .known_epoch = 0,
-                                  .evaluator = false};
+    struct wire_msg m = spawn_hello("intruder", false);
     T_EQ_INT(wire_pack(&m, buf, sizeof(buf), &len), 0);
     zmq_send(ctl, buf, len, ZMQ_DONTWAIT);
     struct spawn_seg st;
@@ -509,8 +500,7 @@ static void test_session_bound_to_key(void)
     void *mine = raw_socket(ctx, ZMQ_DEALER, base, &good);
     void *theirs = raw_socket(ctx, ZMQ_DEALER, base, &other);
     struct wire_decoder *d = wire_decoder_new(1 << 19);
-    struct wire_msg m = {.type = WIRE_HELLO}, w, ack;
-    m.hello = (struct wire_hello){"owner", 1, 1, "hopper", 11, 3, 1, 0, false};
+    struct wire_msg m = spawn_hello("owner", false), w, ack;
     T_EQ_INT(round_trip(mine, &m, &w, d), 0);
     T_CHECK(w.type == WIRE_WELCOME && w.welcome.accepted);
     struct wire_msg hb = {.type = WIRE_HEARTBEAT};
@@ -551,8 +541,7 @@ static void test_session_bound_to_key(void)
 static bool hello_as(void *s, struct wire_decoder *d, const char *name, bool evaluator,
                      struct wire_msg *w)
 {
-    struct wire_msg m = {.type = WIRE_HELLO};
-    m.hello = (struct wire_hello){name, 1, 1, "hopper", 11, 3, 1, 0, evaluator};
+    struct wire_msg m = spawn_hello(name, evaluator);
     return round_trip(s, &m, w, d) == 0 && w->type == WIRE_WELCOME && w->welcome.accepted;
 }
 

@@ -160,17 +160,10 @@ struct peer {
     struct wire_session session;
 };
 
-static struct wire_msg hello_msg(const char *name, bool evaluator)
-{
-    struct wire_msg m = {.type = WIRE_HELLO};
-    m.hello = (struct wire_hello){name, 1, 1, "hopper", 11, 3, 1, 0, evaluator};
-    return m;
-}
-
 static bool join(struct peer *p, const char *name, bool evaluator)
 {
     *p = (struct peer){.ctl = sock_to(ZMQ_DEALER, port[0])};
-    struct wire_msg m = hello_msg(name, evaluator);
+    struct wire_msg m = spawn_hello(name, evaluator);
     send_msg(p->ctl, &m);
     if (recv_type(p->ctl, WIRE_WELCOME, &m) < 0 || !m.welcome.accepted)
         return false;
@@ -408,7 +401,7 @@ static void test_params_flood(void)
 // n Hellos on flood (replies never read)
 static void hello_burst(void *flood, int n)
 {
-    struct wire_msg m = hello_msg("flood", false);
+    struct wire_msg m = spawn_hello("flood", false);
     size_t len;
     T_EQ_INT(wire_pack(&m, buf, sizeof(buf), &len), 0);
     for (int i = 0; i < n; i++) /* blocking: none is dropped on our side */
@@ -426,7 +419,7 @@ static void test_hello_flood(void)
     T_CHECK(wait_rejected("hello_rate", nb + 1000) >= nb + 1000);
     double t = rl_now();
     struct peer n = {.ctl = sock_to(ZMQ_DEALER, port[0])};
-    struct wire_msg m = hello_msg("newcomer", false);
+    struct wire_msg m = spawn_hello("newcomer", false);
     send_msg(n.ctl, &m);
     hello_burst(flood, 1100); /* between the newcomer's Hello and its first heartbeat */
     T_CHECK_MSG(recv_type(n.ctl, WIRE_WELCOME, &m) == 0 && m.welcome.accepted,

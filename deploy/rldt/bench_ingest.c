@@ -50,19 +50,10 @@ static uint32_t hello(struct sender *s, uint64_t *epoch, struct wire_session *se
     zmq_setsockopt(ctl, ZMQ_RCVTIMEO, &tmo, sizeof(tmo));
     auth_client_socket(ctl, s->auth);
     zmq_connect(ctl, s->ctl_ep);
-    const struct task_info *t = task_find(s->c->env);
     char name[32];
     snprintf(name, sizeof(name), "bench-%d", s->id);
-    struct wire_msg m = {.type = WIRE_HELLO};
-    m.hello = (struct wire_hello){name,
-                                  (uint32_t)getpid(),
-                                  1,
-                                  s->c->env,
-                                  (uint32_t)t->obs_dim,
-                                  (uint32_t)t->act_dim,
-                                  (uint32_t)s->c->chunk,
-                                  0,
-                                  false};
+    struct wire_msg m;
+    synth_hello(&m, name, s->c->env, 1, s->c->chunk, 0);
     static _Thread_local uint8_t buf[1 << 18];
     size_t len;
     uint32_t id = 0;

@@ -97,19 +97,10 @@ static void send_msg(struct sim *s, void *sock, const struct wire_msg *m)
 static void hello(struct sim *s, int i)
 {
     const struct rl_config *c = s->f->c;
-    const struct task_info *t = task_find(c->env);
     char name[48];
     snprintf(name, sizeof(name), "fleet-%d", s->f->first + i);
-    struct wire_msg m = {.type = WIRE_HELLO};
-    m.hello = (struct wire_hello){name,
-                                  (uint32_t)getpid(),
-                                  (uint32_t)c->num_envs,
-                                  c->env,
-                                  (uint32_t)t->obs_dim,
-                                  (uint32_t)t->act_dim,
-                                  (uint32_t)c->chunk,
-                                  s->a[i].epoch,
-                                  false};
+    struct wire_msg m;
+    synth_hello(&m, name, c->env, c->num_envs, c->chunk, s->a[i].epoch);
     send_msg(s, s->a[i].ctl, &m);
     s->a[i].hello_at = rl_wall();
 }

@@ -7,8 +7,10 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/rng.h"
+#include "common/task.h"
 #include "learner/replay.h"
 #include "proto/wire.h"
 
@@ -85,4 +87,20 @@ void synth_wire_free(struct wire_segment *w)
 {
     free((void *)w->obs), free((void *)w->actions), free((void *)w->rewards);
     free((void *)w->steps), free((void *)w->terminal);
+}
+
+void synth_hello(struct wire_msg *m, const char *name, const char *task, int num_envs, int H,
+                 uint64_t known_epoch)
+{
+    const struct task_info *t = task_find(task);
+    *m = (struct wire_msg){.type = WIRE_HELLO};
+    m->hello = (struct wire_hello){.name = name,
+                                   .pid = (uint32_t)getpid(),
+                                   .num_envs = (uint32_t)num_envs,
+                                   .task = task,
+                                   .obs_dim = (uint32_t)t->obs_dim,
+                                   .act_dim = (uint32_t)t->act_dim,
+                                   .chunk_h = (uint32_t)H,
+                                   .known_epoch = known_epoch,
+                                   .evaluator = false};
 }

@@ -49,4 +49,12 @@ int synth_wire_segment(struct wire_segment *w, struct rng *g, int T, int O, int 
 /* Free the arrays synth_wire_segment allocated (a zeroed *w is fine). */
 void synth_wire_free(struct wire_segment *w);
 
+struct wire_msg;
+
+/* *m = the Hello of a simulated actor called name (borrowed) from this process: num_envs envs
+ * of task (its observation and action widths; the task must exist), chunks of H, known_epoch
+ * (0: none), not an evaluator. */
+void synth_hello(struct wire_msg *m, const char *name, const char *task, int num_envs, int H,
+                 uint64_t known_epoch);
+
 #endif
