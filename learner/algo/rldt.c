@@ -59,6 +59,7 @@ static void rldt_destroy(struct algo *a)
     free(s->index);
     free(s->pool_slot);
     free(s->blamed);
+    free(s->c_rows);
     free(s->work);
     free(s->mem);
     free(s);
