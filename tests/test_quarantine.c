@@ -149,16 +149,10 @@ static void test_rldt(void)
                         "rldt_critic_depth=2 rldt_critic_round=4 rldt_target_reuse=2 "
                         "rldt_actor_start=4 rldt_actor_every=2 rldt_actor_warmup=0");
     struct algo_dims d = {3, 2, 2, 4};
-    struct flow_spec fs;
-    char err[300] = "";
-    T_EQ_INT(flow_spec_from_config(&fs, &c, d.obs_dim, d.act_dim, d.chunk, err, sizeof(err)), 0);
-    struct flow *base = flow_new(&fs, err, sizeof(err));
-    T_CHECK_MSG(base != NULL, "%s", err);
+    struct flow *base = algotest_flow(&c, &d, 2);
     if (!base)
         return;
-    struct rng g;
-    rng_init(&g, 2, 5);
-    flow_init(base, &g);
+    char err[300] = "";
     struct algo *a = rldt_new(&c, &d, false, base, NULL, err, sizeof(err));
     T_CHECK_MSG(a != NULL, "%s", err);
     struct replay *r = poisoned_replay(&d);
