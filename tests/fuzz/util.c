@@ -14,6 +14,7 @@
 #include "common/config.h"
 #include "common/hash.h"
 #include "common/log.h"
+#include "common/util.h"
 
 #define HEADER_SIZE 48 /* common/ckpt.c: magic, kind, version, count, hash, total size, ... */
 
