@@ -71,6 +71,7 @@ struct learner {
 #define DATA_RCVBUF 65536       /* bounded kernel buffers keep backpressure tight (policy lag) */
 #define PARAMS_ENVELOPE 4096    /* a params message beyond its weights and bounds: the header */
 #define TRAIN_IDLE_SECS 0.001   /* trainer sleep when no step is due (data or warm-up pending) */
+#define STOP_NOTIFY_SECS 0.1    /* at the end: resend the stop Params this often, actors gone */
 #define STATS_EVERY_SECS 0.5    /* stats snapshot and eval rows: fresh enough for `rldt top` */
 #define PROGRESS_LOG_SECS 10    /* one progress line in log.txt this often (never per step) */
 #define QUARANTINE_RATIO 1000.0 /* outlier rows of a non-finite step: replay_quarantine */
@@ -685,7 +686,7 @@ static int finish(struct learner *l)
         actors_rows(s->actors, NULL, 0, &alive);
         if (alive == 0)
             break;
-        rl_sleep(0.1);
+        rl_sleep(STOP_NOTIFY_SECS);
     }
     return rc;
 }
@@ -720,7 +721,7 @@ int learner_run(struct learner *l, volatile sig_atomic_t *stop)
             if (rc < 0 && rc != -EAGAIN)
                 break;
             if (rc == -EAGAIN)
-                rl_sleep(0.001); /* the algorithm waits for data (an on-policy batch) */
+                rl_sleep(TRAIN_IDLE_SECS); /* the algorithm waits for data (an on-policy batch) */
             rc = 0;
         } else {
             rl_sleep(TRAIN_IDLE_SECS);
