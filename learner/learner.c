@@ -71,7 +71,7 @@ struct learner {
 #define DATA_RCVBUF 65536       /* bounded kernel buffers keep backpressure tight (policy lag) */
 #define PARAMS_ENVELOPE 4096    /* a params message beyond its weights and bounds: the header */
 #define TRAIN_IDLE_SECS 0.001   /* trainer sleep when no step is due (data or warm-up pending) */
-#define STOP_NOTIFY_SECS 0.1    /* at the end: resend the stop Params this often, actors gone */
+#define STOP_NOTIFY_SECS 0.1    /* at the end: stop Params resent this often until actors leave */
 #define STATS_EVERY_SECS 0.5    /* stats snapshot and eval rows: fresh enough for `rldt top` */
 #define PROGRESS_LOG_SECS 10    /* one progress line in log.txt this often (never per step) */
 #define QUARANTINE_RATIO 1000.0 /* outlier rows of a non-finite step: replay_quarantine */
