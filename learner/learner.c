@@ -292,6 +292,8 @@ struct learner *learner_new(const struct rl_config *c, char *err, size_t errlen)
     s->cfg_text = config_to_string(c);
     s->actors = actors_new();
     s->replay = replay_new((long)c->replay_size, s->dims.obs_dim, s->dims.D);
+    if (s->replay)
+        replay_set_sparse(s->replay, c->success_threshold, c->stratify);
     l->algo = ops->create(c, &s->dims, err, errlen);
     if (!s->cfg_text || !s->actors || !s->replay || !l->algo) {
         if (l->algo || !err[0])
