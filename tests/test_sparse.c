@@ -127,9 +127,12 @@ static void fill_mixed(struct replay *r, int nseg)
         add_seg(r, (uint64_t)k, 5, k % 10 == 3 ? win : ZERO5, true, NULL);
 }
 
-/* a replay of 1000 with sparse classes (stratified draws or not) holding fill_mixed's 40 */
-static struct replay *mixed_replay(bool stratify)
+/* a replay of 1000 with sparse classes (stratified draws or not) holding fill_mixed's 40; x
+ * ready for draws, g seeded */
+static struct replay *mixed_replay(bool stratify, struct batch *x, struct rng *g, uint64_t seed)
 {
+    batch_init(x);
+    rng_init(g, seed, 0);
     struct replay *r = replay_new(1000, O, D);
     replay_set_sparse(r, 1.0, stratify);
     fill_mixed(r, 40);
@@ -139,10 +142,8 @@ static struct replay *mixed_replay(bool stratify)
 static void test_stratify(void)
 {
     static struct batch x;
-    batch_init(&x);
     struct rng g;
-    rng_init(&g, 5, 0);
-    struct replay *r = mixed_replay(false);
+    struct replay *r = mixed_replay(false, &x, &g, 5);
     double plain = succ_share(r, &g, 0, 1, -1, &x);
     T_CHECK_MSG(plain > 0.04 && plain < 0.17, "uniform share %.3f (0.1 stored)", plain);
     replay_set_sparse(r, 1.0, true);
@@ -194,10 +195,8 @@ static void test_stratify(void)
 static void test_stratify_quarantine(void)
 {
     static struct batch x;
-    batch_init(&x);
     struct rng g;
-    rng_init(&g, 9, 0);
-    struct replay *r = mixed_replay(true);
+    struct replay *r = mixed_replay(true, &x, &g, 9);
     struct replay_quarantined q;
     const int64_t seg3[1] = {15}; /* succeeded segment 3: slots 15..19 */
     T_EQ_INT(replay_quarantine(r, seg3, 1, 10.0, &q), 0);
