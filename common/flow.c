@@ -365,7 +365,12 @@ void flow_sample(const struct flow *f, struct flow_ctx *ctx, const float *obs, i
     }
 }
 
-void flow_ctx_set_pack(struct flow_ctx *ctx, const struct nn_pack *trunk)
+/*
+ * Let flow_sample on ctx run the trunk through trunk's packed weights (nn.h nn_pack) when the
+ * batch is small; borrowed: the caller keeps it up to date with the flow's parameters and
+ * alive while ctx uses it. NULL turns it off (the default).
+ */
+static void flow_ctx_set_pack(struct flow_ctx *ctx, const struct nn_pack *trunk)
 {
     ctx->pack = trunk;
 }

@@ -529,9 +529,19 @@ void nn_backward_input(const struct nn *net, struct nn_ctx *ctx, const float *d_
     backward((struct nn *)net, ctx, d_out, d_in, ctx->sink);
 }
 
-void nn_infer(const struct nn *net, struct nn_ctx *ctx, const float *in, float *out, int B)
+// ---- inference: plain, or small batches with pre-packed weights -----------------------------
+
+struct nn_pack {
+    uint64_t hash;
+    float *w[NN_MAX_HIDDEN + 1]; /* each layer's W packed (nn_small.h) */
+    float *mem;
+};
+
+/* the forward pass of nn_infer (pk NULL) and nn_infer_packed (pk's weights, B <= its rows) */
+static void infer(const struct nn *net, const struct nn_pack *pk, struct nn_ctx *ctx,
+                  const float *in, float *out, int B)
 {
-    RL_ASSERT(ctx->hash == net->hash);
+    RL_ASSERT(ctx->hash == net->hash && (!pk || pk->hash == net->hash));
     RL_ASSERT(B >= 1 && B <= ctx->max_batch);
     const struct nn_spec *s = &net->spec;
     const float *x = in;
@@ -540,19 +550,22 @@ void nn_infer(const struct nn *net, struct nn_ctx *ctx, const float *in, float *
         x = ctx->s0;
     }
     for (int i = 0; i < net->n_layers; i++) {
+        const struct nn_layer *L = &net->layer[i];
         float *y = i == net->n_layers - 1 ? out : x == ctx->s0 ? ctx->s1 : ctx->s0;
-        layer_fwd(net, &net->layer[i], x, y, y, NULL, B);
+        if (pk) {
+            nn_small_gemm(x, B, L->in, pk->w[i], L->out, y);
+            layer_post(net, L, x, y, y, NULL, B);
+        } else {
+            layer_fwd(net, L, x, y, y, NULL, B);
+        }
         x = y;
     }
 }
 
-// ---- small-batch inference with pre-packed weights -------------------------------------------
-
-struct nn_pack {
-    uint64_t hash;
-    float *w[NN_MAX_HIDDEN + 1]; /* each layer's W packed (nn_small.h) */
-    float *mem;
-};
+void nn_infer(const struct nn *net, struct nn_ctx *ctx, const float *in, float *out, int B)
+{
+    infer(net, NULL, ctx, in, out, B);
+}
 
 struct nn_pack *nn_pack_new(const struct nn *net)
 {
@@ -597,23 +610,5 @@ void nn_pack_destroy(struct nn_pack **p)
 void nn_infer_packed(const struct nn *net, const struct nn_pack *pk, struct nn_ctx *ctx,
                      const float *in, float *out, int B)
 {
-    if (!pk || B > NN_PACK_MAX_ROWS) {
-        nn_infer(net, ctx, in, out, B);
-        return;
-    }
-    RL_ASSERT(ctx->hash == net->hash && pk->hash == net->hash);
-    RL_ASSERT(B >= 1 && B <= ctx->max_batch);
-    const struct nn_spec *s = &net->spec;
-    const float *x = in;
-    if (s->time_dim) {
-        time_fwd(ctx->freq, s->time_dim / 2, in, ctx->s0, B);
-        x = ctx->s0;
-    }
-    for (int i = 0; i < net->n_layers; i++) {
-        const struct nn_layer *L = &net->layer[i];
-        float *y = i == net->n_layers - 1 ? out : x == ctx->s0 ? ctx->s1 : ctx->s0;
-        nn_small_gemm(x, B, L->in, pk->w[i], L->out, y);
-        layer_post(net, L, x, y, y, NULL, B);
-        x = y;
-    }
+    infer(net, pk && B <= NN_PACK_MAX_ROWS ? pk : NULL, ctx, in, out, B);
 }

@@ -19,6 +19,7 @@
 #include "common/policy.h"
 #include "common/rng.h"
 #include "common/task.h"
+#include "tests/algotest.h"
 #include "tests/harness.h"
 
 static struct flow_spec tiny_spec(void)
@@ -51,6 +52,26 @@ static double loss_of(struct flow *f, struct flow_ctx *cx, const float *x, const
     return L;
 }
 
+// the inputs of loss_of, for central differences
+struct fd_in {
+    struct flow *f;
+    struct flow_ctx *cx;
+    const float *x, *t, *obs, *w;
+    int B;
+};
+
+// (L(v + eps) - L(v - eps)) / 2 eps for v one of the inputs or a parameter (restored after)
+static double central(const struct fd_in *in, float *v, float eps)
+{
+    float v0 = *v;
+    *v = v0 + eps;
+    double lp = loss_of(in->f, in->cx, in->x, in->t, in->obs, in->w, in->B);
+    *v = v0 - eps;
+    double lm = loss_of(in->f, in->cx, in->x, in->t, in->obs, in->w, in->B);
+    *v = v0;
+    return (lp - lm) / (2.0 * eps);
+}
+
 static bool grad_ok(double g, double fd)
 {
     return fabs(g - fd) <= 3e-3 + 3e-2 * fabs(g);
@@ -76,6 +97,7 @@ static void test_gradients(void)
     loss_of(f, cx, x, t, obs, w, B);
     float dx[B * 4], dt[B];
     flow_backward(f, cx, w, dx, dt);
+    struct fd_in in = {f, cx, x, t, obs, w, B};
 
     // every parameter of both nets (time net first in the block); a ReLU kink inside the
     // finite-difference interval spoils one estimate, so two step sizes are tried
@@ -84,15 +106,8 @@ static void test_gradients(void)
     for (size_t k = 0; k < f->n_params; k++) {
         double fd[2];
         float steps[2] = {1e-3f, 2.5e-4f};
-        for (int e = 0; e < 2; e++) {
-            float p0 = f->params[k];
-            f->params[k] = p0 + steps[e];
-            double lp = loss_of(f, cx, x, t, obs, w, B);
-            f->params[k] = p0 - steps[e];
-            double lm = loss_of(f, cx, x, t, obs, w, B);
-            f->params[k] = p0;
-            fd[e] = (lp - lm) / (2.0 * steps[e]);
-        }
+        for (int e = 0; e < 2; e++)
+            fd[e] = central(&in, &f->params[k], steps[e]);
         double d = fmin(fabs(fd[0] - f->grads[k]), fabs(fd[1] - f->grads[k]));
         worst = fmax(worst, d);
         if (!grad_ok(f->grads[k], fd[0]) && !grad_ok(f->grads[k], fd[1])) {
@@ -112,25 +127,12 @@ static void test_gradients(void)
 
     // inputs x and time t
     bad = 0;
-    for (int i = 0; i < B * D; i++) {
-        float x0 = x[i];
-        x[i] = x0 + eps;
-        double lp = loss_of(f, cx, x, t, obs, w, B);
-        x[i] = x0 - eps;
-        double lm = loss_of(f, cx, x, t, obs, w, B);
-        x[i] = x0;
-        bad += !grad_ok(dx[i], (lp - lm) / (2.0 * eps));
-    }
+    for (int i = 0; i < B * D; i++)
+        bad += !grad_ok(dx[i], central(&in, &x[i], eps));
     T_EQ_INT(bad, 0);
     float et = 1e-4f; /* frequencies reach 1000 rad per unit time */
     for (int i = 0; i < B; i++) {
-        float t0 = t[i];
-        t[i] = t0 + et;
-        double lp = loss_of(f, cx, x, t, obs, w, B);
-        t[i] = t0 - et;
-        double lm = loss_of(f, cx, x, t, obs, w, B);
-        t[i] = t0;
-        double fd = (lp - lm) / (2.0 * et);
+        double fd = central(&in, &t[i], et);
         T_CHECK_MSG(fabs(dt[i] - fd) <= 2e-2 + 3e-2 * fabs(fd), "dt[%d] %g vs fd %g", i, dt[i], fd);
     }
     flow_ctx_destroy(&cx);
@@ -246,14 +248,8 @@ static void test_sample_forward(void)
 // a config for a tiny flow policy on hopper (O 11, A 3)
 static void tiny_config(struct rl_config *c, int chunk)
 {
-    config_default(c);
-    snprintf(c->algo, sizeof(c->algo), "rldt");
-    snprintf(c->env, sizeof(c->env), "hopper");
+    algotest_config(c, "algo=rldt env=hopper flow_hidden=16 flow_depth=2 flow_temb=4 flow_steps=5");
     c->chunk = chunk;
-    c->flow_hidden = 16;
-    c->flow_depth = 2;
-    c->flow_temb = 4;
-    c->flow_steps = 5;
 }
 
 static void test_policy_chain_end_is_action(void)

@@ -164,17 +164,10 @@ struct peer {
     struct wire_session session;
 };
 
-static struct wire_msg hello_msg(const char *name, bool evaluator)
-{
-    struct wire_msg m = {.type = WIRE_HELLO};
-    m.hello = (struct wire_hello){name, 1, 1, "hopper", 11, 3, 1, 0, evaluator};
-    return m;
-}
-
 static bool join(struct peer *p, const char *name, bool evaluator)
 {
     *p = (struct peer){.ctl = sock_to(ZMQ_DEALER, port[0])};
-    struct wire_msg m = hello_msg(name, evaluator);
+    struct wire_msg m = spawn_hello(name, evaluator);
     send_msg(p->ctl, &m);
     if (recv_type(p->ctl, WIRE_WELCOME, &m) < 0 || !m.welcome.accepted)
         return false;
@@ -201,26 +194,23 @@ static int heartbeat(struct peer *p, const struct wire_session *s, struct wire_h
 static int send_segment(void *push, const struct peer *p, uint64_t seq, float reward, float obs0,
                         uint32_t steps, bool summary)
 {
-    float obs[2 * 11] = {obs0}, act[3] = {0.5f}, rew[1] = {reward}, ret[1] = {reward};
-    uint32_t st[1] = {steps}, len[1] = {1};
-    uint8_t no[1] = {0};
-    struct wire_msg m = {.type = WIRE_SEGMENT};
-    m.segment = (struct wire_segment){.run_epoch = p->epoch,
-                                      .actor_id = p->id,
-                                      .seq = seq,
-                                      .T = 1,
-                                      .obs_dim = 11,
-                                      .D = 3,
-                                      .obs = obs,
-                                      .actions = act,
-                                      .rewards = rew,
-                                      .steps = st,
-                                      .terminal = no,
-                                      .truncated = no,
-                                      .n_episodes = summary ? 1 : 0,
-                                      .episode_return = ret,
-                                      .episode_len = len,
-                                      .session = p->session};
+    struct spawn_seg st;
+    struct wire_msg m = spawn_tiny_segment(&st);
+    float ret[1] = {reward};
+    uint32_t len[1] = {1};
+    st.obs[0] = obs0;
+    st.act[0] = 0.5f;
+    st.rew[0] = reward;
+    st.steps[0] = steps;
+    struct wire_segment *g = &m.segment;
+    g->run_epoch = p->epoch;
+    g->actor_id = p->id;
+    g->seq = seq;
+    g->T = 1;
+    g->n_episodes = summary ? 1 : 0;
+    g->episode_return = ret;
+    g->episode_len = len;
+    g->session = p->session;
     return send_msg(push, &m);
 }
 
@@ -380,16 +370,8 @@ static void test_value_limits(void)
 // resident memory of pid in MB (-1 if unreadable)
 static double rss_mb(pid_t pid)
 {
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    double kb = -1;
-    while (f && fgets(line, sizeof(line), f))
-        if (!strncmp(line, "VmRSS:", 6))
-            kb = atof(line + 6);
-    if (f)
-        fclose(f);
-    return kb < 0 ? -1 : kb / 1024;
+    long kb = rl_proc_status_kb((int)pid, "VmRSS");
+    return kb < 0 ? -1 : kb / 1024.0;
 }
 
 #define FLOOD 1000
@@ -437,7 +419,7 @@ static int log_lines(const char *text)
 // n Hellos on flood (replies never read)
 static void hello_burst(void *flood, int n)
 {
-    struct wire_msg m = hello_msg("flood", false);
+    struct wire_msg m = spawn_hello("flood", false);
     size_t len;
     T_EQ_INT(wire_pack(&m, buf, sizeof(buf), &len), 0);
     for (int i = 0; i < n; i++) /* blocking: none is dropped on our side */
@@ -455,7 +437,7 @@ static void test_hello_flood(void)
     T_CHECK(wait_rejected("hello_rate", nb + 1000) >= nb + 1000);
     double t = rl_now();
     struct peer n = {.ctl = sock_to(ZMQ_DEALER, port[0])};
-    struct wire_msg m = hello_msg("newcomer", false);
+    struct wire_msg m = spawn_hello("newcomer", false);
     send_msg(n.ctl, &m);
     hello_burst(flood, 1100); /* between the newcomer's Hello and its first heartbeat */
     T_CHECK_MSG(recv_type(n.ctl, WIRE_WELCOME, &m) == 0 && m.welcome.accepted,
