@@ -147,13 +147,6 @@ void flow_sample(const struct flow *f, struct flow_ctx *ctx, const float *obs, i
 const float *flow_sample_forward(const struct flow *f, struct flow_ctx *ctx, const float *obs,
                                  int B, float *chain, const int *step);
 
-/*
- * Let flow_sample on ctx run the trunk through trunk's packed weights (nn.h nn_pack) when the
- * batch is small; borrowed: the caller keeps it up to date with the flow's parameters and
- * alive while ctx uses it. NULL turns it off (the default).
- */
-void flow_ctx_set_pack(struct flow_ctx *ctx, const struct nn_pack *trunk);
-
 /* â (B, D) = x + (1 − t) v, t per row (B). â may alias x or v. */
 void flow_expected_target(const float *x, const float *t, const float *v, int B, int D,
                           float *ahat);
