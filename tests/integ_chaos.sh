@@ -100,7 +100,7 @@ for r in $(seq 1 "$rounds"); do
     mark=$(wc -l <"$log")
     if [ "$r" -gt 1 ]; then
         start_learner --resume
-        if wait_line "$mark" 'resumed from' 30; then
+        if wait_line "$mark" 'resumed from' 60; then # generous: a loaded CI host
             resumes=$((resumes + 1))
             line=$(tail -n +"$((mark + 1))" "$log" | grep -E 'resumed from' | head -n 1)
             got=$(echo "$line" | grep -oE 'env_steps=[0-9]+' | cut -d= -f2)
