@@ -153,7 +153,8 @@ static void send_hello(struct actor *a)
                                   (uint32_t)t->act_dim,
                                   (uint32_t)a->local.chunk,
                                   a->epoch,
-                                  !strcmp(a->local.actor_role, "eval")};
+                                  !strcmp(a->local.actor_role, "eval"),
+                                  {0, 0, 0}};
     send_msg(a, a->ctl, &m, ZMQ_DONTWAIT);
 }
 

@@ -505,7 +505,7 @@ static void test_session_bound_to_key(void)
     void *theirs = raw_socket(ctx, ZMQ_DEALER, base, &other);
     struct wire_decoder *d = wire_decoder_new(1 << 19);
     struct wire_msg m = {.type = WIRE_HELLO}, w, ack;
-    m.hello = (struct wire_hello){"owner", 1, 1, "hopper", 11, 3, 1, 0, false};
+    m.hello = (struct wire_hello){"owner", 1, 1, "hopper", 11, 3, 1, 0, false, {0, 0, 0}};
     T_EQ_INT(round_trip(mine, &m, &w, d), 0);
     T_CHECK(w.type == WIRE_WELCOME && w.welcome.accepted);
     struct wire_msg hb = {.type = WIRE_HEARTBEAT};

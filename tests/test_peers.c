@@ -163,7 +163,7 @@ struct peer {
 static struct wire_msg hello_msg(const char *name, bool evaluator)
 {
     struct wire_msg m = {.type = WIRE_HELLO};
-    m.hello = (struct wire_hello){name, 1, 1, "hopper", 11, 3, 1, 0, evaluator};
+    m.hello = (struct wire_hello){name, 1, 1, "hopper", 11, 3, 1, 0, evaluator, {0, 0, 0}};
     return m;
 }
 

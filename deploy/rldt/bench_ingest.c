@@ -62,7 +62,8 @@ static uint32_t hello(struct sender *s, uint64_t *epoch, struct wire_session *se
                                   (uint32_t)t->act_dim,
                                   (uint32_t)s->c->chunk,
                                   0,
-                                  false};
+                                  false,
+                                  {0, 0, 0}};
     static _Thread_local uint8_t buf[1 << 18];
     size_t len;
     uint32_t id = 0;

@@ -95,7 +95,7 @@ static void gen_wire(void)
 {
     static const float w[8] = {1, 2, 3, 4, 5, 6, 7, 8}, lo[2] = {-1, -2}, hi[2] = {1, 2};
     struct wire_msg m = {.type = WIRE_HELLO};
-    m.hello = (struct wire_hello){"host:42", 42, 2, "hopper", 11, 3, 4, 0, false};
+    m.hello = (struct wire_hello){"host:42", 42, 2, "hopper", 11, 3, 4, 0, false, {0, 0, 0}};
     put_msg("hello", &m);
     m.hello.evaluator = true;
     m.hello.known_epoch = 7;
