@@ -35,6 +35,8 @@ struct rl_config {
     int chunk;
     int max_episode_steps;
     char model_file[CONFIG_STR];
+    bool pixels;    /* observations carry a camera image */
+    int image_size; /* its side in pixels (square RGB) */
     // [eval]
     int episodes;
     char policy[CONFIG_STR];

@@ -47,6 +47,11 @@ const struct config_key config_keys[] = {
       "task's: 1000 locomotion, 200 lift, 300 stack, 400 peg)"),
     K("env", model_file, CONFIG_T_STR, 0, 0, "", NULL,
       "MJCF file to load instead of the task's built-in model"),
+    K("env", pixels, CONFIG_T_BOOL, 0, 0, "false", NULL,
+      "observations carry an image_size^2 RGB camera image (uint8) next to the state vector; "
+      "the learner stores and checks them (actors cannot render them yet)"),
+    K("env", image_size, CONFIG_T_INT, 16, 512, "84", NULL,
+      "side in pixels of the square camera images when pixels = true"),
     // ---- eval
     K("eval", episodes, CONFIG_T_INT, 1, 1000000, "20", NULL, "episodes to evaluate"),
     K("eval", policy, CONFIG_T_STR, 0, 0, "random", NULL,

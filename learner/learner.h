@@ -37,6 +37,7 @@ enum learner_reject {
     REJECT_REWARD_RANGE,  /* a reward (or episode return) beyond reward_limit */
     REJECT_BAD_STEPS,     /* env steps of a chunk step beyond the run's chunk length H */
     REJECT_BAD_EPISODES,  /* episode summaries that do not match the segment's end flags */
+    REJECT_BAD_IMAGE, /* camera images missing, unexpected, or of another shape than the run's */
     REJECT_COUNT,
 };
 
