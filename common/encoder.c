@@ -251,7 +251,7 @@ const float *encoder_forward(const struct encoder *e, struct encoder_ctx *c, con
         float *y = c->y[l];
         for (int r = 0; r < M; r++, y += N)
             for (int q = 0; q < N; q++)
-                y[q] = fmaxf(y[q] + bias[q], 0.0f);
+                y[q] = y[q] + bias[q] > 0.0f ? y[q] + bias[q] : 0.0f;
         x = c->y[l];
     }
     int L = e->sp.n_conv, F = e->sp.feat;
