@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "actor/vecenv.h"
 #include "common/encoder.h"
 #include "common/rng.h"
 #include "learner/replay.h"
@@ -321,11 +322,98 @@ static void test_malformed(void)
     wire_segbuf_fini(&b);
 }
 
+// ---- the actor side: a vecenv camera ------------------------------------------------------
+
+enum { CH = 4, CW = 5, CB = CH * CW * 3 };
+
+// a synthetic camera's picture of an observation: a hash of its float bits
+static void picture_of(const float *obs, int n, uint8_t *rgb)
+{
+    uint64_t x = 1469598103934665603ull;
+    for (int i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &obs[i], sizeof(u));
+        x = (x ^ u) * 1099511628211ull;
+    }
+    for (int i = 0; i < CB; i++, x = x * 6364136223846793005ull + 1442695040888963407ull)
+        rgb[i] = (uint8_t)(x >> 56);
+}
+
+struct synth_cam {
+    int O, calls, fail_after;
+};
+
+static int synth_cam(void *ctx, struct env *e, uint8_t *rgb)
+{
+    struct synth_cam *s = ctx;
+    if (s->fail_after >= 0 && s->calls >= s->fail_after)
+        return -EIO;
+    s->calls++;
+    float obs[64];
+    env_observe(e, obs);
+    picture_of(obs, s->O, rgb);
+    return 0;
+}
+
+// every env's image and final image are the pictures of its obs and final obs rows
+static int rows_match(struct vecenv *v, int M, int n)
+{
+    uint8_t want[CB];
+    int bad = 0;
+    for (int i = 0; i < M; i++) {
+        picture_of(vecenv_obs(v) + (size_t)i * n, n, want);
+        bad += memcmp(vecenv_images(v) + (size_t)i * CB, want, CB) != 0;
+        picture_of(vecenv_final_obs(v) + (size_t)i * n, n, want);
+        bad += memcmp(vecenv_final_images(v) + (size_t)i * CB, want, CB) != 0;
+    }
+    return bad;
+}
+
+static void test_vecenv_camera(void)
+{
+    struct vecenv_config vc;
+    vecenv_config_default(&vc);
+    vc.num_envs = 3;
+    char err[200];
+    struct vecenv *v = vecenv_new(&vc, err, sizeof(err));
+    T_CHECK_MSG(v != NULL, "%s", err);
+    if (!v)
+        return;
+    int M = 3, n = vecenv_obs_dim(v), H = vecenv_chunk(v), A = vecenv_act_dim(v);
+    T_CHECK(n <= 64 && vecenv_images(v) == NULL);
+    struct synth_cam sc = {n, 0, -1};
+    struct vecenv_camera cam = {synth_cam, &sc, CH, CW, 3};
+    T_EQ_INT(vecenv_set_camera(v, &cam), 0);
+    T_EQ_INT(vecenv_set_camera(v, &cam), -EINVAL); /* once */
+    T_EQ_INT(rows_match(v, M, n), 0);
+    // random chunks until several episodes ended: pictures follow obs through auto-resets
+    float act[3 * 64];
+    struct rng g;
+    rng_init(&g, 9, 0);
+    int bad = 0, ends = 0;
+    for (int k = 0; k < 200 && ends < 6; k++) {
+        for (int j = 0; j < M * H * A; j++)
+            act[j] = (float)rng_range(&g, -1, 1);
+        T_EQ_INT(vecenv_step(v, act, NULL), 0);
+        bad += rows_match(v, M, n);
+        for (int i = 0; i < M; i++)
+            ends += vecenv_results(v)[i].done;
+    }
+    T_CHECK_MSG(ends >= 6, "%d episodes ended", ends);
+    T_EQ_INT(bad, 0);
+    // a failing camera makes the step report it, after stepping every env
+    sc.fail_after = sc.calls;
+    T_EQ_INT(vecenv_step(v, act, NULL), -EIO);
+    T_EQ_INT((int)vecenv_stats(v).env_steps > 0, 1);
+    vecenv_destroy(&v);
+}
+
 int main(void)
 {
     T_RUN(test_roundtrip_to_encoder);
     T_RUN(test_ring_eviction);
     T_RUN(test_save_load_trim);
     T_RUN(test_malformed);
+    T_RUN(test_vecenv_camera);
     return T_DONE("images");
 }
