@@ -25,11 +25,24 @@ struct encoder_ctx {
 
 void encoder_spec_default(struct encoder_spec *s, int h, int w, int c)
 {
-    *s = (struct encoder_spec){.h = h, .w = w, .c = c, .n_conv = 3, .kernel = 3, .feat = 64};
-    for (int l = 0; l < 3; l++)
+    *s = (struct encoder_spec){.h = h, .w = w, .c = c, .n_conv = 3, .feat = 64};
+    const int k[] = {8, 4, 3}, st[] = {4, 2, 1}, ch[] = {32, 64, 64};
+    for (int l = 0; l < 3; l++) {
+        s->kernel[l] = k[l];
+        s->stride[l] = st[l];
+        s->ch[l] = ch[l];
+    }
+}
+
+void encoder_spec_drq(struct encoder_spec *s, int h, int w, int c)
+{
+    *s = (struct encoder_spec){.h = h, .w = w, .c = c, .n_conv = 3, .feat = 64};
+    const int st[] = {2, 2, 1};
+    for (int l = 0; l < 3; l++) {
+        s->kernel[l] = 3;
+        s->stride[l] = st[l];
         s->ch[l] = 32;
-    s->stride[0] = s->stride[1] = 2;
-    s->stride[2] = 1;
+    }
 }
 
 // input channels of conv l
@@ -43,22 +56,21 @@ static void conv_geom(const struct encoder *e, int l, int *ih, int *iw, int *K)
 {
     *ih = l ? e->oh[l - 1] : e->sp.h;
     *iw = l ? e->ow[l - 1] : e->sp.w;
-    *K = e->sp.kernel * e->sp.kernel * in_ch(e, l);
+    *K = e->sp.kernel[l] * e->sp.kernel[l] * in_ch(e, l);
 }
 
 static int spec_check(const struct encoder_spec *sp, char *err, size_t errlen)
 {
     if (sp->h < 1 || sp->w < 1 || sp->c < 1 || sp->h > 4096 || sp->w > 4096 || sp->c > 16 ||
-        sp->n_conv < 1 || sp->n_conv > ENCODER_MAX_CONV || sp->kernel < 1 || sp->feat < 1 ||
-        sp->feat > 65536) {
-        snprintf(err, errlen, "encoder: bad shape %dx%dx%d, %d convs of %d, %d features", sp->h,
-                 sp->w, sp->c, sp->n_conv, sp->kernel, sp->feat);
+        sp->n_conv < 1 || sp->n_conv > ENCODER_MAX_CONV || sp->feat < 1 || sp->feat > 65536) {
+        snprintf(err, errlen, "encoder: bad shape %dx%dx%d, %d convs, %d features", sp->h, sp->w,
+                 sp->c, sp->n_conv, sp->feat);
         return -1;
     }
     for (int l = 0; l < sp->n_conv; l++)
-        if (sp->ch[l] < 1 || sp->ch[l] > 4096 || sp->stride[l] < 1) {
-            snprintf(err, errlen, "encoder: conv %d has %d channels, stride %d", l, sp->ch[l],
-                     sp->stride[l]);
+        if (sp->ch[l] < 1 || sp->ch[l] > 4096 || sp->stride[l] < 1 || sp->kernel[l] < 1) {
+            snprintf(err, errlen, "encoder: conv %d has %d channels, kernel %d, stride %d", l,
+                     sp->ch[l], sp->kernel[l], sp->stride[l]);
             return -1;
         }
     return 0;
@@ -79,8 +91,9 @@ struct encoder *encoder_new(const struct encoder_spec *sp, char *err, size_t err
     for (int l = 0; l < sp->n_conv; l++) {
         int ih, iw, K;
         conv_geom(e, l, &ih, &iw, &K);
-        e->oh[l] = ih >= sp->kernel ? (ih - sp->kernel) / sp->stride[l] + 1 : 0;
-        e->ow[l] = iw >= sp->kernel ? (iw - sp->kernel) / sp->stride[l] + 1 : 0;
+        int k = sp->kernel[l];
+        e->oh[l] = ih >= k ? (ih - k) / sp->stride[l] + 1 : 0;
+        e->ow[l] = iw >= k ? (iw - k) / sp->stride[l] + 1 : 0;
         if (e->oh[l] < 1 || e->ow[l] < 1) {
             snprintf(err, errlen, "encoder: a %dx%d map is too small for conv %d", ih, iw, l);
             encoder_destroy(&e);
@@ -242,7 +255,7 @@ const float *encoder_forward(const struct encoder *e, struct encoder_ctx *c, con
         int ih, iw, K, N = e->sp.ch[l];
         conv_geom(e, l, &ih, &iw, &K);
         int M = B * e->oh[l] * e->ow[l];
-        im2col(x, c->cols, B, ih, iw, in_ch(e, l), e->sp.kernel, e->sp.stride[l], e->oh[l],
+        im2col(x, c->cols, B, ih, iw, in_ch(e, l), e->sp.kernel[l], e->sp.stride[l], e->oh[l],
                e->ow[l]);
         // y (M, N) = cols (M, K) W^T, then + b and ReLU
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, c->cols, K,
@@ -283,7 +296,8 @@ static void conv_backward(struct encoder *e, struct encoder_ctx *c, int l, float
     for (size_t i = 0; i < (size_t)M * N; i++)
         dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
     const float *x = l ? c->y[l - 1] : c->x0;
-    im2col(x, c->cols, B, ih, iw, in_ch(e, l), e->sp.kernel, e->sp.stride[l], e->oh[l], e->ow[l]);
+    im2col(x, c->cols, B, ih, iw, in_ch(e, l), e->sp.kernel[l], e->sp.stride[l], e->oh[l],
+           e->ow[l]);
     // dW (N, K) += dy^T cols; db += colsum dy
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, M, 1.0f, dy, N, c->cols, K, 1.0f,
                 e->grads + e->w[l], K);
@@ -293,7 +307,8 @@ static void conv_backward(struct encoder *e, struct encoder_ctx *c, int l, float
     // dcols (M, K) = dy W, scattered back onto the input map
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, 1.0f, dy, N,
                 e->params + e->w[l], K, 0.0f, c->cols, K);
-    col2im(c->cols, dx, B, ih, iw, in_ch(e, l), e->sp.kernel, e->sp.stride[l], e->oh[l], e->ow[l]);
+    col2im(c->cols, dx, B, ih, iw, in_ch(e, l), e->sp.kernel[l], e->sp.stride[l], e->oh[l],
+           e->ow[l]);
 }
 
 void encoder_backward(struct encoder *e, struct encoder_ctx *c, const float *d_feat)

@@ -28,14 +28,21 @@ struct rng;
 struct encoder_spec {
     int h, w, c;                  /* input image */
     int n_conv;                   /* conv layers, 1..ENCODER_MAX_CONV */
-    int kernel;                   /* k, odd or even, >= 1 */
+    int kernel[ENCODER_MAX_CONV]; /* k of each conv (k x k, no padding) */
     int ch[ENCODER_MAX_CONV];     /* output channels of each conv */
     int stride[ENCODER_MAX_CONV]; /* stride of each conv */
     int feat;                     /* output features */
 };
 
-/* The default: 3 convs of 32 channels, 3x3, strides 2, 2, 1, and 64 features. */
+/*
+ * The default (the DQN Atari encoder's convs): 8x8/4 to 32 channels, 4x4/2 to 64, 3x3/1 to 64,
+ * then 64 features; 84x84 maps go 20, 9, 7. `rldt bench encoder` measures it against the
+ * alternatives below.
+ */
 void encoder_spec_default(struct encoder_spec *s, int h, int w, int c);
+
+/* The DrQ-style alternative: 3x3 convs of 32 channels, strides 2, 2, 1 (84: 41, 20, 18). */
+void encoder_spec_drq(struct encoder_spec *s, int h, int w, int c);
 
 struct encoder {
     struct encoder_spec sp;

@@ -15,7 +15,7 @@
 // a small encoder: 11x9x3 images, convs 3x3/2 (4 ch) and 2x2/1 (5 ch), 6 features
 static struct encoder *small(struct rng *g)
 {
-    struct encoder_spec sp = {.h = 11, .w = 9, .c = 3, .n_conv = 2, .kernel = 3, .feat = 6};
+    struct encoder_spec sp = {.h = 11, .w = 9, .c = 3, .n_conv = 2, .kernel = {3, 2}, .feat = 6};
     sp.ch[0] = 4;
     sp.ch[1] = 5;
     sp.stride[0] = 2;
@@ -40,11 +40,12 @@ static void random_images(struct rng *g, uint8_t *img, size_t n)
 static void naive_forward(const struct encoder *e, const uint8_t *img, int B, double *out)
 {
     const struct encoder_spec *sp = &e->sp;
-    int h = sp->h, w = sp->w, c = sp->c, k = sp->kernel;
+    int h = sp->h, w = sp->w, c = sp->c;
     double *x = malloc(sizeof(double) * (size_t)B * h * w * c);
     for (size_t i = 0; i < (size_t)B * h * w * c; i++)
         x[i] = img[i] / 255.0 - 0.5;
     for (int l = 0; l < sp->n_conv; l++) {
+        int k = sp->kernel[l];
         int oh = (h - k) / sp->stride[l] + 1, ow = (w - k) / sp->stride[l] + 1, N = sp->ch[l];
         double *y = malloc(sizeof(double) * (size_t)B * oh * ow * N);
         const float *W = e->params + e->w[l], *bias = e->params + e->b[l];
@@ -172,7 +173,7 @@ static void test_bad_specs(void)
 {
     char err[128] = "";
     struct encoder_spec sp;
-    encoder_spec_default(&sp, 8, 8, 3); /* 8 -> 3 -> 1 -> too small for the third conv */
+    encoder_spec_default(&sp, 16, 16, 3); /* 16 -> 3 -> too small for the 4x4 conv */
     T_CHECK(encoder_new(&sp, err, sizeof(err)) == NULL);
     T_CHECK(strstr(err, "too small") != NULL);
     encoder_spec_default(&sp, 84, 84, 3);
@@ -181,8 +182,14 @@ static void test_bad_specs(void)
     encoder_spec_default(&sp, 84, 84, 3);
     struct encoder *e = encoder_new(&sp, err, sizeof(err));
     T_CHECK(e != NULL);
+    if (e) /* 84 -> 20 -> 9 -> 7 */
+        T_EQ_INT(e->flat, 7 * 7 * 64);
+    encoder_destroy(&e);
+    encoder_spec_drq(&sp, 84, 84, 3);
+    e = encoder_new(&sp, err, sizeof(err));
     if (e) /* 84 -> 41 -> 20 -> 18 */
         T_EQ_INT(e->flat, 18 * 18 * 32);
+    T_CHECK(e != NULL);
     encoder_destroy(&e);
     encoder_destroy(&e); /* NULL: no-op */
 }

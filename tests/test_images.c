@@ -143,7 +143,7 @@ static void test_roundtrip_to_encoder(void)
     rng_init(&g, 1, 1);
     T_EQ_INT(replay_sample_img(r, &g, 8, 0, 1, -1, &bt, img, NULL), 8);
     struct encoder_spec sp;
-    encoder_spec_default(&sp, IH, IW, IC);
+    encoder_spec_drq(&sp, IH, IW, IC); /* 14x12 -> 6x5 -> 2x2 */
     sp.n_conv = 2;
     struct encoder *e = encoder_new(&sp, NULL, 0);
     struct encoder_ctx *cx = e ? encoder_ctx_new(e, 8) : NULL;

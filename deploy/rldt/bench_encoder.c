@@ -1,13 +1,15 @@
 /*
  * bench_encoder.c — `rldt bench encoder`: forward + backward of the image encoder
- * (common/encoder.h, the default CNN) on a batch of image_size^2 RGB images, next to the matrix
+ * (common/encoder.h: the default CNN and the DrQ-style one) on a batch of image_size^2 RGB
+ * images, next to the matrix
  * products alone of the small ViT the paper uses (patch 8, depth 1, width 128, 4 heads, MLP
  * 512, a linear read-out of the flattened tokens to the same features): their forward GEMMs
  * and the two GEMMs per product of their backward, nothing else (no softmax, LayerNorm, GELU,
- * im2col), so the ViT figure is a lower bound of its cost. Both are also put against the
- * sgemm rate of the same core. Rounds alternate the two; times are CPU seconds, medians.
+ * im2col), so the ViT figure is a lower bound of its cost. All are also put against the
+ * sgemm rate of the same core. Rounds alternate the three; times are CPU seconds, medians.
  */
 #include <cblas.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,7 +87,7 @@ static double cnn_flops(const struct encoder *e, int B)
 {
     double f = 0;
     for (int l = 0; l < e->sp.n_conv; l++) {
-        int cin = l ? e->sp.ch[l - 1] : e->sp.c, K = e->sp.kernel * e->sp.kernel * cin;
+        int cin = l ? e->sp.ch[l - 1] : e->sp.c, K = e->sp.kernel[l] * e->sp.kernel[l] * cin;
         double fw = 2.0 * B * e->oh[l] * e->ow[l] * e->sp.ch[l] * K;
         f += fw * (l ? 3 : 2); /* no input gradient for the first conv */
     }
@@ -106,10 +108,13 @@ static void cnn_run(struct cnn_bench *b)
     encoder_backward(b->e, b->c, b->d);
 }
 
-static int cnn_setup(struct cnn_bench *b, int s, int B)
+static int cnn_setup(struct cnn_bench *b, int s, int B, bool drq)
 {
     struct encoder_spec sp;
-    encoder_spec_default(&sp, s, s, 3);
+    if (drq)
+        encoder_spec_drq(&sp, s, s, 3);
+    else
+        encoder_spec_default(&sp, s, s, 3);
     char err[200];
     *b = (struct cnn_bench){.e = encoder_new(&sp, err, sizeof(err)), .B = B};
     if (!b->e) {
@@ -154,47 +159,53 @@ int bench_encoder(int argc, char **argv)
         return rc == 1 ? 0 : 2;
     openblas_set_num_threads(c.threads);
     int B = c.batch_size, s = c.image_size;
-    struct cnn_bench cnn;
-    if (cnn_setup(&cnn, s, B) < 0) {
-        cnn_free(&cnn);
+    struct cnn_bench cnn[2];
+    if (cnn_setup(&cnn[0], s, B, false) < 0 || cnn_setup(&cnn[1], s, B, true) < 0) {
+        cnn_free(&cnn[0]);
+        cnn_free(&cnn[1]);
         return 1;
     }
     struct gemm g[8];
-    int ng = vit_gemms(B, s, cnn.e->sp.feat, g);
+    int ng = vit_gemms(B, s, cnn[0].e->sp.feat, g);
     size_t sa, sb, sc;
     float *scratch = calloc(vit_scratch(g, ng, &sa, &sb, &sc), sizeof(float));
     if (!scratch) {
         fprintf(stderr, "rldt bench encoder: out of memory\n");
-        cnn_free(&cnn);
+        cnn_free(&cnn[0]);
+        cnn_free(&cnn[1]);
         return 1;
     }
-    double tc[ROUNDS], tv[ROUNDS];
-    cnn_run(&cnn); /* warm-up */
-    for (int r = 0; r < ROUNDS; r++) {
-        int n = 0;
-        double t0 = bench_cpu_now();
-        for (; n < 1 || bench_cpu_now() - t0 < c.secs; n++)
-            cnn_run(&cnn);
-        tc[r] = (bench_cpu_now() - t0) / n;
-        t0 = bench_cpu_now();
-        for (n = 0; n < 1 || bench_cpu_now() - t0 < c.secs; n++)
-            vit_run(g, ng, scratch, scratch + sa, scratch + sa + sb);
-        tv[r] = (bench_cpu_now() - t0) / n;
-    }
-    double fc = cnn_flops(cnn.e, B), fv = gemm_flops(g, ng);
-    double mc = bench_median(tc, ROUNDS), mv = bench_median(tv, ROUNDS);
+    double t[3][ROUNDS];
+    cnn_run(&cnn[0]); /* warm-up */
+    cnn_run(&cnn[1]);
+    for (int r = 0; r < ROUNDS; r++)
+        for (int k = 0; k < 3; k++) {
+            int n = 0;
+            double t0 = bench_cpu_now();
+            for (; n < 1 || bench_cpu_now() - t0 < c.secs; n++)
+                if (k < 2)
+                    cnn_run(&cnn[k]);
+                else
+                    vit_run(g, ng, scratch, scratch + sa, scratch + sa + sb);
+            t[k][r] = (bench_cpu_now() - t0) / n;
+        }
     double peak = bench_sgemm_rate_on(B * 64, 128, 512, c.secs, bench_cpu_now);
     printf("encoder: %dx%d RGB, batch %d, %d OpenBLAS thread(s), sgemm %.1f GFLOP/s "
-           "(%dx128x512)\n",
-           s, s, B, c.threads, peak, B * 64);
-    printf("  cnn  3 convs 32ch 3x3 + linear %d: %8.1f ms fwd+bwd  %6.2f GFLOP  %5.1f GFLOP/s  "
-           "(%.2f of sgemm)\n",
-           cnn.e->sp.feat, mc * 1e3, fc / 1e9, fc / mc / 1e9, fc / mc / 1e9 / peak);
-    printf("  vit  patch 8, width 128, %d tokens:  %8.1f ms fwd+bwd GEMMs only (lower bound)  "
-           "%6.2f GFLOP  %5.1f GFLOP/s\n",
-           (s / 8) * (s / 8), mv * 1e3, fv / 1e9, fv / mv / 1e9);
-    printf("  vit / cnn time: %.2f\n", mv / mc);
+           "(%dx128x512); CPU ms per fwd+bwd, medians of %d rounds\n",
+           s, s, B, c.threads, peak, B * 64, ROUNDS);
+    const char *name[3] = {"cnn (default: 8x8/4 32, 4x4/2 64, 3x3/1 64)",
+                           "cnn (DrQ-style: 3x3 32ch, strides 2, 2, 1)",
+                           "vit (patch 8, width 128), GEMMs only"};
+    double f[3] = {cnn_flops(cnn[0].e, B), cnn_flops(cnn[1].e, B), gemm_flops(g, ng)}, m[3];
+    for (int k = 0; k < 3; k++) {
+        m[k] = bench_median(t[k], ROUNDS);
+        printf("  %-45s %8.1f ms %7.2f GFLOP %6.1f GFLOP/s (%.2f of sgemm)\n", name[k], m[k] * 1e3,
+               f[k] / 1e9, f[k] / m[k] / 1e9, f[k] / m[k] / 1e9 / peak);
+    }
+    printf("  time vs the default cnn: DrQ-style %.2f, vit GEMMs alone (%d tokens) %.2f\n",
+           m[1] / m[0], (s / 8) * (s / 8), m[2] / m[0]);
     free(scratch);
-    cnn_free(&cnn);
+    cnn_free(&cnn[0]);
+    cnn_free(&cnn[1]);
     return 0;
 }
