@@ -11,7 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "actor/manip.h"
 #include "actor/vecenv.h"
+#include "common/task.h"
 #include "common/encoder.h"
 #include "common/rng.h"
 #include "learner/replay.h"
@@ -408,6 +410,15 @@ static void test_vecenv_camera(void)
     vecenv_destroy(&v);
 }
 
+static void test_proprio(void)
+{
+    // the table-top tasks' proprioception ends where the first object's state begins
+    const char *manip[] = {"lift", "stack", "peg"};
+    for (int i = 0; i < 3; i++)
+        T_EQ_INT(task_proprio_dim(task_find(manip[i])), MANIP_OBS_OBJ(0));
+    T_EQ_INT(task_proprio_dim(task_find("hopper")), task_find("hopper")->obs_dim);
+}
+
 int main(void)
 {
     T_RUN(test_roundtrip_to_encoder);
@@ -415,5 +426,6 @@ int main(void)
     T_RUN(test_save_load_trim);
     T_RUN(test_malformed);
     T_RUN(test_vecenv_camera);
+    T_RUN(test_proprio);
     return T_DONE("images");
 }
