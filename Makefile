@@ -19,9 +19,11 @@ FINAL_CFLAGS := $(CFLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
            -I. -I$(BUILD)/gen $(PKG_CFLAGS) $(HDF5_CFLAGS) $(EXTRA_CFLAGS)
 # -rdynamic: task plug-ins (dlopen) call the programs' own functions (common/rng.h)
 FINAL_LDFLAGS := $(LDFLAGS) $(EXTRA_LDFLAGS) -rdynamic
+# FFmpeg's libraries write the MP4 videos (actor/video.c); EGL gives MuJoCo a headless context
+AV_LIBS := $(shell pkg-config --libs libavformat libavcodec libswscale libavutil 2>/dev/null)
 # PLplot draws curve.png (deploy/rldt/curve.c); as-needed: only binaries that call it depend on it
 LIBS    := $(PKG_LIBS) -lmujoco -linih -lhttp_parser -lpthread -lm \
-           -Wl,--as-needed -lplplot $(HDF5_LIBS) -Wl,--no-as-needed
+           -Wl,--as-needed -lplplot $(HDF5_LIBS) $(AV_LIBS) -lEGL -Wl,--no-as-needed
 
 # ---- sources -------------------------------------------------------------------------------
 COMMON_SRC  := $(wildcard common/*.c)

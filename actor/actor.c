@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "actor/evalvideo.h"
 #include "actor/rollout.h"
 #include "actor/vecenv.h"
 #include "common/auth.h"
@@ -48,6 +49,7 @@ struct actor {
     // simulation
     struct vecenv *venv;
     struct policy *pol;
+    struct evalvideo *video; /* evaluator: its videos (NULL when off) */
     struct rng rng;
     uint64_t version;       /* params in use; 0 = none (random warm-up) */
     uint64_t latest;        /* latest version the learner announced */
@@ -56,6 +58,7 @@ struct actor {
     double last_request;
     struct wire_segbuf *seg;
     uint64_t *seg_version;
+    bool seg_restart; /* on-policy: start new segments before the next chunk step */
     float *actions;
     uint64_t seq;
     // progress
@@ -253,6 +256,9 @@ static void on_params(struct actor *a, const struct wire_params *p)
     a->version = p->version;
     if (p->version > a->latest)
         a->latest = p->version;
+    // on-policy samplers (a chain per step): a segment holds one version, so the steps recorded
+    // with the old one (the learner drops them as stale) go, and new segments start here
+    a->seg_restart = a->seg && policy_chain_len(a->pol) > 0;
 }
 
 static void send_heartbeat(struct actor *a)
@@ -363,6 +369,11 @@ static int setup_sim(struct actor *a, uint64_t seed, uint64_t stream)
         if (wire_segbuf_init(&a->seg[i], (uint32_t)O, (uint32_t)D, (uint32_t)a->run.segment_len) <
             0)
             return -ENOMEM;
+        int C = policy_chain_len(a->pol); /* the sampler's chain travels with each step */
+        if (C > 0 && wire_segbuf_set_chain(&a->seg[i], (uint32_t)C) < 0) {
+            log_error("policy: a chain of %d floats per step cannot be sent", C);
+            return -EINVAL;
+        }
         wire_segbuf_start(&a->seg[i], vecenv_obs(a->venv) + (size_t)i * O, true);
     }
     return 0;
@@ -417,8 +428,15 @@ static int chunk_step(struct actor *a)
 {
     int M = a->run.num_envs, O = vecenv_obs_dim(a->venv);
     int D = a->run.chunk * vecenv_act_dim(a->venv);
+    if (a->seg_restart) { /* new weights of an on-policy sampler (on_params) */
+        restart_segments(a);
+        a->seg_restart = false;
+    }
     // weights only change here, between chunk steps
     policy_act(a->pol, vecenv_obs(a->venv), M, &a->rng, false, a->actions);
+    const float *chain = NULL, *logp = NULL;
+    if (policy_chain_len(a->pol) > 0)
+        policy_chain(a->pol, &chain, &logp);
     if (a->version == 0)
         for (long i = 0; i < (long)M * D; i++)
             a->actions[i] = (float)rng_range(&a->rng, -1.0, 1.0); /* random warm-up */
@@ -433,6 +451,8 @@ static int chunk_step(struct actor *a)
             (r->done ? vecenv_final_obs(a->venv) : vecenv_obs(a->venv)) + (size_t)i * O;
         wire_segbuf_push(b, a->actions + (size_t)i * D, (float)r->reward, (uint32_t)r->steps, next,
                          r->terminated, r->truncated && !r->terminated);
+        if (b->chain_len)
+            wire_segbuf_chain(b, chain + (size_t)i * b->chain_len, logp[i]);
         a->env_steps += (uint64_t)r->steps;
         if (r->done) {
             a->episodes++;
@@ -472,6 +492,12 @@ static int eval_loop(struct actor *a)
 {
     uint64_t next = 0;
     int evals = 0;
+    if (!a->video) {
+        /* the run's keys, this process's run_dir (where `rldt run` runs it) */
+        struct rl_config vc = a->run;
+        snprintf(vc.run_dir, sizeof(vc.run_dir), "%s", a->local.run_dir);
+        a->video = evalvideo_new(&vc);
+    }
     while (!*a->stop && !a->over && a->registered) {
         poll_learner(a);
         /* an evaluator that (re)started evaluates only once it knows the learner's env steps:
@@ -506,6 +532,7 @@ static int eval_loop(struct actor *a)
                  st.secs);
         uint64_t every = (uint64_t)a->run.eval_every;
         next = every ? (at / every + 1) * every : UINT64_MAX;
+        evalvideo_after_eval(a->video, at, eval_act, &(struct eval_ctx){a}, a->run.chunk);
     }
     return 0;
 }
@@ -592,6 +619,7 @@ out:
     free(a->seg_version);
     free(a->actions);
     policy_destroy(&a->pol);
+    evalvideo_destroy(&a->video);
     vecenv_destroy(&a->venv);
     if (a->ctl)
         zmq_close(a->ctl);

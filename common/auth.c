@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -64,9 +65,65 @@ static size_t token(const char *p, const char **rest)
     return n;
 }
 
+// the options after an allow-list key (`names=P,... role=R`) into *r; 0 or -EINVAL + why
+static int parse_opts(const char *p, struct auth_rule *r, char *why, size_t whylen)
+{
+    *r = (struct auth_rule){{0}, AUTH_ROLE_ANY};
+    while (*p && *p != '#') {
+        const char *rest;
+        size_t n = token(p, &rest);
+        if (n > 6 && !strncmp(p, "names=", 6) && n - 6 < AUTH_NAMES_MAX) {
+            memcpy(r->names, p + 6, n - 6);
+            r->names[n - 6] = 0;
+        } else if (n == 10 && !strncmp(p, "role=actor", 10)) {
+            r->role = AUTH_ROLE_ACTOR;
+        } else if (n == 14 && !strncmp(p, "role=evaluator", 14)) {
+            r->role = AUTH_ROLE_EVALUATOR;
+        } else if (n == 8 && !strncmp(p, "role=any", 8)) {
+            r->role = AUTH_ROLE_ANY;
+        } else {
+            snprintf(why, whylen,
+                     "unexpected text after the key: unknown option '%.*s' (options: "
+                     "names=PATTERN[,...], "
+                     "role=actor|evaluator|any)",
+                     (int)RL_MIN(n, 40), p);
+            return -EINVAL;
+        }
+        p = rest;
+    }
+    return 0;
+}
+
+bool auth_rule_permits(const struct auth_rule *r, const char *name, bool evaluator, char *why,
+                       size_t whylen)
+{
+    if (r->role == AUTH_ROLE_ACTOR && evaluator) {
+        snprintf(why, whylen, "this key may not register the evaluator (role=actor)");
+        return false;
+    }
+    if (r->role == AUTH_ROLE_EVALUATOR && !evaluator) {
+        snprintf(why, whylen, "this key may register only the evaluator (role=evaluator)");
+        return false;
+    }
+    if (!r->names[0])
+        return true;
+    char pat[AUTH_NAMES_MAX];
+    for (const char *p = r->names; *p;) {
+        size_t n = strcspn(p, ",");
+        snprintf(pat, sizeof(pat), "%.*s", (int)n, p);
+        if (n && fnmatch(pat, name, 0) == 0)
+            return true;
+        p += n + (p[n] == ',');
+    }
+    snprintf(why, whylen, "this key may not register as '%.64s' (names=%.120s)", name, r->names);
+    return false;
+}
+
 // one line of a key file: a key (bare, or `public-key = K` / `secret-key = K`), a comment or
-// blank; key receives the Z85 text. 0 or -EINVAL with the reason in why
-static int parse_line(char *line, enum line_kind *kind, char *key, char *why, size_t whylen)
+// blank; key receives the Z85 text. An allow list's options go to *rule (NULL: none
+// allowed). 0 or -EINVAL with the reason in why
+static int parse_line(char *line, enum line_kind *kind, char *key, struct auth_rule *rule,
+                      char *why, size_t whylen)
 {
     line += strspn(line, " \t");
     size_t n = strlen(line);
@@ -90,7 +147,7 @@ static int parse_line(char *line, enum line_kind *kind, char *key, char *why, si
         val += 1 + strspn(val + 1, " \t");
         tlen = token(val, &rest);
     }
-    if (*rest && *rest != '#') {
+    if (*rest && *rest != '#' && (!rule || *kind != LINE_PUBLIC)) {
         snprintf(why, whylen, "unexpected text after the key (one key per line)");
         return -EINVAL;
     }
@@ -105,7 +162,7 @@ static int parse_line(char *line, enum line_kind *kind, char *key, char *why, si
         snprintf(why, whylen, "malformed key: characters outside the Z85 alphabet");
         return -EINVAL;
     }
-    return 0;
+    return rule ? parse_opts(rest, rule, why, whylen) : 0;
 }
 
 // what a scan of a key file found
@@ -113,11 +170,12 @@ struct scan {
     char public_key[AUTH_KEY_LEN + 1];
     char secret_key[AUTH_KEY_LEN + 1];
     int npublic, nsecret, secret_line;
-    uint8_t (*keys)[32]; /* every public key, binary (allow lists) */
+    uint8_t (*keys)[32];     /* every public key, binary (allow lists) */
+    struct auth_rule *rules; /* their options (allow lists: scan_file's allow) */
     size_t nkeys, cap;
 };
 
-static int scan_add(struct scan *s, const char *key)
+static int scan_add(struct scan *s, const char *key, const struct auth_rule *rule)
 {
     if (s->nkeys == s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 16;
@@ -125,13 +183,19 @@ static int scan_add(struct scan *s, const char *key)
         if (!p)
             return -ENOMEM;
         s->keys = p;
+        p = realloc(s->rules, cap * sizeof(*s->rules));
+        if (!p)
+            return -ENOMEM;
+        s->rules = p;
         s->cap = cap;
     }
+    s->rules[s->nkeys] = *rule;
     zmq_z85_decode(s->keys[s->nkeys++], key);
     return 0;
 }
 
-static int scan_file(const char *path, struct scan *s, char *err, size_t errlen)
+// scan a key file or (allow: options after keys) an allow list
+static int scan_file(const char *path, bool allow, struct scan *s, char *err, size_t errlen)
 {
     memset(s, 0, sizeof(*s));
     if (!path || !path[0]) {
@@ -149,15 +213,16 @@ static int scan_file(const char *path, struct scan *s, char *err, size_t errlen)
     int rc = 0, lineno = 0;
     while (rc == 0 && getline(&line, &cap, f) >= 0) {
         enum line_kind kind;
+        struct auth_rule rule = {{0}, AUTH_ROLE_ANY};
         lineno++;
-        rc = parse_line(line, &kind, key, why, sizeof(why));
+        rc = parse_line(line, &kind, key, allow ? &rule : NULL, why, sizeof(why));
         if (rc < 0)
             snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
         else if (kind == LINE_SECRET && s->nsecret++ == 0)
             memcpy(s->secret_key, key, sizeof(key)), s->secret_line = lineno;
         else if (kind == LINE_PUBLIC && s->npublic++ == 0)
             memcpy(s->public_key, key, sizeof(key));
-        if (rc == 0 && kind == LINE_PUBLIC && scan_add(s, key) < 0) {
+        if (rc == 0 && kind == LINE_PUBLIC && scan_add(s, key, &rule) < 0) {
             snprintf(err, errlen, "out of memory");
             rc = -ENOMEM;
         }
@@ -170,7 +235,9 @@ static int scan_file(const char *path, struct scan *s, char *err, size_t errlen)
     fclose(f);
     if (rc < 0) {
         free(s->keys);
+        free(s->rules);
         s->keys = NULL;
+        s->rules = NULL;
     }
     explicit_bzero(key, sizeof(key));
     return rc;
@@ -179,13 +246,14 @@ static int scan_file(const char *path, struct scan *s, char *err, size_t errlen)
 static void scan_fini(struct scan *s)
 {
     free(s->keys);
+    free(s->rules);
     explicit_bzero(s, sizeof(*s));
 }
 
 int auth_keypair_read(const char *path, struct auth_keypair *kp, char *err, size_t errlen)
 {
     struct scan s;
-    int rc = scan_file(path, &s, err, errlen);
+    int rc = scan_file(path, false, &s, err, errlen);
     if (rc < 0)
         return rc;
     struct auth_keypair k;
@@ -221,7 +289,7 @@ out:
 int auth_public_read(const char *path, char *key, char *err, size_t errlen)
 {
     struct scan s;
-    int rc = scan_file(path, &s, err, errlen);
+    int rc = scan_file(path, false, &s, err, errlen);
     if (rc < 0)
         return rc;
     rc = -EINVAL;
@@ -239,10 +307,11 @@ int auth_public_read(const char *path, char *key, char *err, size_t errlen)
     return rc;
 }
 
-int auth_allow_read(const char *path, uint8_t (**keys)[32], size_t *n, char *err, size_t errlen)
+int auth_allow_read(const char *path, uint8_t (**keys)[32], struct auth_rule **rules, size_t *n,
+                    char *err, size_t errlen)
 {
     struct scan s;
-    int rc = scan_file(path, &s, err, errlen);
+    int rc = scan_file(path, true, &s, err, errlen);
     if (rc < 0)
         return rc;
     if (s.nsecret) {
@@ -257,6 +326,10 @@ int auth_allow_read(const char *path, uint8_t (**keys)[32], size_t *n, char *err
         *keys = s.keys;
         *n = s.nkeys;
         s.keys = NULL;
+        if (rules) {
+            *rules = s.rules;
+            s.rules = NULL;
+        }
     }
     scan_fini(&s);
     return rc;
@@ -410,6 +483,7 @@ struct auth_zap {
     void *zctx;
     void *rep; /* ZAP requests (RFC 27), owned by the thread once started */
     uint8_t (*keys)[32];
+    struct auth_rule *rules;
     size_t nkeys;
     auth_fail_fn on_fail;
     void *user;
@@ -484,6 +558,18 @@ static void zap_answer(struct auth_zap *z)
         zmq_msg_close(&f[i]);
 }
 
+int auth_zap_identity(const struct auth_zap *z, const char *key, const char *name, bool evaluator,
+                      char *why, size_t whylen)
+{
+    uint8_t bin[32];
+    if (strlen(key) == AUTH_KEY_LEN && zmq_z85_decode(bin, key))
+        for (size_t i = 0; i < z->nkeys; i++)
+            if (!memcmp(z->keys[i], bin, 32))
+                return auth_rule_permits(&z->rules[i], name, evaluator, why, whylen) ? 0 : -EPERM;
+    snprintf(why, whylen, "the client key is not in the allow list");
+    return -EPERM;
+}
+
 // one monitor event: [u16 event, u32 value][endpoint]
 static void monitor_event(struct auth_zap *z, void *mon)
 {
@@ -542,7 +628,7 @@ struct auth_zap *auth_zap_new(void *zctx, const char *allow_path, auth_fail_fn o
     z->on_fail = on_fail;
     z->user = user;
     pthread_mutex_init(&z->lock, NULL);
-    if (auth_allow_read(allow_path, &z->keys, &z->nkeys, err, errlen) < 0)
+    if (auth_allow_read(allow_path, &z->keys, &z->rules, &z->nkeys, err, errlen) < 0)
         goto err_destroy;
     int linger = 0;
     z->rep = zmq_socket(zctx, ZMQ_REP);
@@ -616,6 +702,7 @@ void auth_zap_destroy(struct auth_zap **pz)
         zmq_close(z->rep);
     pthread_mutex_destroy(&z->lock);
     free(z->keys);
+    free(z->rules);
     free(z);
     *pz = NULL;
 }

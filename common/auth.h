@@ -6,7 +6,12 @@
  *
  * Key files: NAME.key holds `public-key = Z85` and `secret-key = Z85` lines (mode 0600);
  * NAME.pub holds the bare Z85 public key. An allow list holds one Z85 public key per line,
- * `#` comments and blank lines allowed, so `cat actor*.pub > allow.txt` makes one.
+ * `#` comments and blank lines allowed, so `cat actor*.pub > allow.txt` makes one. A key may
+ * be followed by options that bind it to an identity (auth_rule):
+ *   KEY names=PATTERN[,PATTERN...] role=actor|evaluator|any
+ * names: the actor names (the Hello's name, `actor_name`) a client with this key may register
+ * under, as shell patterns (fnmatch: `*`, `?`, `[...]`), default any; role: whether it may
+ * register actors, the evaluator or both (default any).
  * Key-file functions are thread-safe (no state); a struct auth_zap is used by one thread.
  */
 #ifndef RL_AUTH_H
@@ -20,6 +25,20 @@
 
 #define AUTH_KEY_LEN 40        /* Z85 characters of a 32-byte CURVE key */
 #define AUTH_ZAP_DOMAIN "rldt" /* ZAP domain of the learner's sockets (non-empty: enforced) */
+
+#define AUTH_NAMES_MAX 256 /* bytes of an allow-list entry's names= value, NUL included */
+
+/* What an allow-list entry lets its key register as (the options after the key). */
+enum auth_role { AUTH_ROLE_ANY = 0, AUTH_ROLE_ACTOR, AUTH_ROLE_EVALUATOR };
+struct auth_rule {
+    char names[AUTH_NAMES_MAX]; /* comma-separated fnmatch patterns; "" = any name */
+    enum auth_role role;
+};
+
+/* May a client under rule r register as `name`, an evaluator or not? true, or false with the
+ * reason in why. */
+bool auth_rule_permits(const struct auth_rule *r, const char *name, bool evaluator, char *why,
+                       size_t whylen);
 
 /* A CURVE key pair as Z85 text (NUL-terminated). */
 struct auth_keypair {
@@ -66,11 +85,14 @@ int auth_keypair_read(const char *path, struct auth_keypair *kp, char *err, size
 int auth_public_read(const char *path, char *key, char *err, size_t errlen);
 
 /*
- * Read an allow list: one Z85 public key per line (a trailing `# comment` after whitespace is
- * allowed), `#` comment lines, blank lines. On success *keys is a malloc'd array of *n
- * 32-byte binary keys (caller frees; *n >= 1). An empty list is an error (-ENODATA).
+ * Read an allow list: one Z85 public key per line, optionally followed by options (names=,
+ * role=; see the top of this file) and a `# comment` after whitespace, `#` comment lines,
+ * blank lines. On success *keys is a malloc'd array of *n 32-byte binary keys (caller frees;
+ * *n >= 1), and *rules (nullable) a malloc'd array of their *n rules. An empty list (-ENODATA),
+ * an unknown option or a malformed value (-EINVAL) is an error with the file and line in err.
  */
-int auth_allow_read(const char *path, uint8_t (**keys)[32], size_t *n, char *err, size_t errlen);
+int auth_allow_read(const char *path, uint8_t (**keys)[32], struct auth_rule **rules, size_t *n,
+                    char *err, size_t errlen);
 
 // ---- sockets -----------------------------------------------------------------------------
 
@@ -126,6 +148,14 @@ struct auth_zap *auth_zap_new(void *zctx, const char *allow_path, auth_fail_fn o
  * -zmq_errno().
  */
 int auth_zap_watch(struct auth_zap *z, void *sock);
+
+/*
+ * May the client whose public key is `key` (Z85, the ZAP User-Id of its messages) register as
+ * `name`, an evaluator or not, under its allow-list entry? 0, or -EPERM with the reason in why
+ * (also for a key not in the list). Any thread: the list does not change after auth_zap_new.
+ */
+int auth_zap_identity(const struct auth_zap *z, const char *key, const char *name, bool evaluator,
+                      char *why, size_t whylen);
 
 /* Read the counters (any thread). */
 void auth_zap_counts(struct auth_zap *z, struct auth_counts *out);

@@ -426,6 +426,34 @@ static int validate_task(struct rl_config *c, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * An on-policy algorithm (reinflow) owns the runtime's pacing keys: it trains on each fresh batch
+ * of one policy version as soon as it is complete (updates_per_step 0: unpaced, never held),
+ * publishes after every iteration, drops every segment of an older version (max_policy_lag 0)
+ * and acts with its policy from the start (no random warm-up); training may start by the first
+ * full batch (min_replay <= reinflow_batch). The replay must hold a batch.
+ */
+static int on_policy(struct rl_config *c, char *err, size_t errlen)
+{
+    c->updates_per_step = 0;
+    c->publish_every = 1;
+    c->max_policy_lag = 0;
+    c->warmup_steps = 0;
+    if (c->min_replay > c->reinflow_batch) /* training must start by the first full batch */
+        c->min_replay = c->reinflow_batch;
+    if (c->replay_size < c->reinflow_batch) {
+        snprintf(err, errlen, "replay_size (%lld) must hold a reinflow_batch (%lld)",
+                 (long long)c->replay_size, (long long)c->reinflow_batch);
+        return -EINVAL;
+    }
+    if (c->reinflow_std_min > c->reinflow_std_max) {
+        snprintf(err, errlen, "reinflow_std_min (%g) exceeds reinflow_std_max (%g)",
+                 c->reinflow_std_min, c->reinflow_std_max);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int config_validate(struct rl_config *c, char *err, size_t errlen)
 {
     if (validate_task(c, err, errlen) < 0)
@@ -437,6 +465,8 @@ int config_validate(struct rl_config *c, char *err, size_t errlen)
                  c->max_episode_steps);
         return -EINVAL;
     }
+    if (strcmp(c->algo, "reinflow") == 0 && on_policy(c, err, errlen) < 0)
+        return -EINVAL;
     // combinations that stall a run: ingest would hold before training may start
     if (c->replay_size < c->min_replay) {
         snprintf(err, errlen,

@@ -45,6 +45,7 @@ struct rl_config {
     // [bench]
     double secs;
     int threads;
+    double fleet_sps;
     // [net]
     char bind_host[CONFIG_STR];
     char learner_host[CONFIG_STR];
@@ -62,6 +63,7 @@ struct rl_config {
     double action_limit;
     double reward_limit;
     int publish_every;
+    double publish_secs;
     double fresh_frac;
     int64_t fresh_window;
     double metrics_secs;
@@ -76,6 +78,12 @@ struct rl_config {
     char actor_role[16];
     int64_t eval_every;
     int eval_episodes;
+    int video_every;
+    int video_size;
+    // [render]
+    int width;
+    int height;
+    char camera[64];
     // [train]
     double gamma;
     int batch_size;
@@ -121,6 +129,9 @@ struct rl_config {
     int rldt_actor_batch;
     int64_t rldt_actor_every;
     int64_t rldt_actor_start;
+    int64_t rldt_actor_every0;
+    int64_t rldt_actor_ramp;
+    double rldt_warmup_tau;
     int64_t rldt_trust_refresh;
     double rldt_critic_lr;
     double rldt_critic_wd;
@@ -133,6 +144,25 @@ struct rl_config {
     int rldt_target_reuse;
     double rldt_reward_ema;
     int rldt_threads;
+    // [reinflow]
+    double reinflow_std_min;
+    double reinflow_std_max;
+    int reinflow_noise_hidden;
+    int64_t reinflow_batch;
+    int reinflow_minibatch;
+    int reinflow_epochs;
+    double reinflow_clip;
+    double reinflow_lambda;
+    double reinflow_actor_lr;
+    double reinflow_noise_lr;
+    double reinflow_critic_lr;
+    double reinflow_critic_wd;
+    int reinflow_critic_hidden;
+    int reinflow_critic_depth;
+    double reinflow_ent;
+    double reinflow_grad_clip;
+    int reinflow_critic_warmup;
+    bool reinflow_reward_scale;
 };
 
 enum config_type {

@@ -20,7 +20,8 @@
 
 const struct config_key config_keys[] = {
     // ---- run
-    K("run", algo, CONFIG_T_ENUM, 0, 0, "sac", "sac|rldt|rldt-delta", "training algorithm"),
+    K("run", algo, CONFIG_T_ENUM, 0, 0, "sac", "sac|rldt|rldt-delta|reinflow",
+      "training algorithm"),
     K("run", env, CONFIG_T_STR, 0, 0, "hopper", NULL,
       "task: hopper, walker2d, halfcheetah, lift, stack, peg, or a --task-plugin's task"),
     K("run", task_plugin, CONFIG_T_STR, 0, 0, "", NULL,
@@ -33,7 +34,8 @@ const struct config_key config_keys[] = {
       "run directory (config, metrics.csv, log, checkpoints); empty = runs/<algo>-<env>"),
     K("run", resume, CONFIG_T_BOOL, 0, 0, "false", NULL,
       "continue from the newest valid checkpoint in the run directory"),
-    K("run", actors, CONFIG_T_INT, 1, 256, "2", NULL, "actor processes `rldt run` starts"),
+    K("run", actors, CONFIG_T_INT, 1, 1024, "2", NULL,
+      "actor processes `rldt run` starts (`rldt bench fleet`: simulated actors)"),
     KL("run", log_level, CONFIG_T_ENUM, 0, 0, "info", "debug|info|warn|error", "log level"),
     K("run", checkpoint_secs, CONFIG_T_DBL, 1, 1e7, "300", NULL,
       "seconds between learner checkpoints"),
@@ -62,6 +64,9 @@ const struct config_key config_keys[] = {
     // ---- bench
     K("bench", secs, CONFIG_T_DBL, 0.01, 3600, "1", NULL, "seconds per benchmark measurement"),
     K("bench", threads, CONFIG_T_INT, 1, 256, "1", NULL, "OpenBLAS threads for benchmarks"),
+    K("bench", fleet_sps, CONFIG_T_DBL, 1, 1e7, "8000", NULL,
+      "`rldt bench fleet`: env steps/s each simulated actor sends (8000: one core of a Hopper "
+      "actor with 8 envs)"),
     // ---- net
     K("net", bind_host, CONFIG_T_STR, 0, 0, "127.0.0.1", NULL,
       "address the learner binds its sockets on (* = all interfaces)"),
@@ -94,6 +99,9 @@ const struct config_key config_keys[] = {
       "+-reward_limit per env step, are refused (reward_range)"),
     K("learner", publish_every, CONFIG_T_INT, 1, 1000000, "100", NULL,
       "training steps between parameter broadcasts"),
+    K("learner", publish_secs, CONFIG_T_DBL, 0, 3600, "0", NULL,
+      "also broadcast the current parameters every this many seconds, trained or not "
+      "(`rldt bench fleet`; 0 = only after training steps)"),
     K("learner", fresh_frac, CONFIG_T_DBL, 0, 1, "0", NULL,
       "minimum share of each batch drawn from the freshest fresh_window chunk steps"),
     K("learner", fresh_window, CONFIG_T_I64, 1, 1e9, "10000", NULL, "chunk steps counted as fresh"),
@@ -118,6 +126,17 @@ const struct config_key config_keys[] = {
     K("actor", eval_every, CONFIG_T_I64, 0, 1e15, "20000", NULL,
       "env steps between deterministic evaluations (0 = none; `rldt run` starts an evaluator)"),
     K("actor", eval_episodes, CONFIG_T_INT, 1, 1000, "10", NULL, "episodes per evaluation"),
+    K("actor", video_every, CONFIG_T_INT, 0, 1000000, "5", NULL,
+      "the evaluator records one more episode every this many evaluations (the first one "
+      "included) into <run_dir>/videos/ (MP4) and TensorBoard (GIF); 0 = no videos"),
+    K("actor", video_size, CONFIG_T_INT, 16, 1024, "240", NULL,
+      "side in pixels of the evaluator's square videos (even; the GIF is half of it)"),
+    // ---- render
+    K("render", width, CONFIG_T_INT, 2, 4096, "480", NULL, "frame width in pixels (even)"),
+    K("render", height, CONFIG_T_INT, 2, 4096, "480", NULL, "frame height in pixels (even)"),
+    K("render", camera, CONFIG_T_STR, 0, 0, "default", NULL,
+      "camera: default (the task's: track for locomotion, front for table-top), free, or a "
+      "model camera's name (track; front, wrist)"),
     // ---- train
     K("train", gamma, CONFIG_T_DBL, 0, 1, "0.99", NULL, "discount per env step"),
     K("train", batch_size, CONFIG_T_INT, 1, 65536, "256", NULL, "rows per training batch"),
@@ -195,6 +214,13 @@ const struct config_key config_keys[] = {
       "critic steps per actor step (actor steps run when a critic round ends)"),
     K("rldt", rldt_actor_start, CONFIG_T_I64, 0, 1e12, "1024", NULL,
       "critic steps before the first actor step (critic warm-up)"),
+    K("rldt", rldt_actor_every0, CONFIG_T_I64, 0, 1e9, "0", NULL,
+      "critic steps per actor step at the first actor step, ramped linearly to rldt_actor_every "
+      "over rldt_actor_ramp actor steps (0 = no ramp)"),
+    K("rldt", rldt_actor_ramp, CONFIG_T_I64, 0, 1e9, "0", NULL,
+      "actor steps over which rldt_actor_every0 ramps to rldt_actor_every (0 = no ramp)"),
+    K("rldt", rldt_warmup_tau, CONFIG_T_DBL, 0, 1, "0", NULL,
+      "critic Polyak rate during the critic warm-up (before rldt_actor_start; 0 = tau)"),
     K("rldt", rldt_trust_refresh, CONFIG_T_I64, 1, 1e9, "32", NULL,
       "actor steps between refreshes of the frozen trust-region copy"),
     K("rldt", rldt_critic_lr, CONFIG_T_DBL, 0, 1, "1e-3", NULL, "critic AdamW learning rate"),
@@ -215,6 +241,42 @@ const struct config_key config_keys[] = {
       "rewards are divided by an EMA of mean |r| with this rate per critic batch (0 = off)"),
     K("rldt", rldt_threads, CONFIG_T_INT, 0, 256, "0", NULL,
       "OpenBLAS threads of the learner's rldt math (0 = leave the library default)"),
+    // ---- reinflow (learner/algo/README.md, ReinFlow section)
+    K("reinflow", reinflow_std_min, CONFIG_T_DBL, 1e-4, 10, "0.10", NULL,
+      "lower bound of the learned noise std of each denoising step"),
+    K("reinflow", reinflow_std_max, CONFIG_T_DBL, 1e-4, 10, "0.24", NULL,
+      "upper bound of the learned noise std of each denoising step"),
+    K("reinflow", reinflow_noise_hidden, CONFIG_T_INT, 1, 4096, "64", NULL,
+      "width of the noise network's two Tanh layers"),
+    K("reinflow", reinflow_batch, CONFIG_T_I64, 1, 1e7, "20000", NULL,
+      "chunk steps of one policy version trained on per PPO iteration (envs x steps per env)"),
+    K("reinflow", reinflow_minibatch, CONFIG_T_INT, 1, 1000000, "2500", NULL,
+      "chunk steps per PPO minibatch"),
+    K("reinflow", reinflow_epochs, CONFIG_T_INT, 1, 1000, "5", NULL,
+      "passes over each fresh batch"),
+    K("reinflow", reinflow_clip, CONFIG_T_DBL, 0, 1, "0.01", NULL,
+      "PPO clip: ratios outside [1 - clip, 1 + clip] carry no gradient"),
+    K("reinflow", reinflow_lambda, CONFIG_T_DBL, 0, 1, "0.95", NULL, "GAE lambda"),
+    K("reinflow", reinflow_actor_lr, CONFIG_T_DBL, 0, 1, "4.5e-5", NULL,
+      "Adam learning rate of the flow (velocity) network"),
+    K("reinflow", reinflow_noise_lr, CONFIG_T_DBL, 0, 1, "4.5e-5", NULL,
+      "Adam learning rate of the noise network"),
+    K("reinflow", reinflow_critic_lr, CONFIG_T_DBL, 0, 1, "6.5e-4", NULL,
+      "AdamW learning rate of the value network"),
+    K("reinflow", reinflow_critic_wd, CONFIG_T_DBL, 0, 1, "1e-5", NULL,
+      "AdamW weight decay of the value network"),
+    K("reinflow", reinflow_critic_hidden, CONFIG_T_INT, 1, 8192, "256", NULL,
+      "value network width"),
+    K("reinflow", reinflow_critic_depth, CONFIG_T_INT, 1, 8, "3", NULL,
+      "value network hidden layers (Mish, residual)"),
+    K("reinflow", reinflow_ent, CONFIG_T_DBL, 0, 100, "0.03", NULL,
+      "entropy bonus weight (mean log std of the chain's transitions)"),
+    K("reinflow", reinflow_grad_clip, CONFIG_T_DBL, 0, 1e6, "0", NULL,
+      "global gradient-norm clip per network and minibatch (0 = off)"),
+    K("reinflow", reinflow_critic_warmup, CONFIG_T_INT, 0, 100000, "0", NULL,
+      "first PPO iterations that train only the value network"),
+    K("reinflow", reinflow_reward_scale, CONFIG_T_BOOL, 0, 0, "true", NULL,
+      "divide rewards by the running std of the discounted return"),
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);

@@ -14,6 +14,7 @@
 #include "common/flow.h"
 #include "common/gauss.h"
 #include "common/norm.h"
+#include "common/reinflow_policy.h"
 #include "common/task.h"
 #include "common/rng.h"
 #include "common/util.h"
@@ -81,7 +82,8 @@ static const struct policy_ops random_ops = {
 
 // ---- dispatch ----------------------------------------------------------------------------
 
-static const struct policy_ops *const kinds[] = {&random_ops, &gauss_policy_ops, &flow_policy_ops};
+static const struct policy_ops *const kinds[] = {&random_ops, &gauss_policy_ops, &flow_policy_ops,
+                                                 &reinflow_policy_ops};
 
 struct policy {
     const struct policy_ops *ops;
@@ -101,6 +103,8 @@ const char *policy_kind_for_algo(const char *algo)
         return "gauss";
     if (!strncmp(algo, "rldt", 4))
         return "flow";
+    if (!strcmp(algo, "reinflow"))
+        return "reinflow";
     return NULL;
 }
 
@@ -215,6 +219,17 @@ void policy_act(struct policy *p, const float *obs, int B, struct rng *r, bool d
     // actions leave [-1, 1] (clipped) for the env's range, one chunk row of A at a time
     if (p->bounded)
         norm_denormalize(&p->act_n, out, out, (long)B * p->d.chunk, true);
+}
+
+int policy_chain_len(const struct policy *p)
+{
+    return p->ops->chain_len ? p->ops->chain_len(p->impl) : 0;
+}
+
+void policy_chain(const struct policy *p, const float **chain, const float **logp)
+{
+    RL_ASSERT(p->ops->chain);
+    p->ops->chain(p->impl, chain, logp);
 }
 
 // ---- loading from a file -----------------------------------------------------------------

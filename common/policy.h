@@ -35,6 +35,10 @@ struct policy_ops {
     void (*params_changed)(void *impl); /* optional: called after the block was written */
     /* obs (B, obs_dim) raw; out (B, D) in [-1, 1]. */
     void (*act)(void *impl, const float *obs, int B, struct rng *r, bool deterministic, float *out);
+    /* optional: floats per row of the chain the last act sampled (0 or NULL: none) ... */
+    int (*chain_len)(const void *impl);
+    /* ... and that chain (B, chain_len) and its log-likelihood (B), borrowed */
+    void (*chain)(const void *impl, const float **chain, const float **logp);
 };
 
 struct policy;
@@ -77,6 +81,18 @@ int policy_set_bounds(struct policy *p, const float *obs_lo, const float *obs_hi
  */
 struct policy *policy_load(const char *path, struct rl_config *c, int max_batch, char *err,
                            size_t errlen);
+
+/*
+ * Floats per row of the denoising chain a sampler keeps from its last policy_act (ReinFlow's
+ * noisy chain, in the network's normalised action space), or 0 for kinds that keep none.
+ */
+int policy_chain_len(const struct policy *p);
+
+/*
+ * The chain (B, policy_chain_len) and log-likelihood (B) of the last stochastic policy_act,
+ * borrowed until the next call. Only for kinds with policy_chain_len > 0.
+ */
+void policy_chain(const struct policy *p, const float **chain, const float **logp);
 
 /* Act on B <= max_batch observations: out (B, D). Deterministic: no sampling noise. */
 void policy_act(struct policy *p, const float *obs, int B, struct rng *r, bool deterministic,

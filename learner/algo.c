@@ -5,10 +5,12 @@
 
 #include <string.h>
 
+#include "learner/algo/reinflow.h"
 #include "learner/algo/rldt.h"
 #include "learner/algo/sac.h"
 
-static const struct algo_ops *const registry[] = {&sac_ops, &rldt_ops, &rldt_delta_ops};
+static const struct algo_ops *const registry[] = {&sac_ops, &rldt_ops, &rldt_delta_ops,
+                                                  &reinflow_ops};
 
 const struct algo_ops *algo_find(const char *name)
 {

@@ -39,8 +39,8 @@ void algo_report_set(struct algo_report *r, const char *name, double value);
 struct algo;
 
 struct algo_ops {
-    const char *name;        /* "sac", "rldt", "rldt-delta" */
-    const char *policy_kind; /* the actor-side sampler: "gauss" or "flow" (common/policy.h) */
+    const char *name;        /* "sac", "rldt", "rldt-delta", "reinflow" */
+    const char *policy_kind; /* the actor-side sampler: "gauss", "flow", "reinflow" (policy.h) */
     int default_chunk;       /* action chunk H when the config says chunk = 0 */
 
     /* Build networks and optimisers from the config. NULL + message in err on failure. */
@@ -55,6 +55,15 @@ struct algo_ops {
      */
     int (*train_step)(struct algo *a, struct replay *r, struct algo_report *rep);
 
+    /*
+     * After a train_step that returned -EDOM: the replay ring slots (replay_batch.index) of
+     * the rows that step read, in *slots (borrowed until the next call); returns the count, 0
+     * when unknown. The runtime quarantines the poison among them (replay_quarantine), so the
+     * algorithm also forgets what it kept of those rows: its next step draws afresh. NULL: no
+     * blame (the replay keeps the rows until the ring overwrites them).
+     */
+    int (*blame)(struct algo *a, const int64_t **slots);
+
     /* Policy weights for the actors: count, layout hash, and a copy into dst. */
     size_t (*policy_size)(const struct algo *a);
     uint64_t (*policy_layout)(const struct algo *a);
@@ -66,6 +75,13 @@ struct algo_ops {
      */
     int (*bounds)(const struct algo *a, const float **obs_lo, const float **obs_hi,
                   const float **act_lo, const float **act_hi);
+
+    /*
+     * Optional (NULL: none): floats of denoising chain the algorithm trains on per chunk step;
+     * > 0 makes the replay keep the chains actors send (replay_set_chain) and ingest reject
+     * steps without one of that size.
+     */
+    int (*chain_len)(const struct algo *a);
 
     /* Checkpoint: add sections (borrowed until the writer saves) / restore them. */
     int (*save)(struct algo *a, struct ckpt_writer *w);

@@ -2,7 +2,9 @@
  * control.c — the control thread: a ROUTER socket where actors register (Hello → Welcome),
  * send heartbeats (→ HeartbeatAck with the latest params version and the stop flag), ask for
  * the current params, and say Bye. Also expires silent actors. Every message after the Hello
- * must carry the actor's session (actors.h); the run epoch goes only to registrants.
+ * must carry the actor's session (actors.h); the run epoch goes only to registrants. Hellos are
+ * limited per connection (hello_limit.h) and, with CURVE, checked against the client key's
+ * allow-list entry (names=, role=).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "learner/hello_limit.h"
 #include "learner/shared.h"
 #include "proto/wire.h"
 
@@ -21,15 +24,18 @@ struct ctl {
     struct wire_decoder *dec;
     uint8_t *buf; /* reply buffer */
     size_t cap;
-    zmq_msg_t id;      /* routing id of the current peer */
-    const char *key;   /* client key of the current message ("" without CURVE), borrowed */
-    double log_t0;     /* registration log lines: the current 10 s window */
-    int logged;        /* lines logged in it */
-    uint64_t unlogged; /* lines left out since the last summary */
+    zmq_msg_t id;               /* routing id of the current peer */
+    const char *key;            /* client key of the current message ("" without CURVE), borrowed */
+    struct hello_limit *hellos; /* per-connection registration rate */
+    double log_t0;              /* registration log lines: the current 10 s window */
+    int logged;                 /* lines logged in it */
+    uint64_t unlogged;          /* lines left out since the last summary */
 };
 
 #define PARAMS_MIN_INTERVAL 0.4 /* seconds between answered params requests of one session */
 #define LOG_BURST 10            /* registration lines logged per 10 s, then a summary */
+#define HELLO_BURST 5           /* Hellos one connection may send at once, */
+#define HELLO_PER_SEC 1.0       /* and per second after that (actors retry once a second) */
 
 // may another registration line be logged now? (a Hello flood must not flood the log)
 static bool log_ok(struct ctl *c)
@@ -68,23 +74,43 @@ static void reply(struct ctl *c, const struct wire_msg *m)
     zmq_send(c->sock, c->buf, len, ZMQ_DONTWAIT);
 }
 
+// why a Hello is refused before the table is looked at ("" if it is not): the connection's
+// rate, then (CURVE) the client key's allow-list entry; each counted
+static void hello_gate(struct ctl *c, const struct wire_hello *h, char *why, size_t whylen)
+{
+    struct shared *s = c->s;
+    if (!hello_limit_take(c->hellos, zmq_msg_data(&c->id), zmq_msg_size(&c->id), rl_now())) {
+        snprintf(why, whylen, "too many registrations from this connection (%d at once, then %g/s)",
+                 HELLO_BURST, HELLO_PER_SEC);
+        shared_reject(s, REJECT_HELLO_RATE, "hello");
+        return;
+    }
+    char e[200];
+    if (s->zap && auth_zap_identity(s->zap, c->key, h->name, h->evaluator, e, sizeof(e)) < 0) {
+        snprintf(why, whylen, "%s", e);
+        shared_reject(s, REJECT_KEY_IDENTITY, e);
+    }
+}
+
 static void on_hello(struct ctl *c, const struct wire_hello *h)
 {
     struct shared *s = c->s;
     struct wire_msg m = {.type = WIRE_WELCOME};
     struct wire_welcome *w = &m.welcome;
     char why[256] = "";
-    if ((int)h->obs_dim != s->dims.obs_dim || (int)h->act_dim != s->dims.act_dim ||
-        (int)h->chunk_h != s->dims.chunk || strcmp(h->task, s->cfg.env) != 0)
+    hello_gate(c, h, why, sizeof(why));
+    bool dims_differ = (int)h->obs_dim != s->dims.obs_dim || (int)h->act_dim != s->dims.act_dim ||
+                       (int)h->chunk_h != s->dims.chunk || strcmp(h->task, s->cfg.env) != 0;
+    if (!why[0] && dims_differ)
         snprintf(why, sizeof(why),
                  "run is %s obs %d act %d chunk %d; actor has %s obs %u act %u "
                  "chunk %u",
                  s->cfg.env, s->dims.obs_dim, s->dims.act_dim, s->dims.chunk, h->task, h->obs_dim,
                  h->act_dim, h->chunk_h);
-    else if (memcmp(&h->image, &s->image, sizeof(s->image)) != 0)
+    else if (!why[0] && memcmp(&h->image, &s->image, sizeof(s->image)) != 0)
         snprintf(why, sizeof(why), "run has images %ux%ux%u; actor has %ux%ux%u (0: none)",
                  s->image.h, s->image.w, s->image.c, h->image.h, h->image.w, h->image.c);
-    else if (atomic_load(&s->finished))
+    else if (!why[0] && atomic_load(&s->finished))
         snprintf(why, sizeof(why), "the run is over");
     uint32_t id = why[0] ? 0
                          : actors_register(s->actors, h->name, (int)h->num_envs, h->evaluator,
@@ -251,8 +277,9 @@ void *control_main(void *arg)
     c.dec = wire_decoder_new(CONTROL_MAX_MSG);
     c.cap = WIRE_CONFIG_MAX + 4096;
     c.buf = malloc(c.cap);
+    c.hellos = hello_limit_new(HELLO_BURST, HELLO_PER_SEC);
     zmq_msg_init(&c.id);
-    if (!c.dec || !c.buf) {
+    if (!c.dec || !c.buf || !c.hellos) {
         log_error("control: out of memory");
         goto out;
     }
@@ -280,6 +307,7 @@ void *control_main(void *arg)
     }
 out:
     zmq_msg_close(&c.id);
+    hello_limit_destroy(&c.hellos);
     free(c.buf);
     wire_decoder_destroy(&c.dec);
     zmq_close(c.sock);

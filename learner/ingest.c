@@ -14,11 +14,31 @@
 #include "learner/shared.h"
 #include "proto/wire.h"
 
+#define CHAIN_LIMIT 100.0 /* |x_k| of a denoising chain (actions live in [-1, 1]) */
+
+// an on-policy run has a full batch of the current version: the rest would go unused
+static bool batch_full(struct shared *s)
+{
+    return replay_chain_len(s->replay) > 0 && !atomic_load(&s->finished) &&
+           atomic_load(&s->batch_version) == atomic_load(&s->version) &&
+           atomic_load(&s->batch_steps) >= (uint64_t)s->cfg.reinflow_batch;
+}
+
 static bool must_hold(struct shared *s)
 {
     struct schedule sc;
     shared_schedule(s, &sc);
-    return sc.hold;
+    return sc.hold || batch_full(s);
+}
+
+// count an accepted segment towards the batch of its (current) version
+static void count_batch(struct shared *s, uint64_t version, uint32_t T)
+{
+    if (atomic_load(&s->batch_version) != version) {
+        atomic_store(&s->batch_steps, 0);
+        atomic_store(&s->batch_version, version);
+    }
+    atomic_fetch_add(&s->batch_steps, T);
 }
 
 static void record_returns(struct shared *s, const struct wire_segment *g)
@@ -45,6 +65,24 @@ static long beyond(const float *x, size_t n, double limit)
         if (fabsf(x[i]) > limit)
             return (long)i;
     return -1;
+}
+
+// a run that trains on chains (replay_chain_len > 0) needs one of its size per step, with
+// states within CHAIN_LIMIT; other runs ignore chains. REJECT_COUNT when g is fine.
+static enum learner_reject check_chain(struct shared *s, const struct wire_segment *g, char *why,
+                                       size_t n)
+{
+    int C = replay_chain_len(s->replay);
+    if (C == 0)
+        return REJECT_COUNT;
+    if (g->chain_len != (uint32_t)C)
+        return snprintf(why, n, "chain of %u floats per step, the run needs %d", g->chain_len, C),
+               REJECT_BAD_CHAIN;
+    long i = beyond(g->chain, (size_t)g->T * g->chain_len, CHAIN_LIMIT);
+    if (i >= 0)
+        return snprintf(why, n, "chain[%ld] = %g beyond %g", i, g->chain[i], CHAIN_LIMIT),
+               REJECT_BAD_CHAIN;
+    return REJECT_COUNT;
 }
 
 // the run's value limits (README: value limits); REJECT_COUNT when g is within them
@@ -77,7 +115,7 @@ static enum learner_reject check_values(struct shared *s, const struct wire_segm
         return snprintf(why, n, "episode return %g beyond reward_limit per step",
                         g->episode_return[0]),
                REJECT_REWARD_RANGE;
-    return REJECT_COUNT;
+    return check_chain(s, g, why, n);
 }
 
 // semantic checks of a structurally valid segment, then store it
@@ -127,12 +165,24 @@ static void accept_segment(struct shared *s, const struct wire_segment *g, const
         return;
     }
     uint64_t traj = atomic_fetch_add(&s->segments, 1);
-    struct replay_segment rs = {(int)g->T,   g->obs,       g->actions, g->rewards,       steps,
-                                g->terminal, g->truncated, traj,       g->policy_version};
+    bool chain = replay_chain_len(s->replay) > 0;
+    struct replay_segment rs = {(int)g->T,
+                                g->obs,
+                                g->actions,
+                                g->rewards,
+                                steps,
+                                g->terminal,
+                                g->truncated,
+                                traj,
+                                g->policy_version,
+                                chain ? g->chain : NULL,
+                                chain ? g->chain_logp : NULL};
     if (replay_add_img(s->replay, &rs, g->images) < 0) {
         shared_reject(s, REJECT_WRONG_DIMS, "segment longer than the replay");
         return;
     }
+    if (chain)
+        count_batch(s, g->policy_version, g->T);
     atomic_fetch_add(&s->chunk_steps, g->T);
     atomic_fetch_add(&s->env_steps, env_steps);
     record_returns(s, g);

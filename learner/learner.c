@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -55,9 +56,11 @@ struct learner {
     struct stats_actor srows[ACTORS_MAX]; /* and its rows for the stats module */
     uint64_t save_failures;               /* checkpoint and replay saves that failed */
     char final_err[512];                  /* why the final checkpoint failed ("" if it did not) */
+    double published;                     /* rl_now() of the last broadcast */
 };
 
-#define SEND_HWM 8 /* messages queued per peer on the ROUTER and the PUB */
+#define SEND_HWM 8              /* messages queued per peer on the ROUTER and the PUB */
+#define QUARANTINE_RATIO 1000.0 /* outlier rows of a non-finite step: replay_quarantine */
 
 static void *bind_socket(struct learner *l, int type, int port, char *err, size_t errlen)
 {
@@ -162,6 +165,7 @@ static int start_threads(struct learner *l, char *err, size_t errlen)
     if (l->auth.curve &&
         !(l->zap = auth_zap_new(l->s.zctx, c->curve_allow, on_auth_fail, l, err, errlen)))
         return -EINVAL;
+    l->s.zap = l->zap; /* the control thread checks Hellos against the allow-list entries */
     void *pull = bind_socket(l, ZMQ_PULL, c->data_port, err, errlen);
     if (!pull)
         return -EADDRINUSE;
@@ -298,6 +302,11 @@ struct learner *learner_new(const struct rl_config *c, char *err, size_t errlen)
             snprintf(err, errlen, "out of memory");
         goto err_destroy;
     }
+    int C = ops->chain_len ? ops->chain_len(l->algo) : 0; /* on-policy chains in the replay */
+    if (C > 0 && replay_set_chain(s->replay, C) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto err_destroy;
+    }
     l->nweights = ops->policy_size(l->algo);
     l->weights = malloc(l->nweights * sizeof(float));
     l->pcap = l->nweights * sizeof(float) + 4 * WIRE_DIM_MAX * sizeof(float) + 4096;
@@ -344,6 +353,9 @@ static void publish(struct learner *l, bool stop)
     p->layout_hash = l->ops->policy_layout(l->algo);
     p->algo = l->ops->name;
     p->stop = stop;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    p->publish_unix_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
     if (!stop) {
         l->ops->policy_export(l->algo, l->weights);
         p->n_weights = l->nweights;
@@ -378,6 +390,7 @@ static void publish(struct learner *l, bool stop)
     }
     atomic_store(&s->version, version);
     zmq_send(l->pub, l->pbuf, len, ZMQ_DONTWAIT);
+    l->published = rl_now();
 }
 
 // ---- reporting ---------------------------------------------------------------------------
@@ -612,16 +625,34 @@ static bool step_due(struct learner *l)
     return sc.step;
 }
 
+// a non-finite step: quarantine the poison among the rows it read (replay_quarantine), count
+// it (quarantined_segments, quarantined_steps); logged for the first and every 100th time
+static void quarantine(struct learner *l, uint64_t nan_steps)
+{
+    const int64_t *slots;
+    int n = l->ops->blame ? l->ops->blame(l->algo, &slots) : 0;
+    struct replay_quarantined q = {0};
+    if (n <= 0 || replay_quarantine(l->s.replay, slots, n, QUARANTINE_RATIO, &q) < 0)
+        return;
+    stats_count(l->stats, "quarantined_segments", (uint64_t)q.segments);
+    stats_count(l->stats, "quarantined_steps", (uint64_t)q.steps);
+    if (nan_steps == 1 || nan_steps % 100 == 0)
+        log_warn("non-finite step %llu: %ld segment(s) (%ld chunk steps) of the %d rows it read "
+                 "quarantined (%ld outlier rows)",
+                 (unsigned long long)nan_steps, q.segments, q.steps, n, q.outliers);
+}
+
 static int train_once(struct learner *l, uint64_t *nan_steps)
 {
     struct shared *s = &l->s;
     int rc = l->ops->train_step(l->algo, s->replay, &l->rep);
     if (rc == -EDOM) {
-        // skipped, but it counts for the schedule: ingest goes on, and new data evicts the old
+        // skipped, but it counts for the schedule: ingest goes on; the poison leaves the replay
         atomic_fetch_add(&s->skipped, 1);
         if ((*nan_steps)++ == 0)
             log_warn("non-finite loss: step skipped (counted as nan_steps; the schedule moves on)");
         stats_count(l->stats, "nan_steps", 1);
+        quarantine(l, *nan_steps);
         return 0;
     }
     if (rc < 0)
@@ -699,6 +730,8 @@ int learner_run(struct learner *l, volatile sig_atomic_t *stop)
             rc = train_once(l, &nan_steps);
             if (rc < 0 && rc != -EAGAIN)
                 break;
+            if (rc == -EAGAIN)
+                rl_sleep(0.001); /* the algorithm waits for data (an on-policy batch) */
             rc = 0;
         } else {
             rl_sleep(0.001);
@@ -715,6 +748,8 @@ int learner_run(struct learner *l, volatile sig_atomic_t *stop)
         }
         if (now - last_log > 10)
             progress_log(l, &last_log, &last_steps, t0);
+        if (c->publish_secs > 0 && now - l->published >= c->publish_secs)
+            publish(l, false);
         if (now - last_ckpt > c->checkpoint_secs && atomic_load(&s->updates) != ckpt_updates) {
             save_checkpoint(l, false);
             ckpt_updates = atomic_load(&s->updates);

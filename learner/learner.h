@@ -37,6 +37,9 @@ enum learner_reject {
     REJECT_REWARD_RANGE,  /* a reward (or episode return) beyond reward_limit */
     REJECT_BAD_STEPS,     /* env steps of a chunk step beyond the run's chunk length H */
     REJECT_BAD_EPISODES,  /* episode summaries that do not match the segment's end flags */
+    REJECT_HELLO_RATE,    /* a Hello beyond its connection's registration rate */
+    REJECT_KEY_IDENTITY,  /* a Hello whose name or role the CURVE allow-list entry forbids */
+    REJECT_BAD_CHAIN,     /* a run that trains on denoising chains got none, or another size */
     REJECT_BAD_IMAGE, /* camera images missing, unexpected, or of another shape than the run's */
     REJECT_COUNT,
 };

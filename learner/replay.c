@@ -27,8 +27,15 @@ struct replay {
     int O, D;
     struct rows d;
     long head; /* next slot to write */
-    long size;
+    long size; /* slots in use, quarantined ones included */
     uint64_t inserted, evicted;
+    uint8_t *dead; /* per slot: quarantined (never sampled, saved or walked into) */
+    long ndead;
+    int C;         /* chain floats per slot, 0: no chains */
+    float *chain;  /* cap x C */
+    float *logp;   /* cap */
+    uint64_t *ver; /* cap: acting policy version */
+    uint8_t *has;  /* cap: the slot's step carries a chain */
     pthread_mutex_t lock;
     // images (replay_new_img): a ring of icap rows of ib bytes, one per observation
     size_t ib;     /* bytes per image, 0: none */
@@ -90,7 +97,8 @@ struct replay *replay_new_img(long capacity, int obs_dim, int act_dim, size_t im
     r->O = obs_dim;
     r->D = act_dim;
     pthread_mutex_init(&r->lock, NULL);
-    if (!rows_alloc(&r->d, capacity, obs_dim, act_dim)) {
+    r->dead = calloc((size_t)capacity, 1);
+    if (!r->dead || !rows_alloc(&r->d, capacity, obs_dim, act_dim)) {
         replay_destroy(&r);
         return NULL;
     }
@@ -112,8 +120,10 @@ size_t replay_img_bytes(const struct replay *r)
 
 double replay_bytes_per_step(const struct replay *r)
 {
-    double row = 2.0 * r->O * sizeof(float) + (double)r->D * sizeof(float) + 2 * sizeof(float) + 1 +
-                 2 * sizeof(uint64_t) + 2 * sizeof(int32_t);
+    double row = 2.0 * r->O * sizeof(float) + (double)r->D * sizeof(float) + 2 * sizeof(float) + 2 +
+                 2 * sizeof(uint64_t) + 2 * sizeof(int32_t); /* + term and dead bytes */
+    if (r->C) /* chain, log-likelihood, version, flag */
+        row += (double)r->C * sizeof(float) + sizeof(float) + sizeof(uint64_t) + 1;
     double img = r->ib ? (double)r->icap * r->ib / r->cap + sizeof(*r->irow) : 0;
     return row + img;
 }
@@ -126,6 +136,11 @@ void replay_destroy(struct replay **pr)
     rows_free(&r->d);
     free(r->imgs);
     free(r->irow);
+    free(r->dead);
+    free(r->chain);
+    free(r->logp);
+    free(r->ver);
+    free(r->has);
     pthread_mutex_destroy(&r->lock);
     free(r);
     *pr = NULL;
@@ -144,12 +159,29 @@ static long put_img(struct replay *r, const uint8_t *src)
     long p = r->ihead;
     // rows in use run from the oldest step's row to ihead - 1: p is taken only when all are
     while (r->size > 0 && r->irow[slot_of(r, 0)] == p) {
+        long old = slot_of(r, 0);
+        if (r->dead[old]) {
+            r->dead[old] = 0;
+            r->ndead--;
+        }
         r->size--;
         r->evicted++;
     }
     memcpy(r->imgs + (size_t)p * r->ib, src, r->ib);
     r->ihead = (p + 1) % r->icap;
     return p;
+}
+
+// the chain part of step t of s into slot i (chainless when s carries none)
+static void put_chain(struct replay *r, long i, const struct replay_segment *s, int t)
+{
+    size_t C = (size_t)r->C;
+    r->has[i] = s->chain && s->logp;
+    r->ver[i] = s->version;
+    if (!r->has[i])
+        return;
+    memcpy(r->chain + (size_t)i * C, s->chain + (size_t)t * C, C * sizeof(float));
+    r->logp[i] = s->logp[t];
 }
 
 int replay_add(struct replay *r, const struct replay_segment *s)
@@ -182,6 +214,12 @@ int replay_add_img(struct replay *r, const struct replay_segment *s, const uint8
             r->irow[i] = row;
             row = (row + 1) % r->icap;
         }
+        if (r->dead[i]) { /* a quarantined step overwritten (or a trimmed slot reused) */
+            r->dead[i] = 0;
+            r->ndead--;
+        }
+        if (r->C)
+            put_chain(r, i, s, t);
         r->head = (i + 1) % r->cap;
         if (r->size < r->cap)
             r->size++;
@@ -198,6 +236,10 @@ long replay_trim(struct replay *r, uint64_t inserted)
     long k = 0;
     while (r->size > 0 && r->inserted > inserted) {
         r->head = (r->head - 1 + r->cap) % r->cap;
+        if (r->dead[r->head]) {
+            r->dead[r->head] = 0;
+            r->ndead--;
+        }
         r->size--;
         r->inserted--;
         k++;
@@ -211,7 +253,7 @@ long replay_trim(struct replay *r, uint64_t inserted)
 long replay_size(struct replay *r)
 {
     pthread_mutex_lock(&r->lock);
-    long n = r->size;
+    long n = r->size - r->ndead;
     pthread_mutex_unlock(&r->lock);
     return n;
 }
@@ -270,14 +312,14 @@ static long pick(struct replay *r, struct rng *g, long window, int parity)
     for (int tries = 0; tries < 64; tries++) {
         long k = r->size - window + (long)rng_below(g, (uint64_t)window);
         long i = slot_of(r, k);
-        if (parity < 0 || (int)(r->d.traj[i] % 2) == parity)
+        if (!r->dead[i] && (parity < 0 || (int)(r->d.traj[i] % 2) == parity))
             return i;
     }
     // fall back to a scan from a random start
     long start = (long)rng_below(g, (uint64_t)window);
     for (long n = 0; n < window; n++) {
         long i = slot_of(r, r->size - window + (start + n) % window);
-        if ((int)(r->d.traj[i] % 2) == parity)
+        if (!r->dead[i] && (parity < 0 || (int)(r->d.traj[i] % 2) == parity))
             return i;
     }
     return -1;
@@ -323,7 +365,8 @@ int64_t replay_next(struct replay *r, int64_t index)
     if (i >= 0 && i < r->cap && r->d.pos[i] + 1 < r->d.len[i]) {
         long j = (i + 1) % r->cap;
         // the next slot holds the same segment unless it was overwritten since
-        if (j != r->head && r->d.serial[j] == r->d.serial[i] + 1 && r->d.traj[j] == r->d.traj[i])
+        if (j != r->head && !r->dead[j] && r->d.serial[j] == r->d.serial[i] + 1 &&
+            r->d.traj[j] == r->d.traj[i])
             out = j;
     }
     pthread_mutex_unlock(&r->lock);
@@ -346,6 +389,107 @@ void replay_get_img(struct replay *r, int64_t index, uint8_t *img, uint8_t *next
     pthread_mutex_unlock(&r->lock);
 }
 
+// ---- quarantine ----------------------------------------------------------------------------
+
+// is ring slot i one of the stored steps?
+static bool stored(const struct replay *r, long i)
+{
+    long oldest = (r->head - r->size + r->cap) % r->cap;
+    return i >= 0 && i < r->cap && (i - oldest + r->cap) % r->cap < r->size;
+}
+
+// are slots i and j = i + 1 (ring order) consecutive steps of one segment?
+static bool same_segment(const struct replay *r, long i, long j)
+{
+    return stored(r, i) && stored(r, j) && j != r->head && r->d.pos[j] == r->d.pos[i] + 1 &&
+           r->d.serial[j] == r->d.serial[i] + 1 && r->d.traj[j] == r->d.traj[i];
+}
+
+// mark the stored steps of slot i's segment dead; returns how many were newly marked
+static long quarantine_segment(struct replay *r, long i)
+{
+    long first = i, k = 0;
+    while (r->d.pos[first] > 0 && same_segment(r, (first - 1 + r->cap) % r->cap, first))
+        first = (first - 1 + r->cap) % r->cap;
+    for (long j = first;; j = (j + 1) % r->cap) {
+        if (!r->dead[j]) {
+            r->dead[j] = 1;
+            r->ndead++;
+            k++;
+        }
+        if (!same_segment(r, j, (j + 1) % r->cap))
+            break;
+    }
+    return k;
+}
+
+// the largest magnitude among a step's values (+inf for a non-finite one)
+static float step_magnitude(const struct replay *r, long i)
+{
+    size_t O = (size_t)r->O, D = (size_t)r->D;
+    float m = fabsf(r->d.rew[i]);
+    const float *v[3] = {r->d.obs + (size_t)i * O, r->d.next_obs + (size_t)i * O,
+                         r->d.act + (size_t)i * D};
+    size_t n[3] = {O, O, D};
+    for (int a = 0; a < 3; a++)
+        for (size_t j = 0; j < n[a]; j++)
+            m = fmaxf(m, fabsf(v[a][j])); /* fmaxf ignores NaN: counted below */
+    for (int a = 0; a < 3; a++)
+        for (size_t j = 0; j < n[a]; j++)
+            if (!isfinite(v[a][j]))
+                return INFINITY;
+    return isfinite(r->d.rew[i]) ? m : INFINITY;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+int replay_quarantine(struct replay *r, const int64_t *slots, int n, double ratio,
+                      struct replay_quarantined *out)
+{
+    *out = (struct replay_quarantined){0};
+    float *mag = malloc((size_t)(n > 0 ? n : 1) * 2 * sizeof(float));
+    if (!mag)
+        return -ENOMEM;
+    float *sorted = mag + n;
+    pthread_mutex_lock(&r->lock);
+    int live = 0, top = -1;
+    for (int k = 0; k < n; k++) {
+        long i = (long)slots[k];
+        mag[k] = stored(r, i) && !r->dead[i] ? step_magnitude(r, i) : -1;
+        if (mag[k] >= 0) {
+            sorted[live++] = mag[k];
+            if (top < 0 || mag[k] > mag[top])
+                top = k;
+        }
+    }
+    if (live > 0) {
+        qsort(sorted, (size_t)live, sizeof(float), cmp_float);
+        double limit = ratio * ((double)sorted[live / 2] + 1.0);
+        for (int k = 0; k < n; k++) {
+            long i = (long)slots[k];
+            if (mag[k] < 0 || (isfinite(mag[k]) && !((double)mag[k] > limit)))
+                continue; /* a non-finite row is always an outlier */
+            out->outliers++;
+            if (r->dead[i])
+                continue; /* its segment went with an earlier row of this batch */
+            out->steps += quarantine_segment(r, i);
+            out->segments++;
+        }
+        // no outlier: the step with the largest magnitude goes (each failure removes one)
+        if (out->segments == 0 && top >= 0 && !r->dead[slots[top]]) {
+            out->steps += quarantine_segment(r, (long)slots[top]);
+            out->segments++;
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+    free(mag);
+    return 0;
+}
+
 // ---- persistence -------------------------------------------------------------------------
 
 #define REPLAY_META 8 /* obs_dim, act_dim, count, inserted, evicted, env_steps, 2 reserved */
@@ -365,7 +509,9 @@ struct img_file {
     size_t m;
 };
 
-// copy the ring's images of its n oldest steps (under the lock); false on ENOMEM
+// copy the ring's images of its n live (not quarantined) steps, oldest first (under the lock);
+// false on ENOMEM. A quarantined segment in between ends sharing: the next live step starts a
+// segment, whose first image has a row of its own.
 static bool img_snapshot(struct replay *r, long n, struct img_file *f)
 {
     f->share = calloc((size_t)(n > 0 ? n : 1), 1);
@@ -374,13 +520,17 @@ static bool img_snapshot(struct replay *r, long n, struct img_file *f)
     if (!f->share || !f->rows)
         return false;
     long prev = -1;
-    for (long k = 0; k < n; k++) {
-        long a = r->irow[slot_of(r, k)];
-        f->share[k] = k > 0 && a == (prev + 1) % r->icap;
-        if (!f->share[k])
+    for (long k = 0, j = 0; k < r->size; k++) {
+        long i = slot_of(r, k);
+        if (r->dead[i])
+            continue;
+        long a = r->irow[i];
+        f->share[j] = j > 0 && a == (prev + 1) % r->icap;
+        if (!f->share[j])
             memcpy(f->rows + f->m++ * r->ib, r->imgs + (size_t)a * r->ib, r->ib);
         memcpy(f->rows + f->m++ * r->ib, r->imgs + (size_t)((a + 1) % r->icap) * r->ib, r->ib);
         prev = a;
+        j++;
     }
     return true;
 }
@@ -409,11 +559,12 @@ int replay_save(struct replay *r, const char *path, uint64_t env_steps, char *er
     // copy under the lock (oldest first), write without it: ingest goes on meanwhile
     struct img_file f = {0};
     pthread_mutex_lock(&r->lock);
-    long n = r->size;
+    long n = r->size - r->ndead; /* quarantined steps are not saved */
     bool ok = rows_alloc(&s, n, r->O, r->D) && (!r->ib || img_snapshot(r, n, &f));
     if (ok) {
-        for (long k = 0; k < n; k++)
-            copy_step(&r->d, slot_of(r, k), &s, k, (size_t)r->O, (size_t)r->D);
+        for (long k = 0, m = 0; k < r->size; k++)
+            if (!r->dead[slot_of(r, k)])
+                copy_step(&r->d, slot_of(r, k), &s, m++, (size_t)r->O, (size_t)r->D);
         meta[0] = (uint64_t)r->O;
         meta[1] = (uint64_t)r->D;
         meta[2] = (uint64_t)n;
@@ -532,6 +683,8 @@ static void restore(struct replay *r, const struct rows *s, const struct img_fil
     size_t fr = 0, ib = r->ib; /* fr: next unread image row of the file */
     long row = 0;
     r->head = r->size = 0;
+    memset(r->dead, 0, (size_t)r->cap);
+    r->ndead = 0;
     for (long i = 0; i < n; i++) {
         bool shared = ib && f->share[i];
         size_t own = shared ? fr - 1 : fr++, next = ib ? fr++ : 0;
@@ -597,6 +750,8 @@ long replay_load(struct replay *r, const char *path, uint64_t *env_steps, char *
     }
     r->evicted = 0; /* counts steps that images pushed out while restoring */
     restore(r, &s, &f, n, skip);
+    if (r->has)
+        memset(r->has, 0, (size_t)r->cap);
     long keep = r->size;
     r->inserted = meta[3];
     r->evicted += meta[4] + (uint64_t)skip;
@@ -605,4 +760,78 @@ long replay_load(struct replay *r, const char *path, uint64_t *env_steps, char *
         *env_steps = meta[5];
     ckpt_destroy(&k);
     return keep;
+}
+
+// ---- on-policy chains ----------------------------------------------------------------------
+
+int replay_set_chain(struct replay *r, int chain_len)
+{
+    if (chain_len < 1)
+        return -EINVAL;
+    size_t n = (size_t)r->cap;
+    float *c = calloc(n * (size_t)chain_len, sizeof(*c));
+    float *lp = calloc(n, sizeof(*lp));
+    uint64_t *ver = calloc(n, sizeof(*ver));
+    uint8_t *has = calloc(n, 1);
+    if (!c || !lp || !ver || !has) {
+        free(c);
+        free(lp);
+        free(ver);
+        free(has);
+        return -ENOMEM;
+    }
+    pthread_mutex_lock(&r->lock);
+    r->chain = c;
+    r->logp = lp;
+    r->ver = ver;
+    r->has = has;
+    r->C = chain_len;
+    pthread_mutex_unlock(&r->lock);
+    return 0;
+}
+
+int replay_chain_len(const struct replay *r)
+{
+    return r->C;
+}
+
+static void copy_chain_row(struct replay *r, long i, struct replay_chain_rows *o, long row)
+{
+    size_t O = (size_t)r->O, C = (size_t)r->C, k = (size_t)row;
+    memcpy(o->obs + k * O, r->d.obs + (size_t)i * O, O * sizeof(float));
+    memcpy(o->next_obs + k * O, r->d.next_obs + (size_t)i * O, O * sizeof(float));
+    memcpy(o->chain + k * C, r->chain + (size_t)i * C, C * sizeof(float));
+    o->rew[k] = r->d.rew[i];
+    o->steps[k] = r->d.steps[i];
+    o->done[k] = r->d.term[i];
+    o->traj[k] = r->d.traj[i];
+    o->logp[k] = r->logp[i];
+}
+
+long replay_chain_latest(struct replay *r, uint64_t min_version, long max,
+                         struct replay_chain_rows *out, uint64_t *version)
+{
+    pthread_mutex_lock(&r->lock);
+    uint64_t v = 0;
+    bool any = false;
+    for (long k = 0; r->C && k < r->size; k++) {
+        long i = slot_of(r, k);
+        if (r->has[i] && !r->dead[i] && (!any || r->ver[i] > v)) {
+            v = r->ver[i];
+            any = true;
+        }
+    }
+    long n = 0;
+    for (long k = 0; any && v >= min_version && k < r->size; k++) {
+        long i = slot_of(r, k);
+        if (!r->has[i] || r->dead[i] || r->ver[i] != v) /* quarantined steps never train */
+            continue;
+        if (out && n < max)
+            copy_chain_row(r, i, out, n);
+        n++;
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (version)
+        *version = v;
+    return n;
 }

@@ -31,8 +31,10 @@ struct replay_segment {
     const int *steps;    /* T, env steps executed (chunks stop early at episode end); NULL = H */
     const uint8_t *term; /* T */
     const uint8_t *trunc;
-    uint64_t traj_id; /* a global segment id (critic halves use traj_id mod 2) */
-    uint64_t version; /* policy version that acted */
+    uint64_t traj_id;   /* a global segment id (critic halves use traj_id mod 2) */
+    uint64_t version;   /* policy version that acted */
+    const float *chain; /* T x chain_len (replay_set_chain), or NULL: the steps carry none */
+    const float *logp;  /* T, with chain */
 };
 
 /* A sampled batch; arrays are owned by the caller and sized for B rows. */
@@ -81,7 +83,7 @@ int replay_add_img(struct replay *r, const struct replay_segment *s, const uint8
  */
 int replay_add(struct replay *r, const struct replay_segment *s);
 
-/* Chunk steps stored now (<= capacity), ever inserted, evicted. */
+/* Chunk steps stored now (<= capacity; quarantined ones left out), ever inserted, evicted. */
 long replay_size(struct replay *r);
 uint64_t replay_inserted(struct replay *r);
 uint64_t replay_evicted(struct replay *r);
@@ -115,6 +117,27 @@ void replay_get(struct replay *r, int64_t index, struct replay_batch *out, int r
 /* Copy the image and next image of ring slot `index` (img_bytes each). Nullable: next_img. */
 void replay_get_img(struct replay *r, int64_t index, uint8_t *img, uint8_t *next_img);
 
+/* What replay_quarantine removed. */
+struct replay_quarantined {
+    long segments; /* segments quarantined */
+    long steps;    /* their stored chunk steps */
+    long outliers; /* rows of the batch beyond the outlier limit */
+};
+
+/*
+ * Drop the poison a non-finite training step read: slots[0..n) are the ring slots of its rows
+ * (algo_ops.blame). A row is an outlier when the largest magnitude among its values
+ * (observation, next observation, action, reward; a non-finite value is infinite) exceeds
+ * ratio * (median of the rows' magnitudes + 1), or is infinite; the whole segment of every outlier
+ * is quarantined, or, when there is no outlier, the segment of the row with the largest magnitude
+ * (so every failed step removes something, the worst first). Quarantined steps are never sampled,
+ * walked into (replay_next) or saved, and leave replay_size(); their slots are reused as the ring
+ * moves on. Rows already overwritten or quarantined are ignored. Returns 0 (counts in *out) or
+ * -ENOMEM.
+ */
+int replay_quarantine(struct replay *r, const int64_t *slots, int n, double ratio,
+                      struct replay_quarantined *out);
+
 /*
  * Persistence (the replay survives a resume). Images are saved one row per observation as in
  * the ring, and a file must have images exactly when the replay has (of the same size).
@@ -134,5 +157,37 @@ int replay_save(struct replay *r, const char *path, uint64_t env_steps, char *er
 long replay_trim(struct replay *r, uint64_t inserted);
 
 long replay_load(struct replay *r, const char *path, uint64_t *env_steps, char *err, size_t errlen);
+
+/*
+ * On-policy chains (ReinFlow). replay_set_chain makes every slot keep, beside the step, a chain
+ * of chain_len floats, its log-likelihood and the acting policy version (call before any
+ * replay_add). Steps added without a chain, and steps restored by replay_load (files carry no
+ * chains), are stored as chainless. Returns 0, -EINVAL (chain_len < 1) or -ENOMEM.
+ */
+int replay_set_chain(struct replay *r, int chain_len);
+
+/* Floats per chain (0 without replay_set_chain). */
+int replay_chain_len(const struct replay *r);
+
+/* Rows of one policy version with their chains (arrays owned by the caller, sized for max). */
+struct replay_chain_rows {
+    float *obs;      /* max x obs_dim */
+    float *next_obs; /* max x obs_dim */
+    float *rew;      /* max */
+    float *steps;    /* max: env steps in the chunk */
+    float *done;     /* max: 1 if terminal */
+    uint64_t *traj;  /* max: segment ids (a segment's steps are consecutive rows) */
+    float *chain;    /* max x chain_len */
+    float *logp;     /* max */
+};
+
+/*
+ * The stored chain steps of the newest policy version V present, if V >= min_version: copies
+ * up to max of them, oldest first, into out (when out is not NULL) and sets *version = V.
+ * Returns how many steps of V are stored (may exceed max; only max are copied), or 0 when
+ * there are none with V >= min_version. Nullable: out.
+ */
+long replay_chain_latest(struct replay *r, uint64_t min_version, long max,
+                         struct replay_chain_rows *out, uint64_t *version);
 
 #endif

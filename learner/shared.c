@@ -13,9 +13,10 @@
 #include "common/util.h"
 
 const char *const learner_reject_names[REJECT_COUNT] = {
-    "bad_size",   "decode_error", "bad_version",  "wrong_type",  "stale_epoch",   "unknown_actor",
-    "wrong_dims", "stale_policy", "duplicate",    "bad_session", "not_evaluator", "rate_limited",
-    "obs_range",  "action_range", "reward_range", "bad_steps",   "bad_episodes",  "bad_image",
+    "bad_size",     "decode_error", "bad_version",  "wrong_type",  "stale_epoch",   "unknown_actor",
+    "wrong_dims",   "stale_policy", "duplicate",    "bad_session", "not_evaluator", "rate_limited",
+    "obs_range",    "action_range", "reward_range", "bad_steps",   "bad_episodes",  "hello_rate",
+    "key_identity", "bad_chain",    "bad_image",
 };
 
 struct params_blob *shared_params_get(struct shared *s)

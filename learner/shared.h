@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/auth.h"
 #include "common/config.h"
 #include "learner/actors.h"
 #include "learner/algo.h"
@@ -37,8 +38,9 @@ struct shared {
     struct wire_image_shape image; /* of the run's observations; zero: no images */
     uint64_t run_epoch;
     void *zctx;
-    bool resume_trim;         /* the restored checkpoint says how much replay it had: */
-    uint64_t resume_inserted; /* replay_inserted() when it was written */
+    const struct auth_zap *zap; /* [auth] the allow list's identity rules; NULL without CURVE */
+    bool resume_trim;           /* the restored checkpoint says how much replay it had: */
+    uint64_t resume_inserted;   /* replay_inserted() when it was written */
 
     struct actors *actors;
     struct replay *replay;
@@ -59,6 +61,9 @@ struct shared {
     atomic_bool quit;                         /* threads exit */
     atomic_bool ingest_held;                  /* ingest is holding actors back (backpressure) */
     atomic_uint_fast64_t held_secs_ms;
+    /* on-policy runs (replay with chains): chunk steps accepted from policy batch_version; ingest
+     * holds once a batch (reinflow_batch) of the current version is in, until the next publish */
+    atomic_uint_fast64_t batch_version, batch_steps;
 
     // recent episode returns (ingest writes, trainer reads), under ret_lock
     pthread_mutex_t ret_lock;

@@ -102,6 +102,49 @@ int tblog_scalar(struct tblog *t, const char *tag, int64_t step, double value)
     return rc;
 }
 
+int tblog_image(struct tblog *t, const char *tag, int64_t step, int width, int height,
+                const uint8_t *data, size_t len)
+{
+    if (t->err)
+        return t->err;
+    if (len == 0 || len > ((size_t)512 << 20))
+        return -EINVAL;
+    char cut[TBLOG_TAG_MAX + 1];
+    snprintf(cut, sizeof(cut), "%s", tag);
+    Rldt__Tb__Image img = RLDT__TB__IMAGE__INIT;
+    img.height = height;
+    img.width = width;
+    img.colorspace = 3;
+    img.encoded_image_string = (ProtobufCBinaryData){len, (uint8_t *)data};
+    Rldt__Tb__Value v = RLDT__TB__VALUE__INIT;
+    v.tag = cut;
+    v.value_case = RLDT__TB__VALUE__VALUE_IMAGE;
+    v.image = &img;
+    Rldt__Tb__Value *vs[1] = {&v};
+    Rldt__Tb__Summary s = RLDT__TB__SUMMARY__INIT;
+    s.n_value = 1;
+    s.value = vs;
+    Rldt__Tb__Event ev = RLDT__TB__EVENT__INIT;
+    ev.wall_time = rl_wall();
+    ev.step = step;
+    ev.what_case = RLDT__TB__EVENT__WHAT_SUMMARY;
+    ev.summary = &s;
+    // one record in its own buffer, after what is buffered
+    size_t n = rldt__tb__event__get_packed_size(&ev);
+    uint8_t *r = malloc(n + TBLOG_FRAME);
+    if (!r)
+        return -ENOMEM;
+    put_le(r, n, 8);
+    put_le(r + 8, tblog_masked_crc(r, 8), 4);
+    RL_ASSERT(rldt__tb__event__pack(&ev, r + 12) == n);
+    put_le(r + 12 + n, tblog_masked_crc(r + 12, n), 4);
+    int rc = tblog_flush(t);
+    if (rc == 0 && (rc = rl_write_all(t->fd, r, n + TBLOG_FRAME)) < 0)
+        t->err = rc;
+    free(r);
+    return rc;
+}
+
 // create <dir>/events.out.tfevents.<secs>.<host>.rldt; a taken name moves to the next second
 // (TensorBoard reads the files of a directory in name order)
 static int create_file(struct tblog *t, const char *dir, char *err, size_t errlen)

@@ -1,5 +1,5 @@
 /*
- * tblog.h — a TensorBoard event file writer (scalars only). Each process start writes a new
+ * tblog.h — a TensorBoard event file writer (scalars and images). Each process start writes a new
  * file `events.out.tfevents.<secs>.<host>.rldt` in a directory: TFRecord records (uint64
  * length, masked CRC-32C of the length, the serialised Event, masked CRC-32C of the data), the
  * first one the "brain.Event:2" file version. Records are buffered and written whole: when the
@@ -36,6 +36,16 @@ const char *tblog_path(const struct tblog *t);
  * return the same error).
  */
 int tblog_scalar(struct tblog *t, const char *tag, int64_t step, double value);
+
+/*
+ * Append one image event: tag (cut as above), step, and an encoded image (PNG, or GIF: the
+ * image dashboard plays animated GIFs) of width x height pixels, colorspace 3 (RGB). The
+ * buffered records and this one go to the file at once (an image may exceed the buffer).
+ * Returns 0, -EINVAL for an empty image or one over 512 MiB, -ENOMEM, or a negative errno from
+ * writing (sticky as above).
+ */
+int tblog_image(struct tblog *t, const char *tag, int64_t step, int width, int height,
+                const uint8_t *data, size_t len);
 
 /* Write the buffered records to the file. Returns 0 or a negative errno. */
 int tblog_flush(struct tblog *t);

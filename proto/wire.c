@@ -162,6 +162,11 @@ static void segment_to_pb(const struct wire_segment *s, Rldt__Segment *p)
     p->image_h = s->image.h;
     p->image_w = s->image.w;
     p->image_c = s->image.c;
+    p->chain_len = s->chain_len;
+    p->n_chain = s->chain_len ? T * s->chain_len : 0;
+    p->chain = floats_in(s->chain, p->n_chain);
+    p->n_chain_logp = s->chain_len ? T : 0;
+    p->chain_logp = floats_in(s->chain_logp, p->n_chain_logp);
 }
 
 static void params_to_pb(const struct wire_params *s, Rldt__Params *p)
@@ -180,6 +185,7 @@ static void params_to_pb(const struct wire_params *s, Rldt__Params *p)
     p->act_lo = floats_in(s->act_lo, s->act_dim);
     p->act_hi = floats_in(s->act_hi, s->act_dim);
     p->stop = s->stop;
+    p->publish_unix_ns = s->publish_unix_ns;
 }
 
 static void control_to_pb(const struct wire_msg *m, union pb_body *b, Rldt__Envelope *e)
@@ -355,6 +361,11 @@ size_t wire_segment_image_bound(uint32_t T, const struct wire_image_shape *s)
     return n ? n + 12 + 3 * 7 : 0;
 }
 
+size_t wire_chain_bound(uint32_t T, uint32_t chain_len)
+{
+    return 3 * 12 + 4 * ((size_t)T * chain_len + T);
+}
+
 size_t wire_params_bound(size_t n_weights, uint32_t obs_dim, uint32_t act_dim)
 {
     size_t floats = n_weights + 2 * (size_t)obs_dim + 2 * (size_t)act_dim;
@@ -390,6 +401,9 @@ static int segment_from_pb(const Rldt__Segment *p, struct wire_segment *s, char 
         .episode_success = p->episode_success.len ? p->episode_success.data : NULL,
         .image = {p->image_h, p->image_w, p->image_c},
         .images = p->images.len ? p->images.data : NULL,
+        .chain_len = p->chain_len,
+        .chain = p->n_chain ? p->chain : NULL,
+        .chain_logp = p->n_chain_logp ? p->chain_logp : NULL,
     };
     if (!session_in(p->session, &s->session))
         return BAD("segment: session of %zu bytes, expected %d", p->session.len, WIRE_SESSION_LEN);
@@ -415,6 +429,13 @@ static int segment_from_pb(const Rldt__Segment *p, struct wire_segment *s, char 
         return BAD("segment: %zu image bytes, expected (T+1)*h*w*c = %zu for %ux%ux%u",
                    p->images.len, (T + 1) * wire_image_bytes(&s->image), s->image.h, s->image.w,
                    s->image.c);
+    if (p->chain_len &&
+        (p->chain_len % s->D || p->chain_len / s->D < 2 || p->chain_len / s->D > WIRE_CHAIN_MAX))
+        return BAD("segment: chain_len %u is not k*D (D = %u, k in 2..%d)", p->chain_len, s->D,
+                   WIRE_CHAIN_MAX);
+    if (p->n_chain != T * p->chain_len || p->n_chain_logp != (p->chain_len ? T : 0))
+        return BAD("segment: %zu chain floats and %zu log-likelihoods for chain_len %u, T %zu",
+                   p->n_chain, p->n_chain_logp, p->chain_len, T);
     return 0;
 }
 
@@ -439,6 +460,7 @@ static int params_from_pb(const Rldt__Params *p, struct wire_params *s, char *er
         .act_lo = p->act_lo,
         .act_hi = p->act_hi,
         .stop = p->stop,
+        .publish_unix_ns = p->publish_unix_ns,
     };
     return 0;
 }

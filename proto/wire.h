@@ -27,6 +27,7 @@
 #define WIRE_EPISODES_MAX 4096      /* episode summaries per segment */
 #define WIRE_IMAGE_SIDE_MAX 512     /* camera image height and width (pixels) */
 #define WIRE_IMAGE_C_MAX 4          /* channels per pixel */
+#define WIRE_CHAIN_MAX 65           /* states x_0..x_N of a chain per chunk step (N <= 64) */
 
 enum wire_type {
     WIRE_NONE = 0,
@@ -183,6 +184,10 @@ struct wire_segment {
     const uint8_t *episode_success; /* (n_episodes) 0/1; NULL: not reported */
     struct wire_image_shape image;  /* zero: the segment carries no images */
     const uint8_t *images;          /* (T+1, h, w, c) uint8: the image of each obs row */
+    /* the noisy denoising chain of each chunk step (ReinFlow); chain_len 0: none */
+    uint32_t chain_len;      /* floats per chunk step, k * D with k in 2..WIRE_CHAIN_MAX */
+    const float *chain;      /* (T, chain_len): x_0..x_N in the policy's action space */
+    const float *chain_logp; /* (T): log-likelihood of x_1..x_N given x_0 */
 };
 
 /*
@@ -203,7 +208,9 @@ struct wire_params {
     uint32_t act_dim; /* length of act_lo and act_hi, 0..WIRE_DIM_MAX */
     const float *act_lo;
     const float *act_hi;
-    bool stop; /* the run is over: actors exit */
+    bool stop;                /* the run is over: actors exit */
+    uint64_t publish_unix_ns; /* publish time, CLOCK_REALTIME ns (0: unset); one host's
+                               * clock, so only a latency between processes of one host */
 };
 
 /* wire_msg.version after a decode that could not read the envelope at all. */
@@ -250,6 +257,9 @@ int wire_pack(const struct wire_msg *m, uint8_t *buf, size_t cap, size_t *len);
 size_t wire_segment_bound(uint32_t T, uint32_t obs_dim, uint32_t D, uint32_t n_episodes);
 /* Extra bytes a segment of T chunk steps needs for images of shape s (0 without images). */
 size_t wire_segment_image_bound(uint32_t T, const struct wire_image_shape *s);
+
+/* The bytes a segment's chain fields add to wire_segment_bound (T steps of chain_len floats). */
+size_t wire_chain_bound(uint32_t T, uint32_t chain_len);
 size_t wire_params_bound(size_t n_weights, uint32_t obs_dim, uint32_t act_dim);
 #define WIRE_CONTROL_BOUND (WIRE_CONFIG_MAX + WIRE_REASON_MAX + 512)
 
@@ -323,6 +333,9 @@ struct wire_segbuf {
     uint8_t episode_success[WIRE_SEGBUF_EPISODES];
     struct wire_image_shape image; /* zero: no images */
     uint8_t *images;               /* (T_max+1, h, w, c), NULL without images */
+    uint32_t chain_len;            /* 0 unless wire_segbuf_set_chain was called */
+    float *chain;                  /* (T_max, chain_len) */
+    float *chain_logp;             /* (T_max) */
 };
 
 /* Allocate buffers for segments of up to T_max chunk steps. Returns 0, -EINVAL or -ENOMEM. */
@@ -343,6 +356,19 @@ uint8_t *wire_segbuf_last_image(struct wire_segbuf *b);
 
 /* Free the buffers (safe on a zeroed or already finished struct). */
 void wire_segbuf_fini(struct wire_segbuf *b);
+
+/*
+ * Make every later step carry a chain of chain_len floats and its log-likelihood (wire_segbuf_
+ * chain). Call before the first push. Returns 0, -EINVAL (chain_len not k * D with k in
+ * 2..WIRE_CHAIN_MAX) or -ENOMEM.
+ */
+int wire_segbuf_set_chain(struct wire_segbuf *b, uint32_t chain_len);
+
+/*
+ * Attach the chain (chain_len floats) and its log-likelihood to the step pushed last. Returns 0,
+ * or -EINVAL when no step is recorded or the buffer carries no chains.
+ */
+int wire_segbuf_chain(struct wire_segbuf *b, const float *chain, float logp);
 
 /* Begin a segment at observation obs0 (obs_dim floats); forgets any recorded steps. */
 void wire_segbuf_start(struct wire_segbuf *b, const float *obs0, bool episode_start);

@@ -135,6 +135,21 @@ int wire_seg_dims(const struct wire_segment *s, char *err, size_t errlen)
     return 0;
 }
 
+// the optional chain: k * D floats per step (k in 2..WIRE_CHAIN_MAX), finite, with T logps
+static int check_chain(const struct wire_segment *s, char *err, size_t errlen)
+{
+    int rc;
+    if (s->chain_len == 0)
+        return 0;
+    if (s->chain_len % s->D || s->chain_len / s->D < 2 || s->chain_len / s->D > WIRE_CHAIN_MAX)
+        return BAD("segment chain_len %u is not k*D (D = %u, k in 2..%d)", s->chain_len, s->D,
+                   WIRE_CHAIN_MAX);
+    if ((rc = check_floats("segment chain", s->chain, (size_t)s->T * s->chain_len, err, errlen)) ||
+        (rc = check_floats("segment chain_logp", s->chain_logp, s->T, err, errlen)))
+        return rc;
+    return 0;
+}
+
 static int check_segment(const struct wire_segment *s, char *err, size_t errlen)
 {
     int rc;
@@ -171,7 +186,7 @@ static int check_segment(const struct wire_segment *s, char *err, size_t errlen)
     if (wire_image_bytes(&s->image) && !s->images)
         return BAD("segment images: missing for shape %ux%ux%u", s->image.h, s->image.w,
                    s->image.c);
-    return 0;
+    return check_chain(s, err, errlen);
 }
 
 static int check_bounds(const char *what, const float *lo, const float *hi, uint32_t n, char *err,

@@ -43,6 +43,8 @@ void wire_segbuf_fini(struct wire_segbuf *b)
     free(b->terminal);
     free(b->truncated);
     free(b->images);
+    free(b->chain);
+    free(b->chain_logp);
     *b = (struct wire_segbuf){0};
 }
 
@@ -63,6 +65,35 @@ int wire_segbuf_set_image(struct wire_segbuf *b, const struct wire_image_shape *
 uint8_t *wire_segbuf_last_image(struct wire_segbuf *b)
 {
     return b->images ? b->images + (size_t)b->T * wire_image_bytes(&b->image) : NULL;
+}
+
+int wire_segbuf_set_chain(struct wire_segbuf *b, uint32_t chain_len)
+{
+    if (chain_len % b->D || chain_len / b->D < 2 || chain_len / b->D > WIRE_CHAIN_MAX)
+        return -EINVAL;
+    float *c = calloc((size_t)b->T_max * chain_len, sizeof(*c));
+    float *lp = calloc(b->T_max, sizeof(*lp));
+    if (!c || !lp) {
+        free(c);
+        free(lp);
+        return -ENOMEM;
+    }
+    free(b->chain);
+    free(b->chain_logp);
+    b->chain = c;
+    b->chain_logp = lp;
+    b->chain_len = chain_len;
+    return 0;
+}
+
+int wire_segbuf_chain(struct wire_segbuf *b, const float *chain, float logp)
+{
+    if (b->T == 0 || b->chain_len == 0)
+        return -EINVAL;
+    size_t t = b->T - 1;
+    memcpy(b->chain + t * b->chain_len, chain, (size_t)b->chain_len * sizeof(*b->chain));
+    b->chain_logp[t] = logp;
+    return 0;
 }
 
 void wire_segbuf_start(struct wire_segbuf *b, const float *obs0, bool episode_start)
@@ -143,4 +174,7 @@ void wire_segbuf_view(const struct wire_segbuf *b, struct wire_segment *s)
     s->episode_success = b->episode_success;
     s->image = b->image;
     s->images = b->images;
+    s->chain_len = b->chain_len;
+    s->chain = b->chain_len ? b->chain : NULL;
+    s->chain_logp = b->chain_len ? b->chain_logp : NULL;
 }

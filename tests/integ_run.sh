@@ -5,7 +5,9 @@
 # --resume, a resumed run (given only the directory) that continues (steps, wall-clock, its saved
 # replay; rows written after the checkpoint moved aside), a failed resume that leaves config.ini
 # alone, a damaged replay file survived, and Ctrl-C (SIGINT) mid-run: a final checkpoint, exit
-# status 130 and "stopped". Prints "integ_run: N passed, N failed".
+# status 130 and "stopped"; the first run's evaluation video (MP4 and a TensorBoard GIF).
+# Prints "integ_run: N passed, N failed".
+# test-timeout: 400
 dc_name=integ_run
 . "$(dirname "$0")/deploy_check.sh" # check / ok / bad, free_ports, dc_bins and dc_finish
 dc_bins # RLDT_ROOT, bin
@@ -24,12 +26,13 @@ p=$(free_ports 4)
 ports="--control-port=$p --data-port=$((p + 1)) --params-port=$((p + 2)) --stats=127.0.0.1:$((p + 3))"
 tiny="--algo=sac --env=hopper --actors=1 --num-envs=2 --sac-hidden=32 --warmup-steps=500
       --min-replay=500 --segment-len=32 --eval-every=1000 --eval-episodes=2 --checkpoint-secs=2
-      --metrics-secs=1 --seed=3"
+      --metrics-secs=1 --seed=3 --video-every=0"
 run=$tmp/run
 
 # ---- a run to its budget ----
 # shellcheck disable=SC2086
-timeout 120 "$bin/rldt" run $tiny $ports --max-env-steps=8000 --run-dir="$run" >"$tmp/out1" 2>&1
+timeout 120 "$bin/rldt" run $tiny $ports --max-env-steps=8000 --run-dir="$run" --video-every=5 \
+    --video-size=64 >"$tmp/out1" 2>&1
 rc=$?
 check "rldt run ends by itself with status 0 (got $rc)" test "$rc" = 0
 for f in config.ini log.txt metrics.csv eval.csv curve.png actor-0.log eval.log; do
@@ -60,6 +63,18 @@ for r in rows:
     assert any(abs(v - float(r[3])) <= 1e-3 * max(1, abs(v)) for v in tb.get(int(r[1]), [])), r
 print(len(rows), "rows")
 ' "$tmp/tb1" "$run/eval.csv"
+# evaluation videos (video_every 5: the first evaluation records one): an H.264 MP4 in videos/
+# and the same episode as an animated GIF image summary in the event files
+mp4=$(ls "$run"/videos/eval-*.mp4 2>/dev/null | head -n 1)
+check "the evaluator left an MP4 in videos/ (${mp4##*/})" eval '[ -n "$mp4" ] &&
+    ffprobe -v error -show_entries stream=codec_name -of csv=p=0 "$mp4" | grep -qx h264'
+mkdir -p "$tmp/img"
+"$RLDT_ROOT/tests/tbevents.py" --images="$tmp/img" "$run" >"$tmp/images" 2>&1
+gif=$(awk '$1 == "eval/video" { print $7; exit }' "$tmp/images")
+check "the event files hold an eval/video image summary, a 32x32 animated GIF ($(head -n 1 "$tmp/images"))" \
+    eval '[ -n "$gif" ] && [ "$(head -c 6 "$tmp/img/$gif")" = GIF89a ] &&
+          ffprobe -v error -count_frames -show_entries stream=codec_name,width,nb_read_frames \
+              -of csv=p=0 "$tmp/img/$gif" | grep -Eq "^gif,32,([2-9]|[1-9][0-9]+)$"'
 check "run directory has a checkpoint" eval 'ls "$run"/checkpoints/ckpt-*.rldt >/dev/null 2>&1'
 check "curve.png is a PNG" eval '[ "$(head -c 8 "$run/curve.png" | od -An -tx1 | tr -d " \n")" = 89504e470d0a1a0a ]'
 check "it prints the eval return at start and at end" \

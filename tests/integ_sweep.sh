@@ -1,11 +1,12 @@
 #!/bin/bash
 # integ_sweep.sh — `rldt sweep` and `rldt report` as a user drives them, on loopback with tiny
-# budgets: a 2 algorithms (sac, rldt) x 2 seeds sweep, 2 at a time, interrupted (SIGINT) once
+# budgets: a 2 algorithms (rldt, reinflow) x 2 seeds sweep, 2 at a time, interrupted (SIGINT) once
 # a run has checkpointed; continued with `rldt sweep DIR` (finished runs skipped, interrupted
 # ones resumed from their checkpoint, every run finished, no process left); then report.md (a
 # row per algorithm, the final mean recomputed from the runs' eval.csv) and the task's PNG.
 # Bad input: an unknown key, a key the sweep owns, an empty directory for the report.
 # Prints "integ_sweep: N passed, N failed".
+# test-timeout: 300
 dc_name=integ_sweep
 . "$(dirname "$0")/deploy_check.sh" # check / ok / bad, free_ports, dc_bins and dc_finish
 dc_bins                             # RLDT_ROOT, bin
@@ -26,8 +27,9 @@ tiny="--actors=1 --num-envs=2 --max-episode-steps=100 --segment-len=32 --eval-ev
       --eval-episodes=1 --checkpoint-secs=1 --metrics-secs=1 --min-replay=500 --replay-size=20000
       --warmup-steps=500 --sac-hidden=32 --batch-size=32 --updates-per-step=0.5
       --rldt-actor-batch=8 --rldt-actor-start=8 --rldt-critic-hidden=32 --rldt-critic-round=4
-      --max-env-steps=4000"
-grid="--algos=sac,rldt --tasks=hopper --seeds=1,2 --parallel=2"
+      --reinflow-batch=256 --reinflow-minibatch=128 --reinflow-epochs=2
+      --reinflow-critic-hidden=32 --max-env-steps=4000"
+grid="--algos=rldt,reinflow --tasks=hopper --seeds=1,2 --parallel=2"
 
 # ---- bad input ----
 # shellcheck disable=SC2086
@@ -98,15 +100,15 @@ check "a third look finds all 4 finished" test "$(grep -c ': finished' "$tmp/dry
 check "rldt report succeeds" test $? = 0
 check "report.md exists" test -s "$sw/report.md"
 check "report.md has the hopper table" grep -q "^## hopper" "$sw/report.md"
-for a in sac rldt; do
+for a in rldt reinflow; do
     check "report.md has a row for $a with 2 runs" grep -Eq "^\| $a \| 2 \|" "$sw/report.md"
 done
 check "report.md gives the command that reproduces it" grep -q "rldt sweep --out=$sw" \
     "$sw/report.md"
-want=$(for d in "$sw"/hopper/sac/s*/; do tail -n 1 "$d/eval.csv" | cut -d, -f4; done |
+want=$(for d in "$sw"/hopper/reinflow/s*/; do tail -n 1 "$d/eval.csv" | cut -d, -f4; done |
     awk '{s += $1} END {printf "%.1f", s / NR}')
-got=$(grep -E "^\| sac \|" "$sw/report.md" | cut -d'|' -f6 | awk '{print $1}')
-check "sac's final mean ($got) is the mean of its runs' last evaluations ($want)" \
+got=$(grep -E "^\| reinflow \|" "$sw/report.md" | cut -d'|' -f6 | awk '{print $1}')
+check "reinflow's final mean ($got) is the mean of its runs' last evaluations ($want)" \
     test "$got" = "$want"
 check "report-hopper.png is a PNG" \
     eval '[ "$(head -c 8 "$sw/report-hopper.png" | od -An -tx1 | tr -d " \n")" = 89504e470d0a1a0a ]'

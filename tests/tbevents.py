@@ -3,6 +3,8 @@
 # "tag step value" line each (files in name order), decoding the TFRecord framing and the
 # Event / Summary protobuf fields by hand (no TensorFlow needed). Used by tests/integ_run.sh.
 #   tests/tbevents.py RUN_DIR [TAG]
+#   tests/tbevents.py --images=OUT_DIR RUN_DIR   image summaries instead: one "tag step width
+#       height colorspace bytes file" line each, the encoded image written to OUT_DIR/file
 import glob
 import os
 import struct
@@ -40,7 +42,8 @@ def fields(b):
         yield f, wt, v
 
 
-def scalars(path):
+def values(path):
+    """(tag, step, simple_value or None, Image fields dict or None) of every summary value"""
     data = open(path, "rb").read()
     i = 0
     while i + 12 <= len(data):
@@ -51,21 +54,31 @@ def scalars(path):
         for f, _, v in fields(rec):
             if f == 2:  # Event.step
                 step = v
-            elif f == 5:  # Event.summary -> Summary.value (1) -> tag (1), simple_value (2)
+            elif f == 5:  # Event.summary -> Summary.value (1) -> tag (1), simple_value (2), image (4)
                 for g, _, val in fields(v):
                     if g != 1:
                         continue
-                    tag, x = None, None
+                    tag, x, img = None, None, None
                     for h, _, w in fields(val):
                         if h == 1:
                             tag = w.decode()
                         elif h == 2:
                             (x,) = struct.unpack("<f", w)
-                    if tag is not None and x is not None:
-                        yield tag, step, x
+                        elif h == 4:  # Image: height 1, width 2, colorspace 3, encoded 4
+                            img = {k: w2 for k, _, w2 in fields(w)}
+                    if tag is not None:
+                        yield tag, step, x, img
 
 
-for p in sorted(glob.glob(os.path.join(sys.argv[1], "events.out.tfevents.*"))):
-    for tag, step, x in scalars(p):
-        if len(sys.argv) < 3 or tag == sys.argv[2]:
+args = [a for a in sys.argv[1:] if not a.startswith("--images=")]
+out = [a[len("--images="):] for a in sys.argv[1:] if a.startswith("--images=")]
+count = 0
+for p in sorted(glob.glob(os.path.join(args[0], "events.out.tfevents.*"))):
+    for tag, step, x, img in values(p):
+        if out and img is not None:
+            count += 1
+            name = "image-%d.bin" % count
+            open(os.path.join(out[0], name), "wb").write(img.get(4, b""))
+            print(tag, step, img.get(2, 0), img.get(1, 0), img.get(3, 0), len(img.get(4, b"")), name)
+        elif not out and x is not None and (len(args) < 2 or tag == args[1]):
             print(tag, step, repr(x))

@@ -74,7 +74,7 @@ static void test_keyfile_round_trip(void)
     // a .pub file is an allow list of one
     uint8_t(*keys)[32] = NULL, bin32[32];
     size_t n = 0;
-    T_EQ_INT(auth_allow_read(p, &keys, &n, err, sizeof(err)), 0);
+    T_EQ_INT(auth_allow_read(p, &keys, NULL, &n, err, sizeof(err)), 0);
     T_EQ_INT(n, 1);
     T_CHECK(zmq_z85_decode(bin32, kp.public_key) && keys && !memcmp(keys[0], bin32, 32));
     free(keys);
@@ -109,7 +109,7 @@ static void test_allow_list_format(void)
     path_of(p, sizeof(p), "allow-ok.txt");
     uint8_t(*keys)[32] = NULL, bin32[32];
     size_t n = 0;
-    T_EQ_INT(auth_allow_read(p, &keys, &n, err, sizeof(err)), 0);
+    T_EQ_INT(auth_allow_read(p, &keys, NULL, &n, err, sizeof(err)), 0);
     T_EQ_INT(n, 2);
     T_CHECK(keys && zmq_z85_decode(bin32, b.public_key) && !memcmp(keys[1], bin32, 32));
     free(keys);
@@ -129,11 +129,57 @@ static void expect_bad(const char *name, int rc_pair, int rc_allow, const char *
     uint8_t(*keys)[32] = NULL;
     size_t n = 0;
     err[0] = 0;
-    rc = auth_allow_read(p, &keys, &n, err, sizeof(err));
+    rc = auth_allow_read(p, &keys, NULL, &n, err, sizeof(err));
     T_CHECK_MSG(rc == rc_allow, "%s: allow rc %d, want %d (%s)", name, rc, rc_allow, err);
     T_CHECK(keys == NULL && strstr(err, name));
     if (rc_allow == -EINVAL && strcmp(name, "mismatch.key")) /* that one's public line is fine */
         T_CHECK(auth_public_read(p, pub, err, sizeof(err)) < 0 && pub[0] == 0);
+}
+
+static void test_allow_rules(void)
+{
+    struct auth_keypair a, b, c;
+    T_EQ_INT(auth_keypair_new(&a), 0);
+    T_EQ_INT(auth_keypair_new(&b), 0);
+    T_EQ_INT(auth_keypair_new(&c), 0);
+    char text[900], p[600], err[512], why[200];
+    snprintf(text, sizeof(text),
+             "%s names=worker-*,w[0-9] # the fleet\n%s\trole=evaluator\n"
+             "%s role=actor names=solo\n",
+             a.public_key, b.public_key, c.public_key);
+    write_text("allow-rules.txt", text);
+    path_of(p, sizeof(p), "allow-rules.txt");
+    uint8_t(*keys)[32] = NULL;
+    struct auth_rule *rules = NULL;
+    size_t n = 0;
+    T_EQ_INT(auth_allow_read(p, &keys, &rules, &n, err, sizeof(err)), 0);
+    T_EQ_INT(n, 3);
+    T_CHECK(rules && !strcmp(rules[0].names, "worker-*,w[0-9]") && rules[0].role == AUTH_ROLE_ANY);
+    T_CHECK(rules && !rules[1].names[0] && rules[1].role == AUTH_ROLE_EVALUATOR);
+    T_CHECK(rules && !strcmp(rules[2].names, "solo") && rules[2].role == AUTH_ROLE_ACTOR);
+    if (rules) {
+        T_CHECK(auth_rule_permits(&rules[0], "worker-12", false, why, sizeof(why)));
+        T_CHECK(auth_rule_permits(&rules[0], "w7", true, why, sizeof(why)));
+        T_CHECK(!auth_rule_permits(&rules[0], "w77", false, why, sizeof(why)));
+        T_CHECK(strstr(why, "may not register as 'w77'") != NULL);
+        T_CHECK(!auth_rule_permits(&rules[1], "anything", false, why, sizeof(why)));
+        T_CHECK(auth_rule_permits(&rules[1], "anything", true, why, sizeof(why)));
+        T_CHECK(!auth_rule_permits(&rules[2], "solo", true, why, sizeof(why)));
+        T_CHECK(auth_rule_permits(&rules[2], "solo", false, why, sizeof(why)));
+    }
+    free(keys);
+    free(rules);
+    // an unknown option or role, an empty names=: refused with the line
+    const char *bad[] = {"role=admin", "names=", "limit=3", "names=x role=actor extra"};
+    for (size_t i = 0; i < RL_ARRAY_LEN(bad); i++) {
+        snprintf(text, sizeof(text), "%s\n%s %s\n", a.public_key, b.public_key, bad[i]);
+        write_text("allow-bad.txt", text);
+        path_of(p, sizeof(p), "allow-bad.txt");
+        keys = NULL;
+        err[0] = 0;
+        T_EQ_INT(auth_allow_read(p, &keys, &rules, &n, err, sizeof(err)), -EINVAL);
+        T_CHECK_MSG(keys == NULL && strstr(err, "allow-bad.txt:2: unexpected text"), "%s", err);
+    }
 }
 
 static void test_bad_files(void)
@@ -166,7 +212,7 @@ static void test_bad_files(void)
     path_of(p, sizeof(p), "leak.txt");
     uint8_t(*keys)[32] = NULL;
     size_t n;
-    T_EQ_INT(auth_allow_read(p, &keys, &n, err, sizeof(err)), -EINVAL);
+    T_EQ_INT(auth_allow_read(p, &keys, NULL, &n, err, sizeof(err)), -EINVAL);
     T_CHECK(strstr(err, "leak.txt:2: a secret key in an allow list") != NULL);
     // a directory, and binary junk
     T_CHECK(auth_keypair_read(dir, &a, err, sizeof(err)) < 0 && strstr(err, dir));
@@ -542,6 +588,53 @@ static void test_session_bound_to_key(void)
     zmq_ctx_term(ctx);
 }
 
+// Hello of name (an evaluator or not) over s: accepted?
+static bool hello_as(void *s, struct wire_decoder *d, const char *name, bool evaluator,
+                     struct wire_msg *w)
+{
+    struct wire_msg m = {.type = WIRE_HELLO};
+    m.hello = (struct wire_hello){name, 1, 1, "hopper", 11, 3, 1, 0, evaluator, {0, 0, 0}};
+    return round_trip(s, &m, w, d) == 0 && w->type == WIRE_WELCOME && w->welcome.accepted;
+}
+
+// an allow-list entry binds its key to names and a role: other Hellos from it are refused
+static void test_key_identity(void)
+{
+    void *ctx = zmq_ctx_new();
+    struct auth_keys other = raw_keys("other.key"), good = raw_keys("good.key");
+    void *s = raw_socket(ctx, ZMQ_DEALER, base, &other),
+         *g = raw_socket(ctx, ZMQ_DEALER, base, &good);
+    struct wire_decoder *d = wire_decoder_new(1 << 19);
+    struct wire_msg w;
+    json_t *doc = spawn_stats(stats_port);
+    double before = spawn_num(json_object_get(doc, "rejected"), "key_identity");
+    json_decref(doc);
+    T_CHECK(!hello_as(s, d, "collector-7", false, &w)); /* a name the entry does not list */
+    T_CHECK_MSG(strstr(w.welcome.reason, "may not register as 'collector-7'"), "%s",
+                w.welcome.reason);
+    T_CHECK(w.welcome.run_epoch == 0 && w.welcome.actor_id == 0);
+    T_CHECK(!hello_as(s, d, "thief-1", true, &w)); /* the evaluator: role=actor */
+    T_CHECK(strstr(w.welcome.reason, "role=actor") != NULL);
+    T_CHECK(hello_as(s, d, "thief-1", false, &w)); /* what the entry allows */
+    struct wire_msg bye = {.type = WIRE_BYE}, ack;
+    bye.bye = (struct wire_bye){w.welcome.actor_id, w.welcome.run_epoch, "done", w.welcome.session};
+    T_CHECK(hello_as(g, d, "collector-7", true, &w)); /* an entry without options: anything */
+    double after = before, until = rl_now() + 5;
+    while (rl_now() < until && after < before + 2) {
+        doc = spawn_stats(stats_port);
+        after = spawn_num(json_object_get(doc, "rejected"), "key_identity");
+        json_decref(doc);
+        rl_sleep(0.1);
+    }
+    T_EQ_INT(after, before + 2);
+    round_trip(s, &bye, &ack, d); /* no answer to a Bye: the time-out is fine */
+    bye.bye = (struct wire_bye){w.welcome.actor_id, w.welcome.run_epoch, "done", w.welcome.session};
+    round_trip(g, &bye, &ack, d);
+    wire_decoder_destroy(&d);
+    zmq_close(s), zmq_close(g);
+    zmq_ctx_term(ctx);
+}
+
 // an allowed actor trains; raw subscribers: the allowed key gets weights, the others none
 static void test_allowed_actor(void)
 {
@@ -648,9 +741,14 @@ static void test_learner(void)
         T_EQ_INT(auth_keypair_new(&kp), 0);
         T_EQ_INT(auth_keypair_save(&kp, dir, names[i], false, err, sizeof(err)), 0);
     }
-    char p[600], cmd[1400];
+    // good: any name; other: bound to names owner and thief-*, actors only
+    char p[600], cmd[1400], other[AUTH_KEY_LEN + 1];
+    path_of(p, sizeof(p), "other.pub");
+    T_EQ_INT(auth_public_read(p, other, err, sizeof(err)), 0);
     path_of(p, sizeof(p), "allow.txt");
-    snprintf(cmd, sizeof(cmd), "cat %s/good.pub %s/other.pub > %s", dir, dir, p);
+    snprintf(cmd, sizeof(cmd),
+             "cat %s/good.pub > %s && echo '%s names=owner,thief-* role=actor' >> %s", dir, p,
+             other, p);
     T_EQ_INT(system(cmd), 0);
     base = spawn_free_ports(4);
     snprintf(stats_port, sizeof(stats_port), "%d", base + 3);
@@ -676,12 +774,14 @@ int main(void)
         return 1;
     T_RUN(test_keyfile_round_trip);
     T_RUN(test_allow_list_format);
+    T_RUN(test_allow_rules);
     T_RUN(test_bad_files);
     T_RUN(test_config_keys);
     T_RUN(test_zap_in_process);
     T_RUN(test_learner);
     T_RUN(test_refused_clients);
     T_RUN(test_session_bound_to_key);
+    T_RUN(test_key_identity);
     T_RUN(test_allowed_actor);
     T_RUN(test_run_finishes);
     T_RUN(test_startup_errors);

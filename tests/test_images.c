@@ -189,7 +189,7 @@ static void add_synth(struct replay *r, int first, int T, uint64_t traj)
         obs_of(first + t, obs + t * O);
         synth(first + t, img + (size_t)t * IB);
     }
-    struct replay_segment s = {T, obs, act, rew, NULL, term, trunc, traj, 0};
+    struct replay_segment s = {T, obs, act, rew, NULL, term, trunc, traj, 0, NULL, NULL};
     T_EQ_INT(replay_add_img(r, &s, img), 0);
 }
 

@@ -416,23 +416,49 @@ static void test_params_flood(void)
     zmq_close(a.ctl);
 }
 
-static void test_hello_flood(void)
+// n Hellos on flood (replies never read)
+static void hello_burst(void *flood, int n)
 {
-    void *flood = sock_to(ZMQ_DEALER, port[0]);
     struct wire_msg m = hello_msg("flood", false);
     size_t len;
     T_EQ_INT(wire_pack(&m, buf, sizeof(buf), &len), 0);
-    for (int i = 0; i < 1100; i++) /* more than the table holds; replies never read */
+    for (int i = 0; i < n; i++) /* blocking: none is dropped on our side */
         zmq_send(flood, buf, len, 0);
-    rl_sleep(1.0); /* let the learner take them all */
-    // a newcomer is let in at once (the oldest unconfirmed row makes room)
+}
+
+static void test_hello_flood(void)
+{
+    // one connection floods with more Hellos than the table holds, before, while and after a
+    // newcomer registers: the flood is throttled per connection, so the newcomer gets in at
+    // once and its unconfirmed row is not pushed out before its first heartbeat
+    double nb = rejected("hello_rate");
+    void *flood = sock_to(ZMQ_DEALER, port[0]);
+    hello_burst(flood, 1100);
+    T_CHECK(wait_rejected("hello_rate", nb + 1000) >= nb + 1000);
     double t = rl_now();
-    struct peer n;
-    T_CHECK_MSG(join(&n, "newcomer", false), "newcomer locked out");
+    struct peer n = {.ctl = sock_to(ZMQ_DEALER, port[0])};
+    struct wire_msg m = hello_msg("newcomer", false);
+    send_msg(n.ctl, &m);
+    hello_burst(flood, 1100); /* between the newcomer's Hello and its first heartbeat */
+    T_CHECK_MSG(recv_type(n.ctl, WIRE_WELCOME, &m) == 0 && m.welcome.accepted,
+                "newcomer locked out");
+    n.id = m.welcome.actor_id;
+    n.epoch = m.welcome.run_epoch;
+    n.session = m.welcome.session;
     printf("hello flood: newcomer registered %.2f s after asking\n", rl_now() - t);
+    T_CHECK(rl_now() - t < 3);
     struct wire_heartbeat_ack ack;
     T_EQ_INT(heartbeat(&n, &n.session, &ack), 0);
-    T_CHECK(!ack.register_again);
+    T_CHECK_MSG(!ack.register_again, "the newcomer's row was pushed out by the flood");
+    double nr = wait_rejected("hello_rate", nb + 2150);
+    // the flood got at most a burst of rows; the rest was refused and counted
+    json_t *d = spawn_stats(stats_port);
+    size_t rows = json_array_size(d ? json_object_get(d, "actors") : NULL);
+    json_decref(d);
+    printf("hello flood: %.0f of 2200 Hellos refused (hello_rate), %zu rows in the table\n",
+           nr - nb, rows);
+    T_CHECK(nr - nb >= 2150);
+    T_CHECK_MSG(rows < 50, "%zu rows", rows);
     zmq_close(flood);
     zmq_close(n.ctl);
 }
@@ -536,14 +562,55 @@ static void test_final_checkpoint_fails(void)
     T_CHECK(file_has(log, "the final checkpoint could not be written"));
 }
 
+// /stats figures of the poison test: env steps, updates, counters
+struct train_figs {
+    double steps, updates, nan, quarantined, qsteps;
+};
+
+static struct train_figs train_figs(void)
+{
+    struct train_figs f = {-1, -1, -1, -1, -1};
+    json_t *d = spawn_stats(stats_port), *c = d ? json_object_get(d, "counters") : NULL;
+    if (d) {
+        f.steps = spawn_num(d, "env_steps");
+        f.updates = spawn_num(d, "updates");
+        f.nan = c ? spawn_num(c, "nan_steps") : 0;
+        f.quarantined = c ? spawn_num(c, "quarantined_segments") : 0;
+        f.qsteps = c ? spawn_num(c, "quarantined_steps") : 0;
+    }
+    json_decref(d);
+    return f;
+}
+
+#define CLEAN 300 /* clean one-step segments before and after the poison */
+#define POISON 30 /* segments of 1e30-scale reward and observation */
+#define MORE 100  /* clean segments once the poison is gone */
+
+// /metrics has the quarantine counter with value >= min
+static bool metrics_quarantined(double min)
+{
+    static const char key[] = "event=\"quarantined_segments\"} ";
+    char *body = NULL, err[128];
+    int status = 0;
+    double v = -1;
+    if (statsc_get("127.0.0.1", stats_port, "/metrics", 5, &status, &body, NULL, err,
+                   sizeof(err)) == 0 &&
+        status == 200) {
+        const char *k = strstr(body, key);
+        v = k ? strtod(k + strlen(key), NULL) : -1;
+    }
+    free(body);
+    return v >= min;
+}
+
 static void test_nonfinite_training(void)
 {
-    // absurd values let in on purpose (limits raised): every training step is non-finite and
-    // skipped, yet the schedule moves on and ingest never stalls
+    // absurd values let in on purpose (limits raised): the steps that read them are non-finite;
+    // their segments are quarantined, the schedule moves on, and training goes on after them
     char d2[400];
     snprintf(d2, sizeof(d2), "%s/nan", dir);
     T_EQ_INT(rl_mkdir_p(d2), 0);
-    const char *extra[] = {"--min-replay=50",      "--ingest-slack=20",
+    const char *extra[] = {"--min-replay=100",     "--ingest-slack=50",
                            "--updates-per-step=1", "--reward-limit=1e30",
                            "--obs-limit=1e30",     "--sac-hidden=16",
                            "--batch-size=16",      "--actor-timeout=60",
@@ -555,21 +622,48 @@ static void test_nonfinite_training(void)
     struct wire_heartbeat_ack ack;
     T_EQ_INT(heartbeat(&a, &a.session, &ack), 0);
     void *push = sock_to(ZMQ_PUSH, port[1]);
-    int sent = 0;
-    for (int i = 1; i <= 300; i++)
-        sent += send_segment(push, &a, (uint64_t)i, 5e29f, 5e29f, 1, false) == 0;
-    double steps = -1, nan = -1, until = rl_now() + 30;
-    while (rl_now() < until && steps < 300) {
-        json_t *d = spawn_stats(stats_port);
-        steps = d ? spawn_num(d, "env_steps") : -1;
-        nan = d ? spawn_num(json_object_get(d, "counters"), "nan_steps") : -1;
-        json_decref(d);
-        rl_sleep(0.2);
+    int sent = 0, total = 2 * CLEAN + POISON;
+    uint64_t seq = 1;
+    for (int i = 0; i < CLEAN; i++, seq++)
+        sent += send_segment(push, &a, seq, 1.0f, 0.1f * (float)(i % 10), 1, false) == 0;
+    for (int i = 0; i < POISON; i++, seq++)
+        sent += send_segment(push, &a, seq, 5e29f, 5e29f, 1, false) == 0;
+    for (int i = 0; i < CLEAN; i++, seq++) {
+        sent += send_segment(push, &a, seq, 1.0f, 0.1f * (float)(i % 10), 1, false) == 0;
+        if (i % 50 == 0) /* stay registered while the learner holds ingest */
+            heartbeat(&a, &a.session, &ack);
     }
-    printf("non-finite training: %d sent, %.0f ingested, %.0f steps skipped\n", sent, steps, nan);
-    T_EQ_INT(sent, 300);
-    T_EQ_INT(steps, 300);
-    T_CHECK(nan > 0);
+    struct train_figs f = train_figs();
+    double until = rl_now() + 60;
+    while (rl_now() < until && (f.steps < total || f.quarantined < POISON)) {
+        heartbeat(&a, &a.session, &ack);
+        rl_sleep(0.2);
+        f = train_figs();
+    }
+    // the poison is gone: more clean data is trained on, every step finite
+    double u0 = f.updates, n0 = f.nan;
+    for (int i = 0; i < MORE; i++, seq++)
+        sent += send_segment(push, &a, seq, 1.0f, 0.1f * (float)(i % 10), 1, false) == 0;
+    struct train_figs g = train_figs();
+    until = rl_now() + 30;
+    while (rl_now() < until && g.updates < u0 + MORE - 10) {
+        heartbeat(&a, &a.session, &ack);
+        rl_sleep(0.2);
+        g = train_figs();
+    }
+    printf("poisoned replay: %d sent, %.0f ingested, %.0f non-finite steps, %.0f segments "
+           "(%.0f chunk steps) quarantined; %d clean segments later: updates %.0f -> %.0f, "
+           "non-finite %.0f -> %.0f\n",
+           sent, f.steps, f.nan, f.quarantined, f.qsteps, MORE, u0, g.updates, n0, g.nan);
+    T_EQ_INT(sent, total + MORE);
+    T_EQ_INT(f.steps, total);
+    T_CHECK(f.nan > 0);
+    T_CHECK_MSG(f.quarantined >= POISON && f.quarantined <= POISON + f.nan,
+                "%.0f segments quarantined", f.quarantined);
+    T_CHECK_MSG(g.updates >= u0 + MORE - 10, "training stopped: updates %.0f -> %.0f", u0,
+                g.updates);
+    T_EQ_INT(g.nan, n0);
+    T_CHECK(metrics_quarantined(1));
     zmq_close(push);
     zmq_close(a.ctl);
     kill(p, SIGKILL);

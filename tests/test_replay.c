@@ -1,8 +1,10 @@
 /* test_replay.c — storage, eviction, fresh sampling, parity, segment walking, threads. */
 #include "learner/replay.h"
+#include "common/util.h"
 #include "tests/harness.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -366,6 +368,110 @@ static void test_trim(void)
     replay_destroy(&r);
 }
 
+// is a segment of traj id `traj` among n sampled rows?
+static bool sampled_traj(struct replay *r, struct rng *g, int traj)
+{
+    struct bufs x;
+    bufs_init(&x);
+    bool seen = false;
+    for (int k = 0; k < 20; k++) {
+        T_EQ_INT(replay_sample(r, g, 64, 0, 0, -1, &x.b), 64);
+        for (int i = 0; i < 64; i++)
+            seen |= (int)x.act[i * D] == traj;
+    }
+    return seen;
+}
+
+static void test_quarantine(void)
+{
+    struct replay *r = replay_new(40, O, D);
+    float obs[9 * O], act[8 * D], rew[8];
+    uint8_t term[8], trunc[8];
+    int steps[8];
+    struct replay_segment s;
+    for (uint64_t traj = 0; traj < 5; traj++) { /* 5 x 8 steps: full, traj 4 poisoned */
+        make_seg(traj, 8, obs, act, rew, term, trunc, steps, &s);
+        if (traj == 4)
+            rew[2] = 1e30f;
+        replay_add(r, &s);
+    }
+    struct rng g;
+    rng_init(&g, 9, 0);
+    struct bufs x;
+    bufs_init(&x);
+    // a batch with the poisoned row: its whole segment goes, nothing else
+    int64_t slots[64];
+    int n = 0;
+    while (n == 0 || x.rew[n - 1] < 1e29f) {
+        T_EQ_INT(replay_sample(r, &g, 1, 0, 0, -1, &x.b), 1);
+        slots[n] = x.index[0];
+        x.rew[n] = x.rew[0];
+        n = RL_MIN(n + 1, 63);
+    }
+    struct replay_quarantined q;
+    T_EQ_INT(replay_quarantine(r, slots, n, 1000, &q), 0);
+    T_EQ_INT(q.segments, 1);
+    T_EQ_INT(q.steps, 8);
+    T_CHECK(q.outliers >= 1);
+    T_EQ_INT(replay_size(r), 32);
+    T_CHECK(!sampled_traj(r, &g, 4));
+    // again with the same slots: nothing left to remove but the largest clean row's segment
+    T_EQ_INT(replay_quarantine(r, slots, n, 1000, &q), 0);
+    T_CHECK(q.segments <= 1 && q.outliers == 0);
+    T_EQ_INT(replay_size(r), 32 - 8 * q.segments);
+    // a clean batch without outliers: exactly one segment, the largest values (traj 3) first
+    T_EQ_INT(replay_sample(r, &g, 64, 0, 0, -1, &x.b), 64);
+    long before = replay_size(r);
+    bool had3 = false;
+    for (int i = 0; i < 64; i++)
+        had3 |= (int)x.act[i * D] == 3;
+    T_EQ_INT(replay_quarantine(r, x.index, 64, 1000, &q), 0);
+    T_EQ_INT(q.segments, 1);
+    T_EQ_INT(q.outliers, 0);
+    T_EQ_INT(replay_size(r), before - 8);
+    if (had3)
+        T_CHECK(!sampled_traj(r, &g, 3));
+    // a NaN observation is an outlier whatever the median
+    make_seg(7, 8, obs, act, rew, term, trunc, steps, &s);
+    obs[3 * O + 1] = NAN; /* step 3's obs, step 2's next obs */
+    replay_add(r, &s);
+    int64_t nan_slot = -1;
+    for (int k = 0; k < 200 && nan_slot < 0; k++) {
+        T_EQ_INT(replay_sample(r, &g, 1, 0, 0, -1, &x.b), 1);
+        if (isnan(x.obs[1]))
+            nan_slot = x.index[0];
+    }
+    T_CHECK(nan_slot >= 0);
+    T_EQ_INT(replay_quarantine(r, &nan_slot, 1, 1000, &q), 0);
+    T_EQ_INT(q.outliers, 1);
+    T_EQ_INT(q.steps, 8);
+    T_CHECK(!sampled_traj(r, &g, 7));
+    // segment walks never enter a quarantined step; a save leaves them out
+    T_EQ_INT(replay_sample(r, &g, 64, 0, 0, -1, &x.b), 64);
+    for (int i = 0; i < 64; i++)
+        for (int64_t j = x.index[i]; (j = replay_next(r, j)) >= 0;) {
+            replay_get(r, j, &x.b, 63);
+            T_CHECK((int)x.act[63 * D] != 7 && (int)x.act[63 * D] != 4);
+        }
+    char dir[] = "/tmp/rldt-test-quar-XXXXXX", path[128], err[256];
+    T_CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/replay.rldt", dir);
+    T_EQ_INT(replay_save(r, path, 1, err, sizeof(err)), 0);
+    struct replay *b = replay_new(40, O, D);
+    T_EQ_INT(replay_load(b, path, NULL, err, sizeof(err)), replay_size(r));
+    T_CHECK(!sampled_traj(b, &g, 4) && !sampled_traj(b, &g, 7));
+    replay_destroy(&b);
+    unlink(path);
+    rmdir(dir);
+    // the ring moves on: quarantined slots are reused and count again
+    for (uint64_t traj = 10; traj < 15; traj++) {
+        make_seg(traj, 8, obs, act, rew, term, trunc, steps, &s);
+        replay_add(r, &s);
+    }
+    T_EQ_INT(replay_size(r), 40);
+    replay_destroy(&r);
+}
+
 int main(void)
 {
     T_RUN(test_store_and_sample);
@@ -374,5 +480,6 @@ int main(void)
     T_RUN(test_threads);
     T_RUN(test_save_load);
     T_RUN(test_trim);
+    T_RUN(test_quarantine);
     return T_DONE("replay");
 }

@@ -51,7 +51,8 @@ static pid_t start(const char *prog, const char *log, const char *extra)
         "--publish-every=5",     "--updates-per-step=1",    "--ingest-slack=200",
         "--num-envs=2",          "--segment-len=16",        "--max-env-steps=12000",
         "--eval-every=4000",     "--eval-episodes=1",       "--metrics-secs=0.2",
-        "--checkpoint-secs=100", "--heartbeat-secs=0.2",    "--log-level=info"};
+        "--checkpoint-secs=100", "--heartbeat-secs=0.2",    "--log-level=info",
+        "--video-every=0" /* a video (3.5 s here) would outlast the 3 s run */};
     for (size_t i = 0; i < RL_ARRAY_LEN(rest); i++)
         argv[n++] = (char *)rest[i];
     for (int i = 0; i < 4; i++)

@@ -65,7 +65,8 @@ static struct replay *make_replay_d(int kind, long n, uint64_t seed, int D)
             term[t] = kind != 1 && kind != 4;
             trunc[t] = !term[t] && t == T - 1;
         }
-        struct replay_segment seg = {T, obs, act, rew, NULL, term, trunc, (uint64_t)k, 0};
+        struct replay_segment seg = {T,     obs,         act, rew,  NULL, term,
+                                     trunc, (uint64_t)k, 0,   NULL, NULL};
         T_EQ_INT(replay_add(r, &seg), 0);
     }
     return r;

@@ -9,6 +9,7 @@
 #include "tests/harness.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,6 +31,9 @@ struct ev {
     char tag[300];    /* the summary's single value, or "" */
     float value;
     int nvalues;
+    int img_w, img_h, img_cs; /* an image value's Summary.Image fields */
+    const uint8_t *img;       /* its encoded bytes (in read_events' buffer), or NULL */
+    size_t img_len;
 };
 
 static struct ev evs[EV_MAX];
@@ -83,6 +87,26 @@ static bool bytes(const uint8_t **p, const uint8_t *end, const uint8_t **body, s
     return true;
 }
 
+// Summary.Image: height 1, width 2, colorspace 3 (varints), encoded_image_string 4 (bytes)
+static bool parse_image(const uint8_t *p, const uint8_t *end, struct ev *e)
+{
+    while (p < end) {
+        uint64_t key, v;
+        if (!varint(&p, end, &key))
+            return false;
+        if (key == (4 << 3 | 2)) {
+            if (!bytes(&p, end, &e->img, &e->img_len))
+                return false;
+        } else if ((key & 7) == 0 && key >> 3 >= 1 && key >> 3 <= 3 && varint(&p, end, &v)) {
+            int *f[3] = {&e->img_h, &e->img_w, &e->img_cs};
+            *f[(key >> 3) - 1] = (int)v;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool parse_value(const uint8_t *p, const uint8_t *end, struct ev *e)
 {
     while (p < end) {
@@ -94,6 +118,9 @@ static bool parse_value(const uint8_t *p, const uint8_t *end, struct ev *e)
         if (key == (1 << 3 | 2) && bytes(&p, end, &b, &n) && n < sizeof(e->tag)) {
             memcpy(e->tag, b, n);
             e->tag[n] = 0;
+        } else if (key == (4 << 3 | 2) && bytes(&p, end, &b, &n)) {
+            if (!parse_image(b, b + n, e))
+                return false;
         } else if (key == (2 << 3 | 5) && end - p >= 4) {
             uint32_t bits = (uint32_t)le(p, 4);
             memcpy(&e->value, &bits, 4);
@@ -234,6 +261,44 @@ static void test_roundtrip(void)
         T_EQ_STR(e->version, "");
         T_CHECK(e->wall >= evs[0].wall && e->wall < t0 + 60);
     }
+}
+
+// an image summary (bigger than the write buffer) between scalars, in order, bytes intact
+static void test_image(void)
+{
+    struct tblog *t = open_ok();
+    if (!t)
+        return;
+    char path[512];
+    snprintf(path, sizeof(path), "%s", tblog_path(t));
+    size_t len = 200 * 1000; /* > the 64 KiB buffer */
+    uint8_t *img = malloc(len);
+    T_CHECK(img != NULL);
+    if (!img) {
+        tblog_close(&t);
+        return;
+    }
+    for (size_t i = 0; i < len; i++)
+        img[i] = (uint8_t)(i * 7 + i / 251);
+    T_EQ_INT(tblog_scalar(t, "before", 5, 1.5), 0);
+    T_EQ_INT(tblog_image(t, "video/eval", 6, 120, 90, img, len), 0);
+    T_EQ_INT(tblog_image(t, "video/eval", 6, 120, 90, img, 0), -EINVAL);
+    T_EQ_INT(tblog_scalar(t, "after", 7, 2.5), 0);
+    tblog_close(&t);
+    int n = read_events(path);
+    T_EQ_INT(n, 4);
+    if (n == 4) {
+        T_EQ_STR(evs[1].tag, "before");
+        T_EQ_STR(evs[2].tag, "video/eval");
+        T_EQ_INT(evs[2].step, 6);
+        T_EQ_INT(evs[2].img_w, 120);
+        T_EQ_INT(evs[2].img_h, 90);
+        T_EQ_INT(evs[2].img_cs, 3);
+        T_CHECK(evs[2].img_len == len && evs[2].img && !memcmp(evs[2].img, img, len));
+        T_EQ_STR(evs[3].tag, "after");
+        T_CHECK(evs[3].value == 2.5f && evs[3].img == NULL);
+    }
+    free(img);
 }
 
 // the reader above is not blind: one flipped byte anywhere in a record is an error
@@ -377,6 +442,7 @@ int main(void)
     }
     T_RUN(test_crc_vectors);
     T_RUN(test_roundtrip);
+    T_RUN(test_image);
     T_RUN(test_reader_detects_damage);
     T_RUN(test_buffering);
     T_RUN(test_crash);

@@ -232,6 +232,7 @@ static struct wire_msg sample_params(void)
         .act_lo = act_lo,
         .act_hi = act_hi,
         .stop = false,
+        .publish_unix_ns = 1796601600123456789ull,
     };
     return m;
 }
@@ -512,6 +513,7 @@ static void test_roundtrip_params(void)
     T_CHECK(!memcmp(o.params.act_lo, act_lo, sizeof(act_lo)));
     T_CHECK(!memcmp(o.params.act_hi, act_hi, sizeof(act_hi)));
     T_CHECK(!o.params.stop);
+    T_CHECK(o.params.publish_unix_ns == 1796601600123456789ull); /* field 70, all 64 bits */
 
     // a stop notice needs no weights and no bounds
     m = (struct wire_msg){.type = WIRE_PARAMS};

@@ -24,6 +24,9 @@ static const struct target targets[] = {
     {"actor", bench_actor, "actor env steps/s with the flow policy vs 1/(physics + FLOPs/sgemm)"},
     {"wire", bench_wire, "segment pack and decode+validate time vs memcpy of the same bytes"},
     {"replay", bench_replay, "replay save/load (checkpoint, --resume) vs raw write+fsync/read"},
+    {"fleet", bench_fleet,
+     "N simulated actors on one real learner: broadcast latency, ingest, CPU"},
+    {"render", bench_render, "headless frames/s at 84, 96, 480 px vs the physics of one env step"},
     {"encoder", bench_encoder, "image encoder fwd+bwd (two CNNs) vs the small ViT's GEMMs, sgemm"},
     {"soak", bench_soak, "learner and actor RSS slopes over --minutes=N of a run (leak check)"},
 };

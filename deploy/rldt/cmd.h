@@ -23,6 +23,7 @@ int cmd_pretrain(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_act(int argc, char **argv);
+int cmd_render(int argc, char **argv);
 
 /* bench targets, called by cmd_bench with argv[0] = target name */
 int bench_nn(int argc, char **argv);
@@ -33,6 +34,8 @@ int bench_actor(int argc, char **argv);
 int bench_replay(int argc, char **argv);
 int bench_soak(int argc, char **argv);
 int bench_wire(int argc, char **argv);
+int bench_fleet(int argc, char **argv);
+int bench_render(int argc, char **argv);
 int bench_encoder(int argc, char **argv);
 
 /* GFLOP/s of C (m, n) = A (m, k) · B (n, k)^T (row-major; a layer's forward GEMM at batch m)

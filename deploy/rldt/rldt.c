@@ -32,10 +32,13 @@ static const struct command commands[] = {
     {"dataset-export", cmd_dataset_export, "write a dataset as HDF5 (--layout=d4rl|minari)"},
     {"pretrain", cmd_pretrain, "pre-train a flow policy on a dataset by conditional flow matching"},
     {"export", cmd_export, "write a flow policy as an ONNX model (--policy, --out)"},
+    {"render", cmd_render,
+     "record a policy's episodes as an H.264 MP4 (--env, --policy, --out; headless)"},
     {"act", cmd_act, "print a policy's action chunks for observations in a CSV file"},
     {"keygen", cmd_keygen, "write a CURVE key pair (NAME.key, NAME.pub) for auth = curve"},
     {"bench", cmd_bench,
-     "benchmarks: nn, env, learner, ingest, actor (each next to a limit measured in the same run)"},
+     "benchmarks: nn, env, learner, ingest, actor, render (each next to a limit measured in the "
+     "same run)"},
 };
 
 static void usage(FILE *f)

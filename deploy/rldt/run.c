@@ -506,6 +506,11 @@ static int preflight(struct launcher *L)
         fprintf(stderr, "rldt run: %s\n", err);
         return 2;
     }
+    if (L->c.actors > MAX_ACTORS) {
+        fprintf(stderr, "rldt run: at most %d actors on one host (--actors=%d)\n", MAX_ACTORS,
+                L->c.actors);
+        return 2;
+    }
     if (!L->c.stats[0] ||
         !statsc_split(L->c.stats, "5558", L->host, sizeof(L->host), L->port, sizeof(L->port))) {
         fprintf(stderr, "rldt run: needs the stats socket (--stats=ADDR:PORT) for progress\n");
@@ -513,11 +518,11 @@ static int preflight(struct launcher *L)
     }
     if (check_stats_addr(L) < 0)
         return 2;
-    if (!strncmp(L->c.algo, "rldt", 4) && access(L->c.base_policy, R_OK) != 0) {
-        fprintf(stderr,
-                "rldt run: base_policy %s: %s (RLDT fine-tunes a pre-trained flow policy)\n",
+    bool flow = !strncmp(L->c.algo, "rldt", 4) || !strcmp(L->c.algo, "reinflow");
+    if (flow && access(L->c.base_policy, R_OK) != 0) {
+        fprintf(stderr, "rldt run: base_policy %s: %s (%s fine-tunes a pre-trained flow policy)\n",
                 L->c.base_policy[0] ? L->c.base_policy : "(not set)",
-                L->c.base_policy[0] ? strerror(errno) : "required");
+                L->c.base_policy[0] ? strerror(errno) : "required", L->c.algo);
         return 2;
     }
     return 0;

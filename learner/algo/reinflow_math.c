@@ -7,6 +7,8 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "common/reinflow_policy.h"
+
 #define LOG_2PI 1.8378770664093453
 
 void reinflow_gae(int T, const float *rew, const float *val, const float *next_val,
@@ -26,7 +28,7 @@ void reinflow_gae(int T, const float *rew, const float *val, const float *next_v
 
 float reinflow_bound_std(float u, float lo, float hi)
 {
-    return lo + (hi - lo) * 0.5f * (tanhf(u) + 1.0f);
+    return reinflow_std(u, lo, hi); /* the actors' sampler uses the same map */
 }
 
 float reinflow_bound_std_grad(float u, float lo, float hi)

@@ -7,7 +7,7 @@
  * The public ReinFlow Gym fine-tuning configs (hopper / walker2d / halfcheetah, state input)
  * use: 4 denoising steps, all fine-tuned; noise std bounded to [0.10, 0.24] (a Tanh noise
  * network of 64x64 hidden units on time and observation); PPO clip ε = 0.01; GAE λ = 0.95,
- * γ = 0.99 per chunk of 4 actions; 40 envs × 500 chunk steps per iteration; batch 50 000;
+ * γ = 0.99 per chunk of 4 actions; 40 envs × 500 chunk steps per iteration; minibatch 50 000;
  * 5 update epochs; value loss weight 0.5; entropy weight 0.03; running reward scaling;
  * critic MLP 256×3; per-element log-probabilities clamped to [-1, 1]; actor lr 4.5e-5 (hopper),
  * 4e-4 (walker2d), 3e-5 (halfcheetah); critic lr 6.5e-4 / 4e-3 / 3e-4; critic warm-up

@@ -57,6 +57,8 @@ static void rldt_destroy(struct algo *a)
     norm_fini(&s->act_n);
     free(s->bnd);
     free(s->index);
+    free(s->pool_slot);
+    free(s->blamed);
     free(s->work);
     free(s->mem);
     free(s);
@@ -140,6 +142,10 @@ static int read_config(struct rldt *s, const struct rl_config *c, char *err, siz
     s->actor_every = (long)RL_MAX(1, c->rldt_actor_every);
     s->actor_start = (long)c->rldt_actor_start;
     s->trust_refresh = (long)RL_MAX(1, c->rldt_trust_refresh);
+    s->actor_every0 = (long)c->rldt_actor_every0;
+    s->actor_ramp = (long)c->rldt_actor_ramp;
+    s->tau = (float)c->tau;
+    s->warm_tau = c->rldt_warmup_tau > 0 ? (float)c->rldt_warmup_tau : (float)c->tau;
     if (s->B < 1 || s->K < 1 || s->Ba < 1 || s->M < 1 || s->N < 1 || s->R < 1 ||
         (double)s->pool * 2 * s->L > 5e7) {
         return rl_err(
@@ -249,12 +255,17 @@ struct algo *rldt_new(const struct rl_config *c, const struct algo_dims *d, bool
         goto err_free;
     s->mem = calloc(carve(s, NULL), sizeof(float));
     s->index = calloc((size_t)RL_MAX(s->B, s->Ba), sizeof(int64_t));
+    s->pool_slot = malloc(2 * (size_t)s->pool * sizeof(int64_t));
+    s->blamed = malloc((size_t)RL_MAX(2 * s->B, s->Ba) * sizeof(int64_t));
+    s->c_rows = malloc(2 * (size_t)s->B * sizeof(int32_t));
     s->work = calloc(svgd_work_size(s->K, s->D), sizeof(double));
-    if (!s->mem || !s->index || !s->work) {
+    if (!s->mem || !s->index || !s->pool_slot || !s->blamed || !s->c_rows || !s->work) {
         rl_err(0, err, errlen, "rldt: out of memory");
         goto err_free;
     }
     carve(s, s->mem);
+    for (int i = 0; i < 2 * s->pool; i++)
+        s->pool_slot[i] = -1; /* unknown until a round is drawn here */
     s->batch.index = s->index;
     if (c->rldt_threads > 0)
         openblas_set_num_threads(c->rldt_threads);
@@ -311,12 +322,26 @@ static struct algo *rldt_delta_create(const struct rl_config *c, const struct al
 
 // ---- the training step ---------------------------------------------------------------------
 
+long rldt_actor_cum(long every0, long every, long ramp, long n)
+{
+    if (every0 < 1 || ramp < 1 || every0 == every)
+        return n * every;
+    long m = RL_MIN(n, ramp);
+    double sum = (double)m * (double)every0 +
+                 (double)(every - every0) * (double)m * (double)(m - 1) / (2.0 * (double)ramp);
+    return (long)floor(sum + 1e-6) + (n - m) * every; /* + 1e-6: exact integers stay */
+}
+
 static long actor_due(const struct rldt *s)
 {
     long c = (long)s->st.critic_steps;
     if (c < s->actor_start)
         return 0;
-    return (c - s->actor_start) / s->actor_every - (long)s->st.actor_steps;
+    long x = c - s->actor_start, n = (long)s->st.actor_steps, k = 0;
+    while (k < 1024 &&
+           rldt_actor_cum(s->actor_every0, s->actor_every, s->actor_ramp, n + k + 1) <= x)
+        k++;
+    return k;
 }
 
 static void report(const struct rldt *s, struct algo_report *rep)
@@ -559,6 +584,7 @@ const struct algo_ops rldt_ops = {
     .create = rldt_create,
     .destroy = rldt_destroy,
     .train_step = rldt_train_step,
+    .blame = rldt_blame,
     .policy_size = rldt_policy_size,
     .policy_layout = rldt_policy_layout,
     .policy_export = rldt_policy_export,
@@ -574,6 +600,7 @@ const struct algo_ops rldt_delta_ops = {
     .create = rldt_delta_create,
     .destroy = rldt_destroy,
     .train_step = rldt_train_step,
+    .blame = rldt_blame,
     .policy_size = rldt_policy_size,
     .policy_layout = rldt_policy_layout,
     .policy_export = rldt_policy_export,

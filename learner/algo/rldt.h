@@ -16,6 +16,10 @@
  *    (replay_next); the window's last step bootstraps from Q̄ only.
  *  - Actor steps: floor((critic_steps − actor_start) / actor_every) of them are due; they run
  *    when a round ends, so the published schedule (32 critic, then 2 actor steps) is exact.
+ *    With a ramp (rldt_actor_every0, rldt_actor_ramp) the interval before actor step j is
+ *    every0 + (every − every0) j / ramp critic steps for j < ramp (rldt_actor_cum).
+ *  - Critic warm-up: before actor_start the target critics follow at rldt_warmup_tau (when
+ *    set), then at tau: long-horizon values are in place before the actor moves.
  *    An actor step draws rldt_actor_batch states from the whole replay (with the fresh share)
  *    and accumulates gradients over micro-batches of 2048 particles (exact: losses are sums).
  *  - Particles and targets use the chains' final actions clipped to [-1, 1], a = clip(x_N),
@@ -41,6 +45,13 @@ struct rl_config;
 /* The algorithms "rldt" (SVGD transport field) and "rldt-delta" (φ_i = ∇ₐQ(s, â_i)). */
 extern const struct algo_ops rldt_ops;
 extern const struct algo_ops rldt_delta_ops;
+
+/*
+ * Critic steps after the warm-up (rldt_actor_start) by which n actor steps are due: n · every,
+ * or with a ramp (every0 > 0, ramp > 0) the sum of the intervals every0 + (every − every0) j /
+ * ramp of actor steps j < n, each later one `every`.
+ */
+long rldt_actor_cum(long every0, long every, long ramp, long n);
 
 /*
  * An RLDT instance that fine-tunes a copy of `base` (same networks as the run's [flow] keys;

@@ -174,6 +174,7 @@ static void actor_diag(struct rldt *s, const struct actor_acc *acc)
 int rldt_actor_update(struct rldt *s, struct replay *r)
 {
     int Ba = s->Ba, per = s->blk / s->K;
+    s->last = RLDT_LAST_ACTOR;
     if (replay_sample(r, &s->rng, Ba, s->fresh_frac, s->fresh_window, -1, &s->batch) != Ba)
         return -EAGAIN;
     norm_obs(s, s->batch.obs, s->a_sobs, Ba);

@@ -28,6 +28,8 @@ static void ema_update(struct rldt *s, const float *rew, int n)
     for (int i = 0; i < n; i++)
         m += fabs((double)rew[i]);
     m /= n;
+    if (!isfinite(m))
+        return; /* a poisoned batch (its rows are quarantined when a step fails) */
     s->st.ema = s->st.ema_n == 0 ? m : s->st.ema + s->ema_rate * (m - s->st.ema);
     s->st.ema_n++;
 }
@@ -114,8 +116,10 @@ static int build_round(struct rldt *s, struct replay *r)
             norm_obs(s, s->batch.obs, s->pool_obs + (size_t)row * S, B);
             norm_act(s, s->batch.act, s->pool_act + (size_t)row * D, B);
             ema_update(s, s->batch.rew, B);
-            for (int i = 0; i < B; i++)
+            for (int i = 0; i < B; i++) {
                 fill_window(s, r, row + i, &s->batch, i, s->index[i]);
+                s->pool_slot[row + i] = s->index[i];
+            }
         }
     window_targets(s, 2 * P, s->pool_y);
     for (int i = 0; i < 2 * P; i++)
@@ -148,14 +152,33 @@ static void take_batches(struct rldt *s)
     for (int h = 0; h < 2; h++)
         for (int i = 0; i < B; i++) {
             size_t row = (size_t)next_row(s, h), o = (size_t)h * B + i;
+            s->c_rows[o] = (int32_t)row;
             memcpy(s->c_obs + o * S, s->pool_obs + row * S, (size_t)S * sizeof(float));
             memcpy(s->c_act + o * D, s->pool_act + row * D, (size_t)D * sizeof(float));
             s->c_y[o] = s->pool_y[row];
         }
 }
 
+int rldt_blame(struct algo *a, const int64_t **slots)
+{
+    struct rldt *s = to_rldt(a);
+    int n = 0;
+    if (s->last == RLDT_LAST_CRITIC) {
+        for (int o = 0; o < 2 * s->B; o++)
+            if (s->pool_slot[s->c_rows[o]] >= 0)
+                s->blamed[n++] = s->pool_slot[s->c_rows[o]];
+        s->st.pool_valid = 0; /* the next critic step draws a new round */
+    } else if (s->last == RLDT_LAST_ACTOR) {
+        memcpy(s->blamed, s->index, (size_t)s->Ba * sizeof(int64_t));
+        n = s->Ba;
+    }
+    *slots = s->blamed;
+    return n;
+}
+
 int rldt_critic_update(struct rldt *s, struct replay *r)
 {
+    s->last = RLDT_LAST_CRITIC;
     if (s->st.round_step == 0 || !s->st.pool_valid) {
         int rc = build_round(s, r);
         if (rc < 0)
@@ -180,6 +203,7 @@ int rldt_critic_update(struct rldt *s, struct replay *r)
                      (long long)s->st.critic_steps + 1, loss);
         return -EDOM;
     }
+    s->critic->cfg.tau = s->st.critic_steps < s->actor_start ? s->warm_tau : s->tau;
     critic_apply(s->critic);
     s->st.critic_steps++;
     s->st.diag[DG_CRITIC_LOSS] = loss / 2;

@@ -60,6 +60,8 @@ struct rldt {
     float gamma, lambda, w_cons, w_trust, ema_rate;
     double fresh_frac;
     long fresh_window, actor_every, actor_start, trust_refresh;
+    long actor_every0, actor_ramp; /* schedule ramp (0 = none) */
+    float tau, warm_tau;           /* critic Polyak rate after / during the warm-up */
 
     struct flow *actor, *trust;
     struct optim *aopt;
@@ -78,6 +80,11 @@ struct rldt {
     struct replay_batch batch; /* max(B, Ba) rows */
     struct replay_batch one;   /* 1 row (TD windows) */
     int64_t *index;
+    /* blame (algo_ops.blame): ring slot of each pool row (-1: unknown, e.g. a pool restored from
+     * a checkpoint), the pool rows of the critic step's batches, what the last step was */
+    int64_t *pool_slot, *blamed;
+    int32_t *c_rows;
+    enum { RLDT_LAST_NONE, RLDT_LAST_CRITIC, RLDT_LAST_ACTOR } last;
     /* round pool, contiguous (one checkpoint section): half h = rows [h·pool, (h+1)·pool) */
     float *pool_obs, *pool_act, *pool_y;
     int32_t *perm;
@@ -124,6 +131,9 @@ static inline void norm_act(const struct rldt *s, const float *x, float *y, int 
 }
 
 // ---- the updates (rldt_critic.c, rldt_actor.c) ---------------------------------------------
+
+/* The rows the last step read (algo_ops.blame); a critic step's round is drawn again. */
+int rldt_blame(struct algo *a, const int64_t **slots);
 
 /* One critic step, drawing the round (pool and targets) first when one starts; as train_step. */
 int rldt_critic_update(struct rldt *s, struct replay *r);

@@ -77,21 +77,22 @@ struct sac {
 
     /* batch and step buffers, sized for B rows */
     struct replay_batch batch;
-    float *qin;   /* (B, S+D) */
-    float *pout;  /* (B, 2D) policy outputs at s' */
-    float *eps;   /* (B, D) */
-    float *u;     /* (B, D) */
-    float *act;   /* (B, D) */
-    float *logp;  /* (B) */
-    float *y;     /* (B) critic target */
-    float *qa;    /* (B) */
-    float *qb;    /* (B) */
-    float *dq[2]; /* (B) dL/dQ */
-    float *d_in;  /* (B, S+D) */
-    float *g_a;   /* (B, D) */
-    float *g_lp;  /* (B) */
-    float *d_pol; /* (B, 2D) */
-    float *mem;   /* the one buffer all of the above point into */
+    int64_t *index; /* ring slots of the batch rows (blame) */
+    float *qin;     /* (B, S+D) */
+    float *pout;    /* (B, 2D) policy outputs at s' */
+    float *eps;     /* (B, D) */
+    float *u;       /* (B, D) */
+    float *act;     /* (B, D) */
+    float *logp;    /* (B) */
+    float *y;       /* (B) critic target */
+    float *qa;      /* (B) */
+    float *qb;      /* (B) */
+    float *dq[2];   /* (B) dL/dQ */
+    float *d_in;    /* (B, S+D) */
+    float *g_a;     /* (B, D) */
+    float *g_lp;    /* (B) */
+    float *d_pol;   /* (B, 2D) */
+    float *mem;     /* the one buffer all of the above point into */
 
     /* checkpoint staging (borrowed by a ckpt writer until it saves) */
     struct sac_meta meta;
@@ -123,6 +124,7 @@ static void sac_destroy(struct algo *a)
     nn_ctx_destroy(&s->qctx[0]);
     nn_ctx_destroy(&s->qctx[1]);
     free(s->mem);
+    free(s->index);
     free(s);
 }
 
@@ -133,8 +135,10 @@ static int alloc_buffers(struct sac *s)
     size_t Qin = S + D;
     size_t n = B * (S + D + 1 + S + 1 + 1) + B * Qin * 2 + B * 2 * D * 2 + B * D * 4 + B * 7;
     s->mem = calloc(n, sizeof(float));
-    if (!s->mem)
+    s->index = calloc(B, sizeof(int64_t));
+    if (!s->mem || !s->index)
         return -ENOMEM;
+    s->batch.index = s->index;
     float *p = s->mem;
 #define TAKE(ptr, k)                                                                               \
     do {                                                                                           \
@@ -567,6 +571,14 @@ double sac_flops_per_step(const struct algo *a)
     return f;
 }
 
+// the rows of the last step (one batch; nothing is kept between steps)
+static int sac_blame(struct algo *a, const int64_t **slots)
+{
+    struct sac *s = (struct sac *)a;
+    *slots = s->index;
+    return s->B;
+}
+
 const struct algo_ops sac_ops = {
     .name = "sac",
     .policy_kind = "gauss",
@@ -574,6 +586,7 @@ const struct algo_ops sac_ops = {
     .create = sac_create,
     .destroy = sac_destroy,
     .train_step = sac_train_step,
+    .blame = sac_blame,
     .policy_size = sac_policy_size,
     .policy_layout = sac_policy_layout,
     .policy_export = sac_policy_export,

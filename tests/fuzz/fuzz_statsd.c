@@ -8,10 +8,18 @@
  * the server closes. Each answer must start with an HTTP/1.1 status line, and the server must
  * keep answering /healthz (checked every HEALTH_EVERY inputs) (a wedged or crashed server is a
  * finding).
+ *
+ * An input whose first byte is TRICKLE is a slow trickle: its second byte sets a piece size
+ * (1-16 bytes) and the rest is sent one piece per write (TCP_NODELAY), so the server sees a
+ * request cut at arbitrary points across many reads. At most TRICKLE_WRITES writes per input
+ * (pieces grow for longer inputs): on a starved CPU (nice 10, load 30-38) inputs of hundreds
+ * of 1-4 byte segments kept the server from answering within WAIT_MS three times, while each
+ * of them is answered in 1-2 s alone.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,6 +34,8 @@
 #define ANSWER_MAX 4096
 #define WAIT_MS 50000   /* generous: a niced run on a loaded machine stalls for 10-20 s */
 #define HEALTH_EVERY 16 /* inputs between checks that the server still answers */
+#define TRICKLE 0x01    /* first byte of a trickled input */
+#define TRICKLE_WRITES 32
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -60,6 +70,7 @@ static int dial(void)
         if (fd < 0)
             break;
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
         if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
             return fd;
         int e = errno;
@@ -72,9 +83,10 @@ static int dial(void)
     return -1;
 }
 
-// send req while reading (pipelined answers must not deadlock us), shut the write side once
-// sent, read until the server closes; answer[] keeps the first bytes, the total is returned
-static size_t exchange(const void *req, size_t len)
+// send req (at most piece bytes per write) while reading (pipelined answers must not deadlock
+// us), shut the write side once sent, read until the server closes; answer[] keeps the first
+// bytes, the total is returned
+static size_t exchange(const void *req, size_t len, size_t piece)
 {
     int fd = dial();
     size_t off = 0, got = 0;
@@ -86,7 +98,8 @@ static size_t exchange(const void *req, size_t len)
         if (poll(&p, 1, WAIT_MS) != 1)
             fuzz_fail("the stats server neither answered nor closed in time");
         if (wr && (p.revents & (POLLOUT | POLLERR | POLLHUP))) {
-            ssize_t k = send(fd, (const char *)req + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+            size_t n = RL_MIN(len - off, piece);
+            ssize_t k = send(fd, (const char *)req + off, n, MSG_NOSIGNAL | MSG_DONTWAIT);
             if (k > 0)
                 off += (size_t)k;
             if (k <= 0 || off == len) { // done, or the server closed early (an error answer)
@@ -117,12 +130,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static unsigned n;
     if (!sd)
         setup();
-    size_t got = exchange(data, size);
+    size_t piece = size;
+    if (size >= 2 && data[0] == TRICKLE) {
+        piece = (size_t)(data[1] % 16) + 1;
+        data += 2;
+        size -= 2;
+        piece = RL_MAX(piece, (size + TRICKLE_WRITES - 1) / TRICKLE_WRITES);
+    }
+    size_t got = exchange(data, size, piece ? piece : 1);
     if (got > 0 && strncmp(answer, "HTTP/1.1 ", 9) != 0)
         fuzz_fail("an answer does not start with a status line");
     if (++n % HEALTH_EVERY)
         return 0;
-    exchange(health, sizeof(health) - 1);
+    exchange(health, sizeof(health) - 1, sizeof(health));
     if (strncmp(answer, "HTTP/1.1 200 OK\r\n", 17) != 0 || !strstr(answer, "\r\n\r\nok\n"))
         fuzz_fail("/healthz stopped answering after an input");
     return 0;

@@ -161,7 +161,8 @@ static void gen_replay(const char *tmp)
             steps[t] = 4;
         }
         term[T - 1] = s == 2;
-        struct replay_segment seg = {T, obs, act, rew, steps, term, trunc, (uint64_t)s, 1};
+        struct replay_segment seg = {T,     obs,         act, rew,  steps, term,
+                                     trunc, (uint64_t)s, 1,   NULL, NULL};
         replay_add(r, &seg);
     }
     if (!r || replay_save(r, tmp, 48, err, sizeof(err)) != 0)
@@ -232,6 +233,24 @@ static void gen_http(void)
         char name[32];
         snprintf(name, sizeof(name), "request-%zu", i);
         put("statsd", name, 0xff, req[i], strlen(req[i]));
+    }
+    // requests that never complete before the client stops sending (the server must answer
+    // or close once the write side is shut), and slow trickles (fuzz_statsd: a first byte 1
+    // sends the rest in pieces of (second byte % 16) + 1 bytes)
+    static const char *stall[] = {
+        "GET /stats HTTP/1.1\r\nHost: x\r\n",
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "POST /stats HTTP/1.1\r\nContent-Length: 100000\r\n\r\nabc",
+        "GET /stats HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nfffff\r\nab",
+        "\001\020GET /stats HTTP/1.1\r\nHost: x\r\n\r\n",
+        "\001\003GET /healthz HTTP/1.1\r\n\r\nGET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n",
+        "\001\017POST /stats HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcdeHEAD /nope HTTP/1.1\r\n\r\n",
+        "\001\001GET /stats HTTP/1.1\r\nHost: x\r\n",
+    };
+    for (size_t i = 0; i < sizeof(stall) / sizeof(stall[0]); i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "%s-%zu", stall[i][0] == 1 ? "trickle" : "stall-open", i);
+        put("statsd", name, 0xff, stall[i], strlen(stall[i]));
     }
 }
 
