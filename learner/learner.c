@@ -288,14 +288,10 @@ struct learner *learner_new(const struct rl_config *c, char *err, size_t errlen)
                  c->segment_len, c->image_size, c->image_size, DATA_MAX_MSG / 2);
         goto err_destroy;
     }
-    if (s->replay && c->pixels) {
+    if (s->replay && c->pixels)
         log_info("replay: %.0f bytes per chunk step with %dx%d RGB images, %.1f MB in all",
                  replay_bytes_per_step(s->replay), c->image_size, c->image_size,
                  replay_bytes_per_step(s->replay) * (double)c->replay_size / 1e6);
-        log_warn("pixels = true: only actors that send %dx%d images are accepted, and rldt's "
-                 "actors cannot render yet; %s trains on the state vector only",
-                 c->image_size, c->image_size, c->algo);
-    }
     l->algo = ops->create(c, &s->dims, err, errlen);
     if (!s->cfg_text || !s->actors || !s->replay || !l->algo) {
         if (l->algo || !err[0])

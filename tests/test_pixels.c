@@ -3,7 +3,10 @@
  * 127.0.0.1, spoken to by a raw actor: a Hello without images or of another shape is refused,
  * a segment with images of the run's shape is stored, and malformed image segments (another
  * shape, no images, byte count not matching the shape) are rejected and counted under named
- * reasons in /stats and /metrics while the replay keeps what it had.
+ * reasons in /stats and /metrics while the replay keeps what it had. Then a real actor process
+ * renders 16x16 pictures of its envs (EGL) and the learner stores its segments without a
+ * bad_image; and a pixels learner that would train is refused at start (no algorithm trains from
+ * images yet), saying so.
  */
 #include <jansson.h>
 #include <signal.h>
@@ -14,6 +17,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "actor/env.h"
+#include "actor/pixcam.h"
 #include "common/util.h"
 #include "deploy/rldt/statsc.h"
 #include "proto/wire.h"
@@ -29,17 +34,16 @@ static void *zctx;
 static struct wire_decoder *dec;
 static uint8_t buf[1 << 20];
 
-static pid_t start_learner(void)
+// a learner or an actor (prog) of the pixels run on base..base+3, its log in dir/log; extra:
+// one more flag (NULL: none)
+static pid_t start(const char *prog, int base, const char *log, const char *extra)
 {
     char path[600], a[4][64], rd[300], logp[400];
-    int base = spawn_free_ports(4);
-    for (int i = 0; i < 4; i++)
-        port[i] = base + i;
-    snprintf(stats_port, sizeof(stats_port), "%d", port[3]);
-    snprintf(path, sizeof(path), "%s/rldt-learner", bin);
+    snprintf(path, sizeof(path), "%s/%s", bin, prog);
     spawn_port_flags(a, base);
     snprintf(rd, sizeof(rd), "--run-dir=%s", dir);
-    snprintf(logp, sizeof(logp), "%s/learner.log", dir);
+    snprintf(logp, sizeof(logp), "%s/%s", dir, log);
+    // collect only: training never starts; actors act at random
     char *argv[] = {path,
                     "--algo=sac",
                     "--env=hopper",
@@ -47,16 +51,28 @@ static pid_t start_learner(void)
                     "--pixels=1",
                     "--image-size=16",
                     "--min-replay=1000",
-                    "--warmup-steps=0",
+                    "--collect-only=1",
+                    "--warmup-steps=1000",
                     "--replay-size=1000",
                     "--max-episode-steps=1000",
+                    "--num-envs=2",
                     a[0],
                     a[1],
                     a[2],
                     a[3],
                     rd,
+                    (char *)extra,
                     NULL};
     return spawn_logged(path, argv, logp);
+}
+
+static pid_t start_learner(void)
+{
+    int base = spawn_free_ports(4);
+    for (int i = 0; i < 4; i++)
+        port[i] = base + i;
+    snprintf(stats_port, sizeof(stats_port), "%d", port[3]);
+    return start("rldt-learner", base, "learner.log", NULL);
 }
 
 static json_t *stats_wait(void)
@@ -204,6 +220,70 @@ static void test_pixels(void)
     zmq_close(ctl);
 }
 
+// can this process render (EGL on Mesa's surfaceless platform)?
+static bool can_render(char *why, size_t n)
+{
+    struct env_model *m = env_model_load("hopper", NULL, why, n);
+    struct pixcam *c = m ? pixcam_new(m, S, "default", why, n) : NULL;
+    bool ok = c != NULL;
+    pixcam_destroy(&c);
+    env_model_destroy(&m);
+    return ok;
+}
+
+// a real actor process renders its envs' observations: the learner stores its segments
+static void test_actor_renders(void)
+{
+    char why[512];
+    if (!can_render(why, sizeof(why))) {
+        printf("pixels: no actor part (cannot render here: %s)\n", why);
+        return;
+    }
+    double bad0 = rejected("bad_image"), dec0 = rejected("decode_error");
+    json_t *d = spawn_stats(stats_port);
+    double size0 = d ? spawn_num(json_object_get(d, "replay"), "size") : -1;
+    json_decref(d);
+    pid_t actor = start("rldt-actor", port[0], "actor.log", "--actor-name=cam-actor");
+    T_CHECK(actor > 0);
+    double got = -1;
+    for (double until = rl_now() + 40; rl_now() < until && got < size0 + 200; rl_sleep(0.1)) {
+        d = spawn_stats(stats_port);
+        got = d ? spawn_num(json_object_get(d, "replay"), "size") : -1;
+        json_decref(d);
+    }
+    T_CHECK_MSG(got >= size0 + 200, "replay holds %g steps, %g before the actor", got, size0);
+    T_EQ_INT(rejected("bad_image"), bad0);
+    T_EQ_INT(rejected("decode_error"), dec0);
+    T_CHECK(waitpid(actor, NULL, WNOHANG) == 0); /* still acting */
+    spawn_kill_all(&actor, 1);
+    if (t_failed) {
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "tail -n 20 %s/actor.log", dir);
+        if (system(cmd) != 0)
+            printf("no actor log\n");
+    }
+}
+
+// a pixels learner whose algorithm would train is refused at start, saying why
+static void test_refuses_training(void)
+{
+    char log[600];
+    snprintf(log, sizeof(log), "%s/train.log", dir);
+    pid_t p = start("rldt-learner", spawn_free_ports(4), "train.log", "--collect-only=0");
+    T_CHECK(p > 0);
+    int st = spawn_wait(p, 20);
+    T_CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) != 0, "status %d", st);
+    if (st < 0)
+        spawn_kill_all(&p, 1);
+    FILE *f = fopen(log, "r");
+    static char text[8192];
+    size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+    text[n] = 0;
+    if (f)
+        fclose(f);
+    T_CHECK_MSG(strstr(text, "no algorithm trains from camera images"), "log: %s", text);
+}
+
 int main(void)
 {
     spawn_bin_dir(bin, sizeof(bin));
@@ -216,8 +296,11 @@ int main(void)
     json_t *d = stats_wait();
     T_CHECK_MSG(d != NULL, "learner did not come up");
     json_decref(d);
-    if (d)
+    if (d) {
         T_RUN(test_pixels);
+        T_RUN(test_actor_renders);
+    }
+    T_RUN(test_refuses_training);
     if (learner > 0) {
         kill(learner, SIGKILL);
         waitpid(learner, NULL, 0);
