@@ -467,13 +467,6 @@ int config_validate(struct rl_config *c, char *err, size_t errlen)
     }
     if (strcmp(c->algo, "reinflow") == 0 && on_policy(c, err, errlen) < 0)
         return -EINVAL;
-    if (c->pixels && !c->collect_only) {
-        snprintf(err, errlen,
-                 "pixels = true needs collect_only = true: no algorithm trains from camera "
-                 "images yet (%s would learn from the state vector alone)",
-                 c->algo);
-        return -EINVAL;
-    }
     // combinations that stall a run: ingest would hold before training may start
     if (c->replay_size < c->min_replay) {
         snprintf(err, errlen,

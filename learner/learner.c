@@ -279,6 +279,13 @@ struct learner *learner_new(const struct rl_config *c, char *err, size_t errlen)
     s->actors = actors_new();
     if (c->pixels)
         s->image = (struct wire_image_shape){(uint32_t)c->image_size, (uint32_t)c->image_size, 3};
+    if (c->pixels && !c->collect_only) {
+        snprintf(err, errlen,
+                 "pixels = true needs collect_only = true: no algorithm trains from camera "
+                 "images yet (%s would learn from the state vector alone)",
+                 c->algo);
+        goto err_destroy;
+    }
     s->replay = replay_new_img((long)c->replay_size, s->dims.obs_dim, s->dims.D,
                                wire_image_bytes(&s->image), c->segment_len);
     if (wire_segment_image_bound((uint32_t)c->segment_len, &s->image) > DATA_MAX_MSG / 2) {
