@@ -5,7 +5,9 @@
  * image ring -> a sampled batch -> random shift -> the image encoder in front of a small policy
  * head, trained by behaviour cloning of the stored action chunks. Checks: every stored image and
  * next image is bit for bit the camera's; the pictures are not blank and change as the arm
- * moves; the encoder's training steps lower the loss. Skips (saying why) where EGL is missing.
+ * moves; the encoder's training steps lower the loss. And `rldt demo --pixels=1` records demos
+ * with a picture per step and per episode end into a dataset. Skips (saying why) where EGL is
+ * missing.
  */
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include "actor/env.h"
 #include "actor/pixcam.h"
 #include "actor/vecenv.h"
+#include "common/dataset.h"
 #include "common/encoder.h"
 #include "common/nn.h"
 #include "common/optim.h"
@@ -23,6 +26,7 @@
 #include "learner/replay.h"
 #include "proto/wire.h"
 #include "tests/harness.h"
+#include "tests/spawn.h"
 
 enum { S = 84, IB = S * S * 3, M = 2, SEG = 8, ROWS = 48, B = 16 };
 
@@ -221,6 +225,50 @@ out:
     encoder_destroy(&enc);
 }
 
+// the contrast (max - min byte) of an image of n bytes
+static int contrast(const uint8_t *p, size_t n)
+{
+    int lo = 255, hi = 0;
+    for (size_t j = 0; j < n; j++) {
+        lo = p[j] < lo ? p[j] : lo;
+        hi = p[j] > hi ? p[j] : hi;
+    }
+    return hi - lo;
+}
+
+// rldt demo --pixels: every step and episode end pictured, pictures change along an episode
+static void test_demo_pixels(void)
+{
+    char bin[512], dir[] = "/tmp/rldt-pixpipe-XXXXXX", cmd[1400], path[600], err[400];
+    spawn_bin_dir(bin, sizeof(bin));
+    T_CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/demo.dset", dir);
+    snprintf(cmd, sizeof(cmd),
+             "%s/rldt demo --env=lift --episodes=2 --num-envs=2 --pixels=1 --image-size=32 "
+             "--pixel-camera=wrist --out=%s > %s/demo.log 2>&1",
+             bin, path, dir);
+    T_EQ_INT(system(cmd), 0);
+    struct dataset d;
+    int rc = dataset_load(&d, path, err, sizeof(err));
+    T_CHECK_MSG(rc == 0, "%s", err);
+    if (rc == 0) {
+        size_t ib = dataset_image_bytes(&d);
+        T_EQ_INT(ib, 32 * 32 * 3);
+        int flat = 0;
+        for (long i = 0; i < d.n; i++)
+            flat += contrast(d.img + (size_t)i * ib, ib) < 20;
+        for (long e = 0; e < d.n_episodes; e++)
+            flat += contrast(d.final_img + (size_t)e * ib, ib) < 20;
+        T_CHECK_MSG(flat == 0, "%d of %ld pictures are flat", flat, d.n + d.n_episodes);
+        long last = d.ep[0].len - 1;
+        T_CHECK(d.ep[0].len > 5 && memcmp(d.img, d.img + (size_t)last * ib, ib) != 0);
+        T_CHECK(strstr(d.source, "--pixels=1") != NULL);
+        dataset_fini(&d);
+    }
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    T_EQ_INT(system(cmd), 0);
+}
+
 int main(void)
 {
     struct vecenv_config vc;
@@ -249,6 +297,7 @@ int main(void)
     if (rep) {
         T_RUN(test_images_exact);
         T_RUN(test_encoder_trains);
+        T_RUN(test_demo_pixels);
     }
     replay_destroy(&rep);
     vecenv_destroy(&venv);
