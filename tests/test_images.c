@@ -262,6 +262,52 @@ static void test_save_load_trim(void)
     rmdir(dir);
 }
 
+// a quarantined segment among images: never sampled, not saved (the saved neighbours keep their
+// own images), and its steps leave the counts when the image ring evicts them
+static void test_quarantine_images(void)
+{
+    char dir[] = "/tmp/rldt-images-XXXXXX", path[64], err[256] = "";
+    T_CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/replay.rldt", dir);
+    struct replay *r = replay_new_img(16, O, D, IB, 4);
+    add_synth(r, 0, 4, 0);
+    add_synth(r, 100000, 4, 1); /* an outlier segment between two ordinary ones */
+    add_synth(r, 20, 4, 2);
+    int64_t slots[12];
+    for (int i = 0; i < 12; i++)
+        slots[i] = i;
+    struct replay_quarantined q;
+    T_EQ_INT(replay_quarantine(r, slots, 12, 10, &q), 0);
+    T_EQ_INT(q.segments, 1);
+    T_EQ_INT(q.steps, 4);
+    T_EQ_INT(replay_size(r), 8);
+    T_CHECK(check_rows(r, 128) == 128);
+    static float obs[128 * O], next[128 * O], act[128 * D], rew[128], done[128];
+    struct replay_batch b = {obs, act, rew, next, done, NULL, NULL, NULL};
+    struct rng g;
+    rng_init(&g, 6, 6);
+    T_EQ_INT(replay_sample(r, &g, 128, 0, 1, -1, &b), 128);
+    int outl = 0;
+    for (int i = 0; i < 128; i++)
+        outl += obs[i * O] >= 100000;
+    T_EQ_INT(outl, 0);
+    T_EQ_INT(replay_save(r, path, 1, err, sizeof(err)), 0);
+    struct replay *a = replay_new_img(16, O, D, IB, 4);
+    T_EQ_INT(replay_load(a, path, NULL, err, sizeof(err)), 8);
+    T_CHECK(check_rows(a, 128) == 128);
+    // one-step segments take two image rows each: the ring evicts the oldest steps, the
+    // quarantined ones too, before the step ring is full
+    for (int k = 0; k < 20 && replay_evicted(r) < 8; k++)
+        add_synth(r, 200 + 10 * k, 1, 3 + (uint64_t)k);
+    T_CHECK(replay_evicted(r) >= 8);
+    T_EQ_INT(replay_size(r), (long)(replay_inserted(r) - replay_evicted(r)));
+    T_CHECK(check_rows(r, 128) == 128);
+    replay_destroy(&a);
+    replay_destroy(&r);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_malformed(void)
 {
     struct wire_segbuf b;
@@ -424,6 +470,7 @@ int main(void)
     T_RUN(test_roundtrip_to_encoder);
     T_RUN(test_ring_eviction);
     T_RUN(test_save_load_trim);
+    T_RUN(test_quarantine_images);
     T_RUN(test_malformed);
     T_RUN(test_vecenv_camera);
     T_RUN(test_proprio);
