@@ -2,11 +2,12 @@
  * test_pixpipe.c — pixel observations end to end in one process, with tiny budgets: the lift
  * task's envs pictured by the real renderer (actor/pixcam.c, 84x84 from the front camera) ->
  * segments recorded as an actor records them -> packed, decoded and validated -> the replay's
- * image ring -> a sampled batch -> random shift -> the image encoder in front of a small policy
- * head, trained by behaviour cloning of the stored action chunks. Checks: every stored image and
+ * image ring -> a sampled batch -> random shift -> the image encoder in front of a flow policy,
+ * trained by conditional flow matching on the stored action chunks. Checks: every stored image and
  * next image is bit for bit the camera's; the pictures are not blank and change as the arm
- * moves; the encoder's training steps lower the loss. And `rldt demo --pixels=1` records demos
- * with a picture per step and per episode end into a dataset. Skips (saying why) where EGL is
+ * moves; pixel flow BC (the encoder in front of a flow policy's observation input, trained
+ * through flow_backward_obs) lowers the flow-matching loss. And `rldt demo --pixels=1` records
+ * demos with a picture per step and per episode end into a dataset. Skips (saying why) where EGL is
  * missing.
  */
 #include <math.h>
@@ -19,7 +20,7 @@
 #include "actor/vecenv.h"
 #include "common/dataset.h"
 #include "common/encoder.h"
-#include "common/nn.h"
+#include "common/flow.h"
 #include "common/optim.h"
 #include "common/rng.h"
 #include "common/task.h"
@@ -143,86 +144,135 @@ static void test_images_exact(void)
            replay_bytes_per_step(rep), IB);
 }
 
-// mean squared error of pred against target (n floats); d = its gradient
-static double mse(const float *pred, const float *target, float *d, int n)
-{
-    double l = 0;
-    for (int j = 0; j < n; j++) {
-        float e = pred[j] - target[j];
-        l += (double)e * e;
-        d[j] = 2.0f * e / (float)n;
-    }
-    return l / n;
-}
+// ---- pixel flow behaviour cloning -------------------------------------------------------------
+// The flow's observation input is [encoder features (F), proprioception (P)]; for a row (image,
+// proprio, chunk a): t ~ U[0, 1), z ~ N(0, I), x_t = (1 - t) z + t a, loss = mean over rows of
+// ||v(x_t, t | cond) - (a - z)||^2 / D, and dL/dcond's feature columns go back into the encoder.
 
-// encoder + head on one replay batch: behaviour cloning of the stored chunks lowers the loss
-static void test_encoder_trains(void)
+struct pixbc {
+    struct encoder *enc;
+    struct encoder_ctx *ec;
+    struct flow *f;
+    struct flow_ctx *fc;
+    struct optim *oe, *of;
+    int F, W; /* features, cond width F + P */
+};
+
+static float cond[B * 128], xt[B * 64], target[B * 64], dv[B * 64], dcond[B * 128];
+static float dfeat[B * 64];
+
+static bool pixbc_new(struct pixbc *m, struct rng *g)
 {
     struct encoder_spec es;
     encoder_spec_default(&es, S, S, 3);
     char err[256];
-    struct encoder *enc = encoder_new(&es, err, sizeof(err));
-    T_CHECK_MSG(enc != NULL, "%s", err);
-    struct nn_spec hs;
-    nn_spec_mlp(&hs, es.feat + P, D, 64, 1, NN_ACT_RELU);
-    struct nn *head = enc ? nn_new(&hs, err, sizeof(err)) : NULL;
-    struct encoder_ctx *ec = enc ? encoder_ctx_new(enc, B) : NULL;
-    struct nn_ctx *hc = head ? nn_ctx_new(head, B) : NULL;
+    m->F = es.feat;
+    m->W = es.feat + P;
+    struct flow_spec fs = {.obs_dim = m->W,
+                           .act_dim = D / 4,
+                           .chunk = 4,
+                           .hidden = 64,
+                           .depth = 2,
+                           .temb = 8,
+                           .steps = 4};
     struct optim_config oc;
     optim_config_default(&oc);
     oc.lr = 3e-3f;
-    struct optim *oe = enc ? optim_new(&oc, enc->n_params) : NULL;
-    struct optim *oh = head ? optim_new(&oc, head->n_params) : NULL;
-    T_CHECK(head && ec && hc && oe && oh);
-    static float obs[B * 64], next[B * 64], act[B * 64], rew[B], done[B];
-    static float in[B * 128], d_out[B * 64], d_in[B * 128], d_feat[B * 64];
+    m->enc = encoder_new(&es, err, sizeof(err));
+    m->f = flow_new(&fs, err, sizeof(err));
+    if (!m->enc || !m->f)
+        return false;
+    encoder_init(m->enc, g);
+    flow_init(m->f, g);
+    m->ec = encoder_ctx_new(m->enc, B);
+    m->fc = flow_ctx_new(m->f, B, true);
+    m->oe = optim_new(&oc, m->enc->n_params);
+    m->of = optim_new(&oc, m->f->n_params);
+    return m->ec && m->fc && m->oe && m->of;
+}
+
+static void pixbc_free(struct pixbc *m)
+{
+    optim_destroy(&m->oe);
+    optim_destroy(&m->of);
+    flow_ctx_destroy(&m->fc);
+    encoder_ctx_destroy(&m->ec);
+    flow_destroy(&m->f);
+    encoder_destroy(&m->enc);
+}
+
+// the flow-matching loss of one batch for noise z (B, D) and times t; with train, one Adam step
+// of flow and encoder
+static double pixbc_loss(struct pixbc *m, const uint8_t *img, const float *obs, const float *act,
+                         const float *z, const float *t, bool train)
+{
+    const float *feat = encoder_forward(m->enc, m->ec, img, B);
+    for (int b = 0; b < B; b++) {
+        memcpy(cond + b * m->W, feat + b * m->F, (size_t)m->F * sizeof(float));
+        memcpy(cond + b * m->W + m->F, obs + b * O, (size_t)P * sizeof(float));
+        for (int j = 0; j < D; j++) {
+            float a = act[b * D + j], e = z[b * D + j];
+            xt[b * D + j] = (1 - t[b]) * e + t[b] * a;
+            target[b * D + j] = a - e;
+        }
+    }
+    const float *v = flow_forward(m->f, m->fc, xt, t, cond, B);
+    double l = 0;
+    for (int j = 0; j < B * D; j++) {
+        float e = v[j] - target[j];
+        l += (double)e * e;
+        dv[j] = 2.0f * e / (float)(B * D);
+    }
+    if (train) {
+        encoder_zero_grad(m->enc);
+        flow_zero_grad(m->f);
+        flow_backward(m->f, m->fc, dv, NULL, NULL);
+        flow_backward_obs(m->f, m->fc, dcond);
+        for (int b = 0; b < B; b++)
+            memcpy(dfeat + b * m->F, dcond + b * m->W, (size_t)m->F * sizeof(float));
+        encoder_backward(m->enc, m->ec, dfeat);
+        optim_step(m->oe, m->enc->params, m->enc->grads);
+        optim_step(m->of, m->f->params, m->f->grads);
+    }
+    return l / (B * D);
+}
+
+// pixel flow BC on one replay batch: the held-fixed-noise loss falls, the encoder learns
+static void test_pixel_flow_bc(void)
+{
+    static float obs[B * 64], next[B * 64], act[B * 64], rew[B], done[B], z[B * 64], t[B];
+    static float z0[B * 64], t0[B];
     static uint8_t img[B * IB], shifted[B * IB];
     struct replay_batch bt = {obs, act, rew, next, done, NULL, NULL, NULL};
     struct rng g;
     rng_init(&g, 4, 4);
     T_EQ_INT(replay_sample_img(rep, &g, B, 0, 1, -1, &bt, img, NULL), B);
-    if (!hc || !oe || !oh)
-        goto out;
-    encoder_init(enc, &g);
-    nn_init(head, &g);
-    int F = es.feat, W = F + P;
-    float w0 = enc->params[0],
-          wh = enc->params[enc->w[es.n_conv]]; /* a first-conv, a head weight */
-    double first = 0, last = 0;
-    for (int it = 0; it < 60; it++) {
-        encoder_random_shift(img, shifted, B, S, S, 3, 4, &g);
-        const float *feat = encoder_forward(enc, ec, shifted, B);
-        for (int b = 0; b < B; b++) { /* features, then the robot's own state */
-            memcpy(in + b * W, feat + b * F, (size_t)F * sizeof(float));
-            memcpy(in + b * W + F, obs + b * O, (size_t)P * sizeof(float));
-        }
-        const float *pred = nn_forward(head, hc, in, B);
-        double l = mse(pred, act, d_out, B * D);
-        if (it < 5) /* mean of the first and of the last 5 steps */
-            first += l / 5;
-        if (it >= 55)
-            last += l / 5;
-        encoder_zero_grad(enc);
-        nn_zero_grad(head);
-        nn_backward(head, hc, d_out, d_in);
-        for (int b = 0; b < B; b++)
-            memcpy(d_feat + b * F, d_in + b * W, (size_t)F * sizeof(float));
-        encoder_backward(enc, ec, d_feat);
-        optim_step(oe, enc->params, enc->grads);
-        optim_step(oh, head->params, head->grads);
+    struct pixbc m = {0};
+    bool ok = pixbc_new(&m, &g);
+    T_CHECK(ok);
+    if (!ok) {
+        pixbc_free(&m);
+        return;
     }
-    T_CHECK_MSG(isfinite(last) && last < 0.7 * first, "loss %.4f -> %.4f", first, last);
-    T_CHECK(enc->params[0] != w0 && enc->params[enc->w[es.n_conv]] != wh); /* the encoder learns */
-    printf("pixpipe: behaviour-cloning loss %.4f -> %.4f (means of the first and last 5 of 60 "
-           "steps, %d shifted images)\n",
-           first, last, B);
-out:
-    optim_destroy(&oe);
-    optim_destroy(&oh);
-    nn_ctx_destroy(&hc);
-    encoder_ctx_destroy(&ec);
-    nn_destroy(&head);
-    encoder_destroy(&enc);
+    rng_normal_fill(&g, z0, B * D); /* the evaluation noise, held fixed */
+    for (int b = 0; b < B; b++)
+        t0[b] = (float)(b + 0.5) / B;
+    double before = pixbc_loss(&m, img, obs, act, z0, t0, false);
+    float w0 = m.enc->params[0];
+    for (int it = 0; it < 80; it++) { /* random shift (pad 4), fresh noise and times */
+        encoder_random_shift(img, shifted, B, S, S, 3, 4, &g);
+        rng_normal_fill(&g, z, B * D);
+        for (int b = 0; b < B; b++)
+            t[b] = (float)rng_uniform(&g);
+        pixbc_loss(&m, shifted, obs, act, z, t, true);
+    }
+    double after = pixbc_loss(&m, img, obs, act, z0, t0, false);
+    T_CHECK_MSG(isfinite(after) && after < 0.8 * before, "loss %.4f -> %.4f", before, after);
+    T_CHECK(m.enc->params[0] != w0); /* the encoder's first layer moved */
+    printf("pixpipe: pixel flow BC, held-out-noise loss %.4f -> %.4f after 80 steps of %d "
+           "shifted images\n",
+           before, after, B);
+    pixbc_free(&m);
 }
 
 // the contrast (max - min byte) of an image of n bytes
@@ -296,7 +346,7 @@ int main(void)
     }
     if (rep) {
         T_RUN(test_images_exact);
-        T_RUN(test_encoder_trains);
+        T_RUN(test_pixel_flow_bc);
         T_RUN(test_demo_pixels);
     }
     replay_destroy(&rep);

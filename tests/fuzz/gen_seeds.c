@@ -121,7 +121,7 @@ static void gen_wire(void)
     m.eval_report = (struct wire_eval_report){2, 7, 3, 5000, 812.5f, 10, 400, 5, S, 3};
     put_msg("eval_report", &m);
     m = (struct wire_msg){.type = WIRE_PARAMS};
-    m.params = (struct wire_params){7, 3, 0x1234, "sac", 8, w, 2, lo, hi, 2, lo, hi, false};
+    m.params = (struct wire_params){7, 3, 0x1234, "sac", 8, w, 2, lo, hi, 2, lo, hi, false, 0};
     put_msg("params", &m);
     gen_segment();
 }
