@@ -523,7 +523,7 @@ struct eval_ctx {
 static int eval_act(void *ctx, const float *obs, int num_envs, float *chunks)
 {
     struct actor *a = ((struct eval_ctx *)ctx)->a;
-    policy_act(a->pol, obs, num_envs, &a->rng, true, chunks);
+    policy_act(a->pol, obs, num_envs, &a->rng, !a->run.eval_stochastic, chunks);
     /* an evaluation can outlast actor_timeout: keep heartbeating (the weights under test stay) */
     read_control(a, false);
     return 0;

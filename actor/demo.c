@@ -187,3 +187,47 @@ void demo_act(struct demo *d, const float *obs, float *a)
         for (int i = 0; i < 4; i++)
             a[i] = (float)clampd(a[i] + d->noise * rng_normal(&d->rng), -1, 1);
 }
+
+// ---- classifying an episode ----------------------------------------------------------------
+
+#define APPROACH_Z 0.03 /* lift, stack: the approach is read this close above the cube's centre */
+#define LIFT_DZ 0.02    /* peg: the nut counts as lifted this far above its start */
+#define ARC_Z 0.17      /* peg: carry heights 0.14 (direct) and 0.2 (high arc) */
+
+void demo_watch_begin(struct demo_watch *w, enum demo_task task)
+{
+    *w = (struct demo_watch){.task = task, .label = -1, .z0 = NAN};
+}
+
+void demo_watch_obs(struct demo_watch *w, const float *obs)
+{
+    const float *g = obs + MANIP_OBS_GRIP, *o = obs + MANIP_OBS_OBJ(0);
+    double dx = g[0] - o[0], dy = g[1] - o[1];
+    if (isnan(w->z0))
+        w->z0 = o[2];
+    if (w->task != DEMO_PEG) {
+        // the first time the gripper is down at the cube (within reach of a side approach)
+        if (w->label < 0 && g[2] < o[2] + APPROACH_Z && hypot(dx, dy) < SIDE + 0.03)
+            w->label = dx < -SIDE / 2 ? 1 : dx > SIDE / 2 ? 2 : 0;
+        return;
+    }
+    if (!w->lifted && o[2] > w->z0 + LIFT_DZ) {
+        w->lifted = true;
+        w->radius = hypot(dx, dy);
+        w->zmax = g[2];
+    }
+    if (w->lifted && o[2] > w->z0 + LIFT_DZ)
+        w->zmax = fmax(w->zmax, g[2]);
+}
+
+int demo_watch_label(const struct demo_watch *w)
+{
+    if (w->task != DEMO_PEG)
+        return w->label;
+    if (!w->lifted)
+        return -1;
+    // grasp radii MANIP_HANDLE - 0.012 (inner) and + 0.015 (outer): split between them
+    if (w->radius < MANIP_HANDLE + 0.0015)
+        return 1;
+    return w->zmax > ARC_Z ? 2 : 0;
+}

@@ -10,6 +10,7 @@
 #ifndef RL_DEMO_H
 #define RL_DEMO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/rng.h"
@@ -45,5 +46,24 @@ void demo_act(struct demo *d, const float *obs, float *action);
 
 /* One-line description of strategy s of the task (static string). */
 const char *demo_strategy_name(enum demo_task task, int s);
+
+/*
+ * Which demonstrated strategy an episode of any policy resembles, from its observations (every
+ * step, or every chunk step): lift and stack by the side of the gripper's final approach to
+ * the (first) object as it comes down to grasp height -- above it, or beside it at -x / +x;
+ * peg by the gripper's distance from the nut's centre when the nut leaves the table (inner or
+ * outer handle grasp) and, for the outer grasp, by the highest gripper position while the nut
+ * is up (direct or high arc). The label is -1 while undecided (never approached or lifted).
+ */
+struct demo_watch {
+    enum demo_task task;
+    int label;
+    bool lifted;
+    double z0, radius, zmax;
+};
+
+void demo_watch_begin(struct demo_watch *w, enum demo_task task);
+void demo_watch_obs(struct demo_watch *w, const float *obs);
+int demo_watch_label(const struct demo_watch *w);
 
 #endif

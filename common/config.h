@@ -68,6 +68,8 @@ struct rl_config {
     double publish_secs;
     double fresh_frac;
     int64_t fresh_window;
+    double success_threshold; /* sparse-reward mode (replay_set_sparse) */
+    bool stratify;
     double metrics_secs;
     int keep_checkpoints;
     double replay_save_secs;
@@ -80,6 +82,7 @@ struct rl_config {
     char actor_role[16];
     int64_t eval_every;
     int eval_episodes;
+    bool eval_stochastic;
     int video_every;
     int video_size;
     // [render]
@@ -145,6 +148,7 @@ struct rl_config {
     int rldt_critic_round;
     int rldt_target_reuse;
     double rldt_reward_ema;
+    bool rldt_clip_targets;
     int rldt_threads;
     // [reinflow]
     double reinflow_std_min;

@@ -111,6 +111,12 @@ const struct config_key config_keys[] = {
     K("learner", fresh_frac, CONFIG_T_DBL, 0, 1, "0", NULL,
       "minimum share of each batch drawn from the freshest fresh_window chunk steps"),
     K("learner", fresh_window, CONFIG_T_I64, 1, 1e9, "10000", NULL, "chunk steps counted as fresh"),
+    K("learner", success_threshold, CONFIG_T_DBL, 0, 1e9, "0", NULL,
+      "sparse-reward mode (> 0): a segment succeeds when its summed reward reaches this; the "
+      "steps after that leave the replay and the step reaching it is terminal"),
+    K("learner", stratify, CONFIG_T_BOOL, 0, 0, "false", NULL,
+      "sparse-reward mode: the batch rows that are not fresh come in equal shares from "
+      "succeeded and failed segments"),
     K("learner", metrics_secs, CONFIG_T_DBL, 0.1, 3600, "5", NULL,
       "seconds between metrics.csv rows"),
     K("learner", keep_checkpoints, CONFIG_T_INT, 1, 1000, "3", NULL, "checkpoints kept"),
@@ -132,6 +138,9 @@ const struct config_key config_keys[] = {
     K("actor", eval_every, CONFIG_T_I64, 0, 1e15, "20000", NULL,
       "env steps between deterministic evaluations (0 = none; `rldt run` starts an evaluator)"),
     K("actor", eval_episodes, CONFIG_T_INT, 1, 1000, "10", NULL, "episodes per evaluation"),
+    K("actor", eval_stochastic, CONFIG_T_BOOL, 0, 0, "false", NULL,
+      "evaluations act as `rldt eval` does without --deterministic (as in training: flow "
+      "x0 ~ N(0, I) plus the exploration noise); false = deterministic"),
     K("actor", video_every, CONFIG_T_INT, 0, 1000000, "5", NULL,
       "the evaluator records one more episode every this many evaluations (the first one "
       "included) into <run_dir>/videos/ (MP4) and TensorBoard (GIF); 0 = no videos"),
@@ -245,6 +254,8 @@ const struct config_key config_keys[] = {
       "times each drawn transition (with its target) is used within a round; 1 = published"),
     K("rldt", rldt_reward_ema, CONFIG_T_DBL, 0, 1, "0.01", NULL,
       "rewards are divided by an EMA of mean |r| with this rate per critic batch (0 = off)"),
+    K("rldt", rldt_clip_targets, CONFIG_T_BOOL, 0, 0, "false", NULL,
+      "clip critic targets to [0, success_threshold] (sparse rewards; needs the threshold)"),
     K("rldt", rldt_threads, CONFIG_T_INT, 0, 256, "0", NULL,
       "OpenBLAS threads of the learner's rldt math (0 = leave the library default)"),
     // ---- reinflow (learner/algo/README.md, ReinFlow section)

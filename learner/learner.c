@@ -295,6 +295,8 @@ struct learner *learner_new(const struct rl_config *c, char *err, size_t errlen)
                  c->segment_len, c->image_size, c->image_size, DATA_MAX_MSG / 2);
         goto err_destroy;
     }
+    if (s->replay)
+        replay_set_sparse(s->replay, c->success_threshold, c->stratify);
     if (s->replay && c->pixels)
         log_info("replay: %.0f bytes per chunk step with %dx%d RGB images, %.1f MB in all",
                  replay_bytes_per_step(s->replay), c->image_size, c->image_size,

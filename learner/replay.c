@@ -22,6 +22,13 @@ struct rows {
     uint64_t *serial;   /* global insertion index of each step */
 };
 
+/* slots of one outcome class (failed 0, succeeded 1) in insertion order: a FIFO, because the
+ * ring overwrites its oldest step first and a trim drops its newest */
+struct klass {
+    long *slot;
+    long head, n;
+};
+
 struct replay {
     long cap;
     int O, D;
@@ -29,6 +36,11 @@ struct replay {
     long head; /* next slot to write */
     long size; /* slots in use, quarantined ones included */
     uint64_t inserted, evicted;
+    /* sparse-reward mode (replay_set_sparse): success threshold (0 = off), strata */
+    double success;
+    bool stratify;
+    uint8_t *cls; /* per slot: its segment reached the threshold */
+    struct klass k[2];
     uint8_t *dead; /* per slot: quarantined (never sampled, saved or walked into) */
     long ndead;
     int C;         /* chain floats per slot, 0: no chains */
@@ -97,8 +109,12 @@ struct replay *replay_new_img(long capacity, int obs_dim, int act_dim, size_t im
     r->O = obs_dim;
     r->D = act_dim;
     pthread_mutex_init(&r->lock, NULL);
+    r->cls = calloc((size_t)capacity, 1);
+    r->k[0].slot = malloc((size_t)capacity * sizeof(long));
+    r->k[1].slot = malloc((size_t)capacity * sizeof(long));
     r->dead = calloc((size_t)capacity, 1);
-    if (!r->dead || !rows_alloc(&r->d, capacity, obs_dim, act_dim)) {
+    if (!r->cls || !r->k[0].slot || !r->k[1].slot || !r->dead ||
+        !rows_alloc(&r->d, capacity, obs_dim, act_dim)) {
         replay_destroy(&r);
         return NULL;
     }
@@ -136,6 +152,9 @@ void replay_destroy(struct replay **pr)
     rows_free(&r->d);
     free(r->imgs);
     free(r->irow);
+    free(r->cls);
+    free(r->k[0].slot);
+    free(r->k[1].slot);
     free(r->dead);
     free(r->chain);
     free(r->logp);
@@ -144,6 +163,53 @@ void replay_destroy(struct replay **pr)
     pthread_mutex_destroy(&r->lock);
     free(r);
     *pr = NULL;
+}
+
+// ---- outcome classes ---------------------------------------------------------------------
+
+static void klass_push(struct replay *r, long slot)
+{
+    struct klass *k = &r->k[r->cls[slot]];
+    k->slot[(k->head + k->n) % r->cap] = slot;
+    k->n++;
+}
+
+/* the oldest stored step (slot) leaves: it is the oldest of its class */
+static void klass_pop_oldest(struct replay *r, long slot)
+{
+    struct klass *k = &r->k[r->cls[slot]];
+    if (k->n > 0) {
+        k->head = (k->head + 1) % r->cap;
+        k->n--;
+    }
+}
+
+static void klass_pop_newest(struct replay *r, long slot)
+{
+    struct klass *k = &r->k[r->cls[slot]];
+    if (k->n > 0)
+        k->n--;
+}
+
+/*
+ * Chunk steps of s to keep, and whether the segment succeeded: with a success threshold, the
+ * step at which the segment's cumulative reward reaches it is the last one kept (the states
+ * after a success are masked out of every batch by not being stored).
+ */
+static int kept_steps(const struct replay *r, const struct replay_segment *s, bool *succeeded)
+{
+    *succeeded = false;
+    if (r->success <= 0)
+        return s->T;
+    double cum = 0;
+    for (int t = 0; t < s->T; t++) {
+        cum += s->rew[t];
+        if (cum >= r->success) {
+            *succeeded = true;
+            return t + 1;
+        }
+    }
+    return s->T;
 }
 
 // slot of the k-th oldest stored step
@@ -160,6 +226,7 @@ static long put_img(struct replay *r, const uint8_t *src)
     // rows in use run from the oldest step's row to ihead - 1: p is taken only when all are
     while (r->size > 0 && r->irow[slot_of(r, 0)] == p) {
         long old = slot_of(r, 0);
+        klass_pop_oldest(r, old);
         if (r->dead[old]) {
             r->dead[old] = 0;
             r->ndead--;
@@ -195,25 +262,32 @@ int replay_add_img(struct replay *r, const struct replay_segment *s, const uint8
         return -EINVAL;
     size_t O = (size_t)r->O, D = (size_t)r->D;
     pthread_mutex_lock(&r->lock);
+    bool ok;
+    int T = kept_steps(r, s, &ok);
     long row = img ? put_img(r, img) : 0;
-    for (int t = 0; t < s->T; t++) {
+    for (int t = 0; t < T; t++) {
         if (img) /* the next image first: it may evict, the step must not be stored yet */
             put_img(r, img + (size_t)(t + 1) * r->ib);
         long i = r->head;
+        if (r->size == r->cap)
+            klass_pop_oldest(r, i);
         memcpy(r->d.obs + (size_t)i * O, s->obs + (size_t)t * O, O * sizeof(float));
         memcpy(r->d.next_obs + (size_t)i * O, s->obs + (size_t)(t + 1) * O, O * sizeof(float));
         memcpy(r->d.act + (size_t)i * D, s->act + (size_t)t * D, D * sizeof(float));
         r->d.rew[i] = s->rew[t];
         r->d.steps[i] = s->steps ? (float)s->steps[t] : 0.0f;
-        r->d.term[i] = s->term[t] ? 1 : 0;
+        /* the success step is terminal for the critic (an episode may go on after it) */
+        r->d.term[i] = s->term[t] || (ok && t == T - 1) ? 1 : 0;
         r->d.traj[i] = s->traj_id;
         r->d.pos[i] = t;
-        r->d.len[i] = s->T;
+        r->d.len[i] = T;
         r->d.serial[i] = r->inserted++;
         if (img) {
             r->irow[i] = row;
             row = (row + 1) % r->icap;
         }
+        r->cls[i] = ok;
+        klass_push(r, i);
         if (r->dead[i]) { /* a quarantined step overwritten (or a trimmed slot reused) */
             r->dead[i] = 0;
             r->ndead--;
@@ -236,6 +310,7 @@ long replay_trim(struct replay *r, uint64_t inserted)
     long k = 0;
     while (r->size > 0 && r->inserted > inserted) {
         r->head = (r->head - 1 + r->cap) % r->cap;
+        klass_pop_newest(r, r->head);
         if (r->dead[r->head]) {
             r->dead[r->head] = 0;
             r->ndead--;
@@ -325,6 +400,39 @@ static long pick(struct replay *r, struct rng *g, long window, int parity)
     return -1;
 }
 
+/* a uniform step of class c (and parity), or -1 when the class holds none */
+static long pick_class(struct replay *r, struct rng *g, int c, int parity)
+{
+    const struct klass *k = &r->k[c];
+    if (k->n == 0)
+        return -1;
+    for (int tries = 0; tries < 64; tries++) {
+        long i = k->slot[(k->head + (long)rng_below(g, (uint64_t)k->n)) % r->cap];
+        if (!r->dead[i] && (parity < 0 || (int)(r->d.traj[i] % 2) == parity))
+            return i;
+    }
+    return -1;
+}
+
+/* row `row` of a batch whose first nfresh rows are fresh; the others alternate between the
+ * classes from `first` when stratified, falling back to a uniform draw */
+static long pick_row(struct replay *r, struct rng *g, int row, int nfresh, long fw, int first,
+                     int parity)
+{
+    long i = -1;
+    if (row < nfresh) {
+        i = pick(r, g, fw, parity);
+        return i >= 0 ? i : pick(r, g, r->size, parity); /* no fresh step of this parity */
+    }
+    if (r->stratify) {
+        int c = (row - nfresh + first) % 2;
+        i = pick_class(r, g, c, parity);
+        if (i < 0)
+            i = pick_class(r, g, 1 - c, parity);
+    }
+    return i >= 0 ? i : pick(r, g, r->size, parity);
+}
+
 int replay_sample(struct replay *r, struct rng *g, int B, double fresh_frac, long fresh_window,
                   int parity, struct replay_batch *out)
 {
@@ -341,10 +449,9 @@ int replay_sample_img(struct replay *r, struct rng *g, int B, double fresh_frac,
         long fw = RL_MIN(RL_MAX(fresh_window, 1), r->size);
         int nfresh = fresh_frac > 0 ? (int)(fresh_frac * B + 0.999999) : 0;
         nfresh = RL_MIN(nfresh, B);
+        int first = r->stratify ? (int)rng_below(g, 2) : 0;
         for (int row = 0; row < B; row++) {
-            long i = pick(r, g, row < nfresh ? fw : r->size, parity);
-            if (i < 0 && row < nfresh)
-                i = pick(r, g, r->size, parity); /* no fresh step of this parity */
+            long i = pick_row(r, g, row, nfresh, fw, first, parity);
             if (i < 0)
                 break;
             copy_row(r, i, out, row);
@@ -355,6 +462,47 @@ int replay_sample_img(struct replay *r, struct rng *g, int B, double fresh_frac,
     }
     pthread_mutex_unlock(&r->lock);
     return got == B ? B : 0;
+}
+
+/* classes of every stored step from its segment's stored rewards (oldest first); lock held */
+static void reclassify(struct replay *r)
+{
+    r->k[0].head = r->k[0].n = r->k[1].head = r->k[1].n = 0;
+    long k = 0;
+    while (k < r->size) {
+        long e = k + 1;
+        double sum = r->d.rew[slot_of(r, k)];
+        for (; e < r->size; e++) {
+            long a = slot_of(r, e - 1), b = slot_of(r, e);
+            if (r->d.traj[b] != r->d.traj[a] || r->d.serial[b] != r->d.serial[a] + 1 ||
+                r->d.pos[b] == 0)
+                break;
+            sum += r->d.rew[b];
+        }
+        uint8_t c = r->success > 0 && sum >= r->success;
+        for (long j = k; j < e; j++) {
+            r->cls[slot_of(r, j)] = c;
+            klass_push(r, slot_of(r, j));
+        }
+        k = e;
+    }
+}
+
+void replay_set_sparse(struct replay *r, double success, bool stratify)
+{
+    pthread_mutex_lock(&r->lock);
+    r->success = success > 0 ? success : 0;
+    r->stratify = stratify && r->success > 0;
+    reclassify(r);
+    pthread_mutex_unlock(&r->lock);
+}
+
+void replay_class_sizes(struct replay *r, long n[2])
+{
+    pthread_mutex_lock(&r->lock);
+    n[0] = r->k[0].n;
+    n[1] = r->k[1].n;
+    pthread_mutex_unlock(&r->lock);
 }
 
 int64_t replay_next(struct replay *r, int64_t index)
@@ -755,6 +903,7 @@ long replay_load(struct replay *r, const char *path, uint64_t *env_steps, char *
     long keep = r->size;
     r->inserted = meta[3];
     r->evicted += meta[4] + (uint64_t)skip;
+    reclassify(r);
     pthread_mutex_unlock(&r->lock);
     if (env_steps)
         *env_steps = meta[5];

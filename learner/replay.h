@@ -91,7 +91,8 @@ long replay_capacity(const struct replay *r);
 
 /*
  * Sample B rows uniformly, except that at least ceil(fresh_frac * B) rows come from the
- * `fresh_window` most recently inserted steps (when such exist). parity = 0 or 1 keeps only
+ * `fresh_window` most recently inserted steps (when such exist), and that the other rows are
+ * stratified by outcome in sparse-reward mode (replay_set_sparse). parity = 0 or 1 keeps only
  * steps whose traj_id % 2 == parity; -1 takes all. Returns the number of rows sampled (B, or 0
  * when the replay is empty or holds no step of that parity).
  */
@@ -104,6 +105,20 @@ int replay_sample(struct replay *r, struct rng *g, int B, double fresh_frac, lon
  */
 int replay_sample_img(struct replay *r, struct rng *g, int B, double fresh_frac, long fresh_window,
                       int parity, struct replay_batch *out, uint8_t *img, uint8_t *next_img);
+
+/*
+ * Sparse-reward mode. success > 0 is a threshold on a segment's cumulative reward: a later
+ * replay_add keeps a segment's steps only up to the one that reaches it (the states after a
+ * success never enter a batch) and stores that step as terminal; the segment's steps are then
+ * "succeeded", the others "failed" (a segment is the whole episode when segment_len covers
+ * it). stratify: the rows of a sample that are not fresh alternate between the two classes
+ * (equal shares; a class with no step of the parity gives way to the other). success <= 0
+ * turns both off (the default). Classes of stored steps are recomputed.
+ */
+void replay_set_sparse(struct replay *r, double success, bool stratify);
+
+/* Stored steps of failed (n[0]) and succeeded (n[1]) segments (all in n[0] when mode is off). */
+void replay_class_sizes(struct replay *r, long n[2]);
 
 /*
  * Slot of the step after `index` in the same segment, or -1 if `index` was its segment's last

@@ -63,6 +63,9 @@ check "... prints success_rate near 0 (${rate:-?}) with a 95% interval" \
         grep -q "\"success_ci95\":\[0\.0*,0\.0[0-9]*\]" "$tmp/lift.json"'
 check "... over 200-step episodes" \
     awk -v l="$(jnum "$tmp/lift.json" length_mean)" 'BEGIN { exit !(l == 200) }'
+check "... and classifies each episode by demonstrated strategy (counts + none = 100)" \
+    python3 -c 'import json, sys; d = json.load(open(sys.argv[1]))
+sys.exit(not (len(d["strategy_counts"]) == 3 and sum(d["strategy_counts"]) + d["strategy_none"] == 100))' "$tmp/lift.json"
 
 # scripted demonstrations: noise-free stack demos succeed and use every strategy; the file
 # verifies and carries the labels

@@ -78,6 +78,43 @@ static bool temp_left(const char *dir)
     return found;
 }
 
+static void write_config(const char *dir, const char *text)
+{
+    char p[600];
+    snprintf(p, sizeof(p), "%s/config.ini", dir);
+    FILE *f = fopen(p, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+/* a sparse-reward run plots eval.csv's success_rate, not its return */
+static void test_success_png(void)
+{
+    const char *csv = "wall_s,env_steps,policy_version,return_mean,return_std,length_mean,"
+                      "success_rate\n"
+                      "1,0,1,0.4,0.49,120,0.4\n"
+                      "2,5000,2,0.5,0.5,110,nan\n"
+                      "3,10000,3,0.7,0.46,90,0.7\n";
+    const char *d = make_run(csv, NULL);
+    write_config(d, "[run]\nalgo = rldt\nenv = lift\n");
+    struct curve_info info;
+    char err[512] = "";
+    T_EQ_INT(curve_draw(d, NULL, &info, err, sizeof(err)), 0);
+    T_CHECK(info.eval && info.success);
+    T_EQ_INT(info.points, 2); /* the row without a success rate is skipped */
+    T_EQ_INT(info.no_value, 1);
+    // the same files on a dense task: the return, all three rows
+    write_config(d, "[run]\nalgo = rldt\nenv = hopper\n");
+    T_EQ_INT(curve_draw(d, NULL, &info, err, sizeof(err)), 0);
+    T_CHECK(info.eval && !info.success);
+    T_EQ_INT(info.points, 3);
+    // success_threshold marks a plug-in's run as sparse; an eval.csv without the column fails
+    d = make_run("wall_s,env_steps,return_mean,return_std\n1,0,0.5,0.5\n", NULL);
+    write_config(d, "[run]\nenv = mytask\n[learner]\nsuccess_threshold = 1\n");
+    T_EQ_INT(curve_draw(d, NULL, &info, err, sizeof(err)), -EPROTO);
+    T_CHECK(strstr(err, "success_rate") != NULL);
+}
+
 static void test_eval_png(void)
 {
     // a run resumed once (wall_s restarts), 40 evaluations
@@ -271,6 +308,7 @@ int main(void)
         return 1;
     }
     T_RUN(test_eval_png);
+    T_RUN(test_success_png);
     T_RUN(test_single_point);
     T_RUN(test_bad_rows);
     T_RUN(test_metrics_fallback);

@@ -180,17 +180,25 @@ static void test_roundtrip_to_encoder(void)
     wire_segbuf_fini(&b);
 }
 
-// one segment of T steps, observation ids first..first+T, straight into r
-static void add_synth(struct replay *r, int first, int T, uint64_t traj)
+// one segment of T steps, observation ids first..first+T, straight into r; reward 1 at step
+// win (-1: none)
+static void add_synth_win(struct replay *r, int first, int T, uint64_t traj, int win)
 {
     static float obs[65 * O], act[64 * D], rew[64];
     static uint8_t term[64], trunc[64], img[65 * IB];
+    for (int t = 0; t < T; t++)
+        rew[t] = t == win ? 1.0f : 0.0f;
     for (int t = 0; t <= T; t++) {
         obs_of(first + t, obs + t * O);
         synth(first + t, img + (size_t)t * IB);
     }
     struct replay_segment s = {T, obs, act, rew, NULL, term, trunc, traj, 0, NULL, NULL};
     T_EQ_INT(replay_add_img(r, &s, img), 0);
+}
+
+static void add_synth(struct replay *r, int first, int T, uint64_t traj)
+{
+    add_synth_win(r, first, T, traj, -1);
 }
 
 static void test_ring_eviction(void)
@@ -306,6 +314,29 @@ static void test_quarantine_images(void)
     replay_destroy(&r);
     unlink(path);
     rmdir(dir);
+}
+
+// sparse-reward mode with images: a segment is stored up to its success step with the right
+// images, and steps the image ring evicts leave their outcome class
+static void test_sparse_images(void)
+{
+    struct replay *r = replay_new_img(16, O, D, IB, 4);
+    replay_set_sparse(r, 1.0, true);
+    add_synth_win(r, 0, 4, 0, 1); /* succeeds at its second step: 2 steps kept */
+    add_synth(r, 10, 4, 1);
+    long n[2];
+    replay_class_sizes(r, n);
+    T_EQ_INT(n[1], 2);
+    T_EQ_INT(n[0], 4);
+    T_EQ_INT(replay_size(r), 6);
+    T_CHECK(check_rows(r, 128) == 128);
+    for (int k = 0; k < 20 && replay_evicted(r) < 6; k++)
+        add_synth(r, 200 + 10 * k, 1, 2 + (uint64_t)k);
+    replay_class_sizes(r, n);
+    T_EQ_INT(n[1], 0); /* the succeeded steps were the oldest */
+    T_EQ_INT(n[0] + n[1], replay_size(r));
+    T_CHECK(check_rows(r, 128) == 128);
+    replay_destroy(&r);
 }
 
 static void test_malformed(void)
@@ -471,6 +502,7 @@ int main(void)
     T_RUN(test_ring_eviction);
     T_RUN(test_save_load_trim);
     T_RUN(test_quarantine_images);
+    T_RUN(test_sparse_images);
     T_RUN(test_malformed);
     T_RUN(test_vecenv_camera);
     T_RUN(test_proprio);

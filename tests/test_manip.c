@@ -330,22 +330,32 @@ static void test_demos(void)
         struct env *e = env_new(em, 21, 0, lengths[k]);
         struct demo d;
         demo_init(&d, tasks[k], 0, 21, 7);
-        int ok = 0, used[DEMO_STRATEGIES] = {0}, eps = 30;
+        int ok[DEMO_STRATEGIES] = {0}, used[DEMO_STRATEGIES] = {0}, same = 0, eps = 36;
         for (int ep = 0; ep < eps; ep++) {
             float obs[32], a[4];
             struct env_step_info info;
+            struct demo_watch w;
             env_reset(e, obs);
             demo_begin(&d);
+            demo_watch_begin(&w, d.task);
             used[d.strategy]++;
+            int t = 0;
             do {
+                if (t++ % 4 == 0) /* the classifier sees what an evaluation does: chunk steps */
+                    demo_watch_obs(&w, obs);
                 demo_act(&d, obs, a);
                 env_step(e, a, 4, obs, &info);
             } while (!info.terminated && !info.truncated);
-            ok += info.success;
+            ok[d.strategy] += info.success;
+            same += demo_watch_label(&w) == d.strategy;
         }
-        T_CHECK_MSG(ok >= 0.9 * eps, "%s: %d/%d demos succeeded", tasks[k], ok, eps);
+        // every strategy is used and succeeds on >= 90% of its episodes
         for (int s = 0; s < DEMO_STRATEGIES; s++)
-            T_CHECK_MSG(used[s] > 0, "%s: strategy %d unused", tasks[k], s);
+            T_CHECK_MSG(used[s] > 0 && ok[s] >= 0.9 * used[s], "%s: strategy %d: %d/%d succeeded",
+                        tasks[k], s, ok[s], used[s]);
+        // the episode classifier names the strategy that was demonstrated
+        T_CHECK_MSG(same >= 0.9 * eps, "%s: %d/%d episodes classified as demonstrated", tasks[k],
+                    same, eps);
         env_destroy(&e);
         env_model_destroy(&em);
     }

@@ -1,8 +1,9 @@
 /*
  * curve.c — reads eval.csv (or metrics.csv) of a run directory by header names and draws the
- * two-panel learning curve with PLplot's pngcairo device into a temporary file, checked and
- * renamed into place. Wall-clock restarts at each learner start (resumed runs): the rows are
- * stitched end to end, so the time axis is training time without the pauses in between.
+ * two-panel learning curve (of the success rate on a sparse-reward task) with PLplot's pngcairo
+ * device into a temporary file, checked and renamed into place. Wall-clock restarts at each learner
+ * start (resumed runs): the rows are stitched end to end, so the time axis is training time without
+ * the pauses in between.
  */
 #include "deploy/rldt/curve.h"
 
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/afile.h"
+#include "common/task.h"
 #include "common/util.h"
 
 #define MAX_FIELDS 512
@@ -39,6 +41,7 @@ struct series {
     double *v[COL_COUNT]; /* v[c][i]: row i */
     int n, cap;
     bool has_sd;
+    bool rate; /* y is a success rate: the axis spans [0, 1] */
 };
 
 static void series_free(struct series *s)
@@ -191,24 +194,47 @@ static const char *state(int rc)
     return rc == -ENOENT ? "missing" : rc == -ENODATA ? "empty" : "no valid rows";
 }
 
-// eval.csv when it has rows, else metrics.csv's training return
+/* a sparse-reward run: its config.ini names a task whose reward is a success signal, or sets
+ * success_threshold (a plug-in task is not loaded here) */
+static bool success_run(const char *dir)
+{
+    char path[4096], line[512], env[64] = "";
+    double thr = 0;
+    snprintf(path, sizeof(path), "%s/config.ini", dir);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "env = %63s", env) != 1)
+            (void)sscanf(line, "success_threshold = %lf", &thr);
+    if (f)
+        fclose(f);
+    const struct task_info *t = env[0] ? task_find(env) : NULL;
+    return (t && t->sparse) || thr > 0;
+}
+
+/* eval.csv when it has rows, else metrics.csv's training return; on a sparse-reward task the
+ * eval success rate, and the training return is the share of recent episodes that succeeded */
 static int load(const char *dir, struct series *s, struct curve_info *info, char *err,
                 size_t errlen)
 {
     static const char *const eval_cols[COL_COUNT] = {"env_steps", "wall_s", "return_mean",
                                                      "return_std"};
+    static const char *const succ_cols[COL_COUNT] = {"env_steps", "wall_s", "success_rate", NULL};
     static const char *const train_cols[COL_COUNT] = {"env_steps", "wall_s", "return_recent", NULL};
+    bool rate = success_run(dir);
+    info->success = rate;
     char path[4096], e1[512] = "";
     snprintf(path, sizeof(path), "%s/eval.csv", dir);
     info->eval = true;
-    int rc = read_csv(path, eval_cols, s, info, e1, sizeof(e1));
+    int rc = read_csv(path, rate ? succ_cols : eval_cols, s, info, e1, sizeof(e1));
+    s->rate = rate;
     if (rc == -EPROTO || rc == -ENOMEM || (rc == 0 && s->n > 0)) {
         snprintf(err, errlen, "%s", e1);
         return rc;
     }
     int bad = info->bad_rows;
     series_free(s);
-    *info = (struct curve_info){.eval = false};
+    s->rate = rate;
+    *info = (struct curve_info){.eval = false, .success = rate};
     snprintf(path, sizeof(path), "%s/metrics.csv", dir);
     char e2[512] = "";
     int rc2 = read_csv(path, train_cols, s, info, e2, sizeof(e2));
@@ -272,6 +298,10 @@ static void draw_panel(const struct series *s, const struct panel *p, const char
         x1 = fmax(x1, 1.03 * x[i]);
     x1 = x1 > 0 ? x1 : 1;
     range(y, sd, n, &y0, &y1);
+    if (s->rate) {
+        y0 = -0.03;
+        y1 = 1.03;
+    }
     plvpor(p->vp[0], p->vp[1], p->vp[2], p->vp[3]);
     plwind(x0, x1, y0, y1);
     plcol0(C_GRID);
@@ -340,12 +370,18 @@ static void render(const struct series *s, const char *dir, bool eval, FILE *f, 
     const char *what = eval ? "evaluation return" : "training return (no evaluation yet)";
     const char *ylabel =
         eval ? "eval return (mean ± std)" : "training return (mean of recent episodes)";
-    snprintf(top, sizeof(top), "%s%s%s: %s, last %.1f at %.0f env steps (%d point%s)", dir,
-             name[0] ? " — " : "", name, what, s->v[COL_Y][n - 1], s->v[COL_STEPS][n - 1], n,
-             n == 1 ? "" : "s");
+    const char *ty = eval ? "eval return" : "training return";
+    if (s->rate) {
+        what = eval ? "evaluation success rate" : "training success rate (no evaluation yet)";
+        ylabel = eval ? "eval success rate" : "training success rate (recent episodes)";
+        ty = eval ? "eval success rate" : "training success rate";
+    }
+    snprintf(top, sizeof(top), "%s%s%s: %s, last %.*f at %.0f env steps (%d point%s)", dir,
+             name[0] ? " — " : "", name, what, s->rate ? 2 : 1, s->v[COL_Y][n - 1],
+             s->v[COL_STEPS][n - 1], n, n == 1 ? "" : "s");
     char t0[96], t1[96];
-    snprintf(t0, sizeof(t0), "%s vs env steps", eval ? "eval return" : "training return");
-    snprintf(t1, sizeof(t1), "%s vs wall-clock", eval ? "eval return" : "training return");
+    snprintf(t0, sizeof(t0), "%s vs env steps", ty);
+    snprintf(t1, sizeof(t1), "%s vs wall-clock", ty);
     struct panel ps[2] = {
         {s->v[COL_STEPS], 1, "env steps", t0, {0.065, 0.475, 0.12, 0.84}},
         {s->v[COL_WALL], ws, wl, t1, {0.565, 0.975, 0.12, 0.84}},

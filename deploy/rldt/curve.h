@@ -1,9 +1,10 @@
 /*
  * curve.h — the learning curve of a run directory as a PNG (PLplot, pngcairo device): eval
  * return (mean with a ±std band) against env steps and against training wall-clock, two panels
- * side by side, from <run>/eval.csv; before the first evaluation, the training return_recent
- * column of <run>/metrics.csv instead. Used by `rldt plot` and by `rldt run`.
- * Not thread-safe (PLplot keeps global state): call from one thread at a time.
+ * side by side, from <run>/eval.csv (for a sparse-reward task -- lift, stack, peg, or a config
+ * with success_threshold -- its success_rate, on a [0, 1] axis); before the first evaluation, the
+ * training return_recent column of <run>/metrics.csv instead. Used by `rldt plot` and by `rldt
+ * run`. Not thread-safe (PLplot keeps global state): call from one thread at a time.
  */
 #ifndef RL_CURVE_H
 #define RL_CURVE_H
@@ -21,6 +22,7 @@ struct curve_info {
     int bad_rows; /* malformed rows skipped in the files read (field count, not a number) */
     int no_value; /* rows skipped for a missing value ("nan": no episode finished yet) */
     bool eval;    /* true: from eval.csv; false: from metrics.csv's return_recent */
+    bool success; /* a sparse-reward run (config.ini): y is a success rate in [0, 1] */
 };
 
 /*

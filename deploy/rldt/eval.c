@@ -1,14 +1,18 @@
 /*
  * eval.c — `rldt eval`: run a policy for N episodes on a task and print mean/std of return and
  * length and the success rate with its 95% interval (text, or one JSON line with --json). Policies:
- * random (uniform in [-1, 1]) and zero; checkpoint files come with the policy issues.
+ * random (uniform in [-1, 1]) and zero, or a policy file. On the table-top tasks each counted
+ * episode is also classified into the demonstrators' strategies (actor/demo.h demo_watch) and
+ * the counts per strategy are printed.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "actor/demo.h"
 #include "actor/rollout.h"
 #include "actor/vecenv.h"
 #include "common/config.h"
@@ -28,7 +32,77 @@
 // the random policy's rng stream, apart from the env streams 0..M-1
 #define EVAL_POLICY_STREAM (1ull << 40)
 
-static void print_text(const struct rl_config *c, const struct rollout_stats *st)
+// episodes per demonstrated strategy: wraps the policy's callback, watches every env's
+// observations and counts the first `quota` episodes of each env, as rollout_eval does
+struct watch {
+    bool on, started;
+    rollout_act_fn fn;
+    void *ctx;
+    struct vecenv *v;
+    struct demo_watch *w;
+    int *quota;
+    long counts[DEMO_STRATEGIES + 1]; /* the last: no strategy recognised */
+};
+
+static void watch_ends(struct watch *x)
+{
+    const struct vecenv_result *res = vecenv_results(x->v);
+    const float *fin = vecenv_final_obs(x->v);
+    int O = vecenv_obs_dim(x->v);
+    for (int i = 0; i < vecenv_num_envs(x->v); i++) {
+        if (!res[i].done)
+            continue;
+        demo_watch_obs(&x->w[i], fin + (size_t)i * O);
+        if (x->quota[i] > 0) {
+            int l = demo_watch_label(&x->w[i]);
+            x->counts[l >= 0 ? l : DEMO_STRATEGIES]++;
+            x->quota[i]--;
+        }
+        demo_watch_begin(&x->w[i], x->w[i].task);
+    }
+}
+
+static int watch_act(void *ctx, const float *obs, int num_envs, float *chunks)
+{
+    struct watch *x = ctx;
+    if (x->started)
+        watch_ends(x);
+    x->started = true;
+    int O = vecenv_obs_dim(x->v);
+    for (int i = 0; i < num_envs; i++)
+        demo_watch_obs(&x->w[i], obs + (size_t)i * O);
+    return x->fn(x->ctx, obs, num_envs, chunks);
+}
+
+// set up x for c's task (off for tasks without demonstrators); 0 or -ENOMEM
+static int watch_init(struct watch *x, const struct rl_config *c, struct vecenv *v,
+                      rollout_act_fn fn, void *ctx)
+{
+    struct demo d;
+    *x = (struct watch){.fn = fn, .ctx = ctx, .v = v};
+    if (demo_init(&d, c->env, 0, 0, 0) < 0)
+        return 0;
+    int M = vecenv_num_envs(v);
+    x->w = calloc((size_t)M, sizeof(*x->w));
+    x->quota = calloc((size_t)M, sizeof(*x->quota));
+    if (!x->w || !x->quota)
+        return -ENOMEM;
+    for (int i = 0; i < M; i++) {
+        demo_watch_begin(&x->w[i], d.task);
+        x->quota[i] = c->episodes / M + (i < c->episodes % M);
+    }
+    x->on = true;
+    return 0;
+}
+
+static void watch_free(struct watch *x)
+{
+    free(x->w);
+    free(x->quota);
+}
+
+static void print_text(const struct rl_config *c, const struct rollout_stats *st,
+                       const struct watch *x)
 {
     printf("eval %s policy=%s episodes=%d seed=%lld num_envs=%d chunk=%d\n", c->env, c->policy,
            st->episodes, (long long)c->seed, c->num_envs, c->chunk);
@@ -39,9 +113,16 @@ static void print_text(const struct rl_config *c, const struct rollout_stats *st
     printf("terminated %ld/%d  nonfinite %ld  env_steps %ld  %.0f env steps/s\n", st->terminated,
            st->episodes, st->nonfinite, st->env_steps,
            st->secs > 0 ? st->env_steps / st->secs : 0.0);
+    if (!x->on)
+        return;
+    printf("strategies");
+    for (int k = 0; k < DEMO_STRATEGIES; k++)
+        printf("  %d (%s) %ld", k, demo_strategy_name(x->w[0].task, k), x->counts[k]);
+    printf("  none %ld\n", x->counts[DEMO_STRATEGIES]);
 }
 
-static void print_json(const struct rl_config *c, const struct rollout_stats *st)
+static void print_json(const struct rl_config *c, const struct rollout_stats *st,
+                       const struct watch *x)
 {
     json_t *o = json_pack(
         "{s:f,s:f,s:f,s:i,s:f,s:s,s:s,s:I,s:I,s:I,s:I,s:f,s:I,s:f,s:[f,f]}", "return_mean",
@@ -51,6 +132,13 @@ static void print_json(const struct rl_config *c, const struct rollout_stats *st
         (json_int_t)st->nonfinite, "env_steps", (json_int_t)st->env_steps, "secs", st->secs,
         "successes", (json_int_t)st->successes, "success_rate", st->success_rate, "success_ci95",
         st->success_lo, st->success_hi);
+    if (o && x->on) {
+        json_t *a = json_array();
+        for (int k = 0; k < DEMO_STRATEGIES; k++)
+            json_array_append_new(a, json_integer(x->counts[k]));
+        json_object_set_new(o, "strategy_counts", a);
+        json_object_set_new(o, "strategy_none", json_integer(x->counts[DEMO_STRATEGIES]));
+    }
     char *s =
         o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) : NULL;
     printf("%s\n", s ? s : "{}");
@@ -122,16 +210,24 @@ int cmd_eval(int argc, char **argv)
     struct rollout_stats st;
     rollout_act_fn fn = builtin ? (zero ? rollout_zero_act : rollout_random_act) : ckpt_act;
     void *ctx = builtin ? (zero ? (void *)&nzero : (void *)&rnd) : (void *)&cp;
-    rc = rollout_eval(v, fn, ctx, c.episodes, NULL, NULL, &st);
+    struct watch x;
+    rc = watch_init(&x, &c, v, fn, ctx);
+    if (rc == 0)
+        rc = x.on ? rollout_eval(v, watch_act, &x, c.episodes, NULL, NULL, &st)
+                  : rollout_eval(v, fn, ctx, c.episodes, NULL, NULL, &st);
+    if (rc == 0 && x.on)
+        watch_ends(&x); /* the episodes of the last step */
     vecenv_destroy(&v);
     policy_destroy(&cp.p);
     if (rc < 0) {
+        watch_free(&x);
         fprintf(stderr, "rldt eval: rollout failed: %s\n", strerror(-rc));
         return 1;
     }
     if (c.json)
-        print_json(&c, &st);
+        print_json(&c, &st, &x);
     else
-        print_text(&c, &st);
+        print_text(&c, &st, &x);
+    watch_free(&x);
     return 0;
 }

@@ -137,11 +137,15 @@ static int read_config(struct rldt *s, const struct rl_config *c, char *err, siz
     s->w_cons = (float)c->rldt_consistency;
     s->w_trust = (float)c->rldt_trust;
     s->ema_rate = (float)c->rldt_reward_ema;
+    s->y_hi = c->rldt_clip_targets ? (float)c->success_threshold : 0.0f;
     s->fresh_frac = c->fresh_frac;
     s->fresh_window = (long)c->fresh_window;
     s->actor_every = (long)RL_MAX(1, c->rldt_actor_every);
     s->actor_start = (long)c->rldt_actor_start;
     s->trust_refresh = (long)RL_MAX(1, c->rldt_trust_refresh);
+    if (c->rldt_clip_targets && !(c->success_threshold > 0))
+        return rl_err(-EINVAL, err, errlen,
+                      "rldt: rldt_clip_targets needs success_threshold > 0 (the upper bound)");
     s->actor_every0 = (long)c->rldt_actor_every0;
     s->actor_ramp = (long)c->rldt_actor_ramp;
     s->tau = (float)c->tau;

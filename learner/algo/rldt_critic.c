@@ -85,7 +85,8 @@ static void policy_qbar(struct rldt *s, const int *ent, int n)
         s->w_qbar[ent[p]] = s->s_q[p];
 }
 
-/* targets y (rows) of the first `rows` windows: scale rewards, Q̄ where they bootstrap, TD(λ) */
+/* targets y (rows) of the first `rows` windows: scale rewards, Q̄ where they bootstrap, TD(λ),
+ * clipped to [0, y_hi] in sparse-reward mode (only the final target: the recursion is exact) */
 static void window_targets(struct rldt *s, int rows, float *y)
 {
     int L = s->L, nq = 0;
@@ -101,6 +102,9 @@ static void window_targets(struct rldt *s, int rows, float *y)
     for (int q0 = 0; q0 < nq; q0 += per)
         policy_qbar(s, s->qidx + q0, RL_MIN(per, nq - q0));
     critic_td_lambda(s->w_rew, s->w_disc, s->w_qbar, s->w_len, rows, L, s->lambda, y);
+    if (s->y_hi > 0)
+        for (int p = 0; p < rows; p++)
+            y[p] = RL_MIN(RL_MAX(y[p], 0.0f), s->y_hi);
 }
 
 /* draw the round: pool batches of both halves, reward EMA per batch, fixed targets */

@@ -58,6 +58,7 @@ struct rldt {
     int S, A, D;
     int B, K, Ba, M, N, L, R, pool, blk;
     float gamma, lambda, w_cons, w_trust, ema_rate;
+    float y_hi; /* > 0: targets are clipped to [0, y_hi] (sparse rewards) */
     double fresh_frac;
     long fresh_window, actor_every, actor_start, trust_refresh;
     long actor_every0, actor_ramp; /* schedule ramp (0 = none) */
