@@ -34,8 +34,8 @@ PROTO_SRC   := $(wildcard proto/*.c)
 ACTOR_SRC   := $(filter-out actor/main.c,$(wildcard actor/*.c))
 LEARNER_SRC := $(filter-out learner/main.c,$(wildcard learner/*.c learner/algo/*.c))
 TOOL_SRC    := $(wildcard deploy/rldt/*.c)
-# the CLI's modules its tests also link: PNG curves and the stats HTTP client
-CLI_SRC     := deploy/rldt/curve.c deploy/rldt/statsc.c
+# the CLI's modules its tests also link: PNG curves, the stats HTTP client, synthetic replays
+CLI_SRC     := deploy/rldt/curve.c deploy/rldt/statsc.c deploy/rldt/synth.c
 TEST_SRC    := $(wildcard tests/test_*.c)
 
 comma := ,
@@ -146,10 +146,13 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	./$(BUILD)/rldt run --config=deploy/configs/rldt-cpu.ini --run-dir=$(RUN_DIR)
 
+# The tests under ASan + UBSan (any finding aborts the test); SAN_TESTS=test_ (a run.sh name
+# filter) runs a subset, e.g. the C unit tests only.
+SAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 san: deps
-	@$(MAKE) --no-print-directory BUILD=build-san \
-	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all
-	@BUILD=build-san TEST_TIMEOUT=$${TEST_TIMEOUT:-360} ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./tests/run.sh
+	@$(MAKE) --no-print-directory BUILD=build-san CFLAGS="$(SAN_CFLAGS)" all
+	@BUILD=build-san TEST_TIMEOUT=$${TEST_TIMEOUT:-360} ASAN_OPTIONS=detect_leaks=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1 ./tests/run.sh $(SAN_TESTS)
 
 # The shipped base policies deploy/policies/<task>.rldt: SAC stopped at D4RL-medium level ->
 # collect -> pre-train -> eval (hours; resumable: rerun to continue). TASKS="hopper" for one;

@@ -123,7 +123,8 @@ static mjData *guarded_make_data(const mjModel *m)
 
 // ---- tasks and model files -----------------------------------------------------------------
 
-const char *env_task_names(void)
+// comma-separated list of the known task names ("hopper, walker2d, ..., peg")
+static const char *env_task_names(void)
 {
     return task_names();
 }

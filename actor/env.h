@@ -43,9 +43,6 @@ struct env_step_info {
 
 struct task_info;
 
-/* Comma-separated list of the known task names ("hopper, walker2d, ..., peg"). */
-const char *env_task_names(void);
-
 /*
  * Find the task's model file: $RLDT_MODELS/<task>.xml when RLDT_MODELS is set (only there),
  * else the first existing of <exe dir>/../actor/models, <exe dir>/../../actor/models (test

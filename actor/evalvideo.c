@@ -137,7 +137,16 @@ int evalvideo_after_eval(struct evalvideo *v, uint64_t env_steps, rollout_act_fn
         gif_destroy(&s.gif);
         return 0;
     }
-    struct record_spec spec = {v->m, v->env, chunk, v->r, v->cam, act, ctx, sink, &s, true};
+    struct record_spec spec = {.model = v->m,
+                               .env = v->env,
+                               .chunk = chunk,
+                               .render = v->r,
+                               .camera = v->cam,
+                               .act = act,
+                               .act_ctx = ctx,
+                               .sink = sink,
+                               .sink_ctx = &s,
+                               .overlay = true};
     struct record_result res;
     double t0 = rl_now();
     int rc = record_episode(&spec, &res);

@@ -10,14 +10,7 @@
 #include "actor/actor.h"
 #include "common/config.h"
 #include "common/log.h"
-
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
+#include "common/util.h"
 
 int main(int argc, char **argv)
 {
@@ -31,11 +24,7 @@ int main(int argc, char **argv)
     log_set_role(role);
     log_set_level(log_level_parse(c.log_level));
     openblas_set_num_threads(1); /* actors: one BLAS thread each (deploy/rldt/BENCHMARKS.md) */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    rc = actor_run(&c, &stop_flag);
+    rl_stop_on_signals();
+    rc = actor_run(&c, &rl_stop_signals);
     return rc < 0 ? 1 : 0;
 }

@@ -39,6 +39,13 @@ struct flow_ctx {
     float *d_in;                /* train: (max_batch, in_dim) */
     float *d_temb;              /* train: (max_batch, E) */
     const struct nn_pack *pack; /* borrowed: the trunk's packed weights for small batches */
+    /* train: flow_sample_forward caches rows in step order, row perm[j] at cache row j */
+    bool permuted; /* the last forward was flow_sample_forward */
+    int *perm;     /* (max_batch) */
+    int *first;    /* (N + 1) cache row of each step's first row */
+    float *tp;     /* (max_batch) times in cache order; scratch for d_t in backward */
+    float *vt;     /* (max_batch, D) velocities at the drawn steps, in row order */
+    float *dvp;    /* (max_batch, D) d_v in cache order */
 };
 
 // ---- spec ----------------------------------------------------------------------------------
@@ -240,7 +247,12 @@ struct flow_ctx *flow_ctx_new(const struct flow *f, int max_batch, bool train)
     if (ok && train) {
         c->d_in = calloc((size_t)max_batch * f->in_dim, sizeof(float));
         c->d_temb = calloc((size_t)max_batch * E, sizeof(float));
-        ok = c->d_in && c->d_temb;
+        c->perm = calloc((size_t)max_batch, sizeof(int));
+        c->first = calloc((size_t)f->spec.steps + 1, sizeof(int));
+        c->tp = calloc((size_t)max_batch, sizeof(float));
+        c->vt = calloc((size_t)max_batch * f->D, sizeof(float));
+        c->dvp = calloc((size_t)max_batch * f->D, sizeof(float));
+        ok = c->d_in && c->d_temb && c->perm && c->first && c->tp && c->vt && c->dvp;
     }
     if (!ok)
         flow_ctx_destroy(&c);
@@ -260,6 +272,11 @@ void flow_ctx_destroy(struct flow_ctx **p)
     free(c->v);
     free(c->d_in);
     free(c->d_temb);
+    free(c->perm);
+    free(c->first);
+    free(c->tp);
+    free(c->vt);
+    free(c->dvp);
     free(c);
     *p = NULL;
 }
@@ -286,6 +303,7 @@ const float *flow_forward(const struct flow *f, struct flow_ctx *ctx, const floa
     const float *temb = nn_forward(f->tnet, ctx->tcx, t, B);
     fill_input(f, ctx->in, x, temb, obs, B);
     ctx->B = B;
+    ctx->permuted = false;
     return nn_forward(f->trunk, ctx->kcx, ctx->in, B);
 }
 
@@ -293,12 +311,23 @@ void flow_backward(struct flow *f, struct flow_ctx *ctx, const float *d_v, float
 {
     RL_ASSERT(ctx->train && ctx->layout == f->layout && ctx->B > 0);
     int D = f->D, E = f->spec.temb, B = ctx->B;
+    const int *perm = ctx->perm;
+    if (ctx->permuted) {
+        for (int j = 0; j < B; j++)
+            memcpy(ctx->dvp + (size_t)j * D, d_v + (size_t)perm[j] * D, (size_t)D * sizeof(float));
+        d_v = ctx->dvp;
+    }
     nn_backward(f->trunk, ctx->kcx, d_v, ctx->d_in);
     // the embedding columns of dL/din flow back through the time net
     nn_copy_cols(ctx->d_temb, E, ctx->d_in + D, f->in_dim, B, E);
-    nn_backward(f->tnet, ctx->tcx, ctx->d_temb, d_t);
-    if (d_x)
+    nn_backward(f->tnet, ctx->tcx, ctx->d_temb, d_t && ctx->permuted ? ctx->tp : d_t);
+    for (int j = 0; d_t && ctx->permuted && j < B; j++)
+        d_t[perm[j]] = ctx->tp[j];
+    if (d_x && !ctx->permuted)
         nn_copy_cols(d_x, D, ctx->d_in, f->in_dim, B, D);
+    for (int j = 0; d_x && ctx->permuted && j < B; j++)
+        memcpy(d_x + (size_t)perm[j] * D, ctx->d_in + (size_t)j * f->in_dim,
+               (size_t)D * sizeof(float));
 }
 
 void flow_backward_obs(const struct flow *f, const struct flow_ctx *ctx, float *d_obs)
@@ -343,9 +372,110 @@ void flow_sample(const struct flow *f, struct flow_ctx *ctx, const float *obs, i
     }
 }
 
-void flow_ctx_set_pack(struct flow_ctx *ctx, const struct nn_pack *trunk)
+/*
+ * Let flow_sample on ctx run the trunk through trunk's packed weights (nn.h nn_pack) when the
+ * batch is small; borrowed: the caller keeps it up to date with the flow's parameters and
+ * alive while ctx uses it. NULL turns it off (the default).
+ */
+static void flow_ctx_set_pack(struct flow_ctx *ctx, const struct nn_pack *trunk)
 {
     ctx->pack = trunk;
+}
+
+/* cache order of flow_sample_forward: rows by drawn step (stable), their times in tp */
+static void order_rows(const struct flow *f, struct flow_ctx *ctx, const int *step, int B)
+{
+    int N = f->spec.steps;
+    int *first = ctx->first;
+    memset(first, 0, (size_t)(N + 1) * sizeof(int));
+    for (int i = 0; i < B; i++) {
+        RL_ASSERT(step[i] >= 0 && step[i] < N);
+        first[step[i] + 1]++;
+    }
+    for (int k = 0; k < N; k++)
+        first[k + 1] += first[k];
+    for (int i = 0, k = 0; k < N; k++) {
+        for (int r = 0; r < B && i < first[k + 1]; r++) {
+            if (step[r] == k) {
+                ctx->perm[i] = r;
+                ctx->tp[i++] = (float)k / (float)N;
+            }
+        }
+    }
+}
+
+/* one flow_sample_forward call: rows B, drawn steps, observations, embeddings in cache order */
+struct sample_pass {
+    const struct flow *f;
+    struct flow_ctx *ctx;
+    const int *step;
+    const float *obs, *te;
+    int B;
+};
+
+static void put_row(const struct sample_pass *p, int j, const float *x, const float *e, int r)
+{
+    int D = p->f->D, E = p->f->spec.temb, O = p->f->spec.obs_dim;
+    float *row = p->ctx->in + (size_t)j * p->f->in_dim;
+    memcpy(row, x + (size_t)r * D, (size_t)D * sizeof(float));
+    memcpy(row + D, e, (size_t)E * sizeof(float));
+    memcpy(row + D + E, p->obs + (size_t)r * O, (size_t)O * sizeof(float));
+}
+
+/*
+ * Euler step k, x → y: the trunk input holds the rows drawn at k first (cache order, through
+ * the cached forward into cache rows [first[k], first[k + 1])), then the others (row order,
+ * through inference).
+ */
+static void sample_step(const struct sample_pass *p, int k, const float *x, float *y)
+{
+    const struct flow *f = p->f;
+    struct flow_ctx *c = p->ctx;
+    int D = f->D, E = f->spec.temb, B = p->B, j0 = c->first[k], n = c->first[k + 1] - j0;
+    float h = 1.0f / (float)f->spec.steps;
+    for (int j = 0; j < n; j++)
+        put_row(p, j, x, p->te + (size_t)(j0 + j) * E, c->perm[j0 + j]);
+    for (int r = 0, j = n; r < B; r++)
+        if (p->step[r] != k)
+            put_row(p, j++, x, c->temb + (size_t)k * E, r);
+    if (n > 0) {
+        const float *v = nn_forward_rows(f->trunk, c->kcx, c->in, j0, n);
+        for (int j = 0; j < n; j++) {
+            size_t o = (size_t)c->perm[j0 + j] * D;
+            for (int q = 0; q < D; q++) {
+                c->vt[o + q] = v[(size_t)j * D + q];
+                y[o + q] = x[o + q] + h * v[(size_t)j * D + q];
+            }
+        }
+    }
+    if (n < B)
+        nn_infer_packed(f->trunk, c->pack, c->kcx, c->in + (size_t)n * f->in_dim, c->v, B - n);
+    for (int r = 0, j = 0; n < B && r < B; r++) {
+        if (p->step[r] == k)
+            continue;
+        size_t o = (size_t)r * D;
+        for (int q = 0; q < D; q++)
+            y[o + q] = x[o + q] + h * c->v[(size_t)j * D + q];
+        j++;
+    }
+}
+
+const float *flow_sample_forward(const struct flow *f, struct flow_ctx *ctx, const float *obs,
+                                 int B, float *chain, const int *step)
+{
+    RL_ASSERT(ctx->train && ctx->layout == f->layout && B >= 1 && B <= ctx->max_batch);
+    int N = f->spec.steps;
+    size_t BD = (size_t)B * f->D;
+    order_rows(f, ctx, step, B);
+    for (int k = 0; k < N; k++)
+        ctx->tk[k] = (float)k / (float)N;
+    nn_infer(f->tnet, ctx->tcx, ctx->tk, ctx->temb, N);
+    struct sample_pass p = {f, ctx, step, obs, nn_forward(f->tnet, ctx->tcx, ctx->tp, B), B};
+    for (int k = 0; k < N; k++)
+        sample_step(&p, k, chain + (size_t)k * BD, chain + (size_t)(k + 1) * BD);
+    ctx->B = B;
+    ctx->permuted = true;
+    return ctx->vt;
 }
 
 void flow_expected_target(const float *x, const float *t, const float *v, int B, int D, float *ahat)

@@ -142,11 +142,16 @@ void flow_velocity(const struct flow *f, struct flow_ctx *ctx, const float *x, c
 void flow_sample(const struct flow *f, struct flow_ctx *ctx, const float *obs, int B, float *chain);
 
 /*
- * Let flow_sample on ctx run the trunk through trunk's packed weights (nn.h nn_pack) when the
- * batch is small; borrowed: the caller keeps it up to date with the flow's parameters and
- * alive while ctx uses it. NULL turns it off (the default).
+ * flow_sample on a training ctx that is also flow_forward of each row at its drawn step:
+ * row i at x_{step[i]} (its own chain), t = step[i]/N, 0 <= step[i] < N. The Euler pass
+ * computes those velocities anyway, so the forward costs no extra trunk evaluation (the drawn
+ * rows of each step go through the cached forward, the others through inference). Returns v
+ * (B, D) in row order, borrowed from ctx until its next forward; flow_backward then takes d_v
+ * (and gives d_x, d_t) in row order as after flow_forward. The chain equals flow_sample's up
+ * to float rounding.
  */
-void flow_ctx_set_pack(struct flow_ctx *ctx, const struct nn_pack *trunk);
+const float *flow_sample_forward(const struct flow *f, struct flow_ctx *ctx, const float *obs,
+                                 int B, float *chain, const int *step);
 
 /* â (B, D) = x + (1 − t) v, t per row (B). â may alias x or v. */
 void flow_expected_target(const float *x, const float *t, const float *v, int B, int D,

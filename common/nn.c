@@ -34,6 +34,7 @@ struct nn_ctx {
     float *out[NN_MAX_HIDDEN + 1];  /* (B, out): layer output (== pre for identity layers) */
     float *rstd[NN_MAX_HIDDEN + 1]; /* (B): LayerNorm 1/sqrt(var + eps) */
     float *s0, *s1;                 /* (B, max_width) scratch */
+    float *sink;                    /* (2 max_width) nn_backward_input's discarded gradients */
     float *freq;                    /* (time_dim / 2) embedding frequencies */
     float *mem;                     /* the one allocation */
 };
@@ -295,6 +296,7 @@ static size_t ctx_carve(struct nn_ctx *c, const struct nn *net, float *base)
     CARVE(c->s1, B * net->max_width);
     CARVE(c->freq, (size_t)net->spec.time_dim / 2 + 1);
     if (c->train) {
+        CARVE(c->sink, 2 * (size_t)net->max_width);
         CARVE(c->x0, B * net->spec.in_dim);
         if (net->spec.time_dim)
             CARVE(c->emb, B * net->spec.time_dim);
@@ -426,63 +428,79 @@ static void layer_fwd(const struct nn *net, const struct nn_layer *L, const floa
 /*
  * One layer backward: dz from g (dz may equal g for identity layers), gradient accumulation,
  * and dx = dz W (+ dx when the layer has a skip: then the caller passed dx == g). Nullable: dx.
+ * With sink (2·out floats) the parameter gradients are skipped: the elementwise ones go to
+ * sink, the weight GEMM is not done (input gradients only).
  */
-static void layer_bwd(struct nn *net, const struct nn_layer *L, const float *x, const float *pre,
-                      const float *rstd, const float *g, float *dz, float *dx, int B)
+static void layer_bwd(struct nn *net, const struct nn_ctx *ctx, int li, const float *g, float *dz,
+                      float *dx, float *sink)
 {
-    const float *p = net->params;
-    float *gp = net->grads;
-    int n = L->out;
-    if (dz == g) {
-        for (int i = 0; i < B; i++)
-            nn_add_row(gp + L->b, g + (size_t)i * n, n);
-    }
+    const struct nn_layer *L = &net->layer[li];
+    const struct nn_spec *s = &net->spec;
+    const float *x = li ? ctx->out[li - 1] : s->time_dim ? ctx->emb : ctx->x0;
+    const float *pre = ctx->pre[li], *p = net->params;
+    int n = L->out, B = ctx->B;
+    float *gb = sink ? sink : net->grads + L->b;
+    float *gg = sink ? sink : net->grads + L->g, *gbeta = sink ? sink + n : net->grads + L->beta;
+    for (int i = 0; dz == g && !sink && i < B; i++)
+        nn_add_row(gb, g + (size_t)i * n, n);
     for (int i = 0; dz != g && i < B; i++) {
         size_t o = (size_t)i * n;
         if (L->ln) {
-            nn_ln_bwd_row(L->act, pre + o, rstd[i], p + L->g, p + L->beta, g + o, dz + o, gp + L->g,
-                          gp + L->beta, n);
-            nn_add_row(gp + L->b, dz + o, n);
+            nn_ln_bwd_row(L->act, pre + o, ctx->rstd[li][i], p + L->g, p + L->beta, g + o, dz + o,
+                          gg, gbeta, n);
+            nn_add_row(gb, dz + o, n);
         } else {
-            nn_mul_acc_row(dz + o, g + o, pre + o, gp + L->b, n);
+            nn_mul_acc_row(dz + o, g + o, pre + o, gb, n);
         }
     }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, L->in, B, 1.0f, dz, n, x, L->in, 1.0f,
-                gp + L->w, L->in);
+    if (!sink)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, L->in, B, 1.0f, dz, n, x, L->in,
+                    1.0f, net->grads + L->w, L->in);
     if (dx)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, L->in, n, 1.0f, dz, n, p + L->w,
                     L->in, L->skip ? 1.0f : 0.0f, dx, L->in);
 }
 
-const float *nn_forward(const struct nn *net, struct nn_ctx *ctx, const float *in, int B)
+const float *nn_forward_rows(const struct nn *net, struct nn_ctx *ctx, const float *in, int r0,
+                             int B)
 {
     RL_ASSERT(ctx->train && ctx->hash == net->hash);
-    RL_ASSERT(B >= 1 && B <= ctx->max_batch);
+    RL_ASSERT(r0 >= 0 && B >= 1 && r0 + B <= ctx->max_batch);
     const struct nn_spec *s = &net->spec;
-    memcpy(ctx->x0, in, (size_t)B * s->in_dim * sizeof(float));
-    const float *x = ctx->x0;
+    size_t r = (size_t)r0;
+    float *x0 = ctx->x0 + r * s->in_dim;
+    memcpy(x0, in, (size_t)B * s->in_dim * sizeof(float));
+    const float *x = x0;
     if (s->time_dim) {
-        time_fwd(ctx->freq, s->time_dim / 2, ctx->x0, ctx->emb, B);
-        x = ctx->emb;
+        float *emb = ctx->emb + r * s->time_dim;
+        time_fwd(ctx->freq, s->time_dim / 2, x0, emb, B);
+        x = emb;
     }
     for (int i = 0; i < net->n_layers; i++) {
-        layer_fwd(net, &net->layer[i], x, ctx->pre[i], ctx->out[i], ctx->rstd[i], B);
-        x = ctx->out[i];
+        size_t o = r * net->layer[i].out;
+        float *rstd = ctx->rstd[i] ? ctx->rstd[i] + r : NULL;
+        layer_fwd(net, &net->layer[i], x, ctx->pre[i] + o, ctx->out[i] + o, rstd, B);
+        x = ctx->out[i] + o;
     }
-    ctx->B = B;
+    ctx->B = r0 + B;
     ctx->fwd_net = net;
     return x;
 }
 
-void nn_backward(struct nn *net, struct nn_ctx *ctx, const float *d_out, float *d_in)
+const float *nn_forward(const struct nn *net, struct nn_ctx *ctx, const float *in, int B)
+{
+    return nn_forward_rows(net, ctx, in, 0, B);
+}
+
+/* backward of the last nn_forward; sink as layer_bwd */
+static void backward(struct nn *net, struct nn_ctx *ctx, const float *d_out, float *d_in,
+                     float *sink)
 {
     RL_ASSERT(ctx->train && ctx->fwd_net == net && ctx->hash == net->hash && ctx->B > 0);
     const struct nn_spec *s = &net->spec;
-    int B = ctx->B;
     const float *g = d_out;
     for (int i = net->n_layers - 1; i >= 0; i--) {
         const struct nn_layer *L = &net->layer[i];
-        const float *x = i ? ctx->out[i - 1] : s->time_dim ? ctx->emb : ctx->x0;
         /* identity layers use g as dz (g is never written then) */
         float *dz = is_identity(L) ? (float *)g : (g == ctx->s0 ? ctx->s1 : ctx->s0);
         float *dx = dz == ctx->s0 ? ctx->s1 : ctx->s0;
@@ -492,16 +510,38 @@ void nn_backward(struct nn *net, struct nn_ctx *ctx, const float *d_out, float *
             dx = NULL;
         else if (i == 0 && !s->time_dim)
             dx = d_in;
-        layer_bwd(net, L, x, ctx->pre[i], ctx->rstd[i], g, dz, dx, B);
+        layer_bwd(net, ctx, i, g, dz, dx, sink);
         g = dx;
     }
     if (s->time_dim && d_in)
-        time_bwd(ctx->freq, s->time_dim / 2, ctx->emb, g, d_in, B);
+        time_bwd(ctx->freq, s->time_dim / 2, ctx->emb, g, d_in, ctx->B);
 }
 
-void nn_infer(const struct nn *net, struct nn_ctx *ctx, const float *in, float *out, int B)
+void nn_backward(struct nn *net, struct nn_ctx *ctx, const float *d_out, float *d_in)
 {
-    RL_ASSERT(ctx->hash == net->hash);
+    backward(net, ctx, d_out, d_in, NULL);
+}
+
+void nn_backward_input(const struct nn *net, struct nn_ctx *ctx, const float *d_out, float *d_in)
+{
+    /* the net is only read: every gradient write goes to the ctx's sink */
+    RL_ASSERT(d_in);
+    backward((struct nn *)net, ctx, d_out, d_in, ctx->sink);
+}
+
+// ---- inference: plain, or small batches with pre-packed weights -----------------------------
+
+struct nn_pack {
+    uint64_t hash;
+    float *w[NN_MAX_HIDDEN + 1]; /* each layer's W packed (nn_small.h) */
+    float *mem;
+};
+
+/* the forward pass of nn_infer (pk NULL) and nn_infer_packed (pk's weights, B <= its rows) */
+static void infer(const struct nn *net, const struct nn_pack *pk, struct nn_ctx *ctx,
+                  const float *in, float *out, int B)
+{
+    RL_ASSERT(ctx->hash == net->hash && (!pk || pk->hash == net->hash));
     RL_ASSERT(B >= 1 && B <= ctx->max_batch);
     const struct nn_spec *s = &net->spec;
     const float *x = in;
@@ -510,19 +550,22 @@ void nn_infer(const struct nn *net, struct nn_ctx *ctx, const float *in, float *
         x = ctx->s0;
     }
     for (int i = 0; i < net->n_layers; i++) {
+        const struct nn_layer *L = &net->layer[i];
         float *y = i == net->n_layers - 1 ? out : x == ctx->s0 ? ctx->s1 : ctx->s0;
-        layer_fwd(net, &net->layer[i], x, y, y, NULL, B);
+        if (pk) {
+            nn_small_gemm(x, B, L->in, pk->w[i], L->out, y);
+            layer_post(net, L, x, y, y, NULL, B);
+        } else {
+            layer_fwd(net, L, x, y, y, NULL, B);
+        }
         x = y;
     }
 }
 
-// ---- small-batch inference with pre-packed weights -------------------------------------------
-
-struct nn_pack {
-    uint64_t hash;
-    float *w[NN_MAX_HIDDEN + 1]; /* each layer's W packed (nn_small.h) */
-    float *mem;
-};
+void nn_infer(const struct nn *net, struct nn_ctx *ctx, const float *in, float *out, int B)
+{
+    infer(net, NULL, ctx, in, out, B);
+}
 
 struct nn_pack *nn_pack_new(const struct nn *net)
 {
@@ -567,23 +610,5 @@ void nn_pack_destroy(struct nn_pack **p)
 void nn_infer_packed(const struct nn *net, const struct nn_pack *pk, struct nn_ctx *ctx,
                      const float *in, float *out, int B)
 {
-    if (!pk || B > NN_PACK_MAX_ROWS) {
-        nn_infer(net, ctx, in, out, B);
-        return;
-    }
-    RL_ASSERT(ctx->hash == net->hash && pk->hash == net->hash);
-    RL_ASSERT(B >= 1 && B <= ctx->max_batch);
-    const struct nn_spec *s = &net->spec;
-    const float *x = in;
-    if (s->time_dim) {
-        time_fwd(ctx->freq, s->time_dim / 2, in, ctx->s0, B);
-        x = ctx->s0;
-    }
-    for (int i = 0; i < net->n_layers; i++) {
-        const struct nn_layer *L = &net->layer[i];
-        float *y = i == net->n_layers - 1 ? out : x == ctx->s0 ? ctx->s1 : ctx->s0;
-        nn_small_gemm(x, B, L->in, pk->w[i], L->out, y);
-        layer_post(net, L, x, y, y, NULL, B);
-        x = y;
-    }
+    infer(net, pk && B <= NN_PACK_MAX_ROWS ? pk : NULL, ctx, in, out, B);
 }

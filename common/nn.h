@@ -155,12 +155,28 @@ void nn_ctx_destroy(struct nn_ctx **p);
 const float *nn_forward(const struct nn *net, struct nn_ctx *ctx, const float *in, int B);
 
 /*
+ * nn_forward of B rows in (B, in_dim) into rows [r0, r0 + B) of ctx's caches, r0 + B <=
+ * max_batch: a batch assembled in parts (e.g. rows that become ready at different times).
+ * Afterwards ctx holds a forward of r0 + B rows for nn_backward: fill the parts from row 0
+ * upward without gaps. Returns the part's output (B, out_dim), borrowed as nn_forward's.
+ */
+const float *nn_forward_rows(const struct nn *net, struct nn_ctx *ctx, const float *in, int r0,
+                             int B);
+
+/*
  * Backward of the last nn_forward on ctx (same net, parameters unchanged since): grads +=
  * dL/dparams, and, when d_in is not NULL, d_in (B, in_dim) = dL/din (overwritten; skipping it
  * saves the first layer's input GEMM). d_out is (B, out_dim) and must not overlap d_in. May be
  * called more than once per forward (gradients add up). Nullable: d_in.
  */
 void nn_backward(struct nn *net, struct nn_ctx *ctx, const float *d_out, float *d_in);
+
+/*
+ * nn_backward for the input gradient only: d_in (B, in_dim) = dL/din of the last nn_forward on
+ * ctx, without the parameter gradients (the weight GEMMs are skipped; net->grads is not
+ * touched). Same shapes and aliasing rules as nn_backward; d_in must not be NULL.
+ */
+void nn_backward_input(const struct nn *net, struct nn_ctx *ctx, const float *d_out, float *d_in);
 
 /*
  * Inference only: out (B, out_dim) = net(in), 1 <= B <= max_batch; out must not overlap in.

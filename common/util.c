@@ -1,5 +1,6 @@
 /*
- * util.c — assertion failure, formatted errors, clocks, sleep, mkdir -p.
+ * util.c — assertion failure, formatted errors, clocks, sleep, mkdir -p, the stop-signal flag,
+ * /proc status figures.
  */
 #include "common/util.h"
 
@@ -87,4 +88,36 @@ int rl_mkdir_p(const char *path)
         rc = -errno;
     free(tmp);
     return rc;
+}
+
+long rl_proc_status_kb(int pid, const char *field)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = strlen(field);
+    long kb = -1;
+    while (kb < 0 && fgets(line, sizeof(line), f))
+        if (!strncmp(line, field, n) && line[n] == ':')
+            kb = strtol(line + n + 1, NULL, 10);
+    fclose(f);
+    return kb;
+}
+
+volatile sig_atomic_t rl_stop_signals;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    rl_stop_signals++;
+}
+
+void rl_stop_on_signals(void)
+{
+    struct sigaction sa = {.sa_handler = on_stop_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }

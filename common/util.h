@@ -5,6 +5,7 @@
 #ifndef RL_UTIL_H
 #define RL_UTIL_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,5 +44,17 @@ int rl_write_all(int fd, const void *buf, size_t n);
 
 /* mkdir -p: create path and its missing parents (mode 0755). 0 or -errno. */
 int rl_mkdir_p(const char *path);
+
+/* The process's stop flag: how many SIGINT/SIGTERM arrived since rl_stop_on_signals() (the one
+ * global the style allows besides the log level). */
+extern volatile sig_atomic_t rl_stop_signals;
+
+/* Install the SIGINT/SIGTERM handler that counts into rl_stop_signals (no SA_RESTART: blocking
+ * calls return early). For main() and the CLI commands; calling it again is harmless. */
+void rl_stop_on_signals(void);
+
+/* A kB figure of process pid from /proc/PID/status, field "VmRSS" (resident now) or "VmHWM"
+ * (peak resident), ...; -1 when the process or the field is not there. */
+long rl_proc_status_kb(int pid, const char *field);
 
 #endif

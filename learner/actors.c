@@ -120,15 +120,6 @@ static struct slot *lookup(struct actors *t, const struct actors_peer *p, enum a
     return *why == ACTORS_OK ? s : NULL;
 }
 
-enum actors_check actors_check(struct actors *t, const struct actors_peer *p)
-{
-    enum actors_check why;
-    pthread_mutex_lock(&t->lock);
-    lookup(t, p, &why);
-    pthread_mutex_unlock(&t->lock);
-    return why;
-}
-
 enum actors_check actors_heartbeat(struct actors *t, const struct actors_peer *p,
                                    const struct wire_heartbeat *h)
 {

@@ -71,9 +71,6 @@ void actors_destroy(struct actors **t);
 uint32_t actors_register(struct actors *t, const char *name, int num_envs, bool evaluator,
                          const char *key, struct wire_session *session);
 
-/* Check p against the table (ACTORS_OK, ACTORS_UNKNOWN or ACTORS_BAD_SESSION). */
-enum actors_check actors_check(struct actors *t, const struct actors_peer *p);
-
 /* Record a heartbeat's progress if p checks out (it refreshes liveness). */
 enum actors_check actors_heartbeat(struct actors *t, const struct actors_peer *p,
                                    const struct wire_heartbeat *h);

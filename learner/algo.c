@@ -3,7 +3,12 @@
  */
 #include "learner/algo.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "common/config.h"
+#include "common/flow.h"
+#include "common/util.h"
 
 #include "learner/algo/reinflow.h"
 #include "learner/algo/rldt.h"
@@ -41,4 +46,38 @@ void algo_report_set(struct algo_report *r, const char *name, double value)
         r->name[r->n] = name;
         r->value[r->n++] = value;
     }
+}
+
+struct flow *algo_load_base(const struct rl_config *c, const struct algo_dims *d, const char *who,
+                            float **bounds, char *err, size_t errlen)
+{
+    *bounds = NULL;
+    if (!c->base_policy[0]) {
+        rl_err(0, err, errlen,
+               "%s: base_policy is required (the pre-trained flow policy file to fine-tune, "
+               "e.g. from `rldt pretrain`)",
+               who);
+        return NULL;
+    }
+    struct flow_spec fs;
+    if (flow_spec_from_config(&fs, c, d->obs_dim, d->act_dim, d->chunk, err, errlen) < 0)
+        return NULL;
+    struct flow *base = flow_new(&fs, err, errlen);
+    float *b = malloc((size_t)(2 * d->obs_dim + 2 * d->act_dim) * sizeof(float));
+    bool has = false;
+    char e[600];
+    if (!base || !b) {
+        rl_err(0, err, errlen, "%s: out of memory", who);
+    } else if (flow_load_weights(c->base_policy, base, b, &has, e, sizeof(e)) < 0) {
+        rl_err(0, err, errlen, "%s: base_policy %s", who, e);
+    } else {
+        if (has)
+            *bounds = b;
+        else
+            free(b);
+        return base;
+    }
+    flow_destroy(&base);
+    free(b);
+    return NULL;
 }

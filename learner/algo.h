@@ -88,6 +88,16 @@ struct algo_ops {
     int (*load)(struct algo *a, const struct ckpt *c, char *err, size_t errlen);
 };
 
+/*
+ * The pre-trained flow policy of c->base_policy that algorithm `who` fine-tunes, shaped by the
+ * config's flow keys; *bounds gets its normalisation bounds (2 obs_dim + 2 act_dim floats,
+ * malloc'd, the caller frees) or NULL when the file has none. NULL + message in err (naming who)
+ * when the key is empty or the file does not load.
+ */
+struct flow;
+struct flow *algo_load_base(const struct rl_config *c, const struct algo_dims *d, const char *who,
+                            float **bounds, char *err, size_t errlen);
+
 /* The algorithm called `name`, or NULL. */
 const struct algo_ops *algo_find(const char *name);
 

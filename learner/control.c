@@ -27,24 +27,33 @@ struct ctl {
     zmq_msg_t id;               /* routing id of the current peer */
     const char *key;            /* client key of the current message ("" without CURVE), borrowed */
     struct hello_limit *hellos; /* per-connection registration rate */
-    double log_t0;              /* registration log lines: the current 10 s window */
+    double log_t0;              /* registration log lines: the current LOG_WINDOW_SECS window */
     int logged;                 /* lines logged in it */
     uint64_t unlogged;          /* lines left out since the last summary */
 };
 
 #define PARAMS_MIN_INTERVAL 0.4 /* seconds between answered params requests of one session */
-#define LOG_BURST 10            /* registration lines logged per 10 s, then a summary */
+#define LOG_WINDOW_SECS 10      /* registration lines are rate-limited per window this long */
+#define LOG_BURST 10            /* registration lines logged per window, then a summary */
 #define HELLO_BURST 5           /* Hellos one connection may send at once, */
 #define HELLO_PER_SEC 1.0       /* and per second after that (actors retry once a second) */
+#define POLL_MS 100             /* wait for a message this long, then look at quit and expiry */
+#define RECV_BATCH 64           /* messages handled per wake-up before expiry is looked at */
+#define EXPIRE_EVERY_SECS 0.5   /* how often silent actors are looked for (well under timeouts) */
+/* an actor is confirmed gone only after this long (or this many heartbeat periods, if longer):
+ * a loaded host is slow to answer */
+#define CONFIRM_MIN_SECS 5.0
+#define CONFIRM_HEARTBEATS 5
+#define REPLY_ENVELOPE 4096 /* a Welcome beyond its config text: the other fields */
 
 // may another registration line be logged now? (a Hello flood must not flood the log)
 static bool log_ok(struct ctl *c)
 {
     double now = rl_now();
-    if (now - c->log_t0 >= 10) {
+    if (now - c->log_t0 >= LOG_WINDOW_SECS) {
         if (c->unlogged)
-            log_warn("%llu registration line(s) not logged in the last 10 s",
-                     (unsigned long long)c->unlogged);
+            log_warn("%llu registration line(s) not logged in the last %d s",
+                     (unsigned long long)c->unlogged, LOG_WINDOW_SECS);
         c->log_t0 = now;
         c->logged = 0;
         c->unlogged = 0;
@@ -275,7 +284,7 @@ void *control_main(void *arg)
     struct control_args *a = arg;
     struct ctl c = {.s = a->s, .sock = a->sock, .key = "", .log_t0 = rl_now()};
     c.dec = wire_decoder_new(CONTROL_MAX_MSG);
-    c.cap = WIRE_CONFIG_MAX + 4096;
+    c.cap = WIRE_CONFIG_MAX + REPLY_ENVELOPE;
     c.buf = malloc(c.cap);
     c.hellos = hello_limit_new(HELLO_BURST, HELLO_PER_SEC);
     zmq_msg_init(&c.id);
@@ -286,8 +295,8 @@ void *control_main(void *arg)
     zmq_pollitem_t item = {c.sock, 0, ZMQ_POLLIN, 0};
     double last_expire = rl_now();
     while (!atomic_load(&c.s->quit)) {
-        if (zmq_poll(&item, 1, 100) > 0)
-            for (int k = 0; k < 64; k++) {
+        if (zmq_poll(&item, 1, POLL_MS) > 0)
+            for (int k = 0; k < RECV_BATCH; k++) {
                 int ev = 0;
                 size_t sz = sizeof(ev);
                 zmq_getsockopt(c.sock, ZMQ_EVENTS, &ev, &sz);
@@ -295,8 +304,8 @@ void *control_main(void *arg)
                     break;
                 receive(&c);
             }
-        if (rl_now() - last_expire > 0.5) {
-            double confirm = RL_MAX(5.0, 5 * c.s->cfg.heartbeat_secs); /* a loaded host is slow */
+        if (rl_now() - last_expire > EXPIRE_EVERY_SECS) {
+            double confirm = RL_MAX(CONFIRM_MIN_SECS, CONFIRM_HEARTBEATS * c.s->cfg.heartbeat_secs);
             int gone = actors_expire(c.s->actors, c.s->cfg.actor_timeout, confirm);
             if (gone && log_ok(&c))
                 log_warn("%d actor(s) without a heartbeat for %.0f s (or unconfirmed for %.0f s): "

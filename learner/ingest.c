@@ -14,7 +14,10 @@
 #include "learner/shared.h"
 #include "proto/wire.h"
 
-#define CHAIN_LIMIT 100.0 /* |x_k| of a denoising chain (actions live in [-1, 1]) */
+#define HOLD_POLL_SECS 0.001 /* while held: how often to look whether training caught up */
+#define POLL_MS 50           /* wait for segments this long, then look at quit and the hold */
+#define DRAIN_MAX 256        /* segments per wake-up: bounds the time between hold checks */
+#define CHAIN_LIMIT 100.0    /* |x_k| of a denoising chain (actions live in [-1, 1]) */
 
 // an on-policy run has a full batch of the current version: the rest would go unused
 static bool batch_full(struct shared *s)
@@ -219,7 +222,7 @@ void *ingest_main(void *arg)
             if (held_since < 0)
                 held_since = rl_now();
             atomic_store(&s->ingest_held, true);
-            rl_sleep(0.001);
+            rl_sleep(HOLD_POLL_SECS);
             continue;
         }
         if (held_since >= 0) {
@@ -227,11 +230,11 @@ void *ingest_main(void *arg)
             held_since = -1;
             atomic_store(&s->ingest_held, false);
         }
-        int n = zmq_poll(&item, 1, 50);
+        int n = zmq_poll(&item, 1, POLL_MS);
         if (n <= 0)
             continue;
         // drain what is queued, re-checking the hold between messages
-        for (int k = 0; k < 256 && !must_hold(s); k++) {
+        for (int k = 0; k < DRAIN_MAX && !must_hold(s); k++) {
             if (zmq_msg_recv(&m, a->sock, ZMQ_DONTWAIT) < 0)
                 break;
             handle(s, dec, &m);

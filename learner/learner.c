@@ -59,7 +59,21 @@ struct learner {
     double published;                     /* rl_now() of the last broadcast */
 };
 
-#define SEND_HWM 8              /* messages queued per peer on the ROUTER and the PUB */
+// socket sizes and the trainer loop's periods
+#define SEND_HWM 8 /* messages queued per peer on the ROUTER and the PUB */
+/* segments queued on the PULL socket: a short queue makes actors wait (their send queue fills)
+ * instead of acting on ever older weights, which keeps the policy lag bounded */
+#define DATA_RCVHWM 8
+/* control messages queued: every actor of a large run may register at the same moment */
+#define CONTROL_RCVHWM 1000
+#define PUB_LINGER_MS 500       /* at close: time for the last params (the stop flag) to go out */
+#define SUB_MAX_MSG 4096        /* the PUB socket only receives subscriptions: a few bytes */
+#define DATA_RCVBUF 65536       /* bounded kernel buffers keep backpressure tight (policy lag) */
+#define PARAMS_ENVELOPE 4096    /* a params message beyond its weights and bounds: the header */
+#define TRAIN_IDLE_SECS 0.001   /* trainer sleep when no step is due (data or warm-up pending) */
+#define STOP_NOTIFY_SECS 0.1    /* at the end: stop Params resent this often until actors leave */
+#define STATS_EVERY_SECS 0.5    /* stats snapshot and eval rows: fresh enough for `rldt top` */
+#define PROGRESS_LOG_SECS 10    /* one progress line in log.txt this often (never per step) */
 #define QUARANTINE_RATIO 1000.0 /* outlier rows of a non-finite step: replay_quarantine */
 
 static void *bind_socket(struct learner *l, int type, int port, char *err, size_t errlen)
@@ -71,8 +85,8 @@ static void *bind_socket(struct learner *l, int type, int port, char *err, size_
         snprintf(err, errlen, "zmq_socket: %s", zmq_strerror(zmq_errno()));
         return NULL;
     }
-    int linger = type == ZMQ_PUB ? 500 : 0;
-    int hwm = type == ZMQ_PULL ? 8 : 1000;
+    int linger = type == ZMQ_PUB ? PUB_LINGER_MS : 0;
+    int hwm = type == ZMQ_PULL ? DATA_RCVHWM : CONTROL_RCVHWM;
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
     /* bounded memory per peer: a larger message closes its connection before it is buffered
@@ -80,12 +94,12 @@ static void *bind_socket(struct learner *l, int type, int port, char *err, size_
      * SEND_HWM replies (ROUTER) or params messages (PUB); the rest are dropped */
     int64_t maxmsg = type == ZMQ_PULL     ? (int64_t)DATA_MAX_MSG
                      : type == ZMQ_ROUTER ? (int64_t)CONTROL_MAX_MSG
-                                          : 4096; /* PUB: subscriptions only */
+                                          : SUB_MAX_MSG;
     int sndhwm = SEND_HWM;
     zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
     zmq_setsockopt(sock, ZMQ_SNDHWM, &sndhwm, sizeof(sndhwm));
     if (type == ZMQ_PULL) {
-        int buf = 65536; /* bounded kernel buffers keep backpressure tight (policy lag) */
+        int buf = DATA_RCVBUF;
         zmq_setsockopt(sock, ZMQ_RCVBUF, &buf, sizeof(buf));
     }
     // [auth] a CURVE server whose handshakes the ZAP handler checks and counts
@@ -314,7 +328,7 @@ struct learner *learner_new(const struct rl_config *c, char *err, size_t errlen)
     }
     l->nweights = ops->policy_size(l->algo);
     l->weights = malloc(l->nweights * sizeof(float));
-    l->pcap = l->nweights * sizeof(float) + 4 * WIRE_DIM_MAX * sizeof(float) + 4096;
+    l->pcap = l->nweights * sizeof(float) + 4 * WIRE_DIM_MAX * sizeof(float) + PARAMS_ENVELOPE;
     l->pbuf = malloc(l->pcap);
     if (!l->weights || !l->pbuf) {
         snprintf(err, errlen, "out of memory");
@@ -338,11 +352,6 @@ struct learner *learner_new(const struct rl_config *c, char *err, size_t errlen)
 err_destroy:
     learner_destroy(&l);
     return NULL;
-}
-
-int learner_stats_port(const struct learner *l)
-{
-    return l->statsd ? statsd_port(l->statsd) : 0;
 }
 
 // ---- broadcast ---------------------------------------------------------------------------
@@ -538,12 +547,12 @@ static void metrics_row(struct learner *l, double t0)
                                        "train/updates",     "train/policy_version",
                                        "train/replay_size", "rollout/episodes"};
     double wall = rl_now() - t0;
-    unsigned long long c[6] = {atomic_load(&s->env_steps),
-                               atomic_load(&s->chunk_steps),
-                               atomic_load(&s->updates),
-                               atomic_load(&s->version),
-                               (unsigned long long)replay_size(s->replay),
-                               atomic_load(&s->episodes)};
+    unsigned long long c[RL_ARRAY_LEN(tags)] = {atomic_load(&s->env_steps),
+                                                atomic_load(&s->chunk_steps),
+                                                atomic_load(&s->updates),
+                                                atomic_load(&s->version),
+                                                (unsigned long long)replay_size(s->replay),
+                                                atomic_load(&s->episodes)};
     fprintf(l->metrics, "%.3f,%llu,%llu,%llu,%llu,%llu,%llu,%.4g,%.4g,%llu", wall, c[0], c[1], c[2],
             c[3], c[4], c[5], ret, eret, (unsigned long long)esteps);
     for (int i = 0; i < l->rep.n; i++)
@@ -701,7 +710,7 @@ static int finish(struct learner *l)
         actors_rows(s->actors, NULL, 0, &alive);
         if (alive == 0)
             break;
-        rl_sleep(0.1);
+        rl_sleep(STOP_NOTIFY_SECS);
     }
     return rc;
 }
@@ -736,13 +745,13 @@ int learner_run(struct learner *l, volatile sig_atomic_t *stop)
             if (rc < 0 && rc != -EAGAIN)
                 break;
             if (rc == -EAGAIN)
-                rl_sleep(0.001); /* the algorithm waits for data (an on-policy batch) */
+                rl_sleep(TRAIN_IDLE_SECS); /* the algorithm waits for data (an on-policy batch) */
             rc = 0;
         } else {
-            rl_sleep(0.001);
+            rl_sleep(TRAIN_IDLE_SECS);
         }
         double now = rl_now();
-        if (now - last_stats > 0.5) {
+        if (now - last_stats > STATS_EVERY_SECS) {
             refresh_stats(l);
             eval_row(l, t0);
             last_stats = now;
@@ -751,7 +760,7 @@ int learner_run(struct learner *l, volatile sig_atomic_t *stop)
             metrics_row(l, t0);
             last_metrics = now;
         }
-        if (now - last_log > 10)
+        if (now - last_log > PROGRESS_LOG_SECS)
             progress_log(l, &last_log, &last_steps, t0);
         if (c->publish_secs > 0 && now - l->published >= c->publish_secs)
             publish(l, false);

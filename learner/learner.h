@@ -63,7 +63,4 @@ int learner_run(struct learner *l, volatile sig_atomic_t *stop);
 
 void learner_destroy(struct learner **l);
 
-/* Port the stats socket bound (0 if off), for tests that ask for port 0. */
-int learner_stats_port(const struct learner *l);
-
 #endif

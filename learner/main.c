@@ -7,15 +7,8 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "learner/learner.h"
-
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
 
 int main(int argc, char **argv)
 {
@@ -27,11 +20,7 @@ int main(int argc, char **argv)
         return rc == 1 ? 0 : 2;
     log_set_role("learner");
     log_set_level(log_level_parse(c.log_level));
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    rl_stop_on_signals();
     signal(SIGPIPE, SIG_IGN);
     char err[512] = "";
     struct learner *l = learner_new(&c, err, sizeof(err));
@@ -39,7 +28,7 @@ int main(int argc, char **argv)
         log_error("%s", err);
         return 1;
     }
-    rc = learner_run(l, &stop_flag);
+    rc = learner_run(l, &rl_stop_signals);
     learner_destroy(&l);
     log_info("learner exits");
     return rc < 0 ? 1 : 0;

@@ -325,28 +325,32 @@ long replay_trim(struct replay *r, uint64_t inserted)
     return k;
 }
 
-long replay_size(struct replay *r)
+enum counter { COUNTER_SIZE, COUNTER_INSERTED, COUNTER_EVICTED };
+
+// one counter read under the lock
+static uint64_t counter(struct replay *r, enum counter which)
 {
     pthread_mutex_lock(&r->lock);
-    long n = r->size - r->ndead;
+    uint64_t n = which == COUNTER_SIZE       ? (uint64_t)(r->size - r->ndead)
+                 : which == COUNTER_INSERTED ? r->inserted
+                                             : r->evicted;
     pthread_mutex_unlock(&r->lock);
     return n;
+}
+
+long replay_size(struct replay *r)
+{
+    return (long)counter(r, COUNTER_SIZE);
 }
 
 uint64_t replay_inserted(struct replay *r)
 {
-    pthread_mutex_lock(&r->lock);
-    uint64_t n = r->inserted;
-    pthread_mutex_unlock(&r->lock);
-    return n;
+    return counter(r, COUNTER_INSERTED);
 }
 
 uint64_t replay_evicted(struct replay *r)
 {
-    pthread_mutex_lock(&r->lock);
-    uint64_t n = r->evicted;
-    pthread_mutex_unlock(&r->lock);
-    return n;
+    return counter(r, COUNTER_EVICTED);
 }
 
 long replay_capacity(const struct replay *r)

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -575,6 +576,43 @@ static void prom_table(FILE *f, const char *name, const char *label, const char 
     }
 }
 
+// where a run total comes from: a field of the state or (from TK_D_U64 on) of the derived
+// values, and its C type
+enum tkind { TK_ST_U64, TK_ST_BOOL, TK_ST_INT, TK_D_U64, TK_D_REAL };
+#define TOTAL(kind, strct, field, name, type, help)                                                \
+    {                                                                                              \
+        name, type, help, kind, offsetof(strct, field)                                             \
+    }
+#define ST(k, field, name, type, help) TOTAL(k, struct state, field, name, type, help)
+#define DV(k, field, name, type, help) TOTAL(k, struct derived, field, name, type, help)
+static const struct {
+    const char *name, *type, *help;
+    enum tkind kind;
+    size_t off;
+} totals[] = {
+    ST(TK_ST_U64, run_epoch, "rldt_run_epoch", "gauge",
+       "Run epoch (changes when the learner restarts)."),
+    DV(TK_D_REAL, uptime, "rldt_uptime_seconds", "gauge", "Seconds since the learner started."),
+    ST(TK_ST_BOOL, finished, "rldt_finished", "gauge", "1 once the run has finished."),
+    ST(TK_ST_U64, pver, "rldt_policy_version", "gauge", "Current policy version of the learner."),
+    ST(TK_ST_U64, env_steps, "rldt_env_steps_total", "counter", "Environment steps ingested."),
+    DV(TK_D_REAL, steps_rate, "rldt_env_steps_per_second", "gauge",
+       "Recent environment steps per second."),
+    ST(TK_ST_U64, updates, "rldt_updates_total", "counter", "Learner updates (gradient steps)."),
+    DV(TK_D_REAL, upd_rate, "rldt_updates_per_second", "gauge",
+       "Recent learner updates per second."),
+    ST(TK_ST_U64, segments, "rldt_segments_total", "counter", "Segments accepted."),
+    ST(TK_ST_U64, replay_size, "rldt_replay_size", "gauge", "Chunk steps held in replay."),
+    ST(TK_ST_U64, replay_cap, "rldt_replay_capacity", "gauge", "Replay capacity in chunk steps."),
+    ST(TK_ST_U64, episodes, "rldt_episodes_total", "counter", "Episodes finished."),
+    DV(TK_D_REAL, ret_mean, "rldt_recent_return", "gauge", "Mean return of the recent episodes."),
+    DV(TK_D_U64, lag_max, "rldt_policy_lag_max", "gauge", "Largest policy lag over the actors."),
+    ST(TK_ST_INT, nactors, "rldt_actors", "gauge", "Actors in the table."),
+};
+#undef ST
+#undef DV
+#undef TOTAL
+
 static void prom_totals(FILE *f, const struct state *st, const struct derived *d)
 {
     prom_family(f, "rldt_run_info", "gauge", "Run description (value is always 1).");
@@ -583,40 +621,29 @@ static void prom_totals(FILE *f, const struct state *st, const struct derived *d
     fputc(',', f);
     prom_label(f, "task", st->task);
     fputs("} 1\n", f);
-    prom_family(f, "rldt_run_epoch", "gauge", "Run epoch (changes when the learner restarts).");
-    prom_u64(f, "rldt_run_epoch", st->run_epoch);
-    prom_family(f, "rldt_uptime_seconds", "gauge", "Seconds since the learner started.");
-    fputs("rldt_uptime_seconds ", f);
-    prom_value(f, d->uptime);
-    prom_family(f, "rldt_finished", "gauge", "1 once the run has finished.");
-    prom_u64(f, "rldt_finished", st->finished);
-    prom_family(f, "rldt_policy_version", "gauge", "Current policy version of the learner.");
-    prom_u64(f, "rldt_policy_version", st->pver);
-    prom_family(f, "rldt_env_steps_total", "counter", "Environment steps ingested.");
-    prom_u64(f, "rldt_env_steps_total", st->env_steps);
-    prom_family(f, "rldt_env_steps_per_second", "gauge", "Recent environment steps per second.");
-    fputs("rldt_env_steps_per_second ", f);
-    prom_value(f, d->steps_rate);
-    prom_family(f, "rldt_updates_total", "counter", "Learner updates (gradient steps).");
-    prom_u64(f, "rldt_updates_total", st->updates);
-    prom_family(f, "rldt_updates_per_second", "gauge", "Recent learner updates per second.");
-    fputs("rldt_updates_per_second ", f);
-    prom_value(f, d->upd_rate);
-    prom_family(f, "rldt_segments_total", "counter", "Segments accepted.");
-    prom_u64(f, "rldt_segments_total", st->segments);
-    prom_family(f, "rldt_replay_size", "gauge", "Chunk steps held in replay.");
-    prom_u64(f, "rldt_replay_size", st->replay_size);
-    prom_family(f, "rldt_replay_capacity", "gauge", "Replay capacity in chunk steps.");
-    prom_u64(f, "rldt_replay_capacity", st->replay_cap);
-    prom_family(f, "rldt_episodes_total", "counter", "Episodes finished.");
-    prom_u64(f, "rldt_episodes_total", st->episodes);
-    prom_family(f, "rldt_recent_return", "gauge", "Mean return of the recent episodes.");
-    fputs("rldt_recent_return ", f);
-    prom_value(f, d->ret_mean);
-    prom_family(f, "rldt_policy_lag_max", "gauge", "Largest policy lag over the actors.");
-    prom_u64(f, "rldt_policy_lag_max", d->lag_max);
-    prom_family(f, "rldt_actors", "gauge", "Actors in the table.");
-    prom_u64(f, "rldt_actors", (uint64_t)st->nactors);
+    for (size_t i = 0; i < RL_ARRAY_LEN(totals); i++) {
+        const char *p =
+            (totals[i].kind >= TK_D_U64 ? (const char *)d : (const char *)st) + totals[i].off;
+        prom_family(f, totals[i].name, totals[i].type, totals[i].help);
+        switch (totals[i].kind) {
+        case TK_ST_U64:
+            prom_u64(f, totals[i].name, *(const uint64_t *)p);
+            break;
+        case TK_ST_BOOL:
+            prom_u64(f, totals[i].name, *(const bool *)p);
+            break;
+        case TK_ST_INT:
+            prom_u64(f, totals[i].name, (uint64_t) * (const int *)p);
+            break;
+        case TK_D_U64:
+            prom_u64(f, totals[i].name, *(const uint64_t *)p);
+            break;
+        case TK_D_REAL:
+            fprintf(f, "%s ", totals[i].name);
+            prom_value(f, *(const double *)p);
+            break;
+        }
+    }
 }
 
 // one family per per-actor column

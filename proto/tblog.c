@@ -77,6 +77,27 @@ static int append_event(struct tblog *t, const Rldt__Tb__Event *ev)
     return 0;
 }
 
+// an event holding one summary value v (borrowed) at step, in o's storage
+struct one_summary {
+    Rldt__Tb__Value *vs[1];
+    Rldt__Tb__Summary s;
+    Rldt__Tb__Event ev;
+};
+
+static Rldt__Tb__Event *one_summary(struct one_summary *o, Rldt__Tb__Value *v, int64_t step)
+{
+    o->vs[0] = v;
+    o->s = (Rldt__Tb__Summary)RLDT__TB__SUMMARY__INIT;
+    o->s.n_value = 1;
+    o->s.value = o->vs;
+    o->ev = (Rldt__Tb__Event)RLDT__TB__EVENT__INIT;
+    o->ev.wall_time = rl_wall();
+    o->ev.step = step;
+    o->ev.what_case = RLDT__TB__EVENT__WHAT_SUMMARY;
+    o->ev.summary = &o->s;
+    return &o->ev;
+}
+
 int tblog_scalar(struct tblog *t, const char *tag, int64_t step, double value)
 {
     if (t->err)
@@ -87,16 +108,9 @@ int tblog_scalar(struct tblog *t, const char *tag, int64_t step, double value)
     v.tag = cut;
     v.value_case = RLDT__TB__VALUE__VALUE_SIMPLE_VALUE;
     v.simple_value = (float)value;
-    Rldt__Tb__Value *vs[1] = {&v};
-    Rldt__Tb__Summary s = RLDT__TB__SUMMARY__INIT;
-    s.n_value = 1;
-    s.value = vs;
-    Rldt__Tb__Event ev = RLDT__TB__EVENT__INIT;
-    ev.wall_time = rl_wall();
-    ev.step = step;
-    ev.what_case = RLDT__TB__EVENT__WHAT_SUMMARY;
-    ev.summary = &s;
-    int rc = append_event(t, &ev);
+    struct one_summary o;
+    Rldt__Tb__Event *ev = one_summary(&o, &v, step);
+    int rc = append_event(t, ev);
     if (rc == 0 && rl_now() - t->last_flush >= TBLOG_FLUSH_SECS)
         rc = tblog_flush(t);
     return rc;
@@ -120,23 +134,16 @@ int tblog_image(struct tblog *t, const char *tag, int64_t step, int width, int h
     v.tag = cut;
     v.value_case = RLDT__TB__VALUE__VALUE_IMAGE;
     v.image = &img;
-    Rldt__Tb__Value *vs[1] = {&v};
-    Rldt__Tb__Summary s = RLDT__TB__SUMMARY__INIT;
-    s.n_value = 1;
-    s.value = vs;
-    Rldt__Tb__Event ev = RLDT__TB__EVENT__INIT;
-    ev.wall_time = rl_wall();
-    ev.step = step;
-    ev.what_case = RLDT__TB__EVENT__WHAT_SUMMARY;
-    ev.summary = &s;
+    struct one_summary o;
+    Rldt__Tb__Event *ev = one_summary(&o, &v, step);
     // one record in its own buffer, after what is buffered
-    size_t n = rldt__tb__event__get_packed_size(&ev);
+    size_t n = rldt__tb__event__get_packed_size(ev);
     uint8_t *r = malloc(n + TBLOG_FRAME);
     if (!r)
         return -ENOMEM;
     put_le(r, n, 8);
     put_le(r + 8, tblog_masked_crc(r, 8), 4);
-    RL_ASSERT(rldt__tb__event__pack(&ev, r + 12) == n);
+    RL_ASSERT(rldt__tb__event__pack(ev, r + 12) == n);
     put_le(r + 12 + n, tblog_masked_crc(r + 12, n), 4);
     int rc = tblog_flush(t);
     if (rc == 0 && (rc = rl_write_all(t->fd, r, n + TBLOG_FRAME)) < 0)

@@ -37,6 +37,19 @@ dc_finish() {
     exit $?
 }
 
+# dc_rejected NAME PATTERN OUTPUT: ok when OUTPUT (what a checker printed on a broken copy) has
+# a FAIL line matching PATTERN; otherwise a failure that lists its FAIL lines
+dc_rejected() {
+    local hit
+    hit=$(echo "$3" | grep "^FAIL" | grep -m 1 -- "$2")
+    if [ -n "$hit" ]; then
+        ok "rejects $1: ${hit#FAIL }"
+    else
+        bad "rejects $1 (no FAIL matching '$2')"
+        echo "$3" | grep '^FAIL' | sed 's/^/    /'
+    fi
+}
+
 # dc_bins: RLDT_ROOT and bin (the binaries, each checked to be built)
 dc_bins() {
     RLDT_ROOT=${RLDT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -49,6 +62,38 @@ dc_bins() {
             dc_finish
         fi
     done
+}
+
+# dc_tmp: dc_bins; tmp, a fresh temp dir, and traps: on exit the script's own dc_stop (when it defines
+# one: kill the processes it started), then any process still running from $tmp/, and the dir
+# is removed (KEEP=1 leaves it for inspection); INT and TERM exit 1
+dc_tmp() {
+    dc_bins
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/rldt-$dc_name.XXXXXX")
+    trap dc_cleanup EXIT
+    trap 'exit 1' INT TERM
+}
+dc_cleanup() {
+    [ -n "${KEEP:-}" ] && { echo "kept $tmp"; return; }
+    declare -F dc_stop >/dev/null && dc_stop
+    pkill -9 -f "$tmp/" 2>/dev/null
+    rm -rf "$tmp"
+}
+
+# dc_workdir: dc_bins, then T (a temp dir, removed on exit) as the current directory, and rldt
+# (the command-line tool)
+dc_workdir() {
+    dc_bins
+    T=$(mktemp -d "${TMPDIR:-/tmp}/rldt-$dc_name.XXXXXX")
+    trap 'rm -rf "$T"' EXIT
+    rldt=$bin/rldt
+    cd "$T" || exit 1
+}
+
+# dc_ports: p, the first of four free loopback ports, and ports, the learner's four port flags
+dc_ports() {
+    p=$(free_ports 4)
+    ports="--control-port=$p --data-port=$((p + 1)) --params-port=$((p + 2)) --stats=127.0.0.1:$((p + 3))"
 }
 
 # dc_init: dc_bins, T (temp dir, removed on exit), yamlflat (built)

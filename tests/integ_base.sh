@@ -7,15 +7,7 @@
 # when asked. Prints "integ_base: N passed, N failed".
 dc_name=integ_base
 . "$(dirname "$0")/deploy_check.sh" # check / ok / bad, free_ports, dc_bins and dc_finish
-dc_bins # RLDT_ROOT, bin
-tmp=$(mktemp -d /tmp/rldt-base-XXXXXX)
-cleanup() {
-    [ -n "${KEEP:-}" ] && { echo "kept $tmp"; return; }
-    pkill -9 -f "$tmp/" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+dc_tmp # RLDT_ROOT, bin, tmp, removed on exit (KEEP=1 keeps it)
 script=$RLDT_ROOT/deploy/scripts/base-policies.sh
 export RLDT=$bin/rldt TINY=1 WORK=$tmp/work
 # the hopper slot of the script's ports: PORT_BASE .. +3

@@ -4,16 +4,13 @@
 # existing dataset without --force, dataset-info's n/a without a complete episode, plot refusing
 # a non-PNG name, `rldt run` refusing a bad stats address or a missing base policy before it
 # starts anything, and relative paths of a config file resolved against its directory (the
-# failed --resume and Ctrl-C cases are in integ_run.sh).
+# failed --resume and Ctrl-C cases are in integ_run.sh), and `rldt bench ingest` starting its
+# learner (a config the learner refuses once left it measuring nothing).
 # Prints "integ_cli: N passed, N failed".
 dc_name=integ_cli
 . "$(dirname "$0")/deploy_check.sh" # check / ok / bad, free_ports, dc_bins and dc_finish
-dc_bins
 py=/usr/bin/python3
-T=$(mktemp -d "${TMPDIR:-/tmp}/rldt-cli.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-rldt=$bin/rldt
-cd "$T" || exit 1
+dc_workdir # RLDT_ROOT, bin, T (the current directory), rldt
 
 # ---- version and help ----
 v=$("$rldt" --version)
@@ -83,4 +80,13 @@ check "... while policy = random stays a name" grep -q "^policy = random$" resol
 bp=$(sed -n 's/^base_policy = //p' cpu.ini)
 check "deploy/configs/rldt-cpu.ini names an existing base policy from any directory ($bp)" \
     test -s "$bp"
+
+# ---- bench ingest: its learner starts and stores what the senders send ----
+dc_ports
+"$rldt" bench ingest --secs=2 --actors=1 --replay-size=100000 $ports >ingest.txt 2>ingest.err
+rc=$?
+check "bench ingest runs (exit $rc: $(grep -v '^ *[0-9.]* learner' ingest.err | head -n 1))" \
+    test "$rc" = 0
+check "... and its learner stored segments ($(grep '^ingest:' ingest.txt))" \
+    grep -Eq '^ingest: [1-9][0-9]* chunk steps/s stored' ingest.txt
 dc_finish

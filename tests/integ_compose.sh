@@ -167,7 +167,7 @@ check "variables reach the resolved file (RLDT_UID, RLDT_RUN)" eval \
 
 # ---- the checker must reject broken copies -------------------------------------------------
 reject() { # reject NAME SED-EXPR PATTERN: a copy edited so must fail with PATTERN
-    local name=$1 expr=$2 pat=$3 out hit
+    local name=$1 expr=$2 pat=$3 out
     sed -e "$expr" "$deploy/docker-compose.yml" >"$T/bad.yml"
     if cmp -s "$T/bad.yml" "$deploy/docker-compose.yml"; then
         bad "rejects $name (the edit '$expr' changed nothing)"
@@ -178,13 +178,7 @@ reject() { # reject NAME SED-EXPR PATTERN: a copy edited so must fail with PATTE
         dc_failed=0
         compose_check "$T/bad.yml" 2>&1
     )
-    hit=$(echo "$out" | grep "^FAIL" | grep -m 1 -- "$pat")
-    if [ -n "$hit" ]; then
-        ok "rejects $name: ${hit#FAIL }"
-    else
-        bad "rejects $name (no FAIL matching '$pat')"
-        echo "$out" | grep '^FAIL' | sed 's/^/    /'
-    fi
+    dc_rejected "$name" "$pat" "$out"
 }
 reject "an unknown learner flag" 's/- --resume/- --resumee/' "unknown key 'resumee'"
 reject "a bad value" 's/- --resume/- --resume=maybe/' "resume: "

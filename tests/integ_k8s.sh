@@ -293,14 +293,7 @@ reject() { # reject NAME FILE SED-EXPR PATTERN: a copy with FILE edited must fai
         : >"$T/containers"
         k8s_check "$d" 2>&1
     )
-    local hit
-    hit=$(echo "$out" | grep "^FAIL" | grep -m 1 -- "$pat")
-    if [ -n "$hit" ]; then
-        ok "rejects $name: ${hit#FAIL }"
-    else
-        bad "rejects $name (no FAIL matching '$pat')"
-        echo "$out" | grep '^FAIL' | sed 's/^/    /'
-    fi
+    dc_rejected "$name" "$pat" "$out"
 }
 reject "an unknown actor flag" actor.yaml 's/--learner-host=/--learner-hots=/' \
     "unknown key 'learner-hots'"

@@ -57,11 +57,13 @@ trap 'exit 1' INT TERM
 ip netns add "$nsl" 2>"$tmp/err" || skip "ip netns add failed: $(cat "$tmp/err")"
 ip netns add "$nsa" || skip "ip netns add failed"
 ip link add "$vl" type veth peer name "$va" 2>"$tmp/err" || skip "no veth: $(cat "$tmp/err")"
-ip link set "$vl" netns "$nsl" && ip link set "$va" netns "$nsa" &&
+{ ip link set "$vl" netns "$nsl" && ip link set "$va" netns "$nsa" &&
     ip -n "$nsl" addr add "$ipl/24" dev "$vl" && ip -n "$nsa" addr add "$ipa/24" dev "$va" &&
     ip -n "$nsl" link set lo up && ip -n "$nsa" link set lo up &&
-    ip -n "$nsl" link set "$vl" up && ip -n "$nsa" link set "$va" up
+    ip -n "$nsl" link set "$vl" up && ip -n "$nsa" link set "$va" up; } 2>"$tmp/err"
 check "veth pair $ipl <-> $ipa between namespaces" [ $? -eq 0 ]
+# nothing below can work without the pair: say why and stop
+[ $failed -eq 0 ] || { sed 's/^/    /' "$tmp/err"; echo "$name: $passed passed, $failed failed"; exit 1; }
 
 # keys: the learner's, two allowed actors', one never allowed
 keys=$tmp/keys

@@ -8,12 +8,8 @@
 # test-timeout: 300
 dc_name=integ_render
 . "$(dirname "$0")/deploy_check.sh" # check / ok / bad, free_ports, dc_bins and dc_finish
-dc_bins
 py=/usr/bin/python3
-T=$(mktemp -d "${TMPDIR:-/tmp}/rldt-render.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-rldt=$bin/rldt
-cd "$T" || exit 1
+dc_workdir # RLDT_ROOT, bin, T (the current directory), rldt
 for tool in ffprobe ffmpeg; do
     command -v $tool >/dev/null || { echo "skipped: $tool not installed (deploy/packages.txt)"; dc_finish; exit 0; }
 done

@@ -10,20 +10,10 @@
 # test-timeout: 400
 dc_name=integ_run
 . "$(dirname "$0")/deploy_check.sh" # check / ok / bad, free_ports, dc_bins and dc_finish
-dc_bins # RLDT_ROOT, bin
-tmp=$(mktemp -d /tmp/rldt-run-XXXXXX)
 launcher=""
-cleanup() {
-    [ -n "${KEEP:-}" ] && { echo "kept $tmp"; return; } # KEEP=1: leave the runs for inspection
-    [ -n "$launcher" ] && kill -9 "$launcher" 2>/dev/null
-    pkill -9 -f "$tmp/" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-p=$(free_ports 4)
-ports="--control-port=$p --data-port=$((p + 1)) --params-port=$((p + 2)) --stats=127.0.0.1:$((p + 3))"
+dc_stop() { [ -n "$launcher" ] && kill -9 "$launcher" 2>/dev/null; }
+dc_tmp   # RLDT_ROOT, bin, tmp, removed on exit (KEEP=1: leave the runs for inspection)
+dc_ports # p, ports
 tiny="--algo=sac --env=hopper --actors=1 --num-envs=2 --sac-hidden=32 --warmup-steps=500
       --min-replay=500 --segment-len=32 --eval-every=1000 --eval-episodes=2 --checkpoint-secs=2
       --metrics-secs=1 --seed=3 --video-every=0"

@@ -9,17 +9,9 @@
 # test-timeout: 300
 dc_name=integ_sweep
 . "$(dirname "$0")/deploy_check.sh" # check / ok / bad, free_ports, dc_bins and dc_finish
-dc_bins                             # RLDT_ROOT, bin
-tmp=$(mktemp -d /tmp/rldt-sweep-XXXXXX)
 sweeper=""
-cleanup() {
-    [ -n "${KEEP:-}" ] && { echo "kept $tmp"; return; } # KEEP=1: leave the sweep for inspection
-    [ -n "$sweeper" ] && kill -9 "$sweeper" 2>/dev/null
-    pkill -9 -f "$tmp/" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+dc_stop() { [ -n "$sweeper" ] && kill -9 "$sweeper" 2>/dev/null; }
+dc_tmp # RLDT_ROOT, bin, tmp, removed on exit (KEEP=1: leave the sweep for inspection)
 cd "$RLDT_ROOT" || exit 1 # the default base policy: deploy/policies/<task>.rldt
 
 sw=$tmp/sw

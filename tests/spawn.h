@@ -12,8 +12,10 @@
 #include <signal.h>
 #include <jansson.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -75,6 +77,45 @@ static inline void spawn_port_flags(char flags[4][64], int base)
     snprintf(flags[3], 64, "--stats=127.0.0.1:%d", base + 3);
 }
 
+#define SPAWN_MAX_ARGS 48 /* argv entries spawn_tiny_sac fills at most (NULL included) */
+
+/*
+ * argv for a tiny SAC run of path on the learner ports from base: hopper, 32-wide networks, a
+ * 200-step warm-up, a checkpoint every second, heartbeats every 0.2 s; then the nmore flags of
+ * more (borrowed; NULL entries are skipped) and a NULL. argv has SPAWN_MAX_ARGS entries; ports
+ * and rd (a --run-dir=... flag) are the caller's buffers.
+ */
+static inline void spawn_tiny_sac(char **argv, const char *path, char ports[4][64], int base,
+                                  const char *rd, const char *const *more, int nmore)
+{
+    static const char *const tiny[] = {"--algo=sac",
+                                       "--env=hopper",
+                                       "--chunk=1",
+                                       "--sac-hidden=32",
+                                       "--num-envs=2",
+                                       "--min-replay=200",
+                                       "--warmup-steps=200",
+                                       "--batch-size=64",
+                                       "--publish-every=5",
+                                       "--checkpoint-secs=1",
+                                       "--heartbeat-secs=0.2",
+                                       "--segment-len=16",
+                                       "--updates-per-step=0.5",
+                                       "--log-level=info"};
+    int n = 0;
+    argv[n++] = (char *)path;
+    for (size_t i = 0; i < sizeof(tiny) / sizeof(tiny[0]); i++)
+        argv[n++] = (char *)tiny[i];
+    spawn_port_flags(ports, base);
+    for (int i = 0; i < 4; i++)
+        argv[n++] = ports[i];
+    argv[n++] = (char *)rd;
+    for (int i = 0; i < nmore && n < SPAWN_MAX_ARGS - 1; i++)
+        if (more[i])
+            argv[n++] = (char *)more[i];
+    argv[n] = NULL;
+}
+
 /* Start path with argv (NULL-terminated), stdout and stderr appended to logp. pid or -1. */
 static inline pid_t spawn_logged(const char *path, char **argv, const char *logp)
 {
@@ -112,10 +153,61 @@ static inline json_t *spawn_stats(const char *port)
     return statsc_fetch("127.0.0.1", port, 1.0, err, sizeof(err));
 }
 
-/* The number at key of a stats document (0 when absent). Nullable: doc. */
+/* The number at key of a stats document, "a.b" for a member of an object (0 when absent).
+ * Nullable: doc. */
 static inline double spawn_num(json_t *doc, const char *key)
 {
-    return json_number_value(json_object_get(doc, key));
+    const char *dot = strchr(key, '.');
+    if (!dot)
+        return json_number_value(json_object_get(doc, key));
+    char head[64];
+    snprintf(head, sizeof(head), "%.*s", (int)(dot - key), key);
+    return spawn_num(json_object_get(doc, head), dot + 1);
+}
+
+/* Poll the stats of port every 0.1 s until the number at key (as spawn_num) is >= value, or
+ * secs passed: the last document read (caller owns, json_decref), NULL when none answered. */
+static inline json_t *spawn_wait_doc(const char *port, const char *key, double value, double secs)
+{
+    double until = rl_now() + secs;
+    json_t *d = NULL;
+    while (rl_now() < until) {
+        json_t *next = spawn_stats(port);
+        if (next) {
+            json_decref(d);
+            d = next;
+            if (spawn_num(d, key) >= value)
+                break;
+        }
+        rl_sleep(0.1);
+    }
+    return d;
+}
+
+/* spawn_wait_doc's last value at key (-1 when the learner never answered). */
+static inline double spawn_wait_stat(const char *port, const char *key, double value, double secs)
+{
+    json_t *d = spawn_wait_doc(port, key, value, secs);
+    double v = d ? spawn_num(d, key) : -1;
+    json_decref(d);
+    return v;
+}
+
+/* A Hello as an actor of one Hopper env sends it (pid 1, chunk 1, no known epoch); name borrowed.
+ */
+static inline struct wire_msg spawn_hello(const char *name, bool evaluator)
+{
+    struct wire_msg m = {.type = WIRE_HELLO};
+    m.hello = (struct wire_hello){.name = name,
+                                  .pid = 1,
+                                  .num_envs = 1,
+                                  .task = "hopper",
+                                  .obs_dim = 11,
+                                  .act_dim = 3,
+                                  .chunk_h = 1,
+                                  .known_epoch = 0,
+                                  .evaluator = evaluator};
+    return m;
 }
 
 /* The arrays behind spawn_tiny_segment's message (the caller's, zeroed: rewards are set). */

@@ -372,53 +372,21 @@ static pid_t learner, good_actor, bad_actor, plain_actor;
 
 static pid_t start(const char *prog, const char *log, const char **extra, int nextra)
 {
-    char path[600], ports[4][64], rd[300], logp[400];
+    char path[600], ports[4][64], rd[300], logp[400], *argv[SPAWN_MAX_ARGS];
     snprintf(path, sizeof(path), "%s/%s", bin, prog);
-    spawn_port_flags(ports, base);
     snprintf(rd, sizeof(rd), "--run-dir=%s/run", dir);
     snprintf(logp, sizeof(logp), "%s/%s", dir, log);
-    char *argv[40] = {path,
-                      "--algo=sac",
-                      "--env=hopper",
-                      "--chunk=1",
-                      "--sac-hidden=32",
-                      "--num-envs=2",
-                      "--min-replay=200",
-                      "--warmup-steps=200",
-                      "--batch-size=64",
-                      "--publish-every=5",
-                      "--checkpoint-secs=1",
-                      "--heartbeat-secs=0.2",
-                      "--segment-len=16",
-                      "--updates-per-step=0.5",
-                      "--max-env-steps=12000",
-                      "--log-level=info",
-                      ports[0],
-                      ports[1],
-                      ports[2],
-                      ports[3],
-                      rd};
-    int n = 21;
-    for (int i = 0; i < nextra && n < 39; i++)
-        argv[n++] = (char *)extra[i];
-    argv[n] = NULL;
+    const char *more[40] = {"--max-env-steps=12000"};
+    int n = 1;
+    for (int i = 0; i < nextra && n < 40; i++)
+        more[n++] = extra[i];
+    spawn_tiny_sac(argv, path, ports, base, rd, more, n);
     return spawn_logged(path, argv, logp);
-}
-
-static double stat_now(const char *key)
-{
-    json_t *d = spawn_stats(stats_port);
-    double v = d ? spawn_num(d, key) : -1;
-    json_decref(d);
-    return v;
 }
 
 static double wait_stat(const char *key, double value, double secs)
 {
-    double until = rl_now() + secs, v = -1;
-    while (rl_now() < until && (v = stat_now(key)) < value)
-        rl_sleep(0.1);
-    return v;
+    return spawn_wait_stat(stats_port, key, value, secs);
 }
 
 static bool log_has(const char *log, const char *needle)
@@ -480,16 +448,7 @@ static void test_refused_clients(void)
     // a Hello as a real actor sends it, and a well-formed segment
     static uint8_t buf[1 << 16];
     size_t len;
-    struct wire_msg m = {.type = WIRE_HELLO};
-    m.hello = (struct wire_hello){.name = "intruder",
-                                  .pid = 1,
-                                  .num_envs = 1,
-                                  .task = "hopper",
-                                  .obs_dim = 11,
-                                  .act_dim = 3,
-                                  .chunk_h = 1,
-                                  .known_epoch = 0,
-                                  .evaluator = false};
+    struct wire_msg m = spawn_hello("intruder", false);
     T_EQ_INT(wire_pack(&m, buf, sizeof(buf), &len), 0);
     zmq_send(ctl, buf, len, ZMQ_DONTWAIT);
     struct spawn_seg st;
@@ -501,18 +460,9 @@ static void test_refused_clients(void)
     zmq_pollitem_t it = {ctl, 0, ZMQ_POLLIN, 0};
     T_EQ_INT(zmq_poll(&it, 1, 2000), 0);
     // every refused handshake is counted; nothing was decoded, registered or stored
-    double failed = 0, until = rl_now() + 5;
-    json_t *d = NULL;
-    while (rl_now() < until) {
-        json_decref(d);
-        d = spawn_stats(stats_port);
-        failed =
-            d ? json_number_value(json_object_get(json_object_get(d, "rejected"), "auth_failed"))
-              : 0;
-        if (failed >= 6) /* 3 raw sockets + the bad actor's 3 + the plain actor's 3 */
-            break;
-        rl_sleep(0.1);
-    }
+    /* at least 3 raw sockets + the bad actor's 3 + the plain actor's 3 */
+    json_t *d = spawn_wait_doc(stats_port, "rejected.auth_failed", 6, 5);
+    double failed = spawn_num(d, "rejected.auth_failed");
     T_CHECK_MSG(failed >= 6, "auth_failed %g", failed);
     T_CHECK(d != NULL);
     if (d) {
@@ -550,8 +500,7 @@ static void test_session_bound_to_key(void)
     void *mine = raw_socket(ctx, ZMQ_DEALER, base, &good);
     void *theirs = raw_socket(ctx, ZMQ_DEALER, base, &other);
     struct wire_decoder *d = wire_decoder_new(1 << 19);
-    struct wire_msg m = {.type = WIRE_HELLO}, w, ack;
-    m.hello = (struct wire_hello){"owner", 1, 1, "hopper", 11, 3, 1, 0, false, {0, 0, 0}};
+    struct wire_msg m = spawn_hello("owner", false), w, ack;
     T_EQ_INT(round_trip(mine, &m, &w, d), 0);
     T_CHECK(w.type == WIRE_WELCOME && w.welcome.accepted);
     struct wire_msg hb = {.type = WIRE_HEARTBEAT};
@@ -592,8 +541,7 @@ static void test_session_bound_to_key(void)
 static bool hello_as(void *s, struct wire_decoder *d, const char *name, bool evaluator,
                      struct wire_msg *w)
 {
-    struct wire_msg m = {.type = WIRE_HELLO};
-    m.hello = (struct wire_hello){name, 1, 1, "hopper", 11, 3, 1, 0, evaluator, {0, 0, 0}};
+    struct wire_msg m = spawn_hello(name, evaluator);
     return round_trip(s, &m, w, d) == 0 && w->type == WIRE_WELCOME && w->welcome.accepted;
 }
 

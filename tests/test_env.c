@@ -12,6 +12,7 @@
 
 #include "actor/env.h"
 #include "common/rng.h"
+#include "tests/envtest.h"
 #include "tests/harness.h"
 
 static const char *tasks[] = {"hopper", "walker2d", "halfcheetah"};
@@ -28,30 +29,10 @@ static const struct fact facts[] = {
     {9, 9, 6, 17, 5, 0.01, 0.0, 0.1, mjINT_EULER},
 };
 
-static struct env_model *load(const char *task)
-{
-    char err[512] = "";
-    struct env_model *m = env_model_load(task, NULL, err, sizeof(err));
-    T_CHECK_MSG(m != NULL, "%s: %s", task, err);
-    return m;
-}
-
-// write text to a fresh temp file; returns its path (static buffer per call site)
-static void write_tmp(char *path, size_t len, const char *text)
-{
-    snprintf(path, len, "/tmp/test_env_XXXXXX");
-    int fd = mkstemp(path);
-    T_CHECK(fd >= 0);
-    if (fd < 0)
-        return;
-    T_CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
-    close(fd);
-}
-
 static void test_model_sanity(void)
 {
     for (int k = 0; k < 3; k++) {
-        struct env_model *em = load(tasks[k]);
+        struct env_model *em = envtest_load(tasks[k]);
         if (!em)
             continue;
         const mjModel *m = env_model_mj(em);
@@ -84,7 +65,7 @@ static void test_model_masses(void)
     static const double hopper_old[] = {0, 3.53429174, 3.92699082, 2.71433605, 5.0893801};
     static const double walker_old[] = {0,          3.53429174, 3.92699082, 2.71433605,
                                         2.94523929, 3.92699082, 2.71433605, 2.94523929};
-    struct env_model *em = load("hopper");
+    struct env_model *em = envtest_load("hopper");
     if (em) {
         const mjModel *m = env_model_mj(em);
         T_EQ_INT(m->nbody, 5);
@@ -96,7 +77,7 @@ static void test_model_masses(void)
         T_CHECK_MSG(r > 1.025 && r < 1.077, "hopper total mass %g", mj_getTotalmass(m));
         env_model_destroy(&em);
     }
-    em = load("walker2d");
+    em = envtest_load("walker2d");
     if (em) {
         const mjModel *m = env_model_mj(em);
         T_EQ_INT(m->nbody, 8);
@@ -106,7 +87,7 @@ static void test_model_masses(void)
         }
         env_model_destroy(&em);
     }
-    em = load("halfcheetah");
+    em = envtest_load("halfcheetah");
     if (em) {
         T_NEAR(mj_getTotalmass(env_model_mj(em)), 14.0, 1e-9);
         T_NEAR(env_model_mj(em)->body_mass[1], 6.25020921, 1e-3); // torso, as in Gym
@@ -154,7 +135,7 @@ static void test_find_model(void)
     char cwd[4096];
     T_CHECK(getcwd(cwd, sizeof(cwd)) != NULL);
     T_CHECK(chdir("/") == 0);
-    struct env_model *em = load("halfcheetah");
+    struct env_model *em = envtest_load("halfcheetah");
     env_model_destroy(&em);
     T_CHECK(chdir(cwd) == 0);
 }
@@ -166,32 +147,33 @@ static void test_bad_model_files(void)
     T_CHECK_MSG(strstr(err, "/nonexistent/model.xml") != NULL, "%s", err);
 
     char path[64];
-    write_tmp(path, sizeof(path), "<mujoco><worldbody><geom type='sphere'/></mujoco>");
+    envtest_write_tmp(path, sizeof(path), "test_env",
+                      "<mujoco><worldbody><geom type='sphere'/></mujoco>");
     err[0] = 0;
     T_CHECK(env_model_load("hopper", path, err, sizeof(err)) == NULL);
     T_CHECK_MSG(strstr(err, path) && strstr(err, "XML"), "%s", err);
     T_CHECK(strchr(err, '\n') == NULL);
     unlink(path);
 
-    write_tmp(path, sizeof(path), "not xml at all");
+    envtest_write_tmp(path, sizeof(path), "test_env", "not xml at all");
     err[0] = 0;
     T_CHECK(env_model_load("walker2d", path, err, sizeof(err)) == NULL);
     T_CHECK(err[0] != 0);
     unlink(path);
 
     // well-formed XML that MuJoCo's compiler rejects (negative size)
-    write_tmp(path, sizeof(path),
-              "<mujoco><worldbody><body><joint type='hinge'/>"
-              "<geom type='capsule' size='-1 1'/></body></worldbody></mujoco>");
+    envtest_write_tmp(path, sizeof(path), "test_env",
+                      "<mujoco><worldbody><body><joint type='hinge'/>"
+                      "<geom type='capsule' size='-1 1'/></body></worldbody></mujoco>");
     err[0] = 0;
     T_CHECK(env_model_load("halfcheetah", path, err, sizeof(err)) == NULL);
     T_CHECK_MSG(strstr(err, "size") != NULL, "%s", err);
     unlink(path);
 
     // a valid model without x/z/pitch joints or actuators
-    write_tmp(path, sizeof(path),
-              "<mujoco><worldbody><body><joint type='hinge'/><geom size='0.1'/></body>"
-              "</worldbody></mujoco>");
+    envtest_write_tmp(path, sizeof(path), "test_env",
+                      "<mujoco><worldbody><body><joint type='hinge'/><geom size='0.1'/></body>"
+                      "</worldbody></mujoco>");
     err[0] = 0;
     T_CHECK(env_model_load("hopper", path, err, sizeof(err)) == NULL);
     T_CHECK_MSG(strstr(err, "nq") != NULL, "%s", err);
@@ -209,7 +191,7 @@ static const char *tiny_mjcf =
 static void test_tiny_override(void)
 {
     char path[64], err[512] = "";
-    write_tmp(path, sizeof(path), tiny_mjcf);
+    envtest_write_tmp(path, sizeof(path), "test_env", tiny_mjcf);
     struct env_model *em = env_model_load("halfcheetah", path, err, sizeof(err));
     T_CHECK_MSG(em != NULL, "%s", err);
     if (em) {
@@ -250,7 +232,7 @@ static void check_obs_layout(struct env *e, const float *obs, int k)
 static void test_obs_layout(void)
 {
     for (int k = 0; k < 3; k++) {
-        struct env_model *em = load(tasks[k]);
+        struct env_model *em = envtest_load(tasks[k]);
         if (!em)
             continue;
         struct env *e = env_new(em, 7, 3, 1000);
@@ -276,7 +258,7 @@ static void test_obs_layout(void)
 static void test_reset_noise(void)
 {
     for (int k = 0; k < 3; k++) {
-        struct env_model *em = load(tasks[k]);
+        struct env_model *em = envtest_load(tasks[k]);
         if (!em)
             continue;
         const mjModel *m = env_model_mj(em);
@@ -304,39 +286,20 @@ static void test_reset_noise(void)
     }
 }
 
-// run 300 steps of seeded random actions with resets; obs trace written to out (300 x 17)
-static void trace(struct env_model *em, uint64_t seed, uint64_t stream, float *out)
-{
-    struct env *e = env_new(em, seed, stream, 1000);
-    struct rng r;
-    rng_init(&r, 99, 0);
-    int A = env_model_act_dim(em);
-    float a[6];
-    struct env_step_info info;
-    env_reset(e, NULL);
-    for (int t = 0; t < 300; t++) {
-        for (int i = 0; i < A; i++)
-            a[i] = (float)rng_range(&r, -1, 1);
-        env_step(e, a, A, out + t * 17, &info);
-        if (info.terminated || info.truncated)
-            env_reset(e, NULL);
-    }
-    env_destroy(&e);
-}
-
+// 300 steps of seeded random actions with resets: obs traces (300 x 17) per seed and stream
 static void test_determinism(void)
 {
     static float a[300 * 17], b[300 * 17], c[300 * 17], d[300 * 17];
     for (int k = 0; k < 3; k++) {
-        struct env_model *em = load(tasks[k]);
+        struct env_model *em = envtest_load(tasks[k]);
         if (!em)
             continue;
         memset(a, 0, sizeof(a));
         memset(b, 0, sizeof(b));
-        trace(em, 5, 2, a);
-        trace(em, 5, 2, b);
-        trace(em, 6, 2, c);
-        trace(em, 5, 3, d);
+        envtest_trace(em, 5, 2, 1000, 300, 17, a);
+        envtest_trace(em, 5, 2, 1000, 300, 17, b);
+        envtest_trace(em, 6, 2, 1000, 300, 17, c);
+        envtest_trace(em, 5, 3, 1000, 300, 17, d);
         T_CHECK_MSG(memcmp(a, b, sizeof(a)) == 0, "%s: same seed, different trajectory", tasks[k]);
         T_CHECK(memcmp(a, c, sizeof(a)) != 0);
         T_CHECK(memcmp(a, d, sizeof(a)) != 0);
@@ -349,7 +312,7 @@ static void test_determinism(void)
 static void test_reward_terms(void)
 {
     for (int k = 0; k < 3; k++) {
-        struct env_model *em = load(tasks[k]);
+        struct env_model *em = envtest_load(tasks[k]);
         if (!em)
             continue;
         const struct fact *f = &facts[k];
@@ -412,7 +375,7 @@ static bool healthy_ref(int k, const mjData *d, int nq, int nv)
 static void test_zero_action_falls(void)
 {
     for (int k = 0; k < 2; k++) {
-        struct env_model *em = load(tasks[k]);
+        struct env_model *em = envtest_load(tasks[k]);
         if (!em)
             continue;
         struct env *e = env_new(em, 1, 0, 1000);
@@ -441,7 +404,7 @@ static void test_zero_action_falls(void)
 
 static void test_cheetah_truncates(void)
 {
-    struct env_model *em = load("halfcheetah");
+    struct env_model *em = envtest_load("halfcheetah");
     if (!em)
         return;
     struct env *e = env_new(em, 1, 0, 1000);
@@ -473,7 +436,7 @@ static void test_cheetah_truncates(void)
 
 static void test_bad_actions(void)
 {
-    struct env_model *em = load("hopper");
+    struct env_model *em = envtest_load("hopper");
     if (!em)
         return;
     struct env *e = env_new(em, 1, 0, 1000);
@@ -500,7 +463,7 @@ static void test_bad_actions(void)
 static void test_nonfinite_state(void)
 {
     for (int k = 0; k < 3; k++) {
-        struct env_model *em = load(tasks[k]);
+        struct env_model *em = envtest_load(tasks[k]);
         if (!em)
             continue;
         struct env *e = env_new(em, 1, 0, 1000);
@@ -543,7 +506,7 @@ static void test_mujoco_error_in_step(void)
     snprintf(xml + n, sizeof(xml) - n,
              "</body></worldbody><actuator><motor joint='x' ctrllimited='true' "
              "ctrlrange='-1 1'/></actuator></mujoco>");
-    write_tmp(path, sizeof(path), xml);
+    envtest_write_tmp(path, sizeof(path), "test_env", xml);
     struct env_model *em = env_model_load("halfcheetah", path, err, sizeof(err));
     T_CHECK_MSG(em != NULL, "%s", err);
     if (em) {

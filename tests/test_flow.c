@@ -1,8 +1,9 @@
 /*
  * test_flow.c — flow policy math: gradients of the velocity net (parameters of both nets,
  * inputs, time) against finite differences, Euler chain against a naive per-row reference,
- * chain end == returned action, reproducible sampling, exploration noise, expected target,
- * policy files (round trip, damaged and wrong-shape files refused).
+ * chain end == returned action, the sampling pass that doubles as the training forward,
+ * reproducible sampling, exploration noise, expected target, policy files (round trip, damaged and
+ * wrong-shape files refused).
  */
 #include <errno.h>
 #include <math.h>
@@ -18,6 +19,7 @@
 #include "common/policy.h"
 #include "common/rng.h"
 #include "common/task.h"
+#include "tests/algotest.h"
 #include "tests/harness.h"
 
 static struct flow_spec tiny_spec(void)
@@ -50,6 +52,26 @@ static double loss_of(struct flow *f, struct flow_ctx *cx, const float *x, const
     return L;
 }
 
+// the inputs of loss_of, for central differences
+struct fd_in {
+    struct flow *f;
+    struct flow_ctx *cx;
+    const float *x, *t, *obs, *w;
+    int B;
+};
+
+// (L(v + eps) - L(v - eps)) / 2 eps for v one of the inputs or a parameter (restored after)
+static double central(const struct fd_in *in, float *v, float eps)
+{
+    float v0 = *v;
+    *v = v0 + eps;
+    double lp = loss_of(in->f, in->cx, in->x, in->t, in->obs, in->w, in->B);
+    *v = v0 - eps;
+    double lm = loss_of(in->f, in->cx, in->x, in->t, in->obs, in->w, in->B);
+    *v = v0;
+    return (lp - lm) / (2.0 * eps);
+}
+
 static bool grad_ok(double g, double fd)
 {
     return fabs(g - fd) <= 3e-3 + 3e-2 * fabs(g);
@@ -75,6 +97,7 @@ static void test_gradients(void)
     loss_of(f, cx, x, t, obs, w, B);
     float dx[B * 4], dt[B];
     flow_backward(f, cx, w, dx, dt);
+    struct fd_in in = {f, cx, x, t, obs, w, B};
 
     // every parameter of both nets (time net first in the block); a ReLU kink inside the
     // finite-difference interval spoils one estimate, so two step sizes are tried
@@ -83,15 +106,8 @@ static void test_gradients(void)
     for (size_t k = 0; k < f->n_params; k++) {
         double fd[2];
         float steps[2] = {1e-3f, 2.5e-4f};
-        for (int e = 0; e < 2; e++) {
-            float p0 = f->params[k];
-            f->params[k] = p0 + steps[e];
-            double lp = loss_of(f, cx, x, t, obs, w, B);
-            f->params[k] = p0 - steps[e];
-            double lm = loss_of(f, cx, x, t, obs, w, B);
-            f->params[k] = p0;
-            fd[e] = (lp - lm) / (2.0 * steps[e]);
-        }
+        for (int e = 0; e < 2; e++)
+            fd[e] = central(&in, &f->params[k], steps[e]);
         double d = fmin(fabs(fd[0] - f->grads[k]), fabs(fd[1] - f->grads[k]));
         worst = fmax(worst, d);
         if (!grad_ok(f->grads[k], fd[0]) && !grad_ok(f->grads[k], fd[1])) {
@@ -111,15 +127,8 @@ static void test_gradients(void)
 
     // inputs x and time t
     bad = 0;
-    for (int i = 0; i < B * D; i++) {
-        float x0 = x[i];
-        x[i] = x0 + eps;
-        double lp = loss_of(f, cx, x, t, obs, w, B);
-        x[i] = x0 - eps;
-        double lm = loss_of(f, cx, x, t, obs, w, B);
-        x[i] = x0;
-        bad += !grad_ok(dx[i], (lp - lm) / (2.0 * eps));
-    }
+    for (int i = 0; i < B * D; i++)
+        bad += !grad_ok(dx[i], central(&in, &x[i], eps));
     T_EQ_INT(bad, 0);
     // the observation input (what an image encoder in front of the flow receives)
     float dobs[B * 3];
@@ -137,13 +146,7 @@ static void test_gradients(void)
     T_EQ_INT(bad, 0);
     float et = 1e-4f; /* frequencies reach 1000 rad per unit time */
     for (int i = 0; i < B; i++) {
-        float t0 = t[i];
-        t[i] = t0 + et;
-        double lp = loss_of(f, cx, x, t, obs, w, B);
-        t[i] = t0 - et;
-        double lm = loss_of(f, cx, x, t, obs, w, B);
-        t[i] = t0;
-        double fd = (lp - lm) / (2.0 * et);
+        double fd = central(&in, &t[i], et);
         T_CHECK_MSG(fabs(dt[i] - fd) <= 2e-2 + 3e-2 * fabs(fd), "dt[%d] %g vs fd %g", i, dt[i], fd);
     }
     flow_ctx_destroy(&cx);
@@ -191,17 +194,76 @@ static void test_sampler_matches_reference(void)
     flow_destroy(&f);
 }
 
+/* grads, d_x and d_t of L = Σ w ⊙ v after a forward already on cx */
+static void backward_of(struct flow *f, struct flow_ctx *cx, const float *w, float *g, float *dx,
+                        float *dt)
+{
+    flow_zero_grad(f);
+    flow_backward(f, cx, w, dx, dt);
+    memcpy(g, f->grads, f->n_params * sizeof(float));
+}
+
+/* the sampling pass that is also the forward at drawn steps equals flow_sample + flow_forward */
+static void test_sample_forward(void)
+{
+    struct flow *f = tiny_flow(4);
+    enum { B = 9, NS = 4, DD = 4, OO = 3 };
+    int D = f->D, N = f->spec.steps;
+    int step[B] = {2, 0, 3, 2, 1, 0, 2, 3, 2}; /* unsorted, repeats; step 1 drawn once */
+    float obs[B * OO], c1[(NS + 1) * B * DD], c2[(NS + 1) * B * DD], w[B * DD];
+    float xt[B * DD], t[B], v1[B * DD], dx1[B * DD], dx2[B * DD], dt1[B], dt2[B];
+    struct rng r;
+    rng_init(&r, 7, 0);
+    rng_normal_fill(&r, obs, B * OO);
+    rng_normal_fill(&r, c1, B * D);
+    rng_normal_fill(&r, w, B * D);
+    memcpy(c2, c1, sizeof(float) * B * D);
+    struct flow_ctx *cs = flow_ctx_new(f, B, false), *ct = flow_ctx_new(f, B, true);
+    float *g1 = calloc(f->n_params, sizeof(float)), *g2 = calloc(f->n_params, sizeof(float));
+    T_CHECK(cs && ct && g1 && g2);
+    // reference: the chain, then the forward of each row at its drawn step
+    flow_sample(f, cs, obs, B, c1);
+    for (int i = 0; i < B; i++) {
+        t[i] = (float)step[i] / N;
+        memcpy(xt + i * D, c1 + ((size_t)step[i] * B + i) * D, sizeof(float) * D);
+    }
+    memcpy(v1, flow_forward(f, ct, xt, t, obs, B), sizeof(v1));
+    backward_of(f, ct, w, g1, dx1, dt1);
+    // one pass
+    const float *v2 = flow_sample_forward(f, ct, obs, B, c2, step);
+    double dc = 0, dv = 0, dg = 0, dd = 0;
+    for (int j = 0; j < (N + 1) * B * D; j++)
+        dc = fmax(dc, fabs(c1[j] - c2[j]));
+    for (int j = 0; j < B * D; j++)
+        dv = fmax(dv, fabs(v1[j] - v2[j]));
+    backward_of(f, ct, w, g2, dx2, dt2);
+    for (size_t j = 0; j < f->n_params; j++)
+        dg = fmax(dg, fabs(g1[j] - g2[j]) / (1e-3 + fabs(g1[j])));
+    for (int j = 0; j < B * D; j++)
+        dd = fmax(dd, fabs(dx1[j] - dx2[j]));
+    for (int i = 0; i < B; i++)
+        dd = fmax(dd, fabs(dt1[i] - dt2[i]) / (1e-3 + fabs(dt1[i])));
+    printf("sample+forward in one pass vs separate: chain %.3g, v %.3g, grads %.3g (rel), d_x/d_t "
+           "%.3g\n",
+           dc, dv, dg, dd);
+    T_CHECK(dc < 1e-5 && dv < 1e-5 && dg < 1e-4 && dd < 1e-4);
+    // a plain flow_forward on the same ctx afterwards is unpermuted again
+    memcpy(v1, flow_forward(f, ct, xt, t, obs, B), sizeof(v1));
+    backward_of(f, ct, w, g2, dx2, dt2);
+    for (size_t j = 0; j < f->n_params; j++)
+        T_NEAR(g2[j], g1[j], 1e-5 + 1e-5 * fabs(g1[j]));
+    free(g1);
+    free(g2);
+    flow_ctx_destroy(&cs);
+    flow_ctx_destroy(&ct);
+    flow_destroy(&f);
+}
+
 // a config for a tiny flow policy on hopper (O 11, A 3)
 static void tiny_config(struct rl_config *c, int chunk)
 {
-    config_default(c);
-    snprintf(c->algo, sizeof(c->algo), "rldt");
-    snprintf(c->env, sizeof(c->env), "hopper");
+    algotest_config(c, "algo=rldt env=hopper flow_hidden=16 flow_depth=2 flow_temb=4 flow_steps=5");
     c->chunk = chunk;
-    c->flow_hidden = 16;
-    c->flow_depth = 2;
-    c->flow_temb = 4;
-    c->flow_steps = 5;
 }
 
 static void test_policy_chain_end_is_action(void)
@@ -473,6 +535,7 @@ int main(void)
         return 1;
     T_RUN(test_gradients);
     T_RUN(test_sampler_matches_reference);
+    T_RUN(test_sample_forward);
     T_RUN(test_policy_chain_end_is_action);
     T_RUN(test_exploration_and_target);
     T_RUN(test_spec_and_layout);

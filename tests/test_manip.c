@@ -16,6 +16,7 @@
 #include "actor/env.h"
 #include "actor/manip.h"
 #include "common/task.h"
+#include "tests/envtest.h"
 #include "tests/harness.h"
 
 static const char *tasks[] = {"lift", "stack", "peg"};
@@ -25,20 +26,12 @@ static const int obs_dims[] = {17, 27, 20};
 static const int lengths[] = {200, 300, 400};
 static const int nobj[] = {1, 2, 1};
 
-static struct env_model *load(const char *task)
-{
-    char err[512] = "";
-    struct env_model *m = env_model_load(task, NULL, err, sizeof(err));
-    T_CHECK_MSG(m != NULL, "%s: %s", task, err);
-    return m;
-}
-
 static void test_facts(void)
 {
     for (int k = 0; k < 3; k++) {
         const struct task_info *t = task_find(tasks[k]);
         T_CHECK(t != NULL);
-        struct env_model *em = load(tasks[k]);
+        struct env_model *em = envtest_load(tasks[k]);
         if (!t || !em)
             continue;
         T_EQ_INT(t->obs_dim, obs_dims[k]);
@@ -96,7 +89,7 @@ static void check_layout(struct env_model *em, struct env *e, const float *obs, 
 static void test_obs_layout(void)
 {
     for (int k = 0; k < 3; k++) {
-        struct env_model *em = load(tasks[k]);
+        struct env_model *em = envtest_load(tasks[k]);
         if (!em)
             continue;
         struct env *e = env_new(em, 3, 1, lengths[k]);
@@ -117,7 +110,7 @@ static void test_obs_layout(void)
 static void test_reset_placement(void)
 {
     for (int k = 0; k < 3; k++) {
-        struct env_model *em = load(tasks[k]);
+        struct env_model *em = envtest_load(tasks[k]);
         if (!em)
             continue;
         struct env *e = env_new(em, 9, 0, lengths[k]);
@@ -142,57 +135,28 @@ static void test_reset_placement(void)
     }
 }
 
-// 150 steps of seeded random actions with resets: the observation trace
-static void trace(struct env_model *em, uint64_t seed, int O, float *out)
-{
-    struct env *e = env_new(em, seed, 0, 40);
-    struct rng r;
-    rng_init(&r, 99, 0);
-    float a[4];
-    struct env_step_info info;
-    env_reset(e, NULL);
-    for (int t = 0; t < 150; t++) {
-        for (int i = 0; i < 4; i++)
-            a[i] = (float)rng_range(&r, -1, 1);
-        env_step(e, a, 4, out + t * O, &info);
-        if (info.terminated || info.truncated)
-            env_reset(e, NULL);
-    }
-    env_destroy(&e);
-}
-
+// 150 steps of seeded random actions with resets: the observation traces per seed
 static void test_determinism(void)
 {
     static float a[150 * 27], b[150 * 27], c[150 * 27];
     for (int k = 0; k < 3; k++) {
-        struct env_model *em = load(tasks[k]);
+        struct env_model *em = envtest_load(tasks[k]);
         if (!em)
             continue;
         int O = obs_dims[k];
         size_t n = sizeof(float) * 150 * (size_t)O;
-        trace(em, 5, O, a);
-        trace(em, 5, O, b);
-        trace(em, 6, O, c);
+        envtest_trace(em, 5, 0, 40, 150, O, a);
+        envtest_trace(em, 5, 0, 40, 150, O, b);
+        envtest_trace(em, 6, 0, 40, 150, O, c);
         T_CHECK_MSG(memcmp(a, b, n) == 0, "%s: same seed, different trajectory", tasks[k]);
         T_CHECK(memcmp(a, c, n) != 0);
         env_model_destroy(&em);
     }
 }
 
-static void write_tmp(char *path, size_t len, const char *text)
-{
-    snprintf(path, len, "/tmp/test_manip_XXXXXX");
-    int fd = mkstemp(path);
-    T_CHECK(fd >= 0);
-    if (fd < 0)
-        return;
-    T_CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
-    close(fd);
-}
-
 static void test_bad_input(void)
 {
-    struct env_model *em = load("stack");
+    struct env_model *em = envtest_load("stack");
     if (!em)
         return;
     struct env *e = env_new(em, 1, 0, 300);
@@ -214,9 +178,9 @@ static void test_bad_input(void)
 
     // an override without the task's parts is refused with the missing name
     char path[64], err[512] = "";
-    write_tmp(path, sizeof(path),
-              "<mujoco><worldbody><body><joint name='grip_x' type='slide'/>"
-              "<geom size='0.1'/></body></worldbody></mujoco>");
+    envtest_write_tmp(path, sizeof(path), "test_manip",
+                      "<mujoco><worldbody><body><joint name='grip_x' type='slide'/>"
+                      "<geom size='0.1'/></body></worldbody></mujoco>");
     T_CHECK(env_model_load("lift", path, err, sizeof(err)) == NULL);
     T_CHECK_MSG(strstr(err, "grip_z") != NULL, "%s", err);
     unlink(path);
@@ -250,7 +214,7 @@ static struct env_step_info run_demo(struct env *e, struct demo *d, int strategy
 // lift cube A (stack scene: lifting alone does not succeed), then move it around closed
 static void test_grasp_holds(void)
 {
-    struct env_model *em = load("stack");
+    struct env_model *em = envtest_load("stack");
     if (!em)
         return;
     struct env *e = env_new(em, 4, 0, 300);
@@ -288,7 +252,7 @@ static void test_grasp_holds(void)
 static void test_success_terminates(void)
 {
     for (int k = 0; k < 3; k++) {
-        struct env_model *em = load(tasks[k]);
+        struct env_model *em = envtest_load(tasks[k]);
         if (!em)
             continue;
         struct env *e = env_new(em, 2, 0, lengths[k]);
@@ -324,7 +288,7 @@ static void test_success_terminates(void)
 static void test_demos(void)
 {
     for (int k = 0; k < 3; k++) {
-        struct env_model *em = load(tasks[k]);
+        struct env_model *em = envtest_load(tasks[k]);
         if (!em)
             continue;
         struct env *e = env_new(em, 21, 0, lengths[k]);
@@ -366,7 +330,7 @@ static void test_demos(void)
 // noisy demos still succeed often but not always (the data has failures too)
 static void test_noisy_demos(void)
 {
-    struct env_model *em = load("peg");
+    struct env_model *em = envtest_load("peg");
     if (!em)
         return;
     struct env *e = env_new(em, 31, 0, 400);

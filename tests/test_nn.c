@@ -619,6 +619,54 @@ static void test_batch_independence(void)
     nn_destroy(&net);
 }
 
+/* input-only backward (∇ₐQ) and a forward filled in parts, against the whole-batch passes */
+static void test_input_grad_and_parts(void)
+{
+    struct rng r;
+    rng_init(&r, 67, 0);
+    for (int v = 0; v < 2; v++) {
+        struct nn_spec s;
+        nn_spec_mlp(&s, 6, 2, 12, 3, v ? NN_ACT_RELU : NN_ACT_SILU);
+        s.layer_norm = v == 0;
+        s.residual = v == 1;
+        struct nn *net = mk(&s, 5 + v);
+        int B = 7;
+        size_t n = net->n_params;
+        struct nn_ctx *cx = nn_ctx_new(net, B);
+        float *x = randn(&r, (size_t)B * 6, 1), *dy = randn(&r, (size_t)B * 2, 1);
+        float *dx = malloc(sizeof(float) * B * 6), *dx2 = malloc(sizeof(float) * B * 6);
+        float *g = malloc(n * sizeof(float)), *y = malloc(sizeof(float) * B * 2);
+        nn_zero_grad(net);
+        memcpy(y, nn_forward(net, cx, x, B), sizeof(float) * B * 2);
+        nn_backward(net, cx, dy, dx);
+        memcpy(g, net->grads, n * sizeof(float));
+        /* the input gradient alone: the same d_in, parameter gradients untouched */
+        nn_backward_input(net, cx, dy, dx2);
+        T_CHECK(memcmp(dx, dx2, sizeof(float) * B * 6) == 0);
+        T_CHECK(memcmp(g, net->grads, n * sizeof(float)) == 0);
+        /* rows [0, 3) then [3, 7) in two calls, then one backward over all 7 */
+        const float *y0 = nn_forward_rows(net, cx, x, 0, 3);
+        const float *y1 = nn_forward_rows(net, cx, x + 3 * 6, 3, 4);
+        double d = 0, dg = 0;
+        for (int j = 0; j < 3 * 2; j++)
+            d = fmax(d, fabs(y0[j] - y[j]));
+        for (int j = 0; j < 4 * 2; j++)
+            d = fmax(d, fabs(y1[j] - y[3 * 2 + j]));
+        nn_zero_grad(net);
+        nn_backward(net, cx, dy, dx2);
+        for (size_t k = 0; k < n; k++)
+            dg = fmax(dg, fabs(net->grads[k] - g[k]));
+        for (int j = 0; j < B * 6; j++)
+            dg = fmax(dg, fabs(dx2[j] - dx[j]));
+        fprintf(stderr, "  %s: forward in parts vs whole: out %.3g, grads and d_in %.3g\n",
+                v ? "residual relu" : "layernorm silu", d, dg);
+        T_CHECK(d < 1e-6 && dg < 1e-5);
+        free(x), free(dy), free(dx), free(dx2), free(g), free(y);
+        nn_ctx_destroy(&cx);
+        nn_destroy(&net);
+    }
+}
+
 /* two contexts on one net (critic on s and s'), backward through each; accumulation */
 static void test_two_contexts_and_accumulation(void)
 {
@@ -912,6 +960,7 @@ int main(void)
     T_RUN(test_gradcheck_composition);
     T_RUN(test_batch_independence);
     T_RUN(test_two_contexts_and_accumulation);
+    T_RUN(test_input_grad_and_parts);
     T_RUN(test_infer_equals_forward);
     T_RUN(test_packed_equals_infer);
     T_RUN(test_spec_validation);

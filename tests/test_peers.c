@@ -4,6 +4,10 @@
  * a stray heartbeat learns no epoch, a spoofed Bye and forged evaluations are refused, absurd
  * values never reach the replay, a params-request flood keeps the learner's memory bounded,
  * a Hello flood does not lock out a newcomer, and liveness follows heartbeats, not data.
+ * Bad days, each on a learner of its own: a deadlocking config is refused, a final checkpoint
+ * that cannot be written fails the run, non-finite training steps quarantine their poison,
+ * failing checkpoint and replay saves are counted in /stats and /metrics with their last error,
+ * and an unconfirmed registration expires long before actor_timeout.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -160,17 +164,10 @@ struct peer {
     struct wire_session session;
 };
 
-static struct wire_msg hello_msg(const char *name, bool evaluator)
-{
-    struct wire_msg m = {.type = WIRE_HELLO};
-    m.hello = (struct wire_hello){name, 1, 1, "hopper", 11, 3, 1, 0, evaluator, {0, 0, 0}};
-    return m;
-}
-
 static bool join(struct peer *p, const char *name, bool evaluator)
 {
     *p = (struct peer){.ctl = sock_to(ZMQ_DEALER, port[0])};
-    struct wire_msg m = hello_msg(name, evaluator);
+    struct wire_msg m = spawn_hello(name, evaluator);
     send_msg(p->ctl, &m);
     if (recv_type(p->ctl, WIRE_WELCOME, &m) < 0 || !m.welcome.accepted)
         return false;
@@ -197,26 +194,23 @@ static int heartbeat(struct peer *p, const struct wire_session *s, struct wire_h
 static int send_segment(void *push, const struct peer *p, uint64_t seq, float reward, float obs0,
                         uint32_t steps, bool summary)
 {
-    float obs[2 * 11] = {obs0}, act[3] = {0.5f}, rew[1] = {reward}, ret[1] = {reward};
-    uint32_t st[1] = {steps}, len[1] = {1};
-    uint8_t no[1] = {0};
-    struct wire_msg m = {.type = WIRE_SEGMENT};
-    m.segment = (struct wire_segment){.run_epoch = p->epoch,
-                                      .actor_id = p->id,
-                                      .seq = seq,
-                                      .T = 1,
-                                      .obs_dim = 11,
-                                      .D = 3,
-                                      .obs = obs,
-                                      .actions = act,
-                                      .rewards = rew,
-                                      .steps = st,
-                                      .terminal = no,
-                                      .truncated = no,
-                                      .n_episodes = summary ? 1 : 0,
-                                      .episode_return = ret,
-                                      .episode_len = len,
-                                      .session = p->session};
+    struct spawn_seg st;
+    struct wire_msg m = spawn_tiny_segment(&st);
+    float ret[1] = {reward};
+    uint32_t len[1] = {1};
+    st.obs[0] = obs0;
+    st.act[0] = 0.5f;
+    st.rew[0] = reward;
+    st.steps[0] = steps;
+    struct wire_segment *g = &m.segment;
+    g->run_epoch = p->epoch;
+    g->actor_id = p->id;
+    g->seq = seq;
+    g->T = 1;
+    g->n_episodes = summary ? 1 : 0;
+    g->episode_return = ret;
+    g->episode_len = len;
+    g->session = p->session;
     return send_msg(push, &m);
 }
 
@@ -376,16 +370,8 @@ static void test_value_limits(void)
 // resident memory of pid in MB (-1 if unreadable)
 static double rss_mb(pid_t pid)
 {
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    double kb = -1;
-    while (f && fgets(line, sizeof(line), f))
-        if (!strncmp(line, "VmRSS:", 6))
-            kb = atof(line + 6);
-    if (f)
-        fclose(f);
-    return kb < 0 ? -1 : kb / 1024;
+    long kb = rl_proc_status_kb((int)pid, "VmRSS");
+    return kb < 0 ? -1 : kb / 1024.0;
 }
 
 #define FLOOD 1000
@@ -416,10 +402,24 @@ static void test_params_flood(void)
     zmq_close(a.ctl);
 }
 
+// lines of the first learner's log that hold text
+static int log_lines(const char *text)
+{
+    char path[400], line[1024];
+    snprintf(path, sizeof(path), "%s/learner.log", dir);
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    while (f && fgets(line, sizeof(line), f))
+        n += strstr(line, text) != NULL;
+    if (f)
+        fclose(f);
+    return n;
+}
+
 // n Hellos on flood (replies never read)
 static void hello_burst(void *flood, int n)
 {
-    struct wire_msg m = hello_msg("flood", false);
+    struct wire_msg m = spawn_hello("flood", false);
     size_t len;
     T_EQ_INT(wire_pack(&m, buf, sizeof(buf), &len), 0);
     for (int i = 0; i < n; i++) /* blocking: none is dropped on our side */
@@ -437,7 +437,7 @@ static void test_hello_flood(void)
     T_CHECK(wait_rejected("hello_rate", nb + 1000) >= nb + 1000);
     double t = rl_now();
     struct peer n = {.ctl = sock_to(ZMQ_DEALER, port[0])};
-    struct wire_msg m = hello_msg("newcomer", false);
+    struct wire_msg m = spawn_hello("newcomer", false);
     send_msg(n.ctl, &m);
     hello_burst(flood, 1100); /* between the newcomer's Hello and its first heartbeat */
     T_CHECK_MSG(recv_type(n.ctl, WIRE_WELCOME, &m) == 0 && m.welcome.accepted,
@@ -459,6 +459,12 @@ static void test_hello_flood(void)
            nr - nb, rows);
     T_CHECK(nr - nb >= 2150);
     T_CHECK_MSG(rows < 50, "%zu rows", rows);
+    // repeated refusals are logged once, then once per 1000 (not a line per message)
+    int lines = log_lines("(hello_rate,"), rl = log_lines("(rate_limited,");
+    printf("hello flood: %d log lines for the hello_rate refusals, %d for rate_limited\n", lines,
+           rl);
+    T_CHECK_MSG(lines >= 1 && lines <= 4, "%d log lines", lines);
+    T_CHECK_MSG(rl >= 1 && rl <= 3, "%d log lines", rl);
     zmq_close(flood);
     zmq_close(n.ctl);
 }
@@ -603,6 +609,67 @@ static bool metrics_quarantined(double min)
     return v >= min;
 }
 
+// a /metrics line starting with prefix is there
+static bool metrics_has(const char *prefix)
+{
+    char *body = NULL, err[128];
+    int status = 0;
+    bool found = statsc_get("127.0.0.1", stats_port, "/metrics", 5, &status, &body, NULL, err,
+                            sizeof(err)) == 0 &&
+                 status == 200 && strstr(body, prefix) != NULL;
+    free(body);
+    return found;
+}
+
+// a training learner whose checkpoints and replay saves start failing (the checkpoint directory
+// becomes a file, the replay file a directory): each failure is counted in /stats and /metrics
+// with its last error, and training goes on
+static void check_save_failures(const char *run_dir, struct peer *a, void *push, uint64_t *seq)
+{
+    char cmd[2000];
+    snprintf(cmd, sizeof(cmd),
+             "rm -rf %s/checkpoints %s/replay.rldt && touch %s/checkpoints && "
+             "mkdir %s/replay.rldt",
+             run_dir, run_dir, run_dir, run_dir);
+    T_EQ_INT(system(cmd), 0);
+    double ck = 0, rs = 0, until = rl_now() + 30;
+    const char *err = NULL;
+    json_t *d = NULL;
+    while (rl_now() < until && (ck < 2 || rs < 1 || !err)) {
+        for (int i = 0; i < 20; i++, (*seq)++) /* new updates: a checkpoint is due again */
+            send_segment(push, a, *seq, 1.0f, 0.1f * (float)(i % 10), 1, false);
+        struct wire_heartbeat_ack ack;
+        heartbeat(a, &a->session, &ack);
+        rl_sleep(0.3);
+        json_decref(d);
+        d = spawn_stats(stats_port);
+        json_t *c = d ? json_object_get(d, "counters") : NULL;
+        ck = spawn_num(c, "checkpoint_failures");
+        rs = spawn_num(c, "replay_save_failures");
+        err = json_string_value(json_object_get(json_object_get(d, "last_error"), "checkpoint"));
+    }
+    printf("failing saves: %.0f checkpoint and %.0f replay-save failures counted; last error: %s\n",
+           ck, rs, err ? err : "(none)");
+    T_CHECK_MSG(ck >= 2 && rs >= 1, "checkpoint_failures %.0f, replay_save_failures %.0f", ck, rs);
+    T_CHECK(err && *err);
+    json_decref(d);
+    T_CHECK(metrics_has("rldt_events_total{event=\"checkpoint_failures\"}"));
+    T_CHECK(metrics_has("rldt_last_error_info{what=\"checkpoint\""));
+}
+
+// a registration never confirmed by a heartbeat (m joined at `since`) is freed after 5 s,
+// although this learner's actor_timeout is 60 s: its session is unknown then
+static void check_unconfirmed_expiry(struct peer *m, double since)
+{
+    double wait = since + 6 - rl_now();
+    if (wait > 0)
+        rl_sleep(wait);
+    struct wire_heartbeat_ack ack;
+    T_EQ_INT(heartbeat(m, &m->session, &ack), 0);
+    T_CHECK_MSG(ack.register_again, "an unconfirmed registration outlived 6 s");
+    zmq_close(m->ctl);
+}
+
 static void test_nonfinite_training(void)
 {
     // absurd values let in on purpose (limits raised): the steps that read them are non-finite;
@@ -610,15 +677,24 @@ static void test_nonfinite_training(void)
     char d2[400];
     snprintf(d2, sizeof(d2), "%s/nan", dir);
     T_EQ_INT(rl_mkdir_p(d2), 0);
-    const char *extra[] = {"--min-replay=100",     "--ingest-slack=50",
-                           "--updates-per-step=1", "--reward-limit=1e30",
-                           "--obs-limit=1e30",     "--sac-hidden=16",
-                           "--batch-size=16",      "--actor-timeout=60",
-                           "--replay-save-secs=0", NULL};
+    const char *extra[] = {"--min-replay=100",
+                           "--ingest-slack=50",
+                           "--updates-per-step=1",
+                           "--reward-limit=1e30",
+                           "--obs-limit=1e30",
+                           "--sac-hidden=16",
+                           "--batch-size=16",
+                           "--actor-timeout=60",
+                           "--checkpoint-secs=1",
+                           "--replay-save-secs=1",
+                           NULL};
     pid_t p = start_learner(d2, extra);
     T_CHECK(p > 0 && wait_up());
     struct peer a;
     T_CHECK(join(&a, "poison", false));
+    struct peer mute;
+    T_CHECK(join(&mute, "mute", false));
+    double mute_at = rl_now();
     struct wire_heartbeat_ack ack;
     T_EQ_INT(heartbeat(&a, &a.session, &ack), 0);
     void *push = sock_to(ZMQ_PUSH, port[1]);
@@ -664,6 +740,8 @@ static void test_nonfinite_training(void)
                 g.updates);
     T_EQ_INT(g.nan, n0);
     T_CHECK(metrics_quarantined(1));
+    check_save_failures(d2, &a, push, &seq);
+    check_unconfirmed_expiry(&mute, mute_at);
     zmq_close(push);
     zmq_close(a.ctl);
     kill(p, SIGKILL);

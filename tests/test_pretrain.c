@@ -25,6 +25,7 @@
 #include "common/policy.h"
 #include "common/rng.h"
 #include "learner/algo/pretrain.h"
+#include "tests/algotest.h"
 #include "tests/harness.h"
 
 #define SIGMA 0.05f
@@ -54,17 +55,9 @@ static void two_modes(struct dataset *d, uint64_t seed)
 
 static void toy_config(struct rl_config *c)
 {
-    config_default(c);
-    snprintf(c->algo, sizeof(c->algo), "rldt");
-    c->chunk = 1;
-    c->flow_hidden = 64;
-    c->flow_depth = 3;
-    c->flow_steps = 8;
-    c->pretrain_batch = 256;
-    c->pretrain_lr = 2e-3;
-    c->pretrain_steps = 2500;
-    c->ema_decay = 0.995;
-    c->seed = 3;
+    algotest_config(c, "algo=rldt chunk=1 flow_hidden=64 flow_depth=3 flow_steps=8 "
+                       "pretrain_batch=256 pretrain_lr=2e-3 pretrain_steps=2500 ema_decay=0.995 "
+                       "seed=3");
 }
 
 static void test_two_modes(void)

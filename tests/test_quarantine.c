@@ -20,6 +20,7 @@
 #include "learner/algo/rldt.h"
 #include "learner/algo/sac.h"
 #include "learner/replay.h"
+#include "tests/algotest.h"
 #include "tests/harness.h"
 
 #define SEGS 60     /* clean segments */
@@ -44,15 +45,8 @@ static void add_segment(struct replay *r, const struct algo_dims *d, uint64_t id
         steps[t] = d->chunk;
     }
     trunc[SEG_T - 1] = 1;
-    struct replay_segment seg = {.T = SEG_T,
-                                 .obs = obs,
-                                 .act = act,
-                                 .rew = rew,
-                                 .steps = steps,
-                                 .term = term,
-                                 .trunc = trunc,
-                                 .traj_id = id};
-    replay_add(r, &seg);
+    struct algotest_seg seg = {SEG_T, obs, act, rew, steps, term, trunc};
+    algotest_add(r, &seg, id);
 }
 
 // clean segments with the two poisoned ones in the middle
@@ -76,7 +70,8 @@ static bool sampled(struct replay *r, const struct algo_dims *d, uint64_t id)
 {
     float obs[64 * 8], nobs[64 * 8], act[64 * 8], rew[64], done[64];
     uint64_t traj[64];
-    struct replay_batch b = {obs, act, rew, nobs, done, NULL, traj, NULL};
+    struct replay_batch b = {
+        .obs = obs, .act = act, .rew = rew, .next_obs = nobs, .done = done, .traj = traj};
     struct rng g;
     rng_init(&g, 5, 1);
     (void)d;
@@ -133,10 +128,7 @@ static void train_through(const struct algo_ops *ops, struct algo *a, struct rep
 static void test_sac(void)
 {
     struct rl_config c;
-    config_default(&c);
-    c.seed = 4;
-    c.sac_hidden = 32;
-    c.batch_size = 32;
+    algotest_config(&c, "seed=4 sac_hidden=32 batch_size=32");
     struct algo_dims d = {4, 2, 1, 2};
     char err[256] = "";
     struct algo *a = sac_ops.create(&c, &d, err, sizeof(err));
@@ -152,34 +144,15 @@ static void test_sac(void)
 static void test_rldt(void)
 {
     struct rl_config c;
-    config_default(&c);
-    snprintf(c.algo, sizeof(c.algo), "rldt");
-    c.chunk = 2;
-    c.flow_hidden = 16;
-    c.flow_depth = 2;
-    c.flow_temb = 4;
-    c.flow_steps = 4;
-    c.batch_size = 8;
-    c.rldt_particles = 4;
-    c.rldt_actor_batch = 6;
-    c.rldt_critic_hidden = 16;
-    c.rldt_critic_depth = 2;
-    c.rldt_critic_round = 4;
-    c.rldt_target_reuse = 2;
-    c.rldt_actor_start = 4;
-    c.rldt_actor_every = 2;
-    c.rldt_actor_warmup = 0;
+    algotest_config(&c, "algo=rldt chunk=2 flow_hidden=16 flow_depth=2 flow_temb=4 flow_steps=4 "
+                        "batch_size=8 rldt_particles=4 rldt_actor_batch=6 rldt_critic_hidden=16 "
+                        "rldt_critic_depth=2 rldt_critic_round=4 rldt_target_reuse=2 "
+                        "rldt_actor_start=4 rldt_actor_every=2 rldt_actor_warmup=0");
     struct algo_dims d = {3, 2, 2, 4};
-    struct flow_spec fs;
-    char err[300] = "";
-    T_EQ_INT(flow_spec_from_config(&fs, &c, d.obs_dim, d.act_dim, d.chunk, err, sizeof(err)), 0);
-    struct flow *base = flow_new(&fs, err, sizeof(err));
-    T_CHECK_MSG(base != NULL, "%s", err);
+    struct flow *base = algotest_flow(&c, &d, 2);
     if (!base)
         return;
-    struct rng g;
-    rng_init(&g, 2, 5);
-    flow_init(base, &g);
+    char err[300] = "";
     struct algo *a = rldt_new(&c, &d, false, base, NULL, err, sizeof(err));
     T_CHECK_MSG(a != NULL, "%s", err);
     struct replay *r = poisoned_replay(&d);

@@ -27,6 +27,7 @@
 #include "learner/algo/reinflow_math.h"
 #include "learner/replay.h"
 #include "proto/wire.h"
+#include "tests/algotest.h"
 #include "tests/harness.h"
 
 enum { S = 11, A = 3, H = 4, D = H * A, N = 4, C = (N + 1) * D, B = 8 };
@@ -35,20 +36,12 @@ static char err[512];
 
 static void small_config(struct rl_config *c)
 {
-    config_default(c);
-    T_EQ_INT(config_set(c, "algo", "reinflow", err, sizeof(err)), 0);
+    algotest_config(c, "algo=reinflow flow_hidden=32 flow_depth=2 reinflow_noise_hidden=16 "
+                       "reinflow_critic_hidden=32 reinflow_critic_depth=2 reinflow_batch=64 "
+                       "reinflow_minibatch=32 reinflow_epochs=2 reinflow_actor_lr=1e-3 "
+                       "reinflow_noise_lr=1e-3");
     c->chunk = H;
-    c->flow_hidden = 32;
-    c->flow_depth = 2;
     c->flow_steps = N;
-    c->reinflow_noise_hidden = 16;
-    c->reinflow_critic_hidden = 32;
-    c->reinflow_critic_depth = 2;
-    c->reinflow_batch = 64;
-    c->reinflow_minibatch = 32;
-    c->reinflow_epochs = 2;
-    c->reinflow_actor_lr = 1e-3;
-    c->reinflow_noise_lr = 1e-3;
 }
 
 static struct flow *random_flow(const struct rl_config *c, uint64_t seed)
@@ -241,17 +234,16 @@ static void add_steps(struct replay *r, struct policy *p, uint64_t version, int 
             lp[t] = l[0];
             rew[t] = act[t * D] - 0.5f * act[t * D + 1];
         }
-        struct replay_segment seg = {T,
-                                     obs,
-                                     act,
-                                     rew,
-                                     NULL,
-                                     term,
-                                     trunc,
-                                     (*traj)++,
-                                     version,
-                                     chain ? ch : NULL,
-                                     chain ? lp : NULL};
+        struct replay_segment seg = {.T = T,
+                                     .obs = obs,
+                                     .act = act,
+                                     .rew = rew,
+                                     .term = term,
+                                     .trunc = trunc,
+                                     .traj_id = (*traj)++,
+                                     .version = version,
+                                     .chain = chain ? ch : NULL,
+                                     .logp = chain ? lp : NULL};
         T_EQ_INT(replay_add(r, &seg), 0);
     }
 }

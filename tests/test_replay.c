@@ -13,30 +13,45 @@
 #define O 3
 #define D 2
 
-// segment whose values encode (traj, t) so rows can be checked after sampling
-static void make_seg(uint64_t traj, int T, float *obs, float *act, float *rew, uint8_t *term,
-                     uint8_t *trunc, int *steps, struct replay_segment *s)
+// a segment of T <= 10 steps whose values encode (traj, t) so rows can be checked after sampling
+struct seg {
+    float obs[11 * O], act[10 * D], rew[10];
+    uint8_t term[10], trunc[10];
+    int steps[10];
+    struct replay_segment s;
+};
+
+static const struct replay_segment *make_seg(struct seg *g, uint64_t traj, int T)
 {
     for (int t = 0; t <= T; t++)
         for (int k = 0; k < O; k++)
-            obs[t * O + k] = (float)(traj * 1000 + t) + 0.1f * (float)k;
+            g->obs[t * O + k] = (float)(traj * 1000 + t) + 0.1f * (float)k;
     for (int t = 0; t < T; t++) {
-        act[t * D] = (float)traj;
-        act[t * D + 1] = (float)t;
-        rew[t] = (float)(traj * 1000 + t);
-        term[t] = t == T - 1 && traj % 3 == 0;
-        trunc[t] = 0;
-        steps[t] = 4;
+        g->act[t * D] = (float)traj;
+        g->act[t * D + 1] = (float)t;
+        g->rew[t] = (float)(traj * 1000 + t);
+        g->term[t] = t == T - 1 && traj % 3 == 0;
+        g->trunc[t] = 0;
+        g->steps[t] = 4;
     }
-    *s = (struct replay_segment){.T = T,
-                                 .obs = obs,
-                                 .act = act,
-                                 .rew = rew,
-                                 .steps = steps,
-                                 .term = term,
-                                 .trunc = trunc,
-                                 .traj_id = traj,
-                                 .version = 7};
+    g->s = (struct replay_segment){.T = T,
+                                   .obs = g->obs,
+                                   .act = g->act,
+                                   .rew = g->rew,
+                                   .steps = g->steps,
+                                   .term = g->term,
+                                   .trunc = g->trunc,
+                                   .traj_id = traj,
+                                   .version = 7};
+    return &g->s;
+}
+
+// add segments traj 0 .. n-1 of 10 steps each
+static void add_segs(struct replay *r, int n)
+{
+    struct seg sg;
+    for (uint64_t traj = 0; traj < (uint64_t)n; traj++)
+        T_EQ_INT(replay_add(r, make_seg(&sg, traj, 10)), 0);
 }
 
 struct bufs {
@@ -61,14 +76,7 @@ static void bufs_init(struct bufs *x)
 static void test_store_and_sample(void)
 {
     struct replay *r = replay_new(100, O, D);
-    float obs[11 * O], act[10 * D], rew[10];
-    uint8_t term[10], trunc[10];
-    int steps[10];
-    struct replay_segment s;
-    for (uint64_t traj = 0; traj < 5; traj++) {
-        make_seg(traj, 10, obs, act, rew, term, trunc, steps, &s);
-        T_EQ_INT(replay_add(r, &s), 0);
-    }
+    add_segs(r, 5);
     T_EQ_INT(replay_size(r), 50);
     struct bufs x;
     bufs_init(&x);
@@ -91,14 +99,8 @@ static void test_store_and_sample(void)
 static void test_eviction_and_fresh(void)
 {
     struct replay *r = replay_new(25, O, D);
-    float obs[11 * O], act[10 * D], rew[10];
-    uint8_t term[10], trunc[10];
-    int steps[10];
-    struct replay_segment s;
-    for (uint64_t traj = 0; traj < 4; traj++) {
-        make_seg(traj, 10, obs, act, rew, term, trunc, steps, &s);
-        T_EQ_INT(replay_add(r, &s), 0);
-    }
+    struct seg sg;
+    add_segs(r, 4);
     T_EQ_INT(replay_size(r), 25);
     T_EQ_INT(replay_inserted(r), 40);
     T_EQ_INT(replay_evicted(r), 15);
@@ -120,6 +122,7 @@ static void test_eviction_and_fresh(void)
     T_CHECK_MSG(fresh >= 32, "fresh rows %d", fresh);
     T_CHECK_MSG(fresh < 64, "all rows fresh: uniform part missing");
     // bad segments
+    struct replay_segment s = *make_seg(&sg, 3, 10);
     s.T = 0;
     T_EQ_INT(replay_add(r, &s), -EINVAL);
     s.T = 26;
@@ -130,13 +133,9 @@ static void test_eviction_and_fresh(void)
 static void test_parity_and_next(void)
 {
     struct replay *r = replay_new(1000, O, D);
-    float obs[11 * O], act[10 * D], rew[10];
-    uint8_t term[10], trunc[10];
-    int steps[10];
-    struct replay_segment s;
+    struct seg sg;
     for (uint64_t traj = 0; traj < 6; traj++) {
-        make_seg(traj, traj == 5 ? 3 : 10, obs, act, rew, term, trunc, steps, &s);
-        replay_add(r, &s);
+        replay_add(r, make_seg(&sg, traj, traj == 5 ? 3 : 10));
     }
     struct bufs x;
     bufs_init(&x);
@@ -171,13 +170,9 @@ static struct replay *shared;
 static void *writer(void *arg)
 {
     uint64_t base = (uint64_t)(uintptr_t)arg;
-    float obs[11 * O], act[10 * D], rew[10];
-    uint8_t term[10], trunc[10];
-    int steps[10];
-    struct replay_segment s;
+    struct seg sg;
     for (uint64_t k = 0; k < 2000; k++) {
-        make_seg(base + k, 10, obs, act, rew, term, trunc, steps, &s);
-        replay_add(shared, &s);
+        replay_add(shared, make_seg(&sg, base + k, 10));
     }
     return NULL;
 }
@@ -242,14 +237,8 @@ static void test_save_load(void)
     T_CHECK(mkdtemp(dir) != NULL);
     snprintf(path, sizeof(path), "%s/replay.rldt", dir);
     struct replay *r = replay_new(25, O, D);
-    float obs[11 * O], act[10 * D], rew[10];
-    uint8_t term[10], trunc[10];
-    int steps[10];
-    struct replay_segment s;
-    for (uint64_t traj = 0; traj < 4; traj++) { /* 40 steps into 25 slots: wrapped */
-        make_seg(traj, 10, obs, act, rew, term, trunc, steps, &s);
-        replay_add(r, &s);
-    }
+    struct seg sg;
+    add_segs(r, 4); /* 40 steps into 25 slots: wrapped */
     char err[256] = "";
     T_EQ_INT(replay_save(r, path, 12345, err, sizeof(err)), 0);
 
@@ -283,8 +272,7 @@ static void test_save_load(void)
         T_EQ_INT(walked, 9 - t);
     }
     // new steps go on after the loaded ones (the oldest are evicted first)
-    make_seg(9, 10, obs, act, rew, term, trunc, steps, &s);
-    replay_add(b, &s);
+    replay_add(b, make_seg(&sg, 9, 10));
     T_EQ_INT(dump(b, tr, tt, 32), 25);
     T_EQ_INT(tr[0], 9); /* slots 0..9 held the oldest: overwritten by traj 9 */
     T_EQ_INT(tr[9], 9);
@@ -345,22 +333,15 @@ static void test_trim(void)
 {
     // a ring that wrapped: 30 slots, 4 segments of 10; trim back to 25 inserted
     struct replay *r = replay_new(30, O, D);
-    float obs[11 * O], act[10 * D], rew[10];
-    uint8_t term[10], trunc[10];
-    int steps[10];
-    struct replay_segment s;
-    for (uint64_t traj = 0; traj < 4; traj++) {
-        make_seg(traj, 10, obs, act, rew, term, trunc, steps, &s);
-        T_EQ_INT(replay_add(r, &s), 0);
-    }
+    struct seg sg;
+    add_segs(r, 4);
     T_EQ_INT(replay_size(r), 30);
     T_EQ_INT(replay_trim(r, 25), 15);
     T_EQ_INT(replay_size(r), 15);
     T_EQ_INT(replay_inserted(r), 25);
     T_EQ_INT(replay_trim(r, 40), 0); /* nothing newer */
     // the next step lands where the trimmed ones were, and the newest kept is serial 24
-    make_seg(9, 10, obs, act, rew, term, trunc, steps, &s);
-    T_EQ_INT(replay_add(r, &s), 0);
+    T_EQ_INT(replay_add(r, make_seg(&sg, 9, 10)), 0);
     T_EQ_INT(replay_size(r), 25);
     T_EQ_INT(replay_inserted(r), 35);
     T_EQ_INT(replay_trim(r, 0), 25); /* everything */
@@ -385,15 +366,12 @@ static bool sampled_traj(struct replay *r, struct rng *g, int traj)
 static void test_quarantine(void)
 {
     struct replay *r = replay_new(40, O, D);
-    float obs[9 * O], act[8 * D], rew[8];
-    uint8_t term[8], trunc[8];
-    int steps[8];
-    struct replay_segment s;
+    struct seg sg;
     for (uint64_t traj = 0; traj < 5; traj++) { /* 5 x 8 steps: full, traj 4 poisoned */
-        make_seg(traj, 8, obs, act, rew, term, trunc, steps, &s);
+        make_seg(&sg, traj, 8);
         if (traj == 4)
-            rew[2] = 1e30f;
-        replay_add(r, &s);
+            sg.rew[2] = 1e30f;
+        replay_add(r, &sg.s);
     }
     struct rng g;
     rng_init(&g, 9, 0);
@@ -432,9 +410,9 @@ static void test_quarantine(void)
     if (had3)
         T_CHECK(!sampled_traj(r, &g, 3));
     // a NaN observation is an outlier whatever the median
-    make_seg(7, 8, obs, act, rew, term, trunc, steps, &s);
-    obs[3 * O + 1] = NAN; /* step 3's obs, step 2's next obs */
-    replay_add(r, &s);
+    make_seg(&sg, 7, 8);
+    sg.obs[3 * O + 1] = NAN; /* step 3's obs, step 2's next obs */
+    replay_add(r, &sg.s);
     int64_t nan_slot = -1;
     for (int k = 0; k < 200 && nan_slot < 0; k++) {
         T_EQ_INT(replay_sample(r, &g, 1, 0, 0, -1, &x.b), 1);
@@ -464,10 +442,8 @@ static void test_quarantine(void)
     unlink(path);
     rmdir(dir);
     // the ring moves on: quarantined slots are reused and count again
-    for (uint64_t traj = 10; traj < 15; traj++) {
-        make_seg(traj, 8, obs, act, rew, term, trunc, steps, &s);
-        replay_add(r, &s);
-    }
+    for (uint64_t traj = 10; traj < 15; traj++)
+        replay_add(r, make_seg(&sg, traj, 8));
     T_EQ_INT(replay_size(r), 40);
     replay_destroy(&r);
 }

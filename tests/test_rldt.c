@@ -24,85 +24,36 @@
 #include "common/util.h"
 #include "learner/algo/critic.h"
 #include "learner/algo/rldt.h"
+#include "deploy/rldt/synth.h"
 #include "learner/replay.h"
+#include "tests/algotest.h"
 #include "tests/harness.h"
 
 static char tmpdir[] = "/tmp/rldt-test-XXXXXX";
 
 static void tiny_config(struct rl_config *c)
 {
-    config_default(c);
-    snprintf(c->algo, sizeof(c->algo), "rldt");
-    c->chunk = 2;
-    c->flow_hidden = 16;
-    c->flow_depth = 2;
-    c->flow_temb = 4;
-    c->flow_steps = 4;
-    c->batch_size = 8;
-    c->rldt_particles = 4;
-    c->rldt_actor_batch = 6;
-    c->rldt_critic_hidden = 16;
-    c->rldt_critic_depth = 2;
-    c->rldt_critic_round = 4;
-    c->rldt_target_reuse = 2;
-    c->rldt_actor_start = 4;
-    c->rldt_actor_every = 2;
-    c->rldt_trust_refresh = 3;
-    c->rldt_actor_warmup = 0;
-    c->fresh_frac = 0.25;
-    c->fresh_window = 40;
-}
-
-static struct flow *new_flow(const struct rl_config *c, const struct algo_dims *d, uint64_t seed)
-{
-    struct flow_spec s;
-    char err[300];
-    if (flow_spec_from_config(&s, c, d->obs_dim, d->act_dim, d->chunk, err, sizeof(err)) < 0) {
-        fprintf(stderr, "%s\n", err);
-        return NULL;
-    }
-    struct flow *f = flow_new(&s, err, sizeof(err));
-    struct rng r;
-    rng_init(&r, seed, 5);
-    if (f)
-        flow_init(f, &r);
-    return f;
+    algotest_config(c, "algo=rldt chunk=2 flow_hidden=16 flow_depth=2 flow_temb=4 flow_steps=4 "
+                       "batch_size=8 rldt_particles=4 rldt_actor_batch=6 rldt_critic_hidden=16 "
+                       "rldt_critic_depth=2 rldt_critic_round=4 rldt_target_reuse=2 "
+                       "rldt_actor_start=4 rldt_actor_every=2 rldt_trust_refresh=3 "
+                       "rldt_actor_warmup=0 fresh_frac=0.25 fresh_window=40");
 }
 
 /* segments of T steps with random data in the bounds' range; the last step of each segment is
  * terminal on even segments and truncated on odd ones */
 static void fill_replay(struct replay *r, const struct algo_dims *d, int nseg, int T, struct rng *g)
 {
-    int S = d->obs_dim, D = d->D;
-    float *obs = malloc(sizeof(float) * ((size_t)(T + 1) * S + (size_t)T * D + T));
-    float *act = obs + (size_t)(T + 1) * S, *rew = act + (size_t)T * D;
-    int *steps = malloc(sizeof(int) * T);
-    uint8_t *term = calloc(T, 1), *trunc = calloc(T, 1);
-    for (int k = 0; k < nseg; k++) {
-        for (int i = 0; i < (T + 1) * S; i++)
-            obs[i] = (float)rng_range(g, -2, 3);
-        for (int i = 0; i < T * D; i++)
-            act[i] = (float)rng_range(g, -0.5, 0.7);
-        for (int t = 0; t < T; t++) {
-            rew[t] = (float)rng_normal(g);
-            steps[t] = d->chunk;
-        }
-        term[T - 1] = k % 2 == 0;
-        trunc[T - 1] = k % 2 == 1;
-        struct replay_segment seg = {.T = T,
-                                     .obs = obs,
-                                     .act = act,
-                                     .rew = rew,
-                                     .steps = steps,
-                                     .term = term,
-                                     .trunc = trunc,
-                                     .traj_id = (uint64_t)k};
-        replay_add(r, &seg);
-    }
-    free(obs);
-    free(steps);
-    free(term);
-    free(trunc);
+    struct synth_spec sp = {.S = d->obs_dim,
+                            .D = d->D,
+                            .T = T,
+                            .steps = d->chunk,
+                            .obs_lo = -2,
+                            .obs_hi = 3,
+                            .act_lo = -0.5f,
+                            .act_hi = 0.7f,
+                            .end = SYNTH_END_ALTERNATE};
+    T_EQ_INT(synth_fill_replay(r, g, &sp, nseg), 0);
 }
 
 /* bounds (obs lo, obs hi, act lo, act hi) matching fill_replay's ranges */
@@ -190,7 +141,7 @@ static void test_loss_grad_params(void)
     tiny_config(&c);
     c.flow_hidden = 12;
     struct algo_dims d = {3, 3, 1, 3};
-    struct flow *f = new_flow(&c, &d, 3);
+    struct flow *f = algotest_flow(&c, &d, 3);
     struct flow_ctx *tx = flow_ctx_new(f, FP, true), *ix = flow_ctx_new(f, FP, false);
     struct rng r;
     rng_init(&r, 12, 0);
@@ -341,7 +292,7 @@ static void check_targets(double lambda)
     c.rldt_lambda = lambda;
     c.gamma = 0.9;
     struct algo_dims d = {3, 2, 2, 4};
-    struct flow *base = new_flow(&c, &d, 1);
+    struct flow *base = algotest_flow(&c, &d, 1);
     float b[2 * 3 + 2 * 2];
     make_bounds(b, 3, 2);
     char err[300];
@@ -410,22 +361,15 @@ static void test_targets_short_chunk(void)
     c.rldt_reward_ema = 0;
     c.gamma = 0.9;
     struct algo_dims d = {3, 2, 2, 4};
-    struct flow *base = new_flow(&c, &d, 1);
+    struct flow *base = algotest_flow(&c, &d, 1);
     char err[300];
     struct algo *a = rldt_new(&c, &d, false, base, NULL, err, sizeof(err));
     struct replay *r = replay_new(100, 3, 4);
     float obs[2 * 3] = {0.1f, 0.2f, 0.3f, -0.4f, 0.5f, 0.6f}, act[4] = {0}, rew[1] = {1.5f};
     int steps[1] = {1};
     uint8_t term[1] = {0}, trunc[1] = {1};
-    struct replay_segment seg = {.T = 1,
-                                 .obs = obs,
-                                 .act = act,
-                                 .rew = rew,
-                                 .steps = steps,
-                                 .term = term,
-                                 .trunc = trunc,
-                                 .traj_id = 0};
-    replay_add(r, &seg);
+    struct algotest_seg seg = {1, obs, act, rew, steps, term, trunc};
+    algotest_add(r, &seg, 0);
     struct critic *cr = rldt_critic(a);
     targets_ignore_action(cr, 3, 4);
     float q, zero[4] = {0}, y;
@@ -444,7 +388,7 @@ static void test_reward_scale(void)
     struct rl_config c;
     tiny_config(&c);
     struct algo_dims d = {3, 2, 2, 4};
-    struct flow *base = new_flow(&c, &d, 1);
+    struct flow *base = algotest_flow(&c, &d, 1);
     char err[300];
     struct algo *a = rldt_new(&c, &d, false, base, NULL, err, sizeof(err));
     T_NEAR(rldt_reward_scale(a), 1.0, 0);
@@ -455,14 +399,8 @@ static void test_reward_scale(void)
     for (int k = 0; k < 20; k++) {
         for (int t = 0; t < 8; t++)
             rew[t] = (t + k) % 2 ? 4.0f : -4.0f;
-        struct replay_segment seg = {.T = 8,
-                                     .obs = obs,
-                                     .act = act,
-                                     .rew = rew,
-                                     .term = term,
-                                     .trunc = trunc,
-                                     .traj_id = (uint64_t)k};
-        replay_add(r, &seg);
+        struct algotest_seg seg = {8, obs, act, rew, NULL, term, trunc};
+        algotest_add(r, &seg, (uint64_t)k);
     }
     struct algo_report rep = {0};
     T_EQ_INT(rldt_critic_step(a, r, &rep), 0);
@@ -475,14 +413,8 @@ static void test_reward_scale(void)
     for (int k = 20; k < 200; k++) {
         for (int t = 0; t < 8; t++)
             rew[t] = 2.0f;
-        struct replay_segment seg = {.T = 8,
-                                     .obs = obs,
-                                     .act = act,
-                                     .rew = rew,
-                                     .term = term,
-                                     .trunc = trunc,
-                                     .traj_id = (uint64_t)k};
-        replay_add(r, &seg);
+        struct algotest_seg seg = {8, obs, act, rew, NULL, term, trunc};
+        algotest_add(r, &seg, (uint64_t)k);
     }
     double before = rldt_reward_scale(a);
     for (int i = 0; i < 4; i++) /* next round: 2 halves x pool/B = 2 batches each → 4 updates */
@@ -505,26 +437,49 @@ static double rep_get(const struct algo_report *rep, const char *name)
     return NAN;
 }
 
+/* what the schedule and checkpoint tests start from: the tiny config, dims (S 3, A 2, H 2), a
+ * base flow, an RLDT instance on it (bounds nullable) and a replay of 20 random segments of 10 */
+struct fix {
+    struct rl_config c;
+    struct algo_dims d;
+    struct flow *base;
+    struct algo *a;
+    struct replay *r;
+    struct rng g;
+};
+
+static void fix_init(struct fix *x, const float *bounds, uint64_t seed)
+{
+    tiny_config(&x->c);
+    x->d = (struct algo_dims){3, 2, 2, 4};
+    x->base = algotest_flow(&x->c, &x->d, 1);
+    char err[300];
+    x->a = rldt_new(&x->c, &x->d, false, x->base, bounds, err, sizeof(err));
+    T_CHECK_MSG(x->a != NULL, "%s", err);
+    x->r = replay_new(1000, 3, 4);
+    rng_init(&x->g, seed, 0);
+    fill_replay(x->r, &x->d, 20, 10, &x->g);
+}
+
+static void fix_fini(struct fix *x)
+{
+    replay_destroy(&x->r);
+    rldt_ops.destroy(x->a);
+    flow_destroy(&x->base);
+}
+
 /* round 4, actor_start 4, actor_every 2: C C C C | C C C C A A | C C C C A A ... */
 static void test_schedule(void)
 {
-    struct rl_config c;
-    tiny_config(&c);
-    struct algo_dims d = {3, 2, 2, 4};
-    struct flow *base = new_flow(&c, &d, 1);
-    char err[300];
-    struct algo *a = rldt_new(&c, &d, false, base, NULL, err, sizeof(err));
-    struct replay *r = replay_new(1000, 3, 4);
-    struct rng g;
-    rng_init(&g, 3, 0);
-    fill_replay(r, &d, 20, 10, &g);
+    struct fix x;
+    fix_init(&x, NULL, 3);
     struct algo_report rep = {0};
     const char *want = "CCCCCCCCAACCCCAACCCCAA";
     char got[32] = "";
     double actor_nan = 0;
     for (int i = 0; i < (int)strlen(want); i++) {
         double a0 = rep.n ? rep_get(&rep, "actor_steps") : 0;
-        T_EQ_INT(rldt_ops.train_step(a, r, &rep), 0);
+        T_EQ_INT(rldt_ops.train_step(x.a, x.r, &rep), 0);
         got[i] = rep_get(&rep, "actor_steps") > a0 ? 'A' : 'C';
         if (i == 0)
             actor_nan = rep_get(&rep, "loss_transport");
@@ -539,14 +494,13 @@ static void test_schedule(void)
     T_CHECK(rep_get(&rep, "particle_diversity") > 0 && rep_get(&rep, "alpha_s") > 0);
     // not enough data of one parity: -EAGAIN, nothing happens
     struct replay *e = replay_new(100, 3, 4);
-    fill_replay(e, &d, 1, 10, &g);
-    struct algo *b = rldt_new(&c, &d, false, base, NULL, err, sizeof(err));
+    fill_replay(e, &x.d, 1, 10, &x.g);
+    char err[300];
+    struct algo *b = rldt_new(&x.c, &x.d, false, x.base, NULL, err, sizeof(err));
     T_EQ_INT(rldt_ops.train_step(b, e, &rep), -EAGAIN);
     rldt_ops.destroy(b);
     replay_destroy(&e);
-    replay_destroy(&r);
-    rldt_ops.destroy(a);
-    flow_destroy(&base);
+    fix_fini(&x);
 }
 
 static int save_to(struct algo *a, const char *path)
@@ -577,32 +531,27 @@ static bool same_state(struct algo *a, struct algo *b)
 /* save mid-round, load into a differently seeded instance: the next steps are bit-identical */
 static void test_checkpoint_roundtrip(void)
 {
-    struct rl_config c;
-    tiny_config(&c);
-    struct algo_dims d = {3, 2, 2, 4};
-    struct flow *base = new_flow(&c, &d, 1);
     float bnd[10];
     make_bounds(bnd, 3, 2);
+    struct fix x;
+    fix_init(&x, bnd, 4);
+    struct rl_config c = x.c;
+    struct algo *a = x.a;
     char err[300], path[300];
-    struct algo *a = rldt_new(&c, &d, false, base, bnd, err, sizeof(err));
-    struct replay *r = replay_new(1000, 3, 4);
-    struct rng g;
-    rng_init(&g, 4, 0);
-    fill_replay(r, &d, 20, 10, &g);
     struct algo_report ra = {0}, rb = {0};
     for (int i = 0; i < 11; i++) /* past actor steps, stopping mid-round */
-        rldt_ops.train_step(a, r, &ra);
+        rldt_ops.train_step(a, x.r, &ra);
     snprintf(path, sizeof(path), "%s/rt.ckpt", tmpdir);
     T_EQ_INT(save_to(a, path), 0);
     c.seed = 99;
-    struct algo *b = rldt_new(&c, &d, false, base, bnd, err, sizeof(err));
+    struct algo *b = rldt_new(&c, &x.d, false, x.base, bnd, err, sizeof(err));
     struct ckpt *k = ckpt_load(path, "CKPT", 0, err, sizeof(err));
     T_CHECK_MSG(k != NULL, "%s", err);
     T_EQ_INT(rldt_ops.load(b, k, err, sizeof(err)), 0);
     T_CHECK(same_state(a, b));
     for (int i = 0; i < 8; i++) { /* the rest of the round, the next round, actor steps */
-        T_EQ_INT(rldt_ops.train_step(a, r, &ra), 0);
-        T_EQ_INT(rldt_ops.train_step(b, r, &rb), 0);
+        T_EQ_INT(rldt_ops.train_step(a, x.r, &ra), 0);
+        T_EQ_INT(rldt_ops.train_step(b, x.r, &rb), 0);
     }
     T_CHECK(same_state(a, b));
     T_EQ_INT(ra.n, rb.n);
@@ -610,20 +559,18 @@ static void test_checkpoint_roundtrip(void)
         T_CHECK_MSG(ra.value[i] == rb.value[i] || (isnan(ra.value[i]) && isnan(rb.value[i])),
                     "%s %g vs %g", ra.name[i], ra.value[i], rb.value[i]);
     // a delta instance, or other critic sizes, refuse it and stay unchanged
-    struct algo *dl = rldt_new(&c, &d, true, base, bnd, err, sizeof(err));
+    struct algo *dl = rldt_new(&c, &x.d, true, x.base, bnd, err, sizeof(err));
     T_CHECK(rldt_ops.load(dl, k, err, sizeof(err)) == -EINVAL && strstr(err, "rldt-delta"));
     c.rldt_critic_hidden = 8;
-    struct algo *o = rldt_new(&c, &d, false, base, bnd, err, sizeof(err));
+    struct algo *o = rldt_new(&c, &x.d, false, x.base, bnd, err, sizeof(err));
     float before = rldt_actor(o)->params[0];
     T_EQ_INT(rldt_ops.load(o, k, err, sizeof(err)), -EINVAL);
     T_CHECK(rldt_actor(o)->params[0] == before);
     ckpt_destroy(&k);
     rldt_ops.destroy(o);
     rldt_ops.destroy(dl);
-    rldt_ops.destroy(a);
     rldt_ops.destroy(b);
-    replay_destroy(&r);
-    flow_destroy(&base);
+    fix_fini(&x);
 }
 
 /* create(): base_policy missing, unreadable, of another shape; bounds travel with it */
@@ -638,7 +585,7 @@ static void test_base_policy_file(void)
     snprintf(c.base_policy, sizeof(c.base_policy), "%s/missing.rldt", tmpdir);
     T_CHECK(rldt_ops.create(&c, &d, err, sizeof(err)) == NULL && strstr(err, "missing.rldt"));
     // a valid policy file with bounds
-    struct flow *f = new_flow(&c, &d, 8);
+    struct flow *f = algotest_flow(&c, &d, 8);
     float bnd[2 * 11 + 2 * 3];
     make_bounds(bnd, 11, 3);
     char *text = config_to_string(&c);
@@ -742,28 +689,16 @@ static struct bandit_eval bandit_eval(struct flow *f, bool two, struct rng *r)
 static struct bandit_eval run_bandit(bool two, bool delta, int seed, struct bandit_eval *start)
 {
     struct rl_config c;
-    config_default(&c);
+    algotest_config(&c, "chunk=1 flow_hidden=48 flow_depth=2 flow_temb=8 flow_steps=8 "
+                        "batch_size=128 rldt_critic_hidden=64 rldt_critic_depth=3 "
+                        "rldt_actor_batch=32 rldt_critic_round=8 rldt_actor_every=8 "
+                        "rldt_actor_start=1000 rldt_actor_lr=3e-4 rldt_actor_warmup=10 "
+                        "rldt_trust_refresh=32 rldt_reward_ema=0");
     c.seed = seed;
-    c.chunk = 1;
-    c.flow_hidden = 48;
-    c.flow_depth = 2;
-    c.flow_temb = 8;
-    c.flow_steps = 8;
-    c.batch_size = 128;
-    c.rldt_critic_hidden = 64;
-    c.rldt_critic_depth = 3;
-    c.rldt_actor_batch = 32;
-    c.rldt_critic_round = 8;
-    c.rldt_actor_every = 8;
-    c.rldt_actor_start = 1000;
-    c.rldt_actor_lr = 3e-4;
-    c.rldt_actor_warmup = 10;
-    c.rldt_trust_refresh = 32;
-    c.rldt_reward_ema = 0;
     struct algo_dims d = {1, 2, 1, 2};
     struct rng g;
     rng_init(&g, 16 + (uint64_t)seed, 0);
-    struct flow *base = new_flow(&c, &d, 2 + (uint64_t)seed);
+    struct flow *base = algotest_flow(&c, &d, 2 + (uint64_t)seed);
     pretrain_broad(base, &g);
     *start = bandit_eval(base, two, &g);
     char err[300];
@@ -783,14 +718,8 @@ static struct bandit_eval run_bandit(bool two, bool delta, int seed, struct band
             act[0] = acts[i * 2];
             act[1] = acts[i * 2 + 1];
             rew[0] = (float)bandit_reward(act, two);
-            struct replay_segment seg = {.T = 1,
-                                         .obs = obs,
-                                         .act = act,
-                                         .rew = rew,
-                                         .term = term,
-                                         .trunc = trunc,
-                                         .traj_id = id++};
-            replay_add(r, &seg);
+            struct algotest_seg seg = {1, obs, act, rew, NULL, term, trunc};
+            algotest_add(r, &seg, id++);
         }
         for (int k = 0; k < 16 && it >= 2; k++)
             rldt_ops.train_step(a, r, &rep);

@@ -5,6 +5,7 @@
  * the online ones at rldt_warmup_tau before rldt_actor_start, at tau after).
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,80 +18,66 @@
 #include "learner/algo/critic.h"
 #include "learner/algo/rldt.h"
 #include "learner/replay.h"
+#include "deploy/rldt/synth.h"
+#include "tests/algotest.h"
 #include "tests/harness.h"
 
 enum { OBS = 3, ACT = 2, CHUNK = 2 };
 
 static void tiny_config(struct rl_config *c)
 {
-    config_default(c);
-    snprintf(c->algo, sizeof(c->algo), "rldt");
-    c->chunk = CHUNK;
-    c->flow_hidden = 16;
-    c->flow_depth = 2;
-    c->flow_temb = 4;
-    c->flow_steps = 4;
-    c->batch_size = 8;
-    c->rldt_particles = 4;
-    c->rldt_actor_batch = 6;
-    c->rldt_critic_hidden = 16;
-    c->rldt_critic_depth = 2;
-    c->rldt_critic_round = 4;
-    c->rldt_actor_start = 4;
-    c->rldt_actor_every = 2;
-    c->rldt_actor_warmup = 0;
+    algotest_config(c, "algo=rldt chunk=2 flow_hidden=16 flow_depth=2 flow_temb=4 flow_steps=4 "
+                       "batch_size=8 rldt_particles=4 rldt_actor_batch=6 rldt_critic_hidden=16 "
+                       "rldt_critic_depth=2 rldt_critic_round=4 rldt_actor_start=4 "
+                       "rldt_actor_every=2 rldt_actor_warmup=0");
 }
 
-/* 20 segments of 10 random steps, alternately ending terminal and truncated */
-static struct replay *random_replay(void)
-{
-    enum { T = 10, S = OBS, D = ACT * CHUNK };
-    struct replay *r = replay_new(1000, S, D);
-    struct rng g;
-    rng_init(&g, 3, 0);
-    float obs[(T + 1) * S], act[T * D], rew[T];
-    int steps[T];
-    uint8_t term[T], trunc[T];
-    for (int k = 0; k < 20; k++) {
-        for (int i = 0; i < (T + 1) * S; i++)
-            obs[i] = (float)rng_range(&g, -2, 3);
-        for (int i = 0; i < T * D; i++)
-            act[i] = (float)rng_range(&g, -0.5, 0.7);
-        for (int t = 0; t < T; t++) {
-            rew[t] = (float)rng_normal(&g);
-            steps[t] = CHUNK;
-            term[t] = trunc[t] = 0;
-        }
-        term[T - 1] = k % 2 == 0;
-        trunc[T - 1] = k % 2 == 1;
-        struct replay_segment seg = {.T = T,
-                                     .obs = obs,
-                                     .act = act,
-                                     .rew = rew,
-                                     .steps = steps,
-                                     .term = term,
-                                     .trunc = trunc,
-                                     .traj_id = (uint64_t)k};
-        replay_add(r, &seg);
-    }
-    return r;
-}
+/* an RLDT instance of config c on a random base flow, and a replay of 20 segments of 10 random
+ * steps, alternately ending terminal and truncated */
+struct fix {
+    struct flow *base;
+    struct algo *a;
+    struct replay *r;
+};
 
-static struct algo *new_rldt(const struct rl_config *c, struct flow **base)
+static bool fix_init(struct fix *x, const struct rl_config *c)
 {
     struct algo_dims d = {OBS, ACT, CHUNK, ACT * CHUNK};
-    struct flow_spec fs;
-    char err[300];
-    *base = NULL;
-    if (flow_spec_from_config(&fs, c, OBS, ACT, CHUNK, err, sizeof(err)) < 0)
-        return NULL;
-    *base = flow_new(&fs, err, sizeof(err));
-    if (!*base)
-        return NULL;
-    struct rng r;
-    rng_init(&r, 1, 5);
-    flow_init(*base, &r);
-    return rldt_new(c, &d, false, *base, NULL, err, sizeof(err));
+    char err[300] = "";
+    x->base = algotest_flow(c, &d, 1);
+    x->a = x->base ? rldt_new(c, &d, false, x->base, NULL, err, sizeof(err)) : NULL;
+    T_CHECK_MSG(x->a != NULL, "%s", err);
+    x->r = replay_new(1000, OBS, d.D);
+    struct rng g;
+    rng_init(&g, 3, 0);
+    struct synth_spec sp = {.S = OBS,
+                            .D = d.D,
+                            .T = 10,
+                            .steps = CHUNK,
+                            .obs_lo = -2,
+                            .obs_hi = 3,
+                            .act_lo = -0.5f,
+                            .act_hi = 0.7f,
+                            .end = SYNTH_END_ALTERNATE};
+    T_EQ_INT(synth_fill_replay(x->r, &g, &sp, 20), 0);
+    return x->a != NULL;
+}
+
+static void fix_fini(struct fix *x)
+{
+    replay_destroy(&x->r);
+    if (x->a)
+        rldt_ops.destroy(x->a);
+    flow_destroy(&x->base);
+}
+
+/* body(a, r) on the fixture of config c (not run when the instance cannot be made) */
+static void with_fix(const struct rl_config *c, void (*body)(struct algo *a, struct replay *r))
+{
+    struct fix x;
+    if (fix_init(&x, c))
+        body(x.a, x.r);
+    fix_fini(&x);
 }
 
 /* intervals 8, 6, 4, then 2: due after 8, 14, 18, 20, 22 critic steps */
@@ -116,37 +103,35 @@ static void test_cum(void)
  * round 4, actor_start 4, intervals 8, 6, 4, then 2 (actor steps run when a round ends):
  * critic steps 12 -> 1 actor step (8 due), 20 -> 1 (14), 24 -> 2 (18, 20), 28 -> 2 (22, 24)
  */
+// the report's actor_steps, or none when it has none
+static long actor_steps(const struct algo_report *rep, long none)
+{
+    for (int k = 0; k < rep->n; k++)
+        if (!strcmp(rep->name[k], "actor_steps"))
+            return (long)rep->value[k];
+    return none;
+}
+
+static void ramp_order(struct algo *a, struct replay *r)
+{
+    const char *want = "CCCCCCCCCCCCACCCCCCCCACCCCAACCCCAA";
+    char got[64] = "";
+    struct algo_report rep = {0};
+    for (int i = 0; i < (int)strlen(want); i++) {
+        long before = actor_steps(&rep, 0);
+        T_EQ_INT(rldt_ops.train_step(a, r, &rep), 0);
+        got[i] = actor_steps(&rep, -1) > before ? 'A' : 'C';
+    }
+    T_EQ_STR(got, want);
+}
+
 static void test_ramp_order(void)
 {
     struct rl_config c;
     tiny_config(&c);
     c.rldt_actor_every0 = 8;
     c.rldt_actor_ramp = 3;
-    struct flow *base;
-    struct algo *a = new_rldt(&c, &base);
-    T_CHECK(a != NULL);
-    if (!a)
-        return;
-    struct replay *r = random_replay();
-    const char *want = "CCCCCCCCCCCCACCCCCCCCACCCCAACCCCAA";
-    char got[64] = "";
-    struct algo_report rep = {0};
-    for (int i = 0; i < (int)strlen(want); i++) {
-        long before = 0;
-        for (int k = 0; k < rep.n; k++)
-            if (!strcmp(rep.name[k], "actor_steps"))
-                before = (long)rep.value[k];
-        T_EQ_INT(rldt_ops.train_step(a, r, &rep), 0);
-        long after = -1;
-        for (int k = 0; k < rep.n; k++)
-            if (!strcmp(rep.name[k], "actor_steps"))
-                after = (long)rep.value[k];
-        got[i] = after > before ? 'A' : 'C';
-    }
-    T_EQ_STR(got, want);
-    replay_destroy(&r);
-    rldt_ops.destroy(a);
-    flow_destroy(&base);
+    with_fix(&c, ramp_order);
 }
 
 /* largest |targ_new - ((1 - t) targ_old + t q_new)| over critic 0's parameters */
@@ -162,19 +147,8 @@ static double polyak_error(const struct critic *q, const float *old, double t)
 }
 
 /* warm-up tau 0.3 for the 4 critic steps before actor_start, tau 0.01 after */
-static void test_warmup_tau(void)
+static void warmup_tau(struct algo *a, struct replay *r)
 {
-    struct rl_config c;
-    tiny_config(&c);
-    c.tau = 0.01;
-    c.rldt_warmup_tau = 0.3;
-    c.rldt_actor_every = 1000; /* critic steps only */
-    struct flow *base;
-    struct algo *a = new_rldt(&c, &base);
-    T_CHECK(a != NULL);
-    if (!a)
-        return;
-    struct replay *r = random_replay();
     struct critic *q = rldt_critic(a);
     size_t n = q->targ[0]->n_params;
     float *old = malloc(n * sizeof(float));
@@ -187,9 +161,16 @@ static void test_warmup_tau(void)
         T_CHECK_MSG(polyak_error(q, old, other) > 1e-4, "step %d: not rate %g", step, other);
     }
     free(old);
-    replay_destroy(&r);
-    rldt_ops.destroy(a);
-    flow_destroy(&base);
+}
+
+static void test_warmup_tau(void)
+{
+    struct rl_config c;
+    tiny_config(&c);
+    c.tau = 0.01;
+    c.rldt_warmup_tau = 0.3;
+    c.rldt_actor_every = 1000; /* critic steps only */
+    with_fix(&c, warmup_tau);
 }
 
 int main(void)

@@ -30,36 +30,12 @@ static char stats_port[16];
 
 static pid_t start(const char *prog, const char *log, const char *extra1, const char *extra2)
 {
-    char path[600], ports[4][64], rd[300], logp[400];
+    char path[600], ports[4][64], rd[300], logp[400], *argv[SPAWN_MAX_ARGS];
     snprintf(path, sizeof(path), "%s/%s", bin, prog);
-    spawn_port_flags(ports, base);
     snprintf(rd, sizeof(rd), "--run-dir=%s", dir);
     snprintf(logp, sizeof(logp), "%s/%s", dir, log);
-    char *argv[] = {path,
-                    "--algo=sac",
-                    "--env=hopper",
-                    "--chunk=1",
-                    "--sac-hidden=32",
-                    "--num-envs=2",
-                    "--min-replay=200",
-                    "--warmup-steps=200",
-                    "--batch-size=64",
-                    "--publish-every=5",
-                    "--checkpoint-secs=1",
-                    "--heartbeat-secs=0.2",
-                    "--actor-timeout=2",
-                    "--segment-len=16",
-                    "--updates-per-step=0.5",
-                    "--ingest-slack=300",
-                    "--log-level=info",
-                    ports[0],
-                    ports[1],
-                    ports[2],
-                    ports[3],
-                    rd,
-                    (char *)extra1,
-                    (char *)extra2,
-                    NULL};
+    const char *more[] = {"--actor-timeout=2", "--ingest-slack=300", extra1, extra2};
+    spawn_tiny_sac(argv, path, ports, base, rd, more, 4);
     return spawn_logged(path, argv, logp);
 }
 
@@ -71,18 +47,7 @@ static double rejected(json_t *doc, const char *reason)
 // poll /stats until key >= value (or the deadline); the last value seen
 static double wait_stat(const char *key, double value, double secs)
 {
-    double until = rl_now() + secs, v = -1;
-    while (rl_now() < until) {
-        json_t *d = spawn_stats(stats_port);
-        if (d) {
-            v = spawn_num(d, key);
-            json_decref(d);
-            if (v >= value)
-                break;
-        }
-        rl_sleep(0.1);
-    }
-    return v;
+    return spawn_wait_stat(stats_port, key, value, secs);
 }
 
 static int alive_actors(void)

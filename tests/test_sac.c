@@ -3,6 +3,7 @@
  * checkpoint round trip and refusals, the -EDOM path, and the export/sampler contract.
  */
 #include "learner/algo/sac.h"
+#include "tests/algotest.h"
 #include "tests/harness.h"
 
 #include <cblas.h>
@@ -24,11 +25,7 @@ static char tmpdir[64];
 // small nets: 64-64, batch 128
 static void small_config(struct rl_config *c)
 {
-    config_default(c);
-    c->seed = 3;
-    c->sac_hidden = 64;
-    c->batch_size = 128;
-    c->sac_lr = 1e-3;
+    algotest_config(c, "seed=3 sac_hidden=64 batch_size=128 sac_lr=1e-3");
 }
 
 /* an instance for actions of act_dim 1 in chunks of H (D = H) */
@@ -65,9 +62,8 @@ static struct replay *make_replay_d(int kind, long n, uint64_t seed, int D)
             term[t] = kind != 1 && kind != 4;
             trunc[t] = !term[t] && t == T - 1;
         }
-        struct replay_segment seg = {T,     obs,         act, rew,  NULL, term,
-                                     trunc, (uint64_t)k, 0,   NULL, NULL};
-        T_EQ_INT(replay_add(r, &seg), 0);
+        struct algotest_seg seg = {T, obs, act, rew, NULL, term, trunc};
+        T_EQ_INT(algotest_add(r, &seg, (uint64_t)k), 0);
     }
     return r;
 }
@@ -154,13 +150,9 @@ out:
 static double fixed_point(int kind, double alpha, int H, double *entropy)
 {
     struct rl_config c;
-    small_config(&c);
-    c.sac_hidden = 32;
-    c.batch_size = 64;
-    c.gamma = 0.5;
-    c.tau = 0.05;
+    algotest_config(&c, "seed=3 sac_hidden=32 batch_size=64 sac_lr=1e-3 gamma=0.5 tau=0.05 "
+                        "sac_alpha_lr=0");
     c.sac_init_alpha = alpha;
-    c.sac_alpha_lr = 0;
     struct algo *a = make(&c, H);
     struct replay *r = make_replay_d(kind, 2000, 2, H);
     struct algo_report rep = {0};

@@ -19,6 +19,7 @@
 #include "learner/algo/critic.h"
 #include "learner/algo/rldt.h"
 #include "learner/replay.h"
+#include "tests/algotest.h"
 #include "tests/harness.h"
 
 enum { O = 2, D = 4, TMAX = 16, BMAX = 512 };
@@ -35,15 +36,8 @@ static int add_seg(struct replay *r, uint64_t traj, int T, const float *rew, boo
     }
     te[T - 1] = term;
     tr[T - 1] = !term;
-    struct replay_segment s = {.T = T,
-                               .obs = obs,
-                               .act = act,
-                               .rew = rew,
-                               .steps = steps,
-                               .term = te,
-                               .trunc = tr,
-                               .traj_id = traj};
-    return replay_add(r, &s);
+    struct algotest_seg s = {T, obs, act, rew, steps, te, tr};
+    return algotest_add(r, &s, traj);
 }
 
 struct batch {
@@ -55,8 +49,8 @@ struct batch {
 
 static void batch_init(struct batch *x)
 {
-    x->b = (struct replay_batch){x->obs,  x->act,   x->rew,  x->next,
-                                 x->done, x->steps, x->traj, x->index};
+    x->b = (struct replay_batch){.obs = x->obs, .act = x->act, .rew = x->rew, .next_obs = x->next};
+    x->b.done = x->done, x->b.steps = x->steps, x->b.traj = x->traj, x->b.index = x->index;
 }
 
 static const float ZERO5[5] = {0, 0, 0, 0, 0};
@@ -133,15 +127,23 @@ static void fill_mixed(struct replay *r, int nseg)
         add_seg(r, (uint64_t)k, 5, k % 10 == 3 ? win : ZERO5, true, NULL);
 }
 
+/* a replay of 1000 with sparse classes (stratified draws or not) holding fill_mixed's 40; x
+ * ready for draws, g seeded */
+static struct replay *mixed_replay(bool stratify, struct batch *x, struct rng *g, uint64_t seed)
+{
+    batch_init(x);
+    rng_init(g, seed, 0);
+    struct replay *r = replay_new(1000, O, D);
+    replay_set_sparse(r, 1.0, stratify);
+    fill_mixed(r, 40);
+    return r;
+}
+
 static void test_stratify(void)
 {
     static struct batch x;
-    batch_init(&x);
     struct rng g;
-    rng_init(&g, 5, 0);
-    struct replay *r = replay_new(1000, O, D);
-    replay_set_sparse(r, 1.0, false);
-    fill_mixed(r, 40);
+    struct replay *r = mixed_replay(false, &x, &g, 5);
     double plain = succ_share(r, &g, 0, 1, -1, &x);
     T_CHECK_MSG(plain > 0.04 && plain < 0.17, "uniform share %.3f (0.1 stored)", plain);
     replay_set_sparse(r, 1.0, true);
@@ -193,12 +195,8 @@ static void test_stratify(void)
 static void test_stratify_quarantine(void)
 {
     static struct batch x;
-    batch_init(&x);
     struct rng g;
-    rng_init(&g, 9, 0);
-    struct replay *r = replay_new(1000, O, D);
-    replay_set_sparse(r, 1.0, true);
-    fill_mixed(r, 40);
+    struct replay *r = mixed_replay(true, &x, &g, 9);
     struct replay_quarantined q;
     const int64_t seg3[1] = {15}; /* succeeded segment 3: slots 15..19 */
     T_EQ_INT(replay_quarantine(r, seg3, 1, 10.0, &q), 0);

@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -66,20 +65,15 @@ struct fleet_result {
 // or share/rldt/policies in an install) into c->base_policy
 static int find_policy(struct rl_config *c)
 {
-    char dir[PATH_MAX];
-    ssize_t k = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
-    if (k <= 0)
-        return -ENOENT;
-    dir[k] = 0;
     const char *where[] = {"../deploy/policies", "../share/rldt/policies"};
     for (size_t i = 0; i < RL_ARRAY_LEN(where); i++) {
-        char path[PATH_MAX + 64];
-        snprintf(path, sizeof(path), "%s/%s/%s.rldt", dirname(dir), where[i], c->env);
-        if (access(path, R_OK) == 0 && strlen(path) < sizeof(c->base_policy)) {
-            snprintf(c->base_policy, sizeof(c->base_policy), "%s", path);
+        char name[CONFIG_STR + 64], path[PATH_MAX + 64];
+        snprintf(name, sizeof(name), "%s/%s.rldt", where[i], c->env);
+        if (cmd_beside_exe(path, sizeof(path), name) == 0 && access(path, R_OK) == 0 &&
+            strlen(path) < sizeof(c->base_policy)) {
+            memcpy(c->base_policy, path, strlen(path) + 1);
             return 0;
         }
-        dir[k] = 0; /* dirname wrote into it */
     }
     return -ENOENT;
 }
@@ -108,12 +102,9 @@ static int raise_nofile(int n)
 static pid_t spawn_learner(const struct fleet *f)
 {
     const struct rl_config *c = f->c;
-    char dir[PATH_MAX], path[PATH_MAX + 32];
-    ssize_t k = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
-    if (k <= 0)
+    char path[PATH_MAX + 32];
+    if (cmd_beside_exe(path, sizeof(path), "rldt-learner") < 0)
         return -1;
-    dir[k] = 0;
-    snprintf(path, sizeof(path), "%s/rldt-learner", dirname(dir));
     char a[16][CONFIG_STR + 48];
     int n = 0;
     snprintf(a[n++], sizeof(a[0]), "--control-port=%d", c->control_port);

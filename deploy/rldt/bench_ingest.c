@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
-#include <libgen.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -27,6 +26,7 @@
 #include "common/task.h"
 #include "common/util.h"
 #include "deploy/rldt/cmd.h"
+#include "deploy/rldt/synth.h"
 #include "proto/wire.h"
 
 struct sender {
@@ -50,20 +50,10 @@ static uint32_t hello(struct sender *s, uint64_t *epoch, struct wire_session *se
     zmq_setsockopt(ctl, ZMQ_RCVTIMEO, &tmo, sizeof(tmo));
     auth_client_socket(ctl, s->auth);
     zmq_connect(ctl, s->ctl_ep);
-    const struct task_info *t = task_find(s->c->env);
     char name[32];
     snprintf(name, sizeof(name), "bench-%d", s->id);
-    struct wire_msg m = {.type = WIRE_HELLO};
-    m.hello = (struct wire_hello){name,
-                                  (uint32_t)getpid(),
-                                  1,
-                                  s->c->env,
-                                  (uint32_t)t->obs_dim,
-                                  (uint32_t)t->act_dim,
-                                  (uint32_t)s->c->chunk,
-                                  0,
-                                  false,
-                                  {0, 0, 0}};
+    struct wire_msg m;
+    synth_hello(&m, name, s->c->env, 1, s->c->chunk, 0);
     static _Thread_local uint8_t buf[1 << 18];
     size_t len;
     uint32_t id = 0;
@@ -97,29 +87,18 @@ static void *send_main(void *arg)
         return NULL;
     }
     // one segment of plausible data, re-stamped with a new sequence number per send
-    float *obs = malloc(sizeof(float) * (size_t)(T + 1) * O), *act = malloc(sizeof(float) * T * D);
-    float *rew = malloc(sizeof(float) * T);
-    uint32_t *steps = malloc(sizeof(uint32_t) * T);
-    uint8_t *flags = calloc((size_t)T, 1), *buf = malloc(1 << 22);
     struct rng r;
     rng_init(&r, 7, (uint64_t)s->id);
-    rng_normal_fill(&r, obs, (long)(T + 1) * O);
-    rng_normal_fill(&r, act, (long)T * D);
-    for (int i = 0; i < T; i++)
-        rew[i] = 1, steps[i] = (uint32_t)c->chunk;
     struct wire_msg m = {.type = WIRE_SEGMENT};
-    m.segment = (struct wire_segment){.run_epoch = epoch,
-                                      .session = session,
-                                      .actor_id = id,
-                                      .T = (uint32_t)T,
-                                      .obs_dim = (uint32_t)O,
-                                      .D = (uint32_t)D,
-                                      .obs = obs,
-                                      .actions = act,
-                                      .rewards = rew,
-                                      .steps = steps,
-                                      .terminal = flags,
-                                      .truncated = flags};
+    uint8_t *buf = malloc(1 << 22);
+    if (!buf || synth_wire_segment(&m.segment, &r, T, O, D, c->chunk) < 0) {
+        fprintf(stderr, "rldt bench ingest: out of memory\n");
+        free(buf);
+        return NULL;
+    }
+    m.segment.run_epoch = epoch;
+    m.segment.session = session;
+    m.segment.actor_id = id;
     void *push = zmq_socket(s->zctx, ZMQ_PUSH);
     int linger = 0, hwm = c->send_hwm, tmo = 100;
     zmq_setsockopt(push, ZMQ_LINGER, &linger, sizeof(linger));
@@ -142,7 +121,8 @@ static void *send_main(void *arg)
     if (s->id == 0)
         s->msg_len = len;
     zmq_close(push);
-    free(obs), free(act), free(rew), free(steps), free(flags), free(buf);
+    synth_wire_free(&m.segment);
+    free(buf);
     return NULL;
 }
 
@@ -196,13 +176,10 @@ static void *blast_main(void *arg)
 // start rldt-learner next to this binary; keydir: CURVE keys made for the run (NULL = plain)
 static pid_t spawn_learner(const struct rl_config *c, const char *keydir)
 {
-    char dir[PATH_MAX], path[PATH_MAX + 32];
-    ssize_t k = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
-    if (k <= 0)
+    char path[PATH_MAX + 32];
+    if (cmd_beside_exe(path, sizeof(path), "rldt-learner") < 0)
         return -1;
-    dir[k] = 0;
-    snprintf(path, sizeof(path), "%s/rldt-learner", dirname(dir));
-    char a[9][PATH_MAX + 32];
+    char a[10][PATH_MAX + 32];
     snprintf(a[0], sizeof(a[0]), "--control-port=%d", c->control_port);
     snprintf(a[1], sizeof(a[1]), "--data-port=%d", c->data_port);
     snprintf(a[2], sizeof(a[2]), "--params-port=%d", c->params_port);
@@ -212,6 +189,8 @@ static pid_t spawn_learner(const struct rl_config *c, const char *keydir)
     snprintf(a[6], sizeof(a[6]), "--auth=%s", keydir ? "curve" : "none");
     snprintf(a[7], sizeof(a[7]), "--curve-server-key=%s/learner.key", keydir ? keydir : "");
     snprintf(a[8], sizeof(a[8]), "--curve-allow=%s/sender.pub", keydir ? keydir : "");
+    // no training while the replay fills (a larger min_replay is refused: it could never start)
+    snprintf(a[9], sizeof(a[9]), "--min-replay=%lld", (long long)c->replay_size);
     pid_t pid = fork();
     if (pid == 0) {
         char *argv[] = {path,
@@ -224,9 +203,9 @@ static pid_t spawn_learner(const struct rl_config *c, const char *keydir)
                         a[6],
                         a[7],
                         a[8],
+                        a[9],
                         "--algo=sac",
                         "--chunk=1",
-                        "--min-replay=1000000000",
                         "--updates-per-step=0",
                         "--log-level=warn",
                         "--max-env-steps=1000000000000",
@@ -239,16 +218,7 @@ static pid_t spawn_learner(const struct rl_config *c, const char *keydir)
 
 static long peak_rss_kb(pid_t pid)
 {
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kb = -1;
-    while (f && fgets(line, sizeof(line), f))
-        if (!strncmp(line, "VmHWM:", 6))
-            kb = strtol(line + 6, NULL, 10);
-    if (f)
-        fclose(f);
-    return kb;
+    return rl_proc_status_kb((int)pid, "VmHWM");
 }
 
 static double stat_num(const char *host, const char *port, const char *key)

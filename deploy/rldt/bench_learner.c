@@ -21,40 +21,17 @@
 #include "common/task.h"
 #include "common/util.h"
 #include "deploy/rldt/cmd.h"
+#include "deploy/rldt/synth.h"
 #include "learner/algo/rldt.h"
 #include "learner/algo/sac.h"
 #include "learner/replay.h"
 
-/* n random chunk steps in segments of T (the last one terminal), alternating parity */
+/* n random chunk steps in segments of 100 (the last step terminal) */
 static int fill_random(struct replay *r, int S, int D, long n, struct rng *g)
 {
-    enum { T = 100 };
-    float *obs = malloc(((size_t)(T + 1) * S + (size_t)T * D + T) * sizeof(float));
-    uint8_t term[T], trunc[T] = {0};
-    if (!obs)
-        return -ENOMEM;
-    float *act = obs + (size_t)(T + 1) * S, *rew = act + (size_t)T * D;
-    int rc = 0;
-    for (long k = 0; !rc && k < n / T; k++) {
-        for (int i = 0; i < (T + 1) * S; i++)
-            obs[i] = (float)rng_normal(g);
-        for (int i = 0; i < T * D; i++)
-            act[i] = (float)rng_range(g, -1, 1);
-        for (int t = 0; t < T; t++) {
-            rew[t] = (float)rng_normal(g);
-            term[t] = t == T - 1;
-        }
-        struct replay_segment seg = {.T = T,
-                                     .obs = obs,
-                                     .act = act,
-                                     .rew = rew,
-                                     .term = term,
-                                     .trunc = trunc,
-                                     .traj_id = (uint64_t)k};
-        rc = replay_add(r, &seg);
-    }
-    free(obs);
-    return rc;
+    struct synth_spec sp = {
+        .S = S, .D = D, .T = 100, .act_lo = -1, .act_hi = 1, .end = SYNTH_END_TERM};
+    return synth_fill_replay(r, g, &sp, n / sp.T);
 }
 
 /* SAC updates/s at batch 256, 256-256 nets, Hopper dims (obs 11, act 3, chunk 1) on a replay of

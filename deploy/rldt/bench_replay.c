@@ -18,6 +18,7 @@
 #include "common/task.h"
 #include "common/util.h"
 #include "deploy/rldt/cmd.h"
+#include "deploy/rldt/synth.h"
 #include "learner/replay.h"
 
 #define ROUNDS 3
@@ -26,40 +27,11 @@
 // r keeps images)
 static void fill(struct replay *r, int O, int D, int T, uint64_t seed)
 {
-    size_t ib = replay_img_bytes(r);
-    uint8_t *img = ib ? malloc((size_t)(T + 1) * ib) : NULL;
-    RL_ASSERT(!ib || img);
-    float *obs = malloc((size_t)(T + 1) * O * sizeof(float));
-    float *act = malloc((size_t)T * D * sizeof(float)), *rew = malloc((size_t)T * sizeof(float));
-    uint8_t *term = calloc((size_t)T, 1), *trunc = calloc((size_t)T, 1);
-    RL_ASSERT(obs && act && rew && term && trunc);
     struct rng g;
     rng_init(&g, seed, 0);
-    for (uint64_t traj = 0; replay_size(r) < replay_capacity(r) || traj == 0; traj++) {
-        for (int i = 0; i < (T + 1) * O; i++)
-            obs[i] = (float)rng_normal(&g);
-        for (int i = 0; i < T * D; i++)
-            act[i] = (float)rng_range(&g, -1, 1);
-        for (int i = 0; i < T; i++)
-            rew[i] = (float)rng_normal(&g);
-        struct replay_segment s = {.T = T,
-                                   .obs = obs,
-                                   .act = act,
-                                   .rew = rew,
-                                   .term = term,
-                                   .trunc = trunc,
-                                   .traj_id = traj,
-                                   .version = 1};
-        for (size_t i = 0; i < (size_t)(T + 1) * ib; i++)
-            img[i] = (uint8_t)rng_below(&g, 256);
-        replay_add_img(r, &s, img);
-    }
-    free(img);
-    free(obs);
-    free(act);
-    free(rew);
-    free(term);
-    free(trunc);
+    struct synth_spec sp = {.S = O, .D = D, .T = T, .act_lo = -1, .act_hi = 1, .version = 1};
+    int rc = synth_fill_replay(r, &g, &sp, -1);
+    RL_ASSERT(rc == 0);
 }
 
 // raw write of n bytes to path (temp + fsync + rename, as the replay file is written)

@@ -8,7 +8,6 @@
  * (removed) unless --run-dir is given.
  */
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -36,37 +35,18 @@ struct soak {
     char dir[CONFIG_STR], cfg[CONFIG_STR + 32];
 };
 
-static volatile sig_atomic_t soak_stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    soak_stop = 1;
-}
-
 static double rss_mb(pid_t pid)
 {
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    double mb = -1;
-    while (f && fgets(line, sizeof(line), f))
-        if (!strncmp(line, "VmRSS:", 6))
-            mb = (double)strtol(line + 6, NULL, 10) / 1024.0;
-    if (f)
-        fclose(f);
-    return mb;
+    long kb = rl_proc_status_kb((int)pid, "VmRSS");
+    return kb < 0 ? -1 : kb / 1024.0;
 }
 
 // start prog (next to this binary) with the soak's config file and extra args; output to log
 static pid_t spawn(const struct soak *s, const char *prog, const char *extra, const char *log)
 {
-    char dir[PATH_MAX], path[PATH_MAX + 32], logpath[CONFIG_STR + 64];
-    ssize_t k = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
-    if (k <= 0)
+    char path[PATH_MAX + 32], logpath[CONFIG_STR + 64];
+    if (cmd_beside_exe(path, sizeof(path), prog) < 0)
         return -1;
-    dir[k] = 0;
-    snprintf(path, sizeof(path), "%s/%s", dirname(dir), prog);
     snprintf(logpath, sizeof(logpath), "%s/%s", s->dir, log);
     pid_t pid = fork();
     if (pid != 0)
@@ -117,7 +97,7 @@ static void report(const struct soak *s, double minutes)
 static void sample(struct soak *s, double minutes, double every)
 {
     double t0 = rl_now(), end = t0 + minutes * 60;
-    while (!soak_stop && s->ns < SOAK_SAMPLES && rl_now() < end) {
+    while (!rl_stop_signals && s->ns < SOAK_SAMPLES && rl_now() < end) {
         s->t[s->ns] = rl_now() - t0;
         for (int p = 0; p < s->n; p++)
             s->rss[s->ns][p] = (float)rss_mb(s->pid[p]);
@@ -206,8 +186,7 @@ int bench_soak(int argc, char **argv)
         free(s);
         return 1;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    rl_stop_on_signals();
     s->pid[0] = spawn(s, "rldt-learner", NULL, "learner.stderr");
     snprintf(s->name[0], sizeof(s->name[0]), "learner");
     rl_sleep(1.0);
@@ -232,5 +211,5 @@ int bench_soak(int argc, char **argv)
             fprintf(stderr, "rldt bench soak: could not remove %s\n", s->dir);
     }
     free(s);
-    return died || soak_stop ? 1 : 0;
+    return died || rl_stop_signals ? 1 : 0;
 }

@@ -5,6 +5,13 @@
 #ifndef RL_CMD_H
 #define RL_CMD_H
 
+#include <stddef.h>
+
+/* "<directory of this executable>/name" (just the directory when name is NULL) into out:
+ * rldt-learner, rldt-actor and the shipped files are found beside the `rldt` binary. 0, or
+ * -errno when /proc/self/exe cannot be read, -ENAMETOOLONG when out is too short. */
+int cmd_beside_exe(char *out, size_t len, const char *name);
+
 int cmd_bench(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_run(int argc, char **argv);

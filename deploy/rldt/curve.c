@@ -498,3 +498,17 @@ out_free:
     series_free(&s);
     return rc;
 }
+
+void curve_png_begin(FILE *f, int w, int h)
+{
+    plsdev("pngcairo");
+    plsfile(f);
+    char geo[32];
+    snprintf(geo, sizeof(geo), "%dx%d", w, h);
+    plsetopt("geometry", geo);
+    plscolbg(255, 255, 255);
+    plscol0(1, 0, 0, 0);
+    plscol0(4, 225, 225, 225);
+    plinit();
+    pladv(0);
+}

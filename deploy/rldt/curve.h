@@ -46,4 +46,8 @@ typedef void (*curve_draw_fn)(void *user, FILE *f);
  */
 int curve_png_write(const char *dst, curve_draw_fn draw, void *user, char *err, size_t errlen);
 
+/* For a curve_draw_fn: start a w x h pngcairo picture into f on a white page, colour 1 black and
+ * colour 4 light grey (grid lines), and advance to its first page. */
+void curve_png_begin(FILE *f, int w, int h);
+
 #endif

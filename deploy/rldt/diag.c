@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "deploy/rldt/cmd.h"
+#include "deploy/rldt/curve.h"
 
 #define MAX_RUNS 8
 #define MAX_COLS 8
@@ -129,16 +130,7 @@ static void panel(struct xy *s, int nruns, const char *col, double top, double b
 
 static void render(struct xy *data, char **runs, int nruns, char **cols, int ncols, FILE *f)
 {
-    plsdev("pngcairo");
-    plsfile(f);
-    char geo[32];
-    snprintf(geo, sizeof(geo), "%dx%d", 1100, 180 + 230 * ncols);
-    plsetopt("geometry", geo);
-    plscolbg(255, 255, 255);
-    plscol0(1, 0, 0, 0);
-    plscol0(4, 225, 225, 225);
-    plinit();
-    pladv(0);
+    curve_png_begin(f, 1100, 180 + 230 * ncols);
     plschr(0, 0.65);
     double top = 0.93, h = (top - 0.06) / ncols;
     for (int c = 0; c < ncols; c++)

@@ -16,6 +16,7 @@
 #include "common/rng.h"
 #include "common/task.h"
 #include "common/util.h"
+#include "deploy/rldt/synth.h"
 #include "proto/wire.h"
 
 #define SIM_MAX_MSG (64u << 20) /* the largest Params a simulated actor decodes */
@@ -96,20 +97,10 @@ static void send_msg(struct sim *s, void *sock, const struct wire_msg *m)
 static void hello(struct sim *s, int i)
 {
     const struct rl_config *c = s->f->c;
-    const struct task_info *t = task_find(c->env);
     char name[48];
     snprintf(name, sizeof(name), "fleet-%d", s->f->first + i);
-    struct wire_msg m = {.type = WIRE_HELLO};
-    m.hello = (struct wire_hello){name,
-                                  (uint32_t)getpid(),
-                                  (uint32_t)c->num_envs,
-                                  c->env,
-                                  (uint32_t)t->obs_dim,
-                                  (uint32_t)t->act_dim,
-                                  (uint32_t)c->chunk,
-                                  s->a[i].epoch,
-                                  false,
-                                  {0, 0, 0}};
+    struct wire_msg m;
+    synth_hello(&m, name, c->env, c->num_envs, c->chunk, s->a[i].epoch);
     send_msg(s, s->a[i].ctl, &m);
     s->a[i].hello_at = rl_wall();
 }
@@ -324,39 +315,18 @@ static int make_segment(struct sim *s)
 {
     const struct rl_config *c = s->f->c;
     const struct task_info *t = task_find(c->env);
-    int T = c->segment_len, O = t->obs_dim, D = c->chunk * t->act_dim;
-    float *obs = malloc(sizeof(float) * (size_t)(T + 1) * O);
-    float *act = malloc(sizeof(float) * (size_t)T * D), *rew = malloc(sizeof(float) * T);
-    uint32_t *steps = malloc(sizeof(uint32_t) * T);
-    uint8_t *flags = calloc((size_t)T, 1);
-    if (!obs || !act || !rew || !steps || !flags) {
-        free(obs), free(act), free(rew), free(steps), free(flags);
-        return -ENOMEM;
-    }
+    int T = c->segment_len;
     struct rng r;
     rng_init(&r, 11, (uint64_t)s->f->first);
-    rng_normal_fill(&r, obs, (long)(T + 1) * O);
-    for (long i = 0; i < (long)T * D; i++)
-        act[i] = (float)rng_range(&r, -1, 1);
-    for (int i = 0; i < T; i++)
-        rew[i] = (float)rng_range(&r, 0, 4), steps[i] = (uint32_t)c->chunk;
-    s->seg = (struct wire_segment){.T = (uint32_t)T,
-                                   .obs_dim = (uint32_t)O,
-                                   .D = (uint32_t)D,
-                                   .obs = obs,
-                                   .actions = act,
-                                   .rewards = rew,
-                                   .steps = steps,
-                                   .terminal = flags,
-                                   .truncated = flags};
+    if (synth_wire_segment(&s->seg, &r, T, t->obs_dim, c->chunk * t->act_dim, c->chunk) < 0)
+        return -ENOMEM;
     s->period = (double)T * c->chunk / s->f->sps;
     return 0;
 }
 
 static void free_segment(struct sim *s)
 {
-    free((void *)s->seg.obs), free((void *)s->seg.actions), free((void *)s->seg.rewards);
-    free((void *)s->seg.steps), free((void *)s->seg.terminal);
+    synth_wire_free(&s->seg);
 }
 
 // raw mode: a bare SUB per actor (fleet_sim_config.raw_port); else DEALER, SUB and PUSH

@@ -416,16 +416,6 @@ static hid_t open_file(const char *path, char *err, size_t errlen)
     return f;
 }
 
-int h5data_detect(const char *path, enum h5data_layout *layout, char *err, size_t errlen)
-{
-    hid_t f = open_file(path, err, errlen);
-    if (f < 0)
-        return -EPROTO;
-    int rc = detect(f, layout, err, errlen);
-    H5Fclose(f);
-    return rc;
-}
-
 /* the task: env, else the root attribute "env"; d initialised with its dims */
 static int init_task(struct dataset *d, hid_t f, const char *env, char *err, size_t errlen)
 {

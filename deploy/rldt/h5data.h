@@ -40,7 +40,4 @@ int h5data_read(struct dataset *d, const char *path, const char *env, char *err,
 int h5data_write(const struct dataset *d, const char *path, enum h5data_layout layout, char *err,
                  size_t errlen);
 
-/* The layout of an existing file: 0 and *layout, or -EPROTO (neither) / -errno + err. */
-int h5data_detect(const char *path, enum h5data_layout *layout, char *err, size_t errlen);
-
 #endif

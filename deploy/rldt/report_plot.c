@@ -75,16 +75,7 @@ static void render(const struct report *r, int t, FILE *f, double *px, double *p
     const struct report_task *task = &r->task[t];
     double x1, y0, y1;
     bounds(task, &x1, &y0, &y1);
-    plsdev("pngcairo");
-    plsfile(f);
-    char geo[32];
-    snprintf(geo, sizeof(geo), "%dx%d", PLOT_W, PLOT_H);
-    plsetopt("geometry", geo);
-    plscolbg(255, 255, 255);
-    plscol0(1, 0, 0, 0);
-    plscol0(4, 225, 225, 225);
-    plinit();
-    pladv(0);
+    curve_png_begin(f, PLOT_W, PLOT_H);
     plschr(0, 0.7);
     plssym(0, 0.4);
     plvpor(0.09, 0.97, 0.1, 0.78);

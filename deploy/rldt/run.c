@@ -35,14 +35,6 @@
 #define REAP_SECS 0.05      /* between looks at the children (exits, the progress line) */
 #define STATS_WAIT_SECS 0.1 /* between tries of the learner's stats socket at start-up */
 
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    interrupted++;
-}
-
 struct launcher {
     struct rl_config c;
     char dir[CONFIG_STR];
@@ -56,16 +48,16 @@ struct launcher {
     bool tty;
 };
 
-// the directory holding this executable (rldt-learner and rldt-actor live beside it)
-static int exe_dir(char *out, size_t len)
+int cmd_beside_exe(char *out, size_t len, const char *name)
 {
     char buf[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
     if (n <= 0)
-        return -errno;
+        return n < 0 ? -errno : -ENOENT;
     buf[n] = 0;
-    snprintf(out, len, "%s", dirname(buf));
-    return 0;
+    int k = name ? snprintf(out, len, "%s/%s", dirname(buf), name)
+                 : snprintf(out, len, "%s", dirname(buf));
+    return k < 0 || (size_t)k >= len ? -ENAMETOOLONG : 0;
 }
 
 static pid_t spawn(struct launcher *L, const char *prog, const char *logname, const char *extra,
@@ -137,7 +129,7 @@ static bool reap(struct launcher *L, int *learner_status)
             if (L->actor[i] == pid) {
                 L->actor[i] = 0;
                 bool crashed = WIFSIGNALED(st) || WEXITSTATUS(st) != 0;
-                if (crashed && L->learner && !interrupted && L->respawns < RESPAWN_LIMIT) {
+                if (crashed && L->learner && !rl_stop_signals && L->respawns < RESPAWN_LIMIT) {
                     fprintf(stderr, "\nrldt run: actor %d exited (%s %d): restarting it\n", i,
                             WIFSIGNALED(st) ? "signal" : "status",
                             WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
@@ -269,7 +261,7 @@ static int wait_learner(struct launcher *L, int *status)
 {
     double until = rl_now() + 30;
     char err[256];
-    while (rl_now() < until && !interrupted) {
+    while (rl_now() < until && !rl_stop_signals) {
         if (reap(L, status))
             return -ECHILD;
         json_t *doc = statsc_fetch(L->host, L->port, 0.5, err, sizeof(err));
@@ -573,14 +565,10 @@ int cmd_run(int argc, char **argv)
     }
     if ((rc = preflight(&L)) != 0)
         return rc;
-    if (exe_dir(L.bin, sizeof(L.bin)) < 0 || prepare_dir(&L) < 0)
+    if (cmd_beside_exe(L.bin, sizeof(L.bin), NULL) < 0 || prepare_dir(&L) < 0)
         return 1;
     L.tty = isatty(STDERR_FILENO);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    rl_stop_on_signals();
     fprintf(stderr, "rldt run: %s on %s, %d actor(s) x %d envs, up to %lld env steps; run dir %s\n",
             L.c.algo, L.c.env, L.c.actors, L.c.num_envs, (long long)L.c.max_env_steps, L.dir);
     double t0 = rl_now();
@@ -604,11 +592,11 @@ int cmd_run(int argc, char **argv)
     double last = 0, last_plot = rl_now(); /* [tb] curve.png every CURVE_SECS */
     int sent = 0;
     while (L.learner) {
-        if (interrupted && !sent) {
+        if (rl_stop_signals && !sent) {
             fprintf(stderr, "\nrldt run: stopping (final checkpoint)...\n");
             stop_all(&L, SIGTERM); /* the learner checkpoints and tells actors to stop */
             sent = 1;
-        } else if (interrupted > 1 && sent == 1) {
+        } else if (rl_stop_signals > 1 && sent == 1) {
             fprintf(stderr, "rldt run: second interrupt: killing\n");
             stop_all(&L, SIGKILL);
             sent = 2;
@@ -634,14 +622,14 @@ int cmd_run(int argc, char **argv)
     wait_all(&L, 1, &status);
     bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     fprintf(stderr, "%srldt run: %s after %.0fs; run dir %s\n", L.tty ? "\n" : "",
-            !ok           ? "learner failed"
-            : interrupted ? "stopped"
-                          : "finished",
+            !ok               ? "learner failed"
+            : rl_stop_signals ? "stopped"
+                              : "finished",
             rl_now() - t0, L.dir);
-    if (ok && !interrupted && L.c.eval_every > 0)
+    if (ok && !rl_stop_signals && L.c.eval_every > 0)
         final_eval(&L);
     redraw_curve(&L); /* [tb] */
     if (!ok)
         tail_log(L.dir, "log.txt");
-    return !ok ? 1 : interrupted ? 128 + SIGINT : 0; /* 130 after Ctrl-C, as shells report */
+    return !ok ? 1 : rl_stop_signals ? 128 + SIGINT : 0; /* 130 after Ctrl-C, as shells report */
 }

@@ -47,7 +47,4 @@ struct sweep {
  */
 int sweep_execute(struct sweep *sw);
 
-/* The env steps a run directory has reached and its budget (config.ini); false if unknown. */
-bool sweep_run_steps(const char *dir, double *steps, double *budget);
-
 #endif

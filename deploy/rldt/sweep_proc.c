@@ -2,7 +2,8 @@
  * sweep_proc.c — runs a sweep's grid (sweep.h): each run is `rldt run` (this executable) in its
  * own process group on 4 free loopback ports, started fresh, or with --resume when its
  * directory holds a checkpoint; finished runs carry a sweep.done marker. Progress comes from
- * the runs' metrics.csv and config.ini. SIGINT / SIGTERM stop the runs with one SIGINT each.
+ * the runs' metrics.csv and config.ini. SIGINT / SIGTERM stop the runs with one SIGINT
+ * each.
  */
 #include "deploy/rldt/sweep.h"
 
@@ -23,14 +24,6 @@
 #include <unistd.h>
 
 #include "common/util.h"
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop = 1;
-}
 
 static bool exists(const char *dir, const char *name)
 {
@@ -108,7 +101,8 @@ static bool column(const char *head, const char *row, const char *name, double *
     return p && idx >= 0 && end != p;
 }
 
-bool sweep_run_steps(const char *dir, double *steps, double *budget)
+// the env steps a run directory has reached and its budget (config.ini); false if unknown
+static bool sweep_run_steps(const char *dir, double *steps, double *budget)
 {
     char path[SWEEP_PATH + 32], head[8192], row[8192], line[512];
     *steps = 0;
@@ -251,7 +245,7 @@ static void ended(struct sweep_run *r, int st, bool tty)
 {
     bool ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
     r->pid = 0;
-    if (stop) {
+    if (rl_stop_signals) {
         r->state = SWEEP_PENDING;
         return;
     }
@@ -343,9 +337,7 @@ int sweep_execute(struct sweep *sw)
     exe[len] = 0;
     for (int i = 0; i < sw->n; i++)
         sw->runs[i].state = exists(sw->runs[i].dir, SWEEP_DONE) ? SWEEP_DONE_ST : SWEEP_PENDING;
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    rl_stop_on_signals();
     bool tty = isatty(STDERR_FILENO);
     unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
     double t0 = rl_now(), last = 0, f0;
@@ -353,7 +345,7 @@ int sweep_execute(struct sweep *sw)
     f0 = fraction(sw, &d, &r, &f);
     fprintf(stderr, "sweep: %d runs in %s (%d finished before), %d at a time\n", sw->n, sw->dir, d,
             sw->parallel);
-    while (!stop) {
+    while (!rl_stop_signals) {
         reap(sw, tty);
         fill(sw, exe, &seed, tty);
         if (count(sw, SWEEP_RUNNING) == 0)
@@ -364,13 +356,13 @@ int sweep_execute(struct sweep *sw)
         }
         rl_sleep(0.2);
     }
-    if (stop) {
+    if (rl_stop_signals) {
         fprintf(stderr, "%ssweep: stopping the runs (each writes a final checkpoint)...\n",
                 tty ? "\r\033[K" : "");
         wait_stopped(sw, tty);
     }
     progress(sw, t0, f0, tty, true);
-    if (stop) {
+    if (rl_stop_signals) {
         fprintf(stderr, "sweep: interrupted; `rldt sweep %s` continues it\n", sw->dir);
         return 130;
     }

@@ -3,7 +3,7 @@
  * the small blocking HTTP/1.0 client of deploy/rldt/statsc.h, parses the JSON with jansson and
  * redraws one compact frame per interval.
  * Everything printed from the document is filtered to printable ASCII (no terminal escapes
- * from the wire). Single-threaded; the only global is the SIGINT/SIGTERM stop flag.
+ * from the wire). Single-threaded; no globals of its own (the stop flag is common/util.h's).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,8 +26,6 @@
 #define TOP_DEFAULT_PORT "5558"
 #define TOP_TIMEOUT_S 3.0
 #define TOP_WIDTH 100
-
-static volatile sig_atomic_t top_stop;
 
 struct top_opts {
     char host[256];
@@ -252,12 +250,6 @@ static int term_rows(void)
     return 40;
 }
 
-static void on_signal(int sig)
-{
-    (void)sig;
-    top_stop = 1;
-}
-
 int cmd_top(int argc, char **argv)
 {
     struct top_opts o;
@@ -275,11 +267,9 @@ int cmd_top(int argc, char **argv)
         json_decref(doc);
         return 0;
     }
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    rl_stop_on_signals();
     bool finished = false;
-    while (!top_stop && !finished) {
+    while (!rl_stop_signals && !finished) {
         char *frame = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&frame, &len);

@@ -65,7 +65,10 @@ rm -rf "$rootfs/src" && mkdir -p "$rootfs/src"
     { say "copying the source tree failed"; done_all 0 1; }
 
 # inside: the package list, the build, then each filter; a fresh mount namespace whose mounts
-# vanish with it (nothing is left mounted under the root that rm -rf could descend into)
+# vanish with it (nothing is left mounted under the root that rm -rf could descend into). The
+# root is bind-mounted onto itself first so that its / is a mount point: `ip netns exec` and
+# `ip -n` remount / as a slave in their own namespace, which fails (EINVAL, "mount
+# --make-rslave /") in a chroot whose / is a plain directory, and every netns step then fails.
 cat >"$rootfs/src/.minimal-run.sh" <<'EOF'
 #!/bin/sh
 export DEBIAN_FRONTEND=noninteractive PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
@@ -86,7 +89,7 @@ cache=${APT_CACHE-/var/cache/apt/archives}
 [ -d "$cache" ] || cache=""
 unshare --mount --propagation private -- sh -c '
     r=$1 cache=$2; shift 2
-    mount --rbind /dev "$r/dev" && mount -t proc proc "$r/proc" && mount -t sysfs sys "$r/sys" &&
+    mount --bind "$r" "$r" && mount --rbind /dev "$r/dev" && mount -t proc proc "$r/proc" && mount -t sysfs sys "$r/sys" &&
         mount -t tmpfs tmpfs "$r/run" || exit 1
     if [ -n "$cache" ]; then mount --bind "$cache" "$r/var/cache/apt/archives" || exit 1; fi
     exec chroot "$r" /bin/sh /src/.minimal-run.sh "$@"' sh "$rootfs" "$cache" "$@" >"$work/run.log" 2>&1

@@ -176,7 +176,7 @@ void critic_action_grad(struct critic *c, const float *obs, const float *act, in
             for (int i = 0; i < B; i++)
                 q[i] = k ? q[i] + 0.5f * qv[i] : 0.5f * qv[i];
         }
-        nn_backward(c->q[k], c->ctx[k], c->dq, c->d_in);
+        nn_backward_input(c->q[k], c->ctx[k], c->dq, c->d_in);
         const float *src = c->d_in + S;
         if (k == 0) {
             nn_copy_cols(g, D, src, c->in, B, D);

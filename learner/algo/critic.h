@@ -81,7 +81,7 @@ void critic_apply(struct critic *c);
 
 /*
  * g (B, D) = ∇ₐ of (Q1 + Q2)/2 at (obs, act), B <= max_batch; q (B) receives (Q1 + Q2)/2 when
- * not NULL. Leaves junk in the critics' gradients (critic_loss_grad zeroes them). Nullable: q.
+ * not NULL. The critics' gradients are not touched (input gradients only). Nullable: q.
  */
 void critic_action_grad(struct critic *c, const float *obs, const float *act, int B, float *g,
                         float *q);

@@ -233,31 +233,15 @@ err_free:
 static struct algo *reinflow_create(const struct rl_config *c, const struct algo_dims *d, char *err,
                                     size_t errlen)
 {
-    if (!c->base_policy[0]) {
-        rl_err(0, err, errlen,
-               "reinflow: base_policy is required (the pre-trained flow policy "
-               "file to fine-tune, e.g. from `rldt pretrain`)");
+    float *b;
+    struct flow *base = algo_load_base(c, d, "reinflow", &b, err, errlen);
+    if (!base)
         return NULL;
-    }
-    struct flow_spec fs;
-    if (flow_spec_from_config(&fs, c, d->obs_dim, d->act_dim, d->chunk, err, errlen) < 0)
-        return NULL;
-    struct flow *base = flow_new(&fs, err, errlen);
-    float *b = malloc((size_t)(2 * d->obs_dim + 2 * d->act_dim) * sizeof(float));
-    struct algo *a = NULL;
-    bool has = false;
-    char e[600];
-    if (!base || !b) {
-        rl_err(0, err, errlen, "reinflow: out of memory");
-    } else if (flow_load_weights(c->base_policy, base, b, &has, e, sizeof(e)) < 0) {
-        rl_err(0, err, errlen, "reinflow: base_policy %s", e);
-    } else {
-        a = reinflow_new(c, d, base, has ? b : NULL, err, errlen);
-        if (a)
-            log_info("reinflow: fine-tuning %s (%d denoising steps, std in [%g, %g], batch %lld)",
-                     c->base_policy, fs.steps, c->reinflow_std_min, c->reinflow_std_max,
-                     (long long)c->reinflow_batch);
-    }
+    struct algo *a = reinflow_new(c, d, base, b, err, errlen);
+    if (a)
+        log_info("reinflow: fine-tuning %s (%d denoising steps, std in [%g, %g], batch %lld)",
+                 c->base_policy, base->spec.steps, c->reinflow_std_min, c->reinflow_std_max,
+                 (long long)c->reinflow_batch);
     flow_destroy(&base);
     free(b);
     return a;

@@ -59,6 +59,7 @@ static void rldt_destroy(struct algo *a)
     free(s->index);
     free(s->pool_slot);
     free(s->blamed);
+    free(s->c_rows);
     free(s->work);
     free(s->mem);
     free(s);
@@ -107,6 +108,7 @@ static size_t carve(struct rldt *s, float *base)
     TAKE(s->a_sobs, (size_t)s->Ba * S);
     TAKE(s->a_t, blk);
     TAKE(s->a_tau, blk);
+    TAKE(s->a_k, blk);
     float **rows[] = {&s->a_xt, &s->a_ahat, &s->a_g, &s->a_phi, &s->a_dv, &s->a_xtil, &s->a_vold};
     for (size_t i = 0; i < RL_ARRAY_LEN(rows); i++)
         TAKE(*rows[i], blk * D);
@@ -283,30 +285,14 @@ err_free:
 static struct algo *create_variant(const struct rl_config *c, const struct algo_dims *d, bool delta,
                                    char *err, size_t errlen)
 {
-    if (!c->base_policy[0]) {
-        rl_err(0, err, errlen,
-               "rldt: base_policy is required (the pre-trained flow policy file "
-               "to fine-tune, e.g. from `rldt pretrain`)");
+    float *b;
+    struct flow *base = algo_load_base(c, d, "rldt", &b, err, errlen);
+    if (!base)
         return NULL;
-    }
-    struct flow_spec fs;
-    if (flow_spec_from_config(&fs, c, d->obs_dim, d->act_dim, d->chunk, err, errlen) < 0)
-        return NULL;
-    struct flow *base = flow_new(&fs, err, errlen);
-    float *b = malloc((size_t)(2 * d->obs_dim + 2 * d->act_dim) * sizeof(float));
-    struct algo *a = NULL;
-    bool has = false;
-    char e[600];
-    if (!base || !b) {
-        rl_err(0, err, errlen, "rldt: out of memory");
-    } else if (flow_load_weights(c->base_policy, base, b, &has, e, sizeof(e)) < 0) {
-        rl_err(0, err, errlen, "rldt: base_policy %s", e);
-    } else {
-        a = rldt_new(c, d, delta, base, has ? b : NULL, err, errlen);
-        if (a)
-            log_info("rldt: fine-tuning %s (%s normalisation bounds)", c->base_policy,
-                     has ? "with" : "without");
-    }
+    struct algo *a = rldt_new(c, d, delta, base, b, err, errlen);
+    if (a)
+        log_info("rldt: fine-tuning %s (%s normalisation bounds)", c->base_policy,
+                 b ? "with" : "without");
     flow_destroy(&base);
     free(b);
     return a;
@@ -572,43 +558,26 @@ void rldt_flops(const struct algo *a, double *round_targets, double *critic_step
     int rows = 2 * s->pool * s->L * s->M, P = s->Ba * s->K, N = s->N;
     *round_targets = N * nn_flops_forward(trunk, rows) + 2 * nn_flops_forward(q, rows);
     *critic_step = 2 * (nn_flops_forward(q, s->B) + nn_flops_backward(q, s->B, false));
-    double train = nn_flops_forward(tnet, P) + nn_flops_forward(trunk, P) +
-                   nn_flops_backward(trunk, P, true) + nn_flops_backward(tnet, P, false);
+    // the drawn steps' forward is part of the Euler pass; ∇ₐQ needs no critic weight gradients
+    double train = nn_flops_forward(tnet, P) + nn_flops_backward(trunk, P, true) +
+                   nn_flops_backward(tnet, P, false);
     double f = N * nn_flops_forward(trunk, P) + train;
     if (s->w_trust > 0)
-        f += train + flow_flops_velocity(s->trust, P);
-    f += 2 * (nn_flops_forward(q, P) + nn_flops_backward(q, P, true));
+        f += train + nn_flops_forward(trunk, P) + flow_flops_velocity(s->trust, P);
+    f += 2 * 2 * nn_flops_forward(q, P);
     *actor_step = f;
 }
 
-const struct algo_ops rldt_ops = {
-    .name = "rldt",
-    .policy_kind = "flow",
-    .default_chunk = 4,
-    .create = rldt_create,
-    .destroy = rldt_destroy,
-    .train_step = rldt_train_step,
-    .blame = rldt_blame,
-    .policy_size = rldt_policy_size,
-    .policy_layout = rldt_policy_layout,
-    .policy_export = rldt_policy_export,
-    .bounds = rldt_bounds,
-    .save = rldt_save,
-    .load = rldt_load,
-};
+/* rldt and rldt-delta (the ablation: no kernel, no repulsion) differ only in their name and
+ * constructor; one initialiser keeps the rest in one place */
+#define RLDT_OPS(NAME, CREATE)                                                                     \
+    {                                                                                              \
+        .name = NAME, .policy_kind = "flow", .default_chunk = 4, .create = CREATE,                 \
+        .destroy = rldt_destroy, .train_step = rldt_train_step, .blame = rldt_blame,               \
+        .policy_size = rldt_policy_size, .policy_layout = rldt_policy_layout,                      \
+        .policy_export = rldt_policy_export, .bounds = rldt_bounds, .save = rldt_save,             \
+        .load = rldt_load,                                                                         \
+    }
 
-const struct algo_ops rldt_delta_ops = {
-    .name = "rldt-delta",
-    .policy_kind = "flow",
-    .default_chunk = 4,
-    .create = rldt_delta_create,
-    .destroy = rldt_destroy,
-    .train_step = rldt_train_step,
-    .blame = rldt_blame,
-    .policy_size = rldt_policy_size,
-    .policy_layout = rldt_policy_layout,
-    .policy_export = rldt_policy_export,
-    .bounds = rldt_bounds,
-    .save = rldt_save,
-    .load = rldt_load,
-};
+const struct algo_ops rldt_ops = RLDT_OPS("rldt", rldt_create);
+const struct algo_ops rldt_delta_ops = RLDT_OPS("rldt-delta", rldt_delta_create);

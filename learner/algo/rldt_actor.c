@@ -133,18 +133,18 @@ static void actor_micro(struct rldt *s, const float *sobs, int ns, double inv_n,
     int K = s->K, S = s->S, D = s->D, N = s->N, P = ns * K;
     for (int i = 0; i < P; i++)
         memcpy(s->s_obs + (size_t)i * S, sobs + (size_t)(i / K) * S, (size_t)S * sizeof(float));
-    // K chains per state without gradient; a = clip(x_N)
+    // K chains per state, and one denoising step k_i per particle from its own chain: the
+    // Euler pass is also the training forward at x_{k_i} (no gradient through the chains)
     rng_normal_fill(&s->rng, s->chain, (long)P * D);
-    flow_sample(s->actor, s->sctx, s->s_obs, P, s->chain);
-    flow_chain_actions(s->chain, N, P, D, NULL, s->s_act);
-    // one denoising step k_i per particle, from its own chain
     for (int i = 0; i < P; i++) {
-        int k = (int)rng_below(&s->rng, (uint64_t)N);
-        s->a_t[i] = (float)k / (float)N;
-        memcpy(s->a_xt + (size_t)i * D, s->chain + ((size_t)k * P + i) * D,
-               (size_t)D * sizeof(float));
+        s->a_k[i] = (int)rng_below(&s->rng, (uint64_t)N);
+        s->a_t[i] = (float)s->a_k[i] / (float)N;
     }
-    const float *v = flow_forward(s->actor, s->tctx, s->a_xt, s->a_t, s->s_obs, P);
+    const float *v = flow_sample_forward(s->actor, s->tctx, s->s_obs, P, s->chain, s->a_k);
+    flow_chain_actions(s->chain, N, P, D, NULL, s->s_act); /* a = clip(x_N) */
+    for (int i = 0; i < P; i++)
+        memcpy(s->a_xt + (size_t)i * D, s->chain + ((size_t)s->a_k[i] * P + i) * D,
+               (size_t)D * sizeof(float));
     flow_expected_target(s->a_xt, s->a_t, v, P, D, s->a_ahat);
     transport_field(s, ns, acc);
     memset(s->a_dv, 0, (size_t)P * D * sizeof(float));

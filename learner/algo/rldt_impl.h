@@ -98,6 +98,7 @@ struct rldt {
     float *s_obs, *chain, *s_act, *s_q;
     /* actor micro-batch (blk rows) */
     float *a_sobs, *a_xt, *a_t, *a_ahat, *a_g, *a_phi, *a_dv, *a_xtil, *a_tau, *a_vold;
+    int *a_k; /* drawn denoising step of each particle */
     double *work;
     float *mem;
 };

@@ -25,7 +25,10 @@ static void check_rows(struct replay *r)
     float obs[B * O], act[B * D], rew[B], next[B * O], done[B], steps[B];
     uint64_t traj[B];
     int64_t index[B];
-    struct replay_batch b = {obs, act, rew, next, done, steps, traj, index};
+    struct replay_batch b = {.obs = obs, .act = act, .rew = rew, .next_obs = next, .done = done};
+    b.steps = steps; /* the optional columns too */
+    b.traj = traj;
+    b.index = index;
     struct rng g;
     rng_init(&g, 1, 0);
     int n = replay_sample(r, &g, B, 0.5, 4, -1, &b);

@@ -12,9 +12,14 @@
  * An input whose first byte is TRICKLE is a slow trickle: its second byte sets a piece size
  * (1-16 bytes) and the rest is sent one piece per write (TCP_NODELAY), so the server sees a
  * request cut at arbitrary points across many reads. At most TRICKLE_WRITES writes per input
- * (pieces grow for longer inputs): on a starved CPU (nice 10, load 30-38) inputs of hundreds
- * of 1-4 byte segments kept the server from answering within WAIT_MS three times, while each
- * of them is answered in 1-2 s alone.
+ * (pieces grow for longer inputs), which keeps a trickled input's round trips few on a loaded
+ * machine.
+ *
+ * libFuzzer's -timeout arms SIGALRM every timeout/2 + 1 s, and this thread takes it, so its
+ * connect() and poll() are sometimes interrupted (EINTR): both are resumed, against one
+ * deadline per exchange. Taking that EINTR for a silent server was what the "stall" findings of
+ * earlier runs were (the poll had waited a few milliseconds, not WAIT_MS); trickled inputs spend
+ * the most time in poll, so they were the ones hit.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,7 +37,7 @@
 #include "tests/fuzz/fuzz.h"
 
 #define ANSWER_MAX 4096
-#define WAIT_MS 50000   /* generous: a niced run on a loaded machine stalls for 10-20 s */
+#define WAIT_MS 50000   /* liveness bound per exchange (generous: a niced, loaded run) */
 #define HEALTH_EVERY 16 /* inputs between checks that the server still answers */
 #define TRICKLE 0x01    /* first byte of a trickled input */
 #define TRICKLE_WRITES 32
@@ -58,6 +63,37 @@ static void setup(void)
     stats_snap_unref(&sn);
 }
 
+// poll one descriptor until end (rl_now() seconds), resumed after signals: 1, 0 (time-out)
+// or -1 with errno
+static int poll_until(struct pollfd *p, double end)
+{
+    for (;;) {
+        double left = end - rl_now();
+        if (left <= 0)
+            return 0;
+        int r = poll(p, 1, (int)(left * 1e3) + 1);
+        if (r >= 0 || errno != EINTR)
+            return r;
+    }
+}
+
+// the outcome of a connect() interrupted by a signal: 0, or -1 with errno
+static int connected(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    int r = poll_until(&p, rl_now() + WAIT_MS / 1e3);
+    if (r != 1) {
+        errno = r == 0 ? ETIMEDOUT : errno;
+        return -1;
+    }
+    int e = 0;
+    socklen_t len = sizeof(e);
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) != 0)
+        return -1;
+    errno = e;
+    return e ? -1 : 0;
+}
+
 // a new connection; closed with SO_LINGER 0 (a reset, no TIME_WAIT: one connection per input
 // would otherwise use up the ephemeral ports), retried while ports are still short
 static int dial(void)
@@ -71,7 +107,10 @@ static int dial(void)
             break;
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
-        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+        int r = connect(fd, (struct sockaddr *)&a, sizeof(a));
+        if (r != 0 && errno == EINTR) // the connection goes on: wait for its outcome
+            r = connected(fd);
+        if (r == 0)
             return fd;
         int e = errno;
         close(fd);
@@ -91,11 +130,12 @@ static size_t exchange(const void *req, size_t len, size_t piece)
     int fd = dial();
     size_t off = 0, got = 0;
     bool wr = len > 0;
+    double end = rl_now() + WAIT_MS / 1e3;
     if (!wr)
         shutdown(fd, SHUT_WR);
     for (;;) {
         struct pollfd p = {.fd = fd, .events = (short)(POLLIN | (wr ? POLLOUT : 0))};
-        if (poll(&p, 1, WAIT_MS) != 1)
+        if (poll_until(&p, end) != 1)
             fuzz_fail("the stats server neither answered nor closed in time");
         if (wr && (p.revents & (POLLOUT | POLLERR | POLLHUP))) {
             size_t n = RL_MIN(len - off, piece);

@@ -95,7 +95,13 @@ static void gen_wire(void)
 {
     static const float w[8] = {1, 2, 3, 4, 5, 6, 7, 8}, lo[2] = {-1, -2}, hi[2] = {1, 2};
     struct wire_msg m = {.type = WIRE_HELLO};
-    m.hello = (struct wire_hello){"host:42", 42, 2, "hopper", 11, 3, 4, 0, false, {0, 0, 0}};
+    m.hello = (struct wire_hello){.name = "host:42",
+                                  .pid = 42,
+                                  .num_envs = 2,
+                                  .task = "hopper",
+                                  .obs_dim = 11,
+                                  .act_dim = 3,
+                                  .chunk_h = 4};
     put_msg("hello", &m);
     m.hello.evaluator = true;
     m.hello.known_epoch = 7;
@@ -121,7 +127,11 @@ static void gen_wire(void)
     m.eval_report = (struct wire_eval_report){2, 7, 3, 5000, 812.5f, 10, 400, 5, S, 3};
     put_msg("eval_report", &m);
     m = (struct wire_msg){.type = WIRE_PARAMS};
-    m.params = (struct wire_params){7, 3, 0x1234, "sac", 8, w, 2, lo, hi, 2, lo, hi, false, 0};
+    m.params = (struct wire_params){.run_epoch = 7, .version = 3, .layout_hash = 0x1234};
+    m.params.algo = "sac", m.params.n_weights = 8, m.params.weights = w;
+    m.params.obs_dim = 2, m.params.obs_lo = lo, m.params.obs_hi = hi;
+    m.params.act_dim = 2, m.params.act_lo = lo, m.params.act_hi = hi;
+    m.params.publish_unix_ns = 1;
     put_msg("params", &m);
     gen_segment();
 }

@@ -14,6 +14,7 @@
 #include "common/config.h"
 #include "common/hash.h"
 #include "common/log.h"
+#include "common/util.h"
 
 #define HEADER_SIZE 48 /* common/ckpt.c: magic, kind, version, count, hash, total size, ... */
 
@@ -46,15 +47,9 @@ const char *fuzz_write_scratch(const uint8_t *data, size_t size)
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return NULL;
-    size_t off = 0;
-    while (off < size) {
-        ssize_t k = write(fd, data + off, size - off);
-        if (k <= 0)
-            break;
-        off += (size_t)k;
-    }
+    int rc = rl_write_all(fd, data, size);
     close(fd);
-    return off == size ? path : NULL;
+    return rc == 0 ? path : NULL;
 }
 
 static void put_le(uint8_t *p, uint64_t x, int n)
