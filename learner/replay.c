@@ -49,6 +49,12 @@ struct replay {
     uint64_t *ver; /* cap: acting policy version */
     uint8_t *has;  /* cap: the slot's step carries a chain */
     pthread_mutex_t lock;
+    // images (replay_new_img): a ring of icap rows of ib bytes, one per observation
+    size_t ib;     /* bytes per image, 0: none */
+    long icap;     /* image rows */
+    long ihead;    /* next image row to write */
+    uint8_t *imgs; /* (icap, ib) */
+    long *irow;    /* (cap) image row of each step; its next image is the row after */
 };
 
 static void rows_free(struct rows *s)
@@ -88,7 +94,13 @@ static bool rows_alloc(struct rows *s, long n, int O, int D)
 
 struct replay *replay_new(long capacity, int obs_dim, int act_dim)
 {
-    if (capacity < 1 || obs_dim < 1 || act_dim < 1)
+    return replay_new_img(capacity, obs_dim, act_dim, 0, 1);
+}
+
+struct replay *replay_new_img(long capacity, int obs_dim, int act_dim, size_t img_bytes,
+                              int seg_len)
+{
+    if (capacity < 1 || obs_dim < 1 || act_dim < 1 || seg_len < 1 || img_bytes > (64u << 20))
         return NULL;
     struct replay *r = calloc(1, sizeof(*r));
     if (!r)
@@ -102,9 +114,34 @@ struct replay *replay_new(long capacity, int obs_dim, int act_dim)
     r->k[1].slot = malloc((size_t)capacity * sizeof(long));
     r->dead = calloc((size_t)capacity, 1);
     if (!r->cls || !r->k[0].slot || !r->k[1].slot || !r->dead ||
-        !rows_alloc(&r->d, capacity, obs_dim, act_dim))
+        !rows_alloc(&r->d, capacity, obs_dim, act_dim)) {
         replay_destroy(&r);
+        return NULL;
+    }
+    if (img_bytes) {
+        r->ib = img_bytes;
+        r->icap = capacity + (capacity + seg_len - 1) / seg_len + 1;
+        r->imgs = malloc((size_t)r->icap * img_bytes);
+        r->irow = calloc((size_t)capacity, sizeof(*r->irow));
+        if (!r->imgs || !r->irow)
+            replay_destroy(&r);
+    }
     return r;
+}
+
+size_t replay_img_bytes(const struct replay *r)
+{
+    return r->ib;
+}
+
+double replay_bytes_per_step(const struct replay *r)
+{
+    double row = 2.0 * r->O * sizeof(float) + (double)r->D * sizeof(float) + 2 * sizeof(float) + 2 +
+                 2 * sizeof(uint64_t) + 2 * sizeof(int32_t); /* + term and dead bytes */
+    if (r->C) /* chain, log-likelihood, version, flag */
+        row += (double)r->C * sizeof(float) + sizeof(float) + sizeof(uint64_t) + 1;
+    double img = r->ib ? (double)r->icap * r->ib / r->cap + sizeof(*r->irow) : 0;
+    return row + img;
 }
 
 void replay_destroy(struct replay **pr)
@@ -113,6 +150,8 @@ void replay_destroy(struct replay **pr)
     if (!r)
         return;
     rows_free(&r->d);
+    free(r->imgs);
+    free(r->irow);
     free(r->cls);
     free(r->k[0].slot);
     free(r->k[1].slot);
@@ -173,6 +212,33 @@ static int kept_steps(const struct replay *r, const struct replay_segment *s, bo
     return s->T;
 }
 
+// slot of the k-th oldest stored step
+static long slot_of(const struct replay *r, long k)
+{
+    long oldest = (r->head - r->size + r->cap) % r->cap;
+    return (oldest + k) % r->cap;
+}
+
+// write one image at the ring head, first evicting the oldest steps whose rows it would reuse
+static long put_img(struct replay *r, const uint8_t *src)
+{
+    long p = r->ihead;
+    // rows in use run from the oldest step's row to ihead - 1: p is taken only when all are
+    while (r->size > 0 && r->irow[slot_of(r, 0)] == p) {
+        long old = slot_of(r, 0);
+        klass_pop_oldest(r, old);
+        if (r->dead[old]) {
+            r->dead[old] = 0;
+            r->ndead--;
+        }
+        r->size--;
+        r->evicted++;
+    }
+    memcpy(r->imgs + (size_t)p * r->ib, src, r->ib);
+    r->ihead = (p + 1) % r->icap;
+    return p;
+}
+
 // the chain part of step t of s into slot i (chainless when s carries none)
 static void put_chain(struct replay *r, long i, const struct replay_segment *s, int t)
 {
@@ -187,13 +253,21 @@ static void put_chain(struct replay *r, long i, const struct replay_segment *s, 
 
 int replay_add(struct replay *r, const struct replay_segment *s)
 {
-    if (s->T < 1 || s->T > r->cap)
+    return replay_add_img(r, s, NULL);
+}
+
+int replay_add_img(struct replay *r, const struct replay_segment *s, const uint8_t *img)
+{
+    if (s->T < 1 || s->T > r->cap || !img != !r->ib)
         return -EINVAL;
     size_t O = (size_t)r->O, D = (size_t)r->D;
     pthread_mutex_lock(&r->lock);
     bool ok;
     int T = kept_steps(r, s, &ok);
+    long row = img ? put_img(r, img) : 0;
     for (int t = 0; t < T; t++) {
+        if (img) /* the next image first: it may evict, the step must not be stored yet */
+            put_img(r, img + (size_t)(t + 1) * r->ib);
         long i = r->head;
         if (r->size == r->cap)
             klass_pop_oldest(r, i);
@@ -208,6 +282,10 @@ int replay_add(struct replay *r, const struct replay_segment *s)
         r->d.pos[i] = t;
         r->d.len[i] = T;
         r->d.serial[i] = r->inserted++;
+        if (img) {
+            r->irow[i] = row;
+            row = (row + 1) % r->icap;
+        }
         r->cls[i] = ok;
         klass_push(r, i);
         if (r->dead[i]) { /* a quarantined step overwritten (or a trimmed slot reused) */
@@ -241,6 +319,8 @@ long replay_trim(struct replay *r, uint64_t inserted)
         r->inserted--;
         k++;
     }
+    if (r->ib && k && r->size > 0) /* the newest step's next image is the last row in use */
+        r->ihead = (r->irow[(r->head - 1 + r->cap) % r->cap] + 2) % r->icap;
     pthread_mutex_unlock(&r->lock);
     return k;
 }
@@ -294,11 +374,15 @@ static void copy_row(struct replay *r, long i, struct replay_batch *b, int row)
         b->index[row] = i;
 }
 
-// slot of the k-th oldest stored step
-static long slot_of(const struct replay *r, long k)
+// image and next image of slot i into row `row` of img and next_img (each nullable)
+static void copy_img(struct replay *r, long i, uint8_t *img, uint8_t *next_img, int row)
 {
-    long oldest = (r->head - r->size + r->cap) % r->cap;
-    return (oldest + k) % r->cap;
+    size_t ib = r->ib;
+    long a = r->irow[i];
+    if (img)
+        memcpy(img + (size_t)row * ib, r->imgs + (size_t)a * ib, ib);
+    if (next_img)
+        memcpy(next_img + (size_t)row * ib, r->imgs + (size_t)((a + 1) % r->icap) * ib, ib);
 }
 
 static long pick(struct replay *r, struct rng *g, long window, int parity)
@@ -356,6 +440,13 @@ static long pick_row(struct replay *r, struct rng *g, int row, int nfresh, long 
 int replay_sample(struct replay *r, struct rng *g, int B, double fresh_frac, long fresh_window,
                   int parity, struct replay_batch *out)
 {
+    return replay_sample_img(r, g, B, fresh_frac, fresh_window, parity, out, NULL, NULL);
+}
+
+int replay_sample_img(struct replay *r, struct rng *g, int B, double fresh_frac, long fresh_window,
+                      int parity, struct replay_batch *out, uint8_t *img, uint8_t *next_img)
+{
+    bool images = r->ib && (img || next_img);
     pthread_mutex_lock(&r->lock);
     int got = 0;
     if (r->size > 0) {
@@ -368,6 +459,8 @@ int replay_sample(struct replay *r, struct rng *g, int B, double fresh_frac, lon
             if (i < 0)
                 break;
             copy_row(r, i, out, row);
+            if (images)
+                copy_img(r, i, img, next_img, row);
             got++;
         }
     }
@@ -437,6 +530,14 @@ void replay_get(struct replay *r, int64_t index, struct replay_batch *out, int r
     pthread_mutex_lock(&r->lock);
     RL_ASSERT(index >= 0 && index < r->cap);
     copy_row(r, (long)index, out, row);
+    pthread_mutex_unlock(&r->lock);
+}
+
+void replay_get_img(struct replay *r, int64_t index, uint8_t *img, uint8_t *next_img)
+{
+    pthread_mutex_lock(&r->lock);
+    RL_ASSERT(r->ib && index >= 0 && index < r->cap);
+    copy_img(r, (long)index, img, next_img, 0);
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -546,9 +647,44 @@ int replay_quarantine(struct replay *r, const int64_t *slots, int n, double rati
 #define REPLAY_META 8 /* obs_dim, act_dim, count, inserted, evicted, env_steps, 2 reserved */
 
 // the file's layout hash: its dimensions (a replay of another task is refused on load)
-static uint64_t dims_hash(int O, int D)
+static uint64_t dims_hash(int O, int D, size_t ib)
 {
-    return 0x52504c5900000000ull ^ ((uint64_t)(uint32_t)O << 16) ^ (uint64_t)(uint32_t)D;
+    return 0x52504c5900000000ull ^ ((uint64_t)(uint32_t)O << 16) ^ (uint64_t)(uint32_t)D ^
+           ((uint64_t)ib << 32);
+}
+
+// the images of n stored steps, oldest first, as the file keeps them: share[k] = 1 when step
+// k's image is step k-1's next image; rows holds the m = n + (steps with share 0) images
+struct img_file {
+    uint8_t *share;
+    uint8_t *rows;
+    size_t m;
+};
+
+// copy the ring's images of its n live (not quarantined) steps, oldest first (under the lock);
+// false on ENOMEM. A quarantined segment in between ends sharing: the next live step starts a
+// segment, whose first image has a row of its own.
+static bool img_snapshot(struct replay *r, long n, struct img_file *f)
+{
+    f->share = calloc((size_t)(n > 0 ? n : 1), 1);
+    f->rows = malloc(((size_t)n * 2 + 1) * r->ib);
+    f->m = 0;
+    if (!f->share || !f->rows)
+        return false;
+    long prev = -1;
+    for (long k = 0, j = 0; k < r->size; k++) {
+        long i = slot_of(r, k);
+        if (r->dead[i])
+            continue;
+        long a = r->irow[i];
+        f->share[j] = j > 0 && a == (prev + 1) % r->icap;
+        if (!f->share[j])
+            memcpy(f->rows + f->m++ * r->ib, r->imgs + (size_t)a * r->ib, r->ib);
+        memcpy(f->rows + f->m++ * r->ib, r->imgs + (size_t)((a + 1) % r->icap) * r->ib, r->ib);
+        prev = a;
+        j++;
+    }
+    return true;
 }
 
 // copy step i of src to step k of dst
@@ -573,9 +709,10 @@ int replay_save(struct replay *r, const char *path, uint64_t env_steps, char *er
     struct rows s;
     uint64_t meta[REPLAY_META] = {0};
     // copy under the lock (oldest first), write without it: ingest goes on meanwhile
+    struct img_file f = {0};
     pthread_mutex_lock(&r->lock);
     long n = r->size - r->ndead; /* quarantined steps are not saved */
-    bool ok = rows_alloc(&s, n, r->O, r->D);
+    bool ok = rows_alloc(&s, n, r->O, r->D) && (!r->ib || img_snapshot(r, n, &f));
     if (ok) {
         for (long k = 0, m = 0; k < r->size; k++)
             if (!r->dead[slot_of(r, k)])
@@ -586,14 +723,17 @@ int replay_save(struct replay *r, const char *path, uint64_t env_steps, char *er
         meta[3] = r->inserted;
         meta[4] = r->evicted;
         meta[5] = env_steps;
+        meta[6] = r->ib;
     }
     pthread_mutex_unlock(&r->lock);
     if (!ok) {
+        free(f.share);
+        free(f.rows);
         snprintf(err, errlen, "out of memory copying %ld replay steps", n);
         return -ENOMEM;
     }
     size_t un = (size_t)n, O = (size_t)r->O, D = (size_t)r->D;
-    struct ckpt_writer *w = ckpt_writer_new("RPLY", dims_hash(r->O, r->D));
+    struct ckpt_writer *w = ckpt_writer_new("RPLY", dims_hash(r->O, r->D, r->ib));
     int rc = w ? 0 : -ENOMEM;
     if (!rc)
         rc = ckpt_add(w, "meta", meta, sizeof(meta));
@@ -617,12 +757,18 @@ int replay_save(struct replay *r, const char *path, uint64_t env_steps, char *er
         rc = ckpt_add(w, "pos", s.pos, un * sizeof(int32_t));
     if (!rc)
         rc = ckpt_add(w, "len", s.len, un * sizeof(int32_t));
+    if (!rc && r->ib)
+        rc = ckpt_add(w, "img_share", f.share, un);
+    if (!rc && r->ib)
+        rc = ckpt_add(w, "img_rows", f.rows, f.m * r->ib);
     if (rc)
         snprintf(err, errlen, "cannot assemble replay file: %s", strerror(-rc));
     else
         rc = ckpt_writer_save(w, path, err, errlen);
     ckpt_writer_destroy(&w);
     rows_free(&s);
+    free(f.share);
+    free(f.rows);
     return rc;
 }
 
@@ -660,20 +806,69 @@ static int snapshot_view(const struct ckpt *k, struct rows *s, long n, int O, in
     return 0;
 }
 
+// the image sections of a file of n steps (a replay with images): share flags 0/1 that only
+// join consecutive steps of one segment, and n + (unshared steps) rows
+static int img_view(const struct ckpt *k, const struct rows *s, long n, size_t ib,
+                    struct img_file *f, char *e, size_t elen)
+{
+    size_t ns, nr;
+    f->share = (uint8_t *)ckpt_get(k, "img_share", &ns);
+    f->rows = (uint8_t *)ckpt_get(k, "img_rows", &nr);
+    if (!f->share || !f->rows || ns != (size_t)n)
+        return snprintf(e, elen, "image sections missing or of the wrong size"), -EPROTO;
+    f->m = 0;
+    for (long i = 0; i < n; i++) {
+        bool joins = i > 0 && s->traj[i] == s->traj[i - 1] && s->pos[i] == s->pos[i - 1] + 1;
+        if (f->share[i] > 1 || (f->share[i] && !joins))
+            return snprintf(e, elen, "image share flag of step %ld is malformed", i), -EPROTO;
+        f->m += f->share[i] ? 1 : 2;
+    }
+    if (nr != f->m * ib)
+        return snprintf(e, elen, "%zu image bytes, expected %zu", nr, f->m * ib), -EPROTO;
+    return 0;
+}
+
+// store the file's steps skip..n-1 (at most cap) oldest first, with their images
+static void restore(struct replay *r, const struct rows *s, const struct img_file *f, long n,
+                    long skip)
+{
+    size_t fr = 0, ib = r->ib; /* fr: next unread image row of the file */
+    long row = 0;
+    r->head = r->size = 0;
+    memset(r->dead, 0, (size_t)r->cap);
+    r->ndead = 0;
+    for (long i = 0; i < n; i++) {
+        bool shared = ib && f->share[i];
+        size_t own = shared ? fr - 1 : fr++, next = ib ? fr++ : 0;
+        if (i < skip)
+            continue;
+        if (ib) {
+            row = shared && i > skip ? (row + 1) % r->icap : put_img(r, f->rows + own * ib);
+            put_img(r, f->rows + next * ib);
+            r->irow[r->head] = row;
+        }
+        copy_step(s, i, &r->d, r->head, (size_t)r->O, (size_t)r->D);
+        r->head = (r->head + 1) % r->cap;
+        r->size++;
+    }
+}
+
 long replay_load(struct replay *r, const char *path, uint64_t *env_steps, char *err, size_t errlen)
 {
     char e[256];
-    struct ckpt *k = ckpt_load(path, "RPLY", dims_hash(r->O, r->D), e, sizeof(e));
+    struct ckpt *k = ckpt_load(path, "RPLY", dims_hash(r->O, r->D, r->ib), e, sizeof(e));
     if (!k) {
         snprintf(err, errlen, "%s: %s", path, e);
         return -EPROTO;
     }
     uint64_t meta[REPLAY_META];
     struct rows s;
+    struct img_file f = {0};
     long rc = ckpt_read(k, "meta", meta, sizeof(meta), e, sizeof(e));
-    if (!rc && (meta[0] != (uint64_t)r->O || meta[1] != (uint64_t)r->D)) {
-        snprintf(e, sizeof(e), "dimensions obs %llu act %llu, this run has %d and %d",
-                 (unsigned long long)meta[0], (unsigned long long)meta[1], r->O, r->D);
+    if (!rc && (meta[0] != (uint64_t)r->O || meta[1] != (uint64_t)r->D || meta[6] != r->ib)) {
+        snprintf(e, sizeof(e), "dimensions obs %llu act %llu image %llu, this run has %d, %d, %zu",
+                 (unsigned long long)meta[0], (unsigned long long)meta[1],
+                 (unsigned long long)meta[6], r->O, r->D, r->ib);
         rc = -EINVAL;
     }
     if (!rc && (meta[2] > (uint64_t)1e10 || meta[2] > meta[3])) {
@@ -689,13 +884,15 @@ long replay_load(struct replay *r, const char *path, uint64_t *env_steps, char *
             snprintf(e, sizeof(e), "step %ld is malformed", i);
             rc = -EPROTO;
         }
+    if (!rc && r->ib)
+        rc = img_view(k, &s, n, r->ib, &f, e, sizeof(e));
     if (rc) {
         snprintf(err, errlen, "%s: %s", path, e);
         ckpt_destroy(&k);
         return rc;
     }
     // the newest steps that fit, oldest first from slot 0
-    long keep = RL_MIN(n, r->cap), skip = n - keep;
+    long skip = n - RL_MIN(n, r->cap);
     pthread_mutex_lock(&r->lock);
     if (r->size != 0) {
         pthread_mutex_unlock(&r->lock);
@@ -703,14 +900,13 @@ long replay_load(struct replay *r, const char *path, uint64_t *env_steps, char *
         ckpt_destroy(&k);
         return -EBUSY;
     }
-    for (long j = 0; j < keep; j++)
-        copy_step(&s, skip + j, &r->d, j, (size_t)r->O, (size_t)r->D);
+    r->evicted = 0; /* counts steps that images pushed out while restoring */
+    restore(r, &s, &f, n, skip);
     if (r->has)
         memset(r->has, 0, (size_t)r->cap);
-    r->size = keep;
-    r->head = keep % r->cap;
+    long keep = r->size;
     r->inserted = meta[3];
-    r->evicted = meta[4] + (uint64_t)skip;
+    r->evicted += meta[4] + (uint64_t)skip;
     reclassify(r);
     pthread_mutex_unlock(&r->lock);
     if (env_steps)
