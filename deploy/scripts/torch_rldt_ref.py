@@ -476,20 +476,20 @@ def timed(fn, secs):
             return k, dt, time.process_time() - c0
 
 
-def blas_kernel():
-    """the kernel name of the OpenBLAS this process loaded (through torch), or unknown"""
+def blas_info():
+    """kernel name and thread count of the OpenBLAS this process loaded (through torch)"""
     try:
         import ctypes
         with open("/proc/self/maps") as f:
             libs = {ln.split()[-1] for ln in f if "blas" in ln and ".so" in ln}
         for lib in sorted(libs):
-            fn = getattr(ctypes.CDLL(lib), "openblas_get_corename", None)
-            if fn is not None:
-                fn.restype = ctypes.c_char_p
-                return fn().decode()
+            dll = ctypes.CDLL(lib)
+            if hasattr(dll, "openblas_get_corename"):
+                dll.openblas_get_corename.restype = ctypes.c_char_p
+                return dll.openblas_get_corename().decode(), dll.openblas_get_num_threads()
     except OSError:
         pass
-    return "unknown"
+    return "unknown", 0
 
 
 def cmd_bench(a):
@@ -507,7 +507,7 @@ def cmd_bench(a):
         f"actor_updates_per_s={steps / asecs:.3f} "
         f"critic_updates_per_cpu_s={rounds * a.round / cc:.2f} "
         f"actor_updates_per_cpu_s={steps / ac:.3f} torch={torch.__version__} "
-        f"blas_kernel={blas_kernel()}"
+        f"blas_kernel={blas_info()[0]} blas_threads={blas_info()[1]}"
     )
     return 0
 
