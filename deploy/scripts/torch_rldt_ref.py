@@ -513,10 +513,13 @@ def cmd_bench(a):
 
 
 def run(cmd, threads=None):
-    """output of cmd; with threads, OpenBLAS (under torch's GEMMs) and OpenMP get that many"""
+    """output of cmd; with threads, OpenBLAS (under torch's GEMMs) and OpenMP get that many, and
+    OpenMP's workers sleep rather than spin when idle unless OMP_WAIT_POLICY says otherwise
+    (spinning workers take a core from OpenBLAS's: torch at 2 threads ran 3-7x slower so)"""
     env = dict(os.environ)
     if threads:
         env.update(OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if p.returncode:
         sys.exit(f"torch_rldt_ref: {' '.join(cmd)} failed:\n{p.stderr}")
