@@ -519,7 +519,8 @@ def run(cmd, threads=None):
     env = dict(os.environ)
     if threads:
         env.update(OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
-        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        if threads > 1:
+            env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if p.returncode:
         sys.exit(f"torch_rldt_ref: {' '.join(cmd)} failed:\n{p.stderr}")
