@@ -269,6 +269,39 @@ static int run(const char *cmd)
     return system(cmd);
 }
 
+// whether dir/name contains s (and print it)
+static bool file_has(const char *d, const char *name, const char *s)
+{
+    char path[256], buf[2000] = {0};
+    snprintf(path, sizeof(path), "%s/%s", d, name);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    buf[n] = 0;
+    if (f)
+        fclose(f);
+    printf("%s: %s", name, buf);
+    return strstr(buf, s) != NULL;
+}
+
+// dir/nocam.rldt: a random pixel policy of a camera lift does not have
+static int nocam_policy(void)
+{
+    struct rl_config c;
+    pix_config(&c, "pixel_camera=nosuch");
+    struct flow *f = NULL;
+    struct encoder *e = NULL;
+    int P = 0, rc = -EINVAL;
+    char path[128], err[300];
+    snprintf(path, sizeof(path), "%s/nocam.rldt", dir);
+    char *text = config_to_string(&c);
+    if (random_nets(&c, &f, &e, &P) && text)
+        rc = pixflow_save(path, text, f, e, P, NULL, task_find("lift")->obs_dim, err, sizeof(err));
+    free(text);
+    flow_destroy(&f);
+    encoder_destroy(&e);
+    return rc;
+}
+
 // the commands: demo with pictures -> pretrain -> eval with the policy's camera; act refuses
 static void test_commands(void)
 {
@@ -308,6 +341,14 @@ static void test_commands(void)
     snprintf(cmd, sizeof(cmd), "%s/rldt act --policy=%s/p.rldt /dev/null 2> %s/act.log", bin, dir,
              dir);
     T_CHECK(run(cmd) != 0);
+    T_CHECK(file_has(dir, "act.log", "pixel policy"));
+    // a policy whose camera cannot render here: eval says so and fails
+    snprintf(cmd, sizeof(cmd),
+             "%s/rldt eval --env=lift --policy=%s/nocam.rldt --episodes=1 2> %s/nocam.log", bin,
+             dir, dir);
+    T_EQ_INT(nocam_policy(), 0);
+    T_CHECK(run(cmd) != 0);
+    T_CHECK(file_has(dir, "nocam.log", "cannot render"));
 }
 
 // whether EGL renders here (a pixcam on a lift vecenv)

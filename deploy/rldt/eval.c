@@ -176,9 +176,9 @@ static int attach_camera(struct ckpt_policy *cp, struct vecenv *v, const char *p
     int rc = cp->cam ? pixcam_attach(cp->cam, v) : -ENODEV;
     if (rc < 0) {
         fprintf(stderr,
-                "rldt eval: %s sees %dx%d images of camera '%s' and no renderer is available "
+                "rldt eval: %s is a pixel policy and its camera '%s' (%dx%d) cannot render "
                 "here: %s\n",
-                path, cp->pc.image_size, cp->pc.image_size, cp->pc.pixel_camera,
+                path, cp->pc.pixel_camera, cp->pc.image_size, cp->pc.image_size,
                 cp->cam ? strerror(-rc) : err);
         return 1;
     }
