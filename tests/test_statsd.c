@@ -733,7 +733,7 @@ static void test_top_cli(void)
     stats_set_actors(st, &(struct stats_actor){7, "box-7\x1b[2J", rl_now(), 3, 1234, 1}, 1);
     stats_set_totals(st, &(struct stats_totals){.env_steps = 1234, .segments = 1});
     stats_set(st, "critic_loss", 0.125);
-    stats_reject(st, "stale_policy", 5);
+    stats_set_rejected(st, "stale_policy", 5);
     struct stats_snap *sn = stats_render(st, rl_now());
     statsd_publish(sd, sn);
     T_EQ_INT(run_top(rldt, args, out, sizeof(out)), 0);
