@@ -216,8 +216,12 @@ int dataset_save(const struct dataset *d, const char *path, char *err, size_t er
 {
     size_t O = (size_t)d->obs_dim, A = (size_t)d->act_dim, n = (size_t)d->n;
     size_t E = (size_t)d->n_episodes;
-    struct dataset_meta m = {DATASET_VERSION, d->obs_dim,    d->act_dim, d->n,
-                             d->n_episodes,   d->has_bounds, {0}};
+    struct dataset_meta m = {.version = DATASET_VERSION,
+                             .obs_dim = d->obs_dim,
+                             .act_dim = d->act_dim,
+                             .n = d->n,
+                             .n_episodes = d->n_episodes,
+                             .has_bounds = d->has_bounds};
     memcpy(m.env, d->env, sizeof(m.env));
     struct ckpt_writer *w = ckpt_writer_new("DSET", layout_of(d->obs_dim, d->act_dim));
     if (!w) {

@@ -442,8 +442,12 @@ static int stats_actor_rows(struct learner *l, int *alive)
     for (int i = 0; i < n; i++) {
         const struct actor_row *r = &l->rows[i];
         if (r->alive)
-            l->srows[k++] = (struct stats_actor){
-                r->id, r->name, r->heartbeat, r->policy_version, r->steps_in, r->segments};
+            l->srows[k++] = (struct stats_actor){.id = r->id,
+                                                 .name = r->name,
+                                                 .heartbeat = r->heartbeat,
+                                                 .policy_version = r->policy_version,
+                                                 .env_steps = r->steps_in,
+                                                 .segments = r->segments};
     }
     return k;
 }
@@ -457,12 +461,12 @@ static void refresh_stats(struct learner *l)
     stats_set_actors(st, l->srows, stats_actor_rows(l, &alive));
     int nret;
     double ret = recent_return(s, &nret);
-    struct stats_totals tot = {atomic_load(&s->env_steps),
-                               atomic_load(&s->segments),
-                               atomic_load(&s->episodes),
-                               atomic_load(&s->updates),
-                               ret,
-                               (uint64_t)nret};
+    struct stats_totals tot = {.env_steps = atomic_load(&s->env_steps),
+                               .segments = atomic_load(&s->segments),
+                               .episodes = atomic_load(&s->episodes),
+                               .updates = atomic_load(&s->updates),
+                               .recent_return = ret,
+                               .recent_episodes = (uint64_t)nret};
     stats_set_totals(st, &tot);
     shared_stats_rejected(s, st);
     stats_set_count(st, "nan_steps", atomic_load(&s->skipped));

@@ -24,6 +24,7 @@
 #include "deploy/rldt/statsc.h"
 #include "common/util.h"
 #include "proto/wire.h"
+#include "tests/harness.h"
 
 extern char **environ;
 
@@ -129,10 +130,11 @@ static inline pid_t spawn_logged(const char *path, char **argv, const char *logp
     return rc == 0 ? pid : -1;
 }
 
-/* Wait for pid to exit within secs: its wait status, -1 on time-out, -2 if waitpid fails. */
+/* Wait for pid to exit within secs (stretched by t_slow() in slow builds): its wait status, -1 on
+ * time-out, -2 if waitpid fails. */
 static inline int spawn_wait(pid_t pid, double secs)
 {
-    double until = rl_now() + secs;
+    double until = rl_now() + t_slow(secs);
     int st;
     while (rl_now() < until) {
         pid_t r = waitpid(pid, &st, WNOHANG);

@@ -193,7 +193,7 @@ static bool client_read(struct client *c, bool head)
 // read (and discard) until the peer closes: true within secs; the bytes read in *got
 static bool closed_within_n(int fd, double secs, size_t *got)
 {
-    double end = rl_now() + secs;
+    double end = rl_now() + t_slow(secs);
     static char buf[1 << 16];
     size_t n = 0;
     bool closed = false;

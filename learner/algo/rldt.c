@@ -208,14 +208,14 @@ static int build_nets(struct rldt *s, const struct rl_config *c, const struct fl
     oc.lr = (float)c->rldt_actor_lr;
     oc.warmup = (long)c->rldt_actor_warmup;
     s->aopt = optim_new(&oc, s->actor->n_params);
-    struct critic_config cc = {s->S,
-                               s->D,
-                               c->rldt_critic_hidden,
-                               c->rldt_critic_depth,
-                               (float)c->rldt_critic_lr,
-                               (float)c->rldt_critic_wd,
-                               (float)c->tau,
-                               RL_MAX(s->B, s->blk)};
+    struct critic_config cc = {.obs_dim = s->S,
+                               .D = s->D,
+                               .hidden = c->rldt_critic_hidden,
+                               .depth = c->rldt_critic_depth,
+                               .lr = (float)c->rldt_critic_lr,
+                               .weight_decay = (float)c->rldt_critic_wd,
+                               .tau = (float)c->tau,
+                               .max_batch = RL_MAX(s->B, s->blk)};
     struct rng init;
     rng_init(&init, (uint64_t)c->seed, RLDT_STREAM_INIT);
     s->critic = critic_new(&cc, &init, err, errlen);
