@@ -212,4 +212,33 @@ static inline int send_segment(void *push, const struct peer *p, uint64_t seq, f
     return send_msg(push, &m);
 }
 
+// ---- set-up and tear-down of a test binary ------------------------------------------------
+
+/* the programs' folder, a fresh temp dir, the zmq context and a decoder; false on failure */
+static inline bool peers_setup(void)
+{
+    spawn_bin_dir(bin, sizeof(bin));
+    if (!mkdtemp(dir))
+        return false;
+    zctx = zmq_ctx_new();
+    dec = wire_decoder_new(sizeof(buf));
+    return zctx && dec;
+}
+
+/* after a failure, the tail of the learner logs (logs: a shell pattern below the temp dir);
+ * then everything peers_setup made goes. 0, or -1 when the temp dir could not be removed */
+static inline int peers_finish(const char *logs)
+{
+    char cmd[600];
+    if (t_failed) {
+        snprintf(cmd, sizeof(cmd), "tail -n 20 %s/%s", dir, logs);
+        if (system(cmd) != 0)
+            printf("no learner log\n");
+    }
+    wire_decoder_destroy(&dec);
+    zmq_ctx_term(zctx);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 #endif

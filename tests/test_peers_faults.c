@@ -260,25 +260,12 @@ static void test_nonfinite_training(void)
 
 int main(void)
 {
-    spawn_bin_dir(bin, sizeof(bin));
-    if (!mkdtemp(dir))
+    if (!peers_setup())
         return 1;
-    zctx = zmq_ctx_new();
-    dec = wire_decoder_new(sizeof(buf));
     T_RUN(test_deadlock_config);
     T_RUN(test_final_checkpoint_fails);
     T_RUN(test_nonfinite_training);
-    if (t_failed) {
-        char cmd[600];
-        snprintf(cmd, sizeof(cmd), "tail -n 20 %s/*/learner.log", dir);
-        if (system(cmd) != 0)
-            printf("no learner log\n");
-    }
-    wire_decoder_destroy(&dec);
-    zmq_ctx_term(zctx);
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
+    if (peers_finish("*/learner.log") < 0)
         return 1;
     return T_DONE("peers_faults");
 }
