@@ -11,6 +11,7 @@
 #include <zmq.h>
 
 #include "actor/evalvideo.h"
+#include "actor/pixcam.h"
 #include "actor/rollout.h"
 #include "actor/vecenv.h"
 #include "common/auth.h"
@@ -48,6 +49,7 @@ struct actor {
     bool over; /* the learner ended the run */
     // simulation
     struct vecenv *venv;
+    struct pixcam *cam; /* pixels = true: pictures each env's observation (NULL otherwise) */
     struct policy *pol;
     struct evalvideo *video; /* evaluator: its videos (NULL when off) */
     struct rng rng;
@@ -136,6 +138,13 @@ static int recv_decode(struct actor *a, void *sock, struct wire_msg *m)
 
 // ---- registration ------------------------------------------------------------------------
 
+// the camera images of a run's observations (zero: none)
+static struct wire_image_shape image_shape(const struct rl_config *c)
+{
+    uint32_t n = c->pixels ? (uint32_t)c->image_size : 0;
+    return (struct wire_image_shape){n, n, n ? 3 : 0};
+}
+
 static void send_hello(struct actor *a)
 {
     const struct task_info *t = task_find(a->local.env);
@@ -156,7 +165,8 @@ static void send_hello(struct actor *a)
                                   (uint32_t)t->act_dim,
                                   (uint32_t)a->local.chunk,
                                   a->epoch,
-                                  !strcmp(a->local.actor_role, "eval")};
+                                  !strcmp(a->local.actor_role, "eval"),
+                                  image_shape(&a->local)};
     send_msg(a, a->ctl, &m, ZMQ_DONTWAIT);
 }
 
@@ -337,6 +347,26 @@ static void poll_learner(struct actor *a)
 
 // ---- simulation --------------------------------------------------------------------------
 
+// the picture of env i's observation recorded last in its segment: the current one, or the
+// final one (before the auto-reset) of the chunk step just pushed
+static void seg_image(struct actor *a, int i, bool final)
+{
+    uint8_t *dst = wire_segbuf_last_image(&a->seg[i]);
+    if (!dst)
+        return;
+    size_t n = wire_image_bytes(&a->seg[i].image);
+    const uint8_t *src = final ? vecenv_final_images(a->venv) : vecenv_images(a->venv);
+    memcpy(dst, src + (size_t)i * n, n);
+}
+
+// begin env i's segment at its current observation (and picture)
+static void seg_start(struct actor *a, int i, bool episode_start)
+{
+    int O = vecenv_obs_dim(a->venv);
+    wire_segbuf_start(&a->seg[i], vecenv_obs(a->venv) + (size_t)i * O, episode_start);
+    seg_image(a, i, false);
+}
+
 static int setup_sim(struct actor *a, uint64_t seed, uint64_t stream)
 {
     char err[512];
@@ -350,6 +380,16 @@ static int setup_sim(struct actor *a, uint64_t seed, uint64_t stream)
     if (!a->venv) {
         log_error("%s", err);
         return -EINVAL;
+    }
+    // collectors picture their observations; an evaluator declares the shape but sends none
+    if (a->run.pixels && strcmp(a->local.actor_role, "eval") != 0) {
+        a->cam = pixcam_new(vecenv_model(a->venv), a->run.image_size, a->run.pixel_camera, err,
+                            sizeof(err));
+        int rc = a->cam ? pixcam_attach(a->cam, a->venv) : -ENODEV;
+        if (rc < 0) {
+            log_error("pixels = true, but no camera: %s", a->cam ? strerror(-rc) : err);
+            return rc;
+        }
     }
     const char *kind = policy_kind_for_algo(a->run.algo);
     struct policy_dims d = {vecenv_obs_dim(a->venv), vecenv_act_dim(a->venv), a->run.chunk};
@@ -368,12 +408,15 @@ static int setup_sim(struct actor *a, uint64_t seed, uint64_t stream)
         if (wire_segbuf_init(&a->seg[i], (uint32_t)O, (uint32_t)D, (uint32_t)a->run.segment_len) <
             0)
             return -ENOMEM;
+        struct wire_image_shape is = image_shape(&a->run);
+        if (a->cam && wire_segbuf_set_image(&a->seg[i], &is) < 0)
+            return -ENOMEM;
         int C = policy_chain_len(a->pol); /* the sampler's chain travels with each step */
         if (C > 0 && wire_segbuf_set_chain(&a->seg[i], (uint32_t)C) < 0) {
             log_error("policy: a chain of %d floats per step cannot be sent", C);
             return -EINVAL;
         }
-        wire_segbuf_start(&a->seg[i], vecenv_obs(a->venv) + (size_t)i * O, true);
+        seg_start(a, i, true);
     }
     return 0;
 }
@@ -381,10 +424,9 @@ static int setup_sim(struct actor *a, uint64_t seed, uint64_t stream)
 // restart every env's segment at its current observation (after a learner restart)
 static void restart_segments(struct actor *a)
 {
-    int O = vecenv_obs_dim(a->venv);
     for (int i = 0; i < a->run.num_envs; i++) {
         bool fresh = a->seg[i].T == 0 ? a->seg[i].episode_start : false;
-        wire_segbuf_start(&a->seg[i], vecenv_obs(a->venv) + (size_t)i * O, fresh);
+        seg_start(a, i, fresh);
         a->seg_version[i] = a->version;
     }
 }
@@ -450,6 +492,7 @@ static int chunk_step(struct actor *a)
             (r->done ? vecenv_final_obs(a->venv) : vecenv_obs(a->venv)) + (size_t)i * O;
         wire_segbuf_push(b, a->actions + (size_t)i * D, (float)r->reward, (uint32_t)r->steps, next,
                          r->terminated, r->truncated && !r->terminated);
+        seg_image(a, i, r->done);
         if (b->chain_len)
             wire_segbuf_chain(b, chain + (size_t)i * b->chain_len, logp[i]);
         a->env_steps += (uint64_t)r->steps;
@@ -463,7 +506,7 @@ static int chunk_step(struct actor *a)
         if (rc == -EAGAIN || rc == -EINTR)
             return rc;
         if (r->done)
-            wire_segbuf_start(b, vecenv_obs(a->venv) + (size_t)i * O, true);
+            seg_start(a, i, true);
         else
             wire_segbuf_carry(b);
         a->seg_version[i] = a->version;
@@ -620,6 +663,7 @@ out:
     policy_destroy(&a->pol);
     evalvideo_destroy(&a->video);
     vecenv_destroy(&a->venv);
+    pixcam_destroy(&a->cam); /* after the vecenv that borrows it */
     if (a->ctl)
         zmq_close(a->ctl);
     if (a->data)

@@ -21,6 +21,11 @@ struct vecenv {
     float *final_obs;          /* (M, O) */
     struct vecenv_result *res; /* (M) */
     struct vecenv_stats stats;
+    struct vecenv_camera cam; /* fn NULL: no images */
+    size_t ib;                /* bytes per image */
+    uint8_t *img;             /* (M, ib) */
+    uint8_t *final_img;       /* (M, ib) */
+    int cam_errors;           /* camera failures in the current call */
 };
 
 void vecenv_config_from(struct vecenv_config *vc, const struct rl_config *c)
@@ -105,6 +110,8 @@ void vecenv_destroy(struct vecenv **pv)
     free(v->obs);
     free(v->final_obs);
     free(v->res);
+    free(v->img);
+    free(v->final_img);
     env_model_destroy(&v->model);
     free(v);
     *pv = NULL;
@@ -135,6 +142,53 @@ const struct env_model *vecenv_model(const struct vecenv *v)
     return v->model;
 }
 
+// picture env i into row i of dst (img or final_img); counts a failure
+static void picture(struct vecenv *v, int i, uint8_t *dst)
+{
+    if (v->cam.fn(v->cam.ctx, v->envs[i], dst + (size_t)i * v->ib) < 0)
+        v->cam_errors++;
+}
+
+// the final picture of env i is its current one (no reset in between)
+static void picture_same(struct vecenv *v, int i)
+{
+    memcpy(v->final_img + (size_t)i * v->ib, v->img + (size_t)i * v->ib, v->ib);
+}
+
+int vecenv_set_camera(struct vecenv *v, const struct vecenv_camera *cam)
+{
+    if (v->cam.fn || !cam->fn || cam->h < 1 || cam->w < 1 || cam->c < 1 || cam->h > 4096 ||
+        cam->w > 4096 || cam->c > 4)
+        return -EINVAL;
+    size_t ib = (size_t)cam->h * cam->w * cam->c;
+    uint8_t *img = calloc((size_t)v->M, ib), *fin = calloc((size_t)v->M, ib);
+    if (!img || !fin) {
+        free(img);
+        free(fin);
+        return -ENOMEM;
+    }
+    v->cam = *cam;
+    v->ib = ib;
+    v->img = img;
+    v->final_img = fin;
+    v->cam_errors = 0;
+    for (int i = 0; i < v->M; i++) {
+        picture(v, i, v->img);
+        picture_same(v, i);
+    }
+    return v->cam_errors ? -EIO : 0;
+}
+
+const uint8_t *vecenv_images(const struct vecenv *v)
+{
+    return v->img;
+}
+
+const uint8_t *vecenv_final_images(const struct vecenv *v)
+{
+    return v->final_img;
+}
+
 int vecenv_reset(struct vecenv *v)
 {
     int rc = 0;
@@ -144,6 +198,10 @@ int vecenv_reset(struct vecenv *v)
             rc = -EFAULT;
         memcpy(v->final_obs + (size_t)i * v->O, o, sizeof(float) * v->O);
         v->res[i] = (struct vecenv_result){0};
+        if (v->cam.fn) {
+            picture(v, i, v->img);
+            picture_same(v, i);
+        }
     }
     return rc;
 }
@@ -166,8 +224,13 @@ static void step_one(struct vecenv *v, int i, const float *acts, struct vecenv_r
     }
     memcpy(fo, o, sizeof(float) * v->O);
     v->stats.env_steps += r->steps;
-    if (!(info.terminated || info.truncated))
+    if (v->cam.fn)
+        picture(v, i, info.terminated || info.truncated ? v->final_img : v->img);
+    if (!(info.terminated || info.truncated)) {
+        if (v->cam.fn)
+            picture_same(v, i);
         return;
+    }
     r->terminated = info.terminated;
     r->truncated = info.truncated;
     r->done = true;
@@ -179,6 +242,8 @@ static void step_one(struct vecenv *v, int i, const float *acts, struct vecenv_r
     v->stats.nonfinite += info.nonfinite;
     v->stats.successes += info.success;
     env_reset(e, o); // a MuJoCo failure leaves the model's rest state; env.c logs it
+    if (v->cam.fn)
+        picture(v, i, v->img);
 }
 
 int vecenv_step(struct vecenv *v, const float *actions, const unsigned char *active)
@@ -192,16 +257,19 @@ int vecenv_step(struct vecenv *v, const float *actions, const unsigned char *act
             if (!isfinite(a[j]))
                 return -EINVAL;
     }
+    v->cam_errors = 0;
     for (int i = 0; i < v->M; i++) {
         if (active && !active[i]) {
             v->res[i] = (struct vecenv_result){0};
             memcpy(v->final_obs + (size_t)i * v->O, v->obs + (size_t)i * v->O,
                    sizeof(float) * v->O);
+            if (v->cam.fn)
+                picture_same(v, i);
             continue;
         }
         step_one(v, i, actions + i * per_env, &v->res[i]);
     }
-    return 0;
+    return v->cam_errors ? -EIO : 0;
 }
 
 const float *vecenv_obs(const struct vecenv *v)

@@ -86,7 +86,8 @@ int vecenv_reset(struct vecenv *v);
  * record return/length, and reset the env so obs holds the first observation of the next
  * episode. When not done, final_obs equals obs.
  * Returns 0, or -EINVAL when any action of an active env is non-finite (checked before any
- * env is stepped: nothing changes). Nullable: active.
+ * env is stepped: nothing changes), or -EIO when a camera failed (vecenv_set_camera).
+ * Nullable: active.
  */
 int vecenv_step(struct vecenv *v, const float *actions, const unsigned char *active);
 
@@ -95,6 +96,32 @@ const float *vecenv_obs(const struct vecenv *v);
 
 /* Observations at the end of the last chunk, before any auto-reset: (M, O) (borrowed). */
 const float *vecenv_final_obs(const struct vecenv *v);
+
+/*
+ * A camera for pixel observations: fn fills rgb (h x w x c bytes, row 0 at the top) with a
+ * picture of env e's current state and returns 0 or a negative errno. It runs on the vecenv's
+ * thread, only reads e, and must not allocate per call.
+ */
+struct vecenv_camera {
+    int (*fn)(void *ctx, struct env *e, uint8_t *rgb);
+    void *ctx;
+    int h, w, c;
+};
+
+/*
+ * Attach a camera (copied; ctx borrowed while v lives). From then on vecenv_images holds the
+ * picture of each env's current observation and vecenv_final_images the picture of its state
+ * at the end of the last chunk, taken before any auto-reset (as final_obs). Every env is
+ * pictured now. Returns 0, -EINVAL for a bad shape or a camera already set, -ENOMEM, or the
+ * camera's error.
+ */
+int vecenv_set_camera(struct vecenv *v, const struct vecenv_camera *cam);
+
+/* Images as vecenv_obs and vecenv_final_obs: (M, h*w*c) bytes (borrowed); NULL without a
+ * camera. When the camera fails during vecenv_step, that step returns -EIO after stepping every
+ * env (the rows it could not picture keep their previous bytes). */
+const uint8_t *vecenv_images(const struct vecenv *v);
+const uint8_t *vecenv_final_images(const struct vecenv *v);
 
 /* Per-env results of the last vecenv_step: M entries (borrowed). */
 const struct vecenv_result *vecenv_results(const struct vecenv *v);

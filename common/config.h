@@ -35,6 +35,9 @@ struct rl_config {
     int chunk;
     int max_episode_steps;
     char model_file[CONFIG_STR];
+    bool pixels;           /* observations carry a camera image */
+    int image_size;        /* its side in pixels (square RGB) */
+    char pixel_camera[64]; /* the model camera that takes them */
     // [eval]
     int episodes;
     char policy[CONFIG_STR];
@@ -55,6 +58,7 @@ struct rl_config {
     int64_t replay_size;
     int64_t min_replay;
     double updates_per_step;
+    bool collect_only; /* store what actors send, never train */
     int64_t ingest_slack;
     int64_t max_policy_lag;
     double obs_limit; /* value limits on ingested segments */

@@ -49,6 +49,14 @@ const struct config_key config_keys[] = {
       "task's: 1000 locomotion, 200 lift, 300 stack, 400 peg)"),
     K("env", model_file, CONFIG_T_STR, 0, 0, "", NULL,
       "MJCF file to load instead of the task's built-in model"),
+    K("env", pixels, CONFIG_T_BOOL, 0, 0, "false", NULL,
+      "observations carry an image_size^2 RGB camera image (uint8) next to the state vector: "
+      "actors render it (pixel_camera), the learner checks and stores it"),
+    K("env", image_size, CONFIG_T_INT, 16, 512, "84", NULL,
+      "side in pixels of the square camera images when pixels = true"),
+    K("env", pixel_camera, CONFIG_T_STR, 0, 0, "default", NULL,
+      "camera of the pixel observations: default (the task's: track for locomotion, front for "
+      "table-top) or a model camera's name (track; front, wrist)"),
     // ---- eval
     K("eval", episodes, CONFIG_T_INT, 1, 1000000, "20", NULL, "episodes to evaluate"),
     K("eval", policy, CONFIG_T_STR, 0, 0, "random", NULL,
@@ -79,6 +87,9 @@ const struct config_key config_keys[] = {
       "replay capacity in chunk steps (bounds the learner's memory)"),
     K("learner", min_replay, CONFIG_T_I64, 1, 1e9, "5000", NULL,
       "chunk steps stored before training starts"),
+    K("learner", collect_only, CONFIG_T_BOOL, 0, 0, "false", NULL,
+      "store what actors send and never train (what a pixels run does until an algorithm "
+      "trains from camera images)"),
     K("learner", updates_per_step, CONFIG_T_DBL, 0, 1000, "1", NULL,
       "training steps per ingested chunk step (0 = no throttling of actors)"),
     K("learner", ingest_slack, CONFIG_T_I64, 0, 1e9, "2000", NULL,

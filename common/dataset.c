@@ -54,6 +54,8 @@ void dataset_fini(struct dataset *d)
     free(d->label);
     free(d->final_obs);
     free(d->bounds);
+    free(d->img);
+    free(d->final_img);
     memset(d, 0, sizeof(*d));
 }
 
@@ -77,7 +79,8 @@ static int reserve(struct dataset *d, long rows)
         if (grow((void **)&d->obs, O * sizeof(float), cap) ||
             grow((void **)&d->act, A * sizeof(float), cap) ||
             grow((void **)&d->rew, sizeof(float), cap) || grow((void **)&d->term, 1, cap) ||
-            grow((void **)&d->trunc, 1, cap))
+            grow((void **)&d->trunc, 1, cap) ||
+            (dataset_image_bytes(d) && grow((void **)&d->img, dataset_image_bytes(d), cap)))
             return -ENOMEM;
         d->cap = cap;
     }
@@ -85,7 +88,8 @@ static int reserve(struct dataset *d, long rows)
         long cap = d->ep_cap ? 2 * d->ep_cap : 256;
         if (grow((void **)&d->ep, sizeof(*d->ep), cap) ||
             grow((void **)&d->label, sizeof(*d->label), cap) ||
-            grow((void **)&d->final_obs, O * sizeof(float), cap))
+            grow((void **)&d->final_obs, O * sizeof(float), cap) ||
+            (dataset_image_bytes(d) && grow((void **)&d->final_img, dataset_image_bytes(d), cap)))
             return -ENOMEM;
         d->ep_cap = cap;
     }
@@ -120,6 +124,38 @@ int dataset_add_episode(struct dataset *d, long len, const float *obs, const flo
     memcpy(d->final_obs + (size_t)d->n_episodes * O, final_obs, O * sizeof(float));
     d->n += len;
     d->n_episodes++;
+    return 0;
+}
+
+static bool image_shape_ok(int64_t h, int64_t w, int64_t c)
+{
+    return h >= 1 && h <= 512 && w >= 1 && w <= 512 && c >= 1 && c <= 4;
+}
+
+int dataset_set_images(struct dataset *d, int h, int w, int c)
+{
+    if (!image_shape_ok(h, w, c) || d->n_episodes > 0 || d->cap > 0)
+        return -EINVAL;
+    d->img_h = h;
+    d->img_w = w;
+    d->img_c = c;
+    return 0;
+}
+
+size_t dataset_image_bytes(const struct dataset *d)
+{
+    return (size_t)d->img_h * (size_t)d->img_w * (size_t)d->img_c;
+}
+
+int dataset_add_images(struct dataset *d, const uint8_t *img, const uint8_t *final_img)
+{
+    size_t ib = dataset_image_bytes(d);
+    if (!ib || d->n_episodes == 0 || d->img_episodes != d->n_episodes - 1)
+        return -EINVAL;
+    const struct dataset_episode *e = &d->ep[d->n_episodes - 1];
+    memcpy(d->img + (size_t)e->start * ib, img, (size_t)e->len * ib);
+    memcpy(d->final_img + (size_t)(d->n_episodes - 1) * ib, final_img, ib);
+    d->img_episodes++;
     return 0;
 }
 
@@ -215,7 +251,13 @@ static int add_section(struct ckpt_writer *w, const char *name, const void *p, s
 int dataset_save(const struct dataset *d, const char *path, char *err, size_t errlen)
 {
     size_t O = (size_t)d->obs_dim, A = (size_t)d->act_dim, n = (size_t)d->n;
-    size_t E = (size_t)d->n_episodes;
+    size_t E = (size_t)d->n_episodes, ib = dataset_image_bytes(d);
+    if (ib && d->img_episodes != d->n_episodes) {
+        snprintf(err, errlen, "%ld of %ld episodes have no images", d->n_episodes - d->img_episodes,
+                 d->n_episodes);
+        return -EINVAL;
+    }
+    int64_t shape[3] = {d->img_h, d->img_w, d->img_c};
     struct dataset_meta m = {.version = DATASET_VERSION,
                              .obs_dim = d->obs_dim,
                              .act_dim = d->act_dim,
@@ -246,6 +288,11 @@ int dataset_save(const struct dataset *d, const char *path, char *err, size_t er
     if (d->has_bounds)
         ADD("dataset.bounds", d->bounds, (2 * O + 2 * A) * sizeof(float));
     ADD("dataset.source", d->source, strlen(d->source) + 1);
+    if (ib) {
+        ADD("dataset.image_shape", shape, sizeof(shape));
+        ADD("dataset.images", d->img, n * ib);
+        ADD("dataset.final_images", d->final_img, E * ib);
+    }
 #undef ADD
     if (rc)
         snprintf(err, errlen, "cannot assemble dataset: %s", strerror(-rc));
@@ -375,6 +422,33 @@ static int load_labels(struct dataset *d, const struct ckpt *k, char *err, size_
     return rc;
 }
 
+/* the optional images: a plausible shape, then exactly one picture per row and episode */
+static int load_images(struct dataset *d, const struct ckpt *k, char *err, size_t errlen)
+{
+    size_t len = 0;
+    if (!ckpt_get(k, "dataset.image_shape", &len))
+        return 0;
+    int64_t s[3];
+    int rc = ckpt_read(k, "dataset.image_shape", s, sizeof(s), err, errlen);
+    if (rc)
+        return rc;
+    if (!image_shape_ok(s[0], s[1], s[2])) {
+        snprintf(err, errlen, "image shape %lldx%lldx%lld is outside 1..512 x 1..512 x 1..4",
+                 (long long)s[0], (long long)s[1], (long long)s[2]);
+        return -EPROTO;
+    }
+    d->img_h = (int)s[0];
+    d->img_w = (int)s[1];
+    d->img_c = (int)s[2];
+    size_t ib = dataset_image_bytes(d);
+    rc = take(k, "dataset.images", (void **)&d->img, (size_t)d->n * ib, err, errlen);
+    if (!rc)
+        rc = take(k, "dataset.final_images", (void **)&d->final_img, (size_t)d->n_episodes * ib,
+                  err, errlen);
+    d->img_episodes = rc ? 0 : d->n_episodes;
+    return rc;
+}
+
 static int load_from(struct dataset *d, const struct ckpt *k, char *err, size_t errlen)
 {
     struct dataset_meta m;
@@ -415,6 +489,8 @@ static int load_from(struct dataset *d, const struct ckpt *k, char *err, size_t 
     }
     if (!rc)
         rc = load_labels(d, k, err, errlen);
+    if (!rc)
+        rc = load_images(d, k, err, errlen);
     if (!rc)
         rc = check_episodes(d, err, errlen);
     if (!rc)

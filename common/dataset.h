@@ -9,7 +9,9 @@
  * File: the ckpt container (common/ckpt.h) of kind "DSET" (checksummed, atomically written),
  * sections dataset.meta, .obs, .act, .rew, .term, .trunc, .episodes, .final_obs, .bounds, an
  * optional .source text and optional per-episode .labels (success, demonstrator strategy:
- * written by `rldt demo`; readers that do not know the section ignore it). A struct dataset is
+ * written by `rldt demo`; readers that do not know the section ignore it), and optional camera
+ * images, one uint8 picture per row and one of each episode's final state (.image_shape,
+ * .images, .final_images: `rldt demo --pixels`). A struct dataset is
  * caller-embedded (dataset_init/_fini), not thread-safe while being built; read-only use is.
  */
 #ifndef RL_DATASET_H
@@ -57,8 +59,12 @@ struct dataset {
     float *final_obs;            /* (E, O) */
     float *bounds;               /* (2O + 2A): obs_lo | obs_hi | act_lo | act_hi */
     bool has_bounds;
-    char source[256]; /* free text: how it was made */
-    long cap, ep_cap; /* allocated rows / episodes */
+    int img_h, img_w, img_c; /* camera images (dataset_set_images); all 0: none */
+    uint8_t *img;            /* (n, h*w*c): the picture of obs[i] */
+    uint8_t *final_img;      /* (E, h*w*c): the picture of final_obs[e] */
+    long img_episodes;       /* episodes whose images were added (dataset_add_images) */
+    char source[256];        /* free text: how it was made */
+    long cap, ep_cap;        /* allocated rows / episodes */
 };
 
 /* Summary over episodes (complete = not DATASET_EP_CUT). */
@@ -83,6 +89,22 @@ void dataset_fini(struct dataset *d);
  */
 int dataset_add_episode(struct dataset *d, long len, const float *obs, const float *act,
                         const float *rew, const float *final_obs, int flags);
+
+/*
+ * Give the dataset camera images of h x w x c bytes (1..512, 1..512, 1..4) per row, before the
+ * first episode. Returns 0 or -EINVAL (bad shape, episodes already added).
+ */
+int dataset_set_images(struct dataset *d, int h, int w, int c);
+
+/* Bytes of one image, 0 without images. */
+size_t dataset_image_bytes(const struct dataset *d);
+
+/*
+ * The images of the episode added last: img (len, h*w*c), one per row, and final_img, the
+ * picture of its final observation. Copies. Every episode of a dataset with images needs them
+ * before dataset_save. Returns 0, or -EINVAL (no images, no episode, or its images given).
+ */
+int dataset_add_images(struct dataset *d, const uint8_t *img, const uint8_t *final_img);
 
 /*
  * Label the last added episode: success 1/0/-1 and strategy 0..63 or -1. Returns 0, or -EINVAL

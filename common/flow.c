@@ -330,6 +330,13 @@ void flow_backward(struct flow *f, struct flow_ctx *ctx, const float *d_v, float
                (size_t)D * sizeof(float));
 }
 
+void flow_backward_obs(const struct flow *f, const struct flow_ctx *ctx, float *d_obs)
+{
+    RL_ASSERT(ctx->train && ctx->layout == f->layout && ctx->B > 0);
+    int D = f->D, E = f->spec.temb, O = f->spec.obs_dim;
+    nn_copy_cols(d_obs, O, ctx->d_in + D + E, f->in_dim, ctx->B, O);
+}
+
 void flow_velocity(const struct flow *f, struct flow_ctx *ctx, const float *x, const float *t,
                    const float *obs, float *v, int B)
 {

@@ -125,6 +125,12 @@ const float *flow_forward(const struct flow *f, struct flow_ctx *ctx, const floa
  */
 void flow_backward(struct flow *f, struct flow_ctx *ctx, const float *d_v, float *d_x, float *d_t);
 
+/*
+ * After flow_backward on ctx: d_obs (B, obs_dim) = dL/dobs of that backward (overwritten), the
+ * gradient an image encoder in front of the flow's observation input receives.
+ */
+void flow_backward_obs(const struct flow *f, const struct flow_ctx *ctx, float *d_obs);
+
 /* Inference: v (B, D) = v(x, t | obs) without caches (any ctx). v must not overlap inputs. */
 void flow_velocity(const struct flow *f, struct flow_ctx *ctx, const float *x, const float *t,
                    const float *obs, float *v, int B);

@@ -137,6 +137,16 @@ const void *task_plugin_table(const struct task_info *t)
     return NULL;
 }
 
+int task_proprio_dim(const struct task_info *t)
+{
+    // the table-top observation starts with gripper position (3), velocity (3), opening (1)
+    static const char *const tabletop[] = {"lift", "stack", "peg"};
+    for (size_t i = 0; i < RL_ARRAY_LEN(tabletop); i++)
+        if (!strcmp(t->name, tabletop[i]))
+            return 7;
+    return t->obs_dim;
+}
+
 bool task_has_score(const struct task_info *t)
 {
     return t->expert_return != t->random_return;

@@ -53,6 +53,14 @@ int task_load_plugin(const char *path, char *err, size_t errlen);
 /* The plug-in table (the `rldt_task` symbol) behind t, or NULL for a built-in task. */
 const void *task_plugin_table(const struct task_info *t);
 
+/*
+ * How many leading entries of the task's observation describe the robot itself
+ * (proprioception), the part a pixel policy sees next to its camera features: the gripper's
+ * position, velocity and opening (7) for the table-top tasks, whose object state follows; the
+ * whole observation for locomotion and plug-in tasks.
+ */
+int task_proprio_dim(const struct task_info *t);
+
 /* True when the task has D4RL reference returns (task_score is meaningful). */
 bool task_has_score(const struct task_info *t);
 

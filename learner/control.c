@@ -116,6 +116,9 @@ static void on_hello(struct ctl *c, const struct wire_hello *h)
                  "chunk %u",
                  s->cfg.env, s->dims.obs_dim, s->dims.act_dim, s->dims.chunk, h->task, h->obs_dim,
                  h->act_dim, h->chunk_h);
+    else if (!why[0] && memcmp(&h->image, &s->image, sizeof(s->image)) != 0)
+        snprintf(why, sizeof(why), "run has images %ux%ux%u; actor has %ux%ux%u (0: none)",
+                 s->image.h, s->image.w, s->image.c, h->image.h, h->image.w, h->image.c);
     else if (!why[0] && atomic_load(&s->finished))
         snprintf(why, sizeof(why), "the run is over");
     uint32_t id = why[0] ? 0

@@ -142,6 +142,12 @@ static void accept_segment(struct shared *s, const struct wire_segment *g, const
         shared_reject(s, REJECT_STALE_POLICY, why);
         return;
     }
+    if (memcmp(&g->image, &s->image, sizeof(s->image)) != 0) {
+        snprintf(why, sizeof(why), "segment images %ux%ux%u, run has %ux%ux%u (0: none)",
+                 g->image.h, g->image.w, g->image.c, s->image.h, s->image.w, s->image.c);
+        shared_reject(s, REJECT_BAD_IMAGE, why);
+        return;
+    }
     enum learner_reject bad = check_values(s, g, why, sizeof(why));
     if (bad != REJECT_COUNT) {
         shared_reject(s, bad, why);
@@ -174,7 +180,7 @@ static void accept_segment(struct shared *s, const struct wire_segment *g, const
                                 .version = g->policy_version,
                                 .chain = chain ? g->chain : NULL,
                                 .logp = chain ? g->chain_logp : NULL};
-    if (replay_add(s->replay, &rs) < 0) {
+    if (replay_add_img(s->replay, &rs, g->images) < 0) {
         shared_reject(s, REJECT_WRONG_DIMS, "segment longer than the replay");
         return;
     }

@@ -292,9 +292,30 @@ struct learner *learner_new(const struct rl_config *c, char *err, size_t errlen)
     l->ops = ops;
     s->cfg_text = config_to_string(c);
     s->actors = actors_new();
-    s->replay = replay_new((long)c->replay_size, s->dims.obs_dim, s->dims.D);
+    if (c->pixels)
+        s->image = (struct wire_image_shape){(uint32_t)c->image_size, (uint32_t)c->image_size, 3};
+    if (c->pixels && !c->collect_only) {
+        snprintf(err, errlen,
+                 "pixels = true needs collect_only = true: no algorithm trains from camera "
+                 "images yet (%s would learn from the state vector alone)",
+                 c->algo);
+        goto err_destroy;
+    }
+    s->replay = replay_new_img((long)c->replay_size, s->dims.obs_dim, s->dims.D,
+                               wire_image_bytes(&s->image), c->segment_len);
+    if (wire_segment_image_bound((uint32_t)c->segment_len, &s->image) > DATA_MAX_MSG / 2) {
+        snprintf(err, errlen,
+                 "segments of %d steps with %dx%d images exceed the %u-byte message "
+                 "limit: lower segment_len or image_size",
+                 c->segment_len, c->image_size, c->image_size, DATA_MAX_MSG / 2);
+        goto err_destroy;
+    }
     if (s->replay)
         replay_set_sparse(s->replay, c->success_threshold, c->stratify);
+    if (s->replay && c->pixels)
+        log_info("replay: %.0f bytes per chunk step with %dx%d RGB images, %.1f MB in all",
+                 replay_bytes_per_step(s->replay), c->image_size, c->image_size,
+                 replay_bytes_per_step(s->replay) * (double)c->replay_size / 1e6);
     l->algo = ops->create(c, &s->dims, err, errlen);
     if (!s->cfg_text || !s->actors || !s->replay || !l->algo) {
         if (l->algo || !err[0])
@@ -475,6 +496,7 @@ static void refresh_stats(struct learner *l)
     stats_set_count(st, "checkpoint_failures", l->checkpoint_failures);
     stats_set_count(st, "replay_save_failures", l->replay_save_failures);
     stats_set_replay(st, (uint64_t)replay_size(s->replay), (uint64_t)replay_capacity(s->replay));
+    stats_set_replay_bytes(st, replay_bytes_per_step(s->replay));
     stats_set_policy_version(st, atomic_load(&s->version));
     stats_set_finished(st, atomic_load(&s->finished));
     stats_set(st, "actors_alive", alive);

@@ -41,7 +41,8 @@ enum learner_reject {
     REJECT_HELLO_RATE,    /* a Hello beyond its connection's registration rate */
     REJECT_KEY_IDENTITY,  /* a Hello whose name or role the CURVE allow-list entry forbids */
     REJECT_BAD_CHAIN,     /* a run that trains on denoising chains got none, or another size */
-    REJECT_AUTH_FAILED,   /* a CURVE handshake the ZAP handler refused (unknown key, plain) */
+    REJECT_BAD_IMAGE,   /* camera images missing, unexpected, or of another shape than the run's */
+    REJECT_AUTH_FAILED, /* a CURVE handshake the ZAP handler refused (unknown key, plain) */
     REJECT_COUNT,
 };
 

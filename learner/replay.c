@@ -1,7 +1,9 @@
 /*
- * replay.c — a ring of chunk steps (see replay.h).
+ * replay.c — a ring of chunk steps (see replay.h): storage, sampling, outcome classes,
+ * quarantine and on-policy chains. Saving and loading are in replay_file.c.
  */
 #include "learner/replay.h"
+#include "learner/replay_impl.h"
 
 #include <errno.h>
 #include <math.h>
@@ -10,48 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/ckpt.h"
 #include "common/util.h"
 
-// the per-step arrays: the ring's slots, or a copy of them in a file's order
-struct rows {
-    float *obs, *next_obs, *act, *rew, *steps;
-    uint8_t *term;
-    uint64_t *traj;
-    int32_t *pos, *len; /* position in segment, segment length */
-    uint64_t *serial;   /* global insertion index of each step */
-};
-
-/* slots of one outcome class (failed 0, succeeded 1) in insertion order: a FIFO, because the
- * ring overwrites its oldest step first and a trim drops its newest */
-struct klass {
-    long *slot;
-    long head, n;
-};
-
-struct replay {
-    long cap;
-    int O, D;
-    struct rows d;
-    long head; /* next slot to write */
-    long size; /* slots in use, quarantined ones included */
-    uint64_t inserted, evicted;
-    /* sparse-reward mode (replay_set_sparse): success threshold (0 = off), strata */
-    double success;
-    bool stratify;
-    uint8_t *cls; /* per slot: its segment reached the threshold */
-    struct klass k[2];
-    uint8_t *dead; /* per slot: quarantined (never sampled, saved or walked into) */
-    long ndead;
-    int C;         /* chain floats per slot, 0: no chains */
-    float *chain;  /* cap x C */
-    float *logp;   /* cap */
-    uint64_t *ver; /* cap: acting policy version */
-    uint8_t *has;  /* cap: the slot's step carries a chain */
-    pthread_mutex_t lock;
-};
-
-static void rows_free(struct rows *s)
+void rows_free(struct rows *s)
 {
     free(s->obs);
     free(s->next_obs);
@@ -66,7 +29,7 @@ static void rows_free(struct rows *s)
     memset(s, 0, sizeof(*s));
 }
 
-static bool rows_alloc(struct rows *s, long n, int O, int D)
+bool rows_alloc(struct rows *s, long n, int O, int D)
 {
     size_t m = (size_t)(n > 0 ? n : 1);
     s->obs = malloc(m * (size_t)O * sizeof(float));
@@ -88,7 +51,13 @@ static bool rows_alloc(struct rows *s, long n, int O, int D)
 
 struct replay *replay_new(long capacity, int obs_dim, int act_dim)
 {
-    if (capacity < 1 || obs_dim < 1 || act_dim < 1)
+    return replay_new_img(capacity, obs_dim, act_dim, 0, 1);
+}
+
+struct replay *replay_new_img(long capacity, int obs_dim, int act_dim, size_t img_bytes,
+                              int seg_len)
+{
+    if (capacity < 1 || obs_dim < 1 || act_dim < 1 || seg_len < 1 || img_bytes > (64u << 20))
         return NULL;
     struct replay *r = calloc(1, sizeof(*r));
     if (!r)
@@ -102,9 +71,34 @@ struct replay *replay_new(long capacity, int obs_dim, int act_dim)
     r->k[1].slot = malloc((size_t)capacity * sizeof(long));
     r->dead = calloc((size_t)capacity, 1);
     if (!r->cls || !r->k[0].slot || !r->k[1].slot || !r->dead ||
-        !rows_alloc(&r->d, capacity, obs_dim, act_dim))
+        !rows_alloc(&r->d, capacity, obs_dim, act_dim)) {
         replay_destroy(&r);
+        return NULL;
+    }
+    if (img_bytes) {
+        r->ib = img_bytes;
+        r->icap = capacity + (capacity + seg_len - 1) / seg_len + 1;
+        r->imgs = malloc((size_t)r->icap * img_bytes);
+        r->irow = calloc((size_t)capacity, sizeof(*r->irow));
+        if (!r->imgs || !r->irow)
+            replay_destroy(&r);
+    }
     return r;
+}
+
+size_t replay_img_bytes(const struct replay *r)
+{
+    return r->ib;
+}
+
+double replay_bytes_per_step(const struct replay *r)
+{
+    double row = 2.0 * r->O * sizeof(float) + (double)r->D * sizeof(float) + 2 * sizeof(float) + 2 +
+                 2 * sizeof(uint64_t) + 2 * sizeof(int32_t); /* + term and dead bytes */
+    if (r->C) /* chain, log-likelihood, version, flag */
+        row += (double)r->C * sizeof(float) + sizeof(float) + sizeof(uint64_t) + 1;
+    double img = r->ib ? (double)r->icap * r->ib / r->cap + sizeof(*r->irow) : 0;
+    return row + img;
 }
 
 void replay_destroy(struct replay **pr)
@@ -113,6 +107,8 @@ void replay_destroy(struct replay **pr)
     if (!r)
         return;
     rows_free(&r->d);
+    free(r->imgs);
+    free(r->irow);
     free(r->cls);
     free(r->k[0].slot);
     free(r->k[1].slot);
@@ -173,6 +169,33 @@ static int kept_steps(const struct replay *r, const struct replay_segment *s, bo
     return s->T;
 }
 
+// slot of the k-th oldest stored step
+long slot_of(const struct replay *r, long k)
+{
+    long oldest = (r->head - r->size + r->cap) % r->cap;
+    return (oldest + k) % r->cap;
+}
+
+// write one image at the ring head, first evicting the oldest steps whose rows it would reuse
+long put_img(struct replay *r, const uint8_t *src)
+{
+    long p = r->ihead;
+    // rows in use run from the oldest step's row to ihead - 1: p is taken only when all are
+    while (r->size > 0 && r->irow[slot_of(r, 0)] == p) {
+        long old = slot_of(r, 0);
+        klass_pop_oldest(r, old);
+        if (r->dead[old]) {
+            r->dead[old] = 0;
+            r->ndead--;
+        }
+        r->size--;
+        r->evicted++;
+    }
+    memcpy(r->imgs + (size_t)p * r->ib, src, r->ib);
+    r->ihead = (p + 1) % r->icap;
+    return p;
+}
+
 // the chain part of step t of s into slot i (chainless when s carries none)
 static void put_chain(struct replay *r, long i, const struct replay_segment *s, int t)
 {
@@ -187,13 +210,21 @@ static void put_chain(struct replay *r, long i, const struct replay_segment *s, 
 
 int replay_add(struct replay *r, const struct replay_segment *s)
 {
-    if (s->T < 1 || s->T > r->cap)
+    return replay_add_img(r, s, NULL);
+}
+
+int replay_add_img(struct replay *r, const struct replay_segment *s, const uint8_t *img)
+{
+    if (s->T < 1 || s->T > r->cap || !img != !r->ib)
         return -EINVAL;
     size_t O = (size_t)r->O, D = (size_t)r->D;
     pthread_mutex_lock(&r->lock);
     bool ok;
     int T = kept_steps(r, s, &ok);
+    long row = img ? put_img(r, img) : 0;
     for (int t = 0; t < T; t++) {
+        if (img) /* the next image first: it may evict, the step must not be stored yet */
+            put_img(r, img + (size_t)(t + 1) * r->ib);
         long i = r->head;
         if (r->size == r->cap)
             klass_pop_oldest(r, i);
@@ -208,6 +239,10 @@ int replay_add(struct replay *r, const struct replay_segment *s)
         r->d.pos[i] = t;
         r->d.len[i] = T;
         r->d.serial[i] = r->inserted++;
+        if (img) {
+            r->irow[i] = row;
+            row = (row + 1) % r->icap;
+        }
         r->cls[i] = ok;
         klass_push(r, i);
         if (r->dead[i]) { /* a quarantined step overwritten (or a trimmed slot reused) */
@@ -241,6 +276,8 @@ long replay_trim(struct replay *r, uint64_t inserted)
         r->inserted--;
         k++;
     }
+    if (r->ib && k && r->size > 0) /* the newest step's next image is the last row in use */
+        r->ihead = (r->irow[(r->head - 1 + r->cap) % r->cap] + 2) % r->icap;
     pthread_mutex_unlock(&r->lock);
     return k;
 }
@@ -294,11 +331,15 @@ static void copy_row(struct replay *r, long i, struct replay_batch *b, int row)
         b->index[row] = i;
 }
 
-// slot of the k-th oldest stored step
-static long slot_of(const struct replay *r, long k)
+// image and next image of slot i into row `row` of img and next_img (each nullable)
+static void copy_img(struct replay *r, long i, uint8_t *img, uint8_t *next_img, int row)
 {
-    long oldest = (r->head - r->size + r->cap) % r->cap;
-    return (oldest + k) % r->cap;
+    size_t ib = r->ib;
+    long a = r->irow[i];
+    if (img)
+        memcpy(img + (size_t)row * ib, r->imgs + (size_t)a * ib, ib);
+    if (next_img)
+        memcpy(next_img + (size_t)row * ib, r->imgs + (size_t)((a + 1) % r->icap) * ib, ib);
 }
 
 static long pick(struct replay *r, struct rng *g, long window, int parity)
@@ -356,6 +397,13 @@ static long pick_row(struct replay *r, struct rng *g, int row, int nfresh, long 
 int replay_sample(struct replay *r, struct rng *g, int B, double fresh_frac, long fresh_window,
                   int parity, struct replay_batch *out)
 {
+    return replay_sample_img(r, g, B, fresh_frac, fresh_window, parity, out, NULL, NULL);
+}
+
+int replay_sample_img(struct replay *r, struct rng *g, int B, double fresh_frac, long fresh_window,
+                      int parity, struct replay_batch *out, uint8_t *img, uint8_t *next_img)
+{
+    bool images = r->ib && (img || next_img);
     pthread_mutex_lock(&r->lock);
     int got = 0;
     if (r->size > 0) {
@@ -368,6 +416,8 @@ int replay_sample(struct replay *r, struct rng *g, int B, double fresh_frac, lon
             if (i < 0)
                 break;
             copy_row(r, i, out, row);
+            if (images)
+                copy_img(r, i, img, next_img, row);
             got++;
         }
     }
@@ -376,7 +426,7 @@ int replay_sample(struct replay *r, struct rng *g, int B, double fresh_frac, lon
 }
 
 /* classes of every stored step from its segment's stored rewards (oldest first); lock held */
-static void reclassify(struct replay *r)
+void reclassify(struct replay *r)
 {
     r->k[0].head = r->k[0].n = r->k[1].head = r->k[1].n = 0;
     long k = 0;
@@ -437,6 +487,14 @@ void replay_get(struct replay *r, int64_t index, struct replay_batch *out, int r
     pthread_mutex_lock(&r->lock);
     RL_ASSERT(index >= 0 && index < r->cap);
     copy_row(r, (long)index, out, row);
+    pthread_mutex_unlock(&r->lock);
+}
+
+void replay_get_img(struct replay *r, int64_t index, uint8_t *img, uint8_t *next_img)
+{
+    pthread_mutex_lock(&r->lock);
+    RL_ASSERT(r->ib && index >= 0 && index < r->cap);
+    copy_img(r, (long)index, img, next_img, 0);
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -539,184 +597,6 @@ int replay_quarantine(struct replay *r, const int64_t *slots, int n, double rati
     pthread_mutex_unlock(&r->lock);
     free(mag);
     return 0;
-}
-
-// ---- persistence -------------------------------------------------------------------------
-
-#define REPLAY_META 8 /* obs_dim, act_dim, count, inserted, evicted, env_steps, 2 reserved */
-
-// the file's layout hash: its dimensions (a replay of another task is refused on load)
-static uint64_t dims_hash(int O, int D)
-{
-    return 0x52504c5900000000ull ^ ((uint64_t)(uint32_t)O << 16) ^ (uint64_t)(uint32_t)D;
-}
-
-// copy step i of src to step k of dst
-static void copy_step(const struct rows *src, long i, struct rows *dst, long k, size_t O, size_t D)
-{
-#define CP(f, n) memcpy(dst->f + (size_t)k * (n), src->f + (size_t)i * (n), (n) * sizeof(*dst->f))
-    CP(obs, O);
-    CP(next_obs, O);
-    CP(act, D);
-    CP(rew, 1);
-    CP(steps, 1);
-    CP(term, 1);
-    CP(traj, 1);
-    CP(serial, 1);
-    CP(pos, 1);
-    CP(len, 1);
-#undef CP
-}
-
-int replay_save(struct replay *r, const char *path, uint64_t env_steps, char *err, size_t errlen)
-{
-    struct rows s;
-    uint64_t meta[REPLAY_META] = {0};
-    // copy under the lock (oldest first), write without it: ingest goes on meanwhile
-    pthread_mutex_lock(&r->lock);
-    long n = r->size - r->ndead; /* quarantined steps are not saved */
-    bool ok = rows_alloc(&s, n, r->O, r->D);
-    if (ok) {
-        for (long k = 0, m = 0; k < r->size; k++)
-            if (!r->dead[slot_of(r, k)])
-                copy_step(&r->d, slot_of(r, k), &s, m++, (size_t)r->O, (size_t)r->D);
-        meta[0] = (uint64_t)r->O;
-        meta[1] = (uint64_t)r->D;
-        meta[2] = (uint64_t)n;
-        meta[3] = r->inserted;
-        meta[4] = r->evicted;
-        meta[5] = env_steps;
-    }
-    pthread_mutex_unlock(&r->lock);
-    if (!ok) {
-        snprintf(err, errlen, "out of memory copying %ld replay steps", n);
-        return -ENOMEM;
-    }
-    size_t un = (size_t)n, O = (size_t)r->O, D = (size_t)r->D;
-    struct ckpt_writer *w = ckpt_writer_new("RPLY", dims_hash(r->O, r->D));
-    int rc = w ? 0 : -ENOMEM;
-    if (!rc)
-        rc = ckpt_add(w, "meta", meta, sizeof(meta));
-    if (!rc)
-        rc = ckpt_add(w, "obs", s.obs, un * O * sizeof(float));
-    if (!rc)
-        rc = ckpt_add(w, "next_obs", s.next_obs, un * O * sizeof(float));
-    if (!rc)
-        rc = ckpt_add(w, "act", s.act, un * D * sizeof(float));
-    if (!rc)
-        rc = ckpt_add(w, "rew", s.rew, un * sizeof(float));
-    if (!rc)
-        rc = ckpt_add(w, "steps", s.steps, un * sizeof(float));
-    if (!rc)
-        rc = ckpt_add(w, "term", s.term, un);
-    if (!rc)
-        rc = ckpt_add(w, "traj", s.traj, un * sizeof(uint64_t));
-    if (!rc)
-        rc = ckpt_add(w, "serial", s.serial, un * sizeof(uint64_t));
-    if (!rc)
-        rc = ckpt_add(w, "pos", s.pos, un * sizeof(int32_t));
-    if (!rc)
-        rc = ckpt_add(w, "len", s.len, un * sizeof(int32_t));
-    if (rc)
-        snprintf(err, errlen, "cannot assemble replay file: %s", strerror(-rc));
-    else
-        rc = ckpt_writer_save(w, path, err, errlen);
-    ckpt_writer_destroy(&w);
-    rows_free(&s);
-    return rc;
-}
-
-// point a snapshot's arrays into a loaded file (sizes checked)
-static int snapshot_view(const struct ckpt *k, struct rows *s, long n, int O, int D, char *err,
-                         size_t errlen)
-{
-    struct {
-        const char *name;
-        void **dst;
-        size_t size;
-    } sec[] = {
-        {"obs", (void **)&s->obs, (size_t)n * (size_t)O * sizeof(float)},
-        {"next_obs", (void **)&s->next_obs, (size_t)n * (size_t)O * sizeof(float)},
-        {"act", (void **)&s->act, (size_t)n * (size_t)D * sizeof(float)},
-        {"rew", (void **)&s->rew, (size_t)n * sizeof(float)},
-        {"steps", (void **)&s->steps, (size_t)n * sizeof(float)},
-        {"term", (void **)&s->term, (size_t)n},
-        {"traj", (void **)&s->traj, (size_t)n * sizeof(uint64_t)},
-        {"serial", (void **)&s->serial, (size_t)n * sizeof(uint64_t)},
-        {"pos", (void **)&s->pos, (size_t)n * sizeof(int32_t)},
-        {"len", (void **)&s->len, (size_t)n * sizeof(int32_t)},
-    };
-    memset(s, 0, sizeof(*s));
-    for (size_t i = 0; i < sizeof(sec) / sizeof(sec[0]); i++) {
-        size_t size;
-        const void *p = ckpt_get(k, sec[i].name, &size);
-        if (!p || size != sec[i].size) {
-            snprintf(err, errlen, "section %s %s", sec[i].name,
-                     p ? "has the wrong size" : "is missing");
-            return -EPROTO;
-        }
-        *sec[i].dst = (void *)p;
-    }
-    return 0;
-}
-
-long replay_load(struct replay *r, const char *path, uint64_t *env_steps, char *err, size_t errlen)
-{
-    char e[256];
-    struct ckpt *k = ckpt_load(path, "RPLY", dims_hash(r->O, r->D), e, sizeof(e));
-    if (!k) {
-        snprintf(err, errlen, "%s: %s", path, e);
-        return -EPROTO;
-    }
-    uint64_t meta[REPLAY_META];
-    struct rows s;
-    long rc = ckpt_read(k, "meta", meta, sizeof(meta), e, sizeof(e));
-    if (!rc && (meta[0] != (uint64_t)r->O || meta[1] != (uint64_t)r->D)) {
-        snprintf(e, sizeof(e), "dimensions obs %llu act %llu, this run has %d and %d",
-                 (unsigned long long)meta[0], (unsigned long long)meta[1], r->O, r->D);
-        rc = -EINVAL;
-    }
-    if (!rc && (meta[2] > (uint64_t)1e10 || meta[2] > meta[3])) {
-        snprintf(e, sizeof(e), "implausible step count %llu", (unsigned long long)meta[2]);
-        rc = -EPROTO;
-    }
-    long n = rc ? 0 : (long)meta[2];
-    if (!rc)
-        rc = snapshot_view(k, &s, n, r->O, r->D, e, sizeof(e));
-    for (long i = 0; !rc && i < n; i++)
-        if (s.len[i] < 1 || s.pos[i] < 0 || s.pos[i] >= s.len[i] || s.term[i] > 1 ||
-            !(s.steps[i] >= 0) || !isfinite(s.rew[i])) {
-            snprintf(e, sizeof(e), "step %ld is malformed", i);
-            rc = -EPROTO;
-        }
-    if (rc) {
-        snprintf(err, errlen, "%s: %s", path, e);
-        ckpt_destroy(&k);
-        return rc;
-    }
-    // the newest steps that fit, oldest first from slot 0
-    long keep = RL_MIN(n, r->cap), skip = n - keep;
-    pthread_mutex_lock(&r->lock);
-    if (r->size != 0) {
-        pthread_mutex_unlock(&r->lock);
-        snprintf(err, errlen, "%s: the replay already holds steps", path);
-        ckpt_destroy(&k);
-        return -EBUSY;
-    }
-    for (long j = 0; j < keep; j++)
-        copy_step(&s, skip + j, &r->d, j, (size_t)r->O, (size_t)r->D);
-    if (r->has)
-        memset(r->has, 0, (size_t)r->cap);
-    r->size = keep;
-    r->head = keep % r->cap;
-    r->inserted = meta[3];
-    r->evicted = meta[4] + (uint64_t)skip;
-    reclassify(r);
-    pthread_mutex_unlock(&r->lock);
-    if (env_steps)
-        *env_steps = meta[5];
-    ckpt_destroy(&k);
-    return keep;
 }
 
 // ---- on-policy chains ----------------------------------------------------------------------

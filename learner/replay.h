@@ -54,6 +54,30 @@ struct replay *replay_new(long capacity, int obs_dim, int act_dim);
 void replay_destroy(struct replay **r);
 
 /*
+ * A replay that also keeps one camera image (img_bytes of uint8, > 0) per observation. Images
+ * live in their own ring, one row per observation: a segment of T steps takes T+1 rows and a
+ * step's next image is the row after its own, so consecutive steps share it. The ring has
+ * capacity + ceil(capacity / seg_len) + 1 rows; segments shorter than seg_len use more rows per
+ * step, and then the oldest steps are evicted before the step ring is full. Returns NULL on bad
+ * dims or ENOMEM.
+ */
+struct replay *replay_new_img(long capacity, int obs_dim, int act_dim, size_t img_bytes,
+                              int seg_len);
+
+/* Bytes of one image (0: a replay without images). */
+size_t replay_img_bytes(const struct replay *r);
+
+/* Bytes the replay allocated for its rows and images, divided by its capacity in steps. */
+double replay_bytes_per_step(const struct replay *r);
+
+/*
+ * Append a segment with its images: img holds (T+1) x img_bytes, the image of each observation
+ * row (NULL on a replay without images; required on one with). Returns as replay_add, and
+ * -EINVAL when img does not match the replay.
+ */
+int replay_add_img(struct replay *r, const struct replay_segment *s, const uint8_t *img);
+
+/*
  * Append a segment (copied). Returns 0, -EINVAL if T < 1 or T > capacity.
  * Steps evicted to make room are counted in replay_evicted().
  */
@@ -74,6 +98,13 @@ long replay_capacity(const struct replay *r);
  */
 int replay_sample(struct replay *r, struct rng *g, int B, double fresh_frac, long fresh_window,
                   int parity, struct replay_batch *out);
+
+/*
+ * replay_sample that also copies each row's image and next image (B x img_bytes each) under
+ * the same lock. Nullable: img, next_img (skipped).
+ */
+int replay_sample_img(struct replay *r, struct rng *g, int B, double fresh_frac, long fresh_window,
+                      int parity, struct replay_batch *out, uint8_t *img, uint8_t *next_img);
 
 /*
  * Sparse-reward mode. success > 0 is a threshold on a segment's cumulative reward: a later
@@ -98,6 +129,9 @@ int64_t replay_next(struct replay *r, int64_t index);
 /* Copy the row at ring slot `index` into row `row` of out (same fields as replay_sample). */
 void replay_get(struct replay *r, int64_t index, struct replay_batch *out, int row);
 
+/* Copy the image and next image of ring slot `index` (img_bytes each). Nullable: next_img. */
+void replay_get_img(struct replay *r, int64_t index, uint8_t *img, uint8_t *next_img);
+
 /* What replay_quarantine removed. */
 struct replay_quarantined {
     long segments; /* segments quarantined */
@@ -120,7 +154,9 @@ int replay_quarantine(struct replay *r, const int64_t *slots, int n, double rati
                       struct replay_quarantined *out);
 
 /*
- * Persistence (the replay survives a resume). replay_save copies the stored steps (oldest
+ * Persistence (the replay survives a resume). Images are saved one row per observation as in
+ * the ring, and a file must have images exactly when the replay has (of the same size).
+ * replay_save copies the stored steps (oldest
  * first) under the lock, then writes them without it to `path` atomically (the ckpt container,
  * kind "RPLY", CRC-checked), with `env_steps` recorded. replay_load replaces the contents of an
  * empty replay with a file's steps (the newest ones that fit if the capacity shrank); a file

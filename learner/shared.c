@@ -17,7 +17,7 @@ const char *const learner_reject_names[REJECT_COUNT] = {
     "bad_size",     "decode_error", "bad_version",  "wrong_type",  "stale_epoch",   "unknown_actor",
     "wrong_dims",   "stale_policy", "duplicate",    "bad_session", "not_evaluator", "rate_limited",
     "obs_range",    "action_range", "reward_range", "bad_steps",   "bad_episodes",  "hello_rate",
-    "key_identity", "bad_chain",    "auth_failed",
+    "key_identity", "bad_chain",    "bad_image",    "auth_failed",
 };
 
 struct params_blob *shared_params_get(struct shared *s)
@@ -72,12 +72,12 @@ int shared_decode(struct shared *s, struct wire_decoder *dec, const char *where,
 void shared_schedule(struct shared *s, struct schedule *out)
 {
     const struct rl_config *c = &s->cfg;
-    bool paced = c->updates_per_step > 0;
+    bool paced = c->updates_per_step > 0 && !c->collect_only; /* collect only: never held */
     int64_t start = atomic_load(&s->train_start);
     long size = replay_size(s->replay);
     *out = (struct schedule){.started = start >= 0};
     if (start < 0) { /* filling the replay (counters may be restored from a checkpoint) */
-        out->start = size >= c->min_replay;
+        out->start = size >= c->min_replay && !c->collect_only;
         out->hold = paced && size > c->min_replay + c->ingest_slack;
     } else {
         double chunk = (double)atomic_load(&s->chunk_steps);

@@ -60,6 +60,7 @@ struct state {
     uint64_t updates;
     uint64_t replay_size;
     uint64_t replay_cap;
+    double replay_bps; /* bytes per chunk step, images included */
     uint64_t episodes;
     uint64_t pver;
     bool finished;
@@ -274,6 +275,13 @@ void stats_set_replay(struct stats *s, uint64_t size, uint64_t capacity)
     pthread_mutex_lock(&s->mu);
     s->cur.replay_size = size;
     s->cur.replay_cap = capacity;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void stats_set_replay_bytes(struct stats *s, double bytes_per_step)
+{
+    pthread_mutex_lock(&s->mu);
+    s->cur.replay_bps = bytes_per_step;
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -500,6 +508,7 @@ static char *render_json(const struct state *st, const struct derived *d, double
     if (replay) {
         jset(replay, "size", jint(st->replay_size), &ok);
         jset(replay, "capacity", jint(st->replay_cap), &ok);
+        jset(replay, "bytes_per_step", jreal(st->replay_bps), &ok);
     }
     jset(o, "episodes", jint(st->episodes), &ok);
     jset(o, "recent_return", jreal(d->ret_mean), &ok);

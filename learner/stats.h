@@ -92,6 +92,9 @@ void stats_set_totals(struct stats *s, const struct stats_totals *t);
 /* Set the replay fill: size and capacity in chunk steps. */
 void stats_set_replay(struct stats *s, uint64_t size, uint64_t capacity);
 
+/* Set the replay's memory per chunk step in bytes (images included). */
+void stats_set_replay_bytes(struct stats *s, double bytes_per_step);
+
 /* Set the learner's current policy (parameter) version. */
 void stats_set_policy_version(struct stats *s, uint64_t version);
 

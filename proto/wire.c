@@ -156,6 +156,12 @@ static void segment_to_pb(const struct wire_segment *s, Rldt__Segment *p)
     p->episode_success.len = s->episode_success ? s->n_episodes : 0;
     p->episode_success.data = p->episode_success.len ? (uint8_t *)s->episode_success : NULL;
     p->session = session_out(&s->session);
+    size_t nimg = s->images ? (T + 1) * wire_image_bytes(&s->image) : 0;
+    p->images.len = nimg;
+    p->images.data = nimg ? (uint8_t *)s->images : NULL;
+    p->image_h = s->image.h;
+    p->image_w = s->image.w;
+    p->image_c = s->image.c;
     p->chain_len = s->chain_len;
     p->n_chain = s->chain_len ? T * s->chain_len : 0;
     p->chain = floats_in(s->chain, p->n_chain);
@@ -197,6 +203,9 @@ static void control_to_pb(const struct wire_msg *m, union pb_body *b, Rldt__Enve
         b->hello.chunk_h = s->chunk_h;
         b->hello.known_epoch = s->known_epoch;
         b->hello.evaluator = s->evaluator;
+        b->hello.image_h = s->image.h;
+        b->hello.image_w = s->image.w;
+        b->hello.image_c = s->image.c;
         e->body_case = RLDT__ENVELOPE__BODY_HELLO;
         e->hello = &b->hello;
         break;
@@ -346,6 +355,12 @@ size_t wire_segment_bound(uint32_t T, uint32_t obs_dim, uint32_t D, uint32_t n_e
            WIRE_SESSION_LEN;
 }
 
+size_t wire_segment_image_bound(uint32_t T, const struct wire_image_shape *s)
+{
+    size_t n = ((size_t)T + 1) * wire_image_bytes(s);
+    return n ? n + 12 + 3 * 7 : 0;
+}
+
 size_t wire_chain_bound(uint32_t T, uint32_t chain_len)
 {
     return 3 * 12 + 4 * ((size_t)T * chain_len + T);
@@ -384,6 +399,8 @@ static int segment_from_pb(const Rldt__Segment *p, struct wire_segment *s, char 
         .episode_return = p->episode_return,
         .episode_len = p->episode_len,
         .episode_success = p->episode_success.len ? p->episode_success.data : NULL,
+        .image = {p->image_h, p->image_w, p->image_c},
+        .images = p->images.len ? p->images.data : NULL,
         .chain_len = p->chain_len,
         .chain = p->n_chain ? p->chain : NULL,
         .chain_logp = p->n_chain_logp ? p->chain_logp : NULL,
@@ -408,6 +425,10 @@ static int segment_from_pb(const Rldt__Segment *p, struct wire_segment *s, char 
     if (p->episode_success.len && p->episode_success.len != p->n_episode_return)
         return BAD("segment: %zu episode returns but %zu success flags", p->n_episode_return,
                    p->episode_success.len);
+    if (p->images.len != (T + 1) * wire_image_bytes(&s->image))
+        return BAD("segment: %zu image bytes, expected (T+1)*h*w*c = %zu for %ux%ux%u",
+                   p->images.len, (T + 1) * wire_image_bytes(&s->image), s->image.h, s->image.w,
+                   s->image.c);
     if (p->chain_len &&
         (p->chain_len % s->D || p->chain_len / s->D < 2 || p->chain_len / s->D > WIRE_CHAIN_MAX))
         return BAD("segment: chain_len %u is not k*D (D = %u, k in 2..%d)", p->chain_len, s->D,
@@ -452,9 +473,11 @@ static bool control_from_pb(const Rldt__Envelope *e, struct wire_msg *m)
     case RLDT__ENVELOPE__BODY_HELLO: {
         const Rldt__Hello *p = e->hello;
         m->type = WIRE_HELLO;
-        m->hello =
-            (struct wire_hello){p->name,    p->pid,     p->num_envs,    p->task,     p->obs_dim,
-                                p->act_dim, p->chunk_h, p->known_epoch, p->evaluator};
+        m->hello = (struct wire_hello){p->name,      p->pid,
+                                       p->num_envs,  p->task,
+                                       p->obs_dim,   p->act_dim,
+                                       p->chunk_h,   p->known_epoch,
+                                       p->evaluator, {p->image_h, p->image_w, p->image_c}};
         break;
     }
     case RLDT__ENVELOPE__BODY_WELCOME: {

@@ -25,6 +25,8 @@
 #define WIRE_DIM_MAX 4096           /* obs_dim, act_dim, H, and D = H * act_dim */
 #define WIRE_ENVS_MAX 4096          /* envs per actor */
 #define WIRE_EPISODES_MAX 4096      /* episode summaries per segment */
+#define WIRE_IMAGE_SIDE_MAX 512     /* camera image height and width (pixels) */
+#define WIRE_IMAGE_C_MAX 4          /* channels per pixel */
 #define WIRE_CHAIN_MAX 65           /* states x_0..x_N of a chain per chunk step (N <= 64) */
 
 enum wire_type {
@@ -53,6 +55,18 @@ bool wire_session_set(const struct wire_session *s);
 bool wire_session_equal(const struct wire_session *a, const struct wire_session *b);
 
 /*
+ * The shape of the camera images that go with observations: h x w pixels of c uint8 channels
+ * (row-major, channels last). All zero: no images; otherwise h, w in 1..WIRE_IMAGE_SIDE_MAX and
+ * c in 1..WIRE_IMAGE_C_MAX.
+ */
+struct wire_image_shape {
+    uint32_t h, w, c;
+};
+
+/* Bytes of one image of shape s (0 for none). */
+size_t wire_image_bytes(const struct wire_image_shape *s);
+
+/*
  * Strings are NUL-terminated. On pack a NULL string is sent as "". Names (name, task, algo)
  * are 1..WIRE_NAME_MAX printable ASCII bytes; reasons and config are text (no control bytes
  * other than tab, CR, LF).
@@ -62,13 +76,14 @@ bool wire_session_equal(const struct wire_session *a, const struct wire_session 
 struct wire_hello {
     const char *name; /* e.g. "host:pid" */
     uint32_t pid;
-    uint32_t num_envs;    /* 1..WIRE_ENVS_MAX */
-    const char *task;     /* e.g. "hopper" */
-    uint32_t obs_dim;     /* 1..WIRE_DIM_MAX */
-    uint32_t act_dim;     /* 1..WIRE_DIM_MAX */
-    uint32_t chunk_h;     /* H, 1..WIRE_DIM_MAX, with H * act_dim <= WIRE_DIM_MAX */
-    uint64_t known_epoch; /* run epoch the actor last knew, 0 if none */
-    bool evaluator;       /* reports evaluations */
+    uint32_t num_envs;             /* 1..WIRE_ENVS_MAX */
+    const char *task;              /* e.g. "hopper" */
+    uint32_t obs_dim;              /* 1..WIRE_DIM_MAX */
+    uint32_t act_dim;              /* 1..WIRE_DIM_MAX */
+    uint32_t chunk_h;              /* H, 1..WIRE_DIM_MAX, with H * act_dim <= WIRE_DIM_MAX */
+    uint64_t known_epoch;          /* run epoch the actor last knew, 0 if none */
+    bool evaluator;                /* reports evaluations */
+    struct wire_image_shape image; /* of its observations; zero: none */
 };
 
 /* learner -> actor (control): the answer to hello. */
@@ -167,6 +182,8 @@ struct wire_segment {
     const uint32_t *episode_len;
     struct wire_session session;
     const uint8_t *episode_success; /* (n_episodes) 0/1; NULL: not reported */
+    struct wire_image_shape image;  /* zero: the segment carries no images */
+    const uint8_t *images;          /* (T+1, h, w, c) uint8: the image of each obs row */
     /* the noisy denoising chain of each chunk step (ReinFlow); chain_len 0: none */
     uint32_t chain_len;      /* floats per chunk step, k * D with k in 2..WIRE_CHAIN_MAX */
     const float *chain;      /* (T, chain_len): x_0..x_N in the policy's action space */
@@ -238,6 +255,8 @@ int wire_pack(const struct wire_msg *m, uint8_t *buf, size_t cap, size_t *len);
  * dims (any ids and values), any params of these sizes, any valid control message.
  */
 size_t wire_segment_bound(uint32_t T, uint32_t obs_dim, uint32_t D, uint32_t n_episodes);
+/* Extra bytes a segment of T chunk steps needs for images of shape s (0 without images). */
+size_t wire_segment_image_bound(uint32_t T, const struct wire_image_shape *s);
 
 /* The bytes a segment's chain fields add to wire_segment_bound (T steps of chain_len floats). */
 size_t wire_chain_bound(uint32_t T, uint32_t chain_len);
@@ -312,13 +331,28 @@ struct wire_segbuf {
     float episode_return[WIRE_SEGBUF_EPISODES];
     uint32_t episode_len[WIRE_SEGBUF_EPISODES];
     uint8_t episode_success[WIRE_SEGBUF_EPISODES];
-    uint32_t chain_len; /* 0 unless wire_segbuf_set_chain was called */
-    float *chain;       /* (T_max, chain_len) */
-    float *chain_logp;  /* (T_max) */
+    struct wire_image_shape image; /* zero: no images */
+    uint8_t *images;               /* (T_max+1, h, w, c), NULL without images */
+    uint32_t chain_len;            /* 0 unless wire_segbuf_set_chain was called */
+    float *chain;                  /* (T_max, chain_len) */
+    float *chain_logp;             /* (T_max) */
 };
 
 /* Allocate buffers for segments of up to T_max chunk steps. Returns 0, -EINVAL or -ENOMEM. */
 int wire_segbuf_init(struct wire_segbuf *b, uint32_t obs_dim, uint32_t D, uint32_t T_max);
+
+/*
+ * Give an initialised segbuf room for one image of shape s per observation row (call before
+ * recording; a zero shape removes it). Returns 0, -EINVAL for a bad shape or -ENOMEM (b keeps
+ * its old image buffer then).
+ */
+int wire_segbuf_set_image(struct wire_segbuf *b, const struct wire_image_shape *s);
+
+/*
+ * The image row of the observation recorded last (by _start, _carry or _push), to be filled by
+ * the caller after that call: wire_image_bytes(&b->image) bytes, NULL without images. Borrowed.
+ */
+uint8_t *wire_segbuf_last_image(struct wire_segbuf *b);
 
 /* Free the buffers (safe on a zeroed or already finished struct). */
 void wire_segbuf_fini(struct wire_segbuf *b);

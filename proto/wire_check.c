@@ -104,9 +104,29 @@ static int check_rate(const char *what, float x, char *err, size_t errlen)
     return 0;
 }
 
+size_t wire_image_bytes(const struct wire_image_shape *s)
+{
+    return (size_t)s->h * s->w * s->c;
+}
+
+// an image shape: all zero (none), or every side in range
+static int check_image_shape(const char *what, const struct wire_image_shape *s, char *err,
+                             size_t errlen)
+{
+    if (!s->h && !s->w && !s->c)
+        return 0;
+    if (s->h < 1 || s->h > WIRE_IMAGE_SIDE_MAX || s->w < 1 || s->w > WIRE_IMAGE_SIDE_MAX ||
+        s->c < 1 || s->c > WIRE_IMAGE_C_MAX)
+        return BAD("%s image shape %ux%ux%u outside 1..%d x 1..%d x 1..%d", what, s->h, s->w, s->c,
+                   WIRE_IMAGE_SIDE_MAX, WIRE_IMAGE_SIDE_MAX, WIRE_IMAGE_C_MAX);
+    return 0;
+}
+
 int wire_seg_dims(const struct wire_segment *s, char *err, size_t errlen)
 {
     int rc;
+    if ((rc = check_image_shape("segment", &s->image, err, errlen)))
+        return rc;
     if ((rc = check_range("segment T", s->T, 1, WIRE_T_MAX, err, errlen)) ||
         (rc = check_range("segment obs_dim", s->obs_dim, 1, WIRE_DIM_MAX, err, errlen)) ||
         (rc = check_range("segment D", s->D, 1, WIRE_DIM_MAX, err, errlen)) ||
@@ -163,6 +183,9 @@ static int check_segment(const struct wire_segment *s, char *err, size_t errlen)
     for (uint32_t i = 0; s->episode_success && i < s->n_episodes; i++)
         if (s->episode_success[i] > 1)
             return BAD("segment episode_success[%u] = %u, not 0/1", i, s->episode_success[i]);
+    if (wire_image_bytes(&s->image) && !s->images)
+        return BAD("segment images: missing for shape %ux%ux%u", s->image.h, s->image.w,
+                   s->image.c);
     return check_chain(s, err, errlen);
 }
 
@@ -203,7 +226,8 @@ static int check_hello(const struct wire_hello *h, char *err, size_t errlen)
         (rc = check_range("hello num_envs", h->num_envs, 1, WIRE_ENVS_MAX, err, errlen)) ||
         (rc = check_range("hello obs_dim", h->obs_dim, 1, WIRE_DIM_MAX, err, errlen)) ||
         (rc = check_range("hello act_dim", h->act_dim, 1, WIRE_DIM_MAX, err, errlen)) ||
-        (rc = check_range("hello chunk_h", h->chunk_h, 1, WIRE_DIM_MAX, err, errlen)))
+        (rc = check_range("hello chunk_h", h->chunk_h, 1, WIRE_DIM_MAX, err, errlen)) ||
+        (rc = check_image_shape("hello", &h->image, err, errlen)))
         return rc;
     if ((uint64_t)h->chunk_h * h->act_dim > WIRE_DIM_MAX)
         return BAD("hello: chunk_h * act_dim = %llu > %d",

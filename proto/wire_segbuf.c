@@ -42,9 +42,29 @@ void wire_segbuf_fini(struct wire_segbuf *b)
     free(b->steps);
     free(b->terminal);
     free(b->truncated);
+    free(b->images);
     free(b->chain);
     free(b->chain_logp);
     *b = (struct wire_segbuf){0};
+}
+
+int wire_segbuf_set_image(struct wire_segbuf *b, const struct wire_image_shape *s)
+{
+    size_t n = wire_image_bytes(s);
+    if (n && (s->h > WIRE_IMAGE_SIDE_MAX || s->w > WIRE_IMAGE_SIDE_MAX || s->c > WIRE_IMAGE_C_MAX))
+        return -EINVAL;
+    uint8_t *p = n ? calloc(((size_t)b->T_max + 1) * n, 1) : NULL;
+    if (n && !p)
+        return -ENOMEM;
+    free(b->images);
+    b->images = p;
+    b->image = n ? *s : (struct wire_image_shape){0};
+    return 0;
+}
+
+uint8_t *wire_segbuf_last_image(struct wire_segbuf *b)
+{
+    return b->images ? b->images + (size_t)b->T * wire_image_bytes(&b->image) : NULL;
 }
 
 int wire_segbuf_set_chain(struct wire_segbuf *b, uint32_t chain_len)
@@ -91,6 +111,10 @@ int wire_segbuf_carry(struct wire_segbuf *b)
     if (!b->has_obs0 || b->T == 0 || b->ended)
         return -EINVAL;
     memmove(b->obs, b->obs + (size_t)b->T * b->obs_dim, (size_t)b->obs_dim * sizeof(*b->obs));
+    if (b->images) {
+        size_t n = wire_image_bytes(&b->image);
+        memmove(b->images, b->images + (size_t)b->T * n, n);
+    }
     b->T = 0;
     b->n_episodes = 0;
     b->episode_start = false;
@@ -148,6 +172,8 @@ void wire_segbuf_view(const struct wire_segbuf *b, struct wire_segment *s)
     s->episode_return = b->episode_return;
     s->episode_len = b->episode_len;
     s->episode_success = b->episode_success;
+    s->image = b->image;
+    s->images = b->images;
     s->chain_len = b->chain_len;
     s->chain = b->chain_len ? b->chain : NULL;
     s->chain_logp = b->chain_len ? b->chain_logp : NULL;

@@ -22,13 +22,14 @@ check() { # check NAME COMMAND...: one check, passes when the command succeeds
 free_ports() {
     local p i
     for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 30000))
+        p=$((10000 + RANDOM % 22000)) # below Linux's ephemeral range (32768-60999): no clash with outgoing connections
         for i in $(seq 0 $(($1 - 1))); do
             (exec 3<>"/dev/tcp/127.0.0.1/$((p + i))") 2>/dev/null && continue 2
         done
         echo "$p"
         return
     done
+    echo "free_ports: no $1 free consecutive loopback ports found in 50 tries" >&2
     echo 24680
 }
 dc_finish() {

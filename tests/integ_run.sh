@@ -5,7 +5,7 @@
 # --resume, a resumed run (given only the directory) that continues (steps, wall-clock, its saved
 # replay; rows written after the checkpoint moved aside), a failed resume that leaves config.ini
 # alone, a damaged replay file survived, and Ctrl-C (SIGINT) mid-run: a final checkpoint, exit
-# status 130 and "stopped"; the first run's evaluation video (MP4 and a TensorBoard GIF).
+# status 130 and "stopped"; actors that cannot start stop the run (status 1); the first run's evaluation video (MP4 and a TensorBoard GIF).
 # Prints "integ_run: N passed, N failed".
 # test-timeout: 400
 dc_name=integ_run
@@ -175,6 +175,19 @@ check "... saying it stopped, not finished" \
     eval 'grep -q "rldt run: stopped after" "$tmp/out4" && ! grep -q "rldt run: finished" "$tmp/out4"'
 check "... after a final checkpoint" grep -q "stopping on signal: final checkpoint" "$run2/log.txt"
 check "... and leaves no rldt process of the run" eval '! pgrep -f "$run2" >/dev/null'
+
+# ---- actors that cannot start (no model files): the run stops instead of waiting forever ----
+run5=$tmp/run5
+mkdir -p "$tmp/nomodels"
+# shellcheck disable=SC2086
+RLDT_MODELS=$tmp/nomodels timeout 120 "$bin/rldt" run $tiny $ports --max-env-steps=8000 \
+    --run-dir="$run5" >"$tmp/out5" 2>&1
+rc=$?
+check "a run whose actors cannot start exits with status 1 (got $rc)" test "$rc" = 1
+check "... saying the actors failed and why (the actor's log)" \
+    eval 'grep -q "every actor exited with an error" "$tmp/out5" &&
+        grep -q "hopper.xml not found" "$tmp/out5" && grep -q "actors failed" "$tmp/out5"'
+check "... and leaves no rldt process of the run" eval '! pgrep -f "$run5" >/dev/null'
 
 # ---- the replay file's benchmark (what the resume above relies on), at toy size ----
 "$bin/rldt" bench replay --replay-size=5000 --run-dir="$tmp" >"$tmp/out6" 2>&1

@@ -2,7 +2,8 @@
 # integ_sweep.sh — `rldt sweep` and `rldt report` as a user drives them, on loopback with tiny
 # budgets: a 2 algorithms (rldt, reinflow) x 2 seeds sweep, 2 at a time, interrupted (SIGINT) once
 # a run has checkpointed; continued with `rldt sweep DIR` (finished runs skipped, interrupted
-# ones resumed from their checkpoint, every run finished, no process left); then report.md (a
+# ones resumed from their checkpoint, every run finished, no process left); the rldt runs
+# continued to a larger budget (`rldt sweep DIR --algos=rldt --max-env-steps=N`); then report.md (a
 # row per algorithm, the final mean recomputed from the runs' eval.csv) and the task's PNG.
 # Bad input: an unknown key, a key the sweep owns, an empty directory for the report.
 # Prints "integ_sweep: N passed, N failed".
@@ -86,6 +87,25 @@ done
 check "no process of the sweep is left" eval '! pgrep -f "$sw/" >/dev/null'
 "$bin/rldt" sweep "$sw" --dry-run >"$tmp/dry2" 2>&1 # the saved grid, plus --dry-run
 check "a third look finds all 4 finished" test "$(grep -c ': finished' "$tmp/dry2")" = 4
+
+# ---- continue the finished rldt runs to a larger budget; reinflow's stay as they are ----
+rf_before=$(cat "$sw"/hopper/reinflow/s*/eval.csv | md5sum)
+"$bin/rldt" sweep "$sw" --algos=rldt --max-env-steps=6000 >"$tmp/out3" 2>&1
+rc=$?
+check "rldt sweep DIR --algos=rldt --max-env-steps=6000 ends with status 0 ($rc)" test "$rc" = 0
+check "... resuming both rldt runs" test "$(grep -c "hopper rldt s[12] resumed" "$tmp/out3")" = 2
+check "... and no reinflow run" eval '! grep -q "reinflow" "$tmp/out3"'
+for d in "$sw"/hopper/rldt/s*/; do
+    d=${d%/}
+    steps=$(tail -n 1 "$d/eval.csv" | cut -d, -f2)
+    check "rldt/$(basename "$d") continued to its new budget ($steps >= 6000), marked finished" \
+        eval 'test "${steps:-0}" -ge 6000 && test -e "$d/sweep.done"'
+done
+check "the reinflow runs' results are untouched" \
+    test "$(cat "$sw"/hopper/reinflow/s*/eval.csv | md5sum)" = "$rf_before"
+"$bin/rldt" sweep "$sw" --dry-run >"$tmp/dry3" 2>&1
+check "a look with the saved arguments finds the 2 rldt runs finished" \
+    test "$(grep -c ': finished' "$tmp/dry3")" = 2
 
 # ---- report ----
 "$bin/rldt" report "$sw" >"$tmp/rep" 2>&1

@@ -270,6 +270,68 @@ static void test_damaged_files(void)
     dataset_fini(&d);
 }
 
+// ---- camera images ---------------------------------------------------------------------------
+
+enum { IH = 4, IW = 5, IC = 3, IB = IH * IW * IC };
+
+// two episodes (9 and 4 steps) with images whose bytes come from the row (final: 200 + e)
+static void build_images(struct dataset *d)
+{
+    dataset_init(d, "hopper", O, A);
+    T_EQ_INT(dataset_set_images(d, 600, IW, IC), -EINVAL);
+    T_EQ_INT(dataset_set_images(d, IH, IW, IC), 0);
+    T_EQ_INT(dataset_add_images(d, NULL, NULL), -EINVAL); /* no episode yet */
+    long lens[2] = {9, 4}, row = 0;
+    for (int e = 0; e < 2; e++) {
+        float obs[9 * O] = {0}, act[9 * A] = {0}, rew[9] = {0}, fin[O] = {0};
+        uint8_t img[9 * IB], fimg[IB];
+        for (long i = 0; i < lens[e]; i++, row++)
+            memset(img + i * IB, (int)row, IB);
+        memset(fimg, 200 + e, IB);
+        T_EQ_INT(dataset_add_episode(d, lens[e], obs, act, rew, fin, DATASET_EP_TIMELIMIT), 0);
+        T_EQ_INT(dataset_add_images(d, img, fimg), 0);
+        T_EQ_INT(dataset_add_images(d, img, fimg), -EINVAL); /* once per episode */
+    }
+}
+
+// images round-trip, an episode without them cannot be saved, malformed image sections refused
+static void test_images(void)
+{
+    struct dataset d, e;
+    char err[400], path[128];
+    build_images(&d);
+    T_EQ_INT(dataset_set_images(&d, IH, IW, IC), -EINVAL); /* episodes already added */
+    path_in(path, sizeof(path), "images.dset");
+    T_EQ_INT(dataset_save(&d, path, err, sizeof(err)), 0);
+    T_EQ_INT(dataset_load(&e, path, err, sizeof(err)), 0);
+    T_EQ_INT(dataset_image_bytes(&e), IB);
+    T_CHECK(e.img && e.final_img && !memcmp(e.img, d.img, 13 * IB));
+    T_CHECK(e.final_img[0] == 200 && e.final_img[IB] == 201 && e.img[12 * IB] == 12);
+    dataset_fini(&e);
+    long n = 0;
+    unsigned char *good = slurp(path, &n);
+    T_CHECK(good != NULL);
+    if (good) {
+        int64_t shape[3] = {IH, IW, IC}, big[3] = {IH, 600, IC}, more[3] = {IH, IW, 4};
+        damaged_content(good, n, shape, big, sizeof(shape), "image shape");
+        damaged_content(good, n, shape, more, sizeof(shape), "dataset.images");
+        free(good);
+    }
+    // an episode added without its images
+    float z[9 * O] = {0};
+    T_EQ_INT(dataset_add_episode(&d, 2, z, z, z, z, DATASET_EP_CUT), 0);
+    T_CHECK(dataset_save(&d, path, err, sizeof(err)) == -EINVAL && strstr(err, "no images"));
+    dataset_fini(&d);
+    // a dataset without images loads without them
+    build(&d);
+    path_in(path, sizeof(path), "noimages.dset");
+    T_EQ_INT(dataset_save(&d, path, err, sizeof(err)), 0);
+    T_EQ_INT(dataset_load(&e, path, err, sizeof(err)), 0);
+    T_CHECK(dataset_image_bytes(&e) == 0 && e.img == NULL);
+    dataset_fini(&e);
+    dataset_fini(&d);
+}
+
 // ---- rldt collect --------------------------------------------------------------------------
 
 static int run_collect(const char *out, const char *steps, double kill_after, int sig)
@@ -351,6 +413,7 @@ int main(int argc, char **argv)
     T_RUN(test_build_stats_roundtrip);
     T_RUN(test_labels);
     T_RUN(test_damaged_files);
+    T_RUN(test_images);
     T_RUN(test_collect);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);

@@ -130,6 +130,20 @@ static void test_gradients(void)
     for (int i = 0; i < B * D; i++)
         bad += !grad_ok(dx[i], central(&in, &x[i], eps));
     T_EQ_INT(bad, 0);
+    // the observation input (what an image encoder in front of the flow receives)
+    float dobs[B * 3];
+    flow_backward_obs(f, cx, dobs);
+    bad = 0;
+    for (int i = 0; i < B * O; i++) {
+        float o0 = obs[i];
+        obs[i] = o0 + eps;
+        double lp = loss_of(f, cx, x, t, obs, w, B);
+        obs[i] = o0 - eps;
+        double lm = loss_of(f, cx, x, t, obs, w, B);
+        obs[i] = o0;
+        bad += !grad_ok(dobs[i], (lp - lm) / (2.0 * eps));
+    }
+    T_EQ_INT(bad, 0);
     float et = 1e-4f; /* frequencies reach 1000 rad per unit time */
     for (int i = 0; i < B; i++) {
         double fd = central(&in, &t[i], et);

@@ -27,6 +27,7 @@ static const struct target targets[] = {
     {"fleet", bench_fleet,
      "N simulated actors on one real learner: broadcast latency, ingest, CPU"},
     {"render", bench_render, "headless frames/s at 84, 96, 480 px vs the physics of one env step"},
+    {"encoder", bench_encoder, "image encoder fwd+bwd (two CNNs) vs the small ViT's GEMMs, sgemm"},
     {"soak", bench_soak, "learner and actor RSS slopes over --minutes=N of a run (leak check)"},
 };
 

@@ -9,6 +9,8 @@
  * OpenBLAS runs one thread, as in actors. Every rate is per second of this process's CPU time
  * (bench_cpu_now): on a shared machine, wall-clock rates mostly measure the other jobs.
  * --flow_small_batch=false gives the OpenBLAS-only inference path for an A/B comparison.
+ * --pixels=1 instead compares the actor loop with and without its camera (image_size, the task's
+ * pixel_camera): CPU per env step of each, in alternating rounds, and the frames/s pictured.
  */
 #include <cblas.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "actor/pixcam.h"
 #include "actor/rollout.h"
 #include "actor/vecenv.h"
 #include "common/config.h"
@@ -30,6 +33,7 @@
 struct bench_run {
     const struct rl_config *c;
     struct vecenv *v;
+    struct pixcam *cam; /* --pixels: the camera of v (NULL: none) */
     struct policy *p;
     struct flow *f; /* the same shape, for FLOP counts */
     struct rng rng;
@@ -115,6 +119,7 @@ static int setup(struct bench_run *b, const struct rl_config *c, int M, char *er
 static void teardown(struct bench_run *b)
 {
     vecenv_destroy(&b->v);
+    pixcam_destroy(&b->cam);
     policy_destroy(&b->p);
     flow_destroy(&b->f);
     free(b->chunks);
@@ -157,11 +162,49 @@ static int bench_one(const struct rl_config *c, int M, double peak)
     return 0;
 }
 
+// --pixels: the actor loop on M envs without and with a camera, alternating rounds
+static int bench_pixels(const struct rl_config *c, int M)
+{
+    char err[512];
+    struct bench_run b[2];
+    memset(b, 0, sizeof(b));
+    int rc = setup(&b[0], c, M, err, sizeof(err)) || setup(&b[1], c, M, err, sizeof(err));
+    if (!rc) {
+        b[1].cam =
+            pixcam_new(vecenv_model(b[1].v), c->image_size, c->pixel_camera, err, sizeof(err));
+        rc = !b[1].cam || pixcam_attach(b[1].cam, b[1].v) < 0;
+    }
+    if (rc) {
+        fprintf(stderr, "rldt bench actor: %s\n", err);
+        teardown(&b[0]);
+        teardown(&b[1]);
+        return 1;
+    }
+    double secs = c->secs / (2 * ROUNDS), fl, us[2][ROUNDS], ratio[ROUNDS];
+    for (int r = 0; r < ROUNDS; r++) {
+        for (int k = 0; k < 2; k++) {
+            int j = r % 2 ? 1 - k : k;
+            us[j][r] = 1e6 / run_actor(&b[j], secs, &fl);
+        }
+        ratio[r] = us[1][r] / us[0][r];
+    }
+    double plain = bench_median(us[0], ROUNDS), pix = bench_median(us[1], ROUNDS);
+    /* one picture per env per chunk step (of H env steps) */
+    double frames = 1e6 / (pix * c->chunk), render_us = (pix - plain) * c->chunk;
+    printf("%5d %12.1f %12.1f %7.2f %10.0f %11.0f\n", M, plain, pix, bench_median(ratio, ROUNDS),
+           frames, render_us);
+    teardown(&b[0]);
+    teardown(&b[1]);
+    return 0;
+}
+
 int bench_actor(int argc, char **argv)
 {
     struct rl_config c;
     const char *usage = "rldt bench actor [--env=TASK] [--num-envs=M] [--secs=S] [--flow-steps=N]"
-                        " [--chunk=H] [--flow-hidden=W]\n  without --num-envs: M = 1, 8, 32, 128";
+                        " [--chunk=H] [--flow-hidden=W]\n"
+                        "                 [--pixels=1 [--image-size=N] [--pixel-camera=NAME]]\n"
+                        "  without --num-envs: M = 1, 8, 32, 128";
     config_default(&c);
     snprintf(c.algo, sizeof(c.algo), "rldt");
     char err[512];
@@ -185,6 +228,20 @@ int bench_actor(int argc, char **argv)
     if (given)
         list[0] = c.num_envs;
     openblas_set_num_threads(1);
+    if (c.pixels) {
+        printf("bench actor %s --pixels: %dx%d RGB from camera '%s' (no shadows/reflections), "
+               "flow N=%d H=%d, 1 OpenBLAS thread, %d rounds of %.2fs each\n",
+               c.env, c.image_size, c.image_size, c.pixel_camera, c.flow_steps, c.chunk, ROUNDS,
+               c.secs / (2 * ROUNDS));
+        printf("%5s %12s %12s %7s %10s %11s\n", "M", "us/st plain", "us/st pixels", "ratio",
+               "frames/s", "us/frame");
+        for (int i = 0; i < n && !rc; i++)
+            rc = bench_pixels(&c, list[i]);
+        printf("CPU time of this process per env step of the actor loop (policy + physics), median "
+               "over rounds;\nframes/s: pictures per CPU second with the camera (one per env per "
+               "chunk step); us/frame: the extra CPU per picture\n");
+        return rc;
+    }
     long rss_base = rss_kb();
     double peak = bench_sgemm_rate_on(256, 512, 512, RL_MAX(0.2, c.secs / 5), bench_cpu_now);
     printf("bench actor %s: flow N=%d H=%d width %d depth %d temb %d, 1 OpenBLAS thread, "

@@ -23,7 +23,8 @@
 
 #define ROUNDS 3
 
-// fill r to capacity with segments of T chunk steps of random numbers
+// fill r to capacity with segments of T chunk steps of random numbers (and random images when
+// r keeps images)
 static void fill(struct replay *r, int O, int D, int T, uint64_t seed)
 {
     struct rng g;
@@ -71,7 +72,8 @@ int bench_replay(int argc, char **argv)
     struct rl_config c;
     int rc = config_cli(&c, "rldt bench replay",
                         "rldt bench replay [--env=TASK] [--chunk=H] [--replay-size=N] "
-                        "[--segment-len=T] [--run-dir=DIR (default: a temporary directory)]",
+                        "[--segment-len=T] [--pixels --image-size=S] "
+                        "[--run-dir=DIR (default: a temporary directory)]",
                         "run,env,learner,actor,bench", argc, argv, NULL, NULL);
     if (rc)
         return rc == 1 ? 0 : 2;
@@ -95,7 +97,8 @@ int bench_replay(int argc, char **argv)
     snprintf(file, sizeof(file), "%s/replay-bench.rldt", dir);
     snprintf(raw, sizeof(raw), "%s/raw-bench.bin", dir);
     int O = task->obs_dim, D = task->act_dim * c.chunk;
-    struct replay *r = replay_new(c.replay_size, O, D);
+    size_t ib = c.pixels ? (size_t)c.image_size * c.image_size * 3 : 0;
+    struct replay *r = replay_new_img(c.replay_size, O, D, ib, c.segment_len);
     if (!r) {
         fprintf(stderr, "rldt bench replay: cannot allocate a replay of %lld steps\n",
                 (long long)c.replay_size);
@@ -105,6 +108,8 @@ int bench_replay(int argc, char **argv)
     fill(r, O, D, c.segment_len, (uint64_t)c.seed);
     printf("replay: %s, obs %d, chunk %dx%d, %ld steps (filled in %.1f s); files in %s\n", c.env, O,
            c.chunk, task->act_dim, replay_size(r), rl_now() - t0, dir);
+    printf("memory: %.0f bytes per chunk step%s\n", replay_bytes_per_step(r),
+           ib ? " (images included)" : "");
     double save[ROUNDS], load[ROUNDS], wr[ROUNDS], rd[ROUNDS];
     char *buf = NULL;
     size_t bytes = 0;
@@ -129,7 +134,7 @@ int bench_replay(int argc, char **argv)
             memset(buf, 0x5a, bytes);
         }
         wr[k] = raw_write(raw, buf, bytes);
-        struct replay *b = replay_new(c.replay_size, O, D);
+        struct replay *b = replay_new_img(c.replay_size, O, D, ib, c.segment_len);
         t = rl_now();
         long n = b ? replay_load(b, file, NULL, err, sizeof(err)) : -ENOMEM;
         load[k] = rl_now() - t;

@@ -43,6 +43,7 @@ int bench_soak(int argc, char **argv);
 int bench_wire(int argc, char **argv);
 int bench_fleet(int argc, char **argv);
 int bench_render(int argc, char **argv);
+int bench_encoder(int argc, char **argv);
 
 /* GFLOP/s of C (m, n) = A (m, k) · B (n, k)^T (row-major; a layer's forward GEMM at batch m)
  * repeated for about secs (at least 3 calls) with OpenBLAS's current thread count; 0 when out

@@ -33,6 +33,9 @@ static void print_text(const char *path, const struct dataset *d, const struct d
     printf("task %s  obs_dim %d  act_dim %d\n", d->env, d->obs_dim, d->act_dim);
     if (d->source[0])
         printf("source: %s\n", d->source);
+    if (dataset_image_bytes(d))
+        printf("images %dx%dx%d uint8 per step and per episode end (%.1f MB)\n", d->img_h, d->img_w,
+               d->img_c, (double)dataset_image_bytes(d) * (d->n + d->n_episodes) / 1e6);
     printf("steps %ld  episodes %ld (complete %ld: terminated %ld, time limit %ld; cut %ld)\n",
            d->n, st->episodes, st->complete, st->terminated, st->timelimit, st->cut);
     if (st->complete) {
@@ -80,6 +83,10 @@ static void print_json(const char *path, const struct dataset *d, const struct d
         json_object_set_new(o, "labelled", json_integer(st->labelled));
         json_object_set_new(o, "successes", json_integer(st->successes));
         json_object_set_new(o, "strategy", strat ? strat : json_null());
+        json_t *im = json_pack("[i,i,i]", d->img_h, d->img_w, d->img_c);
+        json_object_set_new(o, "images", dataset_image_bytes(d) && im ? im : json_null());
+        if (!dataset_image_bytes(d))
+            json_decref(im);
     }
     char *s =
         o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) : NULL;

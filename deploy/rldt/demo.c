@@ -3,7 +3,9 @@
  * envs for N complete episodes and record them into a dataset file (common/dataset.h), each
  * episode labelled with its success and strategy id; prints the success rate and the episodes
  * per strategy. The envs step one action at a time (a vecenv of chunk 1). The file is written
- * once at the end (atomically): an interrupted run leaves no file.
+ * once at the end (atomically): an interrupted run leaves no file. With --pixels=1 each step's
+ * observation (and each episode's final one) is also pictured by the task's pixel_camera at
+ * image_size (actor/pixcam.h) into the dataset's images.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include "actor/demo.h"
+#include "actor/pixcam.h"
 #include "actor/rollout.h"
 #include "actor/vecenv.h"
 #include "common/config.h"
@@ -21,11 +24,13 @@
 
 #define DEMO_USAGE                                                                                 \
     "rldt demo --env=lift|stack|peg --episodes=N --out=FILE.dset [--demo-noise=S] [--seed=N]\n"    \
-    "          [--num-envs=M] [--max-episode-steps=T] [--force]"
+    "          [--num-envs=M] [--max-episode-steps=T] [--force]\n"                                 \
+    "          [--pixels=1 [--image-size=N] [--pixel-camera=NAME]]"
 
 // the keys `rldt demo --help` lists
 #define DEMO_KEYS                                                                                  \
-    "-env,-seed,-num_envs,-max_episode_steps,-model_file,-episodes,-out,-demo_noise,-force"
+    "-env,-seed,-num_envs,-max_episode_steps,-model_file,-episodes,-out,-demo_noise,-force,"       \
+    "-pixels,-image_size,-pixel_camera"
 
 // demonstrator streams, apart from the env streams 0..M-1 and the eval policy stream
 #define DEMO_STREAM (1ull << 42)
@@ -33,6 +38,9 @@
 struct recorder {
     struct rl_config c;
     struct vecenv *v;
+    struct pixcam *cam; /* --pixels: the camera of v, NULL otherwise */
+    uint8_t *img;       /* --pixels: per env (T, image bytes) */
+    size_t ib;          /* image bytes, 0 without --pixels */
     int M, O, A, T;
     struct demo *demo;      /* (M) */
     float *obs, *act, *rew; /* per env: (T, O), (T, A), (T) */
@@ -47,6 +55,8 @@ struct recorder {
 static void recorder_fini(struct recorder *r)
 {
     vecenv_destroy(&r->v);
+    pixcam_destroy(&r->cam);
+    free(r->img);
     free(r->demo);
     free(r->obs);
     free(r->act);
@@ -58,8 +68,28 @@ static void recorder_fini(struct recorder *r)
     dataset_fini(&r->ds);
 }
 
+// --pixels: a camera on every env, the dataset's images, per-env image buffers
+static int setup_camera(struct recorder *r, char *err, size_t errlen)
+{
+    int side = r->c.image_size;
+    r->cam = pixcam_new(vecenv_model(r->v), side, r->c.pixel_camera, err, errlen);
+    if (!r->cam)
+        return -EINVAL;
+    int rc = pixcam_attach(r->cam, r->v);
+    if (rc == 0)
+        rc = dataset_set_images(&r->ds, side, side, 3);
+    r->ib = (size_t)side * side * 3;
+    r->img = rc ? NULL : malloc((size_t)r->M * r->T * r->ib);
+    if (rc || !r->img) {
+        snprintf(err, errlen, "camera: %s", rc ? strerror(-rc) : "out of memory");
+        return rc ? rc : -ENOMEM;
+    }
+    return 0;
+}
+
 static int recorder_init(struct recorder *r, char *err, size_t errlen)
 {
+    int rc;
     struct vecenv_config vc;
     vecenv_config_default(&vc);
     vc.task = r->c.env;
@@ -99,9 +129,15 @@ static int recorder_init(struct recorder *r, char *err, size_t errlen)
         r->quota[i] = r->c.episodes / r->M + (i < r->c.episodes % r->M);
         r->active[i] = 1;
     }
+    if (r->c.pixels && (rc = setup_camera(r, err, errlen)) < 0)
+        return rc;
+    char pix[CONFIG_STR + 64] = "";
+    if (r->ib)
+        snprintf(pix, sizeof(pix), " --pixels=1 --image-size=%d --pixel-camera=%s", r->c.image_size,
+                 r->c.pixel_camera);
     snprintf(r->ds.source, sizeof(r->ds.source),
-             "rldt demo --env=%s --episodes=%d --demo-noise=%g --seed=%lld", r->c.env,
-             r->c.episodes, r->c.demo_noise, (long long)r->c.seed);
+             "rldt demo --env=%s --episodes=%d --demo-noise=%g --seed=%lld%s", r->c.env,
+             r->c.episodes, r->c.demo_noise, (long long)r->c.seed, pix);
     return 0;
 }
 
@@ -113,6 +149,9 @@ static int finish_episode(struct recorder *r, int i, const struct vecenv_result 
     int flags = res->terminated ? DATASET_EP_TERMINATED : DATASET_EP_TIMELIMIT;
     int rc = dataset_add_episode(&r->ds, r->len[i], r->obs + i * T * O, r->act + i * T * A,
                                  r->rew + i * T, fo, flags);
+    if (rc == 0 && r->ib)
+        rc = dataset_add_images(&r->ds, r->img + (size_t)i * T * r->ib,
+                                vecenv_final_images(r->v) + (size_t)i * r->ib);
     if (rc == 0)
         rc = dataset_label_last(&r->ds, res->success, r->demo[i].strategy);
     r->per_strategy[r->demo[i].strategy]++;
@@ -136,6 +175,9 @@ static int record_step(struct recorder *r)
         demo_act(&r->demo[i], obs + (size_t)i * O, a);
         memcpy(r->obs + (i * T + (size_t)r->len[i]) * O, obs + (size_t)i * O, O * sizeof(float));
         memcpy(r->act + (i * T + (size_t)r->len[i]) * A, a, A * sizeof(float));
+        if (r->ib)
+            memcpy(r->img + (i * T + (size_t)r->len[i]) * r->ib,
+                   vecenv_images(r->v) + (size_t)i * r->ib, r->ib);
     }
     int rc = vecenv_step(r->v, r->step_act, r->active);
     const struct vecenv_result *res = vecenv_results(r->v);

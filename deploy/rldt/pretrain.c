@@ -184,6 +184,11 @@ static int go(struct run *r)
         return access(r->c.dataset, F_OK) == 0 ? 1 : 2;
     }
     snprintf(r->c.env, sizeof(r->c.env), "%s", ds.env);
+    if (dataset_image_bytes(&ds)) /* pixel pre-training is the next step (encoder + flow) */
+        fprintf(stderr,
+                "rldt pretrain: note: the dataset's %dx%d images are not used; the flow learns "
+                "from the state vector (pre-training from pixels is not implemented yet)\n",
+                ds.img_h, ds.img_w);
     r->p = pretrain_new(&r->c, &ds, err, sizeof(err));
     dataset_fini(&ds);
     if (!r->p) {

@@ -141,6 +141,17 @@ static bool reap(struct launcher *L, int *learner_status)
     return learner_gone;
 }
 
+// true once every data-collecting actor has died and no restart is left: nothing can progress
+static bool no_collectors(struct launcher *L)
+{
+    if (L->respawns < RESPAWN_LIMIT)
+        return false;
+    for (int i = 0; i < L->c.actors; i++)
+        if (L->actor[i])
+            return false;
+    return true;
+}
+
 // the actors of a stats document that collect training data (not the evaluator)
 static size_t count_actors(const json_t *actors)
 {
@@ -591,6 +602,7 @@ int cmd_run(int argc, char **argv)
         L.actor[i] = spawn_actor(&L, i);
     double last = 0, last_plot = rl_now(); /* [tb] curve.png every CURVE_SECS */
     int sent = 0;
+    bool actors_failed = false;
     while (L.learner) {
         if (rl_stop_signals && !sent) {
             fprintf(stderr, "\nrldt run: stopping (final checkpoint)...\n");
@@ -603,6 +615,16 @@ int cmd_run(int argc, char **argv)
         }
         if (reap(&L, &status))
             break;
+        if (!sent && no_collectors(&L)) {
+            fprintf(stderr,
+                    "\nrldt run: every actor exited with an error and %d restarts are used up; "
+                    "stopping. The last actor's log (%s/actor-0.log):\n",
+                    RESPAWN_LIMIT, L.dir);
+            tail_log(L.dir, "actor-0.log");
+            stop_all(&L, SIGTERM);
+            sent = 1;
+            actors_failed = true;
+        }
         if (rl_now() - last >= (L.tty ? 1.0 : 10.0)) {
             progress(&L, t0, false);
             last = rl_now();
@@ -620,9 +642,10 @@ int cmd_run(int argc, char **argv)
     wait_all(&L, 3, &status);
     stop_all(&L, SIGKILL);
     wait_all(&L, 1, &status);
-    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && !actors_failed;
     fprintf(stderr, "%srldt run: %s after %.0fs; run dir %s\n", L.tty ? "\n" : "",
-            !ok               ? "learner failed"
+            actors_failed     ? "actors failed"
+            : !ok             ? "learner failed"
             : rl_stop_signals ? "stopped"
                               : "finished",
             rl_now() - t0, L.dir);

@@ -21,7 +21,7 @@
 static const char usage[] =
     "usage: rldt sweep --out=DIR [--algos=A,B] [--tasks=T,U] [--seeds=1,2,3]\n"
     "                  [--grid=key=v1,v2 ...] [--parallel=K] [--dry-run] [rldt run options]\n"
-    "       rldt sweep DIR [--parallel=K] [--dry-run]\n"
+    "       rldt sweep DIR [--parallel=K] [--dry-run] [--max-env-steps=N] [--algos=A]\n"
     "                               (continue a sweep with the arguments it was started with)\n"
     "\n"
     "Runs every combination of algorithm, task, seed and --grid value as its own `rldt run`\n"
@@ -32,6 +32,9 @@ static const char usage[] =
     "values {env} becomes the task. base_policy defaults to deploy/policies/<task>.rldt (after\n"
     "any --config file; a --base-policy given here wins). Each run's console output is in\n"
     "DIR/<task>/<variant>/s<seed>.log. `rldt report DIR` aggregates the results.\n"
+    "With DIR, --max-env-steps=N continues finished runs to a larger budget (resumed from their\n"
+    "checkpoints) and --algos=A limits the sweep to some of its algorithms; both are saved with\n"
+    "the sweep's arguments (later ones win).\n"
     "Defaults: --algos=rldt --tasks=hopper --seeds=1.\n";
 
 /* the keys the sweep sets itself */
@@ -447,7 +450,8 @@ static const char *resume_dir(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] != '-' && !dir)
             dir = argv[i];
-        else if (strcmp(argv[i], "--dry-run") && strncmp(argv[i], "--parallel=", 11))
+        else if (strcmp(argv[i], "--dry-run") && strncmp(argv[i], "--parallel=", 11) &&
+                 strncmp(argv[i], "--max-env-steps=", 16) && strncmp(argv[i], "--algos=", 8))
             return NULL;
     }
     return dir;

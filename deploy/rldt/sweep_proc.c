@@ -127,6 +127,26 @@ static bool sweep_run_steps(const char *dir, double *steps, double *budget)
     return *budget > 0;
 }
 
+// the budget the sweep gives a run on its command line (--max-env-steps=N, the last one); 0 if none
+static double argv_budget(const struct sweep_run *r)
+{
+    double b = 0;
+    for (int i = 0; i < r->argc; i++)
+        if (!strncmp(r->argv[i], "--max-env-steps=", 16))
+            b = strtod(r->argv[i] + 16, NULL);
+    return b;
+}
+
+/* finished: a sweep.done marker, and no larger budget asked for now than the run was given
+ * (its config.ini) -- so `rldt sweep DIR --max-env-steps=N` continues finished runs to N */
+static bool run_done(const struct sweep_run *r)
+{
+    double steps, budget, want = argv_budget(r);
+    if (!exists(r->dir, SWEEP_DONE))
+        return false;
+    return want <= 0 || !sweep_run_steps(r->dir, &steps, &budget) || want <= budget;
+}
+
 // fraction of the whole sweep: finished runs 1, running ones their share of their budget
 static double fraction(const struct sweep *sw, int *done, int *running, int *failed)
 {
@@ -199,6 +219,13 @@ static int pick_ports(const struct sweep *sw, unsigned *seed)
     return -EADDRINUSE;
 }
 
+static void remove_done(const char *dir)
+{
+    char p[SWEEP_PATH + 16];
+    snprintf(p, sizeof(p), "%s/%s", dir, SWEEP_DONE);
+    unlink(p);
+}
+
 static int launch(struct sweep *sw, struct sweep_run *r, const char *exe, unsigned *seed)
 {
     int port = pick_ports(sw, seed);
@@ -207,6 +234,8 @@ static int launch(struct sweep *sw, struct sweep_run *r, const char *exe, unsign
     r->resumed = has_checkpoint(r->dir);
     if (!r->resumed)
         clear_dir(r->dir);
+    else
+        remove_done(r->dir); /* a finished run continued to a larger budget is unfinished again */
     char ports[4][64], log[SWEEP_PATH + 8];
     snprintf(ports[0], 64, "--control-port=%d", port);
     snprintf(ports[1], 64, "--data-port=%d", port + 1);
@@ -305,7 +334,7 @@ static void dry_run(const struct sweep *sw)
 {
     for (int i = 0; i < sw->n; i++) {
         const struct sweep_run *r = &sw->runs[i];
-        bool done = exists(r->dir, SWEEP_DONE), resume = !done && has_checkpoint(r->dir);
+        bool done = run_done(r), resume = !done && has_checkpoint(r->dir);
         printf("%s: %s", r->label, done ? "finished" : resume ? "resume" : "start");
         for (int k = 0; k < r->argc && !done; k++)
             printf(" %s", r->argv[k]);
@@ -343,7 +372,7 @@ int sweep_execute(struct sweep *sw)
     }
     exe[len] = 0;
     for (int i = 0; i < sw->n; i++)
-        sw->runs[i].state = exists(sw->runs[i].dir, SWEEP_DONE) ? SWEEP_DONE_ST : SWEEP_PENDING;
+        sw->runs[i].state = run_done(&sw->runs[i]) ? SWEEP_DONE_ST : SWEEP_PENDING;
     rl_stop_on_signals();
     bool tty = isatty(STDERR_FILENO);
     unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();

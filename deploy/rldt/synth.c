@@ -29,6 +29,10 @@ int synth_fill_replay(struct replay *r, struct rng *g, const struct synth_spec *
     uint8_t *ends = calloc((size_t)T * 2, 1);
     int rc = obs && steps && ends ? 0 : -ENOMEM;
     float *act = obs + (size_t)(T + 1) * s->S, *rew = act + (size_t)T * s->D;
+    size_t ib = replay_img_bytes(r);
+    uint8_t *img = ib ? malloc((size_t)(T + 1) * ib) : NULL;
+    if (ib && !img)
+        rc = -ENOMEM;
     for (long k = 0; !rc && (nseg < 0 ? k == 0 || replay_size(r) < replay_capacity(r) : k < nseg);
          k++) {
         draw(g, obs, (long)(T + 1) * s->S, s->obs_lo, s->obs_hi);
@@ -48,8 +52,11 @@ int synth_fill_replay(struct replay *r, struct rng *g, const struct synth_spec *
                                      .trunc = ends + T,
                                      .traj_id = (uint64_t)k,
                                      .version = s->version};
-        rc = replay_add(r, &seg);
+        for (size_t i = 0; i < (size_t)(T + 1) * ib; i++)
+            img[i] = (uint8_t)rng_below(g, 256);
+        rc = replay_add_img(r, &seg, img);
     }
+    free(img);
     free(obs);
     free(steps);
     free(ends);

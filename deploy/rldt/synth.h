@@ -18,8 +18,9 @@ enum synth_end {
 };
 
 /* What synth_fill_replay writes. Observations are U[obs_lo, obs_hi] (standard normal when
- * obs_lo == obs_hi), actions U[act_lo, act_hi], rewards standard normal; per segment the rng is
- * drawn in that order (observations, actions, rewards). */
+ * obs_lo == obs_hi), actions U[act_lo, act_hi], rewards standard normal, and on a replay that keeps
+ * images uniform random image bytes; per segment the rng is drawn in that order (observations,
+ * actions, rewards, images). */
 struct synth_spec {
     int S, D;  /* observation and (chunked) action widths of the replay */
     int T;     /* chunk steps per segment */
