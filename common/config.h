@@ -149,6 +149,7 @@ struct rl_config {
     int rldt_target_reuse;
     double rldt_reward_ema;
     bool rldt_clip_targets;
+    bool rldt_actor_min;
     int rldt_threads;
     // [reinflow]
     double reinflow_std_min;

@@ -256,6 +256,9 @@ const struct config_key config_keys[] = {
       "rewards are divided by an EMA of mean |r| with this rate per critic batch (0 = off)"),
     K("rldt", rldt_clip_targets, CONFIG_T_BOOL, 0, 0, "false", NULL,
       "clip critic targets to [0, success_threshold] (sparse rewards; needs the threshold)"),
+    K("rldt", rldt_actor_min, CONFIG_T_BOOL, 0, 0, "false", NULL,
+      "the transport field follows, per particle, the action gradient of the critic with the "
+      "lower Q (pessimistic) instead of the two critics' mean gradient"),
     K("rldt", rldt_threads, CONFIG_T_INT, 0, 256, "0", NULL,
       "OpenBLAS threads of the learner's rldt math (0 = leave the library default)"),
     // ---- reinflow (learner/algo/README.md, ReinFlow section)

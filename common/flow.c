@@ -669,6 +669,12 @@ static int file_spec(const struct ckpt *k, struct flow_spec *s, char *err, size_
 {
     const char *cfg = text_section(k, "learner.config");
     const char *kind = text_section(k, "policy.kind");
+    if (kind && !strcmp(kind, "pixflow")) {
+        snprintf(err, errlen,
+                 "is a pixel policy (it sees camera images): fine-tuning from pixels is not "
+                 "implemented yet, only policies of the state vector are fine-tuned");
+        return -EINVAL;
+    }
     if (!cfg || !kind || strcmp(kind, flow_policy_ops.kind)) {
         snprintf(err, errlen, "not a flow policy (policy.kind '%s')", kind ? kind : "missing");
         return -EINVAL;

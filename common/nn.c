@@ -402,18 +402,19 @@ static void layer_post(const struct nn *net, const struct nn_layer *L, const flo
     for (int i = 0; i < B; i++) {
         float *z = pre + (size_t)i * n;
         float *yr = y + (size_t)i * n;
+        const float *xr = L->skip ? x + (size_t)i * n : NULL; /* skip: in == out */
         if (L->ln) {
             float r = nn_ln_fwd_row(z, p + L->b, p + L->g, p + L->beta, yr, n);
             if (rstd)
                 rstd[i] = r;
             nn_act_fwd(L->act, yr, yr, n);
+            if (xr)
+                nn_add_row(yr, xr, n);
         } else if (z != yr) {
-            nn_act_fwd_bias_d(L->act, z, p + L->b, yr, n);
+            nn_act_fwd_bias_d(L->act, z, p + L->b, xr, yr, n);
         } else {
-            nn_act_fwd_bias(L->act, z, p + L->b, yr, n);
+            nn_act_fwd_bias(L->act, z, p + L->b, xr, yr, n);
         }
-        if (L->skip)
-            nn_add_row(yr, x + (size_t)i * n, n);
     }
 }
 

@@ -6,6 +6,7 @@
 #include "common/nn_act.h"
 
 #include <math.h>
+#include <stdbool.h>
 
 #include "common/nn_simd.h"
 
@@ -113,35 +114,58 @@ void nn_act_fwd(enum nn_act a, const float *u, float *y, int n)
     ACT_DISPATCH(a, fwd_row, u, y, n);
 }
 
-NN_INLINE void fwd_bias_row(enum nn_act a, float *z, const float *b, float *y, int n)
+/* skip: y also gets x added (residual layers), in the same pass; a constant after inlining */
+NN_INLINE void fwd_bias_row(enum nn_act a, bool skip, float *z, const float *b, const float *x,
+                            float *y, int n)
 {
     for (int j = 0; j < n; j += NN_V) {
         int k = NN_LANES(n, j);
         nn_v4f v = nn_ldk(z + j, k) + nn_ldk(b + j, k);
         nn_stk(z + j, v, k);
-        nn_stk(y + j, act_f(a, v), k);
+        nn_v4f f = act_f(a, v);
+        nn_stk(y + j, skip ? f + nn_ldk(x + j, k) : f, k);
     }
 }
 
-void nn_act_fwd_bias(enum nn_act a, float *z, const float *b, float *y, int n)
+NN_INLINE void fwd_bias_row1(enum nn_act a, float *z, const float *b, const float *x, float *y,
+                             int n)
 {
-    ACT_DISPATCH(a, fwd_bias_row, z, b, y, n);
+    if (x)
+        fwd_bias_row(a, true, z, b, x, y, n);
+    else
+        fwd_bias_row(a, false, z, b, x, y, n);
 }
 
-NN_INLINE void fwd_bias_d_row(enum nn_act a, float *z, const float *b, float *y, int n)
+void nn_act_fwd_bias(enum nn_act a, float *z, const float *b, const float *x, float *y, int n)
+{
+    ACT_DISPATCH(a, fwd_bias_row1, z, b, x, y, n);
+}
+
+NN_INLINE void fwd_bias_d_row(enum nn_act a, bool skip, float *z, const float *b, const float *x,
+                              float *y, int n)
 {
     for (int j = 0; j < n; j += NN_V) {
         int k = NN_LANES(n, j);
         nn_v4f d;
         nn_v4f v = nn_ldk(z + j, k) + nn_ldk(b + j, k);
-        nn_stk(y + j, act_fd(a, v, &d), k);
+        nn_v4f f = act_fd(a, v, &d);
+        nn_stk(y + j, skip ? f + nn_ldk(x + j, k) : f, k);
         nn_stk(z + j, d, k);
     }
 }
 
-void nn_act_fwd_bias_d(enum nn_act a, float *z, const float *b, float *y, int n)
+NN_INLINE void fwd_bias_d_row1(enum nn_act a, float *z, const float *b, const float *x, float *y,
+                               int n)
 {
-    ACT_DISPATCH(a, fwd_bias_d_row, z, b, y, n);
+    if (x)
+        fwd_bias_d_row(a, true, z, b, x, y, n);
+    else
+        fwd_bias_d_row(a, false, z, b, x, y, n);
+}
+
+void nn_act_fwd_bias_d(enum nn_act a, float *z, const float *b, const float *x, float *y, int n)
+{
+    ACT_DISPATCH(a, fwd_bias_d_row1, z, b, x, y, n);
 }
 
 void nn_mul_acc_row(float *dz, const float *g, const float *d, float *acc, int n)

@@ -11,11 +11,13 @@
 /* y = f(u); y may equal u. */
 void nn_act_fwd(enum nn_act a, const float *u, float *y, int n);
 
-/* z += b, then y = f(z); y may equal z. */
-void nn_act_fwd_bias(enum nn_act a, float *z, const float *b, float *y, int n);
+/* z += b, then y = f(z) (+ x: a residual layer's skip, in the same pass); y may equal z, not
+ * x. Nullable: x. */
+void nn_act_fwd_bias(enum nn_act a, float *z, const float *b, const float *x, float *y, int n);
 
-/* z += b, then y = f(z) and z = f'(z) (the derivative replaces the pre-activation). */
-void nn_act_fwd_bias_d(enum nn_act a, float *z, const float *b, float *y, int n);
+/* z += b, then y = f(z) (+ x) and z = f'(z) (the derivative replaces the pre-activation).
+ * Nullable: x. */
+void nn_act_fwd_bias_d(enum nn_act a, float *z, const float *b, const float *x, float *y, int n);
 
 /* dz = g ⊙ d and acc += dz; dz may equal g or d. */
 void nn_mul_acc_row(float *dz, const float *g, const float *d, float *acc, int n);

@@ -14,6 +14,7 @@
 #include "common/flow.h"
 #include "common/gauss.h"
 #include "common/norm.h"
+#include "common/pixflow.h"
 #include "common/reinflow_policy.h"
 #include "common/task.h"
 #include "common/rng.h"
@@ -83,7 +84,7 @@ static const struct policy_ops random_ops = {
 // ---- dispatch ----------------------------------------------------------------------------
 
 static const struct policy_ops *const kinds[] = {&random_ops, &gauss_policy_ops, &flow_policy_ops,
-                                                 &reinflow_policy_ops};
+                                                 &reinflow_policy_ops, &pixflow_policy_ops};
 
 struct policy {
     const struct policy_ops *ops;
@@ -207,15 +208,31 @@ int policy_set_bounds(struct policy *p, const float *obs_lo, const float *obs_hi
     return 0;
 }
 
+size_t policy_image_bytes(const struct policy *p)
+{
+    return p->ops->image_bytes ? p->ops->image_bytes(p->impl) : 0;
+}
+
 void policy_act(struct policy *p, const float *obs, int B, struct rng *r, bool deterministic,
                 float *out)
 {
+    RL_ASSERT(!p->ops->act_img);
+    policy_act_img(p, obs, NULL, B, r, deterministic, out);
+}
+
+void policy_act_img(struct policy *p, const float *obs, const uint8_t *img, int B, struct rng *r,
+                    bool deterministic, float *out)
+{
     RL_ASSERT(B >= 1 && B <= p->max_batch);
+    RL_ASSERT(img || !p->ops->act_img);
     if (p->bounded) {
         norm_normalize(&p->obs_n, obs, p->nobs, B, false);
         obs = p->nobs;
     }
-    p->ops->act(p->impl, obs, B, r, deterministic, out);
+    if (p->ops->act_img)
+        p->ops->act_img(p->impl, obs, img, B, r, deterministic, out);
+    else
+        p->ops->act(p->impl, obs, B, r, deterministic, out);
     // actions leave [-1, 1] (clipped) for the env's range, one chunk row of A at a time
     if (p->bounded)
         norm_denormalize(&p->act_n, out, out, (long)B * p->d.chunk, true);
@@ -242,12 +259,18 @@ static const char *section_text(const struct ckpt *k, const char *name)
 }
 
 static struct policy *build_from(const struct ckpt *k, struct rl_config *c, int max_batch,
-                                 char *err, size_t errlen)
+                                 bool images, char *err, size_t errlen)
 {
     const char *cfg = section_text(k, "learner.config");
     const char *kind = section_text(k, "policy.kind");
     if (!cfg || !kind) {
         snprintf(err, errlen, "no policy in this file (sections learner.config, policy.kind)");
+        return NULL;
+    }
+    if (!images && !strcmp(kind, pixflow_policy_ops.kind)) {
+        snprintf(err, errlen,
+                 "a pixel policy (it sees camera images): this command has no camera; rldt eval "
+                 "runs it");
         return NULL;
     }
     config_default(c);
@@ -287,11 +310,13 @@ static struct policy *build_from(const struct ckpt *k, struct rl_config *c, int 
         snprintf(err, errlen, "bad normalisation bounds");
         policy_destroy(&p);
     }
+    if (p && p->ops->check_file && p->ops->check_file(p->impl, k, err, errlen) < 0)
+        policy_destroy(&p);
     return p;
 }
 
-struct policy *policy_load(const char *path, struct rl_config *c, int max_batch, char *err,
-                           size_t errlen)
+static struct policy *load(const char *path, struct rl_config *c, int max_batch, bool images,
+                           char *err, size_t errlen)
 {
     char e[400];
     struct ckpt *k = ckpt_load(path, "CKPT", 0, e, sizeof(e));
@@ -299,9 +324,21 @@ struct policy *policy_load(const char *path, struct rl_config *c, int max_batch,
         snprintf(err, errlen, "%s", e);
         return NULL;
     }
-    struct policy *p = build_from(k, c, max_batch, e, sizeof(e));
+    struct policy *p = build_from(k, c, max_batch, images, e, sizeof(e));
     if (!p)
         snprintf(err, errlen, "%s: %s", path, e);
     ckpt_destroy(&k);
     return p;
+}
+
+struct policy *policy_load(const char *path, struct rl_config *c, int max_batch, char *err,
+                           size_t errlen)
+{
+    return load(path, c, max_batch, false, err, errlen);
+}
+
+struct policy *policy_load_img(const char *path, struct rl_config *c, int max_batch, char *err,
+                               size_t errlen)
+{
+    return load(path, c, max_batch, true, err, errlen);
 }

@@ -39,6 +39,14 @@ struct policy_ops {
     int (*chain_len)(const void *impl);
     /* ... and that chain (B, chain_len) and its log-likelihood (B), borrowed */
     void (*chain)(const void *impl, const float **chain, const float **logp);
+    /* optional, for kinds that see camera images: bytes of one image (h*w*c) ... */
+    size_t (*image_bytes)(const void *impl);
+    /* ... and act from observations and their images (B, image_bytes) instead of act */
+    void (*act_img)(void *impl, const float *obs, const uint8_t *img, int B, struct rng *r,
+                    bool deterministic, float *out);
+    /* optional: check the kind's own sections of a policy file k (struct ckpt) against the
+     * policy built from its config; 0 or -EINVAL/-EPROTO with a reason in err */
+    int (*check_file)(const void *impl, const void *k, char *err, size_t errlen);
 };
 
 struct policy;
@@ -83,6 +91,18 @@ struct policy *policy_load(const char *path, struct rl_config *c, int max_batch,
                            size_t errlen);
 
 /*
+ * As policy_load, and also pixel policies (policy_image_bytes > 0), which act through
+ * policy_act_img with the picture of each observation from the camera its config names
+ * (pixel_camera at image_size). policy_load refuses those with a reason: its callers have no
+ * camera.
+ */
+struct policy *policy_load_img(const char *path, struct rl_config *c, int max_batch, char *err,
+                               size_t errlen);
+
+/* Bytes of the camera image each observation needs (h*w*c), 0 for a policy of the state only. */
+size_t policy_image_bytes(const struct policy *p);
+
+/*
  * Floats per row of the denoising chain a sampler keeps from its last policy_act (ReinFlow's
  * noisy chain, in the network's normalised action space), or 0 for kinds that keep none.
  */
@@ -94,8 +114,17 @@ int policy_chain_len(const struct policy *p);
  */
 void policy_chain(const struct policy *p, const float **chain, const float **logp);
 
-/* Act on B <= max_batch observations: out (B, D). Deterministic: no sampling noise. */
+/* Act on B <= max_batch observations: out (B, D). Deterministic: no sampling noise. Not for
+ * pixel policies (policy_image_bytes > 0: a programmer error). */
 void policy_act(struct policy *p, const float *obs, int B, struct rng *r, bool deterministic,
                 float *out);
+
+/*
+ * policy_act with the images of the observations, img (B, policy_image_bytes) uint8, row 0 of
+ * each picture at the top. For a policy of the state only img is ignored. Nullable: img when
+ * policy_image_bytes is 0.
+ */
+void policy_act_img(struct policy *p, const float *obs, const uint8_t *img, int B, struct rng *r,
+                    bool deterministic, float *out);
 
 #endif

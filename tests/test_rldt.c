@@ -264,6 +264,82 @@ static void test_qbar(void)
     critic_destroy(&c);
 }
 
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* rldt_actor_min: the action gradient and value are min(Q1, Q2)'s, row by row (central
+ * differences of the lower online critic), and both critics supply some rows' minimum */
+static void test_action_grad_min(void)
+{
+    struct critic_config cc = {.obs_dim = 3,
+                               .D = 2,
+                               .hidden = 8,
+                               .depth = 2,
+                               .lr = 1e-3f,
+                               .weight_decay = 0.01f,
+                               .tau = 0.005f,
+                               .max_batch = 32,
+                               .actor_min = true};
+    struct rng r;
+    rng_init(&r, 23, 0);
+    char err[200];
+    struct critic *c = critic_new(&cc, &r, err, sizeof(err));
+    T_CHECK(c != NULL);
+    if (!c)
+        return;
+    enum { B = 16 };
+    float obs[B * 3], act[B * 2], g[B * 2], q[B], in[B * 5], qa, qb, sorted[B];
+    for (int i = 0; i < B * 3; i++)
+        obs[i] = (float)rng_normal(&r);
+    for (int i = 0; i < B * 2; i++)
+        act[i] = (float)rng_normal(&r);
+    for (int i = 0; i < B; i++) {
+        memcpy(in + i * 5, obs + i * 3, 3 * sizeof(float));
+        memcpy(in + i * 5 + 3, act + i * 2, 2 * sizeof(float));
+    }
+    /* Q1 random; Q2 = 2 m - Q1 with m the median of Q1 over the rows (the output layer negated,
+     * its bias moved): the lower critic is Q1 on half of the rows, Q2 on the others */
+    struct nn *q0 = c->q[0], *q1 = c->q[1];
+    for (size_t i = 0; i < q0->n_params; i++) /* random weights everywhere (no zero output layer) */
+        q0->params[i] = 0.5f * (float)rng_normal(&r);
+    struct nn_ctx *x = nn_ctx_new_infer(q0, B);
+    nn_infer(q0, x, in, sorted, B);
+    qsort(sorted, B, sizeof(float), cmp_float);
+    float m = 0.5f * (sorted[B / 2 - 1] + sorted[B / 2]);
+    memcpy(q1->params, q0->params, q0->n_params * sizeof(float));
+    const struct nn_layer *out = &q1->layer[q1->n_layers - 1];
+    for (size_t i = 0; i < (size_t)out->in * out->out; i++)
+        q1->params[out->w + i] = -q1->params[out->w + i];
+    q1->params[out->b] = 2 * m - q1->params[out->b];
+    critic_action_grad(c, obs, act, B, g, q);
+    int from_b = 0;
+    double worst = 0;
+    for (int i = 0; i < B; i++) {
+        float *row = in + i * 5;
+        nn_infer(q0, x, row, &qa, 1);
+        nn_infer(q1, x, row, &qb, 1);
+        T_NEAR(q[i], fminf(qa, qb), 1e-5);
+        from_b += qb < qa;
+        struct nn *lower = qb < qa ? c->q[1] : c->q[0];
+        for (int j = 0; j < 2; j++) {
+            float h = 1e-2f, qp, qm, a0 = row[3 + j];
+            row[3 + j] = a0 + h;
+            nn_infer(lower, x, row, &qp, 1);
+            row[3 + j] = a0 - h;
+            nn_infer(lower, x, row, &qm, 1);
+            row[3 + j] = a0;
+            worst = fmax(worst, fabs((qp - qm) / (2 * h) - g[i * 2 + j]));
+        }
+    }
+    T_CHECK_MSG(worst < 2e-3, "largest gradient error %g", worst);
+    T_CHECK(from_b > 0 && from_b < B);
+    nn_ctx_destroy(&x);
+    critic_destroy(&c);
+}
+
 /* zero the action columns of the target critics' first layer: Q̄(s) no longer depends on a' */
 static void targets_ignore_action(struct critic *c, int S, int D)
 {
@@ -794,6 +870,7 @@ int main(void)
     T_RUN(test_loss_grad_params);
     T_RUN(test_td_lambda);
     T_RUN(test_qbar);
+    T_RUN(test_action_grad_min);
     T_RUN(test_targets);
     T_RUN(test_targets_short_chunk);
     T_RUN(test_reward_scale);

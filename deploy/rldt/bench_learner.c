@@ -61,10 +61,11 @@ static int bench_sac(const struct rl_config *opts)
     for (int i = 0; i < 3; i++) /* warm caches and thread pools */
         sac_ops.train_step(a, r, &rep);
     long n = 0;
-    double t0 = rl_now(), t = t0;
+    double t0 = rl_now(), t = t0, c0 = bench_cpu_now();
     for (; !rc && t - t0 < secs; t = rl_now())
         if (!(rc = sac_ops.train_step(a, r, &rep)))
             n++;
+    double cpu = bench_cpu_now() - c0;
     if (rc) {
         fprintf(stderr, "rldt bench learner: train_step failed (%s)\n", strerror(-rc));
         goto out_free;
@@ -72,9 +73,9 @@ static int bench_sac(const struct rl_config *opts)
     double ups = n / (t - t0), flop = sac_flops_per_step(a);
     printf("sac bench: threads=%d batch=%d hidden=256x2 obs=%d act=%d updates=%ld secs=%.2f "
            "updates_per_s=%.1f mflop_per_update=%.1f gflops=%.1f sgemm256_gflops=%.1f "
-           "ratio=%.2f\n",
+           "ratio=%.2f updates_per_cpu_s=%.1f\n",
            opts->threads, c.batch_size, d.obs_dim, d.act_dim, n, t - t0, ups, flop / 1e6,
-           ups * flop / 1e9, peak, peak > 0 ? ups * flop / 1e9 / peak : 0);
+           ups * flop / 1e9, peak, peak > 0 ? ups * flop / 1e9 / peak : 0, n / cpu);
 out_free:
     replay_destroy(&r);
     if (a)
@@ -143,10 +144,11 @@ static void print_rldt(const struct rl_config *c, const struct algo_dims *d, str
     double e = (double)c->rldt_actor_every;
     double mix = (e + 1) / (e * cr->secs / cr->steps + ar->secs / ar->steps);
     printf("rldt bench: algo=%s env=%s threads=%d obs=%d act=%d chunk=%d flow=%dx%d N=%d "
-           "critic=%dx%d batch=%d K=%d actor_batch=%d M=%d round=%d reuse=%d\n",
+           "critic=%dx%d batch=%d K=%d actor_batch=%d M=%d round=%d reuse=%d blas_kernel=%s\n",
            c->algo, c->env, c->threads, d->obs_dim, d->act_dim, d->chunk, c->flow_hidden,
            c->flow_depth, c->flow_steps, c->rldt_critic_hidden, c->rldt_critic_depth, c->batch_size,
-           c->rldt_particles, c->rldt_actor_batch, c->rldt_target_samples, R, c->rldt_target_reuse);
+           c->rldt_particles, c->rldt_actor_batch, c->rldt_target_samples, R, c->rldt_target_reuse,
+           openblas_get_corename());
     printf("rldt bench: critic_updates_per_s=%.1f critic_gflops=%.1f "
            "mflop_per_critic_update=%.0f (round targets %.1f GFLOP per %d steps)\n",
            cr->steps / cr->secs, cg, (fr / R + fc) / 1e6, fr / 1e9, R);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "actor/demo.h"
+#include "actor/pixcam.h"
 #include "actor/rollout.h"
 #include "actor/vecenv.h"
 #include "common/config.h"
@@ -151,12 +152,36 @@ struct ckpt_policy {
     struct policy *p;
     struct rng rng;
     bool deterministic;
+    struct rl_config pc; /* the policy's config (its camera) */
+    struct vecenv *v;    /* a pixel policy's envs, whose camera pictures each observation */
+    struct pixcam *cam;  /* NULL for a policy of the state only */
 };
 
 static int ckpt_act(void *ctx, const float *obs, int num_envs, float *chunks)
 {
     struct ckpt_policy *cp = ctx;
-    policy_act(cp->p, obs, num_envs, &cp->rng, cp->deterministic, chunks);
+    const uint8_t *img = cp->cam ? vecenv_images(cp->v) : NULL;
+    policy_act_img(cp->p, obs, img, num_envs, &cp->rng, cp->deterministic, chunks);
+    return 0;
+}
+
+// a pixel policy sees its camera: attach it to v; 0, or an exit code after printing why
+static int attach_camera(struct ckpt_policy *cp, struct vecenv *v, const char *path)
+{
+    if (!cp->p || !policy_image_bytes(cp->p))
+        return 0;
+    char err[400];
+    cp->v = v;
+    cp->cam = pixcam_new(vecenv_model(v), cp->pc.image_size, cp->pc.pixel_camera, err, sizeof(err));
+    int rc = cp->cam ? pixcam_attach(cp->cam, v) : -ENODEV;
+    if (rc < 0) {
+        fprintf(stderr,
+                "rldt eval: %s is a pixel policy and its camera '%s' (%dx%d) cannot render "
+                "here: %s\n",
+                path, cp->pc.pixel_camera, cp->pc.image_size, cp->pc.image_size,
+                cp->cam ? strerror(-rc) : err);
+        return 1;
+    }
     return 0;
 }
 
@@ -164,19 +189,19 @@ static int ckpt_act(void *ctx, const float *obs, int num_envs, float *chunks)
 static int load_policy(struct rl_config *c, struct ckpt_policy *cp)
 {
     char err[600];
-    struct rl_config pc;
-    cp->p = policy_load(c->policy, &pc, c->num_envs, err, sizeof(err));
+    struct rl_config *pc = &cp->pc;
+    cp->p = policy_load_img(c->policy, pc, c->num_envs, err, sizeof(err));
     if (!cp->p) {
         fprintf(stderr, "rldt eval: %s\n", err);
         return access(c->policy, F_OK) == 0 ? 1 : 2;
     }
-    if (strcmp(pc.env, c->env) != 0) {
-        fprintf(stderr, "rldt eval: %s was trained on %s; pass --env=%s\n", c->policy, pc.env,
-                pc.env);
+    if (strcmp(pc->env, c->env) != 0) {
+        fprintf(stderr, "rldt eval: %s was trained on %s; pass --env=%s\n", c->policy, pc->env,
+                pc->env);
         policy_destroy(&cp->p);
         return 2;
     }
-    c->chunk = pc.chunk; /* the policy's chunk length */
+    c->chunk = pc->chunk; /* the policy's chunk length */
     rng_init(&cp->rng, (uint64_t)c->seed, EVAL_POLICY_STREAM);
     cp->deterministic = c->deterministic;
     return 0;
@@ -203,6 +228,12 @@ int cmd_eval(int argc, char **argv)
         return 1;
     }
 
+    if ((rc = attach_camera(&cp, v, c.policy)) != 0) {
+        vecenv_destroy(&v);
+        pixcam_destroy(&cp.cam);
+        policy_destroy(&cp.p);
+        return rc;
+    }
     struct rollout_random rnd;
     rollout_random_init(&rnd, v, (uint64_t)c.seed, EVAL_POLICY_STREAM);
     long nzero = rnd.n;
@@ -218,6 +249,7 @@ int cmd_eval(int argc, char **argv)
     if (rc == 0 && x.on)
         watch_ends(&x); /* the episodes of the last step */
     vecenv_destroy(&v);
+    pixcam_destroy(&cp.cam); /* after the vecenv that borrows it */
     policy_destroy(&cp.p);
     if (rc < 0) {
         watch_free(&x);

@@ -4,7 +4,8 @@
  * (<out stem>.loss.csv: step, train loss over the last rows' steps, EMA validation loss,
  * learning rate, seconds) and a resumable state file (<out>.state, every checkpoint_secs;
  * --resume continues from it). The EMA weights are saved as a policy checkpoint at --out;
- * the state file is removed once the policy is written.
+ * the state file is removed once the policy is written. A dataset with camera images makes a
+ * pixel policy (encoder + flow, learner/algo/pretrain.h).
  */
 #include <cblas.h>
 #include <errno.h>
@@ -16,6 +17,7 @@
 
 #include "common/config.h"
 #include "common/dataset.h"
+#include "common/encoder.h"
 #include "common/flow.h"
 #include "common/util.h"
 #include "deploy/rldt/cmd.h"
@@ -174,6 +176,21 @@ static int train(struct run *r)
     return 0;
 }
 
+// a dataset with camera images: the policy sees them (pixels, their size, the camera of the
+// demo that rendered them, named in the dataset's source line)
+static void pixel_config(struct rl_config *c, const struct dataset *ds)
+{
+    c->pixels = true;
+    c->image_size = ds->img_h;
+    const char *cam = strstr(ds->source, "--pixel-camera=");
+    if (cam) {
+        cam += strlen("--pixel-camera=");
+        snprintf(c->pixel_camera, sizeof(c->pixel_camera), "%.*s", (int)strcspn(cam, " "), cam);
+    }
+    fprintf(stderr, "rldt pretrain: from pixels: %dx%d images of camera '%s' + proprioception\n",
+            ds->img_h, ds->img_w, c->pixel_camera);
+}
+
 // build, resume if asked, train, save; 0 or an exit code
 static int go(struct run *r)
 {
@@ -184,11 +201,8 @@ static int go(struct run *r)
         return access(r->c.dataset, F_OK) == 0 ? 1 : 2;
     }
     snprintf(r->c.env, sizeof(r->c.env), "%s", ds.env);
-    if (dataset_image_bytes(&ds)) /* pixel pre-training is the next step (encoder + flow) */
-        fprintf(stderr,
-                "rldt pretrain: note: the dataset's %dx%d images are not used; the flow learns "
-                "from the state vector (pre-training from pixels is not implemented yet)\n",
-                ds.img_h, ds.img_w);
+    if (dataset_image_bytes(&ds))
+        pixel_config(&r->c, &ds);
     r->p = pretrain_new(&r->c, &ds, err, sizeof(err));
     dataset_fini(&ds);
     if (!r->p) {
@@ -208,9 +222,10 @@ static int go(struct run *r)
         return 1;
     }
     const struct flow *f = pretrain_ema(r->p);
+    const struct encoder *e = pretrain_encoder(r->p);
     fprintf(stderr, "rldt pretrain: %s %s, chunk %d, %zu parameters, batch %d, lr %g, %lld steps\n",
-            r->c.env, r->c.dataset, r->c.chunk, f->n_params, r->c.pretrain_batch, r->c.pretrain_lr,
-            (long long)r->c.pretrain_steps);
+            r->c.env, r->c.dataset, r->c.chunk, f->n_params + (e ? e->n_params : 0),
+            r->c.pretrain_batch, r->c.pretrain_lr, (long long)r->c.pretrain_steps);
     r->t0 = rl_now();
     r->step0 = pretrain_steps_done(r->p);
     int rc = train(r);

@@ -476,6 +476,22 @@ def timed(fn, secs):
             return k, dt, time.process_time() - c0
 
 
+def blas_info():
+    """kernel name and thread count of the OpenBLAS this process loaded (through torch)"""
+    try:
+        import ctypes
+        with open("/proc/self/maps") as f:
+            libs = {ln.split()[-1] for ln in f if "blas" in ln and ".so" in ln}
+        for lib in sorted(libs):
+            dll = ctypes.CDLL(lib)
+            if hasattr(dll, "openblas_get_corename"):
+                dll.openblas_get_corename.restype = ctypes.c_char_p
+                return dll.openblas_get_corename().decode(), dll.openblas_get_num_threads()
+    except OSError:
+        pass
+    return "unknown", 0
+
+
 def cmd_bench(a):
     if os.environ.get("OPENBLAS_NUM_THREADS") != str(a.threads):
         print(f"torch_rldt_ref: note: OPENBLAS_NUM_THREADS is not {a.threads}: torch's GEMMs "
@@ -490,16 +506,21 @@ def cmd_bench(a):
         f"torch bench: threads={a.threads} critic_updates_per_s={rounds * a.round / cs:.2f} "
         f"actor_updates_per_s={steps / asecs:.3f} "
         f"critic_updates_per_cpu_s={rounds * a.round / cc:.2f} "
-        f"actor_updates_per_cpu_s={steps / ac:.3f} torch={torch.__version__}"
+        f"actor_updates_per_cpu_s={steps / ac:.3f} torch={torch.__version__} "
+        f"blas_kernel={blas_info()[0]} blas_threads={blas_info()[1]}"
     )
     return 0
 
 
 def run(cmd, threads=None):
-    """output of cmd; with threads, OpenBLAS (under torch's GEMMs) and OpenMP get that many"""
+    """output of cmd; with threads, OpenBLAS (under torch's GEMMs) and OpenMP get that many, and
+    OpenMP's workers sleep rather than spin when idle unless OMP_WAIT_POLICY says otherwise
+    (spinning workers take a core from OpenBLAS's: torch at 2 threads ran 3-7x slower so)"""
     env = dict(os.environ)
     if threads:
         env.update(OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+        if threads > 1:
+            env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if p.returncode:
         sys.exit(f"torch_rldt_ref: {' '.join(cmd)} failed:\n{p.stderr}")
@@ -543,19 +564,25 @@ def cmd_vs(a):
     res, tb = {}, None
     for rep in range(a.repeats):
         for th in a.threads:
+            load = os.getloadavg()[0]
             c = run([a.rldt, "bench", "learner", "--algo=rldt", f"--threads={th}",
-                     f"--secs={a.secs}"] + a.extra)  # fmt: skip
+                     f"--secs={a.secs}"] + a.extra, th)  # fmt: skip
             if tb is None:
                 tb = torch_cmd(a, c)
                 print(f"vs-torch: shapes {c.splitlines()[0].split(': ', 1)[1]}")
             t = run(tb + [f"--threads={th}"], th)
+            kc, kt = (re.search(r"blas_kernel=(\S+)", x) for x in (c, t))
+            kc, kt = (k.group(1) if k else "unknown" for k in (kc, kt))
+            if kc != kt:
+                print(f"vs-torch: note: the BLAS kernels differ (C {kc}, torch {kt})")
             r = [num(k, c) / num(k, t) for k in KEYS]
             res.setdefault(th, []).append(r)
             print(f"vs-torch: repeat {rep + 1} threads={th} C/torch per-row throughput: critic "
                   f"{r[0]:.2f} actor {r[1]:.2f} (per CPU second: critic {r[2]:.2f} actor "
                   f"{r[3]:.2f}); steps/s C critic {num(KEYS[0], c):.2f} actor "
                   f"{num(KEYS[1], c):.3f}, torch critic {num(KEYS[0], t):.2f} actor "
-                  f"{num(KEYS[1], t):.3f}", flush=True)  # fmt: skip
+                  f"{num(KEYS[1], t):.3f}; OpenBLAS kernel {kc}; load average "
+                  f"{load:.1f} -> {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
     summary(res)
     return 0
 

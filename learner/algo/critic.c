@@ -168,12 +168,21 @@ void critic_action_grad(struct critic *c, const float *obs, const float *act, in
 {
     int S = c->cfg.obs_dim, D = c->cfg.D;
     fill_qin(c, obs, act, B);
-    for (int i = 0; i < B; i++)
-        c->dq[i] = 0.5f;
+    if (c->cfg.actor_min) { /* both forwards first: each row's weight picks the lower critic */
+        memcpy(c->qa, nn_forward(c->q[0], c->ctx[0], c->qin, B), (size_t)B * sizeof(float));
+        memcpy(c->qb, nn_forward(c->q[1], c->ctx[1], c->qin, B), (size_t)B * sizeof(float));
+        for (int i = 0; i < B && q; i++)
+            q[i] = RL_MIN(c->qa[i], c->qb[i]);
+    }
     for (int k = 0; k < 2; k++) {
-        const float *qv = nn_forward(c->q[k], c->ctx[k], c->qin, B);
-        if (q) {
+        if (c->cfg.actor_min) {
+            for (int i = 0; i < B; i++) /* ties: the first critic */
+                c->dq[i] = (k == 0) == (c->qa[i] <= c->qb[i]) ? 1.0f : 0.0f;
+        } else {
             for (int i = 0; i < B; i++)
+                c->dq[i] = 0.5f;
+            const float *qv = nn_forward(c->q[k], c->ctx[k], c->qin, B);
+            for (int i = 0; i < B && q; i++)
                 q[i] = k ? q[i] + 0.5f * qv[i] : 0.5f * qv[i];
         }
         nn_backward_input(c->q[k], c->ctx[k], c->dq, c->d_in);

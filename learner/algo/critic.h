@@ -30,6 +30,7 @@ struct critic_config {
     float weight_decay; /* AdamW decoupled decay */
     float tau;          /* Polyak rate (0.005) */
     int max_batch;      /* rows per call of any function below */
+    bool actor_min;     /* critic_action_grad: the lower critic's gradient per row, not the mean */
 };
 
 struct critic {
@@ -81,7 +82,8 @@ void critic_apply(struct critic *c);
 
 /*
  * g (B, D) = ∇ₐ of (Q1 + Q2)/2 at (obs, act), B <= max_batch; q (B) receives (Q1 + Q2)/2 when
- * not NULL. The critics' gradients are not touched (input gradients only). Nullable: q.
+ * not NULL. With cfg.actor_min: ∇ₐ and value of min(Q1, Q2) per row instead. The critics' gradients
+ * are not touched (input gradients only). Nullable: q.
  */
 void critic_action_grad(struct critic *c, const float *obs, const float *act, int B, float *g,
                         float *q);

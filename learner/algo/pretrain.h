@@ -12,6 +12,11 @@
  * recorded state, including the last H − 1 of each episode, is a training row. About 2% of
  * the episodes (every 50th, when there are at least 2) are held out for a validation loss.
  *
+ * From pixels: when the dataset has camera images (c->image_size square RGB), an image encoder
+ * (common/pixflow.h) feeds the flow [features | proprioception], trained with it on randomly
+ * shifted images (pad 4); the saved policy is of kind "pixflow", the state file holds the
+ * encoder too.
+ *
  * Not thread-safe: one thread drives a struct pretrain.
  */
 #ifndef RL_PRETRAIN_H
@@ -21,6 +26,7 @@
 #include <stdint.h>
 
 struct dataset;
+struct encoder;
 struct flow;
 struct rl_config;
 
@@ -58,12 +64,17 @@ double pretrain_lr(const struct pretrain *p);
 const struct flow *pretrain_net(const struct pretrain *p);
 const struct flow *pretrain_ema(const struct pretrain *p);
 
+/* The image encoder and its EMA copy when training from pixels, else NULL (borrowed). */
+const struct encoder *pretrain_encoder(const struct pretrain *p);
+const struct encoder *pretrain_encoder_ema(const struct pretrain *p);
+
 /* Normalisation bounds (2O + 2A floats: obs_lo | obs_hi | act_lo | act_hi), borrowed. */
 const float *pretrain_bounds(const struct pretrain *p);
 
 /*
- * Save the EMA weights as a policy checkpoint (common/flow.h flow_policy_save) whose config
- * section is cfg_text. 0 or -errno with a reason in err.
+ * Save the EMA weights as a policy checkpoint (common/flow.h flow_policy_save; from pixels
+ * common/pixflow.h pixflow_save) whose config section is cfg_text. 0 or -errno with a reason
+ * in err.
  */
 int pretrain_save_policy(const struct pretrain *p, const char *cfg_text, const char *path,
                          char *err, size_t errlen);

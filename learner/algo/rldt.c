@@ -215,7 +215,8 @@ static int build_nets(struct rldt *s, const struct rl_config *c, const struct fl
                                .lr = (float)c->rldt_critic_lr,
                                .weight_decay = (float)c->rldt_critic_wd,
                                .tau = (float)c->tau,
-                               .max_batch = RL_MAX(s->B, s->blk)};
+                               .max_batch = RL_MAX(s->B, s->blk),
+                               .actor_min = c->rldt_actor_min};
     struct rng init;
     rng_init(&init, (uint64_t)c->seed, RLDT_STREAM_INIT);
     s->critic = critic_new(&cc, &init, err, errlen);

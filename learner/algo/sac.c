@@ -316,11 +316,11 @@ static double actor_pass(struct sac *s, float alpha)
         s->g_lp[i] = alpha * inv_b;
         loss += alpha * s->logp[i] - (first ? q1[i] : q2[i]);
     }
-    /* ∇ₐ min Q: the action columns of each critic's input gradient (critic grads are junk
-     * here and get zeroed before the critic pass) */
-    nn_backward(s->net[NET_Q1], s->qctx[0], s->dq[0], s->d_in);
+    /* ∇ₐ min Q: the action columns of each critic's input gradient (input gradients only: the
+     * critics' parameter gradients are not wanted here) */
+    nn_backward_input(s->net[NET_Q1], s->qctx[0], s->dq[0], s->d_in);
     nn_copy_cols(s->g_a, D, s->d_in + S, s->Qin, B, D);
-    nn_backward(s->net[NET_Q2], s->qctx[1], s->dq[1], s->d_in);
+    nn_backward_input(s->net[NET_Q2], s->qctx[1], s->dq[1], s->d_in);
     for (int i = 0; i < B; i++)
         for (int j = 0; j < D; j++)
             s->g_a[(size_t)i * D + j] += s->d_in[(size_t)i * s->Qin + S + j];
@@ -563,9 +563,10 @@ double sac_flops_per_step(const struct algo *a)
     int B = s->B;
     /* target: policy at s', two target critics */
     double f = nn_flops_forward(p, B) + 2 * nn_flops_forward(q, B);
-    /* actor: policy forward + backward (no d_in), two critics forward + backward with d_in */
+    /* actor: policy forward + backward (no d_in), two critics forward + input gradients only
+     * (one GEMM per layer: the forward's FLOPs) */
     f += nn_flops_forward(p, B) + nn_flops_backward(p, B, false);
-    f += 2 * (nn_flops_forward(q, B) + nn_flops_backward(q, B, true));
+    f += 2 * (2 * nn_flops_forward(q, B));
     /* critics: forward + backward without d_in */
     f += 2 * (nn_flops_forward(q, B) + nn_flops_backward(q, B, false));
     return f;
