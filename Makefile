@@ -147,11 +147,12 @@ run: deps
 	./$(BUILD)/rldt run --config=deploy/configs/rldt-cpu.ini --run-dir=$(RUN_DIR)
 
 # The tests under ASan + UBSan (any finding aborts the test); SAN_TESTS=test_ (a run.sh name
-# filter) runs a subset, e.g. the C unit tests only.
+# filter) runs a subset, e.g. the C unit tests only. Time-outs and the tests' own waits are
+# stretched 3x (TEST_TIMEOUT_SCALE, tests/run.sh): sanitized code runs 2-3x slower.
 SAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 san: deps
 	@$(MAKE) --no-print-directory BUILD=build-san CFLAGS="$(SAN_CFLAGS)" all
-	@BUILD=build-san TEST_TIMEOUT=$${TEST_TIMEOUT:-360} ASAN_OPTIONS=detect_leaks=1 \
+	@BUILD=build-san TEST_TIMEOUT_SCALE=$${TEST_TIMEOUT_SCALE:-3} ASAN_OPTIONS=detect_leaks=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1 ./tests/run.sh $(SAN_TESTS)
 
 # The shipped base policies deploy/policies/<task>.rldt: SAC stopped at D4RL-medium level ->

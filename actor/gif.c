@@ -109,11 +109,6 @@ void gif_destroy(struct gif **pg)
     *pg = NULL;
 }
 
-int gif_frames(const struct gif *g)
-{
-    return g->frames;
-}
-
 // ---- LZW bit writer ----
 
 static int flush_block(struct gif *g)

@@ -30,9 +30,6 @@ void gif_destroy(struct gif **pg);
  */
 int gif_add(struct gif *g, const uint8_t *rgb, int scale);
 
-/* Frames appended. */
-int gif_frames(const struct gif *g);
-
 /*
  * Finish the file (the trailer byte; later gif_add calls fail) and return its bytes (borrowed,
  * valid until gif_destroy), their count in *len. NULL with *len = 0 when no frame was added or

@@ -258,8 +258,12 @@ int dataset_save(const struct dataset *d, const char *path, char *err, size_t er
         return -EINVAL;
     }
     int64_t shape[3] = {d->img_h, d->img_w, d->img_c};
-    struct dataset_meta m = {DATASET_VERSION, d->obs_dim,    d->act_dim, d->n,
-                             d->n_episodes,   d->has_bounds, {0}};
+    struct dataset_meta m = {.version = DATASET_VERSION,
+                             .obs_dim = d->obs_dim,
+                             .act_dim = d->act_dim,
+                             .n = d->n,
+                             .n_episodes = d->n_episodes,
+                             .has_bounds = d->has_bounds};
     memcpy(m.env, d->env, sizeof(m.env));
     struct ckpt_writer *w = ckpt_writer_new("DSET", layout_of(d->obs_dim, d->act_dim));
     if (!w) {

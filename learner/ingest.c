@@ -169,17 +169,17 @@ static void accept_segment(struct shared *s, const struct wire_segment *g, const
     }
     uint64_t traj = atomic_fetch_add(&s->segments, 1);
     bool chain = replay_chain_len(s->replay) > 0;
-    struct replay_segment rs = {(int)g->T,
-                                g->obs,
-                                g->actions,
-                                g->rewards,
-                                steps,
-                                g->terminal,
-                                g->truncated,
-                                traj,
-                                g->policy_version,
-                                chain ? g->chain : NULL,
-                                chain ? g->chain_logp : NULL};
+    struct replay_segment rs = {.T = (int)g->T,
+                                .obs = g->obs,
+                                .act = g->actions,
+                                .rew = g->rewards,
+                                .steps = steps,
+                                .term = g->terminal,
+                                .trunc = g->truncated,
+                                .traj_id = traj,
+                                .version = g->policy_version,
+                                .chain = chain ? g->chain : NULL,
+                                .logp = chain ? g->chain_logp : NULL};
     if (replay_add_img(s->replay, &rs, g->images) < 0) {
         shared_reject(s, REJECT_WRONG_DIMS, "segment longer than the replay");
         return;

@@ -42,7 +42,6 @@ struct learner {
     size_t pcap;
     struct algo_report rep;
     uint64_t reported_episodes;
-    uint64_t rejected_seen[REJECT_COUNT];
     uint64_t eval_seen;
     double replay_saved;   /* rl_now() of the last replay save */
     struct auth_keys auth; /* [auth] CURVE keys of the three sockets */
@@ -54,9 +53,13 @@ struct learner {
     struct control_args ca;
     struct actor_row rows[ACTORS_MAX];    /* refresh_stats: a copy of the actor table */
     struct stats_actor srows[ACTORS_MAX]; /* and its rows for the stats module */
-    uint64_t save_failures;               /* checkpoint and replay saves that failed */
-    char final_err[512];                  /* why the final checkpoint failed ("" if it did not) */
-    double published;                     /* rl_now() of the last broadcast */
+    // event counters of the trainer thread (this process; shown in /stats "counters")
+    uint64_t checkpoint_failures;  /* checkpoint saves that failed */
+    uint64_t replay_save_failures; /* replay saves that failed */
+    uint64_t quarantined_segments; /* segments and chunk steps a non-finite step quarantined */
+    uint64_t quarantined_steps;
+    char final_err[512]; /* why the final checkpoint failed ("" if it did not) */
+    double published;    /* rl_now() of the last broadcast */
 };
 
 // socket sizes and the trainer loop's periods
@@ -166,8 +169,7 @@ static void tb_scalar(struct learner *l, const char *tag, uint64_t steps, double
 static void on_auth_fail(void *user, const char *reason)
 {
     struct learner *l = user;
-    if (l->stats)
-        stats_reject(l->stats, reason, 1);
+    shared_reject(&l->s, REJECT_AUTH_FAILED, reason);
 }
 
 static int start_threads(struct learner *l, char *err, size_t errlen)
@@ -214,8 +216,7 @@ static int start_stats(struct learner *l, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    for (int r = 0; r < REJECT_COUNT; r++) /* every reason listed, at 0 until it happens */
-        stats_reject(l->stats, learner_reject_names[r], 0);
+    shared_stats_rejected(&l->s, l->stats); /* every reason listed, at 0 until it happens */
     if (!spec[0])
         return 0;
     const char *colon = strrchr(spec, ':');
@@ -462,8 +463,12 @@ static int stats_actor_rows(struct learner *l, int *alive)
     for (int i = 0; i < n; i++) {
         const struct actor_row *r = &l->rows[i];
         if (r->alive)
-            l->srows[k++] = (struct stats_actor){
-                r->id, r->name, r->heartbeat, r->policy_version, r->steps_in, r->segments};
+            l->srows[k++] = (struct stats_actor){.id = r->id,
+                                                 .name = r->name,
+                                                 .heartbeat = r->heartbeat,
+                                                 .policy_version = r->policy_version,
+                                                 .env_steps = r->steps_in,
+                                                 .segments = r->segments};
     }
     return k;
 }
@@ -477,19 +482,19 @@ static void refresh_stats(struct learner *l)
     stats_set_actors(st, l->srows, stats_actor_rows(l, &alive));
     int nret;
     double ret = recent_return(s, &nret);
-    struct stats_totals tot = {atomic_load(&s->env_steps),
-                               atomic_load(&s->segments),
-                               atomic_load(&s->episodes),
-                               atomic_load(&s->updates),
-                               ret,
-                               (uint64_t)nret};
+    struct stats_totals tot = {.env_steps = atomic_load(&s->env_steps),
+                               .segments = atomic_load(&s->segments),
+                               .episodes = atomic_load(&s->episodes),
+                               .updates = atomic_load(&s->updates),
+                               .recent_return = ret,
+                               .recent_episodes = (uint64_t)nret};
     stats_set_totals(st, &tot);
-    for (int r = 0; r < REJECT_COUNT; r++) {
-        uint64_t v = atomic_load(&s->rejected[r]);
-        if (v > l->rejected_seen[r])
-            stats_reject(st, learner_reject_names[r], v - l->rejected_seen[r]);
-        l->rejected_seen[r] = v;
-    }
+    shared_stats_rejected(s, st);
+    stats_set_count(st, "nan_steps", atomic_load(&s->skipped));
+    stats_set_count(st, "quarantined_segments", l->quarantined_segments);
+    stats_set_count(st, "quarantined_steps", l->quarantined_steps);
+    stats_set_count(st, "checkpoint_failures", l->checkpoint_failures);
+    stats_set_count(st, "replay_save_failures", l->replay_save_failures);
     stats_set_replay(st, (uint64_t)replay_size(s->replay), (uint64_t)replay_capacity(s->replay));
     stats_set_replay_bytes(st, replay_bytes_per_step(s->replay));
     stats_set_policy_version(st, atomic_load(&s->version));
@@ -580,13 +585,11 @@ static void metrics_row(struct learner *l, double t0)
 }
 
 // a failed save: counted, its error kept for /stats and /metrics, logged once per 100
-static void save_failed(struct learner *l, const char *what, const char *err)
+static void save_failed(struct learner *l, uint64_t *count, const char *what, const char *err)
 {
-    char counter[64];
-    snprintf(counter, sizeof(counter), "%s_failures", what);
-    stats_count(l->stats, counter, 1);
+    ++*count;
     stats_note(l->stats, what, err);
-    uint64_t n = ++l->save_failures;
+    uint64_t n = l->checkpoint_failures + l->replay_save_failures;
     if (n == 1 || n % 100 == 0)
         log_error("%s failed (%llu save failure(s) so far): %s", what, (unsigned long long)n, err);
 }
@@ -602,7 +605,7 @@ static int save_checkpoint(struct learner *l, bool last)
     char err[512];
     int rc = checkpoint_save(l->ops, l->algo, s, err, sizeof(err));
     if (rc < 0) {
-        save_failed(l, "checkpoint", err);
+        save_failed(l, &l->checkpoint_failures, "checkpoint", err);
         if (last)
             snprintf(l->final_err, sizeof(l->final_err), "%s", err);
     }
@@ -613,7 +616,7 @@ static int save_checkpoint(struct learner *l, bool last)
     snprintf(path, sizeof(path), "%s/replay.rldt", s->cfg.run_dir);
     uint64_t steps = atomic_load(&s->env_steps);
     if (replay_save(s->replay, path, steps, err, sizeof(err)) < 0) {
-        save_failed(l, "replay_save", err);
+        save_failed(l, &l->replay_save_failures, "replay_save", err);
     } else {
         log_info("replay saved: %ld chunk steps to %s (%.1f s)", replay_size(s->replay), path,
                  rl_now() - now);
@@ -648,25 +651,24 @@ static void quarantine(struct learner *l, uint64_t nan_steps)
     struct replay_quarantined q = {0};
     if (n <= 0 || replay_quarantine(l->s.replay, slots, n, QUARANTINE_RATIO, &q) < 0)
         return;
-    stats_count(l->stats, "quarantined_segments", (uint64_t)q.segments);
-    stats_count(l->stats, "quarantined_steps", (uint64_t)q.steps);
+    l->quarantined_segments += (uint64_t)q.segments;
+    l->quarantined_steps += (uint64_t)q.steps;
     if (nan_steps == 1 || nan_steps % 100 == 0)
         log_warn("non-finite step %llu: %ld segment(s) (%ld chunk steps) of the %d rows it read "
                  "quarantined (%ld outlier rows)",
                  (unsigned long long)nan_steps, q.segments, q.steps, n, q.outliers);
 }
 
-static int train_once(struct learner *l, uint64_t *nan_steps)
+static int train_once(struct learner *l)
 {
     struct shared *s = &l->s;
     int rc = l->ops->train_step(l->algo, s->replay, &l->rep);
     if (rc == -EDOM) {
         // skipped, but it counts for the schedule: ingest goes on; the poison leaves the replay
-        atomic_fetch_add(&s->skipped, 1);
-        if ((*nan_steps)++ == 0)
+        uint64_t nan_steps = atomic_fetch_add(&s->skipped, 1) + 1;
+        if (nan_steps == 1)
             log_warn("non-finite loss: step skipped (counted as nan_steps; the schedule moves on)");
-        stats_count(l->stats, "nan_steps", 1);
-        quarantine(l, *nan_steps);
+        quarantine(l, nan_steps);
         return 0;
     }
     if (rc < 0)
@@ -729,7 +731,7 @@ int learner_run(struct learner *l, volatile sig_atomic_t *stop)
     double t0 = rl_now() - prior;
     double last_stats = 0, last_metrics = rl_now(), last_ckpt = last_metrics,
            last_log = last_metrics;
-    uint64_t last_steps = atomic_load(&s->env_steps), nan_steps = 0;
+    uint64_t last_steps = atomic_load(&s->env_steps);
     uint64_t ckpt_updates = atomic_load(&s->updates);
     int rc = 0;
     if (atomic_load(&s->version) > 0 || c->warmup_steps == 0)
@@ -741,7 +743,7 @@ int learner_run(struct learner *l, volatile sig_atomic_t *stop)
         }
         bool warm = atomic_load(&s->env_steps) >= (uint64_t)c->warmup_steps;
         if (warm && step_due(l)) {
-            rc = train_once(l, &nan_steps);
+            rc = train_once(l);
             if (rc < 0 && rc != -EAGAIN)
                 break;
             if (rc == -EAGAIN)

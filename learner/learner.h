@@ -18,7 +18,8 @@
 #include "common/config.h"
 #include "learner/algo.h"
 
-/* Why an incoming message was dropped (counted per reason in stats). */
+/* Why an incoming message was dropped: counted per reason in struct shared (shared_reject), the
+ * one list /stats and /metrics show (learner_reject_names, in this order). */
 enum learner_reject {
     REJECT_BAD_SIZE = 0, /* empty or larger than the socket's maximum */
     REJECT_DECODE,       /* not a valid envelope */
@@ -40,7 +41,8 @@ enum learner_reject {
     REJECT_HELLO_RATE,    /* a Hello beyond its connection's registration rate */
     REJECT_KEY_IDENTITY,  /* a Hello whose name or role the CURVE allow-list entry forbids */
     REJECT_BAD_CHAIN,     /* a run that trains on denoising chains got none, or another size */
-    REJECT_BAD_IMAGE, /* camera images missing, unexpected, or of another shape than the run's */
+    REJECT_BAD_IMAGE,   /* camera images missing, unexpected, or of another shape than the run's */
+    REJECT_AUTH_FAILED, /* a CURVE handshake the ZAP handler refused (unknown key, plain) */
     REJECT_COUNT,
 };
 

@@ -11,12 +11,13 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "learner/stats.h"
 
 const char *const learner_reject_names[REJECT_COUNT] = {
     "bad_size",     "decode_error", "bad_version",  "wrong_type",  "stale_epoch",   "unknown_actor",
     "wrong_dims",   "stale_policy", "duplicate",    "bad_session", "not_evaluator", "rate_limited",
     "obs_range",    "action_range", "reward_range", "bad_steps",   "bad_episodes",  "hello_rate",
-    "key_identity", "bad_chain",    "bad_image",
+    "key_identity", "bad_chain",    "bad_image",    "auth_failed",
 };
 
 struct params_blob *shared_params_get(struct shared *s)
@@ -98,6 +99,12 @@ void shared_reject_peer(struct shared *s, enum actors_check why, const char *det
     };
     RL_ASSERT(why > ACTORS_OK && why <= ACTORS_TOO_SOON);
     shared_reject(s, map[why], detail);
+}
+
+void shared_stats_rejected(struct shared *s, struct stats *st)
+{
+    for (int r = 0; r < REJECT_COUNT; r++)
+        stats_set_rejected(st, learner_reject_names[r], atomic_load(&s->rejected[r]));
 }
 
 const char *shared_peer_key(void *msg)

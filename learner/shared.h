@@ -93,6 +93,11 @@ void shared_reject(struct shared *s, enum learner_reject why, const char *detail
 /* Count a message refused by the actor table (why != ACTORS_OK) under its reason. */
 void shared_reject_peer(struct shared *s, enum actors_check why, const char *detail);
 
+/* Copy every rejection counter into st under its name (learner_reject_names: all reasons, in
+ * their order, 0 included); the counters stay the only totals. */
+struct stats;
+void shared_stats_rejected(struct shared *s, struct stats *st);
+
 /* The client key of a received zmq_msg_t (the ZAP User-Id with CURVE), "" without one.
  * Borrowed from the message. */
 const char *shared_peer_key(void *msg);

@@ -213,21 +213,21 @@ int stats_set(struct stats *s, const char *name, double v)
     return e ? 0 : -ENOSPC;
 }
 
-static int table_add(struct stats *s, struct table *t, const char *name, uint64_t delta)
+static int table_put(struct stats *s, struct table *t, const char *name, uint64_t value)
 {
     if (!valid_name(name))
         return -EINVAL;
     pthread_mutex_lock(&s->mu);
     struct named *e = table_get(t, name);
     if (e)
-        e->n += delta;
+        e->n = value;
     pthread_mutex_unlock(&s->mu);
     return e ? 0 : -ENOSPC;
 }
 
-int stats_count(struct stats *s, const char *name, uint64_t delta)
+int stats_set_count(struct stats *s, const char *name, uint64_t value)
 {
-    return table_add(s, &s->cur.counters, name, delta);
+    return table_put(s, &s->cur.counters, name, value);
 }
 
 int stats_note(struct stats *s, const char *name, const char *text)
@@ -253,9 +253,9 @@ int stats_note(struct stats *s, const char *name, const char *text)
     return i < STATS_MAX_NOTES ? 0 : -ENOSPC;
 }
 
-int stats_reject(struct stats *s, const char *reason, uint64_t delta)
+int stats_set_rejected(struct stats *s, const char *reason, uint64_t value)
 {
-    return table_add(s, &s->cur.rejects, reason, delta);
+    return table_put(s, &s->cur.rejects, reason, value);
 }
 
 void stats_set_totals(struct stats *s, const struct stats_totals *t)

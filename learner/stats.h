@@ -1,9 +1,10 @@
 /*
  * stats.h — learner metrics rendering: the learner's state (owned elsewhere: counters in
- * learner/shared.h, actors in learner/actors.h) is copied in with the stats_set_* calls and
- * rendered on demand into an immutable, refcounted snapshot holding the same data as JSON
- * (`/stats`) and as Prometheus text exposition format 0.0.4 (`/metrics`). The collector keeps
- * no totals of its own: it only remembers what it was last told (and the rate meters).
+ * learner/shared.h and struct learner, actors in learner/actors.h) is copied in with the
+ * stats_set* calls and rendered on demand into an immutable, refcounted snapshot holding the
+ * same data as JSON (`/stats`) and as Prometheus text exposition format 0.0.4 (`/metrics`). The
+ * collector counts nothing itself: every value, counters included, is the owner's current total;
+ * it only remembers what it was last told (and the rate meters).
  *
  * Thread-safety: every stats_* setter may be called from any thread (one internal mutex, held
  * for a few hundred nanoseconds; the render copies the state under it and formats outside it).
@@ -11,8 +12,8 @@
  * thread may read it, stats_snap_ref() / stats_snap_unref() are atomic.
  *
  * Open-ended tables: named scalars (algorithm diagnostics: stats_set), named event counters
- * (stats_count) and rejected-message counters by reason (stats_reject) are small ordered
- * tables; a new name is added by its first call, with no struct edit anywhere.
+ * (stats_set_count) and rejected-message counters by reason (stats_set_rejected) are small
+ * ordered tables; a new name is added by its first call, with no struct edit anywhere.
  */
 #ifndef RL_STATS_H
 #define RL_STATS_H
@@ -23,11 +24,11 @@
 
 #include "learner/actors.h"
 
-#define STATS_NAME_MAX 48     /* bytes of a name, including the NUL */
-#define STATS_MAX_SCALARS 64  /* named scalars (stats_set) */
-#define STATS_MAX_COUNTERS 64 /* named event counters (stats_count) and reject reasons, each */
-#define STATS_MAX_NOTES 8     /* named last errors (stats_note) */
-#define STATS_NOTE_MAX 160    /* bytes of one, including the NUL */
+#define STATS_NAME_MAX 48           /* bytes of a name, including the NUL */
+#define STATS_MAX_SCALARS 64        /* named scalars (stats_set) */
+#define STATS_MAX_COUNTERS 64       /* named event counters and reject reasons, each */
+#define STATS_MAX_NOTES 8           /* named last errors (stats_note) */
+#define STATS_NOTE_MAX 160          /* bytes of one, including the NUL */
 #define STATS_MAX_ACTORS ACTORS_MAX /* rows of the actor table (the learner's table size) */
 #define STATS_RATE_WINDOW 1.0       /* seconds: rates are recomputed at most this often */
 #define STATS_JSON_VERSION 1        /* "version" field of the JSON document */
@@ -38,7 +39,7 @@ struct stats_snap;
 /*
  * Create a collector for one run. algo and task are copied (control characters replaced,
  * truncated to STATS_NAME_MAX - 1 bytes). The uptime clock starts now (rl_now()). Reject
- * reasons are the caller's (stats_reject with delta 0 lists one at 0). Returns NULL on
+ * reasons are the caller's (stats_set_rejected with 0 lists one at 0). Returns NULL on
  * allocation failure; caller owns, free with stats_destroy().
  */
 struct stats *stats_new(const char *algo, const char *task, uint64_t run_epoch);
@@ -57,13 +58,13 @@ void stats_destroy(struct stats **ps);
  */
 int stats_set(struct stats *s, const char *name, double v);
 
-/* Add delta to the named event counter (e.g. "nan_loss"); same naming rules and returns as
- * stats_set(). */
-int stats_count(struct stats *s, const char *name, uint64_t delta);
-
-/* Add delta to the rejected-message counter for reason (e.g. "bad_size"); same naming rules
+/* Set the named event counter (e.g. "nan_steps") to value, its owner's total; same naming rules
  * and returns as stats_set(). */
-int stats_reject(struct stats *s, const char *reason, uint64_t delta);
+int stats_set_count(struct stats *s, const char *name, uint64_t value);
+
+/* Set the rejected-message counter for reason (e.g. "bad_size") to value, its owner's total;
+ * same naming rules and returns as stats_set(). */
+int stats_set_rejected(struct stats *s, const char *reason, uint64_t value);
 
 /*
  * Set the last error of the named operation (e.g. "checkpoint") to text (copied, printable

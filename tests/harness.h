@@ -5,14 +5,31 @@
  *   static void test_x(void) { T_CHECK(1 + 1 == 2); T_NEAR(x, 1.0, 1e-6); }
  *   int main(void) { T_RUN(test_x); return T_DONE("mod"); }
  *
- * A "test" is one T_RUN: it passes when none of its checks failed.
+ * A "test" is one T_RUN: it passes when none of its checks failed. Its line ("ok test_x (cpu
+ * 1.20 s)") gives the CPU seconds of the process during it (all threads), which tells the slow
+ * tests apart on a loaded machine and under the sanitizers (make san).
  */
 #ifndef RL_TEST_HARNESS_H
 #define RL_TEST_HARNESS_H
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/*
+ * The factor by which a slow build stretches a test's deadlines: $TEST_TIMEOUT_SCALE (an integer
+ * >= 1; tests/run.sh's callers set it, `make san` to 3: sanitized code runs 2-3x slower), else 1.
+ * For waits on something that must happen eventually (a process exits, a socket closes), never
+ * for a speed claim (speed lives in benchmarks).
+ */
+static inline double t_slow(double secs)
+{
+    const char *v = getenv("TEST_TIMEOUT_SCALE");
+    long k = v ? strtol(v, NULL, 10) : 1;
+    return secs * (double)(k >= 1 && k <= 100 ? k : 1);
+}
 
 static int t_passed;
 static int t_failed;
@@ -70,13 +87,15 @@ static int t_cur_fail;
 #define T_RUN(fn)                                                                                  \
     do {                                                                                           \
         t_cur_fail = 0;                                                                            \
+        clock_t t_cpu_ = clock();                                                                  \
         fn();                                                                                      \
+        double t_secs_ = (double)(clock() - t_cpu_) / CLOCKS_PER_SEC;                              \
         if (t_cur_fail) {                                                                          \
             t_failed++;                                                                            \
-            fprintf(stderr, "not ok %s\n", #fn);                                                   \
+            fprintf(stderr, "not ok %s (cpu %.2f s)\n", #fn, t_secs_);                             \
         } else {                                                                                   \
             t_passed++;                                                                            \
-            fprintf(stderr, "ok %s\n", #fn);                                                       \
+            fprintf(stderr, "ok %s (cpu %.2f s)\n", #fn, t_secs_);                                 \
         }                                                                                          \
     } while (0)
 

@@ -176,29 +176,33 @@ scan() {
 plant=$(mktemp -d "${TMPDIR:-/tmp}/rldt-docrefs.XXXXXX")
 trap 'rm -rf "$plant"' EXIT
 mkdir -p "$plant/learner/algo" "$plant/deploy/configs" "$plant/proto"
-cat >"$plant/learner/algo/x.c" <<'EOF'
-/* the math of learner/algo/README.md §3 and of MISSING-NOTES.md; see proto/wire.[ch] */
-static const char *p = "learner/nope.c /srv/notes/X.md"; // shapes in learner/algo/y.h
-// a template: deploy/policies/<task>.rldt; a URL: https://example.org/a/B.md
-// outputs: runs/x/report.md, RUN_DIR/notes.md, report.md
+# the broken names are made up now (a random word), so no made-up document name sits in the
+# repository for a reader or another checker to trip over
+t=$(mktemp -u XXXXXXXX)
+t=${t##*/}
+cat >"$plant/learner/algo/x.c" <<EOF
+/* the math of learner/algo/README.md §3 and of $t-NOTES.md; see proto/wire.[ch] */
+static const char *p = "learner/$t.c /srv/$t/$t.md"; // shapes in learner/algo/${t}_y.h
+// a template: deploy/policies/<task>.rldt; a URL: https://example.org/a/$t.md
+// outputs: runs/x/report.md, RUN_DIR/$t.md, report.md
 EOF
-printf '# see learner/algo/gone.c, ok: learner/algo/rldt*.c\nx = 1\n' >"$plant/deploy/configs/a.ini"
+printf '# see learner/algo/%s_gone.c, ok: learner/algo/rldt*.c\nx = 1\n' "$t" >"$plant/deploy/configs/a.ini"
 printf 'syntax = "proto3";\n' >"$plant/proto/wire.h"
-cat >"$plant/learner/algo/README.md" <<'EOF'
+cat >"$plant/learner/algo/README.md" <<EOF
 # Doc
-[up](../README.md), [here](x.c#L1), [gone](../missing.md), [web](https://example.org),
-read /srv/notes/GUIDE.md and `deploy/configs/` and `tests/`.
+[up](../README.md), [here](x.c#L1), [gone](../$t.md), [web](https://example.org),
+read /srv/$t/${t}G.md and \`deploy/configs/\` and \`tests/\`.
 EOF
 printf 'int x;\n' >"$plant/learner/algo/rldt_a.c"
 touch "$plant/learner/README.md"
 saved_passed=$dc_passed saved_failed=$dc_failed
 scan "$plant" >"$plant.out" 2>&1
 got=$(grep -c "does not exist" "$plant.out")
-want="x.c:1: 'MISSING-NOTES.md'
-x.c:2: 'learner/algo/y.h'
-a.ini:1: 'learner/algo/gone.c'
-README.md:2: '../missing.md'
-README.md:3: '/srv/notes/GUIDE.md'
+want="x.c:1: '$t-NOTES.md'
+x.c:2: 'learner/algo/${t}_y.h'
+a.ini:1: 'learner/algo/${t}_gone.c'
+README.md:2: '../$t.md'
+README.md:3: '/srv/$t/${t}G.md'
 README.md:3: 'tests/'"
 missing=""
 while IFS= read -r w; do grep -qF "$w" "$plant.out" || missing="$missing [$w]"; done <<<"$want"

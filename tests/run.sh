@@ -4,9 +4,14 @@
 # A test that ran zero checks ("0 passed, 0 failed") is skipped if it printed a line
 # "skipped: <why>" (or "<name>: skipped: <why>"), and a failure otherwise. Ends with
 # "skipped: N (names)" and then "total: N passed, N failed". Time-out: TEST_TIMEOUT (120 s), or
-# more for a script with a line "# test-timeout: SECONDS". Usage: tests/run.sh [name-filter]
+# more for a script with a line "# test-timeout: SECONDS", times TEST_TIMEOUT_SCALE (an integer,
+# default 1) for slow builds: `make san` sets 3, as sanitized code runs 2-3x slower. The scale is
+# exported: tests stretch their own waits by it too (t_slow() in tests/harness.h).
+# Usage: tests/run.sh [name-filter]
 BUILD=${BUILD:-build}
 TIMEOUT=${TEST_TIMEOUT:-120}
+case ${TEST_TIMEOUT_SCALE:-1} in '' | *[!0-9]* | 0) TEST_TIMEOUT_SCALE=1 ;; esac
+export TEST_TIMEOUT_SCALE
 filter=${1:-}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -25,6 +30,7 @@ for t in "$root/$BUILD"/tests/test_* "$here"/integ_*.sh; do
     limit=$TIMEOUT
     own=$(sed -n 's/^# test-timeout: *\([0-9][0-9]*\).*/\1/p' "$t" 2>/dev/null | head -n 1)
     [ -n "$own" ] && [ "$own" -gt "$limit" ] && limit=$own
+    limit=$((limit * TEST_TIMEOUT_SCALE))
     [ "$name" = integ_image.sh ] && limit=${IMAGE_TIMEOUT:-1800} # a first image build is slow
     BUILD=$BUILD RLDT_ROOT="$root" timeout -k 5 "$limit" "$t" >"$out" 2>&1
     rc=$?

@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <jansson.h>
 #include <spawn.h>
@@ -24,6 +25,7 @@
 #include "deploy/rldt/statsc.h"
 #include "common/util.h"
 #include "proto/wire.h"
+#include "tests/harness.h"
 
 extern char **environ;
 
@@ -129,10 +131,28 @@ static inline pid_t spawn_logged(const char *path, char **argv, const char *logp
     return rc == 0 ? pid : -1;
 }
 
-/* Wait for pid to exit within secs: its wait status, -1 on time-out, -2 if waitpid fails. */
+/* A TCP connection to 127.0.0.1:port with Nagle off (requests go out at once): the fd, or -1
+ * when the connect fails. */
+static inline int spawn_dial(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Wait for pid to exit within secs (stretched by t_slow() in slow builds): its wait status, -1 on
+ * time-out, -2 if waitpid fails. */
 static inline int spawn_wait(pid_t pid, double secs)
 {
-    double until = rl_now() + secs;
+    double until = rl_now() + t_slow(secs);
     int st;
     while (rl_now() < until) {
         pid_t r = waitpid(pid, &st, WNOHANG);

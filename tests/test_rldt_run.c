@@ -52,7 +52,9 @@ static pid_t start(const char *prog, const char *log, const char *extra)
         "--num-envs=2",          "--segment-len=16",        "--max-env-steps=12000",
         "--eval-every=4000",     "--eval-episodes=1",       "--metrics-secs=0.2",
         "--checkpoint-secs=100", "--heartbeat-secs=0.2",    "--log-level=info",
-        "--video-every=0" /* a video (3.5 s here) would outlast the 3 s run */};
+        "--video-every=0", /* a video (3.5 s here) would outlast the 3 s run */
+        "--rldt-threads=1" /* tiny nets: a BLAS thread pool spinning beside other jobs only
+                              slows the run (the suite shares the machine) */};
     for (size_t i = 0; i < RL_ARRAY_LEN(rest); i++)
         argv[n++] = (char *)rest[i];
     for (int i = 0; i < 4; i++)

@@ -164,7 +164,7 @@ static void test_segments_flow(void)
     T_CHECK_MSG(wait_stat("policy_version", 3, 40) >= 3, "no params published");
     // both actors have delivered (on a loaded machine one may start well after the other)
     json_t *d = NULL;
-    for (double until = rl_now() + 40; rl_now() < until; rl_sleep(0.2)) {
+    for (double until = rl_now() + t_slow(40); rl_now() < until; rl_sleep(0.2)) {
         json_decref(d);
         d = spawn_stats(stats_port);
         json_t *acts = d ? json_object_get(d, "actors") : NULL;
@@ -200,7 +200,7 @@ static void test_segments_flow(void)
     json_decref(d);
     // the actors' own policy versions advance (they receive the broadcasts)
     double v0 = min_actor_version();
-    double until = rl_now() + 40;
+    double until = rl_now() + t_slow(40);
     while (min_actor_version() < v0 + 3 && rl_now() < until)
         rl_sleep(0.2);
     T_CHECK_MSG(min_actor_version() >= v0 + 3, "actor versions stuck at %g", v0);
@@ -225,7 +225,7 @@ static void test_actor_killed(void)
     actor[2] = start("rldt-actor", "a2.log", "--actor-name=a2", NULL);
     T_CHECK(wait_stat("env_steps", before + 1000, 40) >= before + 1000);
     // the killed actor expires (actor_timeout 2 s); the two live ones remain
-    double until = rl_now() + 15;
+    double until = rl_now() + t_slow(15);
     while (alive_actors() != 2 && rl_now() < until)
         rl_sleep(0.2);
     T_EQ_INT(alive_actors(), 2);
@@ -272,7 +272,7 @@ static void test_resume_and_finish(void)
     snprintf(max, sizeof(max), "--max-env-steps=%.0f", steps + 3000);
     learner = start("rldt-learner", "learner2.log", "--resume", max);
     T_CHECK(learner > 0);
-    double until = rl_now() + 20;
+    double until = rl_now() + t_slow(20);
     d = NULL;
     while (!d && rl_now() < until) {
         d = spawn_stats(stats_port);
@@ -289,7 +289,7 @@ static void test_resume_and_finish(void)
     }
     // the running actors register again by themselves and the run completes
     // (a fast run may end before both are seen: then the learner is reaped here, with its status)
-    until = rl_now() + 20;
+    until = rl_now() + t_slow(20);
     pid_t done = 0;
     while (alive_actors() < 2 && rl_now() < until && (done = waitpid(learner, &st, WNOHANG)) == 0)
         rl_sleep(0.2);

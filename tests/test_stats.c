@@ -2,7 +2,8 @@
  * test_stats.c — learner/stats: every documented JSON field is present with the right value and
  * type, the Prometheus text passes a line-by-line validator of the 0.0.4 text format (which is
  * itself checked against broken inputs), rates, windows, name validation, table limits, snapshot
- * immutability and refcounting, and concurrent writers against a renderer.
+ * immutability and refcounting, concurrent writers against a renderer, and the learner's one list
+ * of rejection reasons shown alike in both formats.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -14,6 +15,7 @@
 
 #include "common/util.h"
 #include "common/version.h"
+#include "learner/shared.h"
 #include "learner/stats.h"
 #include "tests/harness.h"
 
@@ -214,10 +216,10 @@ static struct stats *populated(void)
     T_EQ_INT(stats_set(s, "q_mean", -4.5), 0);
     T_EQ_INT(stats_set(s, "grad_norm", NAN), 0);
     T_EQ_INT(stats_set(s, "critic_loss", 0.25), 0); // update keeps the order
-    T_EQ_INT(stats_count(s, "nan_steps", 2), 0);
-    T_EQ_INT(stats_reject(s, "bad_size", 3), 0);
-    T_EQ_INT(stats_reject(s, "stale_policy", 0), 0); // listed at 0
-    T_EQ_INT(stats_reject(s, "wrong_type", 1), 0);
+    T_EQ_INT(stats_set_count(s, "nan_steps", 2), 0);
+    T_EQ_INT(stats_set_rejected(s, "bad_size", 3), 0);
+    T_EQ_INT(stats_set_rejected(s, "stale_policy", 0), 0); // listed at 0
+    T_EQ_INT(stats_set_rejected(s, "wrong_type", 1), 0);
     double now = rl_now();
     // the owner's rows, in its order (the stats module sorts by id)
     struct stats_actor rows[] = {
@@ -511,8 +513,8 @@ static void test_names_and_limits(void)
     T_EQ_INT(stats_set(s, "a-b", 1), -EINVAL);
     T_EQ_INT(stats_set(s, "a b", 1), -EINVAL);
     T_EQ_INT(stats_set(s, longname, 1), -EINVAL);
-    T_EQ_INT(stats_count(s, "x\"y", 1), -EINVAL);
-    T_EQ_INT(stats_reject(s, "bad\nreason", 1), -EINVAL);
+    T_EQ_INT(stats_set_count(s, "x\"y", 1), -EINVAL);
+    T_EQ_INT(stats_set_rejected(s, "bad\nreason", 1), -EINVAL);
     T_EQ_INT(stats_set(s, "_ok9", 1), 0);
     int rc = 0;
     for (int i = 1; i < STATS_MAX_SCALARS && rc == 0; i++) {
@@ -608,7 +610,7 @@ struct writer_arg {
 static void *writer(void *p)
 {
     struct writer_arg *w = p;
-    // writer 1 sets the totals (rising), writer 2 the actor table; both count rejects
+    // writer 1 sets the totals (rising), writer 2 the actor table; both set a reject count
     for (int i = 1; i <= WRITES; i++) {
         if (w->id == 1) {
             uint64_t n = (uint64_t)i * 2;
@@ -619,7 +621,7 @@ static void *writer(void *p)
             stats_set_actors(w->s, rows, 2);
         }
         stats_set(w->s, w->id == 1 ? "w1" : "w2", i);
-        stats_reject(w->s, "bad_size", 1);
+        stats_set_rejected(w->s, w->id == 1 ? "bad_size" : "wrong_type", (uint64_t)i);
     }
     return NULL;
 }
@@ -677,7 +679,8 @@ static void test_threads(void)
     json_t *doc = json_loads(stats_snap_json(ra.sn, NULL), 0, NULL);
     T_EQ_INT(num(doc, "env_steps"), 2 * WRITES);
     T_EQ_INT(num(doc, "segments"), 2 * WRITES);
-    T_EQ_INT(num(json_object_get(doc, "rejected"), "bad_size"), 2 * WRITES);
+    T_EQ_INT(num(json_object_get(doc, "rejected"), "bad_size"), WRITES);
+    T_EQ_INT(num(json_object_get(doc, "rejected"), "wrong_type"), WRITES);
     T_EQ_INT(num(json_array_get(json_object_get(doc, "actors"), 1), "env_steps"), WRITES);
     json_decref(doc);
     stats_snap_unref(&ra.sn);
@@ -718,6 +721,46 @@ static void test_render_cost(void)
     stats_destroy(&s);
 }
 
+// the learner's rejection counters (shared_stats_rejected): /stats and /metrics list exactly
+// learner_reject_names, in order, each with the owner's count
+static void test_reject_reasons(void)
+{
+    struct shared *sh = calloc(1, sizeof(*sh));
+    struct stats *s = stats_new("a", "b", 1);
+    RL_ASSERT(sh && s);
+    for (int r = 0; r < REJECT_COUNT; r++) {
+        T_CHECK_MSG(learner_reject_names[r] && learner_reject_names[r][0], "reason %d unnamed", r);
+        for (int q = 0; q < r; q++)
+            T_CHECK(strcmp(learner_reject_names[q], learner_reject_names[r]) != 0);
+        atomic_store(&sh->rejected[r], (uint64_t)(r * 3));
+    }
+    shared_stats_rejected(sh, s);
+    struct stats_snap *sn;
+    json_t *doc = render_doc(s, &sn);
+    json_t *rej = json_object_get(doc, "rejected");
+    T_EQ_INT(json_object_size(rej), REJECT_COUNT);
+    void *it = json_object_iter(rej);
+    for (int r = 0; r < REJECT_COUNT && it; r++, it = json_object_iter_next(rej, it)) {
+        T_EQ_STR(json_object_iter_key(it), learner_reject_names[r]);
+        T_EQ_INT(json_integer_value(json_object_iter_value(it)), r * 3);
+    }
+    // the Prometheus series: same reasons, same order, same values
+    static const char key[] = "rldt_rejected_messages_total{reason=\"";
+    const char *p = sn ? stats_snap_prom(sn, NULL) : "";
+    int r = 0;
+    for (const char *q = strstr(p, key); q; q = strstr(q + 1, key), r++) {
+        char want[STATS_NAME_MAX + 32];
+        snprintf(want, sizeof(want), "%s%s\"} %d\n", key,
+                 r < REJECT_COUNT ? learner_reject_names[r] : "?", r * 3);
+        T_CHECK_MSG(!strncmp(q, want, strlen(want)), "series %d: %.60s", r, q);
+    }
+    T_EQ_INT(r, REJECT_COUNT);
+    json_decref(doc);
+    stats_snap_unref(&sn);
+    stats_destroy(&s);
+    free(sh);
+}
+
 int main(void)
 {
     T_RUN(test_validator_rejects);
@@ -730,6 +773,7 @@ int main(void)
     T_RUN(test_names_and_limits);
     T_RUN(test_snapshot_refs);
     T_RUN(test_threads);
+    T_RUN(test_reject_reasons);
     T_RUN(test_render_cost);
     return T_DONE("stats");
 }

@@ -20,6 +20,7 @@
 #include "common/util.h"
 #include "learner/statsd.h"
 #include "tests/harness.h"
+#include "tests/spawn.h"
 
 #define LIVE_S 10.0  /* an answer must come within this (liveness, not speed) */
 #define PAUSE_US 300 /* between two pieces, so that they arrive as separate reads */
@@ -60,20 +61,6 @@ static struct statsd *start(void)
         statsd_publish(sd, sn);
     stats_snap_unref(&sn);
     return sd;
-}
-
-static int dial(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    RL_ASSERT(fd >= 0);
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
 }
 
 // send req in pieces of `piece` bytes, one write each with a pause between them
@@ -123,7 +110,7 @@ static bool read_to_close(int fd, char *ans, size_t cap, size_t *got)
 static bool healthz_answered(int port)
 {
     static const char req[] = "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n";
-    int fd = dial(port);
+    int fd = spawn_dial(port);
     if (fd < 0)
         return false;
     char ans[1024];
@@ -155,7 +142,7 @@ static void test_trickled_pipeline(void)
     int port = statsd_port(sd);
     static char ans[ANSWER];
     for (size_t piece = 1; piece <= 16; piece++) {
-        int fd = dial(port);
+        int fd = spawn_dial(port);
         T_CHECK(fd >= 0);
         if (fd < 0)
             break;
@@ -178,7 +165,7 @@ static void test_trickled_pipeline(void)
 static void replay_seed(int port, const char *seed, size_t len)
 {
     size_t piece = (size_t)((unsigned char)seed[1] % 16) + 1;
-    int fd = dial(port);
+    int fd = spawn_dial(port);
     T_CHECK(fd >= 0);
     if (fd < 0)
         return;
@@ -215,7 +202,7 @@ static void test_stall_seeds_then_healthz(void)
     for (int round = 0; round < 3; round++) {
         for (size_t i = 0; i < RL_ARRAY_LEN(seeds); i++) {
             replay_seed(port, seeds[i].data, seeds[i].len);
-            int fd = dial(port);
+            int fd = spawn_dial(port);
             const char *r = open_reqs[(i + (size_t)round) % RL_ARRAY_LEN(open_reqs)];
             if (fd >= 0 && send_pieces(fd, r, strlen(r), 1 + i * 3) && nheld < RL_ARRAY_LEN(held))
                 held[nheld++] = fd;

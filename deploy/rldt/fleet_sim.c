@@ -37,6 +37,7 @@ struct sim_actor {
  * same length whose first and last bytes match is that broadcast (version and stamp at its ends)
  * and is not decoded again. */
 #define SIM_EDGE 64
+#define SIM_POLL_MS 1 /* the loop ticks every simulated actor between polls */
 struct sim_seen {
     size_t len;
     uint8_t head[SIM_EDGE], tail[SIM_EDGE];
@@ -363,7 +364,7 @@ static void loop(struct sim *s, zmq_msg_t *held, uint64_t *ns)
     while ((now = rl_wall()) < s->f->until) {
         if (!s->f->raw_port)
             tick(s, now);
-        if (zmq_poll(s->items, 2 * s->f->n, 1) > 0)
+        if (zmq_poll(s->items, 2 * s->f->n, SIM_POLL_MS) > 0)
             read_ready(s, held, ns);
     }
 }

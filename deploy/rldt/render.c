@@ -152,7 +152,16 @@ int cmd_render(int argc, char **argv)
         session_end(&s);
         return rc;
     }
-    struct record_spec spec = {s.m, s.e, c.chunk, s.r, cam, act, &s.a, sink, s.v, true};
+    struct record_spec spec = {.model = s.m,
+                               .env = s.e,
+                               .chunk = c.chunk,
+                               .render = s.r,
+                               .camera = cam,
+                               .act = act,
+                               .act_ctx = &s.a,
+                               .sink = sink,
+                               .sink_ctx = s.v,
+                               .overlay = true};
     for (int i = 0; i < c.episodes && rc == 0; i++) {
         struct record_result res;
         int err = record_episode(&spec, &res);

@@ -25,6 +25,13 @@
 
 #include "common/util.h"
 
+// the supervisor's periods: reaping while stopping, the main loop, progress lines
+#define STOP_GRACE_SECS 120    /* runs get this long to write a final checkpoint after SIGINT */
+#define STOP_POLL_SECS 0.1     /* reap this often while they stop */
+#define LOOP_SECS 0.2          /* the main loop: reap, start the next runs */
+#define PROGRESS_TTY_SECS 1.0  /* a progress line this often on a terminal, */
+#define PROGRESS_LOG_SECS 30.0 /* and this often into a log */
+
 static bool exists(const char *dir, const char *name)
 {
     char p[SWEEP_PATH + 64];
@@ -340,10 +347,10 @@ static void wait_stopped(struct sweep *sw, bool tty)
     for (int i = 0; i < sw->n; i++)
         if (sw->runs[i].state == SWEEP_RUNNING)
             kill(-sw->runs[i].pid, SIGINT); /* its process group: rldt run and its children */
-    double until = rl_now() + 120;
+    double until = rl_now() + STOP_GRACE_SECS;
     while (count(sw, SWEEP_RUNNING) > 0 && rl_now() < until) {
         reap(sw, tty);
-        rl_sleep(0.1);
+        rl_sleep(STOP_POLL_SECS);
     }
     for (int i = 0; i < sw->n; i++)
         if (sw->runs[i].state == SWEEP_RUNNING)
@@ -379,11 +386,11 @@ int sweep_execute(struct sweep *sw)
         fill(sw, exe, &seed, tty);
         if (count(sw, SWEEP_RUNNING) == 0)
             break;
-        if (rl_now() - last >= (tty ? 1.0 : 30.0)) {
+        if (rl_now() - last >= (tty ? PROGRESS_TTY_SECS : PROGRESS_LOG_SECS)) {
             progress(sw, t0, f0, tty, false);
             last = rl_now();
         }
-        rl_sleep(0.2);
+        rl_sleep(LOOP_SECS);
     }
     if (rl_stop_signals) {
         fprintf(stderr, "%ssweep: stopping the runs (each writes a final checkpoint)...\n",

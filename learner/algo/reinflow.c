@@ -25,7 +25,7 @@
 #define STREAM_INIT 0x52460001u  /* noise and value net initialisation */
 #define STREAM_TRAIN 0x52460002u /* minibatch shuffles */
 
-const char *const reinflow_stat_names[RF_COUNT] = {
+static const char *const reinflow_stat_names[RF_COUNT] = {
     "policy_loss", "value_loss",    "clip_frac",       "approx_kl",      "std_mean",
     "entropy",     "logp_gap",      "adv_std",         "return_mean",    "reward_scale",
     "batch",       "batch_version", "nan_minibatches", "iteration_secs",

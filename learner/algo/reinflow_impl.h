@@ -93,8 +93,6 @@ enum {
     RF_COUNT
 };
 
-extern const char *const reinflow_stat_names[RF_COUNT];
-
 /*
  * One PPO iteration when a full batch of a new policy version is stored: GAE, then epochs of
  * clipped-ratio minibatch updates of flow, noise and value nets. Returns 0 (trained: the batch
