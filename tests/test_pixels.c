@@ -119,15 +119,8 @@ static size_t pack(const struct wire_msg *m)
 // send a Hello with image shape im on ctl; the Welcome (borrowed from dec) or NULL
 static const struct wire_welcome *hello(void *ctl, struct wire_image_shape im, struct wire_msg *out)
 {
-    struct wire_msg m = {.type = WIRE_HELLO};
-    m.hello = (struct wire_hello){.name = "cam",
-                                  .pid = 1,
-                                  .num_envs = 1,
-                                  .task = "hopper",
-                                  .obs_dim = 11,
-                                  .act_dim = 3,
-                                  .chunk_h = 1,
-                                  .image = im};
+    struct wire_msg m = spawn_hello("cam", false);
+    m.hello.image = im;
     zmq_send(ctl, buf, pack(&m), 0);
     for (;;) {
         int n = zmq_recv(ctl, buf, sizeof(buf), 0);

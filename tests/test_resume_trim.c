@@ -30,33 +30,12 @@ static pid_t start(const char *prog, const char *log, const char *extra)
 {
     char path[600], ports[4][64], rd[300], logp[400];
     snprintf(path, sizeof(path), "%s/%s", bin, prog);
-    spawn_port_flags(ports, base);
     snprintf(rd, sizeof(rd), "--run-dir=%s", dir);
     snprintf(logp, sizeof(logp), "%s/%s", dir, log);
-    char *argv[] = {path,
-                    "--algo=sac",
-                    "--env=hopper",
-                    "--chunk=1",
-                    "--sac-hidden=32",
-                    "--num-envs=2",
-                    "--min-replay=200",
-                    "--warmup-steps=200",
-                    "--batch-size=64",
-                    "--checkpoint-secs=1",
-                    "--replay-save-secs=1",
-                    "--keep-checkpoints=1000",
-                    "--heartbeat-secs=0.2",
-                    "--segment-len=16",
-                    "--updates-per-step=0.5",
-                    "--ingest-slack=300",
-                    "--log-level=info",
-                    ports[0],
-                    ports[1],
-                    ports[2],
-                    ports[3],
-                    rd,
-                    (char *)extra,
-                    NULL};
+    char *argv[SPAWN_MAX_ARGS];
+    const char *const more[] = {"--replay-save-secs=1", "--keep-checkpoints=1000",
+                                "--ingest-slack=300", extra};
+    spawn_tiny_sac(argv, path, ports, base, rd, more, 4);
     return spawn_logged(path, argv, logp);
 }
 

@@ -217,17 +217,24 @@ static void test_td_lambda(void)
     T_NEAR(y[2], 1 + 0.9 * 10, 1e-5);
 }
 
+/* twin critics of 8 x 2 for 3-dimensional observations and 2-dimensional actions */
+static struct critic_config tiny_critic(bool actor_min)
+{
+    return (struct critic_config){.obs_dim = 3,
+                                  .D = 2,
+                                  .hidden = 8,
+                                  .depth = 2,
+                                  .lr = 1e-3f,
+                                  .weight_decay = 0.01f,
+                                  .tau = 0.005f,
+                                  .max_batch = 32,
+                                  .actor_min = actor_min};
+}
+
 /* Q̄ = mean over the M samples of min over the two target critics */
 static void test_qbar(void)
 {
-    struct critic_config cc = {.obs_dim = 3,
-                               .D = 2,
-                               .hidden = 8,
-                               .depth = 2,
-                               .lr = 1e-3f,
-                               .weight_decay = 0.01f,
-                               .tau = 0.005f,
-                               .max_batch = 32};
+    struct critic_config cc = tiny_critic(false);
     struct rng r;
     rng_init(&r, 21, 0);
     char err[200];
@@ -274,15 +281,7 @@ static int cmp_float(const void *a, const void *b)
  * differences of the lower online critic), and both critics supply some rows' minimum */
 static void test_action_grad_min(void)
 {
-    struct critic_config cc = {.obs_dim = 3,
-                               .D = 2,
-                               .hidden = 8,
-                               .depth = 2,
-                               .lr = 1e-3f,
-                               .weight_decay = 0.01f,
-                               .tau = 0.005f,
-                               .max_batch = 32,
-                               .actor_min = true};
+    struct critic_config cc = tiny_critic(true);
     struct rng r;
     rng_init(&r, 23, 0);
     char err[200];
