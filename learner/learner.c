@@ -615,12 +615,11 @@ static int save_checkpoint(struct learner *l, bool last)
     char path[CONFIG_STR + 32];
     snprintf(path, sizeof(path), "%s/replay.rldt", s->cfg.run_dir);
     uint64_t steps = atomic_load(&s->env_steps);
-    if (replay_save(s->replay, path, steps, err, sizeof(err)) < 0) {
+    long n = replay_save(s->replay, path, steps, err, sizeof(err));
+    if (n < 0) /* the count logged is the file's (ingest goes on while it is written) */
         save_failed(l, &l->replay_save_failures, "replay_save", err);
-    } else {
-        log_info("replay saved: %ld chunk steps to %s (%.1f s)", replay_size(s->replay), path,
-                 rl_now() - now);
-    }
+    else
+        log_info("replay saved: %ld chunk steps to %s (%.1f s)", n, path, rl_now() - now);
     l->replay_saved = now;
     return rc;
 }

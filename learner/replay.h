@@ -161,9 +161,9 @@ int replay_quarantine(struct replay *r, const int64_t *slots, int n, double rati
  * kind "RPLY", CRC-checked), with `env_steps` recorded. replay_load replaces the contents of an
  * empty replay with a file's steps (the newest ones that fit if the capacity shrank); a file
  * of other dimensions, or a truncated or corrupt one, is refused with a reason in err and the
- * replay is left untouched. Returns 0 / the number of steps loaded, or -errno.
+ * replay is left untouched. Return the number of steps written / loaded, or -errno.
  */
-int replay_save(struct replay *r, const char *path, uint64_t env_steps, char *err, size_t errlen);
+long replay_save(struct replay *r, const char *path, uint64_t env_steps, char *err, size_t errlen);
 /*
  * Drop the newest chunk steps so that no step inserted at or after index `inserted` (the
  * replay_inserted() of an earlier moment) remains: a resume uses the replay as of its

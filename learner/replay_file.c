@@ -75,7 +75,7 @@ static void copy_step(const struct rows *src, long i, struct rows *dst, long k, 
 #undef CP
 }
 
-int replay_save(struct replay *r, const char *path, uint64_t env_steps, char *err, size_t errlen)
+long replay_save(struct replay *r, const char *path, uint64_t env_steps, char *err, size_t errlen)
 {
     struct rows s;
     uint64_t meta[REPLAY_META] = {0};
@@ -140,7 +140,7 @@ int replay_save(struct replay *r, const char *path, uint64_t env_steps, char *er
     rows_free(&s);
     free(f.share);
     free(f.rows);
-    return rc;
+    return rc < 0 ? rc : n;
 }
 
 // point a snapshot's arrays into a loaded file (sizes checked)

@@ -240,7 +240,7 @@ static void test_save_load_trim(void)
     uint64_t mark = replay_inserted(r);
     add_synth(r, 40, 3, 4);
     char err[256] = "";
-    T_EQ_INT(replay_save(r, path, 77, err, sizeof(err)), 0);
+    T_CHECK(replay_save(r, path, 77, err, sizeof(err)) >= 0);
     // the same capacity: everything back, images included
     struct replay *a = replay_new_img(16, O, D, IB, 4);
     uint64_t steps = 0;
@@ -299,7 +299,7 @@ static void test_quarantine_images(void)
     for (int i = 0; i < 128; i++)
         outl += obs[i * O] >= 100000;
     T_EQ_INT(outl, 0);
-    T_EQ_INT(replay_save(r, path, 1, err, sizeof(err)), 0);
+    T_CHECK(replay_save(r, path, 1, err, sizeof(err)) >= 0);
     struct replay *a = replay_new_img(16, O, D, IB, 4);
     T_EQ_INT(replay_load(a, path, NULL, err, sizeof(err)), 8);
     T_CHECK(check_rows(a, 128) == 128);

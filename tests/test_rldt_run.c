@@ -49,7 +49,7 @@ static pid_t start(const char *prog, const char *log, const char *extra)
         "--rldt-actor-start=8",  "--rldt-actor-every=2",    "--rldt-trust-refresh=4",
         "--rldt-actor-lr=1e-3",  "--min-replay=200",        "--warmup-steps=0",
         "--publish-every=5",     "--updates-per-step=1",    "--ingest-slack=200",
-        "--num-envs=2",          "--segment-len=16",        "--max-env-steps=12000",
+        "--num-envs=2",          "--segment-len=16",        "--max-env-steps=24000",
         "--eval-every=4000",     "--eval-episodes=1",       "--metrics-secs=0.2",
         "--checkpoint-secs=100", "--heartbeat-secs=0.2",    "--log-level=info",
         "--video-every=0", /* a video (3.5 s here) would outlast the 3 s run */

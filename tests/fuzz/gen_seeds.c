@@ -175,7 +175,7 @@ static void gen_replay(const char *tmp)
                                      trunc, (uint64_t)s, 1,   NULL, NULL};
         replay_add(r, &seg);
     }
-    if (!r || replay_save(r, tmp, 48, err, sizeof(err)) != 0)
+    if (!r || replay_save(r, tmp, 48, err, sizeof(err)) < 0)
         failures++;
     else {
         put_file("replay", "replay", 1, tmp);
