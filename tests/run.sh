@@ -10,7 +10,8 @@
 # Usage: tests/run.sh [name-filter]
 BUILD=${BUILD:-build}
 TIMEOUT=${TEST_TIMEOUT:-120}
-case ${TEST_TIMEOUT_SCALE:-1} in '' | *[!0-9]* | 0) TEST_TIMEOUT_SCALE=1 ;; esac
+TEST_TIMEOUT_SCALE=${TEST_TIMEOUT_SCALE:-1}
+case $TEST_TIMEOUT_SCALE in *[!0-9]* | 0) TEST_TIMEOUT_SCALE=1 ;; esac # unset, empty, bad: 1
 export TEST_TIMEOUT_SCALE
 filter=${1:-}
 here=$(cd "$(dirname "$0")" && pwd)
