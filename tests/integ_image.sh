@@ -42,6 +42,7 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT # a time-out (run.sh's TERM) still removes the store
 
 PODMAN_ROOT=$store nice -n 10 "$RLDT_ROOT/deploy/scripts/image.sh" "$tag" >"$T/build.log" 2>&1
 rc=$?
