@@ -181,7 +181,7 @@ mkdir -p "$plant/learner/algo" "$plant/deploy/configs" "$plant/proto"
 t=$(mktemp -u XXXXXXXX)
 t=${t##*/}
 cat >"$plant/learner/algo/x.c" <<EOF
-/* the math of learner/algo/README.md §3 and of $t-NOTES.md; see proto/wire.[ch] */
+/* the math of learner/algo/README.md §3 and of ${t}N.md; see proto/wire.[ch] */
 static const char *p = "learner/$t.c /srv/$t/$t.md"; // shapes in learner/algo/${t}_y.h
 // a template: deploy/policies/<task>.rldt; a URL: https://example.org/a/$t.md
 // outputs: runs/x/report.md, RUN_DIR/$t.md, report.md
@@ -198,7 +198,7 @@ touch "$plant/learner/README.md"
 saved_passed=$dc_passed saved_failed=$dc_failed
 scan "$plant" >"$plant.out" 2>&1
 got=$(grep -c "does not exist" "$plant.out")
-want="x.c:1: '$t-NOTES.md'
+want="x.c:1: '${t}N.md'
 x.c:2: 'learner/algo/${t}_y.h'
 a.ini:1: 'learner/algo/${t}_gone.c'
 README.md:2: '../$t.md'
