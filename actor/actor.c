@@ -49,7 +49,9 @@ struct actor {
     bool over; /* the learner ended the run */
     // simulation
     struct vecenv *venv;
-    struct pixcam *cam; /* pixels = true: pictures each env's observation (NULL otherwise) */
+    struct pixcam *cam; /* pictures each env's observation for the segments (pixels = true) or a
+                           pixel policy (NULL otherwise) */
+    char kind[32];      /* the sampler the learner named in its Welcome (empty: the algo's) */
     struct policy *pol;
     struct evalvideo *video; /* evaluator: its videos (NULL when off) */
     struct rng rng;
@@ -203,6 +205,7 @@ static int on_welcome(struct actor *a, const struct wire_welcome *w)
     a->latest = w->param_version;
     a->version = 0; /* weights of an earlier epoch are not trusted */
     a->stream_base = w->stream_base;
+    snprintf(a->kind, sizeof(a->kind), "%s", w->policy_kind ? w->policy_kind : "");
     rng_init(&a->rng, w->seed, w->stream_base + ACTOR_RNG_STREAM);
     log_info("registered as actor %u (epoch %llu, params v%llu)%s", a->id,
              (unsigned long long)a->epoch, (unsigned long long)w->param_version,
@@ -381,17 +384,26 @@ static int setup_sim(struct actor *a, uint64_t seed, uint64_t stream)
         log_error("%s", err);
         return -EINVAL;
     }
-    // collectors picture their observations; an evaluator declares the shape but sends none
-    if (a->run.pixels && strcmp(a->local.actor_role, "eval") != 0) {
+    // collectors picture their observations; an evaluator declares the shape but sends none,
+    // and pictures them only for a pixel policy (which acts on them)
+    const char *kind = a->kind[0] ? a->kind : policy_kind_for_algo(a->run.algo);
+    bool pixpol = kind && !strcmp(kind, "pixflow");
+    if (pixpol && !a->run.pixels) {
+        log_error("the learner runs a pixel policy but its run has pixels = false");
+        return -EINVAL;
+    }
+    if (pixpol || (a->run.pixels && strcmp(a->local.actor_role, "eval") != 0)) {
         a->cam = pixcam_new(vecenv_model(a->venv), a->run.image_size, a->run.pixel_camera, err,
                             sizeof(err));
         int rc = a->cam ? pixcam_attach(a->cam, a->venv) : -ENODEV;
         if (rc < 0) {
-            log_error("pixels = true, but no camera: %s", a->cam ? strerror(-rc) : err);
+            log_error("%s, but camera '%s' (%dx%d) cannot render here: %s",
+                      pixpol ? "the policy sees camera images" : "pixels = true",
+                      a->run.pixel_camera, a->run.image_size, a->run.image_size,
+                      a->cam ? strerror(-rc) : err);
             return rc;
         }
     }
-    const char *kind = policy_kind_for_algo(a->run.algo);
     struct policy_dims d = {vecenv_obs_dim(a->venv), vecenv_act_dim(a->venv), a->run.chunk};
     a->pol = kind ? policy_new(kind, &a->run, &d, a->run.num_envs, err, sizeof(err)) : NULL;
     if (!a->pol) {
@@ -465,6 +477,12 @@ static int send_segment(struct actor *a, int env)
     return 0;
 }
 
+// the images a policy acts on: the camera's pictures of the current observations, or NULL
+static const uint8_t *act_images(const struct actor *a)
+{
+    return policy_image_bytes(a->pol) ? vecenv_images(a->venv) : NULL;
+}
+
 static int chunk_step(struct actor *a)
 {
     int M = a->run.num_envs, O = vecenv_obs_dim(a->venv);
@@ -474,7 +492,7 @@ static int chunk_step(struct actor *a)
         a->seg_restart = false;
     }
     // weights only change here, between chunk steps
-    policy_act(a->pol, vecenv_obs(a->venv), M, &a->rng, false, a->actions);
+    policy_act_img(a->pol, vecenv_obs(a->venv), act_images(a), M, &a->rng, false, a->actions);
     const float *chain = NULL, *logp = NULL;
     if (policy_chain_len(a->pol) > 0)
         policy_chain(a->pol, &chain, &logp);
@@ -523,7 +541,7 @@ struct eval_ctx {
 static int eval_act(void *ctx, const float *obs, int num_envs, float *chunks)
 {
     struct actor *a = ((struct eval_ctx *)ctx)->a;
-    policy_act(a->pol, obs, num_envs, &a->rng, !a->run.eval_stochastic, chunks);
+    policy_act_img(a->pol, obs, act_images(a), num_envs, &a->rng, !a->run.eval_stochastic, chunks);
     /* an evaluation can outlast actor_timeout: keep heartbeating (the weights under test stay) */
     read_control(a, false);
     return 0;
@@ -534,7 +552,10 @@ static int eval_loop(struct actor *a)
 {
     uint64_t next = 0;
     int evals = 0;
-    if (!a->video) {
+    if (!a->video && policy_image_bytes(a->pol)) {
+        if (a->run.video_every > 0)
+            log_info("no evaluation videos: the pixel policy acts on the evaluated envs' camera");
+    } else if (!a->video) {
         /* the run's keys, this process's run_dir (where `rldt run` runs it) */
         struct rl_config vc = a->run;
         snprintf(vc.run_dir, sizeof(vc.run_dir), "%s", a->local.run_dir);

@@ -151,6 +151,8 @@ struct rl_config {
     bool rldt_clip_targets;
     bool rldt_actor_min;
     int rldt_threads;
+    double rldt_encoder_lr_div;
+    bool rldt_freeze_actor_encoder;
     // [reinflow]
     double reinflow_std_min;
     double reinflow_std_max;

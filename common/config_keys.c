@@ -261,6 +261,10 @@ const struct config_key config_keys[] = {
       "lower Q (pessimistic) instead of the two critics' mean gradient"),
     K("rldt", rldt_threads, CONFIG_T_INT, 0, 256, "0", NULL,
       "OpenBLAS threads of the learner's rldt math (0 = leave the library default)"),
+    K("rldt", rldt_encoder_lr_div, CONFIG_T_DBL, 1, 1e6, "25", NULL,
+      "from pixels: the critic's image encoder learns at rldt_critic_lr divided by this"),
+    K("rldt", rldt_freeze_actor_encoder, CONFIG_T_BOOL, 0, 0, "false", NULL,
+      "from pixels: keep the actor's image encoder as pre-trained (else it learns with the flow)"),
     // ---- reinflow (learner/algo/README.md, ReinFlow section)
     K("reinflow", reinflow_std_min, CONFIG_T_DBL, 1e-4, 10, "0.10", NULL,
       "lower bound of the learned noise std of each denoising step"),

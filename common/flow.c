@@ -671,8 +671,8 @@ static int file_spec(const struct ckpt *k, struct flow_spec *s, char *err, size_
     const char *kind = text_section(k, "policy.kind");
     if (kind && !strcmp(kind, "pixflow")) {
         snprintf(err, errlen,
-                 "is a pixel policy (it sees camera images): fine-tuning from pixels is not "
-                 "implemented yet, only policies of the state vector are fine-tuned");
+                 "is a pixel policy (it sees camera images): only rldt fine-tunes from pixels "
+                 "(with pixels = true); this algorithm trains policies of the state vector");
         return -EINVAL;
     }
     if (!cfg || !kind || strcmp(kind, flow_policy_ops.kind)) {

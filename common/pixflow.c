@@ -177,7 +177,7 @@ static void px_act_img(void *impl, const float *obs, const uint8_t *img, int B, 
     flow_chain_actions(p->chain, p->f->spec.steps, B, p->f->D, deterministic ? NULL : r, out);
 }
 
-static void file_of(const struct encoder *e, int P, struct pixflow_file *h)
+void pixflow_file_of(const struct encoder *e, int P, struct pixflow_file *h)
 {
     *h = (struct pixflow_file){.version = PIXFLOW_FILE_VERSION,
                                .h = e->sp.h,
@@ -209,7 +209,7 @@ static int px_check_file(const void *impl, const void *k, char *err, size_t errl
         return -EPROTO;
     }
     struct pixflow_file mine;
-    file_of(p->e, p->P, &mine);
+    pixflow_file_of(p->e, p->P, &mine);
     if (memcmp(h, &mine, sizeof(mine)) != 0) {
         snprintf(err, errlen,
                  "its encoder section (%dx%dx%d, %d features, proprioception %d) does not match "
@@ -253,7 +253,7 @@ int pixflow_save(const char *path, const char *cfg_text, const struct flow *f,
     memcpy(w, f->params, nf * sizeof(float));
     memcpy(w + nf, e->params, ne * sizeof(float));
     struct pixflow_file h;
-    file_of(e, P, &h);
+    pixflow_file_of(e, P, &h);
     const char *kind = pixflow_policy_ops.kind;
     size_t nb = (size_t)(2 * obs_dim + 2 * f->spec.act_dim) * sizeof(float);
     int rc = ckpt_add(k, "learner.config", cfg_text, strlen(cfg_text) + 1);

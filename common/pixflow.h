@@ -36,6 +36,9 @@ struct pixflow_file {
     int32_t proprio; /* P */
 };
 
+/* The "policy.encoder" section of a pixel policy with encoder e and proprioception P. */
+void pixflow_file_of(const struct encoder *e, int P, struct pixflow_file *h);
+
 /* The sampler of kind "pixflow" (policy_ops of common/policy.h). */
 extern const struct policy_ops pixflow_policy_ops;
 

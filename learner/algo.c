@@ -48,6 +48,11 @@ void algo_report_set(struct algo_report *r, const char *name, double value)
     }
 }
 
+const char *algo_policy_kind(const struct algo_ops *ops, const struct algo *a)
+{
+    return ops->policy_kind_of ? ops->policy_kind_of(a) : ops->policy_kind;
+}
+
 struct flow *algo_load_base(const struct rl_config *c, const struct algo_dims *d, const char *who,
                             float **bounds, char *err, size_t errlen)
 {

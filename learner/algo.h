@@ -83,10 +83,19 @@ struct algo_ops {
      */
     int (*chain_len)(const struct algo *a);
 
+    /*
+     * Optional (NULL: policy_kind): the sampler of this instance, when it depends on the
+     * configuration (rldt fine-tuning a pixel policy: "pixflow").
+     */
+    const char *(*policy_kind_of)(const struct algo *a);
+
     /* Checkpoint: add sections (borrowed until the writer saves) / restore them. */
     int (*save)(struct algo *a, struct ckpt_writer *w);
     int (*load)(struct algo *a, const struct ckpt *c, char *err, size_t errlen);
 };
+
+/* The sampler actors run for instance a of ops: policy_kind_of(a), else policy_kind. */
+const char *algo_policy_kind(const struct algo_ops *ops, const struct algo *a);
 
 /*
  * The pre-trained flow policy of c->base_policy that algorithm `who` fine-tunes, shaped by the

@@ -112,7 +112,7 @@ int checkpoint_save(const struct algo_ops *ops, struct algo *a, struct shared *s
     size_t nw = ops->policy_size(a);
     float *weights = malloc(nw * sizeof(float) + 1);
     uint64_t layout = ops->policy_layout(a);
-    const char *kind = ops->policy_kind;
+    const char *kind = algo_policy_kind(ops, a);
     if (!weights)
         rc = rc ? rc : -ENOMEM;
     else

@@ -134,6 +134,7 @@ static void on_hello(struct ctl *c, const struct wire_hello *h)
     w->param_version = atomic_load(&s->version);
     w->seed = (uint64_t)s->cfg.seed;
     w->stream_base = 1000000ull * id;
+    w->policy_kind = s->policy_kind;
     if (w->accepted && log_ok(c))
         log_info("actor %u registered: %s, %u envs%s", id, h->name, h->num_envs,
                  h->evaluator ? " (evaluator)" : "");

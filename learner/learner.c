@@ -294,13 +294,6 @@ struct learner *learner_new(const struct rl_config *c, char *err, size_t errlen)
     s->actors = actors_new();
     if (c->pixels)
         s->image = (struct wire_image_shape){(uint32_t)c->image_size, (uint32_t)c->image_size, 3};
-    if (c->pixels && !c->collect_only) {
-        snprintf(err, errlen,
-                 "pixels = true needs collect_only = true: no algorithm trains from camera "
-                 "images yet (%s would learn from the state vector alone)",
-                 c->algo);
-        goto err_destroy;
-    }
     s->replay = replay_new_img((long)c->replay_size, s->dims.obs_dim, s->dims.D,
                                wire_image_bytes(&s->image), c->segment_len);
     if (wire_segment_image_bound((uint32_t)c->segment_len, &s->image) > DATA_MAX_MSG / 2) {
@@ -320,6 +313,15 @@ struct learner *learner_new(const struct rl_config *c, char *err, size_t errlen)
     if (!s->cfg_text || !s->actors || !s->replay || !l->algo) {
         if (l->algo || !err[0])
             snprintf(err, errlen, "out of memory");
+        goto err_destroy;
+    }
+    s->policy_kind = algo_policy_kind(ops, l->algo);
+    if (c->pixels && !c->collect_only && strcmp(s->policy_kind, "pixflow") != 0) {
+        snprintf(err, errlen,
+                 "pixels = true trains only a pixel policy (rldt with a pixel base_policy, from "
+                 "`rldt pretrain` on images); %s here would learn from the state vector alone: "
+                 "set collect_only = true to only collect images",
+                 c->algo);
         goto err_destroy;
     }
     int C = ops->chain_len ? ops->chain_len(l->algo) : 0; /* on-policy chains in the replay */

@@ -36,6 +36,7 @@ struct shared {
     const char *cfg_text; /* resolved config, INI text (sent in Welcome) */
     struct algo_dims dims;
     struct wire_image_shape image; /* of the run's observations; zero: no images */
+    const char *policy_kind;       /* the sampler actors run (algo_policy_kind; in Welcome) */
     uint64_t run_epoch;
     void *zctx;
     const struct auth_zap *zap; /* [auth] the allow list's identity rules; NULL without CURVE */

@@ -222,6 +222,7 @@ static void control_to_pb(const struct wire_msg *m, union pb_body *b, Rldt__Enve
         b->welcome.seed = s->seed;
         b->welcome.stream_base = s->stream_base;
         b->welcome.session = session_out(&s->session);
+        b->welcome.policy_kind = str_in(s->policy_kind);
         e->body_case = RLDT__ENVELOPE__BODY_WELCOME;
         e->welcome = &b->welcome;
         break;
@@ -483,9 +484,9 @@ static bool control_from_pb(const Rldt__Envelope *e, struct wire_msg *m)
     case RLDT__ENVELOPE__BODY_WELCOME: {
         const Rldt__Welcome *p = e->welcome;
         m->type = WIRE_WELCOME;
-        m->welcome = (struct wire_welcome){p->accepted,  p->reason,      p->actor_id,
-                                           p->run_epoch, p->config,      p->param_version,
-                                           p->seed,      p->stream_base, {{0}}};
+        m->welcome = (struct wire_welcome){
+            p->accepted,      p->reason, p->actor_id,    p->run_epoch, p->config,
+            p->param_version, p->seed,   p->stream_base, {{0}},        p->policy_kind};
         ok = session_in(p->session, &m->welcome.session);
         break;
     }

@@ -97,6 +97,7 @@ struct wire_welcome {
     uint64_t seed;               /* base seed for the actor's RNGs */
     uint64_t stream_base;        /* first RNG stream for its envs */
     struct wire_session session; /* set when accepted */
+    const char *policy_kind;     /* the sampler actors run; empty: the algorithm's default */
 };
 
 /* actor -> learner (control): liveness, progress and backpressure counters. */

@@ -239,7 +239,8 @@ static int check_welcome(const struct wire_welcome *w, char *err, size_t errlen)
 {
     int rc;
     if ((rc = check_text("welcome reason", w->reason, WIRE_REASON_MAX, err, errlen)) ||
-        (rc = check_text("welcome config", w->config, WIRE_CONFIG_MAX, err, errlen)))
+        (rc = check_text("welcome config", w->config, WIRE_CONFIG_MAX, err, errlen)) ||
+        (rc = check_text("welcome policy kind", w->policy_kind, WIRE_NAME_MAX, err, errlen)))
         return rc;
     if (w->accepted && (rc = check_epoch("welcome", w->run_epoch, err, errlen)))
         return rc;

@@ -5,8 +5,8 @@
  * shape, no images, byte count not matching the shape) are rejected and counted under named
  * reasons in /stats and /metrics while the replay keeps what it had. Then a real actor process
  * renders 16x16 pictures of its envs (EGL) and the learner stores its segments without a
- * bad_image; and a pixels learner that would train is refused at start (no algorithm trains from
- * images yet), saying so.
+ * bad_image; and a pixels learner that would train a policy of the state vector (sac) is
+ * refused at start, saying so.
  */
 #include <jansson.h>
 #include <signal.h>
@@ -257,7 +257,7 @@ static void test_actor_renders(void)
     }
 }
 
-// a pixels learner whose algorithm would train is refused at start, saying why
+// a pixels learner whose algorithm would train from the states (sac) is refused, saying why
 static void test_refuses_training(void)
 {
     char log[600];
@@ -274,7 +274,7 @@ static void test_refuses_training(void)
     text[n] = 0;
     if (f)
         fclose(f);
-    T_CHECK_MSG(strstr(text, "no algorithm trains from camera images"), "log: %s", text);
+    T_CHECK_MSG(strstr(text, "pixels = true trains only a pixel policy"), "log: %s", text);
 }
 
 int main(void)

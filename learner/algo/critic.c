@@ -130,6 +130,12 @@ void critic_qbar(struct critic *c, const float *obs, const float *act, int P, in
 double critic_loss_grad(struct critic *c, int k, const float *obs, const float *act, const float *y,
                         int B, double *q_sum)
 {
+    return critic_loss_grad_obs(c, k, obs, act, y, B, q_sum, NULL);
+}
+
+double critic_loss_grad_obs(struct critic *c, int k, const float *obs, const float *act,
+                            const float *y, int B, double *q_sum, float *d_obs)
+{
     fill_qin(c, obs, act, B);
     struct nn *q = c->q[k];
     const float *qv = nn_forward(q, c->ctx[k], c->qin, B);
@@ -142,7 +148,10 @@ double critic_loss_grad(struct critic *c, int k, const float *obs, const float *
         qs += qv[i];
     }
     nn_zero_grad(q);
-    nn_backward(q, c->ctx[k], c->dq, NULL);
+    nn_backward(q, c->ctx[k], c->dq, d_obs ? c->d_in : NULL);
+    int S = c->cfg.obs_dim;
+    for (int i = 0; d_obs && i < B; i++)
+        memcpy(d_obs + (size_t)i * S, c->d_in + (size_t)i * c->in, (size_t)S * sizeof(float));
     *q_sum = qs;
     return loss / B;
 }

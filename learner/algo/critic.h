@@ -74,6 +74,11 @@ void critic_qbar(struct critic *c, const float *obs, const float *act, int P, in
 double critic_loss_grad(struct critic *c, int k, const float *obs, const float *act, const float *y,
                         int B, double *q_sum);
 
+/* critic_loss_grad that also writes d_obs (B, obs_dim) = dL/dobs (an encoder in front of the
+ * critic's observation input learns from it). Nullable: d_obs. */
+double critic_loss_grad_obs(struct critic *c, int k, const float *obs, const float *act,
+                            const float *y, int B, double *q_sum, float *d_obs);
+
 /* Are both online critics' gradients finite? */
 bool critic_grads_finite(const struct critic *c);
 

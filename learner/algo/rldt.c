@@ -18,11 +18,13 @@
 
 #include "common/ckpt.h"
 #include "common/config.h"
+#include "common/encoder.h"
 #include "common/flow.h"
 #include "common/log.h"
 #include "common/nn.h"
 #include "common/norm.h"
 #include "common/optim.h"
+#include "common/pixflow.h"
 #include "common/rng.h"
 #include "common/util.h"
 #include "learner/algo/critic.h"
@@ -53,6 +55,7 @@ static void rldt_destroy(struct algo *a)
     critic_destroy(&s->critic);
     flow_ctx_destroy(&s->sctx);
     flow_ctx_destroy(&s->tctx);
+    rldt_pix_destroy(s);
     norm_fini(&s->obs_n);
     norm_fini(&s->act_n);
     free(s->bnd);
@@ -69,6 +72,7 @@ static void rldt_destroy(struct algo *a)
 static size_t carve(struct rldt *s, float *base)
 {
     size_t n = 0, S = (size_t)s->S, D = (size_t)s->D, rb = (size_t)RL_MAX(s->B, s->Ba);
+    size_t Sn = (size_t)s->Sn; /* network inputs */
     size_t P2 = 2 * (size_t)s->pool, W = P2 * s->L, blk = (size_t)s->blk;
 #define TAKE(ptr, k)                                                                               \
     do {                                                                                           \
@@ -98,14 +102,14 @@ static size_t carve(struct rldt *s, float *base)
     TAKE(s->w_qbar, W);
     TAKE(s->w_len, P2);
     TAKE(s->qidx, W);
-    TAKE(s->c_obs, 2 * (size_t)s->B * S);
+    TAKE(s->c_obs, 2 * (size_t)s->B * Sn);
     TAKE(s->c_act, 2 * (size_t)s->B * D);
     TAKE(s->c_y, 2 * (size_t)s->B);
-    TAKE(s->s_obs, blk * S);
+    TAKE(s->s_obs, blk * Sn);
     TAKE(s->chain, (size_t)(s->N + 1) * blk * D);
     TAKE(s->s_act, blk * D);
     TAKE(s->s_q, blk);
-    TAKE(s->a_sobs, (size_t)s->Ba * S);
+    TAKE(s->a_sobs, (size_t)s->Ba * Sn);
     TAKE(s->a_t, blk);
     TAKE(s->a_tau, blk);
     TAKE(s->a_k, blk);
@@ -187,7 +191,7 @@ static int build_nets(struct rldt *s, const struct rl_config *c, const struct fl
                       size_t errlen)
 {
     struct flow_spec fs;
-    if (flow_spec_from_config(&fs, c, s->S, s->A, s->d.chunk, err, errlen) < 0)
+    if (flow_spec_from_config(&fs, c, s->Sn, s->A, s->d.chunk, err, errlen) < 0)
         return -EINVAL;
     if (flow_spec_net_hash(&fs) != flow_spec_net_hash(&base->spec)) {
         return rl_err(
@@ -208,7 +212,7 @@ static int build_nets(struct rldt *s, const struct rl_config *c, const struct fl
     oc.lr = (float)c->rldt_actor_lr;
     oc.warmup = (long)c->rldt_actor_warmup;
     s->aopt = optim_new(&oc, s->actor->n_params);
-    struct critic_config cc = {.obs_dim = s->S,
+    struct critic_config cc = {.obs_dim = s->Sn,
                                .D = s->D,
                                .hidden = c->rldt_critic_hidden,
                                .depth = c->rldt_critic_depth,
@@ -237,28 +241,37 @@ static void init_state(struct rldt *s)
     s->st.diag[DG_REWARD_SCALE] = 1.0;
 }
 
-struct algo *rldt_new(const struct rl_config *c, const struct algo_dims *d, bool delta,
-                      const struct flow *base, const float *bounds, char *err, size_t errlen)
+/* rldt_new, from pixels when aenc (the base's encoder, taken) is not NULL */
+static struct algo *build(const struct rl_config *c, const struct algo_dims *d, bool delta,
+                          const struct flow *base, struct encoder **aenc, int P,
+                          const float *bounds, char *err, size_t errlen)
 {
     if (d->obs_dim < 1 || d->act_dim < 1 || d->chunk < 1 || d->D != d->chunk * d->act_dim) {
         rl_err(0, err, errlen, "rldt: bad dims obs %d act %d chunk %d D %d", d->obs_dim, d->act_dim,
                d->chunk, d->D);
+        encoder_destroy(aenc);
         return NULL;
     }
     struct rldt *s = calloc(1, sizeof(*s));
     if (!s) {
         rl_err(0, err, errlen, "rldt: out of memory");
+        encoder_destroy(aenc);
         return NULL;
     }
     s->d = *d;
     s->delta = delta;
-    s->S = d->obs_dim;
+    s->S = s->Sn = d->obs_dim;
     s->A = d->act_dim;
     s->D = d->D;
     rng_init(&s->rng, (uint64_t)c->seed, RLDT_STREAM_TRAIN);
     init_state(s);
-    if (read_config(s, c, err, errlen) < 0 || set_bounds(s, bounds, err, errlen) < 0 ||
-        build_nets(s, c, base, err, errlen) < 0)
+    if (read_config(s, c, err, errlen) < 0 || set_bounds(s, bounds, err, errlen) < 0)
+        goto err_free;
+    if (aenc && *aenc && rldt_pix_new(s, c, aenc, P, err, errlen) < 0)
+        goto err_free;
+    if (s->px)
+        s->Sn = s->px->W;
+    if (build_nets(s, c, base, err, errlen) < 0)
         goto err_free;
     s->mem = calloc(carve(s, NULL), sizeof(float));
     s->index = calloc((size_t)RL_MAX(s->B, s->Ba), sizeof(int64_t));
@@ -271,6 +284,8 @@ struct algo *rldt_new(const struct rl_config *c, const struct algo_dims *d, bool
         goto err_free;
     }
     carve(s, s->mem);
+    if (!s->px)
+        s->s_cobs = s->s_obs; /* the critics see what the actor sees */
     for (int i = 0; i < 2 * s->pool; i++)
         s->pool_slot[i] = -1; /* unknown until a round is drawn here */
     s->batch.index = s->index;
@@ -279,21 +294,32 @@ struct algo *rldt_new(const struct rl_config *c, const struct algo_dims *d, bool
     return (struct algo *)s;
 
 err_free:
+    encoder_destroy(aenc);
     rldt_destroy((struct algo *)s);
     return NULL;
+}
+
+struct algo *rldt_new(const struct rl_config *c, const struct algo_dims *d, bool delta,
+                      const struct flow *base, const float *bounds, char *err, size_t errlen)
+{
+    return build(c, d, delta, base, NULL, 0, bounds, err, errlen);
 }
 
 static struct algo *create_variant(const struct rl_config *c, const struct algo_dims *d, bool delta,
                                    char *err, size_t errlen)
 {
     float *b;
-    struct flow *base = algo_load_base(c, d, "rldt", &b, err, errlen);
+    struct encoder *enc = NULL;
+    int P = 0;
+    bool pix = rldt_base_is_pixels(c->base_policy);
+    struct flow *base = pix ? rldt_pix_load_base(c, d, &enc, &P, &b, err, errlen)
+                            : algo_load_base(c, d, "rldt", &b, err, errlen);
     if (!base)
         return NULL;
-    struct algo *a = rldt_new(c, d, delta, base, b, err, errlen);
+    struct algo *a = build(c, d, delta, base, &enc, P, b, err, errlen);
     if (a)
-        log_info("rldt: fine-tuning %s (%s normalisation bounds)", c->base_policy,
-                 b ? "with" : "without");
+        log_info("rldt: fine-tuning %s (%s normalisation bounds)%s", c->base_policy,
+                 b ? "with" : "without", pix ? " from pixels" : "");
     flow_destroy(&base);
     free(b);
     return a;
@@ -381,20 +407,31 @@ struct critic *rldt_critic(struct algo *a)
 
 // ---- policy export -------------------------------------------------------------------------
 
+// from pixels: the "pixflow" sampler's block [flow | actor encoder]
 static size_t rldt_policy_size(const struct algo *a)
 {
-    return to_crldt(a)->actor->n_params;
+    const struct rldt *s = to_crldt(a);
+    return s->actor->n_params + (s->px ? s->px->aenc->n_params : 0);
 }
 
 static uint64_t rldt_policy_layout(const struct algo *a)
 {
-    return to_crldt(a)->actor->layout;
+    const struct rldt *s = to_crldt(a);
+    return s->px ? pixflow_layout(s->actor, s->px->aenc, s->px->P) : s->actor->layout;
 }
 
 static void rldt_policy_export(const struct algo *a, float *dst)
 {
-    const struct flow *f = to_crldt(a)->actor;
+    const struct rldt *s = to_crldt(a);
+    const struct flow *f = s->actor;
     memcpy(dst, f->params, f->n_params * sizeof(float));
+    if (s->px)
+        memcpy(dst + f->n_params, s->px->aenc->params, s->px->aenc->n_params * sizeof(float));
+}
+
+static const char *rldt_policy_kind_of(const struct algo *a)
+{
+    return to_crldt(a)->px ? pixflow_policy_ops.kind : "flow";
 }
 
 static int rldt_bounds(const struct algo *a, const float **obs_lo, const float **obs_hi,
@@ -449,6 +486,8 @@ static int rldt_save(struct algo *a, struct ckpt_writer *w)
         rc = ckpt_add(w, "rldt.pool", s->pool_obs, pool_floats(s) * sizeof(float));
     if (!rc)
         rc = critic_save(s->critic, w);
+    if (!rc && s->px)
+        rc = rldt_pix_save(s, w);
     return rc;
 }
 
@@ -513,8 +552,11 @@ static int check_sections(const struct rldt *s, const struct ckpt *c, struct rld
         if (rc)
             rl_err(0, err, errlen, "rldt: %s", e);
     }
-    // the round in flight resumes only with the same pool shape (else a new round starts)
-    *pool_ok = !rc && m->pool_valid && m->batch == s->B && m->pool == s->pool &&
+    if (!rc && s->px)
+        rc = rldt_pix_check(s, c, err, errlen);
+    // the round in flight resumes only with the same pool shape (else a new round starts); from
+    // pixels its images are not saved: a new round starts
+    *pool_ok = !rc && !s->px && m->pool_valid && m->batch == s->B && m->pool == s->pool &&
                m->round_step < s->R && m->cursor[0] <= s->pool && m->cursor[1] <= s->pool;
     if (*pool_ok)
         rc = check_size(c, "rldt.pool", pool_floats(s) * sizeof(float), err, errlen);
@@ -537,6 +579,8 @@ static int rldt_load(struct algo *a, const struct ckpt *c, char *err, size_t err
     ckpt_read(c, "rldt.trust", s->trust->params, nf, err, errlen);
     ckpt_read(c, "rldt.adam_actor", s->aopt->state, 2 * nf, err, errlen);
     critic_load(s->critic, c);
+    if (s->px)
+        rldt_pix_load(s, c);
     s->aopt->step = (long)m.actor_opt_step;
     s->st = m;
     if (pool_ok) {
@@ -577,7 +621,7 @@ void rldt_flops(const struct algo *a, double *round_targets, double *critic_step
         .destroy = rldt_destroy, .train_step = rldt_train_step, .blame = rldt_blame,               \
         .policy_size = rldt_policy_size, .policy_layout = rldt_policy_layout,                      \
         .policy_export = rldt_policy_export, .bounds = rldt_bounds, .save = rldt_save,             \
-        .load = rldt_load,                                                                         \
+        .load = rldt_load, .policy_kind_of = rldt_policy_kind_of,                                  \
     }
 
 const struct algo_ops rldt_ops = RLDT_OPS("rldt", rldt_create);

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "common/encoder.h"
 #include "common/flow.h"
 #include "common/log.h"
 #include "common/optim.h"
@@ -85,7 +86,7 @@ static void transport_field(struct rldt *s, int ns, struct actor_acc *acc)
 {
     int K = s->K, D = s->D, P = ns * K;
     if (!s->delta) {
-        critic_action_grad(s->critic, s->s_obs, s->s_act, P, s->a_g, NULL);
+        critic_action_grad(s->critic, s->s_cobs, s->s_act, P, s->a_g, NULL);
         struct svgd_stats st;
         svgd_field(s->a_ahat, s->s_act, s->a_g, ns, K, D, s->a_phi, s->work, &st);
         acc->grad += st.grad_norm * P;
@@ -94,7 +95,7 @@ static void transport_field(struct rldt *s, int ns, struct actor_acc *acc)
         acc->bandwidth += st.bandwidth * P;
         acc->alpha += st.alpha * ns;
     } else {
-        critic_action_grad(s->critic, s->s_obs, s->a_ahat, P, s->a_phi, NULL);
+        critic_action_grad(s->critic, s->s_cobs, s->a_ahat, P, s->a_phi, NULL);
         for (int i = 0; i < P; i++) {
             double n2 = 0;
             for (int k = 0; k < D; k++)
@@ -106,8 +107,24 @@ static void transport_field(struct rldt *s, int ns, struct actor_acc *acc)
     acc->diversity += svgd_diversity(s->s_act, ns, K, D) * ns;
 }
 
+/* from pixels, after a flow_backward of P particles of states s0..: their encoder gradient,
+ * summed over each state's K particles into dfeat */
+static void pix_obs_grad(struct rldt *s, int s0, int P)
+{
+    struct rldt_pix *x = s->px;
+    if (!x || !x->aopt)
+        return;
+    flow_backward_obs(s->actor, s->tctx, x->dcond);
+    for (int i = 0; i < P; i++) {
+        float *g = x->dfeat + (size_t)(s0 + i / s->K) * x->F;
+        const float *d = x->dcond + (size_t)i * x->W;
+        for (int k = 0; k < x->F; k++)
+            g[k] += d[k];
+    }
+}
+
 /* trust region on P particles: x̃ = (1 − τ) z + τ a, τ = k/N, against the frozen copy */
-static void trust_pass(struct rldt *s, int P, double inv_n, struct actor_acc *acc)
+static void trust_pass(struct rldt *s, int s0, int P, double inv_n, struct actor_acc *acc)
 {
     int D = s->D, N = s->N;
     rng_normal_fill(&s->rng, s->a_xtil, (long)P * D);
@@ -124,15 +141,19 @@ static void trust_pass(struct rldt *s, int P, double inv_n, struct actor_acc *ac
     memset(s->a_dv, 0, (size_t)P * D * sizeof(float));
     acc->l_trust += rldt_loss_trust(v, s->a_vold, P, D, s->w_trust, inv_n, s->a_dv);
     flow_backward(s->actor, s->tctx, s->a_dv, NULL, NULL);
+    pix_obs_grad(s, s0, P);
 }
 
-/* gradients (accumulated into the actor's) of ns states' K particles each */
-static void actor_micro(struct rldt *s, const float *sobs, int ns, double inv_n,
-                        struct actor_acc *acc)
+/* gradients (accumulated into the actor's) of states s0..s0+ns's K particles each */
+static void actor_micro(struct rldt *s, int s0, int ns, double inv_n, struct actor_acc *acc)
 {
-    int K = s->K, S = s->S, D = s->D, N = s->N, P = ns * K;
+    int K = s->K, S = s->Sn, D = s->D, N = s->N, P = ns * K;
+    const float *sobs = s->a_sobs + (size_t)s0 * S;
     for (int i = 0; i < P; i++)
         memcpy(s->s_obs + (size_t)i * S, sobs + (size_t)(i / K) * S, (size_t)S * sizeof(float));
+    const float *cobs = s->px ? s->px->a_csobs + (size_t)s0 * S : NULL;
+    for (int i = 0; cobs && i < P; i++)
+        memcpy(s->s_cobs + (size_t)i * S, cobs + (size_t)(i / K) * S, (size_t)S * sizeof(float));
     // K chains per state, and one denoising step k_i per particle from its own chain: the
     // Euler pass is also the training forward at x_{k_i} (no gradient through the chains)
     rng_normal_fill(&s->rng, s->chain, (long)P * D);
@@ -152,8 +173,9 @@ static void actor_micro(struct rldt *s, const float *sobs, int ns, double inv_n,
     acc->l_cons +=
         rldt_loss_consistency(s->a_xt, v, s->a_t, s->s_act, P, D, N, s->w_cons, inv_n, s->a_dv);
     flow_backward(s->actor, s->tctx, s->a_dv, NULL, NULL);
+    pix_obs_grad(s, s0, P);
     if (s->w_trust > 0)
-        trust_pass(s, P, inv_n, acc);
+        trust_pass(s, s0, P, inv_n, acc);
 }
 
 static void actor_diag(struct rldt *s, const struct actor_acc *acc)
@@ -171,20 +193,49 @@ static void actor_diag(struct rldt *s, const struct actor_acc *acc)
     g[DG_L_TRUST] = acc->l_trust;
 }
 
+/* the actor batch's states: a_sobs, and from pixels the critics' view a_csobs; 0 or -EAGAIN */
+static int actor_batch(struct rldt *s, struct replay *r)
+{
+    int Ba = s->Ba;
+    struct rldt_pix *x = s->px;
+    if (replay_sample_img(r, &s->rng, Ba, s->fresh_frac, s->fresh_window, -1, &s->batch,
+                          x ? x->a_img : NULL, NULL) != Ba)
+        return -EAGAIN;
+    if (!x) {
+        norm_obs(s, s->batch.obs, s->a_sobs, Ba);
+        return 0;
+    }
+    norm_obs(s, s->batch.obs, x->a_nobs, Ba);
+    rldt_pix_cond(s, x->aenc, x->actx, x->a_img, x->a_nobs, NULL, Ba, s->a_sobs);
+    rldt_pix_cond(s, x->cenc, x->ictx, x->a_img, x->a_nobs, NULL, Ba, x->a_csobs);
+    memset(x->dfeat, 0, (size_t)Ba * x->F * sizeof(float));
+    return 0;
+}
+
+/* from pixels (unless frozen): the actor encoder's gradient of the step; its norm (0: none) */
+static double pix_encoder_grad(struct rldt *s)
+{
+    struct rldt_pix *x = s->px;
+    if (!x || !x->aopt)
+        return 0;
+    encoder_zero_grad(x->aenc);
+    encoder_backward(x->aenc, x->actx, x->dfeat);
+    return optim_grad_norm(x->aenc->grads, x->aenc->n_params);
+}
+
 int rldt_actor_update(struct rldt *s, struct replay *r)
 {
     int Ba = s->Ba, per = s->blk / s->K;
     s->last = RLDT_LAST_ACTOR;
-    if (replay_sample(r, &s->rng, Ba, s->fresh_frac, s->fresh_window, -1, &s->batch) != Ba)
+    if (actor_batch(s, r) < 0)
         return -EAGAIN;
-    norm_obs(s, s->batch.obs, s->a_sobs, Ba);
     flow_zero_grad(s->actor);
     struct actor_acc acc = {0};
     double inv_n = 1.0 / ((double)Ba * s->K);
     for (int s0 = 0; s0 < Ba; s0 += per)
-        actor_micro(s, s->a_sobs + (size_t)s0 * s->S, RL_MIN(per, Ba - s0), inv_n, &acc);
+        actor_micro(s, s0, RL_MIN(per, Ba - s0), inv_n, &acc);
     s->st.actor_steps++;
-    double gn = optim_grad_norm(s->actor->grads, s->actor->n_params);
+    double gn = optim_grad_norm(s->actor->grads, s->actor->n_params) + pix_encoder_grad(s);
     if (!isfinite(acc.l_transport) || !isfinite(acc.l_cons) || !isfinite(acc.l_trust) ||
         !isfinite(gn)) {
         s->st.actor_skipped++;
@@ -195,6 +246,8 @@ int rldt_actor_update(struct rldt *s, struct replay *r)
         return -EDOM;
     }
     optim_step(s->aopt, s->actor->params, s->actor->grads);
+    if (s->px && s->px->aopt)
+        optim_step(s->px->aopt, s->px->aenc->params, s->px->aenc->grads);
     if (s->aopt->step % s->trust_refresh == 0)
         flow_copy_params(s->trust, s->actor);
     actor_diag(s, &acc);

@@ -58,29 +58,60 @@ static void set_entry(struct rldt *s, size_t e, const struct replay_batch *b, in
 static void fill_window(struct rldt *s, struct replay *r, int row, const struct replay_batch *b,
                         int i, int64_t idx)
 {
-    size_t e = (size_t)row * s->L;
+    size_t e = (size_t)row * s->L, ib = s->px ? s->px->ib : 0;
     set_entry(s, e, b, i);
+    if (ib)
+        replay_get_img(r, idx, NULL, s->px->w_img + e * ib);
     int n = 1;
     while (n < s->L && s->w_disc[e + n - 1] != 0 && (idx = replay_next(r, idx)) >= 0) {
         replay_get(r, idx, &s->one, 0);
         set_entry(s, e + n, &s->one, 0);
+        if (ib)
+            replay_get_img(r, idx, NULL, s->px->w_img + (e + n) * ib);
         n++;
     }
     s->w_len[row] = n;
+}
+
+/* dst rows p·M + m (m < M) = src row p (n rows of w floats) */
+static void repeat_rows(float *dst, const float *src, int n, int M, int w)
+{
+    for (int p = 0; p < n; p++)
+        for (int m = 0; m < M; m++)
+            memcpy(dst + ((size_t)p * M + m) * w, src + (size_t)p * w, (size_t)w * sizeof(float));
+}
+
+/* from pixels: the actor's (s_obs) and critics' (s_cobs) view of n next states, M times each */
+static void pix_next_conds(struct rldt *s, const int *ent, int n)
+{
+    struct rldt_pix *x = s->px;
+    for (int p = 0; p < n; p++)
+        memcpy(x->q_img + (size_t)p * x->ib, x->w_img + (size_t)ent[p] * x->ib, x->ib);
+    for (int p = 0; p < n; p++) /* their states, gathered (the proprioception) */
+        memcpy(x->q_nobs + (size_t)p * s->S, s->w_next + (size_t)ent[p] * s->S,
+               (size_t)s->S * sizeof(float));
+    rldt_pix_cond(s, x->aenc, x->ictx, x->q_img, x->q_nobs, NULL, n, x->q_cond);
+    repeat_rows(s->s_obs, x->q_cond, n, s->M, x->W);
+    rldt_pix_cond(s, x->cenc, x->ictx, x->q_img, x->q_nobs, NULL, n, x->q_cond);
+    repeat_rows(s->s_cobs, x->q_cond, n, s->M, x->W);
 }
 
 /* Q̄ of n window entries: M policy samples each (one batched Euler chain), min of targets */
 static void policy_qbar(struct rldt *s, const int *ent, int n)
 {
     int M = s->M, S = s->S, rows = n * M;
-    for (int p = 0; p < n; p++)
-        for (int m = 0; m < M; m++)
-            memcpy(s->s_obs + ((size_t)p * M + m) * S, s->w_next + (size_t)ent[p] * S,
-                   (size_t)S * sizeof(float));
+    if (s->px) {
+        pix_next_conds(s, ent, n);
+    } else {
+        for (int p = 0; p < n; p++)
+            for (int m = 0; m < M; m++)
+                memcpy(s->s_obs + ((size_t)p * M + m) * S, s->w_next + (size_t)ent[p] * S,
+                       (size_t)S * sizeof(float));
+    }
     rng_normal_fill(&s->rng, s->chain, (long)rows * s->D);
     flow_sample(s->actor, s->sctx, s->s_obs, rows, s->chain);
     flow_chain_actions(s->chain, s->N, rows, s->D, NULL, s->s_act);
-    critic_qbar(s->critic, s->s_obs, s->s_act, n, M, s->s_q);
+    critic_qbar(s->critic, s->s_cobs, s->s_act, n, M, s->s_q);
     for (int p = 0; p < n; p++)
         s->w_qbar[ent[p]] = s->s_q[p];
 }
@@ -114,9 +145,11 @@ static int build_round(struct rldt *s, struct replay *r)
     s->st.pool_valid = 0;
     for (int h = 0; h < 2; h++)
         for (int b0 = 0; b0 < P; b0 += B) {
-            if (replay_sample(r, &s->rng, B, s->fresh_frac, s->fresh_window, h, &s->batch) != B)
-                return -EAGAIN;
             int row = h * P + b0;
+            uint8_t *img = s->px ? s->px->pool_img + (size_t)row * s->px->ib : NULL;
+            if (replay_sample_img(r, &s->rng, B, s->fresh_frac, s->fresh_window, h, &s->batch, img,
+                                  NULL) != B)
+                return -EAGAIN;
             norm_obs(s, s->batch.obs, s->pool_obs + (size_t)row * S, B);
             norm_act(s, s->batch.act, s->pool_act + (size_t)row * D, B);
             ema_update(s, s->batch.rew, B);
@@ -157,10 +190,13 @@ static void take_batches(struct rldt *s)
         for (int i = 0; i < B; i++) {
             size_t row = (size_t)next_row(s, h), o = (size_t)h * B + i;
             s->c_rows[o] = (int32_t)row;
-            memcpy(s->c_obs + o * S, s->pool_obs + row * S, (size_t)S * sizeof(float));
+            if (!s->px)
+                memcpy(s->c_obs + o * S, s->pool_obs + row * S, (size_t)S * sizeof(float));
             memcpy(s->c_act + o * D, s->pool_act + row * D, (size_t)D * sizeof(float));
             s->c_y[o] = s->pool_y[row];
         }
+    if (s->px)
+        rldt_pix_critic_input(s);
 }
 
 int rldt_blame(struct algo *a, const int64_t **slots)
@@ -190,18 +226,21 @@ int rldt_critic_update(struct rldt *s, struct replay *r)
         s->st.round_step = 0;
     }
     take_batches(s);
-    int B = s->B;
+    int B = s->B, Sn = s->Sn;
     double loss = 0, qsum = 0, ysum = 0;
     for (int h = 0; h < 2; h++) {
         double qs;
-        loss += critic_loss_grad(s->critic, h, s->c_obs + (size_t)h * B * s->S,
-                                 s->c_act + (size_t)h * B * s->D, s->c_y + (size_t)h * B, B, &qs);
+        float *dobs = s->px ? s->px->dcond + (size_t)h * B * Sn : NULL;
+        loss += critic_loss_grad_obs(s->critic, h, s->c_obs + (size_t)h * B * Sn,
+                                     s->c_act + (size_t)h * B * s->D, s->c_y + (size_t)h * B, B,
+                                     &qs, dobs);
         qsum += qs;
     }
     for (int i = 0; i < 2 * B; i++)
         ysum += s->c_y[i];
     s->st.round_step = (s->st.round_step + 1) % s->R;
-    if (!isfinite(loss) || !isfinite(qsum) || !isfinite(ysum) || !critic_grads_finite(s->critic)) {
+    bool ok = isfinite(loss) && isfinite(qsum) && isfinite(ysum) && critic_grads_finite(s->critic);
+    if (!ok || (s->px && !rldt_pix_critic_encoder_step(s))) {
         if (s->nonfinite++ == 0)
             log_warn("rldt: non-finite critic step %lld (loss %g), not applied",
                      (long long)s->st.critic_steps + 1, loss);

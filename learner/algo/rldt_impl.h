@@ -12,10 +12,17 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/encoder.h"
 #include "common/norm.h"
+#include "common/pixflow.h"
 #include "common/rng.h"
 #include "learner/algo/rldt.h"
 #include "learner/replay.h"
+
+struct ckpt;
+struct ckpt_writer;
+struct optim;
+struct rl_config;
 
 /* diagnostics (names in rldt.c) */
 enum {
@@ -48,6 +55,39 @@ struct rldt_meta {
 };
 
 /*
+ * From pixels (a "pixflow" base policy): the actor and the critics each see [features of the
+ * observation's camera image through their own encoder (F) | proprioception, the first P
+ * normalised entries of the state (P)], W = F + P floats. The critics' encoder starts as a copy
+ * of the actor's pre-trained one and learns at rldt_critic_lr / rldt_encoder_lr_div on images
+ * randomly shifted by up to RLDT_SHIFT_PAD pixels; the actor's learns through the flow's loss
+ * (unless frozen). Targets and the actor's critic gradients use unshifted images. Images: ib
+ * bytes each; rows as the state buffers they go with.
+ */
+#define RLDT_SHIFT_PAD 4
+struct rldt_pix {
+    struct encoder *aenc, *cenc; /* actor's, critics' */
+    struct encoder_ctx *actx;    /* actor step: Ba images (backward) */
+    struct encoder_ctx *cctx;    /* critic step: 2B shifted images (backward) */
+    struct encoder_ctx *ictx;    /* inference: up to Ba or blk / M images */
+    struct optim *aopt, *copt;   /* Adam of aenc (NULL: frozen), of cenc */
+    int F, P, W;
+    size_t ib;
+    uint8_t *pool_img;        /* (2 pool): image of each pool row */
+    uint8_t *w_img;           /* (2 pool L): next image of each window entry */
+    uint8_t *c_img, *c_aug;   /* (2B): the critic step's images, shifted */
+    uint8_t *a_img;           /* (Ba): the actor step's images */
+    uint8_t *q_img;           /* (blk / M): next images of a target batch */
+    float *a_nobs;            /* (Ba, S): the actor step's normalised states */
+    float *a_csobs;           /* (Ba, W): the critics' view of them */
+    float *q_nobs;            /* (blk / M, S): a target batch's next states */
+    float *q_cond;            /* (blk / M, W): a target batch's conds, before repeating */
+    float *dcond;             /* (max(B, blk), W): gradient at a network's obs input */
+    float *dfeat;             /* (max(2B, Ba), F): gradient at an encoder's output */
+    int64_t steps[2];         /* checkpoint staging: the encoders' Adam steps */
+    struct pixflow_file file; /* checkpoint staging: the policy's encoder section */
+};
+
+/*
  * Shapes: S obs_dim, A act_dim, H chunk, D = H·A; B critic batch (per critic); K particles;
  * Ba actor states, P = Ba·K particles; N Euler steps; M target samples; L TD window;
  * pool = B·ceil(R / reuse) rows per critic half. Everything a network sees is normalised.
@@ -56,6 +96,8 @@ struct rldt {
     struct algo_dims d;
     bool delta;
     int S, A, D;
+    int Sn;              /* observation input of the networks: S, or W from pixels */
+    struct rldt_pix *px; /* from pixels, else NULL */
     int B, K, Ba, M, N, L, R, pool, blk;
     float gamma, lambda, w_cons, w_trust, ema_rate;
     float y_hi; /* > 0: targets are clipped to [0, y_hi] (sparse rewards) */
@@ -96,6 +138,7 @@ struct rldt {
     float *c_obs, *c_act, *c_y;
     /* sampling (blk rows) */
     float *s_obs, *chain, *s_act, *s_q;
+    float *s_cobs; /* the critics' view of s_obs' rows: s_obs itself, or (blk, W) from pixels */
     /* actor micro-batch (blk rows) */
     float *a_sobs, *a_xt, *a_t, *a_ahat, *a_g, *a_phi, *a_dv, *a_xtil, *a_tau, *a_vold;
     int *a_k; /* drawn denoising step of each particle */
@@ -133,6 +176,43 @@ static inline void norm_act(const struct rldt *s, const float *x, float *y, int 
 }
 
 // ---- the updates (rldt_critic.c, rldt_actor.c) ---------------------------------------------
+
+/*
+ * From pixels (rldt_pixels.c). rldt_pix_new: the pixel state for base encoder aenc (taken:
+ * the instance owns it from then on, also on failure) and P; 0 or -errno with a reason.
+ */
+int rldt_pix_new(struct rldt *s, const struct rl_config *c, struct encoder **aenc, int P, char *err,
+                 size_t errlen);
+void rldt_pix_destroy(struct rldt *s);
+
+/* Is the policy file at path a pixel policy ("pixflow")? false also when it does not load. */
+bool rldt_base_is_pixels(const char *path);
+
+/*
+ * The pixel base policy c->base_policy (fully checked; its task, camera, image size and chunk
+ * must be the run's, which must have pixels = true): its flow (returned, caller owns), encoder
+ * (*enc), proprioception *P and bounds (*bounds, malloc'd, NULL when none). NULL with a reason.
+ */
+struct flow *rldt_pix_load_base(const struct rl_config *c, const struct algo_dims *d,
+                                struct encoder **enc, int *P, float **bounds, char *err,
+                                size_t errlen);
+
+/* cond (n, W) = [features of img (n images) through e on ctx | the first P of nobs row k, or of
+ * row rows[k] when rows is not NULL (nobs rows of S)]. Nullable: rows. */
+void rldt_pix_cond(const struct rldt *s, const struct encoder *e, struct encoder_ctx *ctx,
+                   const uint8_t *img, const float *nobs, const int32_t *rows, int n, float *cond);
+
+/* Critic step from pixels: c_obs (2B, W) of the batch's shifted images (critic encoder). */
+void rldt_pix_critic_input(struct rldt *s);
+
+/* After both critics' loss gradients (their obs-input gradient in px->dcond, (2B, W)): the
+ * critic encoder's gradient and step; false (nothing applied) when it is not finite. */
+bool rldt_pix_critic_encoder_step(struct rldt *s);
+
+/* Checkpoint sections of the encoders (rldt.enc_*) / their check and restore. */
+int rldt_pix_save(struct rldt *s, struct ckpt_writer *w);
+int rldt_pix_check(const struct rldt *s, const struct ckpt *c, char *err, size_t errlen);
+void rldt_pix_load(struct rldt *s, const struct ckpt *c);
 
 /* The rows the last step read (algo_ops.blame); a critic step's round is drawn again. */
 int rldt_blame(struct algo *a, const int64_t **slots);

@@ -195,8 +195,8 @@ static int put_actor_step(FILE *f, struct rldt *s, struct replay *r, struct rng 
 int rldt_trace(struct algo *a, struct replay *r, FILE *f)
 {
     struct rldt *s = to_rldt(a);
-    if (s->delta || s->st.critic_steps || s->st.actor_steps)
-        return -EINVAL;
+    if (s->delta || s->px || s->st.critic_steps || s->st.actor_steps)
+        return -EINVAL; /* the reference implementation has no pixel variant */
     int rc = put_config(f, s);
     rc = rc ? rc : put_nets(f, s, "0");
     struct rng g = s->rng;
