@@ -78,7 +78,8 @@ static double run_actor(struct bench_run *b, double secs, double *flops_per_step
     double t0 = bench_cpu_now(), t = t0;
     while (t - t0 < secs) {
         for (int k = 0; k < 8; k++) {
-            policy_act(b->p, vecenv_obs(b->v), b->M, &b->rng, false, b->chunks);
+            const uint8_t *img = policy_image_bytes(b->p) ? vecenv_images(b->v) : NULL;
+            policy_act_img(b->p, vecenv_obs(b->v), img, b->M, &b->rng, false, b->chunks);
             vecenv_step(b->v, b->chunks, NULL);
             calls++;
         }
@@ -162,39 +163,56 @@ static int bench_one(const struct rl_config *c, int M, double peak)
     return 0;
 }
 
-// --pixels: the actor loop on M envs without and with a camera, alternating rounds
+// b's envs pictured by a camera; with pixpol its policy is a pixel policy acting on them (its
+// weights zero: the same work as trained ones); 0 or -1 with a reason
+static int add_camera(struct bench_run *b, const struct rl_config *c, bool pixpol, char *err,
+                      size_t errlen)
+{
+    b->cam = pixcam_new(vecenv_model(b->v), c->image_size, c->pixel_camera, err, errlen);
+    if (!b->cam || pixcam_attach(b->cam, b->v) < 0)
+        return -1;
+    if (!pixpol)
+        return 0;
+    struct policy_dims d = {vecenv_obs_dim(b->v), vecenv_act_dim(b->v), c->chunk};
+    policy_destroy(&b->p);
+    b->p = policy_new("pixflow", c, &d, b->M, err, errlen);
+    return b->p ? 0 : -1;
+}
+
+// --pixels: the actor loop on M envs without a camera, with one (the state policy), and with a
+// pixel policy acting on its pictures; alternating rounds
 static int bench_pixels(const struct rl_config *c, int M)
 {
     char err[512];
-    struct bench_run b[2];
+    struct bench_run b[3];
     memset(b, 0, sizeof(b));
-    int rc = setup(&b[0], c, M, err, sizeof(err)) || setup(&b[1], c, M, err, sizeof(err));
-    if (!rc) {
-        b[1].cam =
-            pixcam_new(vecenv_model(b[1].v), c->image_size, c->pixel_camera, err, sizeof(err));
-        rc = !b[1].cam || pixcam_attach(b[1].cam, b[1].v) < 0;
-    }
+    int rc = 0;
+    for (int k = 0; k < 3 && !rc; k++)
+        rc = setup(&b[k], c, M, err, sizeof(err)) ||
+             (k > 0 && add_camera(&b[k], c, k == 2, err, sizeof(err)));
     if (rc) {
         fprintf(stderr, "rldt bench actor: %s\n", err);
-        teardown(&b[0]);
-        teardown(&b[1]);
+        for (int k = 0; k < 3; k++)
+            teardown(&b[k]);
         return 1;
     }
-    double secs = c->secs / (2 * ROUNDS), fl, us[2][ROUNDS], ratio[ROUNDS];
+    double secs = c->secs / (3 * ROUNDS), fl, us[3][ROUNDS], ratio[ROUNDS], pratio[ROUNDS];
     for (int r = 0; r < ROUNDS; r++) {
-        for (int k = 0; k < 2; k++) {
-            int j = r % 2 ? 1 - k : k;
+        for (int k = 0; k < 3; k++) {
+            int j = (k + r) % 3;
             us[j][r] = 1e6 / run_actor(&b[j], secs, &fl);
         }
         ratio[r] = us[1][r] / us[0][r];
+        pratio[r] = us[2][r] / us[0][r];
     }
     double plain = bench_median(us[0], ROUNDS), pix = bench_median(us[1], ROUNDS);
+    double pp = bench_median(us[2], ROUNDS);
     /* one picture per env per chunk step (of H env steps) */
     double frames = 1e6 / (pix * c->chunk), render_us = (pix - plain) * c->chunk;
-    printf("%5d %12.1f %12.1f %7.2f %10.0f %11.0f\n", M, plain, pix, bench_median(ratio, ROUNDS),
-           frames, render_us);
-    teardown(&b[0]);
-    teardown(&b[1]);
+    printf("%5d %12.1f %12.1f %7.2f %10.0f %11.0f %12.1f %7.2f\n", M, plain, pix,
+           bench_median(ratio, ROUNDS), frames, render_us, pp, bench_median(pratio, ROUNDS));
+    for (int k = 0; k < 3; k++)
+        teardown(&b[k]);
     return 0;
 }
 
@@ -233,13 +251,14 @@ int bench_actor(int argc, char **argv)
                "flow N=%d H=%d, 1 OpenBLAS thread, %d rounds of %.2fs each\n",
                c.env, c.image_size, c.image_size, c.pixel_camera, c.flow_steps, c.chunk, ROUNDS,
                c.secs / (2 * ROUNDS));
-        printf("%5s %12s %12s %7s %10s %11s\n", "M", "us/st plain", "us/st pixels", "ratio",
-               "frames/s", "us/frame");
+        printf("%5s %12s %12s %7s %10s %11s %12s %7s\n", "M", "us/st plain", "us/st pixels",
+               "ratio", "frames/s", "us/frame", "us/st pixpol", "ratio");
         for (int i = 0; i < n && !rc; i++)
             rc = bench_pixels(&c, list[i]);
         printf("CPU time of this process per env step of the actor loop (policy + physics), median "
                "over rounds;\nframes/s: pictures per CPU second with the camera (one per env per "
-               "chunk step); us/frame: the extra CPU per picture\n");
+               "chunk step); us/frame: the extra CPU per picture; pixpol: a pixel policy (the "
+               "default encoder + the flow) acting on the pictures\n");
         return rc;
     }
     long rss_base = rss_kb();

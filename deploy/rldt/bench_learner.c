@@ -149,6 +149,13 @@ static void print_rldt(const struct rl_config *c, const struct algo_dims *d, str
            c->flow_depth, c->flow_steps, c->rldt_critic_hidden, c->rldt_critic_depth, c->batch_size,
            c->rldt_particles, c->rldt_actor_batch, c->rldt_target_samples, R, c->rldt_target_reuse,
            openblas_get_corename());
+    if (c->pixels)
+        printf("rldt bench: from pixels: %dx%d images (two encoders; FLOPs below count the "
+               "networks after them only)\n",
+               c->image_size, c->image_size);
+    printf("rldt bench: critic_rows_per_s=%.0f actor_states_per_s=%.0f (batch rows each critic "
+           "step trains, states each actor step moves)\n",
+           cr->steps / cr->secs * 2 * c->batch_size, ar->steps / ar->secs * c->rldt_actor_batch);
     printf("rldt bench: critic_updates_per_s=%.1f critic_gflops=%.1f "
            "mflop_per_critic_update=%.0f (round targets %.1f GFLOP per %d steps)\n",
            cr->steps / cr->secs, cg, (fr / R + fc) / 1e6, fr / 1e9, R);
@@ -181,25 +188,36 @@ static int trace_rldt(struct algo *a, struct replay *r, const char *path, char *
     return rc;
 }
 
+/* RLDT on c->base_policy when set (a pixel policy trains from pixels: the replay keeps random
+ * images), else on a random base policy of the config's sizes; NULL with a reason */
+static struct algo *make_rldt(const struct rl_config *c, const struct algo_dims *d,
+                              struct flow **base, struct rng *g, char *err, size_t errlen)
+{
+    if (c->base_policy[0])
+        return rldt_ops.create(c, d, err, errlen);
+    struct flow_spec fs;
+    if (flow_spec_from_config(&fs, c, d->obs_dim, d->act_dim, d->chunk, err, errlen) < 0 ||
+        !(*base = flow_new(&fs, err, errlen)))
+        return NULL;
+    flow_init(*base, g);
+    return rldt_new(c, d, !strcmp(c->algo, "rldt-delta"), *base, NULL, err, errlen);
+}
+
 static int bench_rldt(const struct rl_config *c, const char *trace)
 {
     const struct task_info *t = task_find(c->env);
     int chunk = c->chunk > 0 ? c->chunk : 4;
     struct algo_dims d = {t->obs_dim, t->act_dim, chunk, chunk * t->act_dim};
     char err[400] = "";
-    struct flow_spec fs;
     struct flow *base = NULL;
-    struct algo *a = NULL;
-    struct replay *r = replay_new(50000, d.obs_dim, d.D);
+    size_t ib = c->pixels ? (size_t)c->image_size * c->image_size * 3 : 0;
+    long n = ib ? 10000 : 50000; /* 10000 steps of 84x84 images: 0.2 GB */
+    struct replay *r = replay_new_img(n, d.obs_dim, d.D, ib, 100);
     struct rng g;
     rng_init(&g, (uint64_t)c->seed, 77);
     int rc = -EINVAL;
-    if (flow_spec_from_config(&fs, c, d.obs_dim, d.act_dim, chunk, err, sizeof(err)) < 0 ||
-        !(base = flow_new(&fs, err, sizeof(err))))
-        goto out_free;
-    flow_init(base, &g);
-    a = rldt_new(c, &d, !strcmp(c->algo, "rldt-delta"), base, NULL, err, sizeof(err));
-    if (!a || !r || fill_random(r, d.obs_dim, d.D, 50000, &g) < 0)
+    struct algo *a = make_rldt(c, &d, &base, &g, err, sizeof(err));
+    if (!a || !r || fill_random(r, d.obs_dim, d.D, n, &g) < 0)
         goto out_free;
     openblas_set_num_threads(c->threads);
     if (trace) {
@@ -249,7 +267,9 @@ int bench_learner(int argc, char **argv)
     int rc = config_cli(&c, "rldt bench learner",
                         "rldt bench learner [--algo=sac|rldt|rldt-delta] [--secs=S] [--threads=N] "
                         "[--key=value ...]\n  rldt: sizes from the [flow], [train] and [rldt] keys "
-                        "(defaults = published sizes); whole critic rounds, then actor steps",
+                        "(defaults = published sizes); whole critic rounds, then actor steps; "
+                        "--base-policy=FILE trains that policy (a pixel policy from pixels, with "
+                        "--pixels=true and its image_size)",
                         "run,env,bench,train,sac,flow,rldt", argc, argv, NULL, NULL);
     if (rc)
         return rc == 1 ? 0 : 2;
