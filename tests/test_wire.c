@@ -265,7 +265,8 @@ static struct wire_msg sample_control(enum wire_type t)
                                           .param_version = 9,
                                           .seed = 1ull << 50,
                                           .stream_base = 4096,
-                                          .session = sess};
+                                          .session = sess,
+                                          .policy_kind = "pixflow"};
         break;
     case WIRE_HEARTBEAT:
         m.heartbeat = (struct wire_heartbeat){.actor_id = 12,
@@ -341,6 +342,7 @@ static void test_roundtrip_control(void)
     T_CHECK(o.welcome.seed == 1ull << 50);
     T_EQ_INT(o.welcome.stream_base, 4096);
     T_CHECK(wire_session_equal(&o.welcome.session, &sess));
+    T_EQ_STR(o.welcome.policy_kind, "pixflow");
     // an accepted welcome needs a session, a refused one must not carry one
     m.welcome.session = (struct wire_session){{0}};
     T_EQ_INT(pack_decode(d, &m, &o, NULL), -EPROTO);
@@ -424,6 +426,7 @@ static void test_roundtrip_control(void)
     T_CHECK(!o.welcome.accepted);
     T_EQ_STR(o.welcome.reason, "task mismatch: walker2d != hopper");
     T_EQ_STR(o.welcome.config, "");
+    T_EQ_STR(o.welcome.policy_kind, ""); /* none named: actors run the algorithm's default */
     T_EQ_STR(wire_type_name(WIRE_PARAMS_REQUEST), "params_request");
     T_EQ_STR(wire_type_name((enum wire_type)99), "none");
     wire_decoder_destroy(&d);
