@@ -77,8 +77,9 @@ static void add(char **v, int *n, const char *s)
         v[(*n)++] = (char *)s;
 }
 
-/* a learner or actor of run r, its log dir/<name>-<log>; extra flag nullable */
-static pid_t start(const struct run *r, const char *prog, const char *log, const char *extra)
+/* a learner or actor of run r, its log dir/<name>-<log>; extra flags (later ones win), nullable */
+static pid_t start(const struct run *r, const char *prog, const char *log, const char *extra,
+                   const char *extra2)
 {
     char path[600], ports[4][64], rd[300], logp[400], bp[800];
     char *v[NARGS];
@@ -100,6 +101,8 @@ static pid_t start(const struct run *r, const char *prog, const char *log, const
     add(v, &n, bp);
     if (extra)
         add(v, &n, extra);
+    if (extra2)
+        add(v, &n, extra2);
     v[n] = NULL;
     return spawn_logged(path, v, logp);
 }
@@ -205,9 +208,9 @@ static void test_collect_shipped(void)
     snprintf(base, sizeof(base), "%s/deploy/policies/lift-pixels.rldt", root);
     struct run r = {
         "collect", base, {shipped, NULL}, {RL_ARRAY_LEN(shipped), 0}, spawn_free_ports(4)};
-    pids[0] = start(&r, "rldt-learner", "learner.log", NULL);
+    pids[0] = start(&r, "rldt-learner", "learner.log", NULL, NULL);
     rl_sleep(0.5);
-    pids[1] = start(&r, "rldt-actor", "actor.log", NULL);
+    pids[1] = start(&r, "rldt-actor", "actor.log", NULL, NULL);
     T_CHECK(pids[0] > 0 && pids[1] > 0);
     clean_exit(pids[0], 90, "learner");
     clean_exit(pids[1], 20, "actor");
@@ -282,10 +285,10 @@ static void test_train_tiny(void)
                     {tiny, tiny_train},
                     {RL_ARRAY_LEN(tiny), RL_ARRAY_LEN(tiny_train)},
                     spawn_free_ports(4)};
-    pids[0] = start(&r, "rldt-learner", "learner.log", NULL);
+    pids[0] = start(&r, "rldt-learner", "learner.log", NULL, NULL);
     rl_sleep(0.5);
-    pids[1] = start(&r, "rldt-actor", "actor.log", NULL);
-    pids[2] = start(&r, "rldt-actor", "eval.log", "--actor-role=eval");
+    pids[1] = start(&r, "rldt-actor", "actor.log", NULL, NULL);
+    pids[2] = start(&r, "rldt-actor", "eval.log", "--actor-role=eval", NULL);
     clean_exit(pids[0], 100, "learner");
     clean_exit(pids[1], 20, "actor");
     clean_exit(pids[2], 20, "evaluator");
@@ -327,6 +330,19 @@ static void test_train_tiny(void)
     free(w0);
     T_CHECK_MSG(dflow > 0 && denc > 0, "moved: %g %g", dflow, denc);
     fprintf(stderr, "  critic steps %g, actor steps %g\n", critic, act);
+    // resume: the learner restores both encoders from the checkpoint and trains on
+    r.port = spawn_free_ports(4);
+    pids[0] = start(&r, "rldt-learner", "resume.log", "--resume=true", "--max-env-steps=5500");
+    rl_sleep(0.5);
+    pids[1] = start(&r, "rldt-actor", "actor2.log", NULL, NULL);
+    clean_exit(pids[0], 100, "resumed learner");
+    clean_exit(pids[1], 20, "actor");
+    snprintf(cmd, sizeof(cmd), "grep -q 'resumed from' %s/train-resume.log", dir);
+    T_CHECK_MSG(system(cmd) == 0, "the learner did not resume");
+    snprintf(path, sizeof(path), "%s/train/metrics.csv", dir);
+    T_CHECK(csv_tail(path, head, tail, sizeof(head)) >= 3);
+    double critic2 = csv_get(head, tail, "critic_steps");
+    T_CHECK_MSG(critic2 > critic, "critic steps %g after resuming from %g", critic2, critic);
 }
 
 int main(void)
