@@ -20,8 +20,10 @@
 
 static const char usage[] =
     "usage: rldt sweep --out=DIR [--algos=A,B] [--tasks=T,U] [--seeds=1,2,3]\n"
-    "                  [--grid=key=v1,v2 ...] [--parallel=K] [--dry-run] [rldt run options]\n"
-    "       rldt sweep DIR [--parallel=K] [--dry-run] [--max-env-steps=N] [--algos=A]\n"
+    "                  [--grid=key=v1,v2 ...] [--parallel=K] [--retries=R] [--dry-run]\n"
+    "                  [rldt run options]\n"
+    "       rldt sweep DIR [--parallel=K] [--retries=R] [--dry-run] [--max-env-steps=N] "
+    "[--algos=A]\n"
     "                               (continue a sweep with the arguments it was started with)\n"
     "\n"
     "Runs every combination of algorithm, task, seed and --grid value as its own `rldt run`\n"
@@ -32,6 +34,8 @@ static const char usage[] =
     "values {env} becomes the task. base_policy defaults to deploy/policies/<task>.rldt (after\n"
     "any --config file; a --base-policy given here wins). Each run's console output is in\n"
     "DIR/<task>/<variant>/s<seed>.log. `rldt report DIR` aggregates the results.\n"
+    "A run that fails is relaunched from its last checkpoint up to R times (default 1; not one\n"
+    "whose configuration was refused); the end of its log is shown.\n"
     "With DIR, --max-env-steps=N continues finished runs to a larger budget (resumed from their\n"
     "checkpoints) and --algos=A limits the sweep to some of its algorithms; both are saved with\n"
     "the sweep's arguments (later ones win).\n"
@@ -55,7 +59,7 @@ struct opts {
     const char *out;
     struct list algos, tasks, seeds;
     struct grid_key grid[MAX_GRID];
-    int ngrid, parallel;
+    int ngrid, parallel, retries;
     bool dry_run;
     const char *pass[SWEEP_MAX_ARGS]; /* other options, in order */
     int npass;
@@ -131,6 +135,20 @@ static int add_grid(struct opts *o, char *spec)
     return 0;
 }
 
+// "--name=K" with K in lo..hi into *v: 0, or -EINVAL with a message
+static int int_opt(const char *arg, size_t skip, long lo, long hi, int *v)
+{
+    char *end;
+    long k = strtol(arg + skip, &end, 10);
+    if (!arg[skip] || *end || k < lo || k > hi) {
+        fprintf(stderr, "rldt sweep: %.*s wants %ld..%ld, got '%s'\n", (int)skip - 1, arg, lo, hi,
+                arg + skip);
+        return -EINVAL;
+    }
+    *v = (int)k;
+    return 0;
+}
+
 // one sweep option; returns 1 when arg is not one (a run option), 0, or -EINVAL
 static int sweep_opt(struct opts *o, char *arg)
 {
@@ -149,16 +167,10 @@ static int sweep_opt(struct opts *o, char *arg)
         o->out = arg + 6;
         return 0;
     }
-    if (!strncmp(arg, "--parallel=", 11)) {
-        char *end;
-        long k = strtol(arg + 11, &end, 10);
-        if (*end || k < 1 || k > 64) {
-            fprintf(stderr, "rldt sweep: --parallel wants 1..64, got '%s'\n", arg + 11);
-            return -EINVAL;
-        }
-        o->parallel = (int)k;
-        return 0;
-    }
+    if (!strncmp(arg, "--parallel=", 11))
+        return int_opt(arg, 11, 1, 64, &o->parallel);
+    if (!strncmp(arg, "--retries=", 10))
+        return int_opt(arg, 10, 0, 100, &o->retries);
     if (!strcmp(arg, "--dry-run")) {
         o->dry_run = true;
         return 0;
@@ -398,6 +410,7 @@ static void opts_default(struct opts *o)
     o->tasks = (struct list){{t}, 1};
     o->seeds = (struct list){{s}, 1};
     o->parallel = 1;
+    o->retries = 1;
 }
 
 // parse a copy of argv (lists are split in place), expand; 0, or the exit code
@@ -412,6 +425,7 @@ static int setup(struct sweep *sw, int argc, char **argv, char **copy)
     if (rc)
         return rc == 1 ? -1 : 2;
     sw->parallel = o.parallel;
+    sw->retries = o.retries;
     sw->dry_run = o.dry_run;
     snprintf(sw->dir, sizeof(sw->dir), "%s", o.out);
     return expand(&o, sw) < 0 ? 2 : 0;
@@ -443,7 +457,8 @@ static int sweep_main(int argc, char **argv)
     return rc;
 }
 
-// a directory and at most --dry-run / --parallel: continue with the saved arguments
+// a directory and at most --dry-run / --parallel / --retries / ...: continue with the saved
+// arguments
 static const char *resume_dir(int argc, char **argv)
 {
     const char *dir = NULL;
@@ -451,7 +466,8 @@ static const char *resume_dir(int argc, char **argv)
         if (argv[i][0] != '-' && !dir)
             dir = argv[i];
         else if (strcmp(argv[i], "--dry-run") && strncmp(argv[i], "--parallel=", 11) &&
-                 strncmp(argv[i], "--max-env-steps=", 16) && strncmp(argv[i], "--algos=", 8))
+                 strncmp(argv[i], "--retries=", 10) && strncmp(argv[i], "--max-env-steps=", 16) &&
+                 strncmp(argv[i], "--algos=", 8))
             return NULL;
     }
     return dir;
