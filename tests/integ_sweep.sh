@@ -35,6 +35,14 @@ check "... saying so" grep -q "set by the sweep" "$tmp/bad2"
 "$bin/rldt" sweep --out="$sw" --tasks=../escape >"$tmp/bad3" 2>&1
 check "a task that is not a directory name is refused (status 2)" test $? = 2
 check "... and nothing is created" test ! -e "$sw"
+printf '[run]\nmax_env_steps = 5000\n' >"$tmp/c-hopper.ini"
+"$bin/rldt" sweep --out="$sw" --tasks=hopper --config="$tmp/c-{env}.ini" --dry-run >"$tmp/env1" 2>&1
+check "--config=FILE-{env}.ini is checked per task (status $?)" \
+    grep -q -- "--config=$tmp/c-hopper.ini" "$tmp/env1"
+"$bin/rldt" sweep --out="$sw" --tasks=hopper,walker2d --config="$tmp/c-{env}.ini" --dry-run \
+    >"$tmp/env2" 2>&1
+check "... and refused (status 2) where a task has none ($?)" \
+    eval 'grep -q "c-walker2d.ini.*(task walker2d)" "$tmp/env2"'
 # shellcheck disable=SC2086
 "$bin/rldt" sweep --out="$sw" $grid $tiny --dry-run >"$tmp/dry" 2>&1
 check "--dry-run lists the 4 runs to start" test "$(grep -c ': start run ' "$tmp/dry")" = 4
@@ -69,8 +77,8 @@ first_done=$(ls "$sw"/hopper/*/s*/sweep.done 2>/dev/null)
 sweeper=$!
 killed=""
 for _ in $(seq 1 300); do
-    killed=$(pgrep -f "rldt-learner --config=$sw/hopper/" | head -n 1)
-    [ -n "$killed" ] && sleep 1 && kill -9 "$killed" && break
+    pid=$(pgrep -f "rldt-learner --config=$sw/hopper/" | head -n 1)
+    [ -n "$pid" ] && sleep 1 && kill -9 "$pid" 2>/dev/null && killed=$pid && break
     kill -0 "$sweeper" 2>/dev/null || break
     sleep 0.1
 done

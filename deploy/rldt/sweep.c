@@ -188,7 +188,18 @@ static void opt_key(const char *arg, char *key, size_t len)
         memmove(key, key + 3, strlen(key + 3) + 1);
 }
 
-// run options: accepted by the run config (a scratch parse), none of the sweep's own keys
+// arg with every {env} replaced by task, into out
+static void subst_env(const char *arg, const char *task, char *out, size_t len)
+{
+    char *p = out;
+    const char *s = arg;
+    for (const char *m; (m = strstr(s, "{env}")) && p + (m - s) + 64 < out + len; s = m + 5)
+        p += snprintf(p, (size_t)(out + len - p), "%.*s%s", (int)(m - s), s, task);
+    snprintf(p, (size_t)(out + len - p), "%s", s);
+}
+
+// run options: accepted by the run config (a scratch parse, {env} replaced by each task), none
+// of the sweep's own keys
 static int check_pass(const struct opts *o)
 {
     struct rl_config c;
@@ -200,13 +211,18 @@ static int check_pass(const struct opts *o)
             return -EINVAL;
         }
     }
+    static char bufs[SWEEP_MAX_ARGS / 2][SWEEP_PATH];
     char *av[SWEEP_MAX_ARGS + 1] = {"run"};
-    for (int i = 0; i < o->npass; i++)
-        av[i + 1] = (char *)o->pass[i];
-    config_default(&c);
-    if (config_parse_args(&c, o->npass + 1, av, NULL, NULL, err, sizeof(err))) {
-        fprintf(stderr, "rldt sweep: %s\n", err);
-        return -EINVAL;
+    for (int t = 0; t < o->tasks.n; t++) {
+        for (int i = 0; i < o->npass; i++) {
+            subst_env(o->pass[i], o->tasks.v[t], bufs[i], sizeof(bufs[i]));
+            av[i + 1] = bufs[i];
+        }
+        config_default(&c);
+        if (config_parse_args(&c, o->npass + 1, av, NULL, NULL, err, sizeof(err))) {
+            fprintf(stderr, "rldt sweep: %s (task %s)\n", err, o->tasks.v[t]);
+            return -EINVAL;
+        }
     }
     return 0;
 }
@@ -299,13 +315,8 @@ static int push(struct sweep_run *r, const char *fmt, const char *a, const char 
 // a run option with {env} replaced by the task
 static int push_pass(struct sweep_run *r, const char *arg, const char *task)
 {
-    char buf[SWEEP_PATH], *p = buf;
-    const char *s = arg;
-    for (const char *m; (m = strstr(s, "{env}")) && p + (m - s) + 64 < buf + sizeof(buf);
-         s = m + 5) {
-        p += snprintf(p, (size_t)(buf + sizeof(buf) - p), "%.*s%s", (int)(m - s), s, task);
-    }
-    snprintf(p, (size_t)(buf + sizeof(buf) - p), "%s", s);
+    char buf[SWEEP_PATH];
+    subst_env(arg, task, buf, sizeof(buf));
     return push(r, "%s%s", buf, "");
 }
 
