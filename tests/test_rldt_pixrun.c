@@ -50,14 +50,14 @@ static const char *const tiny_train[] = {
     "--rldt-particles=4",   "--rldt-actor-batch=8",    "--rldt-critic-round=4",
     "--rldt-actor-start=8", "--rldt-actor-every=2",    "--rldt-actor-lr=1e-3",
     "--rldt-lambda=0.5",    "--rldt-td-horizon=3",     "--updates-per-step=1",
-    "--ingest-slack=200",   "--max-env-steps=4000",    "--eval-every=1500",
+    "--ingest-slack=200",   "--max-env-steps=2500",    "--eval-every=1000",
     "--eval-episodes=2",    "--rldt-threads=1",        "--publish-every=5"};
 /* the shipped pixel policy's sizes, collecting only */
 static const char *const shipped[] = {
     "--env=lift",          "--chunk=4",           "--flow-hidden=256",
     "--flow-depth=3",      "--flow-temb=32",      "--flow-steps=8",
     "--pixels=true",       "--image-size=84",     "--pixel-camera=default",
-    "--collect-only=true", "--max-env-steps=1600"};
+    "--collect-only=true", "--max-env-steps=1200"};
 static const char *const common_flags[] = {
     "--algo=rldt",           "--num-envs=2",       "--segment-len=16",       "--min-replay=200",
     "--warmup-steps=0",      "--replay-size=4000", "--heartbeat-secs=0.2",   "--metrics-secs=0.2",
@@ -220,7 +220,7 @@ static void test_collect_shipped(void)
     T_CHECK_MSG(episodes >= 4, "%g episodes", episodes);
     long n, lively, changed;
     replay_images("collect", 84, &n, &lively, &changed);
-    T_CHECK_MSG(n >= 300 && lively == n && changed > n / 2, "%ld images, %ld lively, %ld changed",
+    T_CHECK_MSG(n >= 200 && lively == n && changed > n / 2, "%ld images, %ld lively, %ld changed",
                 n, lively, changed);
     char ck[700], err[600];
     checkpoint_of("collect", ck, sizeof(ck));
@@ -332,7 +332,7 @@ static void test_train_tiny(void)
     fprintf(stderr, "  critic steps %g, actor steps %g\n", critic, act);
     // resume: the learner restores both encoders from the checkpoint and trains on
     r.port = spawn_free_ports(4);
-    pids[0] = start(&r, "rldt-learner", "resume.log", "--resume=true", "--max-env-steps=5500");
+    pids[0] = start(&r, "rldt-learner", "resume.log", "--resume=true", "--max-env-steps=3500");
     rl_sleep(0.5);
     pids[1] = start(&r, "rldt-actor", "actor2.log", NULL, NULL);
     clean_exit(pids[0], 100, "resumed learner");
