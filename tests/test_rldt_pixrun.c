@@ -9,7 +9,8 @@
  *     here): actor renders -> wire -> replay -> encoders -> critic and actor steps, with an
  *     evaluator acting on its own camera. Checks: clean exits, critic and actor steps ran with
  *     finite diagnostics and none refused, evaluations were reported, and the checkpoint's
- *     policy (flow and actor encoder) moved away from the base policy's.
+ *     policy (flow and actor encoder) moved away from the base policy's. Then the learner
+ *     resumes from that checkpoint (--resume) and trains on.
  * Skips (saying why) where EGL cannot render.
  */
 #include <fcntl.h>
