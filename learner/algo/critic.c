@@ -128,13 +128,7 @@ void critic_qbar(struct critic *c, const float *obs, const float *act, int P, in
 // ---- training ------------------------------------------------------------------------------
 
 double critic_loss_grad(struct critic *c, int k, const float *obs, const float *act, const float *y,
-                        int B, double *q_sum)
-{
-    return critic_loss_grad_obs(c, k, obs, act, y, B, q_sum, NULL);
-}
-
-double critic_loss_grad_obs(struct critic *c, int k, const float *obs, const float *act,
-                            const float *y, int B, double *q_sum, float *d_obs)
+                        int B, double *q_sum, float *d_obs)
 {
     fill_qin(c, obs, act, B);
     struct nn *q = c->q[k];

@@ -69,15 +69,12 @@ void critic_qbar(struct critic *c, const float *obs, const float *act, int P, in
 
 /*
  * Gradients of critic k's loss mean_i (Q_k(obs_i, act_i) − y_i)² (its grads zeroed first),
- * B <= max_batch rows. Returns the loss; *q_sum receives Σ_i Q_k(obs_i, act_i).
+ * B <= max_batch rows. Returns the loss; *q_sum receives Σ_i Q_k(obs_i, act_i), and d_obs
+ * (B, obs_dim), when not NULL, dL/dobs (an image encoder in front of the critics' observation
+ * input learns from it). Nullable: d_obs.
  */
 double critic_loss_grad(struct critic *c, int k, const float *obs, const float *act, const float *y,
-                        int B, double *q_sum);
-
-/* critic_loss_grad that also writes d_obs (B, obs_dim) = dL/dobs (an encoder in front of the
- * critic's observation input learns from it). Nullable: d_obs. */
-double critic_loss_grad_obs(struct critic *c, int k, const float *obs, const float *act,
-                            const float *y, int B, double *q_sum, float *d_obs);
+                        int B, double *q_sum, float *d_obs);
 
 /* Are both online critics' gradients finite? */
 bool critic_grads_finite(const struct critic *c);

@@ -231,9 +231,9 @@ int rldt_critic_update(struct rldt *s, struct replay *r)
     for (int h = 0; h < 2; h++) {
         double qs;
         float *dobs = s->px ? s->px->dcond + (size_t)h * B * Sn : NULL;
-        loss += critic_loss_grad_obs(s->critic, h, s->c_obs + (size_t)h * B * Sn,
-                                     s->c_act + (size_t)h * B * s->D, s->c_y + (size_t)h * B, B,
-                                     &qs, dobs);
+        loss +=
+            critic_loss_grad(s->critic, h, s->c_obs + (size_t)h * B * Sn,
+                             s->c_act + (size_t)h * B * s->D, s->c_y + (size_t)h * B, B, &qs, dobs);
         qsum += qs;
     }
     for (int i = 0; i < 2 * B; i++)
