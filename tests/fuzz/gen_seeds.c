@@ -107,7 +107,7 @@ static void gen_wire(void)
     m.hello.known_epoch = 7;
     put_msg("hello-eval", &m);
     m = (struct wire_msg){.type = WIRE_WELCOME};
-    m.welcome = (struct wire_welcome){true, "", 2, 7, "[run]\nalgo = sac\n", 3, 9, 64, S};
+    m.welcome = (struct wire_welcome){true, "", 2, 7, "[run]\nalgo = sac\n", 3, 9, 64, S, "gauss"};
     put_msg("welcome", &m);
     m = (struct wire_msg){.type = WIRE_HEARTBEAT};
     m.heartbeat = (struct wire_heartbeat){2, 7, 1000, 4, 3, 250.5f, 12, 1, 0, 0.25f, S};
