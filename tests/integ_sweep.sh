@@ -188,6 +188,20 @@ check "... the end of its log says why" grep -q "| rldt run: base_policy .*no-su
     "$tmp/badrun.out"
 "$bin/rldt" sweep --out="$tmp/badrun" --retries=x >"$tmp/badrun2.out" 2>&1
 check "--retries=x is refused (status 2)" test $? = 2
+# ---- two sweeps side by side in one report ----
+"$bin/rldt" report "$sw" "$tmp/known" >"$tmp/rep4" 2>&1
+check "two sweeps without --out are refused (status $?)" grep -q "need --out=DIR" "$tmp/rep4"
+"$bin/rldt" report "$sw" "$tmp/known" --out="$tmp/both" >"$tmp/rep5" 2>&1
+check "rldt report SWEEP SWEEP --out=DIR succeeds ($?)" test -s "$tmp/both/report.md"
+for a in rldt reinflow algo; do
+    check "... one hopper table with a row for $a" grep -Eq "^\| $a \| 2 \|" "$tmp/both/report.md"
+done
+check "... a single hopper section" test "$(grep -c "^## hopper" "$tmp/both/report.md")" = 1
+check "... the same algo row as its own sweep's report" \
+    test "$(grep -E "^\| algo \|" "$tmp/both/report.md")" = "$row"
+check "... the commands that reproduce it" \
+    grep -q "rldt report $sw $tmp/known --out=$tmp/both" "$tmp/both/report.md"
+check "... and its PNG" test -s "$tmp/both/report-hopper.png"
 mkdir -p "$tmp/empty"
 "$bin/rldt" report "$tmp/empty" >"$tmp/rep2" 2>&1
 rc=$?
