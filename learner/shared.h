@@ -129,6 +129,13 @@ struct schedule {
  */
 void shared_schedule(struct shared *s, struct schedule *out);
 
+/*
+ * Store a decoded, validated segment g in r as trajectory traj (with its action chains when
+ * chain): the one wire -> replay conversion of ingest (tests store segments through it too).
+ * Returns replay_add_img's result: 0, or a negative errno (nothing stored).
+ */
+int ingest_store(struct replay *r, const struct wire_segment *g, uint64_t traj, bool chain);
+
 /* Ingest thread body (arg: struct shared *). Binds nothing: the socket is passed in. */
 struct ingest_args {
     struct shared *s;

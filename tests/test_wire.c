@@ -8,6 +8,7 @@
 #include "common/rng.h"
 #include "common/util.h"
 #include "tests/harness.h"
+#include "tests/spawn.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -246,15 +247,11 @@ static struct wire_msg sample_control(enum wire_type t)
     struct wire_msg m = {.type = t};
     switch (t) {
     case WIRE_HELLO:
-        m.hello = (struct wire_hello){.name = "node7:4242",
-                                      .pid = 4242,
-                                      .num_envs = 8,
-                                      .task = "hopper",
-                                      .obs_dim = 11,
-                                      .act_dim = 3,
-                                      .chunk_h = 4,
-                                      .known_epoch = 5,
-                                      .evaluator = true};
+        m = spawn_hello("node7:4242", true); /* an evaluator with every count away from 0/1 */
+        m.hello.pid = 4242;
+        m.hello.num_envs = 8;
+        m.hello.chunk_h = 4;
+        m.hello.known_epoch = 5;
         break;
     case WIRE_WELCOME:
         m.welcome = (struct wire_welcome){.accepted = true,
@@ -456,6 +453,14 @@ static void check_segment_equal(const struct wire_segment *a, const struct wire_
     }
 }
 
+// m packs and decodes (with d) back to an equal segment
+static void check_roundtrip(struct wire_decoder *d, const struct wire_msg *m)
+{
+    struct wire_msg o;
+    T_EQ_INT(pack_decode(d, m, &o, NULL), 0);
+    check_segment_equal(&m->segment, &o.segment);
+}
+
 static void test_roundtrip_segment(void)
 {
     struct wire_decoder *d = wire_decoder_new(MAXMSG);
@@ -481,13 +486,11 @@ static void test_roundtrip_segment(void)
     m.segment.n_episodes = 0;
     store.term[0] = store.trunc[0] = 0;
     m.segment.episode_start = false;
-    T_EQ_INT(pack_decode(d, &m, &o, NULL), 0);
-    check_segment_equal(&m.segment, &o.segment);
+    check_roundtrip(d, &m);
     for (uint64_t s = 0; s < 20; s++) {
         m = sample_segment(1 + (uint32_t)(s * 13 % 256), 1 + (uint32_t)(s * 7 % 64),
                            1 + (uint32_t)(s * 5 % 64), s);
-        T_EQ_INT(pack_decode(d, &m, &o, NULL), 0);
-        check_segment_equal(&m.segment, &o.segment);
+        check_roundtrip(d, &m);
     }
     wire_decoder_destroy(&d);
 }
@@ -702,8 +705,7 @@ static void test_sizes(void)
     T_CHECK(wire_decoder_high_water(d) <= cap);
     // the decoder is still usable afterwards
     m = sample_segment(8, 4, 4, 3);
-    T_EQ_INT(pack_decode(d, &m, &o, NULL), 0);
-    check_segment_equal(&m.segment, &o.segment);
+    check_roundtrip(d, &m);
     wire_decoder_destroy(&d);
 }
 
@@ -890,23 +892,27 @@ static void test_bad_flags(void)
 {
     struct wire_decoder *d = wire_decoder_new(MAXMSG);
     struct wire_msg m, o;
-
-    m = sample_segment(10, 3, 2, 4);
-    store.trunc[9] = 255;
-    T_EQ_INT(pack_decode(d, &m, &o, NULL), -EPROTO);
-    T_CHECK_MSG(strstr(err, "truncated[9] = 255"), "%s", err);
-    // an episode end before the last chunk step
-    m = sample_segment(10, 3, 2, 4);
-    store.term[4] = 1;
-    T_EQ_INT(pack_decode(d, &m, &o, NULL), -EPROTO);
-    T_CHECK_MSG(strstr(err, "episode ends at chunk step 4"), "%s", err);
-    m = sample_segment(10, 3, 2, 4);
-    store.len[1] = 0;
-    T_EQ_INT(pack_decode(d, &m, &o, NULL), -EPROTO);
-    T_CHECK_MSG(strstr(err, "episode_len[1] = 0"), "%s", err);
-    m = sample_segment(10, 3, 2, 4);
-    store.steps[3] = 3;
-    T_EQ_INT(pack_decode(d, &m, &o, NULL), -EPROTO);
+    // one bad flag, count or episode end in a sample segment of T = 10, D = 2, and the error
+    static const struct {
+        uint8_t *flag;
+        uint32_t *count;
+        uint32_t v;
+        const char *why;
+    } cases[] = {
+        {.flag = &store.trunc[9], .v = 255, .why = "truncated[9] = 255"},
+        {.flag = &store.term[4], .v = 1, .why = "episode ends at chunk step 4"},
+        {.count = &store.len[1], .v = 0, .why = "episode_len[1] = 0"},
+        {.count = &store.steps[3], .v = 3, .why = "steps[3] = 3 outside 1..D=2"},
+    };
+    for (size_t i = 0; i < RL_ARRAY_LEN(cases); i++) {
+        m = sample_segment(10, 3, 2, 4);
+        if (cases[i].flag)
+            *cases[i].flag = (uint8_t)cases[i].v;
+        else
+            *cases[i].count = cases[i].v;
+        T_EQ_INT(pack_decode(d, &m, &o, NULL), -EPROTO);
+        T_CHECK_MSG(strstr(err, cases[i].why), "%s (want %s)", err, cases[i].why);
+    }
     // no end at all is fine (a full segment in mid-episode)
     m = sample_segment(10, 3, 2, 4);
     store.term[9] = store.trunc[9] = 0;
