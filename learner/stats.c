@@ -270,32 +270,14 @@ void stats_set_totals(struct stats *s, const struct stats_totals *t)
     pthread_mutex_unlock(&s->mu);
 }
 
-void stats_set_replay(struct stats *s, uint64_t size, uint64_t capacity)
+void stats_set_learner(struct stats *s, const struct stats_learner *l)
 {
     pthread_mutex_lock(&s->mu);
-    s->cur.replay_size = size;
-    s->cur.replay_cap = capacity;
-    pthread_mutex_unlock(&s->mu);
-}
-
-void stats_set_replay_bytes(struct stats *s, double bytes_per_step)
-{
-    pthread_mutex_lock(&s->mu);
-    s->cur.replay_bps = bytes_per_step;
-    pthread_mutex_unlock(&s->mu);
-}
-
-void stats_set_policy_version(struct stats *s, uint64_t version)
-{
-    pthread_mutex_lock(&s->mu);
-    s->cur.pver = version;
-    pthread_mutex_unlock(&s->mu);
-}
-
-void stats_set_finished(struct stats *s, bool finished)
-{
-    pthread_mutex_lock(&s->mu);
-    s->cur.finished = finished;
+    s->cur.replay_size = l->replay_size;
+    s->cur.replay_cap = l->replay_capacity;
+    s->cur.replay_bps = l->replay_bytes_per_step;
+    s->cur.pver = l->policy_version;
+    s->cur.finished = l->finished;
     pthread_mutex_unlock(&s->mu);
 }
 
