@@ -495,12 +495,12 @@ static void refresh_stats(struct learner *l)
     stats_set_count(st, "quarantined_steps", l->quarantined_steps);
     stats_set_count(st, "checkpoint_failures", l->checkpoint_failures);
     stats_set_count(st, "replay_save_failures", l->replay_save_failures);
-    stats_set_learner(
-        st, &(struct stats_learner){.replay_size = (uint64_t)replay_size(s->replay),
-                                    .replay_capacity = (uint64_t)replay_capacity(s->replay),
-                                    .replay_bytes_per_step = replay_bytes_per_step(s->replay),
-                                    .policy_version = atomic_load(&s->version),
-                                    .finished = atomic_load(&s->finished)});
+    stats_set_learner(st,
+                      &(struct stats_learner){.replay_size = (uint64_t)replay_size(s->replay),
+                                              .replay_cap = (uint64_t)replay_capacity(s->replay),
+                                              .bytes_per_step = replay_bytes_per_step(s->replay),
+                                              .version = atomic_load(&s->version),
+                                              .finished = atomic_load(&s->finished)});
     stats_set(st, "actors_alive", alive);
     stats_set(st, "episodes_succeeded", (double)atomic_load(&s->successes));
     stats_set(st, "ingest_held", atomic_load(&s->ingest_held));

@@ -58,12 +58,8 @@ struct state {
     uint64_t env_steps;
     uint64_t segments;
     uint64_t updates;
-    uint64_t replay_size;
-    uint64_t replay_cap;
-    double replay_bps; /* bytes per chunk step, images included */
+    struct stats_learner ln; /* replay fill, policy version, finished */
     uint64_t episodes;
-    uint64_t pver;
-    bool finished;
     double ret_mean; // NaN without episodes
     uint64_t ret_n;
     struct rate steps_rate;
@@ -273,11 +269,7 @@ void stats_set_totals(struct stats *s, const struct stats_totals *t)
 void stats_set_learner(struct stats *s, const struct stats_learner *l)
 {
     pthread_mutex_lock(&s->mu);
-    s->cur.replay_size = l->replay_size;
-    s->cur.replay_cap = l->replay_capacity;
-    s->cur.replay_bps = l->replay_bytes_per_step;
-    s->cur.pver = l->policy_version;
-    s->cur.finished = l->finished;
+    s->cur.ln = *l;
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -392,7 +384,7 @@ struct derived {
 
 static uint64_t lag_of(const struct state *st, const struct actor_stat *a)
 {
-    return st->pver > a->pver ? st->pver - a->pver : 0;
+    return st->ln.version > a->pver ? st->ln.version - a->pver : 0;
 }
 
 static void derive(const struct state *st, struct derived *d)
@@ -472,14 +464,15 @@ static char *render_json(const struct state *st, const struct derived *d, double
     json_t *o = json_object();
     if (!o)
         return NULL;
+    const struct stats_learner *ln = &st->ln;
     jset(o, "version", json_integer(STATS_JSON_VERSION), &ok);
     jset(o, "rldt_version", json_string(RLDT_VERSION), &ok);
     jset(o, "algo", json_string(st->algo), &ok);
     jset(o, "task", json_string(st->task), &ok);
     jset(o, "run_epoch", jint(st->run_epoch), &ok);
     jset(o, "uptime_s", jreal(d->uptime), &ok);
-    jset(o, "finished", json_boolean(st->finished), &ok);
-    jset(o, "policy_version", jint(st->pver), &ok);
+    jset(o, "finished", json_boolean(ln->finished), &ok);
+    jset(o, "policy_version", jint(ln->version), &ok);
     jset(o, "env_steps", jint(st->env_steps), &ok);
     jset(o, "env_steps_per_s", jreal(d->steps_rate), &ok);
     jset(o, "updates", jint(st->updates), &ok);
@@ -488,9 +481,9 @@ static char *render_json(const struct state *st, const struct derived *d, double
     json_t *replay = json_object();
     jset(o, "replay", replay, &ok);
     if (replay) {
-        jset(replay, "size", jint(st->replay_size), &ok);
-        jset(replay, "capacity", jint(st->replay_cap), &ok);
-        jset(replay, "bytes_per_step", jreal(st->replay_bps), &ok);
+        jset(replay, "size", jint(ln->replay_size), &ok);
+        jset(replay, "capacity", jint(ln->replay_cap), &ok);
+        jset(replay, "bytes_per_step", jreal(ln->bytes_per_step), &ok);
     }
     jset(o, "episodes", jint(st->episodes), &ok);
     jset(o, "recent_return", jreal(d->ret_mean), &ok);
@@ -567,6 +560,7 @@ enum tkind { TK_ST_U64, TK_ST_BOOL, TK_ST_INT, TK_D_U64, TK_D_REAL };
     }
 #define ST(k, field, name, type, help) TOTAL(k, struct state, field, name, type, help)
 #define DV(k, field, name, type, help) TOTAL(k, struct derived, field, name, type, help)
+#define LN(k, field, name, type, help) ST(k, ln.field, name, type, help)
 static const struct {
     const char *name, *type, *help;
     enum tkind kind;
@@ -575,8 +569,9 @@ static const struct {
     ST(TK_ST_U64, run_epoch, "rldt_run_epoch", "gauge",
        "Run epoch (changes when the learner restarts)."),
     DV(TK_D_REAL, uptime, "rldt_uptime_seconds", "gauge", "Seconds since the learner started."),
-    ST(TK_ST_BOOL, finished, "rldt_finished", "gauge", "1 once the run has finished."),
-    ST(TK_ST_U64, pver, "rldt_policy_version", "gauge", "Current policy version of the learner."),
+    LN(TK_ST_BOOL, finished, "rldt_finished", "gauge", "1 once the run has finished."),
+    LN(TK_ST_U64, version, "rldt_policy_version", "gauge",
+       "Current policy version of the learner."),
     ST(TK_ST_U64, env_steps, "rldt_env_steps_total", "counter", "Environment steps ingested."),
     DV(TK_D_REAL, steps_rate, "rldt_env_steps_per_second", "gauge",
        "Recent environment steps per second."),
@@ -584,13 +579,14 @@ static const struct {
     DV(TK_D_REAL, upd_rate, "rldt_updates_per_second", "gauge",
        "Recent learner updates per second."),
     ST(TK_ST_U64, segments, "rldt_segments_total", "counter", "Segments accepted."),
-    ST(TK_ST_U64, replay_size, "rldt_replay_size", "gauge", "Chunk steps held in replay."),
-    ST(TK_ST_U64, replay_cap, "rldt_replay_capacity", "gauge", "Replay capacity in chunk steps."),
+    LN(TK_ST_U64, replay_size, "rldt_replay_size", "gauge", "Chunk steps held in replay."),
+    LN(TK_ST_U64, replay_cap, "rldt_replay_cap", "gauge", "Replay capacity in chunk steps."),
     ST(TK_ST_U64, episodes, "rldt_episodes_total", "counter", "Episodes finished."),
     DV(TK_D_REAL, ret_mean, "rldt_recent_return", "gauge", "Mean return of the recent episodes."),
     DV(TK_D_U64, lag_max, "rldt_policy_lag_max", "gauge", "Largest policy lag over the actors."),
     ST(TK_ST_INT, nactors, "rldt_actors", "gauge", "Actors in the table."),
 };
+#undef LN
 #undef ST
 #undef DV
 #undef TOTAL

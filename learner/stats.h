@@ -91,11 +91,11 @@ void stats_set_totals(struct stats *s, const struct stats_totals *t);
 
 /* The learner's state beside its totals. */
 struct stats_learner {
-    uint64_t replay_size;         /* chunk steps held in replay */
-    uint64_t replay_capacity;     /* chunk steps */
-    double replay_bytes_per_step; /* replay memory per chunk step, images included */
-    uint64_t policy_version;      /* the current policy (parameter) version */
-    bool finished;                /* the run has finished */
+    uint64_t replay_size;  /* chunk steps held in replay */
+    uint64_t replay_cap;   /* chunk steps */
+    double bytes_per_step; /* replay memory per chunk step, images included */
+    uint64_t version;      /* the current policy (parameter) version */
+    bool finished;         /* the run has finished */
 };
 
 /* Set the learner's state (all of it: one lock, a snapshot never sees half of it). */
