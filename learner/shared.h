@@ -87,6 +87,9 @@ struct params_blob *shared_params_get(struct shared *s);
 /* Drop a reference (NULL is fine). */
 void shared_params_put(struct params_blob *b);
 
+/* The mean of the recent episode returns (NaN when none) and their number in *n (ret_lock). */
+double shared_recent_return(struct shared *s, int *n);
+
 /* Count one rejected message (and log the first of each reason, then every 1000th). */
 void shared_reject(struct shared *s, enum learner_reject why, const char *detail);
 
