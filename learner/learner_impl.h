@@ -43,7 +43,7 @@ struct learner {
     unsigned long long tb_steps;
     struct ingest_args ia; /* arguments of the two threads (live as long as they do) */
     struct control_args ca;
-    struct actor_row rows[ACTORS_MAX];    /* refresh_stats: a copy of the actor table */
+    struct actor_row rows[ACTORS_MAX];    /* learner_report_stats: the actor table */
     struct stats_actor srows[ACTORS_MAX]; /* and its rows for the stats module */
     // event counters of the trainer thread (this process; shown in /stats "counters")
     uint64_t checkpoint_failures;  /* checkpoint saves that failed */

@@ -169,7 +169,7 @@ void learner_report_metrics(struct learner *l, double t0)
         fprintf(l->metrics, ",%.6g", l->rep.value[i]);
     fputc('\n', l->metrics);
     fflush(l->metrics);
-    // [tb] the same row as scalars at step = env steps (eval_* come from eval_row)
+    // [tb] the same row as scalars at step = env steps (eval_* come from learner_report_eval)
     // grouped as TensorBoard users expect: rollout/, train/ (the algorithm's scalars), time/
     tb_scalar(l, "time/wall_seconds", c[0], wall);
     if (wall > l->tb_wall && l->tb_wall > 0)
