@@ -39,9 +39,8 @@ void algo_report_set(struct algo_report *r, const char *name, double value);
 struct algo;
 
 struct algo_ops {
-    const char *name;        /* "sac", "rldt", "rldt-delta", "reinflow" */
-    const char *policy_kind; /* the actor-side sampler: "gauss", "flow", "reinflow" (policy.h) */
-    int default_chunk;       /* action chunk H when the config says chunk = 0 */
+    /* the algorithm's name: its row of common/algoinfo.c (policy kind, default chunk) */
+    const char *name;
 
     /* Build networks and optimisers from the config. NULL + message in err on failure. */
     struct algo *(*create)(const struct rl_config *c, const struct algo_dims *d, char *err,

@@ -14,6 +14,8 @@
 #include "common/afile.h"
 #include "common/ckpt.h"
 #include "common/log.h"
+#include "common/policy.h"
+#include "common/util.h"
 #include "learner/shared.h"
 
 #define MAX_FILES 4096
@@ -112,7 +114,8 @@ int checkpoint_save(const struct algo_ops *ops, struct algo *a, struct shared *s
     size_t nw = ops->policy_size(a);
     float *weights = malloc(nw * sizeof(float) + 1);
     uint64_t layout = ops->policy_layout(a);
-    const char *kind = ops->policy_kind;
+    const char *kind = policy_kind_for_algo(ops->name);
+    RL_ASSERT(kind); /* every registered algorithm has its algoinfo row (test_config) */
     if (!weights)
         rc = rc ? rc : -ENOMEM;
     else
