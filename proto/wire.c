@@ -194,6 +194,7 @@ static void params_to_pb(const struct wire_params *s, Rldt__Params *p)
  * Z a session (bytes: absent or WIRE_SESSION_LEN), I an image shape (image_h/_w/_c). Packing and
  * decoding both expand these lists, so a field is added in one place.
  */
+// clang-format off (it cannot lay out these token lists stably)
 #define HELLO_FIELDS(X, S, Z, I)                                                                   \
     S(name)                                                                                        \
     X(pid) X(num_envs) S(task) X(obs_dim) X(act_dim) X(chunk_h) X(known_epoch) X(evaluator)        \
@@ -214,6 +215,7 @@ static void params_to_pb(const struct wire_params *s, Rldt__Params *p)
         X(episodes) X(successes) Z(session)
 #define BYE_FIELDS(X, S, Z, I) X(actor_id) X(run_epoch) S(reason) Z(session)
 #define PARAMS_REQUEST_FIELDS(X, S, Z, I) X(actor_id) X(run_epoch) X(have_version) Z(session)
+// clang-format on
 
 /* M(TYPE, member, protobuf type, its INIT, field list) for each control message */
 #define CONTROL_MESSAGES(M)                                                                        \
