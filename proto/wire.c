@@ -194,25 +194,22 @@ static void params_to_pb(const struct wire_params *s, Rldt__Params *p)
  * Z a session (bytes: absent or WIRE_SESSION_LEN), I an image shape (image_h/_w/_c). Packing and
  * decoding both expand these lists, so a field is added in one place.
  */
-// clang-format off (it cannot lay out these token lists stably)
+/* clang-format cannot lay out these token lists stably: they are kept as written */
+// clang-format off
 #define HELLO_FIELDS(X, S, Z, I)                                                                   \
-    S(name)                                                                                        \
-    X(pid) X(num_envs) S(task) X(obs_dim) X(act_dim) X(chunk_h) X(known_epoch) X(evaluator)        \
-        I(image)
+    S(name) X(pid) X(num_envs) S(task) X(obs_dim) X(act_dim) X(chunk_h) X(known_epoch)            \
+    X(evaluator) I(image)
 #define WELCOME_FIELDS(X, S, Z, I)                                                                 \
-    X(accepted)                                                                                    \
-    S(reason) X(actor_id) X(run_epoch) S(config) X(param_version) X(seed) X(stream_base)           \
-        Z(session)
+    X(accepted) S(reason) X(actor_id) X(run_epoch) S(config) X(param_version) X(seed)             \
+    X(stream_base) Z(session)
 #define HEARTBEAT_FIELDS(X, S, Z, I)                                                               \
-    X(actor_id)                                                                                    \
-    X(run_epoch) X(env_steps) X(episodes) X(policy_version) X(steps_per_sec) X(segments_sent)      \
-        X(send_queue) X(send_stalls) X(send_wait_s) Z(session)
+    X(actor_id) X(run_epoch) X(env_steps) X(episodes) X(policy_version) X(steps_per_sec)           \
+    X(segments_sent) X(send_queue) X(send_stalls) X(send_wait_s) Z(session)
 #define HEARTBEAT_ACK_FIELDS(X, S, Z, I)                                                           \
     X(run_epoch) X(param_version) X(stop) X(env_steps) X(register_again)
 #define EVAL_REPORT_FIELDS(X, S, Z, I)                                                             \
-    X(actor_id)                                                                                    \
-    X(run_epoch) X(policy_version) X(env_steps) X(return_mean) X(return_std) X(length_mean)        \
-        X(episodes) X(successes) Z(session)
+    X(actor_id) X(run_epoch) X(policy_version) X(env_steps) X(return_mean) X(return_std)           \
+    X(length_mean) X(episodes) X(successes) Z(session)
 #define BYE_FIELDS(X, S, Z, I) X(actor_id) X(run_epoch) S(reason) Z(session)
 #define PARAMS_REQUEST_FIELDS(X, S, Z, I) X(actor_id) X(run_epoch) X(have_version) Z(session)
 // clang-format on
