@@ -148,7 +148,9 @@ static bool place(struct demo *d, const float *obs, float *a)
     const float *g = obs + MANIP_OBS_GRIP;
     double t[3] = {g[0], g[1], carry_z(d)};
     a[3] = 1;
-    double low = d->task == DEMO_PEG ? 0.012 : obs[MANIP_OBS_OBJ(1) + 2] + 2 * MANIP_HALF + 0.002;
+    /* how low to set the object down: on cube B (stack, the only task with a second object in
+     * its observation), low on the peg (peg); lift never lowers */
+    double low = d->task == DEMO_STACK ? obs[MANIP_OBS_OBJ(1) + 2] + 2 * MANIP_HALF + 0.002 : 0.012;
     switch (d->phase) {
     case P_LIFT:
         return go(obs, t, a);

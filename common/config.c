@@ -273,6 +273,22 @@ int config_resolve_paths(struct rl_config *c, const char *dir, char *err, size_t
     return 0;
 }
 
+void config_strip_dirs(struct rl_config *c)
+{
+    static const char *const outputs[] = {"out", "run_dir"};
+    for (size_t i = 0; i < config_nkeys; i++) {
+        const struct config_key *k = &config_keys[i];
+        bool strip = false;
+        for (size_t j = 0; j < RL_ARRAY_LEN(path_keys); j++)
+            strip |= !strcmp(k->name, path_keys[j]);
+        for (size_t j = 0; j < RL_ARRAY_LEN(outputs); j++)
+            strip |= !strcmp(k->name, outputs[j]);
+        char *v = (char *)c + k->offset, *slash = strip ? strrchr(v, '/') : NULL;
+        if (slash)
+            memmove(v, slash + 1, strlen(slash + 1) + 1);
+    }
+}
+
 static int on_ini_key(void *user, const char *section, const char *name, const char *value)
 {
     struct ini_ctx *x = user;

@@ -252,6 +252,13 @@ int config_validate(struct rl_config *c, char *err, size_t errlen);
  */
 int config_resolve_paths(struct rl_config *c, const char *dir, char *err, size_t errlen);
 
+/*
+ * Keep only the file name of every path the config holds (inputs as config_resolve_paths
+ * knows them, and the out / run_dir outputs): for configs written into files people share
+ * (policies), which must not carry this machine's directories.
+ */
+void config_strip_dirs(struct rl_config *c);
+
 /* Write every key as `key = value` grouped by [section], with help comments. */
 void config_write(const struct rl_config *c, FILE *f);
 

@@ -37,6 +37,9 @@ check "the shipped file is a flow policy rldt eval reproduces" \
     eval '"$bin/rldt" eval --env=hopper --policy="$out/hopper.rldt" --episodes=2 --deterministic --json |
           grep -q "\"episodes\":2"'
 check "the shipped file is the pre-trained one (same bytes)" cmp -s "$w/flow.rldt" "$out/hopper.rldt"
+paths=$(strings "$out/hopper.rldt" | grep -E '^(dataset|out|run_dir|policy|base_policy) = ')
+check "its embedded config names the dataset and output without directories ($(echo $paths))" \
+    eval 'echo "$paths" | grep -q "^dataset = medium.dset$" && ! echo "$paths" | grep -q /'
 
 # ---- a rerun reuses every finished stage (TINY mode only evaluates and ships again) ----
 timeout 60 "$script" hopper >"$tmp/out2" 2>&1

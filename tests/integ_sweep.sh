@@ -2,7 +2,8 @@
 # integ_sweep.sh — `rldt sweep` and `rldt report` as a user drives them, on loopback with tiny
 # budgets: a 2 algorithms (rldt, reinflow) x 2 seeds sweep, 2 at a time, interrupted (SIGINT) once
 # a run has checkpointed; continued with `rldt sweep DIR` (finished runs skipped, interrupted
-# ones resumed from their checkpoint, every run finished, no process left); the rldt runs
+# ones resumed from their checkpoint, a run whose learner is killed relaunched, every run
+# finished, no process left); the rldt runs
 # continued to a larger budget (`rldt sweep DIR --algos=rldt --max-env-steps=N`); then report.md (a
 # row per algorithm, the final mean recomputed from the runs' eval.csv) and the task's PNG.
 # Bad input: an unknown key, a key the sweep owns, an empty directory for the report.
@@ -34,6 +35,14 @@ check "... saying so" grep -q "set by the sweep" "$tmp/bad2"
 "$bin/rldt" sweep --out="$sw" --tasks=../escape >"$tmp/bad3" 2>&1
 check "a task that is not a directory name is refused (status 2)" test $? = 2
 check "... and nothing is created" test ! -e "$sw"
+printf '[run]\nmax_env_steps = 5000\n' >"$tmp/c-hopper.ini"
+"$bin/rldt" sweep --out="$sw" --tasks=hopper --config="$tmp/c-{env}.ini" --dry-run >"$tmp/env1" 2>&1
+check "--config=FILE-{env}.ini is checked per task (status $?)" \
+    grep -q -- "--config=$tmp/c-hopper.ini" "$tmp/env1"
+"$bin/rldt" sweep --out="$sw" --tasks=hopper,walker2d --config="$tmp/c-{env}.ini" --dry-run \
+    >"$tmp/env2" 2>&1
+check "... and refused (status 2) where a task has none ($?)" \
+    eval 'grep -q "c-walker2d.ini.*(task walker2d)" "$tmp/env2"'
 # shellcheck disable=SC2086
 "$bin/rldt" sweep --out="$sw" $grid $tiny --dry-run >"$tmp/dry" 2>&1
 check "--dry-run lists the 4 runs to start" test "$(grep -c ': start run ' "$tmp/dry")" = 4
@@ -63,10 +72,24 @@ done
 check "runs are left unfinished ($unfinished)" test "$unfinished" -gt 0
 first_done=$(ls "$sw"/hopper/*/s*/sweep.done 2>/dev/null)
 
-# ---- continue with the saved arguments ----
-"$bin/rldt" sweep "$sw" >"$tmp/out2" 2>&1
+# ---- continue with the saved arguments; one learner is killed (-9) on the way ----
+"$bin/rldt" sweep "$sw" >"$tmp/out2" 2>&1 &
+sweeper=$!
+killed=""
+for _ in $(seq 1 300); do
+    pid=$(pgrep -f "rldt-learner --config=$sw/hopper/" | head -n 1)
+    [ -n "$pid" ] && sleep 1 && kill -9 "$pid" 2>/dev/null && killed=$pid && break
+    kill -0 "$sweeper" 2>/dev/null || break
+    sleep 0.1
+done
+wait "$sweeper"
 rc=$?
-check "the continued sweep finishes (status $rc)" test "$rc" = 0
+sweeper=""
+check "the continued sweep finishes (status $rc)$(grep -A4 'FAILED' "$tmp/out2" | tr '\n' ' ')" \
+    test "$rc" = 0
+check "a learner was killed on the way (pid ${killed:-none})" test -n "$killed"
+check "... its run is relaunched (the sweep's default --retries=1)" \
+    grep -q "FAILED (exit status 1); relaunching it" "$tmp/out2"
 check "... resuming an interrupted run from its checkpoint" grep -q "resumed" "$tmp/out2"
 check "... with rldt run --resume" eval 'grep -lq "resuming with" "$sw"/hopper/*/s*.log'
 n_before=$(echo "$first_done" | grep -c .)
@@ -107,6 +130,20 @@ check "the reinflow runs' results are untouched" \
 check "a look with the saved arguments finds the 2 rldt runs finished" \
     test "$(grep -c ': finished' "$tmp/dry3")" = 2
 
+# ---- resuming a run that has reached its budget: the learner ends at once (whether or not
+# its stats socket answered first), the run finishes with a final evaluation; three times ----
+r1=$sw/hopper/rldt/s1
+for k in 1 2 3; do
+    p=$(free_ports 4)
+    rows=$(wc -l <"$r1/eval.csv")
+    "$bin/rldt" run --run-dir="$r1" --resume --control-port="$p" --data-port=$((p + 1)) \
+        --params-port=$((p + 2)) --stats=127.0.0.1:$((p + 3)) >"$tmp/again$k" 2>&1
+    rc=$?
+    check "rldt run --resume of a run past its budget ends with status 0 ($k: $rc)" test "$rc" = 0
+    check "... with its final evaluation (a row added to eval.csv)" \
+        test "$(wc -l <"$r1/eval.csv")" -gt "$rows"
+done
+
 # ---- report ----
 "$bin/rldt" report "$sw" >"$tmp/rep" 2>&1
 check "rldt report succeeds" test $? = 0
@@ -139,6 +176,32 @@ check "report on known runs succeeds" test $? = 0
 row=$(grep -E "^\| algo \|" "$tmp/known/report.md")
 check "... start 1125.0, final mean 1300.0, IQM 1300.0, best mean 1350.0, worst/start 0.80 ($row)" \
     eval 'echo "$row" | grep -Eq "^\| algo \| 2 \| 300000 \| 1125\.0 \| 1300\.0 \[1200\.0, 1400\.0\] \| 1300\.0 \| 1350\.0 \[1200\.0, 1500\.0\] \| 1350\.0 \| 0\.80 \|"'
+# ---- a run whose configuration is refused fails at once, is not relaunched, shows why ----
+"$bin/rldt" sweep --out="$tmp/badrun" --algos=rldt --tasks=hopper --seeds=1 --retries=3 \
+    --base-policy="$tmp/no-such.rldt" >"$tmp/badrun.out" 2>&1
+rc=$?
+check "a sweep whose run is refused ends with status 1 ($rc)" test "$rc" = 1
+check "... the run FAILED with exit status 2, not relaunched" \
+    eval 'grep -q "s1 FAILED (exit status 2), see" "$tmp/badrun.out" &&
+          ! grep -q relaunching "$tmp/badrun.out"'
+check "... the end of its log says why" grep -q "| rldt run: base_policy .*no-such.rldt" \
+    "$tmp/badrun.out"
+"$bin/rldt" sweep --out="$tmp/badrun" --retries=x >"$tmp/badrun2.out" 2>&1
+check "--retries=x is refused (status 2)" test $? = 2
+# ---- two sweeps side by side in one report ----
+"$bin/rldt" report "$sw" "$tmp/known" >"$tmp/rep4" 2>&1
+check "two sweeps without --out are refused (status $?)" grep -q "need --out=DIR" "$tmp/rep4"
+"$bin/rldt" report "$sw" "$tmp/known" --out="$tmp/both" >"$tmp/rep5" 2>&1
+check "rldt report SWEEP SWEEP --out=DIR succeeds ($?)" test -s "$tmp/both/report.md"
+for a in rldt reinflow algo; do
+    check "... one hopper table with a row for $a" grep -Eq "^\| $a \| 2 \|" "$tmp/both/report.md"
+done
+check "... a single hopper section" test "$(grep -c "^## hopper" "$tmp/both/report.md")" = 1
+check "... the same algo row as its own sweep's report" \
+    test "$(grep -E "^\| algo \|" "$tmp/both/report.md")" = "$row"
+check "... the commands that reproduce it" \
+    grep -q "rldt report $sw $tmp/known --out=$tmp/both" "$tmp/both/report.md"
+check "... and its PNG" test -s "$tmp/both/report-hopper.png"
 mkdir -p "$tmp/empty"
 "$bin/rldt" report "$tmp/empty" >"$tmp/rep2" 2>&1
 rc=$?

@@ -135,9 +135,11 @@ static int recorder_init(struct recorder *r, char *err, size_t errlen)
     if (r->ib)
         snprintf(pix, sizeof(pix), " --pixels=1 --image-size=%d --pixel-camera=%s", r->c.image_size,
                  r->c.pixel_camera);
-    snprintf(r->ds.source, sizeof(r->ds.source),
-             "rldt demo --env=%s --episodes=%d --demo-noise=%g --seed=%lld%s", r->c.env,
-             r->c.episodes, r->c.demo_noise, (long long)r->c.seed, pix);
+    int n = snprintf(r->ds.source, sizeof(r->ds.source),
+                     "rldt demo --env=%s --episodes=%d --demo-noise=%g --seed=%lld%s", r->c.env,
+                     r->c.episodes, r->c.demo_noise, (long long)r->c.seed, pix);
+    if (n >= (int)sizeof(r->ds.source)) /* a provenance note: a cut one ends in "..." */
+        memcpy(r->ds.source + sizeof(r->ds.source) - 4, "...", 4);
     return 0;
 }
 

@@ -229,7 +229,9 @@ static int go(struct run *r)
     r->t0 = rl_now();
     r->step0 = pretrain_steps_done(r->p);
     int rc = train(r);
-    char *text = rc ? NULL : config_to_string(&r->c);
+    struct rl_config shared = r->c; /* the policy file's copy: no directories of this machine */
+    config_strip_dirs(&shared);
+    char *text = rc ? NULL : config_to_string(&shared);
     if (!rc && !text)
         rc = 1;
     if (!rc && pretrain_save_policy(r->p, text, r->c.out, err, sizeof(err)) < 0) {

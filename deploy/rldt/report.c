@@ -1,9 +1,10 @@
 /*
- * report.c — `rldt report SWEEP_DIR`: reads every run's eval.csv under
- * SWEEP_DIR/<task>/<variant>/s<seed>/, aggregates across the runs of each variant (mean, 95%
+ * report.c — `rldt report SWEEP_DIR...`: reads every run's eval.csv under
+ * SWEEP_DIR/<task>/<variant>/s<seed>/ (of one sweep, or of several side by side: tasks and
+ * variants of the same name merge), aggregates across the runs of each variant (mean, 95%
  * bootstrap interval, interquartile mean; of the final and of the best evaluation, and the
  * worst evaluation after 10^5 env steps against the start), draws one PNG per task
- * (report_plot.c) and writes SWEEP_DIR/report.md.
+ * (report_plot.c) and writes report.md (into SWEEP_DIR, or --out=DIR).
  */
 #include "deploy/rldt/report.h"
 
@@ -25,13 +26,16 @@
 
 static const char usage[] =
     "usage: rldt report SWEEP_DIR\n"
+    "       rldt report SWEEP_DIR SWEEP_DIR... --out=DIR   (several sweeps side by side)\n"
     "\n"
     "Aggregates the runs of a sweep (`rldt sweep`): for each task and variant (algorithm plus\n"
     "grid values), across its seeds: mean, 95% bootstrap interval of the mean and interquartile\n"
     "mean (as rliable computes it) of the final and of the best evaluation return, and the\n"
     "worst evaluation after 10^5 env steps as a fraction of the initial policy's return. Writes\n"
-    "SWEEP_DIR/report.md and SWEEP_DIR/report-<task>.png (every variant's mean curve with its\n"
-    "shaded 95% interval, at the evaluation points all its runs have reached).\n";
+    "report.md and report-<task>.png (every variant's mean curve with its shaded 95% interval,\n"
+    "at the evaluation points all its runs have reached) into SWEEP_DIR, or into --out=DIR.\n"
+    "Several sweeps (e.g. one per algorithm, each with its own --config) go into one report:\n"
+    "their tasks and variants of the same name are merged.\n";
 
 // ---- reading -----------------------------------------------------------------------------
 
@@ -206,31 +210,73 @@ static int read_variant(struct report *r, const char *vdir, struct report_varian
     return 0;
 }
 
-static int read_sweep(struct report *r)
+// the task / variant of that name, added (empty) when new; NULL when the table is full
+static struct report_task *task_named(struct report *r, const char *name)
+{
+    for (int t = 0; t < r->ntask; t++)
+        if (!strcmp(r->task[t].name, name))
+            return &r->task[t];
+    if (r->ntask == REPORT_MAX_TASKS)
+        return NULL;
+    struct report_task *task = &r->task[r->ntask++];
+    snprintf(task->name, sizeof(task->name), "%s", name);
+    return task;
+}
+
+static struct report_variant *variant_named(struct report_task *task, const char *name)
+{
+    for (int i = 0; i < task->nvar; i++)
+        if (!strcmp(task->var[i].name, name))
+            return &task->var[i];
+    if (task->nvar == REPORT_MAX_VARIANTS)
+        return NULL;
+    struct report_variant *v = &task->var[task->nvar++];
+    snprintf(v->name, sizeof(v->name), "%s", name);
+    return v;
+}
+
+static int read_sweep(struct report *r, const char *dir)
 {
     int nt, rc = 0;
-    char **tasks = subdirs(r->dir, "", &nt), p[1300];
-    for (int t = 0; t < nt && r->ntask < REPORT_MAX_TASKS && !rc; t++) {
-        struct report_task *task = &r->task[r->ntask];
+    char **tasks = subdirs(dir, "", &nt), p[1300];
+    for (int t = 0; t < nt && !rc; t++) {
+        struct report_task *task = task_named(r, tasks[t]);
         int nv;
-        snprintf(p, sizeof(p), "%s/%s", r->dir, tasks[t]);
+        snprintf(p, sizeof(p), "%s/%s", dir, tasks[t]);
         char **vars = subdirs(p, "", &nv);
-        for (int i = 0; i < nv && task->nvar < REPORT_MAX_VARIANTS && !rc; i++) {
-            struct report_variant *v = &task->var[task->nvar];
+        for (int i = 0; task && i < nv && !rc; i++) {
+            struct report_variant *v = variant_named(task, vars[i]);
             char vp[2560];
             snprintf(vp, sizeof(vp), "%s/%s", p, vars[i]);
-            snprintf(v->name, sizeof(v->name), "%s", vars[i]);
-            rc = read_variant(r, vp, v);
-            task->nvar += v->nruns > 0;
+            rc = v ? read_variant(r, vp, v) : 0;
         }
         free_names(vars, nv);
-        if (task->nvar > 0) {
-            snprintf(task->name, sizeof(task->name), "%s", tasks[t]);
-            r->ntask++;
-        }
     }
     free_names(tasks, nt);
     return rc;
+}
+
+// drop the tasks and variants no run with evaluations was found for
+static void drop_empty(struct report *r)
+{
+    int kt = 0;
+    for (int t = 0; t < r->ntask; t++) {
+        struct report_task *task = &r->task[t];
+        int kv = 0;
+        for (int i = 0; i < task->nvar; i++)
+            if (task->var[i].nruns > 0) {
+                if (kv != i)
+                    task->var[kv] = task->var[i];
+                kv++;
+            }
+        task->nvar = kv;
+        if (kv > 0) {
+            if (kt != t)
+                r->task[kt] = *task;
+            kt++;
+        }
+    }
+    r->ntask = kt;
 }
 
 static void report_free(struct report *r)
@@ -335,21 +381,35 @@ static void row(FILE *f, const struct report_variant *v, double *work)
         fprintf(f, "– |\n");
 }
 
-static void command_line(FILE *f, const char *dir)
+// the sweep's command line from its sweep.args, or nothing when it has none
+static void sweep_line(FILE *f, const char *dir)
 {
     char path[1100], line[4096];
     snprintf(path, sizeof(path), "%s/sweep.args", dir);
     FILE *a = fopen(path, "r");
     if (!a)
         return;
-    fprintf(f, "Reproduce: `rldt sweep --out=%s", dir);
+    fprintf(f, "`rldt sweep --out=%s", dir);
     while (fgets(line, sizeof(line), a)) {
         line[strcspn(line, "\r\n")] = 0;
         if (line[0])
             fprintf(f, " %s", line);
     }
-    fprintf(f, "` then `rldt report %s`.\n\n", dir);
+    fprintf(f, "`, ");
     fclose(a);
+}
+
+static void command_line(FILE *f, const struct report *r)
+{
+    fprintf(f, "Reproduce: ");
+    for (int i = 0; i < r->nsweeps; i++)
+        sweep_line(f, r->sweeps[i]);
+    fprintf(f, "then `rldt report");
+    for (int i = 0; i < r->nsweeps; i++)
+        fprintf(f, " %s", r->sweeps[i]);
+    if (r->nsweeps > 1 || strcmp(r->dir, r->sweeps[0]))
+        fprintf(f, " --out=%s", r->dir);
+    fprintf(f, "`.\n\n");
 }
 
 static int write_md(const struct report *r, double *work)
@@ -361,7 +421,7 @@ static int write_md(const struct report *r, double *work)
     if (!f)
         return -errno;
     fprintf(f, "# Sweep report: %s\n\n", r->dir);
-    command_line(f, r->dir);
+    command_line(f, r);
     fprintf(f,
             "Deterministic evaluation returns, aggregated across the runs (seeds) of each "
             "variant: mean with a 95%% percentile-bootstrap interval of the mean (%d "
@@ -411,50 +471,75 @@ static int build(struct report *r)
     return rc;
 }
 
-int cmd_report(int argc, char **argv)
+// the sweep directories and --out; 0, or the exit code (-1: --help printed)
+static int parse(struct report *r, int argc, char **argv)
 {
-    const char *dir = NULL;
+    const char *out = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(usage, stdout);
-            return 0;
+            return -1;
         }
-        if (argv[i][0] == '-' || dir) {
+        if (!strncmp(argv[i], "--out=", 6) && argv[i][6]) {
+            out = argv[i] + 6;
+        } else if (argv[i][0] == '-' || r->nsweeps == REPORT_MAX_SWEEPS) {
             fprintf(stderr, "rldt report: unexpected argument '%s'\n%s", argv[i], usage);
             return 2;
+        } else {
+            r->sweeps[r->nsweeps++] = argv[i];
         }
-        dir = argv[i];
     }
-    if (!dir) {
-        fprintf(stderr, "rldt report: no SWEEP_DIR given\n%s", usage);
+    if (r->nsweeps == 0 || (r->nsweeps > 1 && !out)) {
+        fprintf(stderr, "rldt report: %s\n%s",
+                r->nsweeps ? "several sweeps need --out=DIR" : "no SWEEP_DIR given", usage);
         return 2;
     }
+    snprintf(r->dir, sizeof(r->dir), "%s", out ? out : r->sweeps[0]);
+    int rc = out ? rl_mkdir_p(out) : 0;
+    if (rc < 0) {
+        fprintf(stderr, "rldt report: cannot make %s: %s\n", out, strerror(-rc));
+        return 1;
+    }
+    return 0;
+}
+
+static void summary(const struct report *r)
+{
+    int runs = 0;
+    for (int t = 0; t < r->ntask; t++)
+        for (int i = 0; i < r->task[t].nvar; i++)
+            runs += r->task[t].var[i].nruns;
+    printf("rldt report: %s/report.md and %d PNG%s from %d run%s", r->dir, r->ntask,
+           r->ntask == 1 ? "" : "s", runs, runs == 1 ? "" : "s");
+    if (r->bad_rows)
+        printf(" (%d malformed eval.csv row%s skipped)", r->bad_rows, r->bad_rows == 1 ? "" : "s");
+    putchar('\n');
+}
+
+int cmd_report(int argc, char **argv)
+{
     struct report *r = calloc(1, sizeof(*r));
     if (!r)
         return 1;
-    snprintf(r->dir, sizeof(r->dir), "%s", dir);
-    int rc = read_sweep(r);
+    int rc = parse(r, argc, argv);
+    if (rc) {
+        free(r);
+        return rc < 0 ? 0 : rc;
+    }
+    for (int i = 0; i < r->nsweeps && rc == 0; i++)
+        rc = read_sweep(r, r->sweeps[i]);
+    drop_empty(r);
     if (rc == 0 && r->ntask == 0) {
         fprintf(stderr,
                 "rldt report: %s holds no run with evaluations (<task>/<variant>/s<seed>/"
                 "eval.csv)\n",
-                dir);
+                r->nsweeps == 1 ? r->sweeps[0] : "none of the sweeps");
         rc = -ENODATA;
     } else if (rc == 0) {
         rc = build(r);
     }
-    if (rc == 0) {
-        int runs = 0;
-        for (int t = 0; t < r->ntask; t++)
-            for (int i = 0; i < r->task[t].nvar; i++)
-                runs += r->task[t].var[i].nruns;
-        printf("rldt report: %s/report.md and %d PNG%s from %d run%s", dir, r->ntask,
-               r->ntask == 1 ? "" : "s", runs, runs == 1 ? "" : "s");
-        if (r->bad_rows)
-            printf(" (%d malformed eval.csv row%s skipped)", r->bad_rows,
-                   r->bad_rows == 1 ? "" : "s");
-        putchar('\n');
-    }
+    if (rc == 0)
+        summary(r);
     report_free(r);
     free(r);
     return rc == 0 ? 0 : rc == -ENODATA ? 2 : 1;

@@ -46,8 +46,12 @@ struct report_task {
     int nvar;
 };
 
+#define REPORT_MAX_SWEEPS 8
+
 struct report {
-    char dir[1024];
+    char dir[1024];                        /* where report.md and the PNGs go */
+    const char *sweeps[REPORT_MAX_SWEEPS]; /* the sweep directories read (borrowed) */
+    int nsweeps;
     struct report_task task[REPORT_MAX_TASKS];
     int ntask;
     int bad_rows; /* malformed eval.csv rows skipped */

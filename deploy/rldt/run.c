@@ -585,7 +585,10 @@ int cmd_run(int argc, char **argv)
     double t0 = rl_now();
     int status = 0;
     L.learner = spawn(&L, "rldt-learner", "learner.stderr", NULL, NULL);
-    if (L.learner < 0 || wait_learner(&L, &status) < 0) {
+    int up = L.learner < 0 ? -ECHILD : wait_learner(&L, &status);
+    /* a resumed run whose budget was already reached: the learner checkpoints and exits at once */
+    bool ended = up == -ECHILD && L.learner == 0 && WIFEXITED(status) && !WEXITSTATUS(status);
+    if (up < 0 && !ended) {
         fprintf(stderr, "rldt run: the learner did not come up; its log (%s/log.txt):\n", L.dir);
         tail_log(L.dir, "log.txt");
         tail_log(L.dir, "learner.stderr");
@@ -597,7 +600,9 @@ int cmd_run(int argc, char **argv)
     }
     if (L.c.resume && commit_config(&L) < 0)
         return 1;
-    L.n = L.c.actors + (L.c.eval_every > 0);
+    if (ended)
+        fprintf(stderr, "rldt run: the learner ended at once (the run had reached its budget)\n");
+    L.n = ended ? 0 : L.c.actors + (L.c.eval_every > 0);
     for (int i = 0; i < L.n; i++)
         L.actor[i] = spawn_actor(&L, i);
     double last = 0, last_plot = rl_now(); /* [tb] curve.png every CURVE_SECS */

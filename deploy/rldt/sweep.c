@@ -20,8 +20,10 @@
 
 static const char usage[] =
     "usage: rldt sweep --out=DIR [--algos=A,B] [--tasks=T,U] [--seeds=1,2,3]\n"
-    "                  [--grid=key=v1,v2 ...] [--parallel=K] [--dry-run] [rldt run options]\n"
-    "       rldt sweep DIR [--parallel=K] [--dry-run] [--max-env-steps=N] [--algos=A]\n"
+    "                  [--grid=key=v1,v2 ...] [--parallel=K] [--retries=R] [--dry-run]\n"
+    "                  [rldt run options]\n"
+    "       rldt sweep DIR [--parallel=K] [--retries=R] [--dry-run] [--max-env-steps=N] "
+    "[--algos=A]\n"
     "                               (continue a sweep with the arguments it was started with)\n"
     "\n"
     "Runs every combination of algorithm, task, seed and --grid value as its own `rldt run`\n"
@@ -32,6 +34,8 @@ static const char usage[] =
     "values {env} becomes the task. base_policy defaults to deploy/policies/<task>.rldt (after\n"
     "any --config file; a --base-policy given here wins). Each run's console output is in\n"
     "DIR/<task>/<variant>/s<seed>.log. `rldt report DIR` aggregates the results.\n"
+    "A run that fails is relaunched from its last checkpoint up to R times (default 1; not one\n"
+    "whose configuration was refused); the end of its log is shown.\n"
     "With DIR, --max-env-steps=N continues finished runs to a larger budget (resumed from their\n"
     "checkpoints) and --algos=A limits the sweep to some of its algorithms; both are saved with\n"
     "the sweep's arguments (later ones win).\n"
@@ -55,7 +59,7 @@ struct opts {
     const char *out;
     struct list algos, tasks, seeds;
     struct grid_key grid[MAX_GRID];
-    int ngrid, parallel;
+    int ngrid, parallel, retries;
     bool dry_run;
     const char *pass[SWEEP_MAX_ARGS]; /* other options, in order */
     int npass;
@@ -131,6 +135,20 @@ static int add_grid(struct opts *o, char *spec)
     return 0;
 }
 
+// "--name=K" with K in lo..hi into *v: 0, or -EINVAL with a message
+static int int_opt(const char *arg, size_t skip, long lo, long hi, int *v)
+{
+    char *end;
+    long k = strtol(arg + skip, &end, 10);
+    if (!arg[skip] || *end || k < lo || k > hi) {
+        fprintf(stderr, "rldt sweep: %.*s wants %ld..%ld, got '%s'\n", (int)skip - 1, arg, lo, hi,
+                arg + skip);
+        return -EINVAL;
+    }
+    *v = (int)k;
+    return 0;
+}
+
 // one sweep option; returns 1 when arg is not one (a run option), 0, or -EINVAL
 static int sweep_opt(struct opts *o, char *arg)
 {
@@ -149,16 +167,10 @@ static int sweep_opt(struct opts *o, char *arg)
         o->out = arg + 6;
         return 0;
     }
-    if (!strncmp(arg, "--parallel=", 11)) {
-        char *end;
-        long k = strtol(arg + 11, &end, 10);
-        if (*end || k < 1 || k > 64) {
-            fprintf(stderr, "rldt sweep: --parallel wants 1..64, got '%s'\n", arg + 11);
-            return -EINVAL;
-        }
-        o->parallel = (int)k;
-        return 0;
-    }
+    if (!strncmp(arg, "--parallel=", 11))
+        return int_opt(arg, 11, 1, 64, &o->parallel);
+    if (!strncmp(arg, "--retries=", 10))
+        return int_opt(arg, 10, 0, 100, &o->retries);
     if (!strcmp(arg, "--dry-run")) {
         o->dry_run = true;
         return 0;
@@ -176,7 +188,18 @@ static void opt_key(const char *arg, char *key, size_t len)
         memmove(key, key + 3, strlen(key + 3) + 1);
 }
 
-// run options: accepted by the run config (a scratch parse), none of the sweep's own keys
+// arg with every {env} replaced by task, into out
+static void subst_env(const char *arg, const char *task, char *out, size_t len)
+{
+    char *p = out;
+    const char *s = arg;
+    for (const char *m; (m = strstr(s, "{env}")) && p + (m - s) + 64 < out + len; s = m + 5)
+        p += snprintf(p, (size_t)(out + len - p), "%.*s%s", (int)(m - s), s, task);
+    snprintf(p, (size_t)(out + len - p), "%s", s);
+}
+
+// run options: accepted by the run config (a scratch parse, {env} replaced by each task), none
+// of the sweep's own keys
 static int check_pass(const struct opts *o)
 {
     struct rl_config c;
@@ -188,13 +211,18 @@ static int check_pass(const struct opts *o)
             return -EINVAL;
         }
     }
+    static char bufs[SWEEP_MAX_ARGS / 2][SWEEP_PATH];
     char *av[SWEEP_MAX_ARGS + 1] = {"run"};
-    for (int i = 0; i < o->npass; i++)
-        av[i + 1] = (char *)o->pass[i];
-    config_default(&c);
-    if (config_parse_args(&c, o->npass + 1, av, NULL, NULL, err, sizeof(err))) {
-        fprintf(stderr, "rldt sweep: %s\n", err);
-        return -EINVAL;
+    for (int t = 0; t < o->tasks.n; t++) {
+        for (int i = 0; i < o->npass; i++) {
+            subst_env(o->pass[i], o->tasks.v[t], bufs[i], sizeof(bufs[i]));
+            av[i + 1] = bufs[i];
+        }
+        config_default(&c);
+        if (config_parse_args(&c, o->npass + 1, av, NULL, NULL, err, sizeof(err))) {
+            fprintf(stderr, "rldt sweep: %s (task %s)\n", err, o->tasks.v[t]);
+            return -EINVAL;
+        }
     }
     return 0;
 }
@@ -287,13 +315,8 @@ static int push(struct sweep_run *r, const char *fmt, const char *a, const char 
 // a run option with {env} replaced by the task
 static int push_pass(struct sweep_run *r, const char *arg, const char *task)
 {
-    char buf[SWEEP_PATH], *p = buf;
-    const char *s = arg;
-    for (const char *m; (m = strstr(s, "{env}")) && p + (m - s) + 64 < buf + sizeof(buf);
-         s = m + 5) {
-        p += snprintf(p, (size_t)(buf + sizeof(buf) - p), "%.*s%s", (int)(m - s), s, task);
-    }
-    snprintf(p, (size_t)(buf + sizeof(buf) - p), "%s", s);
+    char buf[SWEEP_PATH];
+    subst_env(arg, task, buf, sizeof(buf));
     return push(r, "%s%s", buf, "");
 }
 
@@ -398,6 +421,7 @@ static void opts_default(struct opts *o)
     o->tasks = (struct list){{t}, 1};
     o->seeds = (struct list){{s}, 1};
     o->parallel = 1;
+    o->retries = 1;
 }
 
 // parse a copy of argv (lists are split in place), expand; 0, or the exit code
@@ -412,6 +436,7 @@ static int setup(struct sweep *sw, int argc, char **argv, char **copy)
     if (rc)
         return rc == 1 ? -1 : 2;
     sw->parallel = o.parallel;
+    sw->retries = o.retries;
     sw->dry_run = o.dry_run;
     snprintf(sw->dir, sizeof(sw->dir), "%s", o.out);
     return expand(&o, sw) < 0 ? 2 : 0;
@@ -443,7 +468,8 @@ static int sweep_main(int argc, char **argv)
     return rc;
 }
 
-// a directory and at most --dry-run / --parallel: continue with the saved arguments
+// a directory and at most --dry-run / --parallel / --retries / ...: continue with the saved
+// arguments
 static const char *resume_dir(int argc, char **argv)
 {
     const char *dir = NULL;
@@ -451,7 +477,8 @@ static const char *resume_dir(int argc, char **argv)
         if (argv[i][0] != '-' && !dir)
             dir = argv[i];
         else if (strcmp(argv[i], "--dry-run") && strncmp(argv[i], "--parallel=", 11) &&
-                 strncmp(argv[i], "--max-env-steps=", 16) && strncmp(argv[i], "--algos=", 8))
+                 strncmp(argv[i], "--retries=", 10) && strncmp(argv[i], "--max-env-steps=", 16) &&
+                 strncmp(argv[i], "--algos=", 8))
             return NULL;
     }
     return dir;

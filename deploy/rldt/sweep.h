@@ -28,6 +28,7 @@ struct sweep_run {
     pid_t pid;
     int port; /* first of the 4 loopback ports while running */
     bool resumed;
+    int retried; /* relaunches after a failure, this sweep */
 };
 
 /* The expanded grid. */
@@ -36,13 +37,16 @@ struct sweep {
     struct sweep_run *runs;
     int n;
     int parallel;
+    int retries; /* relaunches of a failed run (not one its configuration failed) */
     bool dry_run;
 };
 
 /*
  * Run the grid: skip finished runs, resume the ones with a checkpoint, start the rest, at most
  * sw->parallel at a time, one progress line on stderr. On SIGINT / SIGTERM every running run
- * gets one SIGINT (it checkpoints and stops) and the sweep waits for them. Returns 0 when
+ * gets one SIGINT (it checkpoints and stops) and the sweep waits for them. A run that fails
+ * (other than exit status 2, its configuration refused) is relaunched up to sw->retries times,
+ * from its last checkpoint; one that still fails shows the end of its log. Returns 0 when
  * every run finished, 1 when one failed, 130 when interrupted.
  */
 int sweep_execute(struct sweep *sw);

@@ -31,6 +31,9 @@
 #define LOOP_SECS 0.2          /* the main loop: reap, start the next runs */
 #define PROGRESS_TTY_SECS 1.0  /* a progress line this often on a terminal, */
 #define PROGRESS_LOG_SECS 30.0 /* and this often into a log */
+#define PORT_LOW 10000         /* runs' ports are picked from here up to the ephemeral range */
+#define PORT_HIGH 32768        /* (or to here when the kernel does not say where it starts) */
+#define LOG_TAIL_LINES 4       /* a failed run shows this much of its log */
 
 static bool exists(const char *dir, const char *name)
 {
@@ -204,11 +207,26 @@ static bool port_free(int port)
     return ok;
 }
 
-// the first of 4 free loopback ports, none given to a run of this sweep still running
+/* the ports the kernel hands out to outgoing connections start here: a learner's port picked
+ * above it can be taken by some client's connection between our check and its bind */
+static int ephemeral_low(void)
+{
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    int lo = 0, hi = 0;
+    if (f) {
+        if (fscanf(f, "%d %d", &lo, &hi) != 2)
+            lo = 0;
+        fclose(f);
+    }
+    return lo > PORT_LOW + 1000 ? lo : PORT_HIGH;
+}
+
+// the first of 4 free loopback ports below the ephemeral range, none given to a running run
 static int pick_ports(const struct sweep *sw, unsigned *seed)
 {
+    unsigned span = (unsigned)(ephemeral_low() - 4 - PORT_LOW);
     for (int tries = 0; tries < 200; tries++) {
-        int p = 20000 + (int)(rand_r(seed) % 30000u), ok = 1;
+        int p = PORT_LOW + (int)(rand_r(seed) % span), ok = 1;
         for (int i = 0; ok && i < sw->n; i++)
             ok = sw->runs[i].state != SWEEP_RUNNING || abs(sw->runs[i].port - p) >= 4;
         for (int k = 0; ok && k < 4; k++)
@@ -276,8 +294,41 @@ static int launch(struct sweep *sw, struct sweep_run *r, const char *exe, unsign
     return 0;
 }
 
-// a run ended with status st: mark it, and write its sweep.done when it finished
-static void ended(struct sweep_run *r, int st, bool tty)
+// the last lines of a failed run's console log, indented, on stderr
+static void show_log_tail(const struct sweep_run *r)
+{
+    char path[SWEEP_PATH + 8], buf[4096];
+    snprintf(path, sizeof(path), "%s.log", r->dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    fseek(f, 0, SEEK_END);
+    long end = ftell(f), from = end > (long)sizeof(buf) - 1 ? end - (long)sizeof(buf) + 1 : 0;
+    fseek(f, from, SEEK_SET);
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    while (n > 0 && buf[n - 1] == '\n')
+        n--;
+    buf[n] = 0;
+    char *p = buf + n;
+    for (int lines = 0; p > buf && lines < LOG_TAIL_LINES; lines += *p == '\n')
+        p--;
+    p += *p == '\n';
+    for (char *save = NULL, *l = strtok_r(p, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+        fprintf(stderr, "    | %s\n", l);
+}
+
+static void describe_status(int st, char *out, size_t len)
+{
+    if (WIFSIGNALED(st))
+        snprintf(out, len, "killed by signal %d", WTERMSIG(st));
+    else
+        snprintf(out, len, "exit status %d", WEXITSTATUS(st));
+}
+
+/* a run ended with status st: mark it (and write its sweep.done) when it finished; relaunch a
+ * failed one while retries are left, unless its configuration was refused (status 2) */
+static void ended(struct sweep *sw, struct sweep_run *r, int st, bool tty)
 {
     bool ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
     r->pid = 0;
@@ -285,14 +336,23 @@ static void ended(struct sweep_run *r, int st, bool tty)
         r->state = SWEEP_PENDING;
         return;
     }
-    char p[SWEEP_PATH + 16];
+    char p[SWEEP_PATH + 16], why[64];
     snprintf(p, sizeof(p), "%s/%s", r->dir, SWEEP_DONE);
     FILE *f = ok ? fopen(p, "w") : NULL;
     if (f)
         fclose(f);
-    r->state = ok && f ? SWEEP_DONE_ST : SWEEP_FAILED;
-    fprintf(stderr, "%ssweep: %s %s%s\n", tty ? "\r\033[K" : "", r->label,
-            r->state == SWEEP_DONE_ST ? "finished" : "FAILED, see ", ok ? "" : r->dir);
+    if (ok && f) {
+        r->state = SWEEP_DONE_ST;
+        fprintf(stderr, "%ssweep: %s finished\n", tty ? "\r\033[K" : "", r->label);
+        return;
+    }
+    describe_status(st, why, sizeof(why));
+    bool retry = !ok && r->retried < sw->retries && !(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+    fprintf(stderr, "%ssweep: %s FAILED (%s)%s, see %s.log\n", tty ? "\r\033[K" : "", r->label,
+            ok ? "cannot write its sweep.done" : why, retry ? "; relaunching it" : "", r->dir);
+    show_log_tail(r);
+    r->retried += retry;
+    r->state = retry ? SWEEP_PENDING : SWEEP_FAILED;
 }
 
 static void reap(struct sweep *sw, bool tty)
@@ -301,7 +361,7 @@ static void reap(struct sweep *sw, bool tty)
     for (pid_t pid; (pid = waitpid(-1, &st, WNOHANG)) > 0;)
         for (int i = 0; i < sw->n; i++)
             if (sw->runs[i].state == SWEEP_RUNNING && sw->runs[i].pid == pid)
-                ended(&sw->runs[i], st, tty);
+                ended(sw, &sw->runs[i], st, tty);
 }
 
 static int count(const struct sweep *sw, enum sweep_state s)
