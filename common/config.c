@@ -3,6 +3,7 @@
  * Files are parsed with inih (Debian libinih).
  */
 #include "common/config.h"
+#include "common/algoinfo.h"
 #include "common/task.h"
 
 #include <ctype.h>
@@ -75,6 +76,12 @@ static void unknown_key(const char *name, char *err, size_t errlen)
         snprintf(err, errlen, "unknown key '%s' (did you mean '%s'?)", name, best);
     else
         snprintf(err, errlen, "unknown key '%s' (see --help)", name);
+}
+
+// an enum key's choices ("a|b|c"), or the known values a string key's --help lists; NULL: none
+static const char *key_choices(const struct config_key *k)
+{
+    return k->choices_of ? k->choices_of() : k->choices;
 }
 
 static bool choice_ok(const char *choices, const char *v)
@@ -192,8 +199,8 @@ int config_set(struct rl_config *c, const char *key, const char *value, char *er
         }
         return 0;
     case CONFIG_T_ENUM:
-        if (!choice_ok(k->choices, value)) {
-            snprintf(err, errlen, "%s: '%s' is not one of %s", k->name, value, k->choices);
+        if (!choice_ok(key_choices(k), value)) {
+            snprintf(err, errlen, "%s: '%s' is not one of %s", k->name, value, key_choices(k));
             return -EINVAL;
         }
         break;
@@ -474,8 +481,9 @@ int config_validate(struct rl_config *c, char *err, size_t errlen)
 {
     if (validate_task(c, err, errlen) < 0)
         return -EINVAL;
-    if (c->chunk == 0) /* each algorithm's default_chunk (learner/algo.h; test_config compares) */
-        c->chunk = strcmp(c->algo, "sac") == 0 ? 1 : 4;
+    const struct algoinfo *ai = algoinfo_find(c->algo);
+    if (c->chunk == 0) /* the algorithm's default; 4 for a name only code can set */
+        c->chunk = ai ? ai->default_chunk : 4;
     if (c->chunk > c->max_episode_steps) {
         snprintf(err, errlen, "chunk (%d) is longer than max_episode_steps (%d)", c->chunk,
                  c->max_episode_steps);
@@ -543,7 +551,11 @@ void config_write(const struct rl_config *c, FILE *f)
             sec = k->section;
         }
         format_value(c, k, val, sizeof(val));
-        fprintf(f, "# %s\n%s = %s\n", k->help, k->name, val);
+        fprintf(f, "# %s", k->help);
+        if (k->choices_of) /* a registry's values: the help of the keys with a fixed list says them
+                            */
+            fprintf(f, " {%s}", k->choices_of());
+        fprintf(f, "\n%s = %s\n", k->name, val);
     }
 }
 
@@ -613,8 +625,8 @@ void config_help(FILE *f, const char *sections)
             if (*p == '_')
                 *p = '-';
         fprintf(f, "  %-28s %s", opt, k->help);
-        if (k->type == CONFIG_T_ENUM)
-            fprintf(f, " {%s}", k->choices);
+        if (key_choices(k))
+            fprintf(f, " {%s}", key_choices(k));
         if (k->type == CONFIG_T_INT || k->type == CONFIG_T_I64 || k->type == CONFIG_T_DBL)
             fprintf(f, " [%.10g, %.10g]", k->min, k->max);
         fprintf(f, " (default: %s)\n", k->def[0] ? k->def : "\"\"");

@@ -194,6 +194,9 @@ struct config_key {
     const char *choices; /* enums: "a|b|c" */
     const char *help;
     unsigned flags; /* CONFIG_F_* */
+    /* or the values come from a registry: enums its choices ("a|b|c"), strings the known values
+     * --help lists (plug-ins may add more); NULL: none */
+    const char *(*choices_of)(void);
 };
 
 /* Key flags. LOCAL: a setting of the actor's own process (where it connects, its size, its log

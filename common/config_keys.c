@@ -4,13 +4,17 @@
  */
 #include <stddef.h>
 
+#include "common/algoinfo.h"
 #include "common/config.h"
+#include "common/task.h"
 
-#define KF(sec, field, type, min, max, def, choices, help, flags)                                  \
+#define KR(sec, field, type, min, max, def, choices, help, flags, list)                            \
     {                                                                                              \
         sec, #field, type, offsetof(struct rl_config, field),                                      \
-            sizeof(((struct rl_config *)0)->field), min, max, def, choices, help, flags            \
+            sizeof(((struct rl_config *)0)->field), min, max, def, choices, help, flags, list      \
     }
+#define KF(sec, field, type, min, max, def, choices, help, flags)                                  \
+    KR(sec, field, type, min, max, def, choices, help, flags, NULL)
 #define K(sec, field, type, min, max, def, choices, help)                                          \
     KF(sec, field, type, min, max, def, choices, help, 0)
 /* a key local to the actor process (CONFIG_F_LOCAL) */
@@ -20,10 +24,10 @@
 
 const struct config_key config_keys[] = {
     // ---- run
-    K("run", algo, CONFIG_T_ENUM, 0, 0, "sac", "sac|rldt|rldt-delta|reinflow",
-      "training algorithm"),
-    K("run", env, CONFIG_T_STR, 0, 0, "hopper", NULL,
-      "task: hopper, walker2d, halfcheetah, lift, stack, peg, or a --task-plugin's task"),
+    /* their values come from the registries: common/algoinfo.c, common/task.c */
+    KR("run", algo, CONFIG_T_ENUM, 0, 0, "sac", NULL, "training algorithm", 0, algoinfo_choices),
+    KR("run", env, CONFIG_T_STR, 0, 0, "hopper", NULL, "task, or a --task-plugin's task", 0,
+       task_names),
     K("run", task_plugin, CONFIG_T_STR, 0, 0, "", NULL,
       "shared object defining a task (rldt_task, see actor/env_task.h); --env names it"),
     K("run", seed, CONFIG_T_I64, 0, 4611686018427387903.0, "1", NULL,

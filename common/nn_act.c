@@ -114,58 +114,42 @@ void nn_act_fwd(enum nn_act a, const float *u, float *y, int n)
     ACT_DISPATCH(a, fwd_row, u, y, n);
 }
 
-/* skip: y also gets x added (residual layers), in the same pass; a constant after inlining */
-NN_INLINE void fwd_bias_row(enum nn_act a, bool skip, float *z, const float *b, const float *x,
-                            float *y, int n)
+/* z += b, y = f(z) (+ x with skip: residual layers, in the same pass); with deriv z then gets
+ * f'(z + b) (the training forward keeps the derivative for backward). skip and deriv are
+ * constants after inlining. */
+NN_INLINE void fwd_bias_row(enum nn_act a, bool skip, bool deriv, float *z, const float *b,
+                            const float *x, float *y, int n)
 {
     for (int j = 0; j < n; j += NN_V) {
         int k = NN_LANES(n, j);
         nn_v4f v = nn_ldk(z + j, k) + nn_ldk(b + j, k);
-        nn_stk(z + j, v, k);
-        nn_v4f f = act_f(a, v);
+        nn_v4f d = v;
+        nn_v4f f = deriv ? act_fd(a, v, &d) : act_f(a, v);
+        if (!deriv) /* before y: y may equal z */
+            nn_stk(z + j, v, k);
         nn_stk(y + j, skip ? f + nn_ldk(x + j, k) : f, k);
+        if (deriv)
+            nn_stk(z + j, d, k);
     }
 }
 
-NN_INLINE void fwd_bias_row1(enum nn_act a, float *z, const float *b, const float *x, float *y,
-                             int n)
+NN_INLINE void fwd_bias_rows(enum nn_act a, bool deriv, float *z, const float *b, const float *x,
+                             float *y, int n)
 {
     if (x)
-        fwd_bias_row(a, true, z, b, x, y, n);
+        fwd_bias_row(a, true, deriv, z, b, x, y, n);
     else
-        fwd_bias_row(a, false, z, b, x, y, n);
+        fwd_bias_row(a, false, deriv, z, b, x, y, n);
 }
 
 void nn_act_fwd_bias(enum nn_act a, float *z, const float *b, const float *x, float *y, int n)
 {
-    ACT_DISPATCH(a, fwd_bias_row1, z, b, x, y, n);
-}
-
-NN_INLINE void fwd_bias_d_row(enum nn_act a, bool skip, float *z, const float *b, const float *x,
-                              float *y, int n)
-{
-    for (int j = 0; j < n; j += NN_V) {
-        int k = NN_LANES(n, j);
-        nn_v4f d;
-        nn_v4f v = nn_ldk(z + j, k) + nn_ldk(b + j, k);
-        nn_v4f f = act_fd(a, v, &d);
-        nn_stk(y + j, skip ? f + nn_ldk(x + j, k) : f, k);
-        nn_stk(z + j, d, k);
-    }
-}
-
-NN_INLINE void fwd_bias_d_row1(enum nn_act a, float *z, const float *b, const float *x, float *y,
-                               int n)
-{
-    if (x)
-        fwd_bias_d_row(a, true, z, b, x, y, n);
-    else
-        fwd_bias_d_row(a, false, z, b, x, y, n);
+    ACT_DISPATCH(a, fwd_bias_rows, false, z, b, x, y, n);
 }
 
 void nn_act_fwd_bias_d(enum nn_act a, float *z, const float *b, const float *x, float *y, int n)
 {
-    ACT_DISPATCH(a, fwd_bias_d_row1, z, b, x, y, n);
+    ACT_DISPATCH(a, fwd_bias_rows, true, z, b, x, y, n);
 }
 
 void nn_mul_acc_row(float *dz, const float *g, const float *d, float *acc, int n)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/algoinfo.h"
 #include "common/ckpt.h"
 #include "common/config.h"
 #include "common/flow.h"
@@ -97,16 +98,10 @@ struct policy {
     float *nobs;       /* (max_batch, O) normalised observations */
 };
 
-// the policy_kind of each algorithm's ops (learner/algo.h; test_config compares)
 const char *policy_kind_for_algo(const char *algo)
 {
-    if (!strcmp(algo, "sac"))
-        return "gauss";
-    if (!strncmp(algo, "rldt", 4))
-        return "flow";
-    if (!strcmp(algo, "reinflow"))
-        return "reinflow";
-    return NULL;
+    const struct algoinfo *ai = algoinfo_find(algo);
+    return ai ? ai->policy_kind : NULL;
 }
 
 struct policy *policy_new(const char *kind, const struct rl_config *c, const struct policy_dims *d,

@@ -51,7 +51,8 @@ struct policy_ops {
 
 struct policy;
 
-/* The policy kind actors run for an algorithm ("sac" → "gauss", "rldt*" → "flow"), or NULL. */
+/* The policy kind actors run for an algorithm (its algoinfo row: "sac" → "gauss", "rldt" →
+ * "flow"), or NULL for an unknown name. */
 const char *policy_kind_for_algo(const char *algo);
 
 /*

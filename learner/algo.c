@@ -8,6 +8,7 @@
 
 #include "common/config.h"
 #include "common/flow.h"
+#include "common/policy.h"
 #include "common/util.h"
 
 #include "learner/algo/reinflow.h"
@@ -50,7 +51,7 @@ void algo_report_set(struct algo_report *r, const char *name, double value)
 
 const char *algo_policy_kind(const struct algo_ops *ops, const struct algo *a)
 {
-    return ops->policy_kind_of ? ops->policy_kind_of(a) : ops->policy_kind;
+    return ops->policy_kind_of ? ops->policy_kind_of(a) : policy_kind_for_algo(ops->name);
 }
 
 struct flow *algo_load_base(const struct rl_config *c, const struct algo_dims *d, const char *who,

@@ -39,9 +39,8 @@ void algo_report_set(struct algo_report *r, const char *name, double value);
 struct algo;
 
 struct algo_ops {
-    const char *name;        /* "sac", "rldt", "rldt-delta", "reinflow" */
-    const char *policy_kind; /* the actor-side sampler: "gauss", "flow", "reinflow" (policy.h) */
-    int default_chunk;       /* action chunk H when the config says chunk = 0 */
+    /* the algorithm's name: its row of common/algoinfo.c (policy kind, default chunk) */
+    const char *name;
 
     /* Build networks and optimisers from the config. NULL + message in err on failure. */
     struct algo *(*create)(const struct rl_config *c, const struct algo_dims *d, char *err,
@@ -84,7 +83,7 @@ struct algo_ops {
     int (*chain_len)(const struct algo *a);
 
     /*
-     * Optional (NULL: policy_kind): the sampler of this instance, when it depends on the
+     * Optional (NULL: the algorithm's row in common/algoinfo): the sampler of this instance, when it depends on the
      * configuration (rldt fine-tuning a pixel policy: "pixflow").
      */
     const char *(*policy_kind_of)(const struct algo *a);
@@ -94,7 +93,7 @@ struct algo_ops {
     int (*load)(struct algo *a, const struct ckpt *c, char *err, size_t errlen);
 };
 
-/* The sampler actors run for instance a of ops: policy_kind_of(a), else policy_kind. */
+/* The sampler actors run for instance a of ops: policy_kind_of(a), else its algoinfo row's. */
 const char *algo_policy_kind(const struct algo_ops *ops, const struct algo *a);
 
 /*

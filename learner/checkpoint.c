@@ -14,6 +14,8 @@
 #include "common/afile.h"
 #include "common/ckpt.h"
 #include "common/log.h"
+#include "common/policy.h"
+#include "common/util.h"
 #include "learner/shared.h"
 
 #define MAX_FILES 4096
@@ -113,6 +115,7 @@ int checkpoint_save(const struct algo_ops *ops, struct algo *a, struct shared *s
     float *weights = malloc(nw * sizeof(float) + 1);
     uint64_t layout = ops->policy_layout(a);
     const char *kind = algo_policy_kind(ops, a);
+    RL_ASSERT(kind); /* every registered algorithm has its algoinfo row (test_config) */
     if (!weights)
         rc = rc ? rc : -ENOMEM;
     else

@@ -122,6 +122,26 @@ static enum learner_reject check_values(struct shared *s, const struct wire_segm
 }
 
 // semantic checks of a structurally valid segment, then store it
+int ingest_store(struct replay *r, const struct wire_segment *g, uint64_t traj, bool chain)
+{
+    int steps[WIRE_T_MAX];
+    RL_ASSERT(g->T <= WIRE_T_MAX);
+    for (uint32_t t = 0; t < g->T; t++)
+        steps[t] = (int)g->steps[t];
+    struct replay_segment rs = {.T = (int)g->T,
+                                .obs = g->obs,
+                                .act = g->actions,
+                                .rew = g->rewards,
+                                .steps = steps,
+                                .term = g->terminal,
+                                .trunc = g->truncated,
+                                .traj_id = traj,
+                                .version = g->policy_version,
+                                .chain = chain ? g->chain : NULL,
+                                .logp = chain ? g->chain_logp : NULL};
+    return replay_add_img(r, &rs, g->images);
+}
+
 static void accept_segment(struct shared *s, const struct wire_segment *g, const char *key)
 {
     char why[160];
@@ -153,12 +173,9 @@ static void accept_segment(struct shared *s, const struct wire_segment *g, const
         shared_reject(s, bad, why);
         return;
     }
-    int steps[WIRE_T_MAX];
     uint64_t env_steps = 0;
-    for (uint32_t t = 0; t < g->T; t++) {
-        steps[t] = (int)g->steps[t];
+    for (uint32_t t = 0; t < g->T; t++)
         env_steps += g->steps[t];
-    }
     struct actors_peer p = {g->actor_id, &g->session, key};
     enum actors_check ac = actors_segment(s->actors, &p, g->seq, g->policy_version, env_steps);
     if (ac != ACTORS_OK) {
@@ -169,18 +186,7 @@ static void accept_segment(struct shared *s, const struct wire_segment *g, const
     }
     uint64_t traj = atomic_fetch_add(&s->segments, 1);
     bool chain = replay_chain_len(s->replay) > 0;
-    struct replay_segment rs = {.T = (int)g->T,
-                                .obs = g->obs,
-                                .act = g->actions,
-                                .rew = g->rewards,
-                                .steps = steps,
-                                .term = g->terminal,
-                                .trunc = g->truncated,
-                                .traj_id = traj,
-                                .version = g->policy_version,
-                                .chain = chain ? g->chain : NULL,
-                                .logp = chain ? g->chain_logp : NULL};
-    if (replay_add_img(s->replay, &rs, g->images) < 0) {
+    if (ingest_store(s->replay, g, traj, chain) < 0) {
         shared_reject(s, REJECT_WRONG_DIMS, "segment longer than the replay");
         return;
     }

@@ -4,6 +4,7 @@
 #include "learner/shared.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -111,4 +112,15 @@ const char *shared_peer_key(void *msg)
 {
     const char *k = zmq_msg_gets(msg, "User-Id");
     return k ? k : "";
+}
+
+double shared_recent_return(struct shared *s, int *n)
+{
+    pthread_mutex_lock(&s->ret_lock);
+    double sum = 0;
+    for (int i = 0; i < s->ret_n; i++)
+        sum += s->ret[i];
+    *n = s->ret_n;
+    pthread_mutex_unlock(&s->ret_lock);
+    return *n ? sum / *n : NAN;
 }

@@ -88,6 +88,9 @@ struct params_blob *shared_params_get(struct shared *s);
 /* Drop a reference (NULL is fine). */
 void shared_params_put(struct params_blob *b);
 
+/* The mean of the recent episode returns (NaN when none) and their number in *n (ret_lock). */
+double shared_recent_return(struct shared *s, int *n);
+
 /* Count one rejected message (and log the first of each reason, then every 1000th). */
 void shared_reject(struct shared *s, enum learner_reject why, const char *detail);
 
@@ -129,6 +132,13 @@ struct schedule {
  * never hold, always step. A finished run never holds.
  */
 void shared_schedule(struct shared *s, struct schedule *out);
+
+/*
+ * Store a decoded, validated segment g in r as trajectory traj (with its action chains when
+ * chain): the one wire -> replay conversion of ingest (tests store segments through it too).
+ * Returns replay_add_img's result: 0, or a negative errno (nothing stored).
+ */
+int ingest_store(struct replay *r, const struct wire_segment *g, uint64_t traj, bool chain);
 
 /* Ingest thread body (arg: struct shared *). Binds nothing: the socket is passed in. */
 struct ingest_args {

@@ -89,17 +89,17 @@ struct stats_totals {
  * goes down restarts its meter at 0. */
 void stats_set_totals(struct stats *s, const struct stats_totals *t);
 
-/* Set the replay fill: size and capacity in chunk steps. */
-void stats_set_replay(struct stats *s, uint64_t size, uint64_t capacity);
+/* The learner's state beside its totals. */
+struct stats_learner {
+    uint64_t replay_size;  /* chunk steps held in replay */
+    uint64_t replay_cap;   /* chunk steps */
+    double bytes_per_step; /* replay memory per chunk step, images included */
+    uint64_t version;      /* the current policy (parameter) version */
+    bool finished;         /* the run has finished */
+};
 
-/* Set the replay's memory per chunk step in bytes (images included). */
-void stats_set_replay_bytes(struct stats *s, double bytes_per_step);
-
-/* Set the learner's current policy (parameter) version. */
-void stats_set_policy_version(struct stats *s, uint64_t version);
-
-/* Mark the run finished (or not). */
-void stats_set_finished(struct stats *s, bool finished);
+/* Set the learner's state (all of it: one lock, a snapshot never sees half of it). */
+void stats_set_learner(struct stats *s, const struct stats_learner *l);
 
 // ---- actor table -----------------------------------------------------------------------
 

@@ -188,108 +188,64 @@ static void params_to_pb(const struct wire_params *s, Rldt__Params *p)
     p->publish_unix_ns = s->publish_unix_ns;
 }
 
+/*
+ * The control messages as one table: each message's fields by kind, under the same name in its
+ * plain struct (wire.h) and its protobuf message (rldt.proto): X a number or flag, S a string,
+ * Z a session (bytes: absent or WIRE_SESSION_LEN), I an image shape (image_h/_w/_c). Packing and
+ * decoding both expand these lists, so a field is added in one place.
+ */
+/* clang-format cannot lay out these token lists stably: they are kept as written */
+// clang-format off
+#define HELLO_FIELDS(X, S, Z, I)                                                                   \
+    S(name) X(pid) X(num_envs) S(task) X(obs_dim) X(act_dim) X(chunk_h) X(known_epoch)            \
+    X(evaluator) I(image)
+#define WELCOME_FIELDS(X, S, Z, I)                                                                 \
+    X(accepted) S(reason) X(actor_id) X(run_epoch) S(config) X(param_version) X(seed)             \
+    X(stream_base) Z(session) S(policy_kind)
+#define HEARTBEAT_FIELDS(X, S, Z, I)                                                               \
+    X(actor_id) X(run_epoch) X(env_steps) X(episodes) X(policy_version) X(steps_per_sec)           \
+    X(segments_sent) X(send_queue) X(send_stalls) X(send_wait_s) Z(session)
+#define HEARTBEAT_ACK_FIELDS(X, S, Z, I)                                                           \
+    X(run_epoch) X(param_version) X(stop) X(env_steps) X(register_again)
+#define EVAL_REPORT_FIELDS(X, S, Z, I)                                                             \
+    X(actor_id) X(run_epoch) X(policy_version) X(env_steps) X(return_mean) X(return_std)           \
+    X(length_mean) X(episodes) X(successes) Z(session)
+#define BYE_FIELDS(X, S, Z, I) X(actor_id) X(run_epoch) S(reason) Z(session)
+#define PARAMS_REQUEST_FIELDS(X, S, Z, I) X(actor_id) X(run_epoch) X(have_version) Z(session)
+// clang-format on
+
+/* M(TYPE, member, protobuf type, its INIT, field list) for each control message */
+#define CONTROL_MESSAGES(M)                                                                        \
+    M(HELLO, hello, Rldt__Hello, RLDT__HELLO__INIT, HELLO_FIELDS)                                  \
+    M(WELCOME, welcome, Rldt__Welcome, RLDT__WELCOME__INIT, WELCOME_FIELDS)                        \
+    M(HEARTBEAT, heartbeat, Rldt__Heartbeat, RLDT__HEARTBEAT__INIT, HEARTBEAT_FIELDS)              \
+    M(HEARTBEAT_ACK, heartbeat_ack, Rldt__HeartbeatAck, RLDT__HEARTBEAT_ACK__INIT,                 \
+      HEARTBEAT_ACK_FIELDS)                                                                        \
+    M(EVAL_REPORT, eval_report, Rldt__EvalReport, RLDT__EVAL_REPORT__INIT, EVAL_REPORT_FIELDS)     \
+    M(BYE, bye, Rldt__Bye, RLDT__BYE__INIT, BYE_FIELDS)                                            \
+    M(PARAMS_REQUEST, params_request, Rldt__ParamsRequest, RLDT__PARAMS_REQUEST__INIT,             \
+      PARAMS_REQUEST_FIELDS)
+
+// packing: pb (protobuf) from st (plain)
+#define PACK_NUM(f) pb->f = st->f;
+#define PACK_STR(f) pb->f = str_in(st->f);
+#define PACK_SESSION(f) pb->f = session_out(&st->f);
+#define PACK_IMAGE(f) pb->f##_h = st->f.h, pb->f##_w = st->f.w, pb->f##_c = st->f.c;
+#define PACK_CASE(TYPE, member, Pb, INIT, FIELDS)                                                  \
+    case WIRE_##TYPE: {                                                                            \
+        const struct wire_##member *st = &m->member;                                               \
+        Pb *pb = &b->member;                                                                       \
+        *pb = (Pb)INIT;                                                                            \
+        FIELDS(PACK_NUM, PACK_STR, PACK_SESSION, PACK_IMAGE)                                       \
+        e->body_case = RLDT__ENVELOPE__BODY_##TYPE;                                                \
+        e->member = pb;                                                                            \
+        break;                                                                                     \
+    }
+
 static void control_to_pb(const struct wire_msg *m, union pb_body *b, Rldt__Envelope *e)
 {
     switch (m->type) {
-    case WIRE_HELLO: {
-        const struct wire_hello *s = &m->hello;
-        b->hello = (Rldt__Hello)RLDT__HELLO__INIT;
-        b->hello.name = str_in(s->name);
-        b->hello.pid = s->pid;
-        b->hello.num_envs = s->num_envs;
-        b->hello.task = str_in(s->task);
-        b->hello.obs_dim = s->obs_dim;
-        b->hello.act_dim = s->act_dim;
-        b->hello.chunk_h = s->chunk_h;
-        b->hello.known_epoch = s->known_epoch;
-        b->hello.evaluator = s->evaluator;
-        b->hello.image_h = s->image.h;
-        b->hello.image_w = s->image.w;
-        b->hello.image_c = s->image.c;
-        e->body_case = RLDT__ENVELOPE__BODY_HELLO;
-        e->hello = &b->hello;
-        break;
-    }
-    case WIRE_WELCOME: {
-        const struct wire_welcome *s = &m->welcome;
-        b->welcome = (Rldt__Welcome)RLDT__WELCOME__INIT;
-        b->welcome.accepted = s->accepted;
-        b->welcome.reason = str_in(s->reason);
-        b->welcome.actor_id = s->actor_id;
-        b->welcome.run_epoch = s->run_epoch;
-        b->welcome.config = str_in(s->config);
-        b->welcome.param_version = s->param_version;
-        b->welcome.seed = s->seed;
-        b->welcome.stream_base = s->stream_base;
-        b->welcome.session = session_out(&s->session);
-        b->welcome.policy_kind = str_in(s->policy_kind);
-        e->body_case = RLDT__ENVELOPE__BODY_WELCOME;
-        e->welcome = &b->welcome;
-        break;
-    }
-    case WIRE_HEARTBEAT: {
-        const struct wire_heartbeat *s = &m->heartbeat;
-        b->heartbeat = (Rldt__Heartbeat)RLDT__HEARTBEAT__INIT;
-        b->heartbeat.actor_id = s->actor_id;
-        b->heartbeat.run_epoch = s->run_epoch;
-        b->heartbeat.env_steps = s->env_steps;
-        b->heartbeat.episodes = s->episodes;
-        b->heartbeat.policy_version = s->policy_version;
-        b->heartbeat.steps_per_sec = s->steps_per_sec;
-        b->heartbeat.segments_sent = s->segments_sent;
-        b->heartbeat.send_queue = s->send_queue;
-        b->heartbeat.send_stalls = s->send_stalls;
-        b->heartbeat.send_wait_s = s->send_wait_s;
-        b->heartbeat.session = session_out(&s->session);
-        e->body_case = RLDT__ENVELOPE__BODY_HEARTBEAT;
-        e->heartbeat = &b->heartbeat;
-        break;
-    }
-    case WIRE_HEARTBEAT_ACK:
-        b->heartbeat_ack = (Rldt__HeartbeatAck)RLDT__HEARTBEAT_ACK__INIT;
-        b->heartbeat_ack.run_epoch = m->heartbeat_ack.run_epoch;
-        b->heartbeat_ack.param_version = m->heartbeat_ack.param_version;
-        b->heartbeat_ack.stop = m->heartbeat_ack.stop;
-        b->heartbeat_ack.env_steps = m->heartbeat_ack.env_steps;
-        b->heartbeat_ack.register_again = m->heartbeat_ack.register_again;
-        e->body_case = RLDT__ENVELOPE__BODY_HEARTBEAT_ACK;
-        e->heartbeat_ack = &b->heartbeat_ack;
-        break;
-    case WIRE_EVAL_REPORT: {
-        const struct wire_eval_report *r = &m->eval_report;
-        b->eval_report = (Rldt__EvalReport)RLDT__EVAL_REPORT__INIT;
-        b->eval_report.actor_id = r->actor_id;
-        b->eval_report.run_epoch = r->run_epoch;
-        b->eval_report.policy_version = r->policy_version;
-        b->eval_report.env_steps = r->env_steps;
-        b->eval_report.return_mean = r->return_mean;
-        b->eval_report.return_std = r->return_std;
-        b->eval_report.length_mean = r->length_mean;
-        b->eval_report.episodes = r->episodes;
-        b->eval_report.session = session_out(&r->session);
-        b->eval_report.successes = r->successes;
-        e->body_case = RLDT__ENVELOPE__BODY_EVAL_REPORT;
-        e->eval_report = &b->eval_report;
-        break;
-    }
-    case WIRE_BYE:
-        b->bye = (Rldt__Bye)RLDT__BYE__INIT;
-        b->bye.actor_id = m->bye.actor_id;
-        b->bye.run_epoch = m->bye.run_epoch;
-        b->bye.reason = str_in(m->bye.reason);
-        b->bye.session = session_out(&m->bye.session);
-        e->body_case = RLDT__ENVELOPE__BODY_BYE;
-        e->bye = &b->bye;
-        break;
-    case WIRE_PARAMS_REQUEST:
-        b->params_request = (Rldt__ParamsRequest)RLDT__PARAMS_REQUEST__INIT;
-        b->params_request.actor_id = m->params_request.actor_id;
-        b->params_request.run_epoch = m->params_request.run_epoch;
-        b->params_request.have_version = m->params_request.have_version;
-        b->params_request.session = session_out(&m->params_request.session);
-        e->body_case = RLDT__ENVELOPE__BODY_PARAMS_REQUEST;
-        e->params_request = &b->params_request;
-        break;
+        CONTROL_MESSAGES(PACK_CASE)
     default:
         break;
     }
@@ -466,75 +422,26 @@ static int params_from_pb(const Rldt__Params *p, struct wire_params *s, char *er
     return 0;
 }
 
+// decoding: st (plain) from pb (protobuf); a session of the wrong length clears ok
+#define UNPACK_NUM(f) st->f = pb->f;
+#define UNPACK_SESSION(f) ok &= session_in(pb->f, &st->f);
+#define UNPACK_IMAGE(f) st->f = (struct wire_image_shape){pb->f##_h, pb->f##_w, pb->f##_c};
+#define UNPACK_CASE(TYPE, member, Pb, INIT, FIELDS)                                                \
+    case RLDT__ENVELOPE__BODY_##TYPE: {                                                            \
+        const Pb *pb = e->member;                                                                  \
+        struct wire_##member *st = &m->member;                                                     \
+        m->type = WIRE_##TYPE;                                                                     \
+        *st = (struct wire_##member){0};                                                           \
+        FIELDS(UNPACK_NUM, UNPACK_NUM, UNPACK_SESSION, UNPACK_IMAGE)                               \
+        break;                                                                                     \
+    }
+
 // the control message in e into m; false when its session field has the wrong length
 static bool control_from_pb(const Rldt__Envelope *e, struct wire_msg *m)
 {
     bool ok = true;
     switch (e->body_case) {
-    case RLDT__ENVELOPE__BODY_HELLO: {
-        const Rldt__Hello *p = e->hello;
-        m->type = WIRE_HELLO;
-        m->hello = (struct wire_hello){p->name,      p->pid,
-                                       p->num_envs,  p->task,
-                                       p->obs_dim,   p->act_dim,
-                                       p->chunk_h,   p->known_epoch,
-                                       p->evaluator, {p->image_h, p->image_w, p->image_c}};
-        break;
-    }
-    case RLDT__ENVELOPE__BODY_WELCOME: {
-        const Rldt__Welcome *p = e->welcome;
-        m->type = WIRE_WELCOME;
-        m->welcome = (struct wire_welcome){
-            p->accepted,      p->reason, p->actor_id,    p->run_epoch, p->config,
-            p->param_version, p->seed,   p->stream_base, {{0}},        p->policy_kind};
-        ok = session_in(p->session, &m->welcome.session);
-        break;
-    }
-    case RLDT__ENVELOPE__BODY_HEARTBEAT: {
-        const Rldt__Heartbeat *p = e->heartbeat;
-        m->type = WIRE_HEARTBEAT;
-        m->heartbeat = (struct wire_heartbeat){p->actor_id,
-                                               p->run_epoch,
-                                               p->env_steps,
-                                               p->episodes,
-                                               p->policy_version,
-                                               p->steps_per_sec,
-                                               p->segments_sent,
-                                               p->send_queue,
-                                               p->send_stalls,
-                                               p->send_wait_s,
-                                               {{0}}};
-        ok = session_in(p->session, &m->heartbeat.session);
-        break;
-    }
-    case RLDT__ENVELOPE__BODY_HEARTBEAT_ACK:
-        m->type = WIRE_HEARTBEAT_ACK;
-        m->heartbeat_ack = (struct wire_heartbeat_ack){
-            e->heartbeat_ack->run_epoch, e->heartbeat_ack->param_version, e->heartbeat_ack->stop,
-            e->heartbeat_ack->env_steps, e->heartbeat_ack->register_again};
-        break;
-    case RLDT__ENVELOPE__BODY_EVAL_REPORT: {
-        const Rldt__EvalReport *p = e->eval_report;
-        m->type = WIRE_EVAL_REPORT;
-        m->eval_report = (struct wire_eval_report){
-            p->actor_id,   p->run_epoch,   p->policy_version, p->env_steps, p->return_mean,
-            p->return_std, p->length_mean, p->episodes,       {{0}},        p->successes};
-        ok = session_in(p->session, &m->eval_report.session);
-        break;
-    }
-    case RLDT__ENVELOPE__BODY_BYE:
-        m->type = WIRE_BYE;
-        m->bye = (struct wire_bye){e->bye->actor_id, e->bye->run_epoch, e->bye->reason, {{0}}};
-        ok = session_in(e->bye->session, &m->bye.session);
-        break;
-    case RLDT__ENVELOPE__BODY_PARAMS_REQUEST:
-        m->type = WIRE_PARAMS_REQUEST;
-        m->params_request = (struct wire_params_request){e->params_request->actor_id,
-                                                         e->params_request->run_epoch,
-                                                         e->params_request->have_version,
-                                                         {{0}}};
-        ok = session_in(e->params_request->session, &m->params_request.session);
-        break;
+        CONTROL_MESSAGES(UNPACK_CASE)
     default:
         m->type = WIRE_NONE;
         break;

@@ -1,12 +1,14 @@
 /*
- * algotest.h — what the algorithm tests (test_rldt, test_rldt_schedule, test_reinflow_algo,
- * test_pretrain, test_sac, test_flow, test_quarantine) share: a config from the defaults and a
- * line of key=value settings, a seeded random flow policy, and one replay segment from arrays.
+ * algotest.h — what the algorithm tests (test_rldt, test_rldt_bandit, test_rldt_schedule,
+ * test_reinflow_algo, test_pretrain, test_sac, test_flow, test_quarantine) share: a config from
+ * the defaults and a line of key=value settings, a seeded random flow policy, one replay
+ * segment from arrays and the lookup of an algorithm report's entry.
  * Header-only like harness.h (static inline). Not thread-safe.
  */
 #ifndef RL_TEST_ALGOTEST_H
 #define RL_TEST_ALGOTEST_H
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,6 +54,15 @@ static inline struct flow *algotest_flow(const struct rl_config *c, const struct
     if (f)
         flow_init(f, &r);
     return f;
+}
+
+/* The value of the named entry of an algorithm's report, NaN when it has none */
+static inline double algotest_report(const struct algo_report *rep, const char *name)
+{
+    for (int i = 0; i < rep->n; i++)
+        if (!strcmp(rep->name[i], name))
+            return rep->value[i];
+    return NAN;
 }
 
 /* The arrays of one segment (borrowed by algotest_add; steps NULL = H env steps each). */

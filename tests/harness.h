@@ -31,6 +31,17 @@ static inline double t_slow(double secs)
     return secs * (double)(k >= 1 && k <= 100 ? k : 1);
 }
 
+/* The contrast of an image of n bytes (max - min byte): near 0 for a blank or flat picture. */
+static inline int t_contrast(const unsigned char *p, size_t n)
+{
+    int lo = 255, hi = 0;
+    for (size_t j = 0; j < n; j++) {
+        lo = p[j] < lo ? p[j] : lo;
+        hi = p[j] > hi ? p[j] : hi;
+    }
+    return hi - lo;
+}
+
 static int t_passed;
 static int t_failed;
 static int t_cur_fail;

@@ -39,6 +39,18 @@ static inline struct nn *mk(const struct nn_spec *s, uint64_t seed)
     return net;
 }
 
+/* A residual MLP with layer norm (every block option on): in -> depth x hidden -> out, act between
+ * layers, weights from seed as mk(). */
+static inline struct nn *mk_resln(int in, int out, int hidden, int depth, enum nn_act act,
+                                  uint64_t seed)
+{
+    struct nn_spec s;
+    nn_spec_mlp(&s, in, out, hidden, depth, act);
+    s.residual = true;
+    s.layer_norm = true;
+    return mk(&s, seed);
+}
+
 static inline float *randn(struct rng *r, size_t n, float scale)
 {
     float *x = malloc(n * sizeof(float));

@@ -1,4 +1,5 @@
 /* test_config.c — defaults, flags, files, validation errors, round trip of the resolved config. */
+#include "common/algoinfo.h"
 #include "common/config.h"
 #include "common/policy.h"
 #include "common/task.h"
@@ -234,34 +235,31 @@ static void test_keep_local(void)
     T_EQ_INT(n, 7);
 }
 
-// common code keeps copies of the algorithm registry's facts: they must agree with it
+// the facts table (common/algoinfo.c) and the learner's registry name the same algorithms, and
+// the config takes its choices and default chunks from the facts
 static void test_algo_registry(void)
 {
     char err[256];
-    for (size_t i = 0; i < algo_count(); i++) {
-        const struct algo_ops *ops = algo_at(i);
+    T_EQ_INT((int)algoinfo_count(), (int)algo_count());
+    for (size_t i = 0; i < algoinfo_count(); i++) {
+        const struct algoinfo *ai = algoinfo_at(i);
+        T_CHECK_MSG(algo_find(ai->name) != NULL, "%s has no learner code", ai->name);
+        T_CHECK(algoinfo_find(ai->name) == ai);
+        T_CHECK(!strcmp(policy_kind_for_algo(ai->name), ai->policy_kind));
         struct rl_config c;
         config_default(&c);
-        T_CHECK_MSG(config_set(&c, "algo", ops->name, err, sizeof(err)) == 0, "%s: %s", ops->name,
+        T_CHECK_MSG(config_set(&c, "algo", ai->name, err, sizeof(err)) == 0, "%s: %s", ai->name,
                     err);
         T_EQ_INT(config_validate(&c, err, sizeof(err)), 0);
-        T_CHECK_MSG(c.chunk == ops->default_chunk, "%s: config chunk %d, ops %d", ops->name,
-                    c.chunk, ops->default_chunk);
-        const char *kind = policy_kind_for_algo(ops->name);
-        T_CHECK_MSG(kind && !strcmp(kind, ops->policy_kind), "%s: kind %s, ops %s", ops->name,
-                    kind ? kind : "NULL", ops->policy_kind);
-        T_CHECK(algo_find(ops->name) == ops);
+        T_EQ_INT(c.chunk, ai->default_chunk);
     }
-    T_CHECK(algo_at(algo_count()) == NULL);
-    // and the config's choice list names no algorithm the registry lacks
-    const char *choices = "";
-    for (size_t i = 0; i < config_nkeys; i++)
-        if (!strcmp(config_keys[i].name, "algo"))
-            choices = config_keys[i].choices;
-    size_t n = choices[0] != 0;
-    for (const char *p = choices; *p; p++)
-        n += *p == '|';
-    T_EQ_INT((int)n, (int)algo_count());
+    T_CHECK(algoinfo_at(algoinfo_count()) == NULL && algo_at(algo_count()) == NULL);
+    T_CHECK(policy_kind_for_algo("no-such-algo") == NULL);
+    struct rl_config c;
+    config_default(&c);
+    T_EQ_INT(config_set(&c, "algo", "no-such-algo", err, sizeof(err)), -EINVAL);
+    T_CHECK_MSG(strstr(err, algoinfo_choices()), "%s", err);
+    T_EQ_STR(algoinfo_choices(), "sac|rldt|rldt-delta|reinflow");
 }
 
 // every task the registry lists is found, including the table-top ones; env is free text

@@ -17,6 +17,7 @@
 #include "common/encoder.h"
 #include "common/rng.h"
 #include "learner/replay.h"
+#include "learner/shared.h"
 #include "proto/wire.h"
 #include "tests/harness.h"
 
@@ -73,22 +74,6 @@ static int through_wire(struct wire_segbuf *b, struct wire_decoder *dec, struct 
     return rc;
 }
 
-static int add_decoded(struct replay *r, const struct wire_segment *g, uint64_t traj)
-{
-    int steps[64];
-    for (uint32_t t = 0; t < g->T; t++)
-        steps[t] = (int)g->steps[t];
-    struct replay_segment rs = {.T = (int)g->T,
-                                .obs = g->obs,
-                                .act = g->actions,
-                                .rew = g->rewards,
-                                .steps = steps,
-                                .term = g->terminal,
-                                .trunc = g->truncated,
-                                .traj_id = traj};
-    return replay_add_img(r, &rs, g->images);
-}
-
 // sample n rows of r; every image and next image must be the source's for that row's
 // observation ids. Returns the rows checked (0 when empty).
 static int check_rows(struct replay *r, int n)
@@ -131,10 +116,10 @@ static void test_roundtrip_to_encoder(void)
         same &= !memcmp(m.segment.images + (size_t)t * IB, want, IB);
     }
     T_CHECK(same);
-    T_EQ_INT(add_decoded(r, &m.segment, 0), 0);
+    T_EQ_INT(ingest_store(r, &m.segment, 0, false), 0);
     record(&b, 104, 3, false, true);
     T_EQ_INT(through_wire(&b, dec, &m), 0);
-    T_EQ_INT(add_decoded(r, &m.segment, 1), 0);
+    T_EQ_INT(ingest_store(r, &m.segment, 1, false), 0);
     T_EQ_INT(replay_size(r), 7);
     T_CHECK(check_rows(r, 64) == 64);
     // the sampled bytes are the encoder's input, scaled exactly
@@ -164,7 +149,7 @@ static void test_roundtrip_to_encoder(void)
     }
     // a segment without images does not fit this replay, nor one with images a plain replay
     struct replay *plain = replay_new(16, O, D);
-    T_EQ_INT(add_decoded(plain, &m.segment, 2), -EINVAL);
+    T_EQ_INT(ingest_store(plain, &m.segment, 2, false), -EINVAL);
     T_EQ_INT(replay_add(r, &(struct replay_segment){.T = 1,
                                                     .obs = m.segment.obs,
                                                     .act = m.segment.actions,

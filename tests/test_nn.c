@@ -174,11 +174,7 @@ static void test_batch_independence(void)
 {
     struct rng r;
     rng_init(&r, 51, 0);
-    struct nn_spec s;
-    nn_spec_mlp(&s, 7, 5, 16, 3, NN_ACT_MISH);
-    s.residual = true;
-    s.layer_norm = true;
-    struct nn *net = mk(&s, 3);
+    struct nn *net = mk_resln(7, 5, 16, 3, NN_ACT_MISH, 3);
     int B = 37;
     struct nn_ctx *cx = nn_ctx_new(net, B), *c1 = nn_ctx_new(net, 1);
     float *x = randn(&r, (size_t)B * 7, 1), *dy = calloc((size_t)B * 5, sizeof(float));

@@ -217,11 +217,7 @@ static void test_gradcheck_catches_errors(void)
 {
     struct rng r;
     rng_init(&r, 31, 0);
-    struct nn_spec s;
-    nn_spec_mlp(&s, 4, 3, 6, 2, NN_ACT_SILU);
-    s.residual = true;
-    s.layer_norm = true;
-    struct nn *net = mk(&s, 5);
+    struct nn *net = mk_resln(4, 3, 6, 2, NN_ACT_SILU, 5);
     float *x = randn(&r, 3 * 4, 1), *w = randn(&r, 3 * 3, 1);
     const struct gc_mode *modes[2] = {&GC_F64, &GC_F32};
     for (int m = 0; m < 2; m++) {

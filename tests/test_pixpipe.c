@@ -25,6 +25,7 @@
 #include "common/rng.h"
 #include "common/task.h"
 #include "learner/replay.h"
+#include "learner/shared.h"
 #include "proto/wire.h"
 #include "tests/harness.h"
 #include "tests/spawn.h"
@@ -53,19 +54,7 @@ static void ship(struct wire_segbuf *b, struct wire_decoder *dec, uint64_t traj)
     T_CHECK_MSG(rc == 0, "decode: %s", err);
     if (rc)
         return;
-    const struct wire_segment *g = &out.segment;
-    int steps[SEG];
-    for (uint32_t t = 0; t < g->T; t++)
-        steps[t] = (int)g->steps[t];
-    struct replay_segment rs = {.T = (int)g->T,
-                                .obs = g->obs,
-                                .act = g->actions,
-                                .rew = g->rewards,
-                                .steps = steps,
-                                .term = g->terminal,
-                                .trunc = g->truncated,
-                                .traj_id = traj};
-    T_EQ_INT(replay_add_img(rep, &rs, g->images), 0);
+    T_EQ_INT(ingest_store(rep, &out.segment, traj, false), 0);
     for (uint32_t t = 0; t < b->T; t++, stored++) {
         memcpy(want[stored], b->images + (size_t)t * IB, IB);
         memcpy(want_next[stored], b->images + (size_t)(t + 1) * IB, IB);
@@ -127,12 +116,7 @@ static void test_images_exact(void)
         replay_get_img(rep, k, img, next);
         bad += memcmp(img, want[k], IB) != 0;
         bad += memcmp(next, want_next[k], IB) != 0;
-        int lo = 255, hi = 0;
-        for (int j = 0; j < IB; j++) {
-            lo = img[j] < lo ? img[j] : lo;
-            hi = img[j] > hi ? img[j] : hi;
-        }
-        flat += hi - lo < 40;
+        flat += t_contrast(img, IB) < 40;
     }
     T_CHECK_MSG(bad == 0, "%d of %ld stored images differ from the camera's", bad, 2 * stored);
     T_CHECK_MSG(flat == 0, "%d of %ld images have almost no contrast", flat, stored);
@@ -275,17 +259,6 @@ static void test_pixel_flow_bc(void)
     pixbc_free(&m);
 }
 
-// the contrast (max - min byte) of an image of n bytes
-static int contrast(const uint8_t *p, size_t n)
-{
-    int lo = 255, hi = 0;
-    for (size_t j = 0; j < n; j++) {
-        lo = p[j] < lo ? p[j] : lo;
-        hi = p[j] > hi ? p[j] : hi;
-    }
-    return hi - lo;
-}
-
 // rldt demo --pixels: every step and episode end pictured, pictures change along an episode
 static void test_demo_pixels(void)
 {
@@ -306,9 +279,9 @@ static void test_demo_pixels(void)
         T_EQ_INT(ib, 32 * 32 * 3);
         int flat = 0;
         for (long i = 0; i < d.n; i++)
-            flat += contrast(d.img + (size_t)i * ib, ib) < 20;
+            flat += t_contrast(d.img + (size_t)i * ib, ib) < 20;
         for (long e = 0; e < d.n_episodes; e++)
-            flat += contrast(d.final_img + (size_t)e * ib, ib) < 20;
+            flat += t_contrast(d.final_img + (size_t)e * ib, ib) < 20;
         T_CHECK_MSG(flat == 0, "%d of %ld pictures are flat", flat, d.n + d.n_episodes);
         long last = d.ep[0].len - 1;
         T_CHECK(d.ep[0].len > 5 && memcmp(d.img, d.img + (size_t)last * ib, ib) != 0);

@@ -295,14 +295,6 @@ static void test_replay_chain(void)
 
 // ---- the algorithm ----------------------------------------------------------------------------
 
-static double report(const struct algo_report *rep, const char *name)
-{
-    for (int i = 0; i < rep->n; i++)
-        if (!strcmp(rep->name[i], name))
-            return rep->value[i];
-    return NAN;
-}
-
 static bool same_policy(const struct algo *a, const float *w)
 {
     size_t n = reinflow_ops.policy_size(a);
@@ -339,16 +331,16 @@ static void test_iterations(void)
     T_EQ_INT(reinflow_ops.train_step(a, r, &rep), -EAGAIN);
     add_steps(r, p, 1, 40, true, &traj, &g);
     T_EQ_INT(reinflow_ops.train_step(a, r, &rep), 0);
-    T_NEAR(report(&rep, "batch_version"), 1, 0);
-    T_NEAR(report(&rep, "batch"), 64, 0);
+    T_NEAR(algotest_report(&rep, "batch_version"), 1, 0);
+    T_NEAR(algotest_report(&rep, "batch"), 64, 0);
     printf("  logp_gap %.3g clip_frac %.3f std_mean %.4f value_loss %.4f\n",
-           report(&rep, "logp_gap"), report(&rep, "clip_frac"), report(&rep, "std_mean"),
-           report(&rep, "value_loss"));
-    T_CHECK(report(&rep, "logp_gap") < 1e-3); /* the actors' logp is recomputed */
-    T_CHECK(report(&rep, "clip_frac") >= 0 && report(&rep, "clip_frac") <= 1);
-    T_CHECK(report(&rep, "std_mean") >= c.reinflow_std_min - 1e-6 &&
-            report(&rep, "std_mean") <= c.reinflow_std_max + 1e-6);
-    T_NEAR(report(&rep, "nan_minibatches"), 0, 0);
+           algotest_report(&rep, "logp_gap"), algotest_report(&rep, "clip_frac"),
+           algotest_report(&rep, "std_mean"), algotest_report(&rep, "value_loss"));
+    T_CHECK(algotest_report(&rep, "logp_gap") < 1e-3); /* the actors' logp is recomputed */
+    T_CHECK(algotest_report(&rep, "clip_frac") >= 0 && algotest_report(&rep, "clip_frac") <= 1);
+    T_CHECK(algotest_report(&rep, "std_mean") >= c.reinflow_std_min - 1e-6 &&
+            algotest_report(&rep, "std_mean") <= c.reinflow_std_max + 1e-6);
+    T_NEAR(algotest_report(&rep, "nan_minibatches"), 0, 0);
     T_CHECK(!same_policy(a, w0)); /* flow and noise nets moved */
 
     // stale: more steps of version 1 (older than the version now acting) are never trained on
@@ -360,8 +352,8 @@ static void test_iterations(void)
     p = sampler_of(&c, a);
     add_steps(r, p, 2, 64, true, &traj, &g);
     T_EQ_INT(reinflow_ops.train_step(a, r, &rep), 0);
-    T_NEAR(report(&rep, "batch_version"), 2, 0);
-    T_NEAR(report(&rep, "iterations"), 2, 0);
+    T_NEAR(algotest_report(&rep, "batch_version"), 2, 0);
+    T_NEAR(algotest_report(&rep, "iterations"), 2, 0);
     T_EQ_INT(reinflow_ops.train_step(a, r, &rep), -EAGAIN);
 
     // checkpoint: a new instance restores the nets, optimisers and the trained version

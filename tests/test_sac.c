@@ -83,14 +83,6 @@ static int train(struct algo *a, struct replay *r, int steps, struct algo_report
     return 0;
 }
 
-static double report(const struct algo_report *rep, const char *name)
-{
-    for (int i = 0; i < rep->n; i++)
-        if (!strcmp(rep->name[i], name))
-            return rep->value[i];
-    return NAN;
-}
-
 // ---- (a) contextual bandit -----------------------------------------------------------------
 
 static void test_bandit(void)
@@ -102,8 +94,9 @@ static void test_bandit(void)
     struct algo_report rep = {0};
     T_EQ_INT(train(a, r, 3000, &rep), 0);
     printf("bandit: critic_loss %.4g actor_loss %.4g alpha %.4g entropy %.3g q_mean %.3g\n",
-           report(&rep, "critic_loss"), report(&rep, "actor_loss"), report(&rep, "alpha"),
-           report(&rep, "entropy"), report(&rep, "q_mean"));
+           algotest_report(&rep, "critic_loss"), algotest_report(&rep, "actor_loss"),
+           algotest_report(&rep, "alpha"), algotest_report(&rep, "entropy"),
+           algotest_report(&rep, "q_mean"));
     /* the exported block drives the actor-side sampler */
     struct policy_dims pd = {S, 1, 1};
     char err[256];
@@ -157,8 +150,8 @@ static double fixed_point(int kind, double alpha, int H, double *entropy)
     struct replay *r = make_replay_d(kind, 2000, 2, H);
     struct algo_report rep = {0};
     T_EQ_INT(train(a, r, 1500, &rep), 0);
-    T_NEAR(report(&rep, "alpha"), alpha, 1e-6 * alpha); /* fixed: sac_alpha_lr = 0 */
-    *entropy = report(&rep, "entropy");
+    T_NEAR(algotest_report(&rep, "alpha"), alpha, 1e-6 * alpha); /* fixed: sac_alpha_lr = 0 */
+    *entropy = algotest_report(&rep, "entropy");
     float obs[64 * S], act[64 * 4], q[64];
     struct rng g;
     rng_init(&g, 5, 0);
@@ -269,8 +262,8 @@ static void test_save_load(void)
     save(b, "b1", pb, sizeof(pb));
     T_EQ_INT(differing(pa, pb, NULL), 0);
     T_EQ_INT(differing(p0, pa, NULL), (int)NSEC); /* a step changes every section */
-    T_CHECK(report(&ra, "critic_loss") == report(&rb, "critic_loss"));
-    T_CHECK(report(&ra, "actor_loss") == report(&rb, "actor_loss"));
+    T_CHECK(algotest_report(&ra, "critic_loss") == algotest_report(&rb, "critic_loss"));
+    T_CHECK(algotest_report(&ra, "actor_loss") == algotest_report(&rb, "actor_loss"));
     replay_destroy(&r);
     sac_ops.destroy(a);
     sac_ops.destroy(b);

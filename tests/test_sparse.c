@@ -235,22 +235,11 @@ static void constant_targets(struct critic *cr, float c)
 static struct algo *sparse_rldt(struct flow **base, bool clip)
 {
     struct rl_config c;
-    config_default(&c);
-    snprintf(c.algo, sizeof(c.algo), "rldt");
-    c.chunk = 2;
-    c.flow_hidden = 8;
-    c.flow_depth = 1;
-    c.flow_temb = 4;
-    c.flow_steps = 2;
-    c.batch_size = 8;
-    c.rldt_critic_hidden = 8;
-    c.rldt_critic_depth = 1;
-    c.rldt_critic_round = 4;
-    c.rldt_lambda = 0.5;
-    c.rldt_td_horizon = 8;
-    c.rldt_reward_ema = 0;
-    c.gamma = 0.9; /* 0.81 per chunk step of 2 env steps */
-    c.success_threshold = 1;
+    /* gamma 0.9: 0.81 per chunk step of 2 env steps */
+    algotest_config(&c, "algo=rldt chunk=2 flow_hidden=8 flow_depth=1 flow_temb=4 flow_steps=2 "
+                        "batch_size=8 rldt_critic_hidden=8 rldt_critic_depth=1 "
+                        "rldt_critic_round=4 rldt_lambda=0.5 rldt_td_horizon=8 rldt_reward_ema=0 "
+                        "gamma=0.9 success_threshold=1");
     c.rldt_clip_targets = clip;
     struct algo_dims d = {O, 2, 2, D};
     struct flow_spec fs;

@@ -210,8 +210,8 @@ static struct stats *populated(void)
 {
     struct stats *s = stats_new("rldt", "pendulum\x1b[2J", 7);
     RL_ASSERT(s);
-    stats_set_policy_version(s, 10);
-    stats_set_replay(s, 500, 1000);
+    stats_set_learner(
+        s, &(struct stats_learner){.replay_size = 500, .replay_cap = 1000, .version = 10});
     T_EQ_INT(stats_set(s, "critic_loss", 0.31), 0);
     T_EQ_INT(stats_set(s, "q_mean", -4.5), 0);
     T_EQ_INT(stats_set(s, "grad_norm", NAN), 0);
@@ -329,7 +329,7 @@ static void test_json_fields(void)
     T_CHECK(json_is_null(json_object_get(json_array_get(actors, 2), "heartbeat_age_s")));
     T_EQ_STR(json_string_value(json_object_get(json_array_get(actors, 2), "name")), "?");
 
-    stats_set_finished(s, true);
+    stats_set_learner(s, &(struct stats_learner){.version = 10, .finished = true});
     json_decref(doc);
     stats_snap_unref(&sn);
     doc = render_doc(s, &sn);
@@ -357,7 +357,7 @@ static void test_prometheus(void)
         "rldt_env_steps_total 200\n",
         "rldt_updates_total 42\n",
         "rldt_replay_size 500\n",
-        "rldt_replay_capacity 1000\n",
+        "rldt_replay_cap 1000\n",
         "rldt_episodes_total 2\n",
         "rldt_recent_return 2\n",
         "rldt_policy_version 10\n",

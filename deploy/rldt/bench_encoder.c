@@ -148,17 +148,10 @@ static void cnn_free(struct cnn_bench *b)
 
 // ---- main ------------------------------------------------------------------------------------
 
-int bench_encoder(int argc, char **argv)
+static int keyed_run(struct rl_config *c)
 {
-    struct rl_config c;
-    int rc = config_cli(&c, "rldt bench encoder",
-                        "rldt bench encoder [--image-size=S] [--batch-size=B] [--threads=N] "
-                        "[--secs=S]",
-                        "env,train,bench", argc, argv, NULL, NULL);
-    if (rc)
-        return rc == 1 ? 0 : 2;
-    openblas_set_num_threads(c.threads);
-    int B = c.batch_size, s = c.image_size;
+    openblas_set_num_threads(c->threads);
+    int B = c->batch_size, s = c->image_size;
     struct cnn_bench cnn[2];
     if (cnn_setup(&cnn[0], s, B, false) < 0 || cnn_setup(&cnn[1], s, B, true) < 0) {
         cnn_free(&cnn[0]);
@@ -182,17 +175,17 @@ int bench_encoder(int argc, char **argv)
         for (int k = 0; k < 3; k++) {
             int n = 0;
             double t0 = bench_cpu_now();
-            for (; n < 1 || bench_cpu_now() - t0 < c.secs; n++)
+            for (; n < 1 || bench_cpu_now() - t0 < c->secs; n++)
                 if (k < 2)
                     cnn_run(&cnn[k]);
                 else
                     vit_run(g, ng, scratch, scratch + sa, scratch + sa + sb);
             t[k][r] = (bench_cpu_now() - t0) / n;
         }
-    double peak = bench_sgemm_rate_on(B * 64, 128, 512, c.secs, bench_cpu_now);
+    double peak = bench_sgemm_rate_on(B * 64, 128, 512, c->secs, bench_cpu_now);
     printf("encoder: %dx%d RGB, batch %d, %d OpenBLAS thread(s), sgemm %.1f GFLOP/s "
            "(%dx128x512); CPU ms per fwd+bwd, medians of %d rounds\n",
-           s, s, B, c.threads, peak, B * 64, ROUNDS);
+           s, s, B, c->threads, peak, B * 64, ROUNDS);
     const char *name[3] = {"cnn (default: 8x8/4 32, 4x4/2 64, 3x3/1 64)",
                            "cnn (DrQ-style: 3x3 32ch, strides 2, 2, 1)",
                            "vit (patch 8, width 128), GEMMs only"};
@@ -209,3 +202,10 @@ int bench_encoder(int argc, char **argv)
     cnn_free(&cnn[1]);
     return 0;
 }
+
+static const struct cmd_keyed keyed = {
+    "rldt bench encoder",
+    "rldt bench encoder [--image-size=S] [--batch-size=B] [--threads=N] "
+    "[--secs=S]",
+    "env,train,bench", keyed_run};
+CMD_KEYED(bench_encoder, keyed)

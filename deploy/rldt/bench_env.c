@@ -124,23 +124,23 @@ out:
     return rc;
 }
 
-int bench_env(int argc, char **argv)
+static int keyed_run(struct rl_config *c)
 {
-    struct rl_config c;
-    int rc = config_cli(
-        &c, "rldt bench env", "rldt bench env [--env=TASK] [--num-envs=M] [--chunk=H] [--secs=S]",
-        "-env,-num_envs,-chunk,-max_episode_steps,-model_file,-secs", argc, argv, NULL, NULL);
-    if (rc)
-        return rc == 1 ? 0 : 2;
+    int rc;
     struct vecenv_config vc;
-    vecenv_config_from(&vc, &c);
+    vecenv_config_from(&vc, c);
     char err[512];
     struct vecenv *v = vecenv_new(&vc, err, sizeof(err));
     if (!v) {
         fprintf(stderr, "rldt bench env: %s\n", err);
         return 1;
     }
-    rc = bench(&c, v);
+    rc = bench(c, v);
     vecenv_destroy(&v);
     return rc;
 }
+
+static const struct cmd_keyed keyed = {
+    "rldt bench env", "rldt bench env [--env=TASK] [--num-envs=M] [--chunk=H] [--secs=S]",
+    "-env,-num_envs,-chunk,-max_episode_steps,-model_file,-secs", keyed_run};
+CMD_KEYED(bench_env, keyed)

@@ -369,45 +369,45 @@ static void remove_keys(const char *dir)
     rmdir(dir);
 }
 
-int bench_ingest(int argc, char **argv)
+static int keyed_run(struct rl_config *c)
 {
-    struct rl_config c;
-    int rc =
-        config_cli(&c, "rldt bench ingest",
-                   "rldt bench ingest [--auth=curve] [--actors=SENDERS] [--segment-len=T] "
-                   "[--secs=S] [--replay-size=N] [ports]\n"
-                   "  --auth=curve measures plain and CURVE in the same run (keys made for it)",
-                   "run,env,net,learner,actor,bench,auth", argc, argv, NULL, NULL);
-    if (rc)
-        return rc == 1 ? 0 : 2;
-    c.chunk = 1;
+    int rc;
+    c->chunk = 1;
     char host[256], port[16];
-    if (!statsc_split(c.stats, "5558", host, sizeof(host), port, sizeof(port))) {
+    if (!statsc_split(c->stats, "5558", host, sizeof(host), port, sizeof(port))) {
         fprintf(stderr, "rldt bench ingest: bad --stats address\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
-    bool curve = !strcmp(c.auth, "curve");
+    bool curve = !strcmp(c->auth, "curve");
     char keydir[] = "/tmp/rldt-bench-keys-XXXXXX";
     struct auth_keys plain = {.curve = false}, client;
     if (curve && make_keys(keydir, &client) < 0)
         return 1;
     void *zctx = zmq_ctx_new();
     struct measured m[2];
-    rc = measure(&c, zctx, &plain, NULL, &m[0]);
+    rc = measure(c, zctx, &plain, NULL, &m[0]);
     if (rc == 0 && curve)
-        rc = measure(&c, zctx, &client, keydir, &m[1]);
+        rc = measure(c, zctx, &client, keydir, &m[1]);
     zmq_ctx_term(zctx);
     if (curve)
         remove_keys(keydir);
     if (rc < 0)
         return 1;
-    report(&c, "none", &m[0]);
+    report(c, "none", &m[0]);
     if (curve) {
-        report(&c, "curve", &m[1]);
+        report(c, "curve", &m[1]);
         printf("curve/none: ingest %.2f, raw zeromq %.2f\n",
                m[0].ingest > 0 ? m[1].ingest / m[0].ingest : 0,
                m[0].raw > 0 ? m[1].raw / m[0].raw : 0);
     }
     return m[0].ingest > 0 && (!curve || m[1].ingest > 0) ? 0 : 1;
 }
+
+static const struct cmd_keyed keyed = {
+    "rldt bench ingest",
+    "rldt bench ingest [--auth=curve] [--actors=SENDERS] [--segment-len=T] "
+    "[--secs=S] [--replay-size=N] [ports]\n"
+    "  --auth=curve measures plain and CURVE in the same run (keys made for it)",
+    "run,env,net,learner,actor,bench,auth", keyed_run};
+CMD_KEYED(bench_ingest, keyed)

@@ -109,29 +109,24 @@ out:
     return rc;
 }
 
-int bench_render(int argc, char **argv)
+static int keyed_run(struct rl_config *c)
 {
-    struct rl_config c;
-    int rc = config_cli(&c, "rldt bench render",
-                        "rldt bench render [--env=TASK] [--camera=NAME] [--secs=S]",
-                        "-env,-model_file,-camera,-secs,-seed", argc, argv, NULL, NULL);
-    if (rc)
-        return rc == 1 ? 0 : 2;
+    int rc;
     char err[1024];
     struct env_model *em =
-        env_model_load(c.env, c.model_file[0] ? c.model_file : NULL, err, sizeof(err));
+        env_model_load(c->env, c->model_file[0] ? c->model_file : NULL, err, sizeof(err));
     if (!em) {
         fprintf(stderr, "rldt bench render: %s\n", err);
         return 2;
     }
     printf("bench render %s: camera=%s frame_skip=%d secs=%g per size (%d alternating rounds; "
            "EGL surfaceless, software OpenGL)\n",
-           c.env, c.camera, env_model_frame_skip(em), c.secs, BENCH_ROUNDS);
+           c->env, c->camera, env_model_frame_skip(em), c->secs, BENCH_ROUNDS);
     printf("  %-15s %10s %14s %20s %22s\n", "size", "frames/s", "CPU ms/frame",
            "physics CPU us/step", "frame / env step (CPU)");
     for (size_t i = 0; i < sizeof(sides) / sizeof(sides[0]) && rc == 0; i++) {
         double f[4];
-        if ((rc = bench_side(&c, em, sides[i], i == PLAIN_ROW, f)) != 0)
+        if ((rc = bench_side(c, em, sides[i], i == PLAIN_ROW, f)) != 0)
             break;
         char size[32];
         snprintf(size, sizeof(size), "%dx%d%s", sides[i], sides[i], i == PLAIN_ROW ? " plain" : "");
@@ -143,3 +138,8 @@ int bench_render(int argc, char **argv)
         printf("  (plain: render_set_effects(r, false, false), no shadows or reflections)\n");
     return rc;
 }
+
+static const struct cmd_keyed keyed = {"rldt bench render",
+                                       "rldt bench render [--env=TASK] [--camera=NAME] [--secs=S]",
+                                       "-env,-model_file,-camera,-secs,-seed", keyed_run};
+CMD_KEYED(bench_render, keyed)

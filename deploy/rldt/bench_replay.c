@@ -67,23 +67,16 @@ static double raw_read(const char *path, char *buf, size_t n)
     return rl_now() - t0;
 }
 
-int bench_replay(int argc, char **argv)
+static int keyed_run(struct rl_config *c)
 {
-    struct rl_config c;
-    int rc = config_cli(&c, "rldt bench replay",
-                        "rldt bench replay [--env=TASK] [--chunk=H] [--replay-size=N] "
-                        "[--segment-len=T] [--pixels --image-size=S] "
-                        "[--run-dir=DIR (default: a temporary directory)]",
-                        "run,env,learner,actor,bench", argc, argv, NULL, NULL);
-    if (rc)
-        return rc == 1 ? 0 : 2;
-    const struct task_info *task = task_find(c.env);
+    int rc;
+    const struct task_info *task = task_find(c->env);
     if (!task) {
-        fprintf(stderr, "rldt bench replay: unknown task '%s'\n", c.env);
+        fprintf(stderr, "rldt bench replay: unknown task '%s'\n", c->env);
         return 2;
     }
     char dir[CONFIG_STR + 32];
-    bool own = !c.run_dir[0];
+    bool own = !c->run_dir[0];
     if (own) {
         snprintf(dir, sizeof(dir), "/tmp/rldt-bench-replay-XXXXXX");
         if (!mkdtemp(dir)) {
@@ -91,23 +84,23 @@ int bench_replay(int argc, char **argv)
             return 1;
         }
     } else {
-        snprintf(dir, sizeof(dir), "%s", c.run_dir);
+        snprintf(dir, sizeof(dir), "%s", c->run_dir);
     }
     char file[CONFIG_STR + 64], raw[CONFIG_STR + 64], err[512];
     snprintf(file, sizeof(file), "%s/replay-bench.rldt", dir);
     snprintf(raw, sizeof(raw), "%s/raw-bench.bin", dir);
-    int O = task->obs_dim, D = task->act_dim * c.chunk;
-    size_t ib = c.pixels ? (size_t)c.image_size * c.image_size * 3 : 0;
-    struct replay *r = replay_new_img(c.replay_size, O, D, ib, c.segment_len);
+    int O = task->obs_dim, D = task->act_dim * c->chunk;
+    size_t ib = c->pixels ? (size_t)c->image_size * c->image_size * 3 : 0;
+    struct replay *r = replay_new_img(c->replay_size, O, D, ib, c->segment_len);
     if (!r) {
         fprintf(stderr, "rldt bench replay: cannot allocate a replay of %lld steps\n",
-                (long long)c.replay_size);
+                (long long)c->replay_size);
         return 1;
     }
     double t0 = rl_now();
-    fill(r, O, D, c.segment_len, (uint64_t)c.seed);
-    printf("replay: %s, obs %d, chunk %dx%d, %ld steps (filled in %.1f s); files in %s\n", c.env, O,
-           c.chunk, task->act_dim, replay_size(r), rl_now() - t0, dir);
+    fill(r, O, D, c->segment_len, (uint64_t)c->seed);
+    printf("replay: %s, obs %d, chunk %dx%d, %ld steps (filled in %.1f s); files in %s\n", c->env,
+           O, c->chunk, task->act_dim, replay_size(r), rl_now() - t0, dir);
     printf("memory: %.0f bytes per chunk step%s\n", replay_bytes_per_step(r),
            ib ? " (images included)" : "");
     double save[ROUNDS], load[ROUNDS], wr[ROUNDS], rd[ROUNDS];
@@ -134,7 +127,7 @@ int bench_replay(int argc, char **argv)
             memset(buf, 0x5a, bytes);
         }
         wr[k] = raw_write(raw, buf, bytes);
-        struct replay *b = replay_new_img(c.replay_size, O, D, ib, c.segment_len);
+        struct replay *b = replay_new_img(c->replay_size, O, D, ib, c->segment_len);
         t = rl_now();
         long n = b ? replay_load(b, file, NULL, err, sizeof(err)) : -ENOMEM;
         load[k] = rl_now() - t;
@@ -153,9 +146,9 @@ int bench_replay(int argc, char **argv)
         printf("save %.2f s  vs raw write+fsync %.2f s: ratio %.2f (raw time / save time)\n", s, w,
                w / s);
         printf("load %.2f s  vs raw read %.2f s: ratio %.2f (raw time / load time)\n", l, q, q / l);
-        if (c.replay_save_secs > 0)
+        if (c->replay_save_secs > 0)
             printf("at replay_save_secs = %.0f: saving costs %.2f%% of the trainer's time\n",
-                   c.replay_save_secs, 100 * s / c.replay_save_secs);
+                   c->replay_save_secs, 100 * s / c->replay_save_secs);
     }
     free(buf);
     replay_destroy(&r);
@@ -165,3 +158,11 @@ int bench_replay(int argc, char **argv)
         rmdir(dir);
     return rc;
 }
+
+static const struct cmd_keyed keyed = {
+    "rldt bench replay",
+    "rldt bench replay [--env=TASK] [--chunk=H] [--replay-size=N] "
+    "[--segment-len=T] [--pixels --image-size=S] "
+    "[--run-dir=DIR (default: a temporary directory)]",
+    "run,env,learner,actor,bench", keyed_run};
+CMD_KEYED(bench_replay, keyed)

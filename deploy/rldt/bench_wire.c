@@ -107,21 +107,21 @@ out_free:
     return rc;
 }
 
-int bench_wire(int argc, char **argv)
+static int keyed_run(struct rl_config *c)
 {
-    struct rl_config c;
-    int rc = config_cli(&c, "rldt bench wire",
-                        "rldt bench wire [--env=TASK] [--chunk=H] [--segment-len=T] [--secs=S]",
-                        "run,env,actor,bench", argc, argv, NULL, NULL);
-    if (rc)
-        return rc == 1 ? 0 : 2;
-    const struct task_info *task = task_find(c.env);
+    int rc;
+    const struct task_info *task = task_find(c->env);
     if (!task) {
-        fprintf(stderr, "rldt bench wire: unknown task '%s'\n", c.env);
+        fprintf(stderr, "rldt bench wire: unknown task '%s'\n", c->env);
         return 2;
     }
-    rc = run(&c, (uint32_t)task->obs_dim, (uint32_t)(task->act_dim * c.chunk));
+    rc = run(c, (uint32_t)task->obs_dim, (uint32_t)(task->act_dim * c->chunk));
     if (rc)
         fprintf(stderr, "rldt bench wire: %s\n", strerror(-rc));
     return rc ? 1 : 0;
 }
+
+static const struct cmd_keyed keyed = {
+    "rldt bench wire", "rldt bench wire [--env=TASK] [--chunk=H] [--segment-len=T] [--secs=S]",
+    "run,env,actor,bench", keyed_run};
+CMD_KEYED(bench_wire, keyed)

@@ -12,6 +12,31 @@
  * -errno when /proc/self/exe cannot be read, -ENAMETOOLONG when out is too short. */
 int cmd_beside_exe(char *out, size_t len, const char *name);
 
+struct rl_config;
+
+/*
+ * A command that takes only --key=value flags (and --config=FILE): its dispatcher parses and
+ * validates them with config_cli (--help prints usage and the keys), then calls run with the
+ * config, which run may adjust. One front end for every such command and bench target.
+ */
+struct cmd_keyed {
+    const char *prog;  /* "rldt eval": the prefix of its error messages */
+    const char *usage; /* the usage line(s) --help prints */
+    const char *keys;  /* the sections and single keys it takes, as config_help */
+    int (*run)(struct rl_config *c);
+};
+
+/* Run k on argv's flags (argv[0] = the command name): its exit code (0 after --help, 2 after a
+ * bad flag or value). */
+int cmd_keyed_main(const struct cmd_keyed *k, int argc, char **argv);
+
+/* Define the subcommand `int name(int argc, char **argv)` as cmd_keyed_main of k. */
+#define CMD_KEYED(name, k)                                                                         \
+    int name(int argc, char **argv)                                                                \
+    {                                                                                              \
+        return cmd_keyed_main(&(k), argc, argv);                                                   \
+    }
+
 int cmd_bench(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_run(int argc, char **argv);

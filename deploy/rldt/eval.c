@@ -207,19 +207,16 @@ static int load_policy(struct rl_config *c, struct ckpt_policy *cp)
     return 0;
 }
 
-int cmd_eval(int argc, char **argv)
+static int keyed_run(struct rl_config *c)
 {
-    struct rl_config c;
-    int rc = config_cli(&c, "rldt eval", EVAL_USAGE, EVAL_KEYS, argc, argv, NULL, NULL);
-    if (rc)
-        return rc == 1 ? 0 : 2;
-    bool builtin = !strcmp(c.policy, "random") || !strcmp(c.policy, "zero");
+    int rc;
+    bool builtin = !strcmp(c->policy, "random") || !strcmp(c->policy, "zero");
     struct ckpt_policy cp = {0};
-    if (!builtin && (rc = load_policy(&c, &cp)) != 0)
+    if (!builtin && (rc = load_policy(c, &cp)) != 0)
         return rc;
 
     struct vecenv_config vc;
-    vecenv_config_from(&vc, &c);
+    vecenv_config_from(&vc, c);
     char err[512];
     struct vecenv *v = vecenv_new(&vc, err, sizeof(err));
     if (!v) {
@@ -228,24 +225,24 @@ int cmd_eval(int argc, char **argv)
         return 1;
     }
 
-    if ((rc = attach_camera(&cp, v, c.policy)) != 0) {
+    if ((rc = attach_camera(&cp, v, c->policy)) != 0) {
         vecenv_destroy(&v);
         pixcam_destroy(&cp.cam);
         policy_destroy(&cp.p);
         return rc;
     }
     struct rollout_random rnd;
-    rollout_random_init(&rnd, v, (uint64_t)c.seed, EVAL_POLICY_STREAM);
+    rollout_random_init(&rnd, v, (uint64_t)c->seed, EVAL_POLICY_STREAM);
     long nzero = rnd.n;
-    bool zero = !strcmp(c.policy, "zero");
+    bool zero = !strcmp(c->policy, "zero");
     struct rollout_stats st;
     rollout_act_fn fn = builtin ? (zero ? rollout_zero_act : rollout_random_act) : ckpt_act;
     void *ctx = builtin ? (zero ? (void *)&nzero : (void *)&rnd) : (void *)&cp;
     struct watch x;
-    rc = watch_init(&x, &c, v, fn, ctx);
+    rc = watch_init(&x, c, v, fn, ctx);
     if (rc == 0)
-        rc = x.on ? rollout_eval(v, watch_act, &x, c.episodes, NULL, NULL, &st)
-                  : rollout_eval(v, fn, ctx, c.episodes, NULL, NULL, &st);
+        rc = x.on ? rollout_eval(v, watch_act, &x, c->episodes, NULL, NULL, &st)
+                  : rollout_eval(v, fn, ctx, c->episodes, NULL, NULL, &st);
     if (rc == 0 && x.on)
         watch_ends(&x); /* the episodes of the last step */
     vecenv_destroy(&v);
@@ -256,10 +253,13 @@ int cmd_eval(int argc, char **argv)
         fprintf(stderr, "rldt eval: rollout failed: %s\n", strerror(-rc));
         return 1;
     }
-    if (c.json)
-        print_json(&c, &st, &x);
+    if (c->json)
+        print_json(c, &st, &x);
     else
-        print_text(&c, &st, &x);
+        print_text(c, &st, &x);
     watch_free(&x);
     return 0;
 }
+
+static const struct cmd_keyed keyed = {"rldt eval", EVAL_USAGE, EVAL_KEYS, keyed_run};
+CMD_KEYED(cmd_eval, keyed)

@@ -19,9 +19,9 @@
 #include "common/dataset.h"
 #include "common/encoder.h"
 #include "common/flow.h"
+#include "common/policy.h"
 #include "common/util.h"
 #include "deploy/rldt/cmd.h"
-#include "learner/algo.h"
 #include "learner/algo/pretrain.h"
 
 #define PRETRAIN_USAGE                                                                             \
@@ -59,8 +59,8 @@ static int parse(struct rl_config *c, int argc, char **argv)
         snprintf(err, sizeof(err), "--dataset=FILE and --out=CKPT are required");
         rc = -EINVAL;
     }
-    const struct algo_ops *ops = algo_find(c->algo);
-    if (rc == 0 && (!ops || strcmp(ops->policy_kind, "flow") != 0)) {
+    const char *kind = policy_kind_for_algo(c->algo);
+    if (rc == 0 && (!kind || strcmp(kind, "flow") != 0)) {
         snprintf(err, sizeof(err), "pre-training makes flow policies: --algo must be rldt*");
         rc = -EINVAL;
     }

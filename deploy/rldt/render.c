@@ -138,23 +138,20 @@ static int session_start(struct rl_config *c, struct session *s, int *cam)
     return 0;
 }
 
-int cmd_render(int argc, char **argv)
+static int keyed_run(struct rl_config *c)
 {
-    struct rl_config c;
-    int rc = config_cli(&c, "rldt render", RENDER_USAGE, RENDER_KEYS, argc, argv, NULL, NULL);
-    if (rc)
-        return rc == 1 ? 0 : 2;
-    if ((rc = check_args(&c)) != 0)
+    int rc;
+    if ((rc = check_args(c)) != 0)
         return rc;
     struct session s = {0};
     int cam;
-    if ((rc = session_start(&c, &s, &cam)) != 0) {
+    if ((rc = session_start(c, &s, &cam)) != 0) {
         session_end(&s);
         return rc;
     }
     struct record_spec spec = {.model = s.m,
                                .env = s.e,
-                               .chunk = c.chunk,
+                               .chunk = c->chunk,
                                .render = s.r,
                                .camera = cam,
                                .act = act,
@@ -162,7 +159,7 @@ int cmd_render(int argc, char **argv)
                                .sink = sink,
                                .sink_ctx = s.v,
                                .overlay = true};
-    for (int i = 0; i < c.episodes && rc == 0; i++) {
+    for (int i = 0; i < c->episodes && rc == 0; i++) {
         struct record_result res;
         int err = record_episode(&spec, &res);
         if (err < 0) {
@@ -171,17 +168,20 @@ int cmd_render(int argc, char **argv)
             break;
         }
         printf("episode %d: return %.3f length %d%s%s\n", i + 1, res.ret, res.length,
-               task_find(c.env)->sparse ? (res.success ? " success" : " no success") : "",
+               task_find(c->env)->sparse ? (res.success ? " success" : " no success") : "",
                res.truncated ? " (time limit)" : "");
     }
     long frames = video_frames(s.v);
     if (video_close(&s.v) < 0 && rc == 0) {
-        fprintf(stderr, "rldt render: could not finish %s\n", c.out);
+        fprintf(stderr, "rldt render: could not finish %s\n", c->out);
         rc = 1;
     }
     if (rc == 0)
-        printf("wrote %s: %ld frames, %dx%d, %d frames/s, H.264\n", c.out, frames, c.width,
-               c.height, record_fps(s.m));
+        printf("wrote %s: %ld frames, %dx%d, %d frames/s, H.264\n", c->out, frames, c->width,
+               c->height, record_fps(s.m));
     session_end(&s);
     return rc;
 }
+
+static const struct cmd_keyed keyed = {"rldt render", RENDER_USAGE, RENDER_KEYS, keyed_run};
+CMD_KEYED(cmd_render, keyed)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/config.h"
 #include "common/version.h"
 #include "deploy/rldt/cmd.h"
 
@@ -40,6 +41,15 @@ static const struct command commands[] = {
      "benchmarks: nn, env, learner, ingest, actor, render (each next to a limit measured in the "
      "same run)"},
 };
+
+int cmd_keyed_main(const struct cmd_keyed *k, int argc, char **argv)
+{
+    struct rl_config c;
+    int rc = config_cli(&c, k->prog, k->usage, k->keys, argc, argv, NULL, NULL);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    return k->run(&c);
+}
 
 static void usage(FILE *f)
 {

@@ -422,8 +422,6 @@ static int reinflow_load(struct algo *a, const struct ckpt *c, char *err, size_t
 
 const struct algo_ops reinflow_ops = {
     .name = "reinflow",
-    .policy_kind = "reinflow",
-    .default_chunk = 4,
     .create = reinflow_create,
     .destroy = reinflow_destroy,
     .train_step = reinflow_train_step,

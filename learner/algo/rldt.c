@@ -617,9 +617,8 @@ void rldt_flops(const struct algo *a, double *round_targets, double *critic_step
  * constructor; one initialiser keeps the rest in one place */
 #define RLDT_OPS(NAME, CREATE)                                                                     \
     {                                                                                              \
-        .name = NAME, .policy_kind = "flow", .default_chunk = 4, .create = CREATE,                 \
-        .destroy = rldt_destroy, .train_step = rldt_train_step, .blame = rldt_blame,               \
-        .policy_size = rldt_policy_size, .policy_layout = rldt_policy_layout,                      \
+        .name = NAME, .create = CREATE, .destroy = rldt_destroy, .train_step = rldt_train_step,    \
+        .blame = rldt_blame, .policy_size = rldt_policy_size, .policy_layout = rldt_policy_layout, \
         .policy_export = rldt_policy_export, .bounds = rldt_bounds, .save = rldt_save,             \
         .load = rldt_load, .policy_kind_of = rldt_policy_kind_of,                                  \
     }

@@ -582,8 +582,6 @@ static int sac_blame(struct algo *a, const int64_t **slots)
 
 const struct algo_ops sac_ops = {
     .name = "sac",
-    .policy_kind = "gauss",
-    .default_chunk = 1,
     .create = sac_create,
     .destroy = sac_destroy,
     .train_step = sac_train_step,
