@@ -83,8 +83,8 @@ struct algo_ops {
     int (*chain_len)(const struct algo *a);
 
     /*
-     * Optional (NULL: the algorithm's row in common/algoinfo): the sampler of this instance, when it depends on the
-     * configuration (rldt fine-tuning a pixel policy: "pixflow").
+     * Optional (NULL: the algorithm's row in common/algoinfo): the sampler of this instance, when
+     * it depends on the configuration (rldt fine-tuning a pixel policy: "pixflow").
      */
     const char *(*policy_kind_of)(const struct algo *a);
 

@@ -10,6 +10,8 @@ dc_passed=0
 dc_failed=0
 dc_name=${dc_name:-deploy}
 
+# stretch SECONDS: a time-out of a command under test, times TEST_TIMEOUT_SCALE (make san: 3)
+stretch() { echo $(($1 * ${TEST_TIMEOUT_SCALE:-1})); }
 ok() { dc_passed=$((dc_passed + 1)); echo "ok   $1"; }
 bad() { dc_failed=$((dc_failed + 1)); echo "FAIL $1"; }
 check() { # check NAME COMMAND...: one check, passes when the command succeeds

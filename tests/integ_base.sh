@@ -14,7 +14,7 @@ export RLDT=$bin/rldt TINY=1 WORK=$tmp/work
 PORT_BASE=$(free_ports 4)
 export PORT_BASE
 
-timeout 300 "$script" hopper >"$tmp/out1" 2>&1
+timeout "$(stretch 300)" "$script" hopper >"$tmp/out1" 2>&1
 rc=$?
 check "the pipeline ends with status 0 (got $rc)" test "$rc" = 0
 w=$tmp/work/hopper
@@ -42,7 +42,7 @@ check "its embedded config names the dataset and output without directories ($(e
     eval 'echo "$paths" | grep -q "^dataset = medium.dset$" && ! echo "$paths" | grep -q /'
 
 # ---- a rerun reuses every finished stage (TINY mode only evaluates and ships again) ----
-timeout 60 "$script" hopper >"$tmp/out2" 2>&1
+timeout "$(stretch 60)" "$script" hopper >"$tmp/out2" 2>&1
 rc=$?
 check "a rerun ends with status 0 (got $rc)" test "$rc" = 0
 check "... without starting SAC, collecting or pre-training again" \
@@ -50,13 +50,13 @@ check "... without starting SAC, collecting or pre-training again" \
 check "... and ships the same policy" cmp -s "$w/flow.rldt" "$out/hopper.rldt"
 
 # ---- a task without a medium band ----
-TINY=0 timeout 30 "$script" ant >"$tmp/out3" 2>&1
+TINY=0 timeout "$(stretch 30)" "$script" ant >"$tmp/out3" 2>&1
 rc=$?
 check "a task without a medium band is refused (status $rc)" test "$rc" != 0
 check "... saying so" grep -q "no medium band for task ant" "$tmp/out3"
 
 # ---- the stochastic selection, stage 1 only (a fresh work dir; stopped once it has judged) ----
-WORK=$tmp/work2 SELECT_hopper=stochastic timeout 300 "$script" hopper >"$tmp/out4" 2>&1
+WORK=$tmp/work2 SELECT_hopper=stochastic timeout "$(stretch 300)" "$script" hopper >"$tmp/out4" 2>&1
 rc=$?
 check "a stochastic-selection pipeline ends with status 0 (got $rc)" test "$rc" = 0
 check "... judging checkpoints by their sampling policy's return" \

@@ -173,7 +173,7 @@ echo "    note: $left temporary files left by the kills"
 
 # ---- rldt bench soak: a short one (the figures need minutes: see deploy/results/README.md) ----
 # shellcheck disable=SC2086
-timeout 90 "$bin/rldt" bench soak --minutes="${SOAK_MINUTES:-0.25}" $cfg $ports >"$tmp/soak.out" 2>&1
+timeout "$(stretch 90)" "$bin/rldt" bench soak --minutes="${SOAK_MINUTES:-0.25}" $cfg $ports >"$tmp/soak.out" 2>&1
 rc=$?
 sed 's/^/    /' "$tmp/soak.out" | tail -n 4
 check "rldt bench soak runs to its end (status $rc)" test "$rc" = 0

@@ -31,7 +31,7 @@ run=$tmp/run
 
 # ---- a run to its budget, watching /metrics for dropped stale segments ----
 # shellcheck disable=SC2086
-timeout 180 "$bin/rldt" run $tiny $ports --max-env-steps=6000 --run-dir="$run" >"$tmp/out1" 2>&1 &
+timeout "$(stretch 180)" "$bin/rldt" run $tiny $ports --max-env-steps=6000 --run-dir="$run" >"$tmp/out1" 2>&1 &
 launcher=$!
 stale=0
 while kill -0 "$launcher" 2>/dev/null; do
@@ -66,7 +66,7 @@ check "the learner log names the rejection" grep -q "stale_policy" "$run/log.txt
 
 # ---- resumed from its checkpoint: the iterations continue ----
 # shellcheck disable=SC2086
-timeout 180 "$bin/rldt" run $ports --max-env-steps=9000 --run-dir="$run" --resume >"$tmp/out2" 2>&1
+timeout "$(stretch 180)" "$bin/rldt" run $ports --max-env-steps=9000 --run-dir="$run" --resume >"$tmp/out2" 2>&1
 rc=$?
 check "the resumed run ends with status 0 (got $rc)" test "$rc" = 0
 iters2=$(col "$run/metrics.csv" iterations | tail -n 1)

@@ -21,7 +21,7 @@ run=$tmp/run
 
 # ---- a run to its budget ----
 # shellcheck disable=SC2086
-timeout 120 "$bin/rldt" run $tiny $ports --max-env-steps=8000 --run-dir="$run" --video-every=5 \
+timeout "$(stretch 120)" "$bin/rldt" run $tiny $ports --max-env-steps=8000 --run-dir="$run" --video-every=5 \
     --video-size=64 >"$tmp/out1" 2>&1
 rc=$?
 check "rldt run ends by itself with status 0 (got $rc)" test "$rc" = 0
@@ -82,7 +82,7 @@ rows1=$(wc -l <"$run/metrics.csv")
 
 # ---- the same directory again ----
 # shellcheck disable=SC2086
-timeout 30 "$bin/rldt" run $tiny $ports --max-env-steps=8000 --run-dir="$run" >"$tmp/out2" 2>&1
+timeout "$(stretch 30)" "$bin/rldt" run $tiny $ports --max-env-steps=8000 --run-dir="$run" >"$tmp/out2" 2>&1
 rc=$?
 check "a second run on a directory with checkpoints is refused (status $rc)" test "$rc" != 0
 check "... saying to add --resume" grep -q -- "--resume" "$tmp/out2"
@@ -90,7 +90,7 @@ check "... saying to add --resume" grep -q -- "--resume" "$tmp/out2"
 # ---- a resume that fails (a SAC run resumed as RLDT) leaves config.ini as it was ----
 cp "$run/config.ini" "$tmp/config.before"
 # shellcheck disable=SC2086
-timeout 60 "$bin/rldt" run $ports --run-dir="$run" --resume --algo=rldt \
+timeout "$(stretch 60)" "$bin/rldt" run $ports --run-dir="$run" --resume --algo=rldt \
     --base-policy="$RLDT_ROOT/deploy/policies/hopper.rldt" >"$tmp/out2b" 2>&1
 rc=$?
 check "a resume with the wrong --algo fails (status $rc)" test "$rc" != 0
@@ -103,7 +103,7 @@ lost=$(awk -v w="$w1" 'BEGIN { printf "%.3f", w + 5000 }')
 echo "$lost,999999,1,2,3" >>"$run/metrics.csv"
 echo "$lost,999999,77,1.0,0.0,1.0" >>"$run/eval.csv"
 # shellcheck disable=SC2086
-timeout 120 "$bin/rldt" run $ports --max-env-steps=10000 --run-dir="$run" --resume \
+timeout "$(stretch 120)" "$bin/rldt" run $ports --max-env-steps=10000 --run-dir="$run" --resume \
     >"$tmp/out3" 2>&1
 rc=$?
 check "the resumed run ends with status 0 (got $rc)" test "$rc" = 0
@@ -129,7 +129,7 @@ check "the resumed run trained on the saved replay (${n:-no} chunk steps restore
 # ---- resumed with a damaged replay file: refused with a reason, the run goes on without it ----
 head -c 3000 "$run/replay.rldt" >"$run/replay.cut" && mv "$run/replay.cut" "$run/replay.rldt"
 # shellcheck disable=SC2086
-timeout 120 "$bin/rldt" run $ports --max-env-steps=12000 --run-dir="$run" --resume \
+timeout "$(stretch 120)" "$bin/rldt" run $ports --max-env-steps=12000 --run-dir="$run" --resume \
     >"$tmp/out3b" 2>&1
 rc=$?
 check "a resume with a truncated replay.rldt ends with status 0 (got $rc)" test "$rc" = 0
@@ -141,7 +141,7 @@ check "... and reaches its budget ($steps >= 12000)" test "${steps:-0}" -ge 1200
 # ---- an evaluation longer than actor_timeout: the evaluator keeps heartbeating ----
 run3=$tmp/run3
 # shellcheck disable=SC2086
-timeout 120 "$bin/rldt" run $tiny $ports --env=halfcheetah --eval-episodes=120 \
+timeout "$(stretch 120)" "$bin/rldt" run $tiny $ports --env=halfcheetah --eval-episodes=120 \
     --heartbeat-secs=0.5 --actor-timeout=2 --eval-every=8000 --max-env-steps=20000 \
     --run-dir="$run3" >"$tmp/out5" 2>&1
 rc=$?
@@ -180,7 +180,7 @@ check "... and leaves no rldt process of the run" eval '! pgrep -f "$run2" >/dev
 run5=$tmp/run5
 mkdir -p "$tmp/nomodels"
 # shellcheck disable=SC2086
-RLDT_MODELS=$tmp/nomodels timeout 120 "$bin/rldt" run $tiny $ports --max-env-steps=8000 \
+RLDT_MODELS=$tmp/nomodels timeout "$(stretch 120)" "$bin/rldt" run $tiny $ports --max-env-steps=8000 \
     --run-dir="$run5" >"$tmp/out5" 2>&1
 rc=$?
 check "a run whose actors cannot start exits with status 1 (got $rc)" test "$rc" = 1

@@ -95,7 +95,7 @@ check "rldt demo refuses a task without a demonstrator (exit $rc)" \
 # evaluations' success rate reaches eval.csv and the TensorBoard event file
 p=$(free_ports 4)
 run=$tmp/run
-timeout 120 "$bin/rldt" run --algo=sac --task-plugin="$so" --env=reach1d --actors=1 \
+timeout "$(stretch 120)" "$bin/rldt" run --algo=sac --task-plugin="$so" --env=reach1d --actors=1 \
     --num-envs=2 --sac-hidden=32 --warmup-steps=500 --min-replay=500 --segment-len=32 \
     --eval-every=2000 --eval-episodes=10 --checkpoint-secs=2 --metrics-secs=1 --seed=3 \
     --control-port="$p" --data-port=$((p + 1)) --params-port=$((p + 2)) \
