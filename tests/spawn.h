@@ -12,6 +12,7 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <jansson.h>
+#include <math.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -116,6 +117,85 @@ static inline void spawn_tiny_sac(char **argv, const char *path, char ports[4][6
         if (more[i])
             argv[n++] = (char *)more[i];
     argv[n] = NULL;
+}
+
+/* The header and last row of a CSV file; its number of lines, -1 if unread. */
+static inline int spawn_csv_tail(const char *path, char *head, char *tail, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char line[4096];
+    int rows = 0;
+    head[0] = tail[0] = 0;
+    while (fgets(line, sizeof(line), f))
+        snprintf(rows++ ? tail : head, n, "%s", line);
+    fclose(f);
+    return rows;
+}
+
+/* The value of column name in a CSV row with that header; NAN when there is none. */
+static inline double spawn_csv_get(const char *head, const char *row, const char *name)
+{
+    char h[4096], r[4096], *hs, *rs;
+    snprintf(h, sizeof(h), "%s", head);
+    snprintf(r, sizeof(r), "%s", row);
+    for (char *k = strtok_r(h, ",\n", &hs), *v = strtok_r(r, ",\n", &rs); k && v;
+         k = strtok_r(NULL, ",\n", &hs), v = strtok_r(NULL, ",\n", &rs))
+        if (!strcmp(k, name))
+            return strtod(v, NULL);
+    return NAN;
+}
+
+/*
+ * A trained run's metrics.csv (in run_dir): at least 3 lines, min_critic critic and min_actor
+ * actor steps in the last row (printed), no actor step skipped, and the n named columns finite
+ * there.
+ */
+static inline void spawn_check_metrics(const char *run_dir, double min_critic, double min_actor,
+                                       const char *const *keys, size_t n)
+{
+    char path[1100], head[4096], tail[4096];
+    snprintf(path, sizeof(path), "%s/metrics.csv", run_dir);
+    T_CHECK(spawn_csv_tail(path, head, tail, sizeof(head)) >= 3);
+    double critic = spawn_csv_get(head, tail, "critic_steps");
+    double actor = spawn_csv_get(head, tail, "actor_steps");
+    T_CHECK_MSG(critic >= min_critic && actor >= min_actor, "critic steps %g, actor steps %g",
+                critic, actor);
+    T_EQ_INT((int)spawn_csv_get(head, tail, "actor_skipped"), 0);
+    fprintf(stderr, "  critic steps %g, actor steps %g\n", critic, actor);
+    for (size_t i = 0; i < n; i++)
+        T_CHECK_MSG(isfinite(spawn_csv_get(head, tail, keys[i])), "%s", keys[i]);
+}
+
+/* The newest checkpoint file of run directory run_dir into out ("" when it has none). */
+static inline char *spawn_latest_checkpoint(const char *run_dir, char *out, size_t n)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd), "ls -1 %s/checkpoints/ckpt-*.rldt 2>/dev/null | tail -n 1", run_dir);
+    FILE *p = popen(cmd, "r");
+    out[0] = 0;
+    if (p) {
+        if (fgets(out, (int)n, p))
+            out[strcspn(out, "\n")] = 0;
+        pclose(p);
+    }
+    return out;
+}
+
+/*
+ * The end of a test that ran processes in dir: when it failed, the last n lines of its logs
+ * (file names or shell patterns relative to dir, e.g. "*.log"); then dir is removed. 0, or 1
+ * when it cannot be.
+ */
+static inline int spawn_cleanup(const char *dir, const char *logs, int n, bool failed)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd), "cd %s && tail -n %d %s", dir, n, logs);
+    if (failed && system(cmd) != 0)
+        fprintf(stderr, "no logs\n");
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    return system(cmd) != 0;
 }
 
 /* Start path with argv (NULL-terminated), stdout and stderr appended to logp. pid or -1. */

@@ -144,6 +144,13 @@ static struct algo *make(struct rl_config *c)
     return a;
 }
 
+/* the test's configuration into c, and an instance of it */
+static struct algo *made(struct rl_config *c)
+{
+    config(c);
+    return make(c);
+}
+
 static double max_abs_diff(const float *x, const float *y, size_t n)
 {
     double m = 0;
@@ -163,8 +170,7 @@ static double mean_abs_diff(const float *x, const float *y, size_t n)
 static void test_export(void)
 {
     struct rl_config c;
-    config(&c);
-    struct algo *a = make(&c);
+    struct algo *a = made(&c);
     if (!a)
         return;
     struct rldt *s = (struct rldt *)a;
@@ -195,8 +201,7 @@ static int run_until(struct algo *a, long critic, long actor)
 static void test_encoders_learn(void)
 {
     struct rl_config c;
-    config(&c);
-    struct algo *a = make(&c);
+    struct algo *a = made(&c);
     if (!a)
         return;
     struct rldt *s = (struct rldt *)a;

@@ -133,45 +133,11 @@ static double log_value(const char *path, const char *key)
     return v;
 }
 
-/* the last row and header of a CSV file; rows, -1 if unread */
-static int csv_tail(const char *path, char *head, char *tail, size_t n)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    char line[4096];
-    int rows = 0;
-    head[0] = tail[0] = 0;
-    while (fgets(line, sizeof(line), f))
-        snprintf(rows++ ? tail : head, n, "%s", line);
-    fclose(f);
-    return rows;
-}
-
-static double csv_get(const char *head, const char *row, const char *name)
-{
-    char h[4096], r[4096], *hs, *rs;
-    snprintf(h, sizeof(h), "%s", head);
-    snprintf(r, sizeof(r), "%s", row);
-    for (char *k = strtok_r(h, ",\n", &hs), *v = strtok_r(r, ",\n", &rs); k && v;
-         k = strtok_r(NULL, ",\n", &hs), v = strtok_r(NULL, ",\n", &rs))
-        if (!strcmp(k, name))
-            return strtod(v, NULL);
-    return NAN;
-}
-
 static void checkpoint_of(const char *run, char *out, size_t n)
 {
-    char cmd[700];
-    snprintf(cmd, sizeof(cmd), "ls -1 %s/%s/checkpoints/ckpt-*.rldt 2>/dev/null | tail -n 1", dir,
-             run);
-    FILE *p = popen(cmd, "r");
-    out[0] = 0;
-    if (p) {
-        if (fgets(out, (int)n, p))
-            out[strcspn(out, "\n")] = 0;
-        pclose(p);
-    }
+    char rd[600];
+    snprintf(rd, sizeof(rd), "%s/%s", dir, run);
+    spawn_latest_checkpoint(rd, out, n);
 }
 
 /* the saved replay's images: how many, how many are not blank, how many differ from the first */
@@ -294,20 +260,18 @@ static void test_train_tiny(void)
     clean_exit(pids[1], 20, "actor");
     clean_exit(pids[2], 20, "evaluator");
     char path[500], head[4096], tail[4096];
-    snprintf(path, sizeof(path), "%s/train/metrics.csv", dir);
-    T_CHECK(csv_tail(path, head, tail, sizeof(head)) >= 3);
-    double critic = csv_get(head, tail, "critic_steps"), act = csv_get(head, tail, "actor_steps");
-    T_CHECK_MSG(critic >= 20 && act >= 4, "critic steps %g, actor steps %g", critic, act);
-    T_EQ_INT((int)csv_get(head, tail, "actor_skipped"), 0);
+    snprintf(path, sizeof(path), "%s/train", dir);
     const char *keys[] = {"critic_loss", "q_mean", "loss_transport", "loss_consistency",
                           "loss_trust"};
-    for (size_t i = 0; i < RL_ARRAY_LEN(keys); i++)
-        T_CHECK_MSG(isfinite(csv_get(head, tail, keys[i])), "%s", keys[i]);
+    spawn_check_metrics(path, 20, 4, keys, RL_ARRAY_LEN(keys));
+    snprintf(path, sizeof(path), "%s/train/metrics.csv", dir);
+    spawn_csv_tail(path, head, tail, sizeof(head));
+    double critic = spawn_csv_get(head, tail, "critic_steps"); /* before the resume below */
     char cmd[700];
     snprintf(cmd, sizeof(cmd), "grep -q 'non-finite' %s/train-learner.log", dir);
     T_CHECK(system(cmd) != 0);
     snprintf(path, sizeof(path), "%s/train/eval.csv", dir);
-    T_CHECK_MSG(csv_tail(path, head, tail, sizeof(head)) >= 2, "no evaluation reported");
+    T_CHECK_MSG(spawn_csv_tail(path, head, tail, sizeof(head)) >= 2, "no evaluation reported");
     // the checkpoint's policy: a pixel policy whose flow and encoder both moved
     char ck[700], err[600];
     checkpoint_of("train", ck, sizeof(ck));
@@ -330,7 +294,6 @@ static void test_train_tiny(void)
     ckpt_destroy(&k);
     free(w0);
     T_CHECK_MSG(dflow > 0 && denc > 0, "moved: %g %g", dflow, denc);
-    fprintf(stderr, "  critic steps %g, actor steps %g\n", critic, act);
     // resume: the learner restores both encoders from the checkpoint and trains on
     r.port = spawn_free_ports(4);
     pids[0] = start(&r, "rldt-learner", "resume.log", "--resume=true", "--max-env-steps=3500");
@@ -341,8 +304,8 @@ static void test_train_tiny(void)
     snprintf(cmd, sizeof(cmd), "grep -q 'resumed from' %s/train-resume.log", dir);
     T_CHECK_MSG(system(cmd) == 0, "the learner did not resume");
     snprintf(path, sizeof(path), "%s/train/metrics.csv", dir);
-    T_CHECK(csv_tail(path, head, tail, sizeof(head)) >= 3);
-    double critic2 = csv_get(head, tail, "critic_steps");
+    T_CHECK(spawn_csv_tail(path, head, tail, sizeof(head)) >= 3);
+    double critic2 = spawn_csv_get(head, tail, "critic_steps");
     T_CHECK_MSG(critic2 > critic, "critic steps %g after resuming from %g", critic2, critic);
 }
 
@@ -373,14 +336,7 @@ int main(void)
         T_RUN(test_train_tiny);
         spawn_kill_all(pids, RL_ARRAY_LEN(pids));
     }
-    char cmd[300];
-    if (t_failed) {
-        snprintf(cmd, sizeof(cmd), "tail -n 15 %s/*.log", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "no logs\n");
-    }
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
+    if (spawn_cleanup(dir, "*.log", 15, t_failed))
         return 1;
     return T_DONE("test_rldt_pixrun");
 }

@@ -108,56 +108,6 @@ static struct flow *write_base(void)
     return f;
 }
 
-/* the last line of a file and its header (first line); the number of lines, -1 if unread */
-static int head_and_tail(const char *path, char *head, char *tail, size_t n)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    head[0] = tail[0] = 0;
-    char line[4096];
-    int lines = 0;
-    while (fgets(line, sizeof(line), f)) {
-        if (lines++ == 0)
-            snprintf(head, n, "%s", line);
-        else
-            snprintf(tail, n, "%s", line);
-    }
-    fclose(f);
-    return lines;
-}
-
-/* value of column `name` in a CSV row given its header */
-static double csv_get(const char *head, const char *row, const char *name)
-{
-    char h[4096], r[4096];
-    snprintf(h, sizeof(h), "%s", head);
-    snprintf(r, sizeof(r), "%s", row);
-    char *hs, *rs;
-    char *hk = strtok_r(h, ",\n", &hs), *rv = strtok_r(r, ",\n", &rs);
-    while (hk && rv) {
-        if (!strcmp(hk, name))
-            return strtod(rv, NULL);
-        hk = strtok_r(NULL, ",\n", &hs);
-        rv = strtok_r(NULL, ",\n", &rs);
-    }
-    return NAN;
-}
-
-static char *latest_checkpoint(char *out, size_t n)
-{
-    char cmd[700];
-    snprintf(cmd, sizeof(cmd), "ls -1 %s/run/checkpoints/ckpt-*.rldt 2>/dev/null | tail -n 1", dir);
-    FILE *p = popen(cmd, "r");
-    out[0] = 0;
-    if (p) {
-        if (fgets(out, (int)n, p))
-            out[strcspn(out, "\n")] = 0;
-        pclose(p);
-    }
-    return out;
-}
-
 static pid_t learner, actor, evaluator;
 
 static void test_run(void)
@@ -179,24 +129,20 @@ static void test_run(void)
     }
     // metrics: updates of both kinds, every diagnostic finite in the last row
     char path[700], head[4096], tail[4096];
-    snprintf(path, sizeof(path), "%s/run/metrics.csv", dir);
-    T_CHECK(head_and_tail(path, head, tail, sizeof(head)) >= 3);
-    double critic = csv_get(head, tail, "critic_steps"), act = csv_get(head, tail, "actor_steps");
-    T_CHECK_MSG(critic >= 40 && act >= 10, "critic steps %g, actor steps %g", critic, act);
-    T_EQ_INT((int)csv_get(head, tail, "actor_skipped"), 0);
+    snprintf(path, sizeof(path), "%s/run", dir);
     const char *keys[] = {
         "critic_loss",        "q_mean",  "reward_scale",   "grad_q_norm",      "kernel_grad_norm",
         "particle_diversity", "alpha_s", "loss_transport", "loss_consistency", "loss_trust"};
-    for (size_t i = 0; i < RL_ARRAY_LEN(keys); i++)
-        T_CHECK_MSG(isfinite(csv_get(head, tail, keys[i])), "%s = %g", keys[i],
-                    csv_get(head, tail, keys[i]));
+    spawn_check_metrics(path, 40, 10, keys, RL_ARRAY_LEN(keys));
     // the learner never refused a step
     char cmd[800];
     snprintf(cmd, sizeof(cmd), "grep -q 'non-finite' %s/learner.log", dir);
     T_CHECK(system(cmd) != 0);
     // the published weights moved away from the base policy
     char ck[700];
-    latest_checkpoint(ck, sizeof(ck));
+    char rd[600];
+    snprintf(rd, sizeof(rd), "%s/run", dir);
+    spawn_latest_checkpoint(rd, ck, sizeof(ck));
     T_CHECK(ck[0] != 0);
     struct flow *g = flow_new(&base->spec, NULL, 0);
     char err[600];
@@ -207,12 +153,11 @@ static void test_run(void)
     T_CHECK_MSG(diff > 1e-4 && isfinite(diff), "max weight change %g", diff);
     // deterministic evaluations were reported (the base policy at 0, then the fine-tuned one)
     snprintf(path, sizeof(path), "%s/run/eval.csv", dir);
-    int evals = head_and_tail(path, head, tail, sizeof(head)) - 1;
+    int evals = spawn_csv_tail(path, head, tail, sizeof(head)) - 1;
     T_CHECK_MSG(evals >= 2, "%d evaluations", evals);
-    T_CHECK(csv_get(head, tail, "policy_version") > 1); /* the last one: fine-tuned weights */
-    T_CHECK(isfinite(csv_get(head, tail, "return_mean")));
-    fprintf(stderr, "  critic steps %g, actor steps %g, max weight change %.3g, eval %s", critic,
-            act, diff, tail);
+    T_CHECK(spawn_csv_get(head, tail, "policy_version") > 1); /* the last one: fine-tuned weights */
+    T_CHECK(isfinite(spawn_csv_get(head, tail, "return_mean")));
+    fprintf(stderr, "  max weight change %.3g, eval %s", diff, tail);
     flow_destroy(&g);
     flow_destroy(&base);
 }
@@ -231,15 +176,7 @@ int main(void)
     port = spawn_free_ports(4);
     T_RUN(test_run);
     cleanup();
-    char cmd[300];
-    if (t_failed) {
-        snprintf(cmd, sizeof(cmd), "tail -n 20 %s/learner.log %s/actor.log %s/eval.log", dir, dir,
-                 dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "no logs\n");
-    }
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
+    if (spawn_cleanup(dir, "learner.log actor.log eval.log", 20, t_failed))
         return 1;
     return T_DONE("rldt_run");
 }

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/resource.h>
 
 #include "actor/pixcam.h"
@@ -43,17 +44,11 @@ struct bench_run {
     long rss_env; /* kB after the envs were made */
 };
 
-// resident set size of this process in kB (/proc/self/statm)
+// resident set size of this process in kB (0 if unknown)
 static long rss_kb(void)
 {
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = 0, res = 0;
-    if (f) {
-        if (fscanf(f, "%ld %ld", &pages, &res) != 2)
-            res = 0;
-        fclose(f);
-    }
-    return res * 4;
+    long kb = rl_proc_status_kb(getpid(), "VmRSS");
+    return kb > 0 ? kb : 0;
 }
 
 // seconds per env step of the vecenv with random actions

@@ -246,41 +246,33 @@ out_free:
 }
 
 /* take the hidden --trace=FILE out of argv (it is not a config key); NULL when absent */
-static const char *take_trace(int *argc, char **argv)
-{
-    const char *path = NULL;
-    int n = 0;
-    for (int i = 0; i < *argc; i++) {
-        if (i > 0 && !strncmp(argv[i], "--trace=", 8))
-            path = argv[i] + 8;
-        else
-            argv[n++] = argv[i];
-    }
-    *argc = n;
-    return path;
-}
+static const char *trace_path; /* --trace=FILE, taken out of argv before the config keys */
 
-int bench_learner(int argc, char **argv)
+static int run_learner_bench(struct rl_config *c)
 {
-    const char *trace = take_trace(&argc, argv);
-    struct rl_config c;
-    int rc = config_cli(&c, "rldt bench learner",
-                        "rldt bench learner [--algo=sac|rldt|rldt-delta] [--secs=S] [--threads=N] "
-                        "[--key=value ...]\n  rldt: sizes from the [flow], [train] and [rldt] keys "
-                        "(defaults = published sizes); whole critic rounds, then actor steps; "
-                        "--base-policy=FILE trains that policy (a pixel policy from pixels, with "
-                        "--pixels=true and its image_size)",
-                        "run,env,bench,train,sac,flow,rldt", argc, argv, NULL, NULL);
-    if (rc)
-        return rc == 1 ? 0 : 2;
-    if (trace && strcmp(c.algo, "rldt")) {
+    if (trace_path && strcmp(c->algo, "rldt")) {
         fprintf(stderr, "rldt bench learner: --trace needs --algo=rldt\n");
         return 2;
     }
-    if (!strcmp(c.algo, "sac"))
-        return bench_sac(&c) < 0 ? 1 : 0;
-    if (!strcmp(c.algo, "rldt") || !strcmp(c.algo, "rldt-delta"))
-        return bench_rldt(&c, trace) < 0 ? 1 : 0;
-    fprintf(stderr, "rldt bench learner: no benchmark for algorithm '%s' yet\n", c.algo);
+    if (!strcmp(c->algo, "sac"))
+        return bench_sac(c) < 0 ? 1 : 0;
+    if (!strcmp(c->algo, "rldt") || !strcmp(c->algo, "rldt-delta"))
+        return bench_rldt(c, trace_path) < 0 ? 1 : 0;
+    fprintf(stderr, "rldt bench learner: no benchmark for algorithm '%s' yet\n", c->algo);
     return 2;
+}
+
+static const struct cmd_keyed learner_bench = {
+    "rldt bench learner",
+    "rldt bench learner [--algo=sac|rldt|rldt-delta] [--secs=S] [--threads=N] [--trace=FILE] "
+    "[--key=value ...]\n  rldt: sizes from the [flow], [train] and [rldt] keys "
+    "(defaults = published sizes); whole critic rounds, then actor steps; "
+    "--base-policy=FILE trains that policy (a pixel policy from pixels, with "
+    "--pixels=true and its image_size)",
+    "run,env,bench,train,sac,flow,rldt", run_learner_bench};
+
+int bench_learner(int argc, char **argv)
+{
+    trace_path = cmd_take_flag(&argc, argv, "--trace=");
+    return cmd_keyed_main(&learner_bench, argc, argv);
 }

@@ -128,20 +128,6 @@ static void stop_all(struct soak *s)
 }
 
 // --minutes=N is the soak's own flag: taken out of argv before the config is parsed
-static double take_minutes(int *argc, char **argv)
-{
-    double m = 10;
-    for (int i = 1; i < *argc; i++) {
-        if (strncmp(argv[i], "--minutes=", 10))
-            continue;
-        m = strtod(argv[i] + 10, NULL);
-        memmove(&argv[i], &argv[i + 1], (size_t)(*argc - i) * sizeof(*argv));
-        (*argc)--;
-        i--;
-    }
-    return m;
-}
-
 static int prepare(struct soak *s, struct rl_config *c)
 {
     bool temp = !c->run_dir[0];
@@ -164,7 +150,8 @@ static int prepare(struct soak *s, struct rl_config *c)
 
 int bench_soak(int argc, char **argv)
 {
-    double minutes = take_minutes(&argc, argv);
+    const char *m = cmd_take_flag(&argc, argv, "--minutes=");
+    double minutes = m ? strtod(m, NULL) : 10;
     struct rl_config c;
     int rc =
         config_cli(&c, "rldt bench soak",

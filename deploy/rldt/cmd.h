@@ -30,6 +30,11 @@ struct cmd_keyed {
  * bad flag or value). */
 int cmd_keyed_main(const struct cmd_keyed *k, int argc, char **argv);
 
+/* Take every "PREFIX<value>" flag (prefix e.g. "--minutes=") out of argv[1..]: the last one's
+ * value (borrowed from argv), or NULL when there is none. For a command's own flag that the
+ * config keys do not know. */
+const char *cmd_take_flag(int *argc, char **argv, const char *prefix);
+
 /* Define the subcommand `int name(int argc, char **argv)` as cmd_keyed_main of k. */
 #define CMD_KEYED(name, k)                                                                         \
     int name(int argc, char **argv)                                                                \

@@ -42,6 +42,21 @@ static const struct command commands[] = {
      "same run)"},
 };
 
+const char *cmd_take_flag(int *argc, char **argv, const char *prefix)
+{
+    const char *v = NULL;
+    size_t len = strlen(prefix);
+    int n = 1;
+    for (int i = 1; i < *argc; i++) {
+        if (!strncmp(argv[i], prefix, len))
+            v = argv[i] + len;
+        else
+            argv[n++] = argv[i];
+    }
+    *argc = n < *argc ? n : *argc;
+    return v;
+}
+
 int cmd_keyed_main(const struct cmd_keyed *k, int argc, char **argv)
 {
     struct rl_config c;
