@@ -111,7 +111,7 @@ out:
 
 static int keyed_run(struct rl_config *c)
 {
-    int rc;
+    int rc = 0;
     char err[1024];
     struct env_model *em =
         env_model_load(c->env, c->model_file[0] ? c->model_file : NULL, err, sizeof(err));
