@@ -26,5 +26,7 @@ int main(int argc, char **argv)
     openblas_set_num_threads(1); /* actors: one BLAS thread each (deploy/rldt/BENCHMARKS.md) */
     rl_stop_on_signals();
     rc = actor_run(&c, &rl_stop_signals);
+    if (rc < 0) /* whatever failed may have said why; this names the code that ended the actor */
+        log_error("actor stops with an error: %s", strerror(-rc));
     return rc < 0 ? 1 : 0;
 }
