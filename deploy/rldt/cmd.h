@@ -30,6 +30,10 @@ struct cmd_keyed {
  * bad flag or value). */
 int cmd_keyed_main(const struct cmd_keyed *k, int argc, char **argv);
 
+/* Print the last `lines` lines (at most 16) of the text file at path to stderr, each after
+ * prefix; nothing when it cannot be read. For showing why a child process failed. */
+void cmd_print_tail(const char *path, int lines, const char *prefix);
+
 /* Take every "PREFIX<value>" flag (prefix e.g. "--minutes=") out of argv[1..]: the last one's
  * value (borrowed from argv), or NULL when there is none. For a command's own flag that the
  * config keys do not know. */

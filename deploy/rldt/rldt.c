@@ -42,6 +42,23 @@ static const struct command commands[] = {
      "same run)"},
 };
 
+void cmd_print_tail(const char *path, int lines, const char *prefix)
+{
+    enum { MAX_TAIL = 16 };
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    static char ring[MAX_TAIL][512];
+    int n = 0, keep = lines < MAX_TAIL ? lines : MAX_TAIL;
+    while (keep > 0 && fgets(ring[n % keep], sizeof(ring[0]), f))
+        n++;
+    fclose(f);
+    for (int i = n > keep ? n - keep : 0; i < n; i++) {
+        const char *l = ring[i % keep];
+        fprintf(stderr, "%s%s%s", prefix, l, l[0] && l[strlen(l) - 1] == '\n' ? "" : "\n");
+    }
+}
+
 const char *cmd_take_flag(int *argc, char **argv, const char *prefix)
 {
     const char *v = NULL;

@@ -100,16 +100,7 @@ static void tail_log(const char *dir, const char *name)
 {
     char path[CONFIG_STR + 64];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    static char ring[8][512];
-    int n = 0;
-    while (fgets(ring[n % 8], sizeof(ring[0]), f))
-        n++;
-    fclose(f);
-    for (int i = n > 8 ? n - 8 : 0; i < n; i++)
-        fprintf(stderr, "    %s", ring[i % 8]);
+    cmd_print_tail(path, 8, "    ");
 }
 
 // reap children that exited; restart actors that died while the learner runs

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "deploy/rldt/cmd.h"
 
 // the supervisor's periods: reaping while stopping, the main loop, progress lines
 #define STOP_GRACE_SECS 120    /* runs get this long to write a final checkpoint after SIGINT */
@@ -297,25 +298,9 @@ static int launch(struct sweep *sw, struct sweep_run *r, const char *exe, unsign
 // the last lines of a failed run's console log, indented, on stderr
 static void show_log_tail(const struct sweep_run *r)
 {
-    char path[SWEEP_PATH + 8], buf[4096];
+    char path[SWEEP_PATH + 8];
     snprintf(path, sizeof(path), "%s.log", r->dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    fseek(f, 0, SEEK_END);
-    long end = ftell(f), from = end > (long)sizeof(buf) - 1 ? end - (long)sizeof(buf) + 1 : 0;
-    fseek(f, from, SEEK_SET);
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    while (n > 0 && buf[n - 1] == '\n')
-        n--;
-    buf[n] = 0;
-    char *p = buf + n;
-    for (int lines = 0; p > buf && lines < LOG_TAIL_LINES; lines += *p == '\n')
-        p--;
-    p += *p == '\n';
-    for (char *save = NULL, *l = strtok_r(p, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-        fprintf(stderr, "    | %s\n", l);
+    cmd_print_tail(path, LOG_TAIL_LINES, "    | ");
 }
 
 static void describe_status(int st, char *out, size_t len)
