@@ -243,13 +243,19 @@ static const char *const path_keys[] = {"base_policy", "model_file",       "poli
                                         "dataset",     "curve_server_key", "curve_client_key",
                                         "curve_allow"};
 
+static bool in_list(const char *name, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(name, list[i]))
+            return true;
+    return false;
+}
+
 /* k's value prefixed with dir when it is a relative path; 0 or -EINVAL + err */
 static int resolve_key(struct rl_config *c, const struct config_key *k, const char *dir, char *err,
                        size_t errlen)
 {
-    bool is_path = false;
-    for (size_t i = 0; i < RL_ARRAY_LEN(path_keys); i++)
-        is_path |= !strcmp(k->name, path_keys[i]);
+    bool is_path = in_list(k->name, path_keys, RL_ARRAY_LEN(path_keys));
     char *v = (char *)c + k->offset;
     if (!is_path || !v[0] || v[0] == '/' || !strcmp(v, "random") || !strcmp(v, "zero"))
         return 0;
@@ -278,11 +284,8 @@ void config_strip_dirs(struct rl_config *c)
     static const char *const outputs[] = {"out", "run_dir"};
     for (size_t i = 0; i < config_nkeys; i++) {
         const struct config_key *k = &config_keys[i];
-        bool strip = false;
-        for (size_t j = 0; j < RL_ARRAY_LEN(path_keys); j++)
-            strip |= !strcmp(k->name, path_keys[j]);
-        for (size_t j = 0; j < RL_ARRAY_LEN(outputs); j++)
-            strip |= !strcmp(k->name, outputs[j]);
+        bool strip = in_list(k->name, path_keys, RL_ARRAY_LEN(path_keys)) ||
+                     in_list(k->name, outputs, RL_ARRAY_LEN(outputs));
         char *v = (char *)c + k->offset, *slash = strip ? strrchr(v, '/') : NULL;
         if (slash)
             memmove(v, slash + 1, strlen(slash + 1) + 1);
