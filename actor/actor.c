@@ -23,6 +23,7 @@
 #include "proto/wire.h"
 
 #define MAX_MSG (64u << 20)
+#define SUB_QUEUE 4 /* weight broadcasts queued for this actor before newer ones are dropped */
 /* the actor's own RNG stream, stream_base + 999 (its envs use + 0, 1, ...) */
 #define ACTOR_RNG_STREAM 999
 #define WELCOME_POLL_MS 100 /* wait for a Welcome in slices this long (re-checks the stop flag) */
@@ -91,8 +92,11 @@ static void *connect_socket(struct actor *a, int type, int port)
         zmq_setsockopt(s, ZMQ_SNDTIMEO, &tmo, sizeof(tmo));
     }
     if (type == ZMQ_SUB) {
-        int one = 1;
-        zmq_setsockopt(s, ZMQ_CONFLATE, &one, sizeof(one)); /* only the newest weights matter */
+        // only the newest weights matter, but ZMQ_CONFLATE is not used: libzmq 4.3.4 leaks a
+        // message under contention on that path (make san saw it). A short queue instead, which
+        // poll_learner drains; weights dropped when it is full come back by PARAMS_REQUEST.
+        int queue = SUB_QUEUE;
+        zmq_setsockopt(s, ZMQ_RCVHWM, &queue, sizeof(queue));
         zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0);
     }
     int64_t maxmsg = MAX_MSG;
