@@ -97,6 +97,16 @@ check "a resume with the wrong --algo fails (status $rc)" test "$rc" != 0
 check "... and leaves config.ini unchanged, no config.ini.next behind" \
     eval 'cmp -s "$tmp/config.before" "$run/config.ini" && [ ! -e "$run/config.ini.next" ]'
 
+# ---- a resume whose base policy file is gone: refused before anything starts, with the fix ----
+# shellcheck disable=SC2086
+timeout "$(stretch 30)" "$bin/rldt" run $ports --run-dir="$run" --resume --algo=rldt \
+    --base-policy="$tmp/moved.rldt" >"$tmp/out2c" 2>&1
+rc=$?
+check "a resume whose base policy is missing is refused with status 2 (got $rc)" test "$rc" = 2
+check "... naming the file and --base-policy=FILE" \
+    eval 'grep -q "moved.rldt: No such file" "$tmp/out2c" && grep -q -- "--base-policy=FILE" "$tmp/out2c"'
+check "... and leaves config.ini unchanged" cmp -s "$tmp/config.before" "$run/config.ini"
+
 # ---- resumed: only the directory and a new budget (the run's own config.ini does the rest) ----
 # rows written after the newest checkpoint (work a crash lost) must leave the files' timeline
 lost=$(awk -v w="$w1" 'BEGIN { printf "%.3f", w + 5000 }')

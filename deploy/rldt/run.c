@@ -517,6 +517,10 @@ static int preflight(struct launcher *L)
         fprintf(stderr, "rldt run: base_policy %s: %s (%s fine-tunes a pre-trained flow policy)\n",
                 L->c.base_policy[0] ? L->c.base_policy : "(not set)",
                 L->c.base_policy[0] ? strerror(errno) : "required", L->c.algo);
+        if (L->c.resume && L->c.base_policy[0]) /* a run directory moved, or its policy did */
+            fprintf(stderr, "rldt run: resuming still reads the base policy (shapes, bounds); "
+                            "if it moved, give --base-policy=FILE (the checkpoint's weights "
+                            "are kept)\n");
         return 2;
     }
     return 0;
