@@ -247,7 +247,8 @@ const struct config_key config_keys[] = {
     K("rldt", rldt_critic_hidden, CONFIG_T_INT, 1, 4096, "256", NULL, "critic MLP width (SiLU)"),
     K("rldt", rldt_critic_depth, CONFIG_T_INT, 1, 15, "3", NULL, "critic MLP hidden layers"),
     K("rldt", rldt_lambda, CONFIG_T_DBL, 0, 1, "0", NULL,
-      "TD(lambda) over chunk steps (0 = one-step targets; 0.5 for sparse rewards)"),
+      "TD(lambda) over chunk steps (0 = one-step targets; 0.5 for sparse rewards; 1 = "
+      "n-step returns, n = rldt_td_horizon, at the cost of one-step targets)"),
     K("rldt", rldt_td_horizon, CONFIG_T_INT, 1, 256, "8", NULL,
       "lambda > 0: chunk steps a target looks ahead within a segment (the last bootstraps)"),
     K("rldt", rldt_target_samples, CONFIG_T_INT, 1, 64, "2", NULL,

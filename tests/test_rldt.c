@@ -213,6 +213,11 @@ static void test_td_lambda(void)
     // λ = 0: one-step targets whatever the window
     critic_td_lambda(rew, disc, q, len, 4, 3, 0.0f, y);
     T_NEAR(y[2], 1 + 0.9 * 10, 1e-5);
+    // λ = 1: n-step returns, bootstrapping from the last step only (inner Q̄ never read)
+    q[6] = q[7] = NAN;
+    critic_td_lambda(rew, disc, q, len, 4, 3, 1.0f, y);
+    T_NEAR(y[2], 1 + 0.9 * (2 + 0.8 * (3 + 0.7 * 30)), 1e-4);
+    T_NEAR(y[3], 1 + 0.9 * 2, 1e-5);
 }
 
 /* twin critics of 8 x 2 for 3-dimensional observations and 2-dimensional actions */
@@ -425,6 +430,7 @@ static void test_targets(void)
 {
     check_targets(0.0);
     check_targets(0.5);
+    check_targets(1.0); /* n-step: Q̄ computed only where a window ends */
 }
 
 /* chunk steps cut short by an episode end are discounted by γ^steps executed */

@@ -600,7 +600,10 @@ void rldt_flops(const struct algo *a, double *round_targets, double *critic_step
 {
     const struct rldt *s = to_crldt(a);
     const struct nn *q = s->critic->q[0], *trunk = s->actor->trunk, *tnet = s->actor->tnet;
-    int rows = 2 * s->pool * s->L * s->M, P = s->Ba * s->K, N = s->N;
+    // Q̄ at every step of full windows (shorter ones at segment ends cost less); n-step
+    // returns (λ = 1) need it at the window's end only
+    int qsteps = s->lambda < 1 ? s->L : 1;
+    int rows = 2 * s->pool * qsteps * s->M, P = s->Ba * s->K, N = s->N;
     *round_targets = N * nn_flops_forward(trunk, rows) + 2 * nn_flops_forward(q, rows);
     *critic_step = 2 * (nn_flops_forward(q, s->B) + nn_flops_backward(q, s->B, false));
     // the drawn steps' forward is part of the Euler pass; ∇ₐQ needs no critic weight gradients
