@@ -530,9 +530,15 @@ static void format_value(const struct rl_config *c, const struct config_key *k, 
     case CONFIG_T_I64:
         snprintf(buf, len, "%lld", (long long)*(const int64_t *)field);
         break;
-    case CONFIG_T_DBL:
-        snprintf(buf, len, "%.17g", *(const double *)field);
+    case CONFIG_T_DBL: { /* the shortest digits that read back to the same double */
+        double v = *(const double *)field;
+        for (int digits = 15; digits <= 17; digits++) {
+            snprintf(buf, len, "%.*g", digits, v);
+            if (strtod(buf, NULL) == v)
+                break;
+        }
         break;
+    }
     case CONFIG_T_BOOL:
         snprintf(buf, len, "%s", *(const bool *)field ? "true" : "false");
         break;

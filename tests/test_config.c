@@ -143,6 +143,17 @@ static void test_file_roundtrip(void)
     config_default(&b);
     T_EQ_INT(config_load_string(&b, text, err, sizeof(err)), 0);
     T_CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+    // numbers are written with the fewest digits that read back exactly (0.95, not 0.949999...)
+    T_CHECK(strstr(text, "\nreinflow_lambda = 0.95\n") != NULL);
+    T_CHECK(strstr(text, "\nsecs = 0.25\n") != NULL);
+    free(text);
+    // an awkward double still round-trips bit for bit
+    config_default(&a);
+    T_EQ_INT(parse(&a, err, 1, "--tau=0.1234567890123456789"), 0);
+    text = config_to_string(&a);
+    config_default(&b);
+    T_EQ_INT(config_load_string(&b, text, err, sizeof(err)), 0);
+    T_CHECK(memcmp(&a.tau, &b.tau, sizeof(a.tau)) == 0);
     free(text);
     // --config loads a file at its position; later flags win
     char flag[320];
