@@ -98,10 +98,12 @@ run=$tmp/run
 timeout "$(stretch 120)" "$bin/rldt" run --algo=sac --task-plugin="$so" --env=reach1d --actors=1 \
     --num-envs=2 --sac-hidden=32 --warmup-steps=500 --min-replay=500 --segment-len=32 \
     --eval-every=2000 --eval-episodes=10 --checkpoint-secs=2 --metrics-secs=1 --seed=3 \
-    --control-port="$p" --data-port=$((p + 1)) --params-port=$((p + 2)) \
+    --eval-stochastic=true --control-port="$p" --data-port=$((p + 1)) --params-port=$((p + 2)) \
     --stats=127.0.0.1:$((p + 3)) --max-env-steps=20000 --run-dir="$run" >"$tmp/run.out" 2>&1
 rc=$?
 check "rldt run on the plug-in task ends with status 0 (got $rc)" test "$rc" = 0
+check "its final evaluation is stochastic, as the run's evaluator is (eval_stochastic)" \
+    grep -q "evaluating the final policy (10 episodes, stochastic)" "$tmp/run.out"
 check "eval.csv has a success_rate column" \
     eval 'head -n 1 "$run/eval.csv" | grep -q ",success_rate$"'
 rows=$(awk -F, 'NR > 1 && NF == 7 && $7 >= 0 && $7 <= 1' "$run/eval.csv" | wc -l)

@@ -341,8 +341,11 @@ static json_t *eval_ckpt(struct launcher *L, const char *ckpt)
             dup2(fd, STDERR_FILENO);
         close(fds[0]);
         close(fds[1]);
-        char *av[] = {prog,     "eval", env, pol, eps, seed, len, plug, "--deterministic",
-                      "--json", NULL};
+        // the same kind of evaluation as the run's evaluator: stochastic where the run's
+        // config asks for it (sparse-reward tasks), else from x0 = 0 without noise
+        char *av[] = {prog, "eval", env, pol, eps, seed, len, plug, "--json", NULL, NULL};
+        if (!L->c.eval_stochastic)
+            av[9] = "--deterministic";
         execv(prog, av);
         _exit(127);
     }
@@ -408,8 +411,9 @@ static void final_eval_events(struct launcher *L, double steps, double ret, doub
 }
 
 /*
- * The finished run's final policy, evaluated deterministically on its newest checkpoint (an
- * evaluator reports only at eval_every boundaries): appended to eval.csv (wall-clock, env
+ * The finished run's final policy, evaluated on its newest checkpoint as the run's evaluator
+ * does (deterministically unless eval_stochastic; the evaluator reports only at eval_every
+ * boundaries): appended to eval.csv (wall-clock, env
  * steps and policy version of the learner's last metrics row) and printed beside the first
  * evaluation of the run.
  */
@@ -418,8 +422,8 @@ static void final_eval(struct launcher *L)
     char ckpt[CONFIG_STR + 320];
     if (newest_ckpt(L->dir, ckpt, sizeof(ckpt)) < 0)
         return;
-    fprintf(stderr, "rldt run: evaluating the final policy (%d episodes, deterministic)...\n",
-            L->c.eval_episodes);
+    fprintf(stderr, "rldt run: evaluating the final policy (%d episodes, %s)...\n",
+            L->c.eval_episodes, L->c.eval_stochastic ? "stochastic" : "deterministic");
     json_t *doc = eval_ckpt(L, ckpt);
     if (!doc) {
         fprintf(stderr, "rldt run: the final evaluation failed; see %s/eval.log\n", L->dir);
