@@ -411,11 +411,10 @@ static void final_eval_events(struct launcher *L, double steps, double ret, doub
 }
 
 /*
- * The finished run's final policy, evaluated on its newest checkpoint as the run's evaluator
- * does (deterministically unless eval_stochastic; the evaluator reports only at eval_every
- * boundaries): appended to eval.csv (wall-clock, env
- * steps and policy version of the learner's last metrics row) and printed beside the first
- * evaluation of the run.
+ * The finished run's final policy, evaluated on its newest checkpoint the way the run's
+ * evaluator does (deterministically unless eval_stochastic; the evaluator reports only at
+ * eval_every boundaries): appended to eval.csv (wall-clock, env steps and policy version of the
+ * learner's last metrics row) and printed beside the first evaluation of the run.
  */
 static void final_eval(struct launcher *L)
 {

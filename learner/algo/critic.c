@@ -210,9 +210,10 @@ void critic_td_lambda(const float *rew, const float *disc, const float *qbar, co
         // the window's last step bootstraps from Q̄ only; earlier ones mix Q̄ and the return
         double g = d[n - 1] != 0 ? (double)r[n - 1] + (double)d[n - 1] * q[n - 1] : r[n - 1];
         for (int k = n - 2; k >= 0; k--)
-            g = d[k] == 0    ? r[k]
-                : lambda < 1 ? r[k] + d[k] * ((1.0 - lambda) * q[k] + lambda * g)
-                             : r[k] + d[k] * g; /* n-step: inner Q̄ unused (not computed) */
+            g = d[k] == 0 ? r[k]
+                : critic_td_reads_qbar(lambda, k, n)
+                    ? r[k] + d[k] * ((1.0 - lambda) * q[k] + lambda * g)
+                    : r[k] + d[k] * g;
         y[p] = (float)g;
     }
 }

@@ -94,11 +94,19 @@ void critic_action_grad(struct critic *c, const float *obs, const float *act, in
  * λ-returns of P windows of consecutive chunk steps (row p uses entries p·L .. p·L+len[p]−1,
  * 1 <= len[p] <= L):
  *   y_k = r_k + disc_k [(1 − λ) qbar_k + λ y_{k+1}],   the window's last step: r + disc·qbar,
- * disc_k = γ^steps_k (1 − done_k); qbar_k = Q̄(s_{k+1}) is ignored where disc_k = 0 (terminal),
- * so it may hold anything there. y (P) is the return of each window's first step.
+ * disc_k = γ^steps_k (1 − done_k); qbar_k = Q̄(s_{k+1}) is read only where disc_k != 0 and
+ * critic_td_reads_qbar says so, and may hold anything elsewhere. y (P) is the return of each
+ * window's first step.
  */
 void critic_td_lambda(const float *rew, const float *disc, const float *qbar, const int *len, int P,
                       int L, float lambda, float *y);
+
+/* whether critic_td_lambda reads qbar at step k of a window of n steps (where it does not
+ * terminate): always at the last step; before it only if λ < 1 (λ = 1: n-step returns) */
+static inline bool critic_td_reads_qbar(float lambda, int k, int n)
+{
+    return k == n - 1 || lambda < 1;
+}
 
 /* Parameter-layout hash (both critics share it). */
 uint64_t critic_hash(const struct critic *c);

@@ -600,9 +600,8 @@ void rldt_flops(const struct algo *a, double *round_targets, double *critic_step
 {
     const struct rldt *s = to_crldt(a);
     const struct nn *q = s->critic->q[0], *trunk = s->actor->trunk, *tnet = s->actor->tnet;
-    // Q̄ at every step of full windows (shorter ones at segment ends cost less); n-step
-    // returns (λ = 1) need it at the window's end only
-    int qsteps = s->lambda < 1 ? s->L : 1;
+    // Q̄ at the steps of full windows that read it (shorter windows at segment ends cost less)
+    int qsteps = critic_td_reads_qbar(s->lambda, 0, s->L) ? s->L : 1;
     int rows = 2 * s->pool * qsteps * s->M, P = s->Ba * s->K, N = s->N;
     *round_targets = N * nn_flops_forward(trunk, rows) + 2 * nn_flops_forward(q, rows);
     *critic_step = 2 * (nn_flops_forward(q, s->B) + nn_flops_backward(q, s->B, false));

@@ -122,13 +122,11 @@ static void window_targets(struct rldt *s, int rows, float *y)
 {
     int L = s->L, nq = 0;
     float inv = (float)(1.0 / rldt_reward_scale((struct algo *)s));
-    // λ = 1 (n-step returns): only the window's last step bootstraps, so only it needs Q̄
-    bool inner = s->lambda < 1;
     for (int p = 0; p < rows; p++)
         for (int k = 0; k < s->w_len[p]; k++) {
             size_t e = (size_t)p * L + k;
             s->w_rew[e] *= inv;
-            if (s->w_disc[e] != 0 && (inner || k == s->w_len[p] - 1))
+            if (s->w_disc[e] != 0 && critic_td_reads_qbar(s->lambda, k, s->w_len[p]))
                 s->qidx[nq++] = (int)e;
         }
     int per = s->blk / s->M;
