@@ -252,7 +252,8 @@ static void on_params(struct actor *a, const struct wire_params *p)
     if (p->run_epoch != a->epoch)
         return;
     if (p->stop) {
-        log_info("learner ended the run");
+        if (!a->over)
+            log_info("learner ended the run");
         a->over = true;
         return;
     }
@@ -315,8 +316,10 @@ static void read_control(struct actor *a, bool params)
                          (unsigned long long)m.heartbeat_ack.run_epoch);
                 a->registered = false;
             }
-            if (m.heartbeat_ack.stop)
+            if (m.heartbeat_ack.stop && !a->over) {
+                log_info("learner ended the run");
                 a->over = true;
+            }
             if (m.heartbeat_ack.param_version > a->latest)
                 a->latest = m.heartbeat_ack.param_version;
             a->learner_steps = m.heartbeat_ack.env_steps;
@@ -345,7 +348,7 @@ static void poll_learner(struct actor *a)
         send_msg(a, a->ctl, &r, ZMQ_DONTWAIT);
         a->last_request = now;
     }
-    if (now - a->last_ack > a->local.actor_timeout && a->registered) {
+    if (now - a->last_ack > a->local.actor_timeout && a->registered && !a->over) {
         log_warn("no answer from the learner for %.0f s: registering again",
                  a->local.actor_timeout);
         a->registered = false;
@@ -540,15 +543,20 @@ static int chunk_step(struct actor *a)
 
 struct eval_ctx {
     struct actor *a;
+    bool video; /* recording the video episode: written locally, so it outlives the run */
 };
 
 static int eval_act(void *ctx, const float *obs, int num_envs, float *chunks)
 {
     struct actor *a = ((struct eval_ctx *)ctx)->a;
     policy_act_img(a->pol, obs, act_images(a), num_envs, &a->rng, !a->run.eval_stochastic, chunks);
-    /* an evaluation can outlast actor_timeout: keep heartbeating (the weights under test stay) */
+    /* an evaluation can outlast actor_timeout: keep heartbeating (the weights under test stay);
+     * a run that ended, a stop signal or a lost session cuts it short (no one takes the report);
+     * a video episode stops only on a signal */
     read_control(a, false);
-    return 0;
+    if (((struct eval_ctx *)ctx)->video)
+        return *a->stop ? -EINTR : 0;
+    return *a->stop || a->over || !a->registered ? -EINTR : 0;
 }
 
 // evaluate the current weights whenever the learner passes the next eval_every boundary
@@ -575,8 +583,15 @@ static int eval_loop(struct actor *a)
         }
         uint64_t at = a->learner_steps, version = a->version;
         struct rollout_stats st;
-        int rc = rollout_eval(a->venv, eval_act, &(struct eval_ctx){a}, a->run.eval_episodes, NULL,
-                              NULL, &st);
+        int rc = rollout_eval(a->venv, eval_act, &(struct eval_ctx){a, false}, a->run.eval_episodes,
+                              NULL, NULL, &st);
+        if (rc == -EINTR) {
+            log_info("evaluation at env_steps=%llu cut short: %s", (unsigned long long)at,
+                     a->over    ? "the run ended"
+                     : *a->stop ? "stopping"
+                                : "registering again");
+            continue;
+        }
         if (rc < 0) {
             log_error("evaluation failed: %s", strerror(-rc));
             return rc;
@@ -599,7 +614,7 @@ static int eval_loop(struct actor *a)
                  st.secs);
         uint64_t every = (uint64_t)a->run.eval_every;
         next = every ? (at / every + 1) * every : UINT64_MAX;
-        evalvideo_after_eval(a->video, at, eval_act, &(struct eval_ctx){a}, a->run.chunk);
+        evalvideo_after_eval(a->video, at, eval_act, &(struct eval_ctx){a, true}, a->run.chunk);
     }
     return 0;
 }

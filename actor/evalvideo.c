@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "actor/evalvideo.h"
 #include "actor/gif.h"
@@ -156,6 +157,9 @@ int evalvideo_after_eval(struct evalvideo *v, uint64_t env_steps, rollout_act_fn
         publish_gif(v, s.gif, env_steps);
         log_info("video %s: return %.1f, %d steps (%.1fs)", path, res.ret, res.length,
                  rl_now() - t0);
+    } else if (rc == -EINTR) { /* the evaluator is stopping */
+        log_info("evaluation video %s cut short", path);
+        unlink(path);
     } else {
         log_warn("evaluation video %s failed: %s", path, strerror(-rc));
     }

@@ -149,6 +149,10 @@ static void accept_segment(struct shared *s, const struct wire_segment *g, const
         shared_reject(s, REJECT_STALE_EPOCH, "segment from an earlier run epoch");
         return;
     }
+    /* the run is complete (final checkpoint and replay written): a segment still in flight
+     * from an actor that has already said goodbye is not part of it, and not a rejection */
+    if (atomic_load(&s->finished))
+        return;
     if ((int)g->obs_dim != s->dims.obs_dim || (int)g->D != s->dims.D) {
         snprintf(why, sizeof(why), "segment dims obs %u D %u, run has obs %d D %d", g->obs_dim,
                  g->D, s->dims.obs_dim, s->dims.D);

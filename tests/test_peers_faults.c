@@ -2,8 +2,9 @@
  * test_peers_faults.c — bad days of a real learner process on 127.0.0.1, each on a learner of
  * its own: a deadlocking config is refused, a final checkpoint that cannot be written fails the
  * run, non-finite training steps quarantine their poison, failing checkpoint and replay saves
- * are counted in /stats and /metrics with their last error, and an unconfirmed registration
- * expires long before actor_timeout. The hostile peers are in test_peers.c.
+ * are counted in /stats and /metrics with their last error, an unconfirmed registration
+ * expires long before actor_timeout, and a segment in flight when the run ends is dropped
+ * without a rejection. The hostile peers are in test_peers.c.
  */
 #include "tests/peerstest.h"
 
@@ -258,6 +259,43 @@ static void test_nonfinite_training(void)
 
 // ---- main ----------------------------------------------------------------------------------
 
+static void test_segment_after_finish(void)
+{
+    // the run reaches its budget; a collector says goodbye, and a segment it had in flight
+    // arrives after its Bye (data and control are separate connections): not part of the run,
+    // and no rejection (it was one in `rldt run` logs: unknown_actor)
+    char d2[400], log[450];
+    snprintf(d2, sizeof(d2), "%s/finish", dir);
+    T_EQ_INT(rl_mkdir_p(d2), 0);
+    snprintf(log, sizeof(log), "%s/learner.log", d2);
+    const char *extra[] = {"--max-env-steps=2", NULL};
+    pid_t p = start_learner(d2, extra);
+    T_CHECK(p > 0 && wait_up());
+    struct peer a, b;
+    T_CHECK(join(&a, "leaving", false));
+    T_CHECK(join(&b, "staying", false)); /* keeps the finishing learner waiting for goodbyes */
+    void *push = sock_to(ZMQ_PUSH, port[1]);
+    send_segment(push, &a, 0, 1.0f, 0.1f, 1, false);
+    send_segment(push, &a, 1, 1.0f, 0.1f, 1, false);
+    struct wire_heartbeat_ack ack = {0};
+    double until = rl_now() + t_slow(10);
+    while (rl_now() < until && heartbeat(&a, &a.session, &ack) == 0 && !ack.stop)
+        rl_sleep(0.05);
+    T_CHECK_MSG(ack.stop, "the learner did not end the run at its budget");
+    struct wire_msg m = {.type = WIRE_BYE};
+    m.bye = (struct wire_bye){a.id, a.epoch, "run over", a.session};
+    send_msg(a.ctl, &m);
+    rl_sleep(0.2);
+    send_segment(push, &a, 2, 1.0f, 0.1f, 1, false);
+    int st = wait_exit(p, t_slow(15));
+    T_CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
+    T_CHECK(file_has(log, "left: run over"));
+    T_CHECK_MSG(!file_has(log, "unknown_actor"), "a late segment was counted as a rejection");
+    zmq_close(push);
+    zmq_close(a.ctl);
+    zmq_close(b.ctl);
+}
+
 int main(void)
 {
     if (!peers_setup())
@@ -265,6 +303,7 @@ int main(void)
     T_RUN(test_deadlock_config);
     T_RUN(test_final_checkpoint_fails);
     T_RUN(test_nonfinite_training);
+    T_RUN(test_segment_after_finish);
     if (peers_finish("*/learner.log") < 0)
         return 1;
     return T_DONE("peers_faults");
