@@ -5,7 +5,8 @@
 # ones resumed from their checkpoint, a run whose learner is killed relaunched, every run
 # finished, no process left); the rldt runs
 # continued to a larger budget (`rldt sweep DIR --algos=rldt --max-env-steps=N`); then report.md (a
-# row per algorithm, the final mean recomputed from the runs' eval.csv) and the task's PNG.
+# row per algorithm, the final mean recomputed from the runs' eval.csv) and the task's PNG; a
+# report with --keep-data redone from its own copy of the data.
 # Bad input: an unknown key, a key the sweep owns, an empty directory for the report.
 # Prints "integ_sweep: N passed, N failed".
 # test-timeout: 300
@@ -202,6 +203,18 @@ check "... the same algo row as its own sweep's report" \
 check "... the commands that reproduce it" \
     grep -q "rldt report $sw $tmp/known --out=$tmp/both" "$tmp/both/report.md"
 check "... and its PNG" test -s "$tmp/both/report-hopper.png"
+# ---- --keep-data: the report redone from its own copy of the data ----
+"$bin/rldt" report "$sw" "$tmp/known" --out="$tmp/kept" --keep-data >"$tmp/rep6" 2>&1
+check "--keep-data copies every run's eval.csv (status $?)" \
+    test "$(find "$tmp/kept/data" -name eval.csv | wc -l)" = 6
+check "... and its keys, without run_dir or absolute paths" \
+    eval 'grep -q "^eval_every = " "$tmp/kept/data/hopper/rldt/s1/config.ini" &&
+        ! grep -q "^run_dir\|= /" "$tmp/kept/data/hopper/rldt/s1/config.ini"'
+"$bin/rldt" report "$tmp/kept/data" --out="$tmp/again" >"$tmp/rep7" 2>&1
+check "... from which the same tables come back (status $?)" \
+    eval 'diff <(grep "^|" "$tmp/kept/report.md" | sort) <(grep "^|" "$tmp/again/report.md" | sort)'
+"$bin/rldt" report "$sw" --keep-data >"$tmp/rep8" 2>&1
+check "--keep-data without --out is refused (status $?)" grep -q "needs --out=DIR" "$tmp/rep8"
 mkdir -p "$tmp/empty"
 "$bin/rldt" report "$tmp/empty" >"$tmp/rep2" 2>&1
 rc=$?

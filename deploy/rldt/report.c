@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/afile.h"
 #include "common/aggregate.h"
 #include "common/util.h"
 #include "deploy/rldt/cmd.h"
@@ -27,6 +28,7 @@
 static const char usage[] =
     "usage: rldt report SWEEP_DIR\n"
     "       rldt report SWEEP_DIR SWEEP_DIR... --out=DIR   (several sweeps side by side)\n"
+    "       rldt report SWEEP_DIR... --out=DIR --keep-data (and a copy of the data)\n"
     "\n"
     "Aggregates the runs of a sweep (`rldt sweep`): for each task and variant (algorithm plus\n"
     "grid values), across its seeds: mean, 95% bootstrap interval of the mean and interquartile\n"
@@ -35,7 +37,12 @@ static const char usage[] =
     "report.md and report-<task>.png (every variant's mean curve with its shaded 95% interval,\n"
     "at the evaluation points all its runs have reached) into SWEEP_DIR, or into --out=DIR.\n"
     "Several sweeps (e.g. one per algorithm, each with its own --config) go into one report:\n"
-    "their tasks and variants of the same name are merged.\n";
+    "their tasks and variants of the same name are merged.\n"
+    "--keep-data (with --out=DIR) also copies what the report was made from into\n"
+    "DIR/data/<task>/<variant>/s<seed>/: each run's eval.csv and its config.ini keys (no\n"
+    "comments, no run_dir; absolute paths cut to the file name), so that\n"
+    "`rldt report DIR/data --out=DIR` redoes the report without the runs (results to keep\n"
+    "beside a paper or in a repository; a later report can add new sweeps to DIR/data).\n";
 
 // ---- reading -----------------------------------------------------------------------------
 
@@ -202,6 +209,11 @@ static int read_variant(struct report *r, const char *vdir, struct report_varian
             continue;
         }
         snprintf(u->name, sizeof(u->name), "%s", seeds[i]);
+        u->src = strdup(p);
+        if (!u->src) {
+            free_names(seeds, n);
+            return -ENOMEM;
+        }
         u->every = config_every(p);
         derive(u);
         v->nruns++;
@@ -285,6 +297,7 @@ static void report_free(struct report *r)
         for (int i = 0; i < r->task[t].nvar; i++) {
             struct report_variant *v = &r->task[t].var[i];
             for (int k = 0; k < v->nruns; k++) {
+                free(v->runs[k].src);
                 free(v->runs[k].steps);
                 free(v->runs[k].ret);
             }
@@ -447,6 +460,84 @@ static int write_md(const struct report *r, double *work)
     return rc;
 }
 
+// ---- --keep-data -------------------------------------------------------------------------
+
+// the run's config.ini keys as `key = value` lines: comments, blank lines and run_dir dropped,
+// an absolute path cut to its file name (no machine's folders in a kept copy)
+static int keep_config(const char *src, struct afile *a)
+{
+    char path[4200], line[4096];
+    snprintf(path, sizeof(path), "%s/config.ini", src);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return errno == ENOENT ? 0 : -errno; /* report reads eval_every 0 (unknown) then */
+    FILE *out = afile_stream(a);
+    int rc = out ? 0 : -errno;
+    while (rc == 0 && fgets(line, sizeof(line), f)) {
+        char *eq = strstr(line, " = ");
+        if (line[0] == '#' || line[0] == ';' || line[0] == '[' || !eq ||
+            !strncmp(line, "run_dir ", 8))
+            continue;
+        const char *v = eq + 3, *slash = strrchr(v, '/');
+        if (v[0] == '/' && slash)
+            fprintf(out, "%.*s = %s", (int)(eq - line), line, slash + 1);
+        else
+            fputs(line, out);
+    }
+    fclose(f);
+    return rc;
+}
+
+// copy src/name to dst/name as it is
+static int keep_file(const char *src, const char *dst, const char *name)
+{
+    char in[4200], out[4200], buf[1 << 16];
+    snprintf(in, sizeof(in), "%s/%s", src, name);
+    snprintf(out, sizeof(out), "%s/%s", dst, name);
+    FILE *f = fopen(in, "rb");
+    if (!f)
+        return -errno;
+    struct afile a;
+    int rc = afile_open(&a, out, 0644);
+    size_t n;
+    while (rc == 0 && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+        rc = afile_write(&a, buf, n);
+    if (rc == 0 && ferror(f))
+        rc = -EIO;
+    fclose(f);
+    return rc == 0 ? afile_commit(&a) : (afile_abort(&a), rc);
+}
+
+static int keep_run(const struct report *r, const char *task, const char *var,
+                    const struct report_run *u)
+{
+    char dst[4160], cfg[4200];
+    snprintf(dst, sizeof(dst), "%s/data/%s/%s/%s", r->dir, task, var, u->name);
+    int rc = rl_mkdir_p(dst);
+    if (rc == 0)
+        rc = keep_file(u->src, dst, "eval.csv");
+    struct afile a;
+    snprintf(cfg, sizeof(cfg), "%s/config.ini", dst);
+    if (rc == 0 && (rc = afile_open(&a, cfg, 0644)) == 0) {
+        rc = keep_config(u->src, &a);
+        rc = rc == 0 ? afile_commit(&a) : (afile_abort(&a), rc);
+    }
+    if (rc < 0)
+        fprintf(stderr, "rldt report: cannot keep %s in %s: %s\n", u->src, dst, strerror(-rc));
+    return rc;
+}
+
+static int keep_data(const struct report *r)
+{
+    int rc = 0;
+    for (int t = 0; t < r->ntask && !rc; t++)
+        for (int i = 0; i < r->task[t].nvar && !rc; i++)
+            for (int k = 0; k < r->task[t].var[i].nruns && !rc; k++)
+                rc = keep_run(r, r->task[t].name, r->task[t].var[i].name,
+                              &r->task[t].var[i].runs[k]);
+    return rc;
+}
+
 // ---- command -----------------------------------------------------------------------------
 
 static int build(struct report *r)
@@ -482,6 +573,8 @@ static int parse(struct report *r, int argc, char **argv)
         }
         if (!strncmp(argv[i], "--out=", 6) && argv[i][6]) {
             out = argv[i] + 6;
+        } else if (!strcmp(argv[i], "--keep-data")) {
+            r->keep_data = true;
         } else if (argv[i][0] == '-' || r->nsweeps == REPORT_MAX_SWEEPS) {
             fprintf(stderr, "rldt report: unexpected argument '%s'\n%s", argv[i], usage);
             return 2;
@@ -492,6 +585,10 @@ static int parse(struct report *r, int argc, char **argv)
     if (r->nsweeps == 0 || (r->nsweeps > 1 && !out)) {
         fprintf(stderr, "rldt report: %s\n%s",
                 r->nsweeps ? "several sweeps need --out=DIR" : "no SWEEP_DIR given", usage);
+        return 2;
+    }
+    if (r->keep_data && !out) {
+        fprintf(stderr, "rldt report: --keep-data needs --out=DIR (where data/ goes)\n");
         return 2;
     }
     snprintf(r->dir, sizeof(r->dir), "%s", out ? out : r->sweeps[0]);
@@ -537,6 +634,8 @@ int cmd_report(int argc, char **argv)
         rc = -ENODATA;
     } else if (rc == 0) {
         rc = build(r);
+        if (rc == 0 && r->keep_data)
+            rc = keep_data(r);
     }
     if (rc == 0)
         summary(r);

@@ -6,6 +6,7 @@
 #ifndef RL_REPORT_H
 #define RL_REPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define REPORT_MAX_TASKS 16
@@ -17,6 +18,7 @@
 /* One run's evaluations (eval.csv rows, in file order) and what is derived from them. */
 struct report_run {
     char name[REPORT_NAME];
+    char *src;           /* the run's directory (owned) */
     double *steps, *ret; /* n rows */
     int n;
     double every;         /* eval_every of its config.ini (0 unknown) */
@@ -54,7 +56,8 @@ struct report {
     int nsweeps;
     struct report_task task[REPORT_MAX_TASKS];
     int ntask;
-    int bad_rows; /* malformed eval.csv rows skipped */
+    int bad_rows;   /* malformed eval.csv rows skipped */
+    bool keep_data; /* --keep-data: copy each run's eval.csv and keys under dir/data/ */
 };
 
 /*
