@@ -7,7 +7,8 @@
 # continued to a larger budget (`rldt sweep DIR --algos=rldt --max-env-steps=N`); then report.md (a
 # row per algorithm, the final mean recomputed from the runs' eval.csv) and the task's PNG; a
 # report with --keep-data redone from its own copy of the data.
-# Bad input: an unknown key, a key the sweep owns, an empty directory for the report.
+# --reach on known numbers. Bad input: an unknown key, a key the sweep owns, an empty directory
+# for the report, a bad --reach.
 # Prints "integ_sweep: N passed, N failed".
 # test-timeout: 300
 dc_name=integ_sweep
@@ -177,6 +178,12 @@ check "report on known runs succeeds" test $? = 0
 row=$(grep -E "^\| algo \|" "$tmp/known/report.md")
 check "... start 1125.0, final mean 1300.0, IQM 1300.0, best mean 1350.0, worst/start 0.80 ($row)" \
     eval 'echo "$row" | grep -Eq "^\| algo \| 2 \| 300000 \| 1125\.0 \| 1300\.0 \[1200\.0, 1400\.0\] \| 1300\.0 \| 1350\.0 \[1200\.0, 1500\.0\] \| 1350\.0 \| 0\.80 \|"'
+"$bin/rldt" report "$tmp/known" --out="$tmp/reach" --reach=1450 >"$tmp/rep9" 2>&1
+rrow=$(grep -E "^\| algo \| 1 of 2" "$tmp/reach/report.md")
+check "--reach=1450: s2 first reached it at 150000 env steps (2 s), s1 never ($rrow)" \
+    eval 'echo "$rrow" | grep -Fq "| algo | 1 of 2 | 150000 (150000–150000) | 0.0 (0.0–0.0) | s1: not reached; s2: 150000, 0.0 |"'
+"$bin/rldt" report "$tmp/known" --reach=x >"$tmp/rep10" 2>&1
+check "--reach=x is refused (status $?)" grep -q "needs a number" "$tmp/rep10"
 # ---- a run whose configuration is refused fails at once, is not relaunched, shows why ----
 "$bin/rldt" sweep --out="$tmp/badrun" --algos=rldt --tasks=hopper --seeds=1 --retries=3 \
     --base-policy="$tmp/no-such.rldt" >"$tmp/badrun.out" 2>&1

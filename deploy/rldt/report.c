@@ -29,6 +29,7 @@ static const char usage[] =
     "usage: rldt report SWEEP_DIR\n"
     "       rldt report SWEEP_DIR SWEEP_DIR... --out=DIR   (several sweeps side by side)\n"
     "       rldt report SWEEP_DIR... --out=DIR --keep-data (and a copy of the data)\n"
+    "       rldt report SWEEP_DIR... --reach=R   (when each run first evaluated >= R)\n"
     "\n"
     "Aggregates the runs of a sweep (`rldt sweep`): for each task and variant (algorithm plus\n"
     "grid values), across its seeds: mean, 95% bootstrap interval of the mean and interquartile\n"
@@ -42,7 +43,9 @@ static const char usage[] =
     "DIR/data/<task>/<variant>/s<seed>/: each run's eval.csv and its config.ini keys (no\n"
     "comments, no run_dir; absolute paths cut to the file name), so that\n"
     "`rldt report DIR/data --out=DIR` redoes the report without the runs (results to keep\n"
-    "beside a paper or in a repository; a later report can add new sweeps to DIR/data).\n";
+    "beside a paper or in a repository; a later report can add new sweeps to DIR/data).\n"
+    "--reach=R adds a table per task: how many runs of each variant had an evaluation with\n"
+    "return >= R, and the env steps and wall-clock (eval.csv's wall_s) of the first one.\n";
 
 // ---- reading -----------------------------------------------------------------------------
 
@@ -130,21 +133,23 @@ static int push_row(struct report_run *u, double s, double r, int *cap)
     return 0;
 }
 
-// eval.csv rows (env_steps, return_mean) of a run; rows that do not parse are counted
-static int read_eval(const char *dir, struct report_run *u, int *bad)
+// eval.csv rows (env_steps, return_mean) of a run, and when it first reached `reach` (NaN:
+// not asked); rows that do not parse are counted
+static int read_eval(const char *dir, struct report_run *u, double reach, int *bad)
 {
     char path[4160], line[4096];
     snprintf(path, sizeof(path), "%s/eval.csv", dir);
     FILE *f = fopen(path, "r");
     if (!f)
         return -errno;
-    int cs = -1, cr = -1, cv = -1, cap = 0, rc = 0;
+    int cs = -1, cr = -1, cv = -1, cw = -1, cap = 0, rc = 0;
     if (fgets(line, sizeof(line), f)) {
         cs = col_index(line, "env_steps");
         cr = col_index(line, "return_mean");
         cv = col_index(line, "policy_version");
+        cw = col_index(line, "wall_s");
     }
-    u->first_version = NAN;
+    u->first_version = u->reach_steps = u->reach_wall = NAN;
     while (cs >= 0 && cr >= 0 && rc == 0 && fgets(line, sizeof(line), f)) {
         double s, r, v;
         if (!strchr(line, '\n'))
@@ -152,6 +157,11 @@ static int read_eval(const char *dir, struct report_run *u, int *bad)
         if (field(line, cs, &s) && field(line, cr, &r) && s >= 0) {
             if (u->n == 0 && cv >= 0 && field(line, cv, &v))
                 u->first_version = v;
+            if (r >= reach && isnan(u->reach_steps)) { /* false for a NaN reach */
+                u->reach_steps = s;
+                if (cw >= 0 && field(line, cw, &v))
+                    u->reach_wall = v;
+            }
             rc = push_row(u, s, r, &cap);
         } else {
             (*bad)++;
@@ -197,7 +207,7 @@ static int read_variant(struct report *r, const char *vdir, struct report_varian
     for (int i = 0; i < n && v->nruns < REPORT_MAX_RUNS; i++) {
         struct report_run *u = &v->runs[v->nruns];
         snprintf(p, sizeof(p), "%s/%s", vdir, seeds[i]);
-        int rc = read_eval(p, u, &r->bad_rows);
+        int rc = read_eval(p, u, r->reach, &r->bad_rows);
         if (rc == -ENOMEM) {
             free_names(seeds, n);
             return rc;
@@ -412,6 +422,53 @@ static void sweep_line(FILE *f, const char *dir)
     fclose(a);
 }
 
+// --reach: per variant, how many runs reached R, and when (env steps, wall-clock minutes)
+static void reach_table(FILE *f, const struct report_task *task, double R)
+{
+    fprintf(f,
+            "\nFirst evaluation with return >= %g (wall-clock: the run's `wall_s`, training "
+            "time across resumes; to the evaluation that showed it):\n\n",
+            R);
+    fprintf(f, "| variant | runs that reached it | env steps: mean (min–max) | wall-clock min: "
+               "mean (min–max) | per run (env steps, min) |\n|---|---|---|---|---|\n");
+    for (int i = 0; i < task->nvar; i++) {
+        const struct report_variant *v = &task->var[i];
+        double s = 0, smin = INFINITY, smax = -INFINITY, w = 0, wmin = INFINITY, wmax = -INFINITY;
+        int n = 0, nw = 0;
+        for (int k = 0; k < v->nruns; k++) {
+            const struct report_run *u = &v->runs[k];
+            if (isnan(u->reach_steps))
+                continue;
+            n++, s += u->reach_steps;
+            smin = fmin(smin, u->reach_steps), smax = fmax(smax, u->reach_steps);
+            if (!isnan(u->reach_wall)) {
+                nw++, w += u->reach_wall / 60;
+                wmin = fmin(wmin, u->reach_wall / 60), wmax = fmax(wmax, u->reach_wall / 60);
+            }
+        }
+        fprintf(f, "| %s | %d of %d | ", v->name, n, v->nruns);
+        if (n)
+            fprintf(f, "%.0f (%.0f–%.0f) | ", s / n, smin, smax);
+        else
+            fprintf(f, "– | ");
+        if (nw)
+            fprintf(f, "%.1f (%.1f–%.1f) | ", w / nw, wmin, wmax);
+        else
+            fprintf(f, "– | ");
+        for (int k = 0; k < v->nruns; k++) {
+            const struct report_run *u = &v->runs[k];
+            fprintf(f, "%s%s: ", k ? "; " : "", u->name);
+            if (isnan(u->reach_steps))
+                fprintf(f, "not reached");
+            else if (isnan(u->reach_wall))
+                fprintf(f, "%.0f", u->reach_steps);
+            else
+                fprintf(f, "%.0f, %.1f", u->reach_steps, u->reach_wall / 60);
+        }
+        fprintf(f, " |\n");
+    }
+}
+
 static void command_line(FILE *f, const struct report *r)
 {
     fprintf(f, "Reproduce: ");
@@ -422,6 +479,8 @@ static void command_line(FILE *f, const struct report *r)
         fprintf(f, " %s", r->sweeps[i]);
     if (r->nsweeps > 1 || strcmp(r->dir, r->sweeps[0]))
         fprintf(f, " --out=%s", r->dir);
+    if (!isnan(r->reach))
+        fprintf(f, " --reach=%g", r->reach);
     fprintf(f, "`.\n\n");
 }
 
@@ -451,6 +510,8 @@ static int write_md(const struct report *r, double *work)
         fprintf(f, "|---|---|---|---|---|---|---|---|---|\n");
         for (int i = 0; i < task->nvar; i++)
             row(f, &task->var[i], work);
+        if (!isnan(r->reach))
+            reach_table(f, task, r->reach);
         fprintf(f, "\n![%s: mean evaluation return and 95%% interval](report-%s.png)\n", task->name,
                 task->name);
     }
@@ -566,6 +627,7 @@ static int build(struct report *r)
 static int parse(struct report *r, int argc, char **argv)
 {
     const char *out = NULL;
+    r->reach = NAN;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(usage, stdout);
@@ -575,6 +637,13 @@ static int parse(struct report *r, int argc, char **argv)
             out = argv[i] + 6;
         } else if (!strcmp(argv[i], "--keep-data")) {
             r->keep_data = true;
+        } else if (!strncmp(argv[i], "--reach=", 8)) {
+            char *end;
+            r->reach = strtod(argv[i] + 8, &end);
+            if (end == argv[i] + 8 || *end || !isfinite(r->reach)) {
+                fprintf(stderr, "rldt report: --reach needs a number, got '%s'\n", argv[i] + 8);
+                return 2;
+            }
         } else if (argv[i][0] == '-' || r->nsweeps == REPORT_MAX_SWEEPS) {
             fprintf(stderr, "rldt report: unexpected argument '%s'\n%s", argv[i], usage);
             return 2;

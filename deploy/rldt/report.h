@@ -26,6 +26,8 @@ struct report_run {
     double first_version; /* policy_version of the first row (NaN: no such column) */
     double final, best;   /* last row's return, best return */
     double worst_late;    /* lowest return after REPORT_STABLE_AFTER env steps (NaN: none) */
+    double reach_steps;   /* --reach: env steps of the first evaluation >= it (NaN: never) */
+    double reach_wall;    /* ... and its wall_s (NaN: never, or no wall_s column) */
 };
 
 /* Curve of a variant: mean and 95% interval of the runs' returns at common evaluation points. */
@@ -58,6 +60,7 @@ struct report {
     int ntask;
     int bad_rows;   /* malformed eval.csv rows skipped */
     bool keep_data; /* --keep-data: copy each run's eval.csv and keys under dir/data/ */
+    double reach;   /* --reach=R: when each run first evaluated >= R (NaN: not asked) */
 };
 
 /*
