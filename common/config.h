@@ -153,6 +153,7 @@ struct rl_config {
     int rldt_threads;
     double rldt_encoder_lr_div;
     bool rldt_freeze_actor_encoder;
+    bool rldt_freeze_critic_encoder;
     // [reinflow]
     double reinflow_std_min;
     double reinflow_std_max;

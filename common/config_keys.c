@@ -270,6 +270,9 @@ const struct config_key config_keys[] = {
       "from pixels: the critic's image encoder learns at rldt_critic_lr divided by this"),
     K("rldt", rldt_freeze_actor_encoder, CONFIG_T_BOOL, 0, 0, "false", NULL,
       "from pixels: keep the actor's image encoder as pre-trained (else it learns with the flow)"),
+    K("rldt", rldt_freeze_critic_encoder, CONFIG_T_BOOL, 0, 0, "false", NULL,
+      "from pixels: the critics' image encoder stays the pre-trained copy and sees unshifted "
+      "images, so each round encodes its pool once (far cheaper critic steps; else it learns)"),
     // ---- reinflow (learner/algo/README.md, ReinFlow section)
     K("reinflow", reinflow_std_min, CONFIG_T_DBL, 1e-4, 10, "0.10", NULL,
       "lower bound of the learned noise std of each denoising step"),

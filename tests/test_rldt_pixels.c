@@ -6,7 +6,8 @@
  * losses; the critics' encoder starts as the actor's and its first step moves each weight by
  * at most rldt_critic_lr / rldt_encoder_lr_div while the actor encoder's first step moves one by
  * rldt_actor_lr (Adam's first step is the learning rate times a sign); after the run the two
- * encoders differ, both moved, the critics' less; a frozen actor encoder stays; a checkpoint
+ * encoders differ, both moved, the critics' less; a frozen actor encoder stays; a frozen
+ * critics' encoder feeds the critics the pool images' features and stays; a checkpoint
  * round-trips (encoders, their Adam states, the exported policy) and one without a section
  * the run needs is refused; a pixel base policy is refused without pixels = true, and by
  * sac/reinflow's base loader with a reason.
@@ -21,11 +22,13 @@
 #include "common/config.h"
 #include "common/encoder.h"
 #include "common/flow.h"
+#include "common/nn.h"
 #include "common/optim.h"
 #include "common/pixflow.h"
 #include "common/rng.h"
 #include "common/task.h"
 #include "learner/algo.h"
+#include "learner/algo/critic.h"
 #include "learner/algo/rldt.h"
 #include "learner/algo/rldt_impl.h"
 #include "learner/replay.h"
@@ -290,6 +293,77 @@ static void test_frozen_actor_encoder(void)
     rldt_ops.destroy(a);
 }
 
+/* a frozen critics' encoder: the critic step's inputs are the pool images' features through it
+ * (unshifted) and the rows' proprioception; neither encoder moves, the critics do */
+static void test_frozen_critic_encoder(void)
+{
+    struct rl_config c;
+    config(&c);
+    c.rldt_freeze_actor_encoder = c.rldt_freeze_critic_encoder = true;
+    struct algo *a = make(&c);
+    if (!a)
+        return;
+    struct rldt *s = (struct rldt *)a;
+    struct rldt_pix *x = s->px;
+    T_CHECK(x->same_enc && x->pool_feat != NULL && x->copt == NULL);
+    size_t n = x->aenc->n_params, nq = s->critic->q[0]->n_params;
+    float *e0 = malloc(n * sizeof(float)), *q0 = malloc(nq * sizeof(float));
+    memcpy(e0, x->cenc->params, n * sizeof(float));
+    memcpy(q0, s->critic->q[0]->params, nq * sizeof(float));
+    T_EQ_INT(run_until(a, 1, 0), 0);
+    T_CHECK(isfinite(s->st.diag[DG_CRITIC_LOSS]));
+    T_CHECK(max_abs_diff(s->critic->q[0]->params, q0, nq) > 0);
+    // the step's inputs: features of the unshifted pool image, then the proprioception
+    struct encoder_ctx *ctx = encoder_ctx_new(x->cenc, 1);
+    double worst = 0;
+    int obs_same = 1;
+    for (int o = 0; ctx && o < 2 * s->B; o++) {
+        int row = s->c_rows[o];
+        const float *f = encoder_forward(x->cenc, ctx, x->pool_img + (size_t)row * x->ib, 1);
+        const float *in = s->c_obs + (size_t)o * x->W;
+        worst = fmax(worst, max_abs_diff(in, f, (size_t)x->F));
+        obs_same &= !memcmp(in + x->F, s->pool_obs + (size_t)row * s->S, x->P * sizeof(float));
+    }
+    encoder_ctx_destroy(&ctx);
+    T_CHECK_MSG(worst < 1e-5, "critic input vs the pool image's features: %g", worst);
+    T_CHECK(obs_same);
+    T_EQ_INT(run_until(a, 24, 8), 0);
+    T_CHECK(s->st.actor_steps >= 8 && isfinite(s->st.diag[DG_L_TRANSPORT]));
+    T_CHECK(max_abs_diff(x->cenc->params, e0, n) == 0 && max_abs_diff(x->aenc->params, e0, n) == 0);
+    // its checkpoint has no critic encoder Adam state: a run that trains that encoder refuses it
+    struct ckpt *k = save_load(a, "cfrozen.ckpt");
+    struct algo *same = make(&c);
+    char err[400] = "";
+    T_CHECK(k && same && rldt_ops.load(same, k, err, sizeof(err)) == 0);
+    T_CHECK(same && ((struct rldt *)same)->px->same_enc);
+    struct rl_config c2;
+    config(&c2);
+    c2.rldt_freeze_actor_encoder = true;
+    struct algo *b = make(&c2);
+    T_CHECK(k && b && rldt_ops.load(b, k, err, sizeof(err)) < 0);
+    T_CHECK_MSG(strstr(err, "rldt.adam_enc_critic") != NULL, "%s", err);
+    ckpt_destroy(&k);
+    if (same)
+        rldt_ops.destroy(same);
+    if (b)
+        rldt_ops.destroy(b);
+    // only the critics' frozen: the actor's learns, the two differ, one pass no longer serves both
+    config(&c2);
+    c2.rldt_freeze_critic_encoder = true;
+    struct algo *d = make(&c2);
+    if (d) {
+        struct rldt *sd = (struct rldt *)d;
+        T_CHECK(!sd->px->same_enc);
+        T_EQ_INT(run_until(d, 24, 4), 0);
+        T_CHECK(max_abs_diff(sd->px->aenc->params, e0, n) > 0);
+        T_CHECK(max_abs_diff(sd->px->cenc->params, e0, n) == 0);
+        rldt_ops.destroy(d);
+    }
+    free(e0);
+    free(q0);
+    rldt_ops.destroy(a);
+}
+
 static void test_checkpoint(void)
 {
     struct rl_config c;
@@ -363,6 +437,7 @@ int main(void)
         T_RUN(test_export);
         T_RUN(test_encoders_learn);
         T_RUN(test_frozen_actor_encoder);
+        T_RUN(test_frozen_critic_encoder);
         T_RUN(test_checkpoint);
         T_RUN(test_refusals);
     }

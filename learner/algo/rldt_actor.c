@@ -207,7 +207,10 @@ static int actor_batch(struct rldt *s, struct replay *r)
     }
     norm_obs(s, s->batch.obs, x->a_nobs, Ba);
     rldt_pix_cond(s, x->aenc, x->actx, x->a_img, x->a_nobs, NULL, Ba, s->a_sobs);
-    rldt_pix_cond(s, x->cenc, x->ictx, x->a_img, x->a_nobs, NULL, Ba, x->a_csobs);
+    if (x->same_enc) /* the critics see what the actor sees */
+        memcpy(x->a_csobs, s->a_sobs, (size_t)Ba * x->W * sizeof(float));
+    else
+        rldt_pix_cond(s, x->cenc, x->ictx, x->a_img, x->a_nobs, NULL, Ba, x->a_csobs);
     memset(x->dfeat, 0, (size_t)Ba * x->F * sizeof(float));
     return 0;
 }

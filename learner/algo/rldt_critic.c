@@ -92,7 +92,8 @@ static void pix_next_conds(struct rldt *s, const int *ent, int n)
                (size_t)s->S * sizeof(float));
     rldt_pix_cond(s, x->aenc, x->ictx, x->q_img, x->q_nobs, NULL, n, x->q_cond);
     repeat_rows(s->s_obs, x->q_cond, n, s->M, x->W);
-    rldt_pix_cond(s, x->cenc, x->ictx, x->q_img, x->q_nobs, NULL, n, x->q_cond);
+    if (!x->same_enc) /* else the critics see what the actor sees */
+        rldt_pix_cond(s, x->cenc, x->ictx, x->q_img, x->q_nobs, NULL, n, x->q_cond);
     repeat_rows(s->s_cobs, x->q_cond, n, s->M, x->W);
 }
 
@@ -159,6 +160,8 @@ static int build_round(struct rldt *s, struct replay *r)
             }
         }
     window_targets(s, 2 * P, s->pool_y);
+    if (s->px)
+        rldt_pix_pool_features(s);
     for (int i = 0; i < 2 * P; i++)
         s->perm[i] = i % P;
     s->st.cursor[0] = s->st.cursor[1] = 0;
@@ -230,7 +233,7 @@ int rldt_critic_update(struct rldt *s, struct replay *r)
     double loss = 0, qsum = 0, ysum = 0;
     for (int h = 0; h < 2; h++) {
         double qs;
-        float *dobs = s->px ? s->px->dcond + (size_t)h * B * Sn : NULL;
+        float *dobs = s->px && s->px->copt ? s->px->dcond + (size_t)h * B * Sn : NULL;
         loss +=
             critic_loss_grad(s->critic, h, s->c_obs + (size_t)h * B * Sn,
                              s->c_act + (size_t)h * B * s->D, s->c_y + (size_t)h * B, B, &qs, dobs);

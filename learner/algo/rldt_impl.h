@@ -69,10 +69,12 @@ struct rldt_pix {
     struct encoder_ctx *actx;    /* actor step: Ba images (backward) */
     struct encoder_ctx *cctx;    /* critic step: 2B shifted images (backward) */
     struct encoder_ctx *ictx;    /* inference: up to Ba or blk / M images */
-    struct optim *aopt, *copt;   /* Adam of aenc (NULL: frozen), of cenc */
+    struct optim *aopt, *copt;   /* Adam of aenc (NULL: frozen), of cenc (NULL: frozen) */
     int F, P, W;
     size_t ib;
     uint8_t *pool_img;        /* (2 pool): image of each pool row */
+    float *pool_feat;         /* (2 pool, F): cenc's features of them (frozen cenc), else NULL */
+    bool same_enc;            /* both frozen with equal weights: one encoder pass serves both */
     uint8_t *w_img;           /* (2 pool L): next image of each window entry */
     uint8_t *c_img, *c_aug;   /* (2B): the critic step's images, shifted */
     uint8_t *a_img;           /* (Ba): the actor step's images */
@@ -202,11 +204,16 @@ struct flow *rldt_pix_load_base(const struct rl_config *c, const struct algo_dim
 void rldt_pix_cond(const struct rldt *s, const struct encoder *e, struct encoder_ctx *ctx,
                    const uint8_t *img, const float *nobs, const int32_t *rows, int n, float *cond);
 
-/* Critic step from pixels: c_obs (2B, W) of the batch's shifted images (critic encoder). */
+/* Critic step from pixels: c_obs (2B, W) of the batch's shifted images (critic encoder); with a
+ * frozen critic encoder, the round's pool features of the unshifted images instead. */
 void rldt_pix_critic_input(struct rldt *s);
 
+/* A round's pool is drawn: with a frozen critic encoder, encode its 2·pool images once. */
+void rldt_pix_pool_features(struct rldt *s);
+
 /* After both critics' loss gradients (their obs-input gradient in px->dcond, (2B, W)): the
- * critic encoder's gradient and step; false (nothing applied) when it is not finite. */
+ * critic encoder's gradient and step; false (nothing applied) when it is not finite. A frozen
+ * critic encoder: nothing to do (true). */
 bool rldt_pix_critic_encoder_step(struct rldt *s);
 
 /* Checkpoint sections of the encoders (rldt.enc_*) / their check and restore. */

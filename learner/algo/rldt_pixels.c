@@ -130,8 +130,8 @@ void rldt_pix_destroy(struct rldt *s)
     encoder_ctx_destroy(&x->ictx);
     optim_destroy(&x->aopt);
     optim_destroy(&x->copt);
-    void *bufs[] = {x->pool_img, x->w_img,  x->c_img,  x->c_aug, x->a_img, x->q_img, x->a_nobs,
-                    x->a_csobs,  x->q_nobs, x->q_cond, x->dcond, x->dfeat, s->s_cobs};
+    void *bufs[] = {x->pool_img, x->pool_feat, x->w_img,  x->c_img,  x->c_aug, x->a_img, x->q_img,
+                    x->a_nobs,   x->a_csobs,   x->q_nobs, x->q_cond, x->dcond, x->dfeat, s->s_cobs};
     for (size_t i = 0; i < RL_ARRAY_LEN(bufs); i++)
         free(bufs[i]);
     s->s_cobs = NULL;
@@ -144,13 +144,23 @@ static int make_optims(struct rldt_pix *x, const struct rl_config *c)
     struct optim_config oc;
     optim_config_default(&oc);
     oc.lr = (float)(c->rldt_critic_lr / c->rldt_encoder_lr_div);
-    x->copt = optim_new(&oc, x->cenc->n_params);
+    if (!c->rldt_freeze_critic_encoder)
+        x->copt = optim_new(&oc, x->cenc->n_params);
     if (!c->rldt_freeze_actor_encoder) {
         oc.lr = (float)c->rldt_actor_lr;
         oc.warmup = (long)c->rldt_actor_warmup;
         x->aopt = optim_new(&oc, x->aenc->n_params);
     }
-    return x->copt && (x->aopt || c->rldt_freeze_actor_encoder) ? 0 : -ENOMEM;
+    return (x->copt || c->rldt_freeze_critic_encoder) && (x->aopt || c->rldt_freeze_actor_encoder)
+               ? 0
+               : -ENOMEM;
+}
+
+/* neither encoder learns and their weights agree (the critics' started as the actor's copy) */
+static bool same_encoders(const struct rldt_pix *x)
+{
+    return !x->aopt && !x->copt &&
+           !memcmp(x->aenc->params, x->cenc->params, x->aenc->n_params * sizeof(float));
 }
 
 int rldt_pix_new(struct rldt *s, const struct rl_config *c, struct encoder **aenc, int P, char *err,
@@ -178,6 +188,9 @@ int rldt_pix_new(struct rldt *s, const struct rl_config *c, struct encoder **aen
     x->cctx = encoder_ctx_new(x->cenc, (int)B2);
     x->ictx = encoder_ctx_new(x->aenc, (int)RL_MAX(Ba, nq));
     x->pool_img = malloc(2 * (size_t)s->pool * ib);
+    if (c->rldt_freeze_critic_encoder &&
+        !(x->pool_feat = malloc(2 * (size_t)s->pool * x->F * sizeof(float))))
+        return rl_err(-ENOMEM, err, errlen, "rldt: out of memory for the pool's image features");
     x->w_img = malloc(2 * (size_t)s->pool * s->L * ib);
     x->c_img = malloc(B2 * ib);
     x->c_aug = malloc(B2 * ib);
@@ -190,9 +203,11 @@ int rldt_pix_new(struct rldt *s, const struct rl_config *c, struct encoder **aen
     x->dcond = calloc(rows * W, sizeof(float));
     x->dfeat = calloc(RL_MAX(B2, Ba) * x->F, sizeof(float));
     s->s_cobs = calloc((size_t)s->blk * W, sizeof(float));
-    if (make_optims(x, c) < 0 || !x->actx || !x->cctx || !x->ictx || !x->pool_img || !x->w_img ||
-        !x->c_img || !x->c_aug || !x->a_img || !x->q_img || !x->a_nobs || !x->a_csobs ||
-        !x->q_nobs || !x->q_cond || !x->dcond || !x->dfeat || !s->s_cobs)
+    int orc = make_optims(x, c);
+    x->same_enc = orc == 0 && same_encoders(x);
+    if (orc < 0 || !x->actx || !x->cctx || !x->ictx || !x->pool_img || !x->w_img || !x->c_img ||
+        !x->c_aug || !x->a_img || !x->q_img || !x->a_nobs || !x->a_csobs || !x->q_nobs ||
+        !x->q_cond || !x->dcond || !x->dfeat || !s->s_cobs)
         return rl_err(-ENOMEM, err, errlen,
                       "rldt: out of memory for the images of a pool of %d rows x %d steps (%zu "
                       "bytes each)",
@@ -215,10 +230,33 @@ void rldt_pix_cond(const struct rldt *s, const struct encoder *e, struct encoder
 
 // ---- the critic step -----------------------------------------------------------------------
 
+/* frozen critics' encoder: the features of the round's 2·pool images, once per round */
+void rldt_pix_pool_features(struct rldt *s)
+{
+    struct rldt_pix *x = s->px;
+    if (!x->pool_feat)
+        return;
+    int n = 2 * s->pool, B2 = 2 * s->B; /* cctx holds 2B images */
+    for (int r0 = 0; r0 < n; r0 += B2) {
+        int m = RL_MIN(B2, n - r0);
+        const float *f = encoder_forward(x->cenc, x->cctx, x->pool_img + (size_t)r0 * x->ib, m);
+        memcpy(x->pool_feat + (size_t)r0 * x->F, f, (size_t)m * x->F * sizeof(float));
+    }
+}
+
 void rldt_pix_critic_input(struct rldt *s)
 {
     struct rldt_pix *x = s->px;
     int B2 = 2 * s->B;
+    if (x->pool_feat) { /* frozen: the round's features and the rows' proprioception */
+        for (int o = 0; o < B2; o++) {
+            float *dst = s->c_obs + (size_t)o * x->W;
+            memcpy(dst, x->pool_feat + (size_t)s->c_rows[o] * x->F, (size_t)x->F * sizeof(float));
+            memcpy(dst + x->F, s->pool_obs + (size_t)s->c_rows[o] * s->S,
+                   (size_t)x->P * sizeof(float));
+        }
+        return;
+    }
     for (int o = 0; o < B2; o++)
         memcpy(x->c_img + (size_t)o * x->ib, x->pool_img + (size_t)s->c_rows[o] * x->ib, x->ib);
     const struct encoder_spec *sp = &x->cenc->sp;
@@ -237,6 +275,8 @@ static void feat_grad(struct rldt_pix *x, int n)
 bool rldt_pix_critic_encoder_step(struct rldt *s)
 {
     struct rldt_pix *x = s->px;
+    if (!x->copt) /* frozen */
+        return true;
     feat_grad(x, 2 * s->B);
     encoder_zero_grad(x->cenc);
     encoder_backward(x->cenc, x->cctx, x->dfeat);
@@ -248,7 +288,7 @@ bool rldt_pix_critic_encoder_step(struct rldt *s)
 
 // ---- checkpoint ----------------------------------------------------------------------------
 
-/* the sections: name, data, bytes (the actor encoder's Adam only when it learns) */
+/* the sections: name, data, bytes (an encoder's Adam only when it learns) */
 static int sections(const struct rldt *s, const char **name, void **data, size_t *n)
 {
     const struct rldt_pix *x = s->px;
@@ -256,7 +296,8 @@ static int sections(const struct rldt *s, const char **name, void **data, size_t
     int k = 0;
     name[k] = "rldt.enc_actor", data[k] = x->aenc->params, n[k++] = na;
     name[k] = "rldt.enc_critic", data[k] = x->cenc->params, n[k++] = nc;
-    name[k] = "rldt.adam_enc_critic", data[k] = x->copt->state, n[k++] = 2 * nc;
+    if (x->copt)
+        name[k] = "rldt.adam_enc_critic", data[k] = x->copt->state, n[k++] = 2 * nc;
     if (x->aopt)
         name[k] = "rldt.adam_enc_actor", data[k] = x->aopt->state, n[k++] = 2 * na;
     return k;
@@ -267,7 +308,7 @@ int rldt_pix_save(struct rldt *s, struct ckpt_writer *w)
     struct rldt_pix *x = s->px;
     int64_t *steps = x->steps; /* staged: the writer borrows it until it saves */
     steps[0] = x->aopt ? x->aopt->step : 0;
-    steps[1] = x->copt->step;
+    steps[1] = x->copt ? x->copt->step : 0;
     const char *name[4];
     void *data[4];
     size_t n[4];
@@ -314,5 +355,7 @@ void rldt_pix_load(struct rldt *s, const struct ckpt *c)
     ckpt_read(c, "rldt.enc_steps", steps, sizeof(steps), e, sizeof(e));
     if (x->aopt)
         x->aopt->step = (long)steps[0];
-    x->copt->step = (long)steps[1];
+    if (x->copt)
+        x->copt->step = (long)steps[1];
+    x->same_enc = same_encoders(x);
 }
