@@ -154,6 +154,7 @@ struct rl_config {
     double rldt_encoder_lr_div;
     bool rldt_freeze_actor_encoder;
     bool rldt_freeze_critic_encoder;
+    bool rldt_state_critic;
     // [reinflow]
     double reinflow_std_min;
     double reinflow_std_max;

@@ -273,6 +273,9 @@ const struct config_key config_keys[] = {
     K("rldt", rldt_freeze_critic_encoder, CONFIG_T_BOOL, 0, 0, "false", NULL,
       "from pixels: the critics' image encoder stays the pre-trained copy and sees unshifted "
       "images, so each round encodes its pool once (far cheaper critic steps; else it learns)"),
+    K("rldt", rldt_state_critic, CONFIG_T_BOOL, 0, 0, "false", NULL,
+      "from pixels: the critics see the task's state vector instead of the camera (an asymmetric "
+      "critic, for training in simulation; the policy still acts on the camera)"),
     // ---- reinflow (learner/algo/README.md, ReinFlow section)
     K("reinflow", reinflow_std_min, CONFIG_T_DBL, 1e-4, 10, "0.10", NULL,
       "lower bound of the learned noise std of each denoising step"),

@@ -7,7 +7,8 @@
  * at most rldt_critic_lr / rldt_encoder_lr_div while the actor encoder's first step moves one by
  * rldt_actor_lr (Adam's first step is the learning rate times a sign); after the run the two
  * encoders differ, both moved, the critics' less; a frozen actor encoder stays; a frozen
- * critics' encoder feeds the critics the pool images' features and stays; a checkpoint
+ * critics' encoder feeds the critics the pool images' features and stays; a state critic
+ * sees the pool rows' state vectors; a checkpoint
  * round-trips (encoders, their Adam states, the exported policy) and one without a section
  * the run needs is refused; a pixel base policy is refused without pixels = true, and by
  * sac/reinflow's base loader with a reason.
@@ -364,6 +365,52 @@ static void test_frozen_critic_encoder(void)
     rldt_ops.destroy(a);
 }
 
+/* an asymmetric critic: the critics see the normalised state vector, the actor the camera */
+static void test_state_critic(void)
+{
+    struct rl_config c;
+    config(&c);
+    c.rldt_state_critic = true;
+    struct algo *a = make(&c);
+    if (!a)
+        return;
+    struct rldt *s = (struct rldt *)a;
+    struct rldt_pix *x = s->px;
+    T_EQ_INT(s->Sc, s->S);
+    T_EQ_INT(s->critic->in, s->S + s->D);
+    T_CHECK(x->copt == NULL && x->pool_feat == NULL);
+    size_t n = x->aenc->n_params;
+    float *e0 = malloc(n * sizeof(float));
+    memcpy(e0, x->cenc->params, n * sizeof(float));
+    T_EQ_INT(run_until(a, 1, 0), 0);
+    T_CHECK(isfinite(s->st.diag[DG_CRITIC_LOSS]));
+    int same = 1;
+    for (int o = 0; o < 2 * s->B; o++)
+        same &= !memcmp(s->c_obs + (size_t)o * s->S, s->pool_obs + (size_t)s->c_rows[o] * s->S,
+                        (size_t)s->S * sizeof(float));
+    T_CHECK_MSG(same, "the critic step's inputs are not the pool rows' states");
+    T_EQ_INT(run_until(a, 24, 8), 0);
+    T_CHECK(isfinite(s->st.diag[DG_L_TRANSPORT]) && isfinite(s->st.diag[DG_Q_MEAN]));
+    T_CHECK(max_abs_diff(x->aenc->params, e0, n) > 0); /* the actor's encoder still learns */
+    // the critics' shape is the run's: an image-critic run refuses this checkpoint
+    struct ckpt *k = save_load(a, "state.ckpt");
+    struct algo *again = make(&c);
+    char err[400] = "";
+    T_CHECK(k && again && rldt_ops.load(again, k, err, sizeof(err)) == 0);
+    struct rl_config c2;
+    config(&c2);
+    struct algo *b = make(&c2);
+    T_CHECK(k && b && rldt_ops.load(b, k, err, sizeof(err)) < 0);
+    fprintf(stderr, "  image-critic run on a state-critic checkpoint: %s\n", err);
+    ckpt_destroy(&k);
+    if (again)
+        rldt_ops.destroy(again);
+    if (b)
+        rldt_ops.destroy(b);
+    free(e0);
+    rldt_ops.destroy(a);
+}
+
 static void test_checkpoint(void)
 {
     struct rl_config c;
@@ -438,6 +485,7 @@ int main(void)
         T_RUN(test_encoders_learn);
         T_RUN(test_frozen_actor_encoder);
         T_RUN(test_frozen_critic_encoder);
+        T_RUN(test_state_critic);
         T_RUN(test_checkpoint);
         T_RUN(test_refusals);
     }

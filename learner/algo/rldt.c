@@ -102,7 +102,7 @@ static size_t carve(struct rldt *s, float *base)
     TAKE(s->w_qbar, W);
     TAKE(s->w_len, P2);
     TAKE(s->qidx, W);
-    TAKE(s->c_obs, 2 * (size_t)s->B * Sn);
+    TAKE(s->c_obs, 2 * (size_t)s->B * (size_t)s->Sc);
     TAKE(s->c_act, 2 * (size_t)s->B * D);
     TAKE(s->c_y, 2 * (size_t)s->B);
     TAKE(s->s_obs, blk * Sn);
@@ -212,7 +212,7 @@ static int build_nets(struct rldt *s, const struct rl_config *c, const struct fl
     oc.lr = (float)c->rldt_actor_lr;
     oc.warmup = (long)c->rldt_actor_warmup;
     s->aopt = optim_new(&oc, s->actor->n_params);
-    struct critic_config cc = {.obs_dim = s->Sn,
+    struct critic_config cc = {.obs_dim = s->Sc,
                                .D = s->D,
                                .hidden = c->rldt_critic_hidden,
                                .depth = c->rldt_critic_depth,
@@ -271,6 +271,7 @@ static struct algo *build(const struct rl_config *c, const struct algo_dims *d, 
         goto err_free;
     if (s->px)
         s->Sn = s->px->W;
+    s->Sc = s->px && s->px->state_critic ? s->S : s->Sn;
     if (build_nets(s, c, base, err, errlen) < 0)
         goto err_free;
     s->mem = calloc(carve(s, NULL), sizeof(float));

@@ -151,9 +151,10 @@ static void actor_micro(struct rldt *s, int s0, int ns, double inv_n, struct act
     const float *sobs = s->a_sobs + (size_t)s0 * S;
     for (int i = 0; i < P; i++)
         memcpy(s->s_obs + (size_t)i * S, sobs + (size_t)(i / K) * S, (size_t)S * sizeof(float));
-    const float *cobs = s->px ? s->px->a_csobs + (size_t)s0 * S : NULL;
+    int Sc = s->Sc;
+    const float *cobs = s->px ? s->px->a_csobs + (size_t)s0 * Sc : NULL;
     for (int i = 0; cobs && i < P; i++)
-        memcpy(s->s_cobs + (size_t)i * S, cobs + (size_t)(i / K) * S, (size_t)S * sizeof(float));
+        memcpy(s->s_cobs + (size_t)i * Sc, cobs + (size_t)(i / K) * Sc, (size_t)Sc * sizeof(float));
     // K chains per state, and one denoising step k_i per particle from its own chain: the
     // Euler pass is also the training forward at x_{k_i} (no gradient through the chains)
     rng_normal_fill(&s->rng, s->chain, (long)P * D);
@@ -207,7 +208,9 @@ static int actor_batch(struct rldt *s, struct replay *r)
     }
     norm_obs(s, s->batch.obs, x->a_nobs, Ba);
     rldt_pix_cond(s, x->aenc, x->actx, x->a_img, x->a_nobs, NULL, Ba, s->a_sobs);
-    if (x->same_enc) /* the critics see what the actor sees */
+    if (x->state_critic) /* the critics see the states themselves */
+        memcpy(x->a_csobs, x->a_nobs, (size_t)Ba * s->S * sizeof(float));
+    else if (x->same_enc) /* the critics see what the actor sees */
         memcpy(x->a_csobs, s->a_sobs, (size_t)Ba * x->W * sizeof(float));
     else
         rldt_pix_cond(s, x->cenc, x->ictx, x->a_img, x->a_nobs, NULL, Ba, x->a_csobs);

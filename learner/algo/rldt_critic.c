@@ -92,6 +92,10 @@ static void pix_next_conds(struct rldt *s, const int *ent, int n)
                (size_t)s->S * sizeof(float));
     rldt_pix_cond(s, x->aenc, x->ictx, x->q_img, x->q_nobs, NULL, n, x->q_cond);
     repeat_rows(s->s_obs, x->q_cond, n, s->M, x->W);
+    if (x->state_critic) { /* the critics see the next states themselves */
+        repeat_rows(s->s_cobs, x->q_nobs, n, s->M, s->S);
+        return;
+    }
     if (!x->same_enc) /* else the critics see what the actor sees */
         rldt_pix_cond(s, x->cenc, x->ictx, x->q_img, x->q_nobs, NULL, n, x->q_cond);
     repeat_rows(s->s_cobs, x->q_cond, n, s->M, x->W);
@@ -229,13 +233,13 @@ int rldt_critic_update(struct rldt *s, struct replay *r)
         s->st.round_step = 0;
     }
     take_batches(s);
-    int B = s->B, Sn = s->Sn;
+    int B = s->B, Sn = s->Sn, Sc = s->Sc;
     double loss = 0, qsum = 0, ysum = 0;
     for (int h = 0; h < 2; h++) {
         double qs;
         float *dobs = s->px && s->px->copt ? s->px->dcond + (size_t)h * B * Sn : NULL;
         loss +=
-            critic_loss_grad(s->critic, h, s->c_obs + (size_t)h * B * Sn,
+            critic_loss_grad(s->critic, h, s->c_obs + (size_t)h * B * Sc,
                              s->c_act + (size_t)h * B * s->D, s->c_y + (size_t)h * B, B, &qs, dobs);
         qsum += qs;
     }

@@ -75,12 +75,13 @@ struct rldt_pix {
     uint8_t *pool_img;        /* (2 pool): image of each pool row */
     float *pool_feat;         /* (2 pool, F): cenc's features of them (frozen cenc), else NULL */
     bool same_enc;            /* both frozen with equal weights: one encoder pass serves both */
+    bool state_critic;        /* the critics see the state vector (S), not images (W) */
     uint8_t *w_img;           /* (2 pool L): next image of each window entry */
     uint8_t *c_img, *c_aug;   /* (2B): the critic step's images, shifted */
     uint8_t *a_img;           /* (Ba): the actor step's images */
     uint8_t *q_img;           /* (blk / M): next images of a target batch */
     float *a_nobs;            /* (Ba, S): the actor step's normalised states */
-    float *a_csobs;           /* (Ba, W): the critics' view of them */
+    float *a_csobs;           /* (Ba, Sc): the critics' view of them */
     float *q_nobs;            /* (blk / M, S): a target batch's next states */
     float *q_cond;            /* (blk / M, W): a target batch's conds, before repeating */
     float *dcond;             /* (max(B, blk), W): gradient at a network's obs input */
@@ -99,6 +100,7 @@ struct rldt {
     bool delta;
     int S, A, D;
     int Sn;              /* observation input of the networks: S, or W from pixels */
+    int Sc;              /* the critics' observation input: Sn, or S with a state critic */
     struct rldt_pix *px; /* from pixels, else NULL */
     int B, K, Ba, M, N, L, R, pool, blk;
     float gamma, lambda, w_cons, w_trust, ema_rate;
@@ -140,7 +142,7 @@ struct rldt {
     float *c_obs, *c_act, *c_y;
     /* sampling (blk rows) */
     float *s_obs, *chain, *s_act, *s_q;
-    float *s_cobs; /* the critics' view of s_obs' rows: s_obs itself, or (blk, W) from pixels */
+    float *s_cobs; /* the critics' view of s_obs' rows: s_obs itself, or (blk, Sc) from pixels */
     /* actor micro-batch (blk rows) */
     float *a_sobs, *a_xt, *a_t, *a_ahat, *a_g, *a_phi, *a_dv, *a_xtil, *a_tau, *a_vold;
     int *a_k; /* drawn denoising step of each particle */

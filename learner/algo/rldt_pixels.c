@@ -144,14 +144,15 @@ static int make_optims(struct rldt_pix *x, const struct rl_config *c)
     struct optim_config oc;
     optim_config_default(&oc);
     oc.lr = (float)(c->rldt_critic_lr / c->rldt_encoder_lr_div);
-    if (!c->rldt_freeze_critic_encoder)
+    if (!c->rldt_freeze_critic_encoder && !c->rldt_state_critic)
         x->copt = optim_new(&oc, x->cenc->n_params);
     if (!c->rldt_freeze_actor_encoder) {
         oc.lr = (float)c->rldt_actor_lr;
         oc.warmup = (long)c->rldt_actor_warmup;
         x->aopt = optim_new(&oc, x->aenc->n_params);
     }
-    return (x->copt || c->rldt_freeze_critic_encoder) && (x->aopt || c->rldt_freeze_actor_encoder)
+    return (x->copt || c->rldt_freeze_critic_encoder || c->rldt_state_critic) &&
+                   (x->aopt || c->rldt_freeze_actor_encoder)
                ? 0
                : -ENOMEM;
 }
@@ -181,6 +182,8 @@ int rldt_pix_new(struct rldt *s, const struct rl_config *c, struct encoder **aen
     x->F = x->aenc->sp.feat;
     x->P = P;
     x->W = x->F + P;
+    x->state_critic = c->rldt_state_critic;
+    size_t Wc = x->state_critic ? (size_t)s->S : (size_t)x->W; /* the critics' input */
     x->ib = encoder_image_bytes(x->aenc);
     size_t B2 = 2 * (size_t)s->B, Ba = (size_t)s->Ba, nq = (size_t)(s->blk / s->M);
     size_t rows = RL_MAX(B2, (size_t)s->blk), W = (size_t)x->W, ib = x->ib;
@@ -188,7 +191,7 @@ int rldt_pix_new(struct rldt *s, const struct rl_config *c, struct encoder **aen
     x->cctx = encoder_ctx_new(x->cenc, (int)B2);
     x->ictx = encoder_ctx_new(x->aenc, (int)RL_MAX(Ba, nq));
     x->pool_img = malloc(2 * (size_t)s->pool * ib);
-    if (c->rldt_freeze_critic_encoder &&
+    if (c->rldt_freeze_critic_encoder && !c->rldt_state_critic &&
         !(x->pool_feat = malloc(2 * (size_t)s->pool * x->F * sizeof(float))))
         return rl_err(-ENOMEM, err, errlen, "rldt: out of memory for the pool's image features");
     x->w_img = malloc(2 * (size_t)s->pool * s->L * ib);
@@ -197,12 +200,12 @@ int rldt_pix_new(struct rldt *s, const struct rl_config *c, struct encoder **aen
     x->a_img = malloc(Ba * ib);
     x->q_img = malloc(nq * ib);
     x->a_nobs = calloc(Ba * s->S, sizeof(float));
-    x->a_csobs = calloc(Ba * W, sizeof(float));
+    x->a_csobs = calloc(Ba * Wc, sizeof(float));
     x->q_nobs = calloc(nq * s->S, sizeof(float));
     x->q_cond = calloc(nq * W, sizeof(float));
     x->dcond = calloc(rows * W, sizeof(float));
     x->dfeat = calloc(RL_MAX(B2, Ba) * x->F, sizeof(float));
-    s->s_cobs = calloc((size_t)s->blk * W, sizeof(float));
+    s->s_cobs = calloc((size_t)s->blk * Wc, sizeof(float));
     int orc = make_optims(x, c);
     x->same_enc = orc == 0 && same_encoders(x);
     if (orc < 0 || !x->actx || !x->cctx || !x->ictx || !x->pool_img || !x->w_img || !x->c_img ||
@@ -248,6 +251,12 @@ void rldt_pix_critic_input(struct rldt *s)
 {
     struct rldt_pix *x = s->px;
     int B2 = 2 * s->B;
+    if (x->state_critic) { /* the rows' normalised state vectors */
+        for (int o = 0; o < B2; o++)
+            memcpy(s->c_obs + (size_t)o * s->S, s->pool_obs + (size_t)s->c_rows[o] * s->S,
+                   (size_t)s->S * sizeof(float));
+        return;
+    }
     if (x->pool_feat) { /* frozen: the round's features and the rows' proprioception */
         for (int o = 0; o < B2; o++) {
             float *dst = s->c_obs + (size_t)o * x->W;
