@@ -193,16 +193,17 @@ static int next_row(struct rldt *s, int h)
 static void take_batches(struct rldt *s)
 {
     int B = s->B, S = s->S, D = s->D;
+    bool states = !s->px || s->px->state_critic; /* the critics see the state vectors */
     for (int h = 0; h < 2; h++)
         for (int i = 0; i < B; i++) {
             size_t row = (size_t)next_row(s, h), o = (size_t)h * B + i;
             s->c_rows[o] = (int32_t)row;
-            if (!s->px)
+            if (states)
                 memcpy(s->c_obs + o * S, s->pool_obs + row * S, (size_t)S * sizeof(float));
             memcpy(s->c_act + o * D, s->pool_act + row * D, (size_t)D * sizeof(float));
             s->c_y[o] = s->pool_y[row];
         }
-    if (s->px)
+    if (!states)
         rldt_pix_critic_input(s);
 }
 

@@ -206,8 +206,9 @@ struct flow *rldt_pix_load_base(const struct rl_config *c, const struct algo_dim
 void rldt_pix_cond(const struct rldt *s, const struct encoder *e, struct encoder_ctx *ctx,
                    const uint8_t *img, const float *nobs, const int32_t *rows, int n, float *cond);
 
-/* Critic step from pixels: c_obs (2B, W) of the batch's shifted images (critic encoder); with a
- * frozen critic encoder, the round's pool features of the unshifted images instead. */
+/* Critic step from pixels with image critics: c_obs (2B, W) of the batch's shifted images
+ * (critic encoder); with a frozen critic encoder, the round's pool features of the unshifted
+ * images instead. */
 void rldt_pix_critic_input(struct rldt *s);
 
 /* A round's pool is drawn: with a frozen critic encoder, encode its 2·pool images once. */

@@ -139,20 +139,25 @@ void rldt_pix_destroy(struct rldt *s)
     s->px = NULL;
 }
 
+/* the critics' image encoder learns (else it is frozen, or the critics see the state vector) */
+static bool critic_encoder_learns(const struct rl_config *c)
+{
+    return !c->rldt_freeze_critic_encoder && !c->rldt_state_critic;
+}
+
 static int make_optims(struct rldt_pix *x, const struct rl_config *c)
 {
     struct optim_config oc;
     optim_config_default(&oc);
     oc.lr = (float)(c->rldt_critic_lr / c->rldt_encoder_lr_div);
-    if (!c->rldt_freeze_critic_encoder && !c->rldt_state_critic)
+    if (critic_encoder_learns(c))
         x->copt = optim_new(&oc, x->cenc->n_params);
     if (!c->rldt_freeze_actor_encoder) {
         oc.lr = (float)c->rldt_actor_lr;
         oc.warmup = (long)c->rldt_actor_warmup;
         x->aopt = optim_new(&oc, x->aenc->n_params);
     }
-    return (x->copt || c->rldt_freeze_critic_encoder || c->rldt_state_critic) &&
-                   (x->aopt || c->rldt_freeze_actor_encoder)
+    return (x->copt || !critic_encoder_learns(c)) && (x->aopt || c->rldt_freeze_actor_encoder)
                ? 0
                : -ENOMEM;
 }
@@ -191,7 +196,7 @@ int rldt_pix_new(struct rldt *s, const struct rl_config *c, struct encoder **aen
     x->cctx = encoder_ctx_new(x->cenc, (int)B2);
     x->ictx = encoder_ctx_new(x->aenc, (int)RL_MAX(Ba, nq));
     x->pool_img = malloc(2 * (size_t)s->pool * ib);
-    if (c->rldt_freeze_critic_encoder && !c->rldt_state_critic &&
+    if (c->rldt_freeze_critic_encoder && !c->rldt_state_critic && /* frozen image critics */
         !(x->pool_feat = malloc(2 * (size_t)s->pool * x->F * sizeof(float))))
         return rl_err(-ENOMEM, err, errlen, "rldt: out of memory for the pool's image features");
     x->w_img = malloc(2 * (size_t)s->pool * s->L * ib);
@@ -251,12 +256,6 @@ void rldt_pix_critic_input(struct rldt *s)
 {
     struct rldt_pix *x = s->px;
     int B2 = 2 * s->B;
-    if (x->state_critic) { /* the rows' normalised state vectors */
-        for (int o = 0; o < B2; o++)
-            memcpy(s->c_obs + (size_t)o * s->S, s->pool_obs + (size_t)s->c_rows[o] * s->S,
-                   (size_t)s->S * sizeof(float));
-        return;
-    }
     if (x->pool_feat) { /* frozen: the round's features and the rows' proprioception */
         for (int o = 0; o < B2; o++) {
             float *dst = s->c_obs + (size_t)o * x->W;
