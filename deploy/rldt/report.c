@@ -221,6 +221,9 @@ static int read_variant(struct report *r, const char *vdir, struct report_varian
         snprintf(u->name, sizeof(u->name), "%s", seeds[i]);
         u->src = strdup(p);
         if (!u->src) {
+            free(u->steps);
+            free(u->ret);
+            memset(u, 0, sizeof(*u));
             free_names(seeds, n);
             return -ENOMEM;
         }
