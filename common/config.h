@@ -153,6 +153,7 @@ struct rl_config {
     int rldt_threads;
     double rldt_encoder_lr_div;
     bool rldt_freeze_actor_encoder;
+    double rldt_actor_encoder_lr;
     bool rldt_freeze_critic_encoder;
     bool rldt_state_critic;
     // [reinflow]

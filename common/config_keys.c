@@ -270,6 +270,8 @@ const struct config_key config_keys[] = {
       "from pixels: the critic's image encoder learns at rldt_critic_lr divided by this"),
     K("rldt", rldt_freeze_actor_encoder, CONFIG_T_BOOL, 0, 0, "false", NULL,
       "from pixels: keep the actor's image encoder as pre-trained (else it learns with the flow)"),
+    K("rldt", rldt_actor_encoder_lr, CONFIG_T_DBL, 0, 1, "0", NULL,
+      "from pixels: Adam learning rate of the actor's image encoder (0 = rldt_actor_lr)"),
     K("rldt", rldt_freeze_critic_encoder, CONFIG_T_BOOL, 0, 0, "false", NULL,
       "from pixels: the critics' image encoder stays the pre-trained copy and sees unshifted "
       "images, so each round encodes its pool once (far cheaper critic steps; else it learns)"),

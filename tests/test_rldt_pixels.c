@@ -263,6 +263,31 @@ static struct ckpt *save_load(struct algo *a, const char *name)
     return k;
 }
 
+/* rldt_actor_encoder_lr: the actor's encoder learns at its own rate, the flow at rldt_actor_lr */
+static void test_actor_encoder_lr(void)
+{
+    struct rl_config c;
+    config(&c);
+    c.rldt_actor_encoder_lr = c.rldt_actor_lr / 20;
+    struct algo *a = make(&c);
+    if (!a)
+        return;
+    struct rldt *s = (struct rldt *)a;
+    size_t n = s->px->aenc->n_params, nf = s->actor->n_params;
+    float *a0 = malloc(n * sizeof(float)), *f0 = malloc(nf * sizeof(float));
+    memcpy(a0, s->px->aenc->params, n * sizeof(float));
+    memcpy(f0, s->actor->params, nf * sizeof(float));
+    T_EQ_INT(run_until(a, c.rldt_actor_start, 1), 0);
+    T_EQ_INT((long)s->st.actor_steps, 1);
+    double me = max_abs_diff(s->px->aenc->params, a0, n), mf = max_abs_diff(s->actor->params, f0, nf);
+    T_CHECK_MSG(me > 0.5 * c.rldt_actor_encoder_lr && me <= c.rldt_actor_encoder_lr * 1.001,
+                "actor encoder step %g, its lr %g", me, c.rldt_actor_encoder_lr);
+    T_CHECK_MSG(mf > 0.5 * c.rldt_actor_lr && mf <= c.rldt_actor_lr * 1.001, "flow step %g", mf);
+    free(a0);
+    free(f0);
+    rldt_ops.destroy(a);
+}
+
 static void test_frozen_actor_encoder(void)
 {
     struct rl_config c;
@@ -483,6 +508,7 @@ int main(void)
         fill_replay();
         T_RUN(test_export);
         T_RUN(test_encoders_learn);
+        T_RUN(test_actor_encoder_lr);
         T_RUN(test_frozen_actor_encoder);
         T_RUN(test_frozen_critic_encoder);
         T_RUN(test_state_critic);

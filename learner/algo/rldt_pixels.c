@@ -153,7 +153,7 @@ static int make_optims(struct rldt_pix *x, const struct rl_config *c)
     if (critic_encoder_learns(c))
         x->copt = optim_new(&oc, x->cenc->n_params);
     if (!c->rldt_freeze_actor_encoder) {
-        oc.lr = (float)c->rldt_actor_lr;
+        oc.lr = (float)(c->rldt_actor_encoder_lr > 0 ? c->rldt_actor_encoder_lr : c->rldt_actor_lr);
         oc.warmup = (long)c->rldt_actor_warmup;
         x->aopt = optim_new(&oc, x->aenc->n_params);
     }
