@@ -279,7 +279,8 @@ static void test_actor_encoder_lr(void)
     memcpy(f0, s->actor->params, nf * sizeof(float));
     T_EQ_INT(run_until(a, c.rldt_actor_start, 1), 0);
     T_EQ_INT((long)s->st.actor_steps, 1);
-    double me = max_abs_diff(s->px->aenc->params, a0, n), mf = max_abs_diff(s->actor->params, f0, nf);
+    double me = max_abs_diff(s->px->aenc->params, a0, n),
+           mf = max_abs_diff(s->actor->params, f0, nf);
     T_CHECK_MSG(me > 0.5 * c.rldt_actor_encoder_lr && me <= c.rldt_actor_encoder_lr * 1.001,
                 "actor encoder step %g, its lr %g", me, c.rldt_actor_encoder_lr);
     T_CHECK_MSG(mf > 0.5 * c.rldt_actor_lr && mf <= c.rldt_actor_lr * 1.001, "flow step %g", mf);
