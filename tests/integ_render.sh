@@ -2,7 +2,7 @@
 # integ_render.sh — `rldt render` end to end, headless (EGL surfaceless on the CPU, no display
 # or GPU): the shipped Hopper policy becomes an MP4 that ffprobe reads as H.264 yuv420p with one
 # frame per env step (+ the reset frame); ffmpeg decodes it to raw frames, which must not be blank
-# and must change; a table-top task renders from its wrist camera; bad flags, cameras and paths
+# and must change; a table-top task renders from its wrist camera, also as an animated GIF; bad flags, cameras and paths
 # get a clear error and exit 2 (usage) or 1 (runtime), writing nothing.
 # Prints "integ_render: N passed, N failed".
 # test-timeout: 300
@@ -50,6 +50,32 @@ PY
 rc=$?
 check "lift from the wrist camera, 2 episodes: 42 frames (exit $rc: $(tail -n 1 out2))" \
     eval '[ $rc = 0 ] && grep -q "42 frames, 64x48" out2 && grep -c "no success" out2 | grep -qx 2'
+
+# ---- an animated GIF (for a README): same frames, GIF89a, ffmpeg decodes every one ----
+"$rldt" render --env=lift --policy=random --episodes=2 --max-episode-steps=20 --camera=wrist \
+    --width=64 --height=48 --out=lift.gif >outg 2>errg
+rc=$?
+check "lift as a GIF: 42 frames (exit $rc: $(tail -n 1 outg))" \
+    eval '[ $rc = 0 ] && grep -q "42 frames, 64x48, 20 frames/s, animated GIF" outg'
+check "the file is a GIF89a of 64x48" $py - <<'PY'
+import struct
+b = open("lift.gif", "rb").read()
+assert b[:6] == b"GIF89a", b[:6]
+assert struct.unpack("<HH", b[6:10]) == (64, 48), b[6:10]
+assert b[-1:] == b";", b[-1:]                        # the trailer: a finished file
+PY
+ffmpeg -v error -i lift.gif -f rawvideo -pix_fmt rgb24 gif.rgb 2>gerr
+check "ffmpeg decodes 42 frames of it, not blank ($(cat gerr))" $py - <<'PY'
+b = open("gif.rgb", "rb").read()
+n = 64 * 48 * 3
+assert len(b) == 42 * n, len(b) / n
+f = b[20 * n:21 * n]
+assert max(f) - min(f) > 100, (min(f), max(f))
+PY
+"$rldt" render --env=hopper --policy=random --out=nodir/o.gif --max-episode-steps=2 >/dev/null 2>err9
+rc=$?
+check "a GIF path in a missing directory fails before the episodes (exit $rc: $(cat err9))" \
+    eval '[ $rc = 1 ] && grep -q "nodir/o.gif" err9 && [ ! -e nodir ]'
 
 # ---- errors ----
 "$rldt" render --env=hopper --policy=random --out=c.mp4 --camera=nosuch >/dev/null 2>err3

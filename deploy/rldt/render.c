@@ -1,22 +1,27 @@
 /*
- * render.c — `rldt render`: roll a policy out on a task and write the episodes as one H.264 MP4,
- * a frame per env step (the control rate) with the step, return and success drawn on it.
+ * render.c — `rldt render`: roll a policy out on a task and write the episodes as one H.264 MP4
+ * (or, for an --out ending in .gif, one animated GIF, e.g. for a README), a frame per env step
+ * (the control rate) with the step, return and success drawn on it.
  * Headless: MuJoCo renders through EGL's surfaceless platform on the CPU.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
+#include "actor/gif.h"
 #include "actor/record.h"
 #include "actor/video.h"
+#include "common/afile.h"
 #include "common/config.h"
 #include "common/policy.h"
 #include "common/task.h"
 #include "deploy/rldt/cmd.h"
 
 #define RENDER_USAGE                                                                               \
-    "rldt render --env=TASK --policy=CKPT|random|zero --out=FILE.mp4 [--episodes=N]\n"             \
+    "rldt render --env=TASK --policy=CKPT|random|zero --out=FILE.mp4|FILE.gif [--episodes=N]\n"    \
     "            [--width=W] [--height=H] [--camera=NAME] [--deterministic] [--seed=N]\n"          \
     "            [--max-episode-steps=T] [--model-file=FILE] [--task-plugin=FILE.so]"
 
@@ -46,11 +51,52 @@ static int act(void *ctx, const float *obs, int num_envs, float *chunks)
     return 0;
 }
 
+// the output: an MP4 writer, or a GIF built in memory and written at the end
+struct out {
+    struct video *v;
+    struct gif *g;
+    long frames;
+};
+
 static int sink(void *ctx, const uint8_t *rgb, int w, int h)
 {
     (void)w;
     (void)h;
-    return video_write(ctx, rgb);
+    struct out *o = ctx;
+    int rc = o->g ? gif_add(o->g, rgb, 1) : video_write(o->v, rgb);
+    o->frames += rc == 0;
+    return rc;
+}
+
+static bool is_gif(const char *path)
+{
+    size_t n = strlen(path);
+    return n > 4 && !strcasecmp(path + n - 4, ".gif");
+}
+
+/* a GIF frame's delay in hundredths of a second, nearest to 1/fps (at least 2: browsers
+ * show shorter delays slowly) */
+static int gif_delay_cs(int fps)
+{
+    int d = (100 + fps / 2) / fps;
+    return d < 2 ? 2 : d;
+}
+
+// finish the output file: 0, or -errno / -EIO
+static int out_close(struct out *o, const char *path)
+{
+    if (!o->g)
+        return video_close(&o->v);
+    size_t len;
+    const uint8_t *b = gif_bytes(o->g, &len);
+    struct afile af;
+    int rc = b ? afile_open(&af, path, 0644) : -ENOMEM;
+    if (rc == 0 && (rc = afile_write(&af, b, len)) == 0)
+        rc = afile_commit(&af);
+    else if (b && rc != 0)
+        afile_abort(&af);
+    gif_destroy(&o->g);
+    return rc;
 }
 
 // the policy of c->policy (chunk length into c->chunk); 0, or an exit code after saying why
@@ -81,7 +127,8 @@ static int load_actor(struct rl_config *c, int act_dim, struct actor_ctx *a)
 static int check_args(const struct rl_config *c)
 {
     if (!c->out[0]) {
-        fprintf(stderr, "rldt render: --out=FILE.mp4 is required\n%s\n", RENDER_USAGE);
+        fprintf(stderr, "rldt render: --out=FILE.mp4 (or FILE.gif) is required\n%s\n",
+                RENDER_USAGE);
         return 2;
     }
     if ((c->width | c->height) & 1) {
@@ -97,12 +144,14 @@ struct session {
     struct env_model *m;
     struct env *e;
     struct render *r;
-    struct video *v;
+    struct out o;
     struct actor_ctx a;
 };
 
 static void session_end(struct session *s)
 {
+    video_close(&s->o.v);
+    gif_destroy(&s->o.g);
     render_destroy(&s->r);
     env_destroy(&s->e);
     policy_destroy(&s->a.p);
@@ -131,7 +180,19 @@ static int session_start(struct rl_config *c, struct session *s, int *cam)
         fprintf(stderr, "rldt render: cannot render: %s\n", err);
         return 1;
     }
-    if (!(s->v = video_open(c->out, c->width, c->height, record_fps(s->m), err, sizeof(err)))) {
+    if (is_gif(c->out)) {
+        if (!(s->o.g = gif_new(c->width, c->height, gif_delay_cs(record_fps(s->m)))))
+            return 1;
+        if (access(c->out, F_OK) != 0) { // fail now, not after the episodes, on a bad path
+            struct afile af;
+            if ((rc = afile_open(&af, c->out, 0644)) < 0) {
+                fprintf(stderr, "rldt render: cannot create %s: %s\n", c->out, strerror(-rc));
+                return 1;
+            }
+            afile_abort(&af);
+        }
+    } else if (!(s->o.v =
+                     video_open(c->out, c->width, c->height, record_fps(s->m), err, sizeof(err)))) {
         fprintf(stderr, "rldt render: %s\n", err);
         return 1;
     }
@@ -157,7 +218,7 @@ static int keyed_run(struct rl_config *c)
                                .act = act,
                                .act_ctx = &s.a,
                                .sink = sink,
-                               .sink_ctx = s.v,
+                               .sink_ctx = &s.o,
                                .overlay = true};
     for (int i = 0; i < c->episodes && rc == 0; i++) {
         struct record_result res;
@@ -171,14 +232,16 @@ static int keyed_run(struct rl_config *c)
                task_find(c->env)->sparse ? (res.success ? " success" : " no success") : "",
                res.truncated ? " (time limit)" : "");
     }
-    long frames = video_frames(s.v);
-    if (video_close(&s.v) < 0 && rc == 0) {
-        fprintf(stderr, "rldt render: could not finish %s\n", c->out);
+    long frames = s.o.frames;
+    bool gif = s.o.g != NULL;
+    int cr = rc == 0 ? out_close(&s.o, c->out) : 0;
+    if (cr < 0) {
+        fprintf(stderr, "rldt render: could not finish %s: %s\n", c->out, strerror(-cr));
         rc = 1;
     }
     if (rc == 0)
-        printf("wrote %s: %ld frames, %dx%d, %d frames/s, H.264\n", c->out, frames, c->width,
-               c->height, record_fps(s.m));
+        printf("wrote %s: %ld frames, %dx%d, %d frames/s, %s\n", c->out, frames, c->width,
+               c->height, record_fps(s.m), gif ? "animated GIF" : "H.264");
     session_end(&s);
     return rc;
 }
