@@ -7,7 +7,7 @@
 # continued to a larger budget (`rldt sweep DIR --algos=rldt --max-env-steps=N`); then report.md (a
 # row per algorithm, the final mean recomputed from the runs' eval.csv) and the task's PNG; a
 # report with --keep-data redone from its own copy of the data.
-# --reach on known numbers. Bad input: an unknown key, a key the sweep owns, an empty directory
+# --reach on known numbers; deploy/scripts/comparison.sh on two tiny sweeps. Bad input: an unknown key, a key the sweep owns, an empty directory
 # for the report, a bad --reach.
 # Prints "integ_sweep: N passed, N failed".
 # test-timeout: 300
@@ -222,6 +222,25 @@ check "... from which the same tables come back (status $?)" \
     eval 'diff <(grep "^|" "$tmp/kept/report.md" | sort) <(grep "^|" "$tmp/again/report.md" | sort)'
 "$bin/rldt" report "$sw" --keep-data >"$tmp/rep8" 2>&1
 check "--keep-data without --out is refused (status $?)" grep -q "needs --out=DIR" "$tmp/rep8"
+# ---- deploy/scripts/comparison.sh: two of its sweeps, tiny, both stages and the report ----
+cmpx=${tiny/--max-env-steps=4000/}
+WORK="$tmp/cmp" OUT="$tmp/cmpout" SEEDS=1 STEPS1=2000 STEPS2=3000 RLDT="$bin/rldt" \
+    ONLY="rldt-hopper reinflow-hopper" EVAL="--eval-every=1000 --eval-episodes=1" EXTRA="$cmpx" \
+    deploy/scripts/comparison.sh >"$tmp/cmp.out" 2>&1
+rc=$?
+check "comparison.sh ONLY=... runs its two sweeps, stage 2 and the report (status $rc)" \
+    eval '[ $rc = 0 ] && test -s "$tmp/cmpout/report.md" && test -s "$tmp/cmpout/report-hopper.png"'
+last_steps() { tail -n 1 "$1" | cut -d, -f2; }
+rs=$(last_steps "$tmp/cmp/rldt-hopper/hopper/rldt/s1/eval.csv")
+fs=$(last_steps "$tmp/cmp/reinflow-hopper/hopper/reinflow/s1/eval.csv")
+check "... RLDT continued to STEPS2 ($rs), ReinFlow left at STEPS1 ($fs)" \
+    eval '[ "$rs" -ge 3000 ] && [ "$fs" -ge 2000 ] && [ "$fs" -lt 3000 ]'
+check "... the report has a row for each, with their data kept" \
+    eval 'grep -Eq "^\| rldt \| 1 \|" "$tmp/cmpout/report.md" &&
+          grep -Eq "^\| reinflow \| 1 \|" "$tmp/cmpout/report.md" &&
+          test -s "$tmp/cmpout/data/hopper/reinflow/s1/eval.csv"'
+RLDT="$tmp/none" deploy/scripts/comparison.sh >"$tmp/cmp2.out" 2>&1
+check "... without a built rldt it stops and says so (status $?)" grep -q "run make first" "$tmp/cmp2.out"
 mkdir -p "$tmp/empty"
 "$bin/rldt" report "$tmp/empty" >"$tmp/rep2" 2>&1
 rc=$?
