@@ -59,9 +59,7 @@ void pixcam_destroy(struct pixcam **pp)
     *pp = NULL;
 }
 
-// env e's current state into rgb (side x side x 3 bytes, row 0 at the top): 0 or a negative
-// errno (render_frame's)
-static int pixcam_take(struct pixcam *p, struct env *e, uint8_t *rgb)
+int pixcam_take(struct pixcam *p, struct env *e, uint8_t *rgb)
 {
     return render_env(p->r, e, p->cam, rgb);
 }

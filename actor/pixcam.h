@@ -30,6 +30,10 @@ struct pixcam *pixcam_new(const struct env_model *m, int side, const char *camer
 /* Free it and set *pp = NULL. NULL or *pp NULL: no-op. */
 void pixcam_destroy(struct pixcam **pp);
 
+/* Env e's current state (e's model must be p's) into rgb (side x side x 3 bytes, row 0 at the
+ * top), as an attached pixcam pictures it: 0 or a negative errno (render_env's). */
+int pixcam_take(struct pixcam *p, struct env *e, uint8_t *rgb);
+
 /* Make p v's camera (v's model must be p's): vecenv_set_camera's result. */
 int pixcam_attach(struct pixcam *p, struct vecenv *v);
 

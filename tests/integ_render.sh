@@ -2,7 +2,8 @@
 # integ_render.sh — `rldt render` end to end, headless (EGL surfaceless on the CPU, no display
 # or GPU): the shipped Hopper policy becomes an MP4 that ffprobe reads as H.264 yuv420p with one
 # frame per env step (+ the reset frame); ffmpeg decodes it to raw frames, which must not be blank
-# and must change; a table-top task renders from its wrist camera, also as an animated GIF; bad flags, cameras and paths
+# and must change; a table-top task renders from its wrist camera, also as an animated GIF; the
+# pixel lift policy renders (acting on its own camera); bad flags, cameras and paths
 # get a clear error and exit 2 (usage) or 1 (runtime), writing nothing.
 # Prints "integ_render: N passed, N failed".
 # test-timeout: 300
@@ -76,6 +77,17 @@ PY
 rc=$?
 check "a GIF path in a missing directory fails before the episodes (exit $rc: $(cat err9))" \
     eval '[ $rc = 1 ] && grep -q "nodir/o.gif" err9 && [ ! -e nodir ]'
+
+# ---- a pixel policy acts on its own camera (84 px) while the video shows the task's ----
+for k in 1 2; do
+    "$rldt" render --env=lift --policy="$RLDT_ROOT/deploy/policies/lift-pixels.rldt" --episodes=2 \
+        --max-episode-steps=30 --width=64 --height=64 --seed=5 --out=pix$k.mp4 >outp$k 2>errp$k
+    rcp[$k]=$?
+done
+check "the shipped pixel policy renders: 2 x 30 steps, 62 frames (exit ${rcp[1]}: $(tail -n 1 errp1))" \
+    eval '[ ${rcp[1]} = 0 ] && grep -q "62 frames, 64x64" outp1'
+check "... the same episodes again with the same seed ($(head -n 1 outp1 | tr -d '\n'))" \
+    eval '[ ${rcp[2]} = 0 ] && cmp -s <(grep ^episode outp1) <(grep ^episode outp2)'
 
 # ---- errors ----
 "$rldt" render --env=hopper --policy=random --out=c.mp4 --camera=nosuch >/dev/null 2>err3

@@ -1,7 +1,8 @@
 /*
  * render.c — `rldt render`: roll a policy out on a task and write the episodes as one H.264 MP4
  * (or, for an --out ending in .gif, one animated GIF, e.g. for a README), a frame per env step
- * (the control rate) with the step, return and success drawn on it.
+ * (the control rate) with the step, return and success drawn on it. A pixel policy acts on the
+ * pictures of its own camera (its config's pixel_camera and image_size), apart from the video's.
  * Headless: MuJoCo renders through EGL's surfaceless platform on the CPU.
  */
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "actor/gif.h"
+#include "actor/pixcam.h"
 #include "actor/record.h"
 #include "actor/video.h"
 #include "common/afile.h"
@@ -38,13 +40,22 @@ struct actor_ctx {
     bool deterministic;
     int n; /* chunk x act_dim */
     struct rng rng;
+    struct rl_config pc; /* the policy's config (a pixel policy's camera) */
+    struct pixcam *cam;  /* a pixel policy's camera, NULL otherwise */
+    const struct env *e; /* ... the env it pictures */
+    uint8_t *img;        /* ... and its picture of the current observation */
 };
 
 static int act(void *ctx, const float *obs, int num_envs, float *chunks)
 {
     struct actor_ctx *a = ctx;
+    if (a->cam) { // what the policy sees: its own camera, apart from the video's
+        int rc = pixcam_take(a->cam, (struct env *)a->e, a->img);
+        if (rc < 0)
+            return rc;
+    }
     if (a->p)
-        policy_act(a->p, obs, num_envs, &a->rng, a->deterministic, chunks);
+        policy_act_img(a->p, obs, a->img, num_envs, &a->rng, a->deterministic, chunks);
     else
         for (int i = 0; i < a->n * num_envs; i++)
             chunks[i] = a->zero ? 0.0f : (float)rng_range(&a->rng, -1.0, 1.0);
@@ -106,18 +117,18 @@ static int load_actor(struct rl_config *c, int act_dim, struct actor_ctx *a)
     rng_init(&a->rng, (uint64_t)c->seed, RENDER_POLICY_STREAM);
     if (strcmp(c->policy, "random") != 0 && !a->zero) {
         char err[600];
-        struct rl_config pc;
-        if (!(a->p = policy_load(c->policy, &pc, 1, err, sizeof(err)))) {
+        struct rl_config *pc = &a->pc;
+        if (!(a->p = policy_load_img(c->policy, pc, 1, err, sizeof(err)))) {
             fprintf(stderr, "rldt render: %s\n", err);
             return access(c->policy, F_OK) == 0 ? 1 : 2;
         }
-        if (strcmp(pc.env, c->env) != 0) {
-            fprintf(stderr, "rldt render: %s was trained on %s; pass --env=%s\n", c->policy, pc.env,
-                    pc.env);
+        if (strcmp(pc->env, c->env) != 0) {
+            fprintf(stderr, "rldt render: %s was trained on %s; pass --env=%s\n", c->policy,
+                    pc->env, pc->env);
             policy_destroy(&a->p);
             return 2;
         }
-        c->chunk = pc.chunk;
+        c->chunk = pc->chunk;
     }
     a->n = c->chunk * act_dim;
     return 0;
@@ -152,6 +163,8 @@ static void session_end(struct session *s)
 {
     video_close(&s->o.v);
     gif_destroy(&s->o.g);
+    pixcam_destroy(&s->a.cam);
+    free(s->a.img);
     render_destroy(&s->r);
     env_destroy(&s->e);
     policy_destroy(&s->a.p);
@@ -176,6 +189,18 @@ static int session_start(struct rl_config *c, struct session *s, int *cam)
     }
     if (!(s->e = env_new(s->m, (uint64_t)c->seed, 0, c->max_episode_steps)))
         return 1;
+    if (s->a.p && policy_image_bytes(s->a.p)) { // a pixel policy: its camera, at its size
+        const struct rl_config *pc = &s->a.pc;
+        s->a.e = s->e;
+        if (!(s->a.cam = pixcam_new(s->m, pc->image_size, pc->pixel_camera, err, sizeof(err)))) {
+            fprintf(stderr,
+                    "rldt render: %s is a pixel policy and its camera '%s' cannot render: %s\n",
+                    c->policy, pc->pixel_camera, err);
+            return 1;
+        }
+        if (!(s->a.img = malloc(policy_image_bytes(s->a.p))))
+            return 1;
+    }
     if (!(s->r = render_new(env_model_mj(s->m), c->width, c->height, err, sizeof(err)))) {
         fprintf(stderr, "rldt render: cannot render: %s\n", err);
         return 1;
