@@ -541,22 +541,24 @@ static int chunk_step(struct actor *a)
 
 // ---- evaluator role ------------------------------------------------------------------------
 
-struct eval_ctx {
-    struct actor *a;
-    bool video; /* recording the video episode: written locally, so it outlives the run */
-};
-
 static int eval_act(void *ctx, const float *obs, int num_envs, float *chunks)
 {
-    struct actor *a = ((struct eval_ctx *)ctx)->a;
+    struct actor *a = ctx;
     policy_act_img(a->pol, obs, act_images(a), num_envs, &a->rng, !a->run.eval_stochastic, chunks);
     /* an evaluation can outlast actor_timeout: keep heartbeating (the weights under test stay);
-     * a run that ended, a stop signal or a lost session cuts it short (no one takes the report);
-     * a video episode stops only on a signal */
+     * a run that ended, a stop signal or a lost session cuts it short (no one takes the report) */
     read_control(a, false);
-    if (((struct eval_ctx *)ctx)->video)
-        return *a->stop ? -EINTR : 0;
     return *a->stop || a->over || !a->registered ? -EINTR : 0;
+}
+
+// the video episode's policy: the picture comes from the video's own camera; it is written
+// locally, so it outlives the run and stops only on a signal
+static int video_act(void *ctx, const float *obs, const uint8_t *img, int num_envs, float *chunks)
+{
+    struct actor *a = ctx;
+    policy_act_img(a->pol, obs, img, num_envs, &a->rng, !a->run.eval_stochastic, chunks);
+    read_control(a, false);
+    return *a->stop ? -EINTR : 0;
 }
 
 // evaluate the current weights whenever the learner passes the next eval_every boundary
@@ -564,14 +566,11 @@ static int eval_loop(struct actor *a)
 {
     uint64_t next = 0;
     int evals = 0;
-    if (!a->video && policy_image_bytes(a->pol)) {
-        if (a->run.video_every > 0)
-            log_info("no evaluation videos: the pixel policy acts on the evaluated envs' camera");
-    } else if (!a->video) {
+    if (!a->video) {
         /* the run's keys, this process's run_dir (where `rldt run` runs it) */
         struct rl_config vc = a->run;
         snprintf(vc.run_dir, sizeof(vc.run_dir), "%s", a->local.run_dir);
-        a->video = evalvideo_new(&vc);
+        a->video = evalvideo_new(&vc, policy_image_bytes(a->pol) > 0);
     }
     while (!*a->stop && !a->over && a->registered) {
         poll_learner(a);
@@ -583,8 +582,7 @@ static int eval_loop(struct actor *a)
         }
         uint64_t at = a->learner_steps, version = a->version;
         struct rollout_stats st;
-        int rc = rollout_eval(a->venv, eval_act, &(struct eval_ctx){a, false}, a->run.eval_episodes,
-                              NULL, NULL, &st);
+        int rc = rollout_eval(a->venv, eval_act, a, a->run.eval_episodes, NULL, NULL, &st);
         if (rc == -EINTR) {
             log_info("evaluation at env_steps=%llu cut short: %s", (unsigned long long)at,
                      a->over    ? "the run ended"
@@ -614,7 +612,7 @@ static int eval_loop(struct actor *a)
                  st.secs);
         uint64_t every = (uint64_t)a->run.eval_every;
         next = every ? (at / every + 1) * every : UINT64_MAX;
-        evalvideo_after_eval(a->video, at, eval_act, &(struct eval_ctx){a, true}, a->run.chunk);
+        evalvideo_after_eval(a->video, at, video_act, a, a->run.chunk);
     }
     return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "actor/evalvideo.h"
 #include "actor/gif.h"
+#include "actor/pixcam.h"
 #include "actor/record.h"
 #include "actor/video.h"
 #include "common/log.h"
@@ -28,7 +29,24 @@ struct evalvideo {
     struct render *r;
     int cam;
     struct tblog *tb;
+    bool pixel_policy;
+    struct pixcam *pcam; /* the policy's camera (a pixel policy) */
+    uint8_t *img;        /* ... its picture of the current observation */
+    evalvideo_act_fn act;
+    void *act_ctx;
 };
+
+// record_episode's policy: a pixel policy gets the picture of its camera first
+static int video_act(void *ctx, const float *obs, int num_envs, float *chunks)
+{
+    struct evalvideo *v = ctx;
+    if (v->pcam) {
+        int rc = pixcam_take(v->pcam, v->env, v->img);
+        if (rc < 0)
+            return rc;
+    }
+    return v->act(v->act_ctx, obs, v->pcam ? v->img : NULL, num_envs, chunks);
+}
 
 // the frames' destinations for one episode
 struct sinks {
@@ -50,13 +68,15 @@ static int sink(void *ctx, const uint8_t *rgb, int w, int h)
     return rc;
 }
 
-struct evalvideo *evalvideo_new(const struct rl_config *c)
+struct evalvideo *evalvideo_new(const struct rl_config *c, bool pixel_policy)
 {
     if (c->video_every <= 0 || !c->run_dir[0])
         return NULL;
     struct evalvideo *v = calloc(1, sizeof(*v));
-    if (v)
+    if (v) {
         v->c = *c;
+        v->pixel_policy = pixel_policy;
+    }
     return v;
 }
 
@@ -65,6 +85,8 @@ void evalvideo_destroy(struct evalvideo **pv)
     if (!pv || !*pv)
         return;
     struct evalvideo *v = *pv;
+    pixcam_destroy(&v->pcam);
+    free(v->img);
     render_destroy(&v->r);
     env_destroy(&v->env);
     env_model_destroy(&v->m);
@@ -88,6 +110,15 @@ static int setup(struct evalvideo *v)
         !(v->r = render_new(env_model_mj(v->m), side, side, err, sizeof(err)))) {
         log_warn("no evaluation videos in this run: %s", v->env ? err : "cannot make the env");
         return -1;
+    }
+    if (v->pixel_policy) {
+        size_t n = (size_t)v->c.image_size * (size_t)v->c.image_size * 3;
+        if (!(v->pcam = pixcam_new(v->m, v->c.image_size, v->c.pixel_camera, err, sizeof(err))) ||
+            !(v->img = malloc(n))) {
+            log_warn("no evaluation videos in this run: the policy's camera: %s",
+                     v->pcam ? "out of memory" : err);
+            return -1;
+        }
     }
     int rc = rl_mkdir_p(dir);
     if (rc < 0) {
@@ -116,7 +147,7 @@ static void publish_gif(struct evalvideo *v, struct gif *g, uint64_t steps)
     }
 }
 
-int evalvideo_after_eval(struct evalvideo *v, uint64_t env_steps, rollout_act_fn act, void *ctx,
+int evalvideo_after_eval(struct evalvideo *v, uint64_t env_steps, evalvideo_act_fn act, void *ctx,
                          int chunk)
 {
     if (!v || v->off || v->evals++ % v->c.video_every != 0)
@@ -143,11 +174,13 @@ int evalvideo_after_eval(struct evalvideo *v, uint64_t env_steps, rollout_act_fn
                                .chunk = chunk,
                                .render = v->r,
                                .camera = v->cam,
-                               .act = act,
-                               .act_ctx = ctx,
+                               .act = video_act,
+                               .act_ctx = v,
                                .sink = sink,
                                .sink_ctx = &s,
                                .overlay = true};
+    v->act = act;
+    v->act_ctx = ctx;
     struct record_result res;
     double t0 = rl_now();
     int rc = record_episode(&spec, &res);

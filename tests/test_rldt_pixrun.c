@@ -7,7 +7,8 @@
  *     and its checkpoint is a pixel policy file (policy_load_img).
  *  2. a tiny RLDT run from pixels (a random 36x36 pixel base policy with small networks written
  *     here): actor renders -> wire -> replay -> encoders -> critic and actor steps, with an
- *     evaluator acting on its own camera. Checks: clean exits, critic and actor steps ran with
+ *     evaluator acting on its own camera (and recording evaluation videos, where the policy sees
+ *     a camera of its own). Checks: clean exits, critic and actor steps ran with
  *     finite diagnostics and none refused, evaluations were reported, and the checkpoint's
  *     policy (flow and actor encoder) moved away from the base policy's. Then the learner
  *     resumes from that checkpoint (--resume) and trains on.
@@ -252,7 +253,7 @@ static void test_train_tiny(void)
                     {tiny, tiny_train},
                     {RL_ARRAY_LEN(tiny), RL_ARRAY_LEN(tiny_train)},
                     spawn_free_ports(4)};
-    pids[0] = start(&r, "rldt-learner", "learner.log", NULL, NULL);
+    pids[0] = start(&r, "rldt-learner", "learner.log", "--video-every=1", "--video-size=48");
     rl_sleep(0.5);
     pids[1] = start(&r, "rldt-actor", "actor.log", NULL, NULL);
     pids[2] = start(&r, "rldt-actor", "eval.log", "--actor-role=eval", NULL);
@@ -272,6 +273,11 @@ static void test_train_tiny(void)
     T_CHECK(system(cmd) != 0);
     snprintf(path, sizeof(path), "%s/train/eval.csv", dir);
     T_CHECK_MSG(spawn_csv_tail(path, head, tail, sizeof(head)) >= 2, "no evaluation reported");
+    // evaluation videos of a pixel policy: it acts on its camera, the video shows the task's
+    snprintf(cmd, sizeof(cmd), "ls %s/train/videos/eval-*.mp4 >/dev/null 2>&1", dir);
+    T_CHECK_MSG(system(cmd) == 0, "no evaluation video in %s/train/videos", dir);
+    snprintf(cmd, sizeof(cmd), "grep -q 'video .*/videos/eval-.*: return' %s/train-eval.log", dir);
+    T_CHECK_MSG(system(cmd) == 0, "the evaluator logged no finished video");
     // the checkpoint's policy: a pixel policy whose flow and encoder both moved
     char ck[700], err[600];
     checkpoint_of("train", ck, sizeof(ck));
