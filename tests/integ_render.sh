@@ -73,6 +73,11 @@ assert len(b) == 42 * n, len(b) / n
 f = b[20 * n:21 * n]
 assert max(f) - min(f) > 100, (min(f), max(f))
 PY
+"$rldt" render --env=hopper --policy="$policy" --deterministic --episodes=1 --max-episode-steps=100 --width=32 \
+    --height=32 --out=h.gif >outh 2>errh
+check "hopper (125 steps/s) as a GIF keeps every 5th of 101 frames, 25 frames/s ($(tail -n 1 outh))" \
+    eval 'grep -q "21 frames, 32x32, 25 frames/s, animated GIF" outh &&
+          [ "$(ffprobe -v error -count_frames -show_entries stream=nb_read_frames -of csv=p=0 h.gif)" = 21 ]'
 "$rldt" render --env=hopper --policy=random --out=nodir/o.gif --max-episode-steps=2 >/dev/null 2>err9
 rc=$?
 check "a GIF path in a missing directory fails before the episodes (exit $rc: $(cat err9))" \

@@ -66,6 +66,8 @@ static int act(void *ctx, const float *obs, int num_envs, float *chunks)
 struct out {
     struct video *v;
     struct gif *g;
+    int stride; /* a GIF keeps every stride-th frame */
+    long seen;
     long frames;
 };
 
@@ -74,8 +76,11 @@ static int sink(void *ctx, const uint8_t *rgb, int w, int h)
     (void)w;
     (void)h;
     struct out *o = ctx;
-    int rc = o->g ? gif_add(o->g, rgb, 1) : video_write(o->v, rgb);
-    o->frames += rc == 0;
+    int rc = 0;
+    if (!o->g || o->seen++ % o->stride == 0) { // else a frame the GIF skips
+        rc = o->g ? gif_add(o->g, rgb, 1) : video_write(o->v, rgb);
+        o->frames += rc == 0;
+    }
     return rc;
 }
 
@@ -85,11 +90,18 @@ static bool is_gif(const char *path)
     return n > 4 && !strcasecmp(path + n - 4, ".gif");
 }
 
-/* a GIF frame's delay in hundredths of a second, nearest to 1/fps (at least 2: browsers
- * show shorter delays slowly) */
+/* A GIF plays at most GIF_FPS frames per second of simulated time: it keeps every stride-th
+ * frame, each shown for the nearest whole hundredths of a second to stride / fps (at least 2:
+ * browsers show shorter delays slowly). */
+#define GIF_FPS 25
+static int gif_stride(int fps)
+{
+    return fps > GIF_FPS ? (fps + GIF_FPS - 1) / GIF_FPS : 1;
+}
+
 static int gif_delay_cs(int fps)
 {
-    int d = (100 + fps / 2) / fps;
+    int d = (200 * gif_stride(fps) + fps) / (2 * fps);
     return d < 2 ? 2 : d;
 }
 
@@ -208,6 +220,7 @@ static int session_start(struct rl_config *c, struct session *s, int *cam)
     if (is_gif(c->out)) {
         if (!(s->o.g = gif_new(c->width, c->height, gif_delay_cs(record_fps(s->m)))))
             return 1;
+        s->o.stride = gif_stride(record_fps(s->m));
         if (access(c->out, F_OK) != 0) { // fail now, not after the episodes, on a bad path
             struct afile af;
             if ((rc = afile_open(&af, c->out, 0644)) < 0) {
@@ -266,7 +279,8 @@ static int keyed_run(struct rl_config *c)
     }
     if (rc == 0)
         printf("wrote %s: %ld frames, %dx%d, %d frames/s, %s\n", c->out, frames, c->width,
-               c->height, record_fps(s.m), gif ? "animated GIF" : "H.264");
+               c->height, gif ? record_fps(s.m) / s.o.stride : record_fps(s.m),
+               gif ? "animated GIF" : "H.264");
     session_end(&s);
     return rc;
 }
