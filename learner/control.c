@@ -198,8 +198,17 @@ static void on_eval(struct ctl *c, const struct wire_eval_report *r)
              (unsigned long long)r->policy_version, (unsigned long long)r->env_steps);
 }
 
+// zmq's release of a reply body: the blob's reference it held
+static void blob_release(void *data, void *hint)
+{
+    (void)data;
+    shared_params_put(hint);
+}
+
 // the current params to a registered actor, at most once per PARAMS_MIN_INTERVAL (the PUB
-// broadcast serves everyone; this is for late subscribers)
+// broadcast serves everyone; this is for late subscribers). The reply's body is the published
+// blob itself (one reference per reply in flight), not a copy: 256 actors asking at once hold
+// one 2.2 MB Hopper message, not 256.
 static void on_params_request(struct ctl *c, const struct wire_params_request *q)
 {
     struct actors_peer p = {q->actor_id, &q->session, c->key};
@@ -209,14 +218,21 @@ static void on_params_request(struct ctl *c, const struct wire_params_request *q
     struct params_blob *b = shared_params_get(c->s);
     if (!b)
         return; /* nothing published yet: the actor keeps acting at random or waits */
-    zmq_msg_t idc;
+    zmq_msg_t idc, body;
     zmq_msg_init(&idc);
     zmq_msg_copy(&idc, &c->id);
-    if (zmq_msg_send(&idc, c->sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
-        zmq_send(c->sock, b->data, b->len, ZMQ_DONTWAIT);
-    else
+    if (zmq_msg_send(&idc, c->sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
         zmq_msg_close(&idc);
-    shared_params_put(b);
+        shared_params_put(b);
+        return;
+    }
+    if (zmq_msg_init_data(&body, b->data, b->len, blob_release, b) != 0) {
+        shared_params_put(b);
+        zmq_send(c->sock, "", 0, ZMQ_DONTWAIT); /* end the started message: an empty body */
+        return;
+    }
+    if (zmq_msg_send(&body, c->sock, ZMQ_DONTWAIT) < 0)
+        zmq_msg_close(&body); /* releases the reference */
 }
 
 static void on_bye(struct ctl *c, const struct wire_bye *b)
