@@ -289,6 +289,41 @@ static void test_actor_encoder_lr(void)
     rldt_ops.destroy(a);
 }
 
+/* a learning actor encoder has a trust copy, as the flow has: it stays at the last refresh's
+ * weights while the encoder moves, the trust pass sees its features (not the moving encoder's),
+ * and a refresh copies the encoder */
+static void test_trust_encoder(void)
+{
+    struct rl_config c;
+    config(&c);
+    c.rldt_trust_refresh = 3;
+    struct algo *a = make(&c);
+    if (!a)
+        return;
+    struct rldt *s = (struct rldt *)a;
+    struct rldt_pix *x = s->px;
+    size_t n = x->aenc->n_params;
+    T_CHECK(x->tenc != NULL && x->a_tobs != NULL);
+    float *a0 = malloc(n * sizeof(float));
+    memcpy(a0, x->aenc->params, n * sizeof(float));
+    T_EQ_INT(run_until(a, c.rldt_actor_start, 2), 0);
+    T_EQ_INT((long)s->st.actor_steps, 2);
+    T_CHECK(max_abs_diff(x->aenc->params, a0, n) > 0);  /* the encoder moved */
+    T_CHECK(max_abs_diff(x->tenc->params, a0, n) == 0); /* its trust copy did not */
+    // the trust pass's conds are the trust copy's features of the batch, not the encoder's
+    int W = x->W, F = x->F;
+    double dt = max_abs_diff(x->a_tobs, s->a_sobs, (size_t)s->Ba * W);
+    T_CHECK_MSG(dt > 0, "trust conds equal the actor's (%g)", dt);
+    for (int k = 0; k < s->Ba; k++) /* the proprioception part is the same */
+        T_CHECK(max_abs_diff(x->a_tobs + (size_t)k * W + F, s->a_sobs + (size_t)k * W + F,
+                             (size_t)(W - F)) == 0);
+    T_EQ_INT(run_until(a, s->st.critic_steps, 3), 0);
+    T_EQ_INT((long)s->st.actor_steps, 3);
+    T_CHECK(max_abs_diff(x->tenc->params, x->aenc->params, n) == 0); /* refreshed at step 3 */
+    free(a0);
+    rldt_ops.destroy(a);
+}
+
 static void test_frozen_actor_encoder(void)
 {
     struct rl_config c;
@@ -454,6 +489,7 @@ static void test_checkpoint(void)
     T_CHECK(max_abs_diff(sa->px->cenc->params, sb->px->cenc->params, n) == 0);
     T_CHECK(max_abs_diff(sa->px->copt->state, sb->px->copt->state, 2 * n) == 0);
     T_CHECK(max_abs_diff(sa->px->aopt->state, sb->px->aopt->state, 2 * n) == 0);
+    T_CHECK(sb->px->tenc && max_abs_diff(sa->px->tenc->params, sb->px->tenc->params, n) == 0);
     T_EQ_INT(sb->px->copt->step, sa->px->copt->step);
     size_t np = rldt_ops.policy_size(a);
     float *wa = malloc(np * sizeof(float)), *wb = malloc(np * sizeof(float));
@@ -510,6 +546,7 @@ int main(void)
         T_RUN(test_export);
         T_RUN(test_encoders_learn);
         T_RUN(test_actor_encoder_lr);
+        T_RUN(test_trust_encoder);
         T_RUN(test_frozen_actor_encoder);
         T_RUN(test_frozen_critic_encoder);
         T_RUN(test_state_critic);

@@ -136,7 +136,17 @@ static void trust_pass(struct rldt *s, int s0, int P, double inv_n, struct actor
         for (int k = 0; k < D; k++)
             x[k] = (1.0f - tau) * x[k] + tau * a[k];
     }
-    flow_velocity(s->trust, s->sctx, s->a_xtil, s->a_tau, s->s_obs, s->a_vold, P);
+    // from pixels with a learning encoder, the trust copy sees its own (old) encoder's features:
+    // the trust region then holds the encoder too, not only the flow
+    const struct rldt_pix *x = s->px;
+    const float *tobs = s->s_obs;
+    if (x && x->tenc) {
+        for (int i = 0; i < P; i++)
+            memcpy(x->t_obs + (size_t)i * x->W, x->a_tobs + (size_t)(s0 + i / s->K) * x->W,
+                   (size_t)x->W * sizeof(float));
+        tobs = x->t_obs;
+    }
+    flow_velocity(s->trust, s->sctx, s->a_xtil, s->a_tau, tobs, s->a_vold, P);
     const float *v = flow_forward(s->actor, s->tctx, s->a_xtil, s->a_tau, s->s_obs, P);
     memset(s->a_dv, 0, (size_t)P * D * sizeof(float));
     acc->l_trust += rldt_loss_trust(v, s->a_vold, P, D, s->w_trust, inv_n, s->a_dv);
@@ -214,6 +224,8 @@ static int actor_batch(struct rldt *s, struct replay *r)
         memcpy(x->a_csobs, s->a_sobs, (size_t)Ba * x->W * sizeof(float));
     else
         rldt_pix_cond(s, x->cenc, x->ictx, x->a_img, x->a_nobs, NULL, Ba, x->a_csobs);
+    if (x->tenc)
+        rldt_pix_cond(s, x->tenc, x->ictx, x->a_img, x->a_nobs, NULL, Ba, x->a_tobs);
     memset(x->dfeat, 0, (size_t)Ba * x->F * sizeof(float));
     return 0;
 }
@@ -254,8 +266,11 @@ int rldt_actor_update(struct rldt *s, struct replay *r)
     optim_step(s->aopt, s->actor->params, s->actor->grads);
     if (s->px && s->px->aopt)
         optim_step(s->px->aopt, s->px->aenc->params, s->px->aenc->grads);
-    if (s->aopt->step % s->trust_refresh == 0)
+    if (s->aopt->step % s->trust_refresh == 0) {
         flow_copy_params(s->trust, s->actor);
+        if (s->px && s->px->tenc)
+            memcpy(s->px->tenc->params, s->px->aenc->params, s->px->aenc->n_params * sizeof(float));
+    }
     actor_diag(s, &acc);
     return 0;
 }

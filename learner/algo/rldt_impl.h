@@ -66,6 +66,7 @@ struct rldt_meta {
 #define RLDT_SHIFT_PAD 4
 struct rldt_pix {
     struct encoder *aenc, *cenc; /* actor's, critics' */
+    struct encoder *tenc;        /* the trust copy of aenc (when aenc learns), else NULL */
     struct encoder_ctx *actx;    /* actor step: Ba images (backward) */
     struct encoder_ctx *cctx;    /* critic step: 2B shifted images (backward) */
     struct encoder_ctx *ictx;    /* inference: up to Ba or blk / M images */
@@ -82,6 +83,8 @@ struct rldt_pix {
     uint8_t *q_img;           /* (blk / M): next images of a target batch */
     float *a_nobs;            /* (Ba, S): the actor step's normalised states */
     float *a_csobs;           /* (Ba, Sc): the critics' view of them */
+    float *a_tobs;            /* (Ba, W): the trust copy's view of them (tenc), or NULL */
+    float *t_obs;             /* (blk, W): a_tobs repeated per particle, or NULL */
     float *q_nobs;            /* (blk / M, S): a target batch's next states */
     float *q_cond;            /* (blk / M, W): a target batch's conds, before repeating */
     float *dcond;             /* (max(B, blk), W): gradient at a network's obs input */

@@ -125,13 +125,15 @@ void rldt_pix_destroy(struct rldt *s)
         return;
     encoder_destroy(&x->aenc);
     encoder_destroy(&x->cenc);
+    encoder_destroy(&x->tenc);
     encoder_ctx_destroy(&x->actx);
     encoder_ctx_destroy(&x->cctx);
     encoder_ctx_destroy(&x->ictx);
     optim_destroy(&x->aopt);
     optim_destroy(&x->copt);
-    void *bufs[] = {x->pool_img, x->pool_feat, x->w_img,  x->c_img,  x->c_aug, x->a_img, x->q_img,
-                    x->a_nobs,   x->a_csobs,   x->q_nobs, x->q_cond, x->dcond, x->dfeat, s->s_cobs};
+    void *bufs[] = {x->pool_img, x->pool_feat, x->w_img,   x->c_img,  x->c_aug,  x->a_img,
+                    x->q_img,    x->a_nobs,    x->a_csobs, x->q_nobs, x->q_cond, x->dcond,
+                    x->dfeat,    s->s_cobs,    x->a_tobs,  x->t_obs};
     for (size_t i = 0; i < RL_ARRAY_LEN(bufs); i++)
         free(bufs[i]);
     s->s_cobs = NULL;
@@ -213,6 +215,15 @@ int rldt_pix_new(struct rldt *s, const struct rl_config *c, struct encoder **aen
     s->s_cobs = calloc((size_t)s->blk * Wc, sizeof(float));
     int orc = make_optims(x, c);
     x->same_enc = orc == 0 && same_encoders(x);
+    if (orc == 0 && x->aopt) { /* a learning actor encoder has a trust copy, as the flow has */
+        if (!(x->tenc = encoder_new(&x->aenc->sp, err, errlen)))
+            return -ENOMEM;
+        memcpy(x->tenc->params, x->aenc->params, x->aenc->n_params * sizeof(float));
+        x->a_tobs = calloc(Ba * W, sizeof(float));
+        x->t_obs = calloc((size_t)s->blk * W, sizeof(float));
+        if (!x->a_tobs || !x->t_obs)
+            orc = -ENOMEM;
+    }
     if (orc < 0 || !x->actx || !x->cctx || !x->ictx || !x->pool_img || !x->w_img || !x->c_img ||
         !x->c_aug || !x->a_img || !x->q_img || !x->a_nobs || !x->a_csobs || !x->q_nobs ||
         !x->q_cond || !x->dcond || !x->dfeat || !s->s_cobs)
@@ -296,7 +307,10 @@ bool rldt_pix_critic_encoder_step(struct rldt *s)
 
 // ---- checkpoint ----------------------------------------------------------------------------
 
-/* the sections: name, data, bytes (an encoder's Adam only when it learns) */
+/* the sections: name, data, bytes (an encoder's Adam, and the actor's trust copy, only when it
+ * learns; the trust copy is optional on load: older checkpoints have none) */
+#define PIX_SECTIONS 5
+#define PIX_TRUST_SECTION "rldt.trust_enc_actor"
 static int sections(const struct rldt *s, const char **name, void **data, size_t *n)
 {
     const struct rldt_pix *x = s->px;
@@ -308,6 +322,8 @@ static int sections(const struct rldt *s, const char **name, void **data, size_t
         name[k] = "rldt.adam_enc_critic", data[k] = x->copt->state, n[k++] = 2 * nc;
     if (x->aopt)
         name[k] = "rldt.adam_enc_actor", data[k] = x->aopt->state, n[k++] = 2 * na;
+    if (x->tenc)
+        name[k] = PIX_TRUST_SECTION, data[k] = x->tenc->params, n[k++] = na;
     return k;
 }
 
@@ -317,9 +333,9 @@ int rldt_pix_save(struct rldt *s, struct ckpt_writer *w)
     int64_t *steps = x->steps; /* staged: the writer borrows it until it saves */
     steps[0] = x->aopt ? x->aopt->step : 0;
     steps[1] = x->copt ? x->copt->step : 0;
-    const char *name[4];
-    void *data[4];
-    size_t n[4];
+    const char *name[PIX_SECTIONS];
+    void *data[PIX_SECTIONS];
+    size_t n[PIX_SECTIONS];
     int k = sections(s, name, data, n), rc = ckpt_add(w, "rldt.enc_steps", steps, sizeof(x->steps));
     for (int i = 0; !rc && i < k; i++)
         rc = ckpt_add(w, name[i], data[i], n[i]);
@@ -329,13 +345,15 @@ int rldt_pix_save(struct rldt *s, struct ckpt_writer *w)
 
 int rldt_pix_check(const struct rldt *s, const struct ckpt *c, char *err, size_t errlen)
 {
-    const char *name[4];
-    void *data[4];
-    size_t n[4], have = 0;
+    const char *name[PIX_SECTIONS];
+    void *data[PIX_SECTIONS];
+    size_t n[PIX_SECTIONS], have = 0;
     int k = sections(s, name, data, n);
     for (int i = -1; i < k; i++) {
         const char *nm = i < 0 ? "rldt.enc_steps" : name[i];
         size_t want = i < 0 ? 2 * sizeof(int64_t) : n[i];
+        if (!ckpt_get(c, nm, &have) && i >= 0 && !strcmp(nm, PIX_TRUST_SECTION))
+            continue; /* an older checkpoint: the trust copy restarts from the actor's */
         if (!ckpt_get(c, nm, &have))
             return rl_err(-ENOENT, err, errlen,
                           "rldt: checkpoint section '%s' is missing (a run from pixels resumes "
@@ -352,13 +370,15 @@ int rldt_pix_check(const struct rldt *s, const struct ckpt *c, char *err, size_t
 void rldt_pix_load(struct rldt *s, const struct ckpt *c)
 {
     struct rldt_pix *x = s->px;
-    const char *name[4];
-    void *data[4];
-    size_t n[4];
+    const char *name[PIX_SECTIONS];
+    void *data[PIX_SECTIONS];
+    size_t n[PIX_SECTIONS];
     int k = sections(s, name, data, n);
     char e[64];
     for (int i = 0; i < k; i++)
-        ckpt_read(c, name[i], data[i], n[i], e, sizeof(e));
+        if (ckpt_read(c, name[i], data[i], n[i], e, sizeof(e)) < 0 && x->tenc &&
+            data[i] == x->tenc->params) /* none saved: the trust copy is the actor's encoder */
+            memcpy(x->tenc->params, x->aenc->params, x->aenc->n_params * sizeof(float));
     int64_t steps[2];
     ckpt_read(c, "rldt.enc_steps", steps, sizeof(steps), e, sizeof(e));
     if (x->aopt)
