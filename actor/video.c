@@ -170,11 +170,6 @@ int video_write(struct video *v, const uint8_t *rgb)
     return drain(v);
 }
 
-long video_frames(const struct video *v)
-{
-    return v->frames;
-}
-
 int video_close(struct video **pv)
 {
     if (!pv || !*pv)

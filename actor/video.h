@@ -23,9 +23,6 @@ struct video *video_open(const char *path, int width, int height, int fps, char 
 /* Encode one frame: width x height x 3 bytes RGB, row 0 at the top. Returns 0 or -EIO. */
 int video_write(struct video *v, const uint8_t *rgb);
 
-/* Frames written so far. */
-long video_frames(const struct video *v);
-
 /*
  * Flush the encoder, finish the file, free the writer and set *pv = NULL. Returns 0, or -EIO
  * when the file could not be finished (it is then incomplete). NULL or *pv NULL: no-op, 0.
