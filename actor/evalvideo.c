@@ -1,9 +1,9 @@
 /*
  * evalvideo.c — see evalvideo.h. The frames of one episode go to the MP4 writer at the control
- * rate and every stride-th one (about GIF_FPS frames per second of simulated time) to the GIF.
+ * rate and every stride-th one (at most GIF_MAX_FPS frames per second of simulated time) to the
+ * GIF (gif_timing).
  */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +17,6 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "proto/tblog.h"
-
-#define GIF_FPS 25 /* GIF frames per second of simulated time, at most */
 
 struct evalvideo {
     struct rl_config c;
@@ -160,10 +158,10 @@ int evalvideo_after_eval(struct evalvideo *v, uint64_t env_steps, evalvideo_act_
     snprintf(path, sizeof(path), "%s/videos/eval-%012llu.mp4", v->c.run_dir,
              (unsigned long long)env_steps);
     int side = render_width(v->r), fps = record_fps(v->m);
-    int stride = fps > GIF_FPS ? (fps + GIF_FPS - 1) / GIF_FPS : 1;
-    int delay = (int)lround(100.0 * stride / fps);
+    int stride, delay;
+    gif_timing(fps, &stride, &delay);
     struct sinks s = {video_open(path, side, side, fps, err, sizeof(err)),
-                      gif_new(side / 2, side / 2, delay < 1 ? 1 : delay), stride, 0};
+                      gif_new(side / 2, side / 2, delay), stride, 0};
     if (!s.mp4) {
         log_warn("evaluation video %s: %s", path, err);
         gif_destroy(&s.gif);

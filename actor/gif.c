@@ -230,3 +230,11 @@ const uint8_t *gif_bytes(struct gif *g, size_t *len)
     *len = g->len;
     return g->buf;
 }
+
+void gif_timing(int fps, int *stride, int *delay_cs)
+{
+    int k = fps > GIF_MAX_FPS ? (fps + GIF_MAX_FPS - 1) / GIF_MAX_FPS : 1;
+    int d = (200 * k + fps) / (2 * fps);
+    *stride = k;
+    *delay_cs = d < 2 ? 2 : d;
+}

@@ -37,6 +37,14 @@ int gif_add(struct gif *g, const uint8_t *rgb, int scale);
  */
 const uint8_t *gif_bytes(struct gif *g, size_t *len);
 
+/*
+ * How a GIF shows frames made at fps per second of simulated time, at most GIF_MAX_FPS of them
+ * per second: keep every *stride-th frame, each for *delay_cs hundredths of a second (the
+ * nearest to stride / fps, at least 2: browsers play shorter delays slowly). fps >= 1.
+ */
+#define GIF_MAX_FPS 25
+void gif_timing(int fps, int *stride, int *delay_cs);
+
 /* The palette index of an RGB colour: r6 x 36 + g6 x 6 + b6, each channel rounded to 0..5. */
 uint8_t gif_palette_index(uint8_t r, uint8_t g, uint8_t b);
 

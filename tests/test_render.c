@@ -183,6 +183,18 @@ static void test_gif_roundtrip(void)
     T_EQ_INT(gif_palette_index(255, 0, 0), 180);
 }
 
+/* at most GIF_MAX_FPS frames per second of simulated time, each shown for stride / fps */
+static void test_gif_timing(void)
+{
+    static const int cases[][3] = {{20, 1, 5}, {25, 1, 4}, {125, 5, 4}, {500, 20, 4}, {1, 1, 100}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int stride, delay;
+        gif_timing(cases[i][0], &stride, &delay);
+        T_CHECK_MSG(stride == cases[i][1] && delay == cases[i][2], "fps %d: stride %d delay %d",
+                    cases[i][0], stride, delay);
+    }
+}
+
 static void test_overlay(void)
 {
     int W = 80, H = 30;
@@ -327,6 +339,7 @@ static void test_dims_unchanged(void)
 int main(void)
 {
     T_RUN(test_gif_roundtrip);
+    T_RUN(test_gif_timing);
     T_RUN(test_overlay);
     T_RUN(test_dims_unchanged);
     T_RUN(test_render_hopper);

@@ -90,21 +90,6 @@ static bool is_gif(const char *path)
     return n > 4 && !strcasecmp(path + n - 4, ".gif");
 }
 
-/* A GIF plays at most GIF_FPS frames per second of simulated time: it keeps every stride-th
- * frame, each shown for the nearest whole hundredths of a second to stride / fps (at least 2:
- * browsers show shorter delays slowly). */
-#define GIF_FPS 25
-static int gif_stride(int fps)
-{
-    return fps > GIF_FPS ? (fps + GIF_FPS - 1) / GIF_FPS : 1;
-}
-
-static int gif_delay_cs(int fps)
-{
-    int d = (200 * gif_stride(fps) + fps) / (2 * fps);
-    return d < 2 ? 2 : d;
-}
-
 // finish the output file: 0, or -errno / -EIO
 static int out_close(struct out *o, const char *path)
 {
@@ -218,9 +203,10 @@ static int session_start(struct rl_config *c, struct session *s, int *cam)
         return 1;
     }
     if (is_gif(c->out)) {
-        if (!(s->o.g = gif_new(c->width, c->height, gif_delay_cs(record_fps(s->m)))))
+        int delay;
+        gif_timing(record_fps(s->m), &s->o.stride, &delay);
+        if (!(s->o.g = gif_new(c->width, c->height, delay)))
             return 1;
-        s->o.stride = gif_stride(record_fps(s->m));
         if (access(c->out, F_OK) != 0) { // fail now, not after the episodes, on a bad path
             struct afile af;
             if ((rc = afile_open(&af, c->out, 0644)) < 0) {
